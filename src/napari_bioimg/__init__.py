@@ -1,0 +1,16 @@
+"""napari-bioimg: classic microscopy image processing for napari.
+
+``napari_bioimg.ops`` is the headless core (no napari, no Qt); ``register`` turns
+your own function into an operation with a generated widget.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .ops.registry import register
+
+try:
+    __version__ = version("napari-bioimg")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["__version__", "register"]

@@ -1,0 +1,128 @@
+"""Argument checks shared by every operation.
+
+Each check raises ``ValueError`` or ``TypeError`` naming the parameter and
+what was expected, so that the GUI can show the message as it is.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "as_image",
+    "as_mask",
+    "check_choice",
+    "check_nonnegative",
+    "check_positive",
+    "spatial_ndim",
+    "spatial_spacing",
+]
+
+
+def as_image(image, *, name: str = "image", allow_rgb: bool = False) -> np.ndarray:
+    """Return ``image`` as a numeric ndarray with at least two axes.
+
+    Raises
+    ------
+    TypeError
+        If the data are not real numbers (complex, strings, objects), or look like
+        an RGB(A) image with channels last while ``allow_rgb`` is False.
+    ValueError
+        If the array is empty or has fewer than two axes.
+    """
+    array = np.asarray(image)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (bool, integer or float), got dtype {array.dtype}"
+        )
+    if array.ndim < 2:
+        raise ValueError(f"{name} must be 2D or 3D (or more, with leading batch axes), "
+                         f"got {array.ndim}D with shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape})")
+    if not allow_rgb and looks_rgb(array):
+        raise TypeError(
+            f"{name} looks like an RGB(A) image with channels last (shape {array.shape}); "
+            "this operation works on one channel: split the channels "
+            "(e.g. np.moveaxis(image, -1, 0)) or convert to grayscale first"
+        )
+    if array.dtype == np.float16:
+        array = array.astype(np.float32)
+    return array
+
+
+def looks_rgb(array: np.ndarray) -> bool:
+    """Tell whether the last axis holds 3 or 4 colour channels (napari's guess)."""
+    return array.ndim >= 3 and array.shape[-1] in (3, 4) and min(array.shape[-3:-1]) > 8
+
+
+def as_mask(image, *, name: str = "image") -> np.ndarray:
+    """Return ``image`` as a bool array, refusing anything but 0/1 (or bool) data."""
+    array = as_image(image, name=name)
+    if array.dtype == bool:
+        return array
+    if not np.all((array == 0) | (array == 1)):
+        raise ValueError(
+            f"{name} must be binary (bool, or only 0 and 1) for binary morphology; "
+            f"got values from {np.nanmin(array)} to {np.nanmax(array)}: threshold it first"
+        )
+    return array.astype(bool)
+
+
+def spatial_ndim(array: np.ndarray, spacing: Sequence[float] | None) -> int:
+    """Return the number of spatial (trailing) axes.
+
+    It is ``len(spacing)`` when a spacing is given, else ``min(array.ndim, 3)``;
+    any axes before them (time, channels) are processed as a batch.
+    """
+    if spacing is None:
+        return min(array.ndim, 3)
+    return len(spacing)
+
+
+def spatial_spacing(array: np.ndarray, spacing: Sequence[float] | None) -> tuple[float, ...]:
+    """Check ``spacing`` against ``array`` and return one float per spatial axis."""
+    if spacing is None:
+        return (1.0,) * min(array.ndim, 3)
+    if np.isscalar(spacing):
+        raise TypeError(f"spacing must be a sequence of one number per axis, got {spacing!r}")
+    values = tuple(float(s) for s in spacing)
+    if len(values) not in (2, 3) or len(values) > array.ndim:
+        raise ValueError(
+            f"spacing must have 2 or 3 values (one per spatial axis, at most image.ndim="
+            f"{array.ndim}), got {len(values)}: {spacing!r}"
+        )
+    if not all(np.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f"spacing values must be positive and finite, got {spacing!r}")
+    return values
+
+
+def check_positive(value, name: str) -> float:
+    """Return ``value`` as a float, refusing non-numbers and values <= 0."""
+    number = _as_number(value, name)
+    if not number > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return number
+
+
+def check_nonnegative(value, name: str) -> float:
+    """Return ``value`` as a float, refusing non-numbers and negative values."""
+    number = _as_number(value, name)
+    if not number >= 0:
+        raise ValueError(f"{name} must be zero or positive, got {value!r}")
+    return number
+
+
+def check_choice(value, name: str, choices: Sequence[str]) -> str:
+    """Refuse a value that is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def _as_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)

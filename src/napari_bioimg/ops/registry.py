@@ -1,0 +1,486 @@
+"""The registry: one declaration per operation, the single source of truth.
+
+The napari widgets, the npe2 manifest, the pipeline format and the command line
+are all generated from these declarations. ``list_operations()`` and
+``get_operation(name)`` are the public way in; ``register(func)`` adds a user's
+own function.
+"""
+
+import importlib
+import inspect
+import math
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from . import filters, morphology, threshold, transforms
+from ._footprint import FOOTPRINTS, reach
+from .filters import GAUSSIAN_TRUNCATE
+
+__all__ = [
+    "CATEGORIES",
+    "Operation",
+    "Parameter",
+    "get_operation",
+    "list_operations",
+    "register",
+    "unregister",
+]
+
+ParameterKind = Literal["int", "float", "choice", "bool", "ints"]
+Unit = Literal["none", "pixels", "length", "volume"]
+Kind = Literal["image", "mask", "labels"]
+
+# category -> (napari contributable menu, submenu label or None)
+CATEGORIES: dict[str, tuple[str, str | None]] = {
+    "denoise": ("napari/layers/filter", "Noise removal"),
+    "edges": ("napari/layers/filter", "Edges and texture"),
+    "background": ("napari/layers/filter", "Background"),
+    "threshold": ("napari/layers/segment", None),
+    "binary": ("napari/layers/segment", "Binary"),
+    "transform": ("napari/layers/transform", None),
+    "project": ("napari/layers/project", None),
+    "custom": ("napari/layers/filter", "Custom"),
+}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of an operation, as a widget, a pipeline and the CLI see it.
+
+    ``unit`` tells how a number is read: ``"length"`` is pixels without spacing and
+    physical units with it (radius, sigma), ``"volume"`` likewise for areas or
+    volumes (min_size), ``"pixels"`` always counts pixels (step), ``"none"`` has
+    no unit. ``from_data`` marks a range that a widget takes from the image
+    (the manual threshold value).
+    """
+
+    name: str
+    kind: ParameterKind
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] = ()
+    unit: Unit = "none"
+    optional: bool = False
+    from_data: bool = False
+    description: str = ""
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` coerced to this parameter's type, or raise naming it."""
+        if value is None:
+            if self.optional:
+                return None
+            raise ValueError(f"parameter {self.name!r} needs a value")
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ValueError(
+                    f"parameter {self.name!r} must be one of {list(self.choices)}, got {value!r}"
+                )
+            return value
+        if self.kind == "bool":
+            if not isinstance(value, bool | np.bool_):
+                raise TypeError(f"parameter {self.name!r} must be true or false, got {value!r}")
+            return bool(value)
+        if self.kind == "ints":
+            if np.isscalar(value):
+                return self._number(value, int)
+            return [None if v is None else self._number(v, int) for v in value]
+        return self._number(value, int if self.kind == "int" else float)
+
+    def _number(self, value, cast):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise TypeError(f"parameter {self.name!r} must be a number, got {value!r}")
+        if cast is int and float(value) != int(value):
+            raise TypeError(f"parameter {self.name!r} must be an integer, got {value!r}")
+        return cast(value)
+
+
+HaloFunction = Callable[[dict, Sequence[float]], tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """The declaration of one operation.
+
+    ``halo(parameters, spacing)`` returns how many pixels each output pixel needs
+    around it along each spatial axis (for chunked and current-plane processing);
+    ``None`` instead of a function means the operation needs the whole image.
+    ``batch`` tells whether leading axes beyond the spatial ones are processed
+    as independent images. ``uses_spacing`` tells whether ``spacing`` is passed.
+    """
+
+    name: str
+    function: Callable[..., Any]
+    category: str
+    display_name: str
+    parameters: tuple[Parameter, ...]
+    input_kind: Kind = "image"
+    output_kind: Kind = "image"
+    halo: HaloFunction | None = None
+    batch: bool = True
+    uses_spacing: bool = True
+    needs_spacing: bool = False
+    accepts_rgb: bool = False
+    widget: str = "generic"
+    description: str = ""
+    module: str = field(default="", compare=False)
+
+    @property
+    def menu(self) -> str:
+        """The napari contributable menu this operation appears in."""
+        return CATEGORIES[self.category][0]
+
+    @property
+    def submenu(self) -> str | None:
+        """The submenu label, if any."""
+        return CATEGORIES[self.category][1]
+
+    def parameter(self, name: str) -> Parameter:
+        """Return the parameter called ``name``."""
+        for parameter in self.parameters:
+            if parameter.name == name:
+                return parameter
+        raise ValueError(
+            f"operation {self.name!r} has no parameter {name!r}; "
+            f"it takes {[p.name for p in self.parameters]}"
+        )
+
+    def defaults(self) -> dict[str, Any]:
+        """The default value of every parameter."""
+        return {p.name: p.default for p in self.parameters}
+
+    def bind(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Check parameter names and values; fill in defaults for the missing ones."""
+        bound = self.defaults()
+        for name, value in parameters.items():
+            bound[name] = self.parameter(name).check(value)
+        return bound
+
+    def __call__(self, image, *, spacing: Sequence[float] | None = None, **parameters):
+        """Run the operation with checked parameters (``spacing`` passed when used)."""
+        bound = self.bind(parameters)
+        if self.needs_spacing:
+            if spacing is None:
+                spacing = (1.0,) * min(np.ndim(image), 3)
+            bound["spacing"] = spacing
+        elif self.uses_spacing and spacing is not None:
+            bound["spacing"] = spacing
+        return self.function(image, **bound)
+
+    def halo_for(self, parameters: dict[str, Any], spacing: Sequence[float]) -> tuple[int, ...] | None:
+        """Halo in pixels per spatial axis for these parameters, or None (global)."""
+        if self.halo is None:
+            return None
+        return tuple(self.halo(self.bind(parameters), spacing))
+
+
+# --- halos ------------------------------------------------------------------------
+
+
+def _radius_halo(factor: int = 1) -> HaloFunction:
+    return lambda p, spacing: tuple(factor * e for e in reach(p["radius"], spacing))
+
+
+def _sigma_reach(sigma: float, spacing: Sequence[float]) -> tuple[int, ...]:
+    # scipy's gaussian_filter uses a kernel radius of int(truncate * sd + 0.5).
+    return tuple(int(GAUSSIAN_TRUNCATE * sigma / s + 0.5) for s in spacing)
+
+
+def _constant_halo(value: int) -> HaloFunction:
+    return lambda p, spacing: (value,) * len(spacing)
+
+
+# --- declarations ---------------------------------------------------------------
+
+RADIUS = Parameter(
+    "radius", "float", 2.0, 0.0, 30.0, 0.5, unit="length",
+    description="Radius of the neighbourhood",
+)
+FOOTPRINT = Parameter(
+    "footprint", "choice", "ball", choices=FOOTPRINTS, description="Disk/ball or square/cube"
+)
+SIGMA = Parameter(
+    "sigma", "float", 1.0, 0.1, 20.0, 0.1, unit="length", description="Gaussian sigma"
+)
+CONNECTIVITY = Parameter(
+    "connectivity", "int", 1, 1, 3, 1,
+    description="1: direct neighbours only; ndim: diagonal neighbours too",
+)
+
+_REGISTRY: dict[str, Operation] = {}
+
+
+def _add(operation: Operation) -> Operation:
+    _REGISTRY[operation.name] = operation
+    return operation
+
+
+def _neighbourhood(name, function, category, display, radius=RADIUS, factor=1, description=""):
+    _add(Operation(
+        name, function, category, display, (radius, FOOTPRINT),
+        halo=_radius_halo(factor), description=description,
+    ))
+
+
+_neighbourhood("mean", filters.mean, "denoise", "Mean", description="Local mean (box/ball)")
+_neighbourhood("median", filters.median, "denoise", "Median", description="Local median")
+_neighbourhood("minimum", filters.minimum, "denoise", "Minimum", description="Local minimum")
+_neighbourhood("maximum", filters.maximum, "denoise", "Maximum", description="Local maximum")
+_neighbourhood("variance", filters.variance, "edges", "Variance", description="Local variance")
+_neighbourhood(
+    "standard_deviation", filters.standard_deviation, "edges", "Standard deviation",
+    description="Local standard deviation",
+)
+_TOP_HAT_RADIUS = Parameter(
+    "radius", "float", 10.0, 0.0, 50.0, 0.5, unit="length",
+    description="Larger than the objects to keep",
+)
+_neighbourhood(
+    "white_top_hat", filters.white_top_hat, "background", "White top-hat",
+    radius=_TOP_HAT_RADIUS, factor=2, description="Subtract background under bright objects",
+)
+_neighbourhood(
+    "black_top_hat", filters.black_top_hat, "background", "Black top-hat",
+    radius=_TOP_HAT_RADIUS, factor=2, description="Dark objects on a bright background",
+)
+_add(Operation(
+    "gaussian", filters.gaussian, "denoise", "Gaussian", (SIGMA,),
+    halo=lambda p, spacing: _sigma_reach(p["sigma"], spacing), description="Gaussian blur",
+))
+_add(Operation(
+    "sobel", filters.sobel, "edges", "Sobel", (), halo=_constant_halo(1),
+    description="Gradient magnitude",
+))
+_add(Operation(
+    "laplace", filters.laplace, "edges", "Laplace", (), halo=_constant_halo(1),
+    description="Discrete Laplacian",
+))
+_add(Operation(
+    "laplacian_of_gaussian", filters.laplacian_of_gaussian, "edges", "Laplacian of Gaussian",
+    (SIGMA,),
+    halo=lambda p, spacing: tuple(e + 1 for e in _sigma_reach(p["sigma"], spacing)),
+    description="Gaussian blur, then Laplace",
+))
+_add(Operation(
+    "difference_of_gaussian", filters.difference_of_gaussian, "background",
+    "Difference of Gaussian",
+    (
+        Parameter("sigma1", "float", 1.0, 0.1, 20.0, 0.1, unit="length",
+                  description="Sigma of the narrow Gaussian"),
+        Parameter("sigma2", "float", 3.0, 0.1, 40.0, 0.1, unit="length",
+                  description="Sigma of the wide Gaussian"),
+    ),
+    halo=lambda p, spacing: _sigma_reach(max(p["sigma1"], p["sigma2"]), spacing),
+    description="Band-pass: Gaussian(sigma1) - Gaussian(sigma2)",
+))
+_add(Operation(
+    "threshold", threshold.threshold, "threshold", "Threshold",
+    (
+        Parameter("method", "choice", "otsu", choices=threshold.METHODS,
+                  description="Manual value or an automatic histogram method"),
+        Parameter("value", "float", None, optional=True, from_data=True,
+                  description="Threshold for method='manual' (foreground is above)"),
+    ),
+    output_kind="mask", batch=False, uses_spacing=False, accepts_rgb=True,
+    description="Binarize: pixels above the threshold",
+))
+for _name, _display, _factor in (
+    ("binary_erosion", "Erosion", 1),
+    ("binary_dilation", "Dilation", 1),
+    ("binary_opening", "Opening", 2),
+    ("binary_closing", "Closing", 2),
+):
+    _add(Operation(
+        _name, getattr(morphology, _name), "binary", _display,
+        (Parameter("radius", "float", 1.0, 0.0, 30.0, 0.5, unit="length",
+                   description="Radius of the structuring element"), FOOTPRINT),
+        input_kind="mask", output_kind="mask", halo=_radius_halo(_factor),
+    ))
+_add(Operation(
+    "fill_holes", morphology.fill_holes, "binary", "Fill holes", (),
+    input_kind="mask", output_kind="mask", description="Fill enclosed background",
+))
+_add(Operation(
+    "remove_small_objects", morphology.remove_small_objects, "binary", "Remove small objects",
+    (
+        Parameter("min_size", "float", 64.0, 0.0, 10000.0, 1.0, unit="volume",
+                  description="Smallest area/volume kept"),
+        CONNECTIVITY,
+    ),
+    input_kind="mask", output_kind="mask",
+))
+_add(Operation(
+    "label", morphology.label, "binary", "Connected components", (CONNECTIVITY,),
+    input_kind="mask", output_kind="labels", description="Label connected objects",
+))
+_ANY_AXIS = dict(minimum=-5, maximum=4, step=1)
+_add(Operation(
+    "crop", transforms.crop, "transform", "Crop",
+    (
+        Parameter("start", "ints", None, optional=True, unit="pixels",
+                  description="First index per axis"),
+        Parameter("stop", "ints", None, optional=True, unit="pixels",
+                  description="One past the last index per axis"),
+    ),
+    batch=False, uses_spacing=False, accepts_rgb=True, widget="crop",
+))
+_add(Operation(
+    "subsample", transforms.subsample, "transform", "Subsample",
+    (Parameter("step", "ints", 2, 1, 16, 1, unit="pixels", description="Keep every n-th pixel"),),
+    batch=False, uses_spacing=False, accepts_rgb=True, widget="crop",
+))
+_add(Operation(
+    "flip", transforms.flip, "transform", "Flip",
+    (Parameter("axis", "int", -1, **_ANY_AXIS, description="Axis to reverse"),),
+    batch=False, uses_spacing=False, accepts_rgb=True,
+))
+_add(Operation(
+    "project", transforms.project, "project", "Projection",
+    (
+        Parameter("axis", "int", 0, **_ANY_AXIS, description="Axis to project along"),
+        Parameter("method", "choice", "max", choices=transforms.PROJECTIONS),
+    ),
+    batch=False, uses_spacing=False, accepts_rgb=True,
+))
+_add(Operation(
+    "resample_isotropic", transforms.resample_isotropic, "transform", "Resample to isotropic",
+    (Parameter("order", "int", 1, 0, 3, 1, description="Interpolation: 0 nearest, 1 linear, 3 cubic"),),
+    needs_spacing=True, description="Cubic voxels of the smallest spacing",
+))
+BUILTIN_NAMES = tuple(_REGISTRY)
+
+
+def list_operations(category: str | None = None) -> list[Operation]:
+    """All registered operations (built-in first), optionally of one category."""
+    return [op for op in _REGISTRY.values() if category is None or op.category == category]
+
+
+def get_operation(name: str) -> Operation:
+    """Return the operation called ``name``.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown operation and the known ones.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown operation {name!r}; known operations: {', '.join(_REGISTRY)}"
+        ) from None
+
+
+def import_operation(name: str, module: str | None) -> Operation:
+    """Return ``name``, importing ``module`` first when it registers the operation."""
+    if name not in _REGISTRY and module:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ValueError(
+                f"operation {name!r} comes from module {module!r}, which cannot be "
+                f"imported ({error}); install it or register the function first"
+            ) from error
+    return get_operation(name)
+
+
+# --- user functions ---------------------------------------------------------------
+
+
+def _parameter_from(signature_parameter: inspect.Parameter, hint: Any) -> Parameter:
+    name = signature_parameter.name
+    default = signature_parameter.default
+    if default is inspect.Parameter.empty:
+        raise TypeError(f"parameter {name!r} needs a default value to become a slider")
+    options: dict[str, Any] = {}
+    if typing.get_origin(hint) is typing.Annotated:
+        hint, *extras = typing.get_args(hint)
+        for extra in extras:
+            if isinstance(extra, dict):
+                options.update(extra)
+    if typing.get_origin(hint) is Literal:
+        return Parameter(name, "choice", default, choices=tuple(typing.get_args(hint)))
+    if hint is bool:
+        return Parameter(name, "bool", default)
+    if hint in (int, float):
+        kind = "int" if hint is int else "float"
+        span = max(10.0, 4 * abs(float(default)))
+        minimum = options.get("min", 0 if default >= 0 else -span)
+        maximum = options.get("max", span if kind == "float" else math.ceil(span))
+        step = options.get("step", 1 if kind == "int" else (maximum - minimum) / 100)
+        return Parameter(name, kind, default, minimum, maximum, step,
+                         unit=options.get("unit", "none"))
+    raise TypeError(
+        f"parameter {name!r} needs an int, float, bool or Literal annotation, got {hint!r}"
+    )
+
+
+def register(
+    function: Callable | None = None,
+    *,
+    name: str | None = None,
+    category: str = "custom",
+    output_kind: Kind = "image",
+    halo: int | None = None,
+):
+    """Turn a type-annotated function into an operation (usable as a decorator).
+
+    The function takes the image first, then parameters with defaults annotated
+    ``int``, ``float``, ``bool`` or ``Literal[...]``; ranges may be given as
+    ``Annotated[float, {"min": 0, "max": 5, "step": 0.1}]``. A ``spacing``
+    parameter, if present, receives the layer's voxel size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_bioimg.ops import filters
+    >>> @register
+    ... def my_dog(image: np.ndarray, sigma1: float = 1.0, sigma2: float = 3.0) -> np.ndarray:
+    ...     return filters.gaussian(image, sigma=sigma1) - filters.gaussian(image, sigma=sigma2)
+    >>> get_operation("my_dog").parameters[0].name
+    'sigma1'
+    >>> unregister("my_dog")
+    """
+    def decorate(func: Callable) -> Callable:
+        hints = typing.get_type_hints(func, include_extras=True)
+        signature = inspect.signature(func)
+        listed = list(signature.parameters.values())
+        if not listed:
+            raise TypeError(f"{func.__name__} must take the image as its first argument")
+        parameters = tuple(
+            _parameter_from(p, hints.get(p.name, type(p.default)))
+            for p in listed[1:]
+            if p.name != "spacing"
+        )
+        op_name = name or func.__name__
+        if op_name in BUILTIN_NAMES:
+            raise ValueError(f"name {op_name!r} is a built-in operation; choose another name")
+        if category not in CATEGORIES:
+            raise ValueError(f"category must be one of {list(CATEGORIES)}, got {category!r}")
+        _add(Operation(
+            op_name,
+            func,
+            category,
+            op_name.replace("_", " ").capitalize(),
+            parameters,
+            output_kind=output_kind,
+            halo=None if halo is None else _constant_halo(int(halo)),
+            uses_spacing="spacing" in signature.parameters,
+            description=(inspect.getdoc(func) or "").split("\n")[0],
+            module=func.__module__,
+        ))
+        return func
+
+    return decorate if function is None else decorate(function)
+
+
+def unregister(name: str) -> None:
+    """Remove a user-registered operation (built-in ones stay)."""
+    if name in BUILTIN_NAMES:
+        raise ValueError(f"{name!r} is a built-in operation and cannot be removed")
+    _REGISTRY.pop(name, None)

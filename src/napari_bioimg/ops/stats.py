@@ -1,0 +1,95 @@
+"""Image statistics: histogram, a summary ("insight") and display ranges."""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._checks import as_image
+
+__all__ = ["histogram", "insight", "percentile_range"]
+
+
+def _finite_values(image) -> np.ndarray:
+    array = as_image(image, allow_rgb=True)
+    if array.dtype == bool:
+        array = array.view(np.uint8)
+    if array.dtype.kind == "f":
+        array = array[np.isfinite(array)]
+        if array.size == 0:
+            raise ValueError("image holds no finite values")
+    return array
+
+
+def histogram(image, *, bins: int = 256, range: tuple[float, float] | None = None):  # noqa: A002
+    """Histogram of the finite pixel values.
+
+    Parameters
+    ----------
+    image : array_like
+    bins : int
+        Number of bins. For integer images whose value range is smaller than
+        ``bins``, one bin per integer value is used.
+    range : (float, float), optional
+        Lower and upper edge; default the data's minimum and maximum.
+
+    Returns
+    -------
+    counts : numpy.ndarray of int64
+    edges : numpy.ndarray of float64
+        ``len(counts) + 1`` bin edges, as ``numpy.histogram``.
+    """
+    values = _finite_values(image)
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    if range is None:
+        low, high = float(values.min()), float(values.max())
+        if values.dtype.kind in "iu" and high - low + 1 <= bins:
+            bins = int(high - low + 1)
+            low, high = low - 0.5, high + 0.5
+        range = (low, high)  # noqa: A001
+    counts, edges = np.histogram(values, bins=bins, range=range)
+    return counts.astype(np.int64), edges
+
+
+def percentile_range(image, *, lower: float = 0.0, upper: float = 95.0) -> tuple[float, float]:
+    """Display range from two percentiles of the finite values (e.g. 0 and 95).
+
+    Fiji's "Auto" with 0.35 % saturation is ``lower=0.175, upper=99.825``.
+    """
+    for name, value in (("lower", lower), ("upper", upper)):
+        if not isinstance(value, int | float | np.integer | np.floating) or not 0 <= value <= 100:
+            raise ValueError(f"{name} must be a percentile between 0 and 100, got {value!r}")
+    if lower >= upper:
+        raise ValueError(f"lower ({lower}) must be smaller than upper ({upper})")
+    values = _finite_values(image)
+    low, high = np.percentile(values, [lower, upper])
+    return float(low), float(high)
+
+
+def insight(
+    image, *, percentiles: Sequence[float] = (1.0, 50.0, 99.0), spacing=None
+) -> dict:
+    """Summary of an image, as stackview.insight shows it.
+
+    Returns
+    -------
+    dict
+        ``shape``, ``dtype``, ``min``, ``max``, ``mean``, ``std`` (of the finite
+        values), ``percentiles`` (mapping percentile -> value), ``nonfinite``
+        (count of NaN/inf) and ``spacing`` (as given, or None).
+    """
+    array = as_image(image, allow_rgb=True)
+    values = _finite_values(array)
+    as_float = values.astype(np.float64)
+    found = np.percentile(values, list(percentiles)) if len(percentiles) else []
+    return {
+        "shape": tuple(array.shape),
+        "dtype": str(array.dtype),
+        "min": values.min().item(),
+        "max": values.max().item(),
+        "mean": float(as_float.mean()),
+        "std": float(as_float.std()),
+        "percentiles": {float(p): float(v) for p, v in zip(percentiles, found, strict=True)},
+        "nonfinite": int(array.size - values.size),
+        "spacing": None if spacing is None else tuple(float(s) for s in spacing),
+    }
