@@ -1,0 +1,270 @@
+"""Filters against independent references: hand-computed cases, scipy and scikit-image."""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage import filters as skfilters
+from skimage import morphology as skmorph
+
+from napari_bioimg import ops
+from napari_bioimg.ops._footprint import make_footprint
+
+
+def single_pixel(value=9, shape=(5, 5), dtype=np.uint8):
+    image = np.zeros(shape, dtype)
+    image[tuple(s // 2 for s in shape)] = value
+    return image
+
+
+def interior(array, margin):
+    return array[tuple(slice(margin, -margin) for _ in range(array.ndim))]
+
+
+# --- the lecture's hand-computed 5x5 cases -------------------------------------------
+
+
+def test_mean_of_single_pixel_spreads_it_over_the_cross():
+    result = ops.mean(single_pixel(5), radius=1)
+    expected = np.zeros((5, 5), np.float32)
+    expected[1:4, 2] = expected[2, 1:4] = 1.0  # a disk of radius 1 is the 5-pixel cross
+    np.testing.assert_array_equal(result, expected)
+    assert result.dtype == np.float32
+
+
+def test_box_mean_of_single_pixel_is_a_ninth_everywhere_in_the_square():
+    result = ops.mean(single_pixel(9), radius=1, footprint="box")
+    expected = np.zeros((5, 5), np.float32)
+    expected[1:4, 1:4] = 1.0
+    np.testing.assert_allclose(result, expected, atol=1e-6)
+
+
+def test_gaussian_of_single_pixel_is_the_normalised_kernel():
+    image = single_pixel(1.0, shape=(41, 41), dtype=np.float64)
+    result = ops.gaussian(image, sigma=2.0)
+    y, x = np.mgrid[-20:21, -20:21]
+    kernel = np.exp(-(x**2 + y**2) / (2 * 2.0**2))
+    kernel[(np.abs(x) > 8) | (np.abs(y) > 8)] = 0  # truncated at 4 sigma
+    np.testing.assert_allclose(result, kernel / kernel.sum(), atol=1e-7)
+    assert result.sum() == pytest.approx(1.0, rel=1e-6)  # Gaussian preserves the sum
+
+
+def test_maximum_of_single_pixel_is_the_disk():
+    result = ops.maximum(single_pixel(7, (9, 9)), radius=2)
+    np.testing.assert_array_equal(result > 0, np.pad(skmorph.disk(2), 2).astype(bool))
+    assert result.dtype == np.uint8
+
+
+def test_laplace_kernel_in_3d():
+    result = ops.laplace(single_pixel(1.0, (3, 3, 3), np.float32))
+    expected = np.zeros((3, 3, 3), np.float32)
+    expected[1, 1, 1] = 6
+    for axis in range(3):
+        index = [1, 1, 1]
+        for offset in (0, 2):
+            index[axis] = offset
+            expected[tuple(index)] = -1
+        index[axis] = 1
+    np.testing.assert_array_equal(result, expected)
+
+
+# --- footprints --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("radius", [0, 1, 2, 3, 5, 8])
+def test_footprints_equal_skimage_disk_and_ball(radius):
+    np.testing.assert_array_equal(make_footprint(radius, "ball", (1, 1)), skmorph.disk(radius))
+    np.testing.assert_array_equal(make_footprint(radius, "ball", (1, 1, 1)), skmorph.ball(radius))
+    np.testing.assert_array_equal(
+        make_footprint(radius, "box", (1, 1)), np.ones((2 * radius + 1,) * 2, bool)
+    )
+
+
+def test_anisotropic_ball_reaches_one_plane_and_four_pixels():
+    stack = np.zeros((9, 21, 21), np.uint16)
+    stack[4, 10, 10] = 100
+    grown = ops.maximum(stack, radius=4, spacing=(4, 1, 1)) > 0
+    z, y, x = np.nonzero(grown)
+    assert (z.min(), z.max()) == (3, 5)
+    assert (y.min(), y.max()) == (6, 14)
+    assert (x.min(), x.max()) == (6, 14)
+    # the planes above and below hold only the centre (distance 4 exactly)
+    assert grown[3].sum() == 1 and grown[5].sum() == 1
+    np.testing.assert_array_equal(grown[4], np.pad(skmorph.disk(4), 6).astype(bool))
+
+
+def test_spacing_in_physical_units_matches_pixels():
+    # radius 2 um at 0.5 um pixels is radius 4 pixels
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 1000, (40, 40)).astype(np.uint16)
+    np.testing.assert_array_equal(
+        ops.median(image, radius=2.0, spacing=(0.5, 0.5)), ops.median(image, radius=4)
+    )
+
+
+# --- against scipy / scikit-image on real images -------------------------------------
+
+
+@pytest.mark.parametrize("radius", [1, 3, 6])
+@pytest.mark.parametrize("footprint", ["ball", "box"])
+def test_rank_and_mean_filters_equal_scipy_with_footprint(blobs, radius, footprint):
+    fp = skmorph.disk(radius) if footprint == "ball" else np.ones((2 * radius + 1,) * 2)
+    fp = fp.astype(bool)
+    kwargs = dict(radius=radius, footprint=footprint)
+    np.testing.assert_array_equal(
+        ops.minimum(blobs, **kwargs), ndi.minimum_filter(blobs, footprint=fp, mode="nearest")
+    )
+    np.testing.assert_array_equal(
+        ops.maximum(blobs, **kwargs), ndi.maximum_filter(blobs, footprint=fp, mode="nearest")
+    )
+    np.testing.assert_array_equal(
+        ops.median(blobs, **kwargs), ndi.median_filter(blobs, footprint=fp, mode="nearest")
+    )
+    reference = ndi.correlate(blobs.astype(np.float64), fp / fp.sum(), mode="nearest")
+    np.testing.assert_allclose(ops.mean(blobs, **kwargs), reference, rtol=1e-5, atol=1e-4)
+
+
+def test_median_equals_skimage(mitosis):
+    expected = skfilters.median(mitosis, skmorph.disk(3), mode="nearest")
+    np.testing.assert_array_equal(ops.median(mitosis, radius=3), expected)
+
+
+def test_variance_and_std_equal_generic_filter(mitosis):
+    fp = skmorph.disk(2).astype(bool)
+    image = mitosis.astype(np.float64)
+    expected = ndi.generic_filter(image, np.var, footprint=fp, mode="nearest")
+    np.testing.assert_allclose(ops.variance(mitosis, radius=2), expected, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(
+        ops.standard_deviation(mitosis, radius=2), np.sqrt(expected), rtol=1e-4, atol=1e-2
+    )
+
+
+def test_3d_filters_equal_scipy_with_ball(banana):
+    stack = banana[8:14, 150:200, 150:200]
+    fp = skmorph.ball(2).astype(bool)
+    np.testing.assert_array_equal(
+        ops.minimum(stack, radius=2), ndi.minimum_filter(stack, footprint=fp, mode="nearest")
+    )
+    np.testing.assert_array_equal(
+        ops.median(stack, radius=2), ndi.median_filter(stack, footprint=fp, mode="nearest")
+    )
+    reference = ndi.correlate(stack.astype(np.float64), fp / fp.sum(), mode="nearest")
+    np.testing.assert_allclose(ops.mean(stack, radius=2), reference, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 3.0])
+def test_gaussian_equals_skimage(blobs, sigma):
+    expected = skfilters.gaussian(
+        blobs.astype(np.float64), sigma=sigma, mode="nearest", truncate=4.0, preserve_range=True
+    )
+    result = ops.gaussian(blobs, sigma=sigma)
+    assert result.dtype == np.float32
+    np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-3)
+
+
+def test_gaussian_anisotropic_sigma_in_physical_units(banana):
+    stack = banana[:, ::4, ::4]
+    expected = ndi.gaussian_filter(stack.astype(np.float64), (1.0, 4.0, 4.0), mode="nearest")
+    np.testing.assert_allclose(
+        ops.gaussian(stack, sigma=2.0, spacing=(2.0, 0.5, 0.5)), expected, rtol=1e-4, atol=1e-2
+    )
+
+
+def test_sobel_equals_skimage_in_intensity_units(blobs):
+    expected = skfilters.sobel(blobs.astype(np.float64), mode="nearest")
+    np.testing.assert_allclose(ops.sobel(blobs), expected, rtol=1e-5, atol=1e-3)
+
+
+def test_laplace_equals_skimage_away_from_border(blobs):
+    image = blobs.astype(np.float64)
+    np.testing.assert_allclose(
+        interior(ops.laplace(image), 1), interior(skfilters.laplace(image), 1), atol=1e-4
+    )
+
+
+def test_dog_and_log_equal_compositions_of_skimage(blobs):
+    image = blobs.astype(np.float64)
+
+    def g(s):
+        return skfilters.gaussian(image, sigma=s, mode="nearest", preserve_range=True)
+
+    np.testing.assert_allclose(
+        ops.difference_of_gaussian(blobs, sigma1=1, sigma2=4), g(1) - g(4), atol=1e-3
+    )
+    np.testing.assert_allclose(
+        interior(ops.laplacian_of_gaussian(blobs, sigma=2), 1),
+        interior(skfilters.laplace(g(2)), 1),
+        atol=1e-3,
+    )
+
+
+@pytest.mark.parametrize("radius", [2, 5])
+def test_top_hats_equal_skimage_away_from_border(blobs, radius):
+    fp = skmorph.disk(radius)
+    margin = 2 * radius
+    white = ops.white_top_hat(blobs, radius=radius)
+    black = ops.black_top_hat(blobs, radius=radius)
+    assert white.dtype == black.dtype == blobs.dtype
+    np.testing.assert_array_equal(
+        interior(white, margin), interior(skmorph.white_tophat(blobs, fp), margin)
+    )
+    np.testing.assert_array_equal(
+        interior(black, margin), interior(skmorph.black_tophat(blobs, fp), margin)
+    )
+
+
+# --- properties --------------------------------------------------------------------
+
+
+def test_rank_filter_order(blobs):
+    low = ops.minimum(blobs, radius=3)
+    mid = ops.median(blobs, radius=3)
+    high = ops.maximum(blobs, radius=3)
+    assert np.all(low <= mid) and np.all(mid <= high)
+    assert np.all(low <= blobs) and np.all(blobs <= high)
+
+
+def test_leading_axes_are_filtered_as_a_batch(blobs):
+    batch = np.stack([blobs, blobs[::-1]])[:, None]  # (2, 1, 254, 256): T, Z, Y, X
+    result = ops.gaussian(batch, sigma=2, spacing=(1.0, 1.0))
+    np.testing.assert_array_equal(result[0, 0], ops.gaussian(blobs, sigma=2))
+    np.testing.assert_array_equal(result[1, 0], ops.gaussian(blobs[::-1], sigma=2))
+
+
+# --- errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "word"),
+    [
+        (dict(radius=-1), ValueError, "radius"),
+        (dict(radius="3"), TypeError, "radius"),
+        (dict(footprint="star"), ValueError, "footprint"),
+        (dict(spacing=(1.0,)), ValueError, "spacing"),
+        (dict(spacing=(1.0, 0.0)), ValueError, "spacing"),
+        (dict(spacing=(1.0, 1.0, 1.0, 1.0)), ValueError, "spacing"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(kwargs, error, word):
+    with pytest.raises(error, match=word):
+        ops.median(np.zeros((8, 8)), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("image", "error", "word"),
+    [
+        (np.zeros((0, 5)), ValueError, "empty"),
+        (np.zeros(5), ValueError, "2D"),
+        (np.zeros((20, 20, 3), np.uint8), TypeError, "RGB"),
+        (np.zeros((4, 4), complex), TypeError, "dtype"),
+    ],
+)
+def test_bad_images_are_refused(image, error, word):
+    with pytest.raises(error, match=word):
+        ops.gaussian(image, sigma=1)
+
+
+def test_non_positive_sigma_is_refused():
+    with pytest.raises(ValueError, match="sigma"):
+        ops.gaussian(np.zeros((4, 4)), sigma=0)
+    with pytest.raises(ValueError, match="sigma2"):
+        ops.difference_of_gaussian(np.zeros((4, 4)), sigma1=1, sigma2=-1)

@@ -1,0 +1,136 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from napari_bioimg import ops
+from napari_bioimg.ops import registry
+
+
+def test_every_public_operation_is_registered():
+    names = {op.name for op in ops.list_operations()}
+    expected = {
+        "mean", "median", "minimum", "maximum", "variance", "standard_deviation", "gaussian",
+        "sobel", "laplace", "difference_of_gaussian", "laplacian_of_gaussian", "white_top_hat",
+        "black_top_hat", "threshold", "binary_erosion", "binary_dilation", "binary_opening",
+        "binary_closing", "fill_holes", "remove_small_objects", "label", "crop", "subsample",
+        "flip", "project", "resample_isotropic",
+    }
+    assert expected <= names
+    for name in expected:
+        assert ops.get_operation(name).function is getattr(ops, name)
+
+
+def test_parameters_match_function_signatures():
+    import inspect
+
+    for op in ops.list_operations():
+        signature = inspect.signature(op.function).parameters
+        for parameter in op.parameters:
+            assert parameter.name in signature, (op.name, parameter.name)
+            if parameter.kind in ("int", "float") and parameter.default is not None:
+                assert parameter.minimum <= parameter.default <= parameter.maximum
+            if parameter.kind == "choice":
+                assert parameter.default in parameter.choices
+        assert op.menu.startswith("napari/layers/")
+
+
+def test_unknown_operation_and_parameter_are_named():
+    with pytest.raises(ValueError, match="gausian"):
+        ops.get_operation("gausian")
+    with pytest.raises(ValueError, match="sigmaa"):
+        ops.get_operation("gaussian").bind({"sigmaa": 2})
+    with pytest.raises(TypeError, match="radius"):
+        ops.get_operation("median").bind({"radius": "big"})
+
+
+def test_calling_an_operation_equals_the_function(blobs):
+    op = ops.get_operation("gaussian")
+    np.testing.assert_array_equal(
+        op(blobs, sigma=2, spacing=(0.5, 0.5)), ops.gaussian(blobs, sigma=2, spacing=(0.5, 0.5))
+    )
+
+
+def test_halo_covers_the_footprint():
+    assert ops.get_operation("median").halo_for({"radius": 4}, (4.0, 1.0, 1.0)) == (1, 4, 4)
+    assert ops.get_operation("white_top_hat").halo_for({"radius": 2}, (1.0, 1.0)) == (4, 4)
+    assert ops.get_operation("gaussian").halo_for({"sigma": 1}, (1.0, 1.0)) == (4, 4)
+    assert ops.get_operation("label").halo_for({}, (1.0, 1.0)) is None
+
+
+@pytest.mark.parametrize("name", ["median", "gaussian", "white_top_hat", "laplacian_of_gaussian",
+                                  "difference_of_gaussian", "binary_opening", "sobel"])
+def test_halo_is_enough_for_an_exact_slab(name):
+    """Processing a slab of planes +-halo reproduces that plane of the full result."""
+    rng = np.random.default_rng(1)
+    op = ops.get_operation(name)
+    stack = rng.integers(0, 200, (16, 24, 24)).astype(np.uint8)
+    if op.input_kind == "mask":
+        stack = stack > 100
+    params = {"radius": 3, "sigma": 1.5, "sigma1": 1.0, "sigma2": 2.0}
+    params = {k: v for k, v in params.items() if k in {p.name for p in op.parameters}}
+    spacing = (2.0, 1.0, 1.0)
+    depth = op.halo_for(params, spacing)[0]
+    full = op(stack, spacing=spacing, **params)
+    for plane in (0, 5, 15):
+        low, high = max(plane - depth, 0), min(plane + depth + 1, 16)
+        slab = op(stack[low:high], spacing=spacing, **params)
+        np.testing.assert_array_equal(slab[plane - low], full[plane])
+
+
+def test_register_user_function():
+    from typing import Annotated, Literal
+
+    @ops.register
+    def my_filter(
+        image: np.ndarray,
+        sigma: Annotated[float, {"min": 0.5, "max": 5.0}] = 1.0,
+        radius: int = 2,
+        mode: Literal["a", "b"] = "a",
+    ) -> np.ndarray:
+        return ops.gaussian(image, sigma=sigma) + radius
+
+    try:
+        op = ops.get_operation("my_filter")
+        sigma, radius, mode = op.parameters
+        assert (sigma.kind, sigma.minimum, sigma.maximum) == ("float", 0.5, 5.0)
+        assert (radius.kind, radius.default) == ("int", 2) and radius.maximum >= 8
+        assert mode.choices == ("a", "b")
+        assert op.module == __name__
+        image = np.ones((8, 8))
+        np.testing.assert_allclose(op(image, sigma=2.0, radius=3), ops.gaussian(image, sigma=2) + 3)
+    finally:
+        ops.unregister("my_filter")
+    with pytest.raises(ValueError, match="my_filter"):
+        ops.get_operation("my_filter")
+
+
+def test_register_refuses_unannotated_and_builtin_names():
+    def no_default(image, sigma: float):
+        return image
+
+    with pytest.raises(TypeError, match="sigma"):
+        ops.register(no_default)
+
+    def gaussian(image, sigma: float = 1.0):
+        return image
+
+    with pytest.raises(ValueError, match="built-in"):
+        ops.register(gaussian)
+
+
+def test_missing_user_module_gives_a_clear_error():
+    with pytest.raises(ValueError, match="not_a_real_module"):
+        registry.import_operation("missing_op", "not_a_real_module")
+
+
+def test_core_imports_no_gui_library():
+    code = (
+        "import sys, napari_bioimg.ops, napari_bioimg.ops.registry;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('napari', 'qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'magicgui', 'vispy')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+from skimage import filters as skfilters
+
+from napari_bioimg import ops
+from napari_bioimg.ops.threshold import AUTOMATIC_METHODS
+
+
+@pytest.mark.parametrize("method", AUTOMATIC_METHODS)
+def test_automatic_values_equal_skimage(blobs, method):
+    expected = getattr(skfilters, f"threshold_{method}")(blobs)
+    assert ops.threshold_value(blobs, method=method) == pytest.approx(float(expected))
+    np.testing.assert_array_equal(ops.threshold(blobs, method=method), blobs > expected)
+
+
+def test_foreground_is_strictly_above_the_manual_value():
+    image = np.array([[0, 1], [2, 3]], np.uint8)
+    np.testing.assert_array_equal(
+        ops.threshold(image, method="manual", value=2), [[False, False], [False, True]]
+    )
+
+
+def test_mask_grows_as_the_value_falls(blobs):
+    masks = [ops.threshold(blobs, method="manual", value=v) for v in (200, 150, 100, 50)]
+    for smaller, larger in zip(masks, masks[1:], strict=False):
+        assert np.all(larger[smaller])
+        assert larger.sum() >= smaller.sum()
+
+
+def test_threshold_of_a_3d_stack_is_global(banana):
+    stack = banana[::4, ::8, ::8]
+    assert ops.threshold_value(stack, method="otsu") == pytest.approx(
+        float(skfilters.threshold_otsu(stack))
+    )
+
+
+@pytest.mark.parametrize(
+    ("image", "kwargs", "word"),
+    [
+        (np.full((5, 5), 7.0), dict(method="otsu"), "constant"),
+        (np.array([[0.0, np.nan], [1.0, 2.0]]), dict(method="li"), "NaN"),
+        (np.zeros((5, 5)), dict(method="manual"), "value"),
+        (np.zeros((5, 5)), dict(method="magic"), "method"),
+    ],
+)
+def test_bad_input_says_what_is_wrong(image, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        ops.threshold(image, **kwargs)
