@@ -1,0 +1,578 @@
+"""Read TIFF files, and folders of TIFF slices, with their voxel size (no napari, no Qt).
+
+The voxel size comes from, in this order of preference:
+
+* OME-TIFF: ``PhysicalSizeX/Y/Z`` and their units in the OME-XML;
+* ImageJ TIFF: ``unit`` and ``spacing`` in the ImageJ description, pixel width and
+  height from the X/YResolution tags (pixels per unit, so size = 1 / resolution);
+* other TIFFs: X/YResolution with ResolutionUnit centimetre or inch (72 and 96 dpi,
+  the defaults of screen software, are taken as "no calibration").
+
+When the distance between slices is not recorded it is guessed as Fiji does (1.0
+for a single multi-page file, the pixel width for a sequence of 2D files) and
+``extra["z_spacing_known"]`` is False, so that an interface can ask the user.
+"""
+
+import glob
+import math
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import tifffile
+
+__all__ = [
+    "TIFF_SUFFIXES",
+    "TiffImage",
+    "canonical_unit",
+    "is_tiff",
+    "natural_key",
+    "read_stack",
+    "read_tiff",
+    "tiff_paths",
+]
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+PathLike = str | os.PathLike
+
+# Length of one unit in metres, to bring every axis to the unit of x.
+_METRES = {"nm": 1e-9, "µm": 1e-6, "mm": 1e-3, "cm": 1e-2, "m": 1.0, "inch": 0.0254}
+_UNIT_ALIASES = {
+    "nm": "nm",
+    "nanometer": "nm",
+    "nanometre": "nm",
+    "nanometers": "nm",
+    "um": "µm",
+    "µm": "µm",
+    "μm": "µm",
+    "\\u00b5m": "µm",
+    "micron": "µm",
+    "microns": "µm",
+    "micrometer": "µm",
+    "micrometre": "µm",
+    "micrometers": "µm",
+    "mm": "mm",
+    "millimeter": "mm",
+    "millimetre": "mm",
+    "millimeters": "mm",
+    "cm": "cm",
+    "centimeter": "cm",
+    "centimetre": "cm",
+    "m": "m",
+    "meter": "m",
+    "metre": "m",
+    "inch": "inch",
+    "inches": "inch",
+    "in": "inch",
+}
+_NO_UNIT = {"", "pixel", "pixels", "px", "pix"}
+_SCREEN_DPI = (72.0, 96.0)
+_GLOB_CHARACTERS = re.compile(r"[*?[]")
+_GENERIC_STACK_AXES = ("I", "Q")
+
+
+class TiffImage(NamedTuple):
+    """Pixels with their calibration, as returned by `read_tiff` and `read_stack`.
+
+    Unpacks as ``data, spacing, unit, extra = read_tiff(path)``.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The pixels, axes as in ``extra["axes"]``.
+    spacing : tuple of float
+        Pixel size along every axis of ``data`` except the channel axis and the RGB
+        samples axis, in ``unit``: napari's ``scale``. Axes that are not spatial
+        (time, ...) get 1.0.
+    unit : str or None
+        Unit of the spatial axes (``"µm"``, ``"nm"``, ``"mm"``, ...), None when the
+        file has no calibration (sizes then in pixels).
+    extra : dict
+        ``axes`` (tifffile letters: ``Z``, ``Y``, ``X``, ``C`` channels, ``S`` RGB
+        samples, ``T`` time), ``channel_axis`` (int or None), ``rgb`` (bool),
+        ``channel_names`` (list of str or None), ``z_spacing_known`` (bool, only when
+        there is a ``Z`` axis), ``spacing_source`` (where the sizes were read),
+        ``contrast_limits`` and ``colormaps`` (per channel, from ImageJ, or None),
+        ``path`` or ``paths``.
+    """
+
+    data: np.ndarray
+    spacing: tuple[float, ...]
+    unit: str | None
+    extra: dict[str, Any]
+
+    @property
+    def scale_axes(self) -> str:
+        """The axis letters that ``spacing`` describes (all but channels and RGB)."""
+        axes, channel_axis = self.extra["axes"], self.extra["channel_axis"]
+        channel = None if channel_axis is None else channel_axis % len(axes)
+        return "".join(
+            a for i, a in enumerate(axes) if i != channel and not (a == "S" and self.extra["rgb"])
+        )
+
+    @property
+    def spatial_spacing(self) -> tuple[float, ...]:
+        """Pixel size along the Z, Y and X axes only (``spacing`` of the ops functions)."""
+        return tuple(s for a, s in zip(self.scale_axes, self.spacing, strict=True) if a in "ZYX")
+
+
+@dataclass
+class _Calibration:
+    """Pixel sizes by axis letter, in ``unit``, and where they came from."""
+
+    sizes: dict[str, float] = field(default_factory=dict)
+    unit: str | None = None
+    source: str = "none"
+    channel_names: list[str] | None = None
+    contrast_limits: list[tuple[float, float]] | None = None
+    colormaps: list[str | None] | None = None
+    dicom: dict[str, float] = field(default_factory=dict)
+
+
+# --- units ------------------------------------------------------------------------
+
+
+def canonical_unit(unit: str | None) -> str | None:
+    r"""Return the usual spelling of a length unit, or None for "pixel"/missing.
+
+    ImageJ writes micrometres as ``micron``, ``um`` or ``\u00B5m``; OME as ``µm``.
+    Unknown units are returned stripped but otherwise unchanged.
+
+    Examples
+    --------
+    >>> canonical_unit("micron")
+    'µm'
+    >>> canonical_unit("pixel") is None
+    True
+    """
+    if unit is None:
+        return None
+    text = str(unit).strip()
+    if text.lower() in _NO_UNIT:
+        return None
+    return _UNIT_ALIASES.get(text.lower(), _UNIT_ALIASES.get(text, text))
+
+
+def _conversion(from_unit: str | None, to_unit: str | None) -> float | None:
+    """Factor turning a length in ``from_unit`` into ``to_unit``, None if unknown."""
+    if from_unit == to_unit:
+        return 1.0
+    if from_unit in _METRES and to_unit in _METRES:
+        return _METRES[from_unit] / _METRES[to_unit]
+    return None
+
+
+def _ratio(value) -> float | None:
+    """Turn a TIFF RATIONAL (a (numerator, denominator) pair, or a number) into a float."""
+    if value is None:
+        return None
+    if isinstance(value, tuple | list):
+        if len(value) != 2 or not value[1]:
+            return None
+        value = value[0] / value[1]
+    number = float(value)
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def _positive(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+# --- metadata of one file ---------------------------------------------------------
+
+
+def _resolution_sizes(page: tifffile.TiffPage) -> tuple[float | None, float | None]:
+    """Pixel height and width from the Y/XResolution tags (pixels per unit)."""
+    sizes = []
+    for name in ("YResolution", "XResolution"):
+        tag = page.tags.get(name)
+        resolution = _ratio(tag.value) if tag is not None else None
+        sizes.append(1.0 / resolution if resolution else None)
+    return sizes[0], sizes[1]
+
+
+def _ome_calibration(xml: str) -> _Calibration:
+    calibration = _Calibration(source="OME")
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return _Calibration()
+    pixels = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+    if pixels is None:
+        return _Calibration()
+    found = {}
+    for letter in "XYZ":
+        size = _positive(pixels.get(f"PhysicalSize{letter}"))
+        if size is not None:
+            # µm is the OME schema's default unit.
+            found[letter] = (size, canonical_unit(pixels.get(f"PhysicalSize{letter}Unit", "µm")))
+    if not found:
+        return _Calibration()
+    # Square pixels when only one of the in-plane sizes is given.
+    if "X" in found and "Y" not in found:
+        found["Y"] = found["X"]
+    elif "Y" in found and "X" not in found:
+        found["X"] = found["Y"]
+    unit = found.get("X", next(iter(found.values())))[1]
+    for letter, (size, size_unit) in found.items():
+        factor = _conversion(size_unit, unit)
+        calibration.sizes[letter] = size * (factor if factor is not None else 1.0)
+    calibration.unit = unit
+    names = [
+        channel.get("Name") or f"C{i}"
+        for i, channel in enumerate(e for e in pixels if e.tag.rsplit("}", 1)[-1] == "Channel")
+    ]
+    calibration.channel_names = names or None
+    return calibration
+
+
+_DICOM_TAG = r"^{tag}\s[^:\n]*:\s*([-+0-9.eE]+)"
+
+
+def _dicom_values(info: str) -> dict[str, float]:
+    """Slice spacing and location (mm) from a DICOM header kept in ImageJ's Info."""
+    values = {}
+    for key, tag in (("spacing", "0018,0088"), ("location", "0020,1041")):
+        match = re.search(_DICOM_TAG.format(tag=tag), info, flags=re.MULTILINE)
+        if match:
+            try:
+                values[key] = float(match.group(1))
+            except ValueError:
+                continue
+    if "spacing" in values and not values["spacing"] > 0:
+        del values["spacing"]
+    return values
+
+
+def _imagej_luts(luts, n_channels: int) -> list[str | None] | None:
+    """Name the napari colormap matching each ImageJ LUT, when it is a plain ramp."""
+    if luts is None or len(luts) != n_channels:
+        return None
+    names = {
+        (1, 0, 0): "red",
+        (0, 1, 0): "green",
+        (0, 0, 1): "blue",
+        (1, 1, 1): "gray",
+        (1, 0, 1): "magenta",
+        (0, 1, 1): "cyan",
+        (1, 1, 0): "yellow",
+    }
+    ramp = np.arange(256)
+    colormaps = []
+    for lut in luts:
+        lut = np.asarray(lut)
+        end = tuple(int(v) for v in (lut[:, -1] == 255)) if lut.shape == (3, 256) else None
+        plain = end is not None and all(
+            np.array_equal(channel, ramp if on else np.zeros(256))
+            for channel, on in zip(lut, end, strict=True)
+        )
+        colormaps.append(names.get(end) if plain else None)
+    return colormaps if any(colormaps) else None
+
+
+def _imagej_calibration(metadata: dict, page: tifffile.TiffPage) -> _Calibration:
+    calibration = _Calibration(source="ImageJ")
+    unit = canonical_unit(metadata.get("unit"))
+    height, width = _resolution_sizes(page)
+    if unit is None and height in (None, 1.0) and width in (None, 1.0):
+        calibration.source = "none"
+    for letter, size in (("Y", height), ("X", width)):
+        if size is not None:
+            calibration.sizes[letter] = size
+    # ImageJ writes yunit and zunit only when they differ from unit.
+    y_factor = _conversion(canonical_unit(metadata.get("yunit")) or unit, unit) or 1.0
+    z_factor = _conversion(canonical_unit(metadata.get("zunit")) or unit, unit) or 1.0
+    if "Y" in calibration.sizes:
+        calibration.sizes["Y"] *= y_factor
+    spacing = _positive(metadata.get("spacing"))
+    if spacing is not None:
+        calibration.sizes["Z"] = spacing * z_factor
+    calibration.unit = unit
+    n_channels = int(metadata.get("channels", 1) or 1)
+    labels = metadata.get("Labels")
+    if n_channels > 1 and labels is not None and len(labels) == n_channels:
+        if int(metadata.get("images", n_channels)) == n_channels:
+            calibration.channel_names = [str(label) for label in labels]
+    ranges = metadata.get("Ranges")
+    if ranges is not None and len(ranges) == 2 * n_channels:
+        limits = [(float(ranges[2 * i]), float(ranges[2 * i + 1])) for i in range(n_channels)]
+        if all(low < high for low, high in limits):
+            calibration.contrast_limits = limits
+    if n_channels > 1:
+        calibration.colormaps = _imagej_luts(metadata.get("LUTs"), n_channels)
+    info = metadata.get("Info")
+    if isinstance(info, str) and ("0018,0088" in info or "0020,1041" in info):
+        calibration.dicom = _dicom_values(info)
+    return calibration
+
+
+def _tiff_calibration(page: tifffile.TiffPage) -> _Calibration:
+    """Calibration of a plain TIFF from its resolution tags (centimetre or inch)."""
+    height, width = _resolution_sizes(page)
+    unit_tag = page.tags.get("ResolutionUnit")
+    resolution_unit = int(unit_tag.value) if unit_tag is not None else 2  # TIFF default: inch
+    if height is None or width is None or resolution_unit not in (2, 3):
+        return _Calibration()
+    unit = "inch" if resolution_unit == 2 else "cm"
+    if unit == "inch" and any(math.isclose(1.0 / width, dpi) for dpi in _SCREEN_DPI):
+        return _Calibration()
+    # Bring the sizes to a unit that reads well: µm below a millimetre, else mm.
+    target = "µm" if width * _METRES[unit] < 1e-3 else "mm"
+    factor = _METRES[unit] / _METRES[target]
+    return _Calibration({"Y": height * factor, "X": width * factor}, target, "TIFF resolution")
+
+
+# --- axes -------------------------------------------------------------------------
+
+
+def _normalise_axes(axes: str, shape: tuple[int, ...], generic: bool) -> str:
+    """Read generic page stacks as Z, and channels-last generic data as samples."""
+    axes = axes.upper()
+    if (
+        generic
+        and len(axes) == 3
+        and axes[0] in _GENERIC_STACK_AXES
+        and axes[1:] == "YX"
+        and shape[-1] in (3, 4)
+        and min(shape[:2]) > 8
+    ):
+        # tifffile reads a (Y, X, 3) minisblack array as 3-pixel-wide pages; napari
+        # and most writers mean channels last.
+        return "YXS"
+    generic_axes = [a for a in axes if a in _GENERIC_STACK_AXES]
+    if "Z" not in axes and len(generic_axes) == 1:
+        axes = axes.replace(generic_axes[0], "Z")
+    return axes
+
+
+def _layout(axes: str, dtype: np.dtype, shape: tuple[int, ...]) -> tuple[int | None, bool]:
+    """Return (channel_axis, rgb) for data with these axes."""
+    rgb = False
+    channel_axis = axes.index("C") if "C" in axes else None
+    if "S" in axes:
+        index = axes.index("S")
+        if index == len(axes) - 1 and shape[index] in (3, 4) and dtype == np.uint8:
+            rgb = True
+        elif channel_axis is None:
+            channel_axis = index
+    return channel_axis, rgb
+
+
+def _assemble(
+    data: np.ndarray,
+    axes: str,
+    calibration: _Calibration,
+    *,
+    z_default: float,
+    extra: dict[str, Any],
+) -> TiffImage:
+    channel_axis, rgb = _layout(axes, data.dtype, data.shape)
+    spacing = []
+    for index, letter in enumerate(axes):
+        if index == channel_axis or (rgb and letter == "S"):
+            continue
+        if letter == "Z":
+            spacing.append(calibration.sizes.get("Z", z_default))
+        else:
+            spacing.append(calibration.sizes.get(letter, 1.0))
+    extra = {
+        "axes": axes,
+        "channel_axis": channel_axis,
+        "rgb": rgb,
+        "channel_names": calibration.channel_names if channel_axis is not None else None,
+        "spacing_source": calibration.source,
+        "contrast_limits": calibration.contrast_limits,
+        "colormaps": calibration.colormaps if channel_axis is not None else None,
+        **extra,
+    }
+    if "Z" in axes:
+        extra.setdefault("z_spacing_known", "Z" in calibration.sizes)
+    return TiffImage(data, tuple(float(s) for s in spacing), calibration.unit, extra)
+
+
+# --- public readers ---------------------------------------------------------------
+
+
+def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        data = series.asarray()
+        page = tif.pages[0]
+        generic = False
+        if tif.is_ome and tif.ome_metadata:
+            calibration = _ome_calibration(tif.ome_metadata)
+        elif tif.is_imagej and tif.imagej_metadata is not None:
+            calibration = _imagej_calibration(tif.imagej_metadata, page)
+        else:
+            generic = True
+            calibration = _tiff_calibration(page)
+        axes = _normalise_axes(series.axes, data.shape, generic)
+    if len(axes) != data.ndim:  # pragma: no cover - tifffile keeps them in step
+        raise ValueError(f"{path}: axes {axes!r} do not match the data shape {data.shape}")
+    return data, axes, calibration
+
+
+def read_tiff(path: PathLike) -> TiffImage:
+    """Read the first image series of a TIFF file with its pixel size.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.tif``/``.tiff`` file: OME-TIFF, ImageJ TIFF (hyperstacks included) or
+        plain TIFF.
+
+    Returns
+    -------
+    TiffImage
+        ``(data, spacing, unit, extra)``; see `TiffImage`. A Z axis without a recorded
+        slice distance gets 1.0 (as in Fiji) and ``extra["z_spacing_known"] = False``.
+
+    Examples
+    --------
+    >>> data, spacing, unit, extra = read_tiff("stack.tif")  # doctest: +SKIP
+    >>> spacing, unit, extra["axes"]  # doctest: +SKIP
+    ((2.0, 0.25, 0.25), 'µm', 'ZYX')
+    """
+    path = Path(path)
+    data, axes, calibration = _read_one(path)
+    return _assemble(data, axes, calibration, z_default=1.0, extra={"path": str(path)})
+
+
+def natural_key(path: PathLike) -> tuple:
+    """Sort key putting ``img2.tif`` before ``img10.tif`` (case-insensitive)."""
+    parts = re.split(r"(\d+)", Path(path).name.lower())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def is_tiff(path: PathLike) -> bool:
+    """Tell whether ``path`` has a TIFF suffix (the file need not exist)."""
+    return Path(path).suffix.lower() in TIFF_SUFFIXES
+
+
+def tiff_paths(source: PathLike | Iterable[PathLike]) -> list[Path]:
+    """List the TIFF files named by a folder, a glob pattern, a file or a list of files.
+
+    Folders are not searched recursively and hidden files (``._name.tif``, left by
+    macOS) are skipped. The result is in natural order (``2`` before ``10``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing matches.
+    ValueError
+        If a listed file is not a TIFF.
+    """
+    if isinstance(source, str | os.PathLike):
+        text = os.fspath(source)
+        if os.path.isdir(text):
+            paths = [
+                p
+                for p in Path(text).iterdir()
+                if p.is_file() and is_tiff(p) and not p.name.startswith(".")
+            ]
+        elif _GLOB_CHARACTERS.search(text) and not os.path.exists(text):
+            paths = [Path(p) for p in glob.glob(text) if is_tiff(p) and os.path.isfile(p)]
+        else:
+            paths = [Path(text)]
+    else:
+        paths = [Path(p) for p in source]
+    not_tiff = [str(p) for p in paths if not is_tiff(p)]
+    if not_tiff:
+        raise ValueError(f"not TIFF files: {', '.join(not_tiff[:3])}")
+    if not paths:
+        raise FileNotFoundError(f"no TIFF files in {source!r}")
+    return sorted(paths, key=natural_key)
+
+
+def _slice_distance(calibrations: Sequence[_Calibration], unit: str | None) -> float | None:
+    """Distance between slices from DICOM headers (mm) kept by ImageJ, in ``unit``."""
+    factor = _conversion("mm", unit)
+    if factor is None:
+        return None
+    spacing = calibrations[0].dicom.get("spacing")
+    locations = [c.dicom.get("location") for c in calibrations]
+    if len(locations) > 1 and all(loc is not None for loc in locations):
+        steps = np.abs(np.diff(np.asarray(locations, dtype=float)))
+        step = float(np.median(steps))
+        regular = steps.min() > 0 and steps.max() <= 1.01 * steps.min()
+        # The locations tell which slices are there (every other one, say); the
+        # Spacing Between Slices attribute is exact when they agree with it.
+        if regular and not (spacing and math.isclose(step, spacing, rel_tol=0.01)):
+            return step * factor
+    return spacing * factor if spacing else None
+
+
+def read_stack(source: PathLike | Iterable[PathLike]) -> TiffImage:
+    """Read TIFF slices (a folder, a glob pattern or a list of files) as one stack.
+
+    The files are sorted in natural order and stacked along a new first axis: Z when
+    the files are 2D (with or without channels), T when they already hold a Z axis.
+    Pixel sizes come from the files when they all agree (as in Fiji's Image Sequence
+    import). The slice distance is read from DICOM headers kept by ImageJ (Slice
+    Location, else Spacing Between Slices); otherwise it is set to the pixel width,
+    as Fiji does, and ``extra["z_spacing_known"]`` is False.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or iterable of them
+        A folder, a glob pattern (``"data/slice*.tif"``), one file, or files.
+
+    Returns
+    -------
+    TiffImage
+        ``(data, spacing, unit, extra)`` with ``extra["paths"]`` listing the files.
+
+    Raises
+    ------
+    ValueError
+        If the files differ in shape, axes or dtype.
+    """
+    paths = tiff_paths(source)
+    if len(paths) == 1:
+        image = read_tiff(paths[0])
+        image.extra["paths"] = [str(paths[0])]
+        return image
+    first, axes, calibration = _read_one(paths[0])
+    planes = np.empty((len(paths), *first.shape), dtype=first.dtype)
+    planes[0] = first
+    calibrations = [calibration]
+    for index, path in enumerate(paths[1:], start=1):
+        data, other_axes, other = _read_one(path)
+        if data.shape != first.shape or data.dtype != first.dtype or other_axes != axes:
+            raise ValueError(
+                f"{path.name} holds {other_axes} {data.shape} {data.dtype} but "
+                f"{paths[0].name} holds {axes} {first.shape} {first.dtype}: "
+                "all slices of a stack must match"
+            )
+        planes[index] = data
+        calibrations.append(other)
+    same = all(c.sizes == calibration.sizes and c.unit == calibration.unit for c in calibrations)
+    stacked = _Calibration(
+        sizes=dict(calibration.sizes) if same else {},
+        unit=calibration.unit if same else None,
+        source=calibration.source if same else "none (slices differ)",
+        channel_names=calibration.channel_names,
+        contrast_limits=calibration.contrast_limits,
+        colormaps=calibration.colormaps,
+    )
+    new_axis = "T" if "Z" in axes else "Z"
+    extra: dict[str, Any] = {"paths": [str(p) for p in paths]}
+    if new_axis == "Z":
+        distance = _slice_distance(calibrations, stacked.unit) if same else None
+        if distance is not None:
+            stacked.sizes["Z"] = distance
+            stacked.source += " + DICOM slice distance"
+        # Fiji's Image Sequence import: voxel depth = pixel width when unknown.
+        z_default = stacked.sizes.get("X", 1.0)
+    else:
+        z_default = 1.0
+    return _assemble(planes, new_axis + axes, stacked, z_default=z_default, extra=extra)
