@@ -1,0 +1,133 @@
+"""Partial evaluation from the registry's halo: one plane, or a volume in slabs.
+
+An operation whose output pixel depends only on input pixels within its halo
+can be evaluated exactly on a slab of planes around the ones wanted. This is
+what keeps previews of big stacks interactive, and lets long computations
+report progress and be cancelled between slabs.
+"""
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from ._checks import spatial_ndim
+from .registry import Operation
+
+__all__ = ["compute_plane", "iter_slabs", "output_geometry", "slab_halo"]
+
+
+def slab_halo(
+    operation: Operation, parameters: dict, data: np.ndarray, spacing: Sequence[float] | None
+) -> int | None:
+    """Halo along the first spatial axis of a 3D volume, or None when not sliceable."""
+    if not operation.batch or operation.halo is None or data.ndim < 3:
+        return None
+    nsp = spatial_ndim(data, spacing)
+    if nsp != 3:
+        return 0  # every plane is its own 2D image in the batch
+    volume_spacing = spacing if spacing is not None else (1.0, 1.0, 1.0)
+    return operation.halo_for(parameters, volume_spacing)[0]
+
+
+def compute_plane(
+    operation: Operation,
+    data: np.ndarray,
+    parameters: dict,
+    index: Sequence[int],
+    spacing: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Return ``operation(data)[index]`` (a 2D plane) computing as little as possible.
+
+    Parameters
+    ----------
+    operation : Operation
+    data : array_like
+        N-dimensional data (numpy, dask or zarr); the last two axes are the plane.
+    parameters : dict
+        Operation parameters.
+    index : sequence of int
+        One index per leading axis (``data.ndim - 2`` values).
+    spacing : sequence of float, optional
+        Pixel size of the spatial axes (the last 2 or 3).
+    """
+    index = tuple(int(i) for i in index)
+    if len(index) != data.ndim - 2:
+        raise ValueError(f"index needs {data.ndim - 2} values for {data.ndim}D data, got {index}")
+    halo = slab_halo(operation, parameters, data, spacing)
+    if halo is None:
+        return np.asarray(operation(np.asarray(data), spacing=spacing, **parameters))[index]
+    if halo == 0 or data.ndim == 2:
+        block = np.asarray(data[index])
+        plane_spacing = None if spacing is None else tuple(spacing)[-2:]
+        return operation(block, spacing=plane_spacing, **parameters)
+    *batch, z = index
+    low, high = max(z - halo, 0), min(z + halo + 1, data.shape[-3])
+    block = np.asarray(data[(*batch, slice(low, high))])
+    return operation(block, spacing=spacing, **parameters)[z - low]
+
+
+def iter_slabs(
+    operation: Operation,
+    data: np.ndarray,
+    parameters: dict,
+    spacing: Sequence[float] | None = None,
+    planes: int = 8,
+) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
+    """Yield ``(region, result)`` pieces that together make ``operation(data)``.
+
+    Sliceable operations are evaluated ``planes`` planes at a time (with their
+    halo) along the first spatial axis, one batch image after another; others
+    in one piece. ``region`` indexes the output.
+    """
+    halo = slab_halo(operation, parameters, data, spacing)
+    if halo is None:
+        result = operation(np.asarray(data), spacing=spacing, **parameters)
+        yield (tuple(slice(None) for _ in range(result.ndim)), result)
+        return
+    axis = data.ndim - spatial_ndim(data, spacing)  # first spatial axis
+    if halo == 0:
+        axis = data.ndim - 3  # a 2D batch: slice the plane axis itself
+    for batch in np.ndindex(data.shape[:axis]):
+        for start in range(0, data.shape[axis], planes):
+            stop = min(start + planes, data.shape[axis])
+            low, high = max(start - halo, 0), min(stop + halo, data.shape[axis])
+            block = np.asarray(data[(*batch, slice(low, high))])
+            result = operation(block, spacing=spacing, **parameters)
+            yield (*batch, slice(start, stop)), result[start - low : stop - low]
+
+
+def output_geometry(
+    operation: Operation,
+    parameters: dict,
+    shape: Sequence[int],
+    scale: Sequence[float],
+    translate: Sequence[float],
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The ``scale`` and ``translate`` of an operation's result, so that it overlays its input.
+
+    Filters and morphology keep both; ``crop`` moves the origin by ``start``,
+    ``subsample`` multiplies the scale by ``step``, ``project`` drops the axis,
+    ``resample_isotropic`` makes the spatial scale isotropic.
+    """
+    scale = [float(s) for s in scale]
+    translate = [float(t) for t in translate]
+    ndim = len(shape)
+    p = operation.bind(parameters)
+    if operation.name == "crop" and p["start"] is not None:
+        starts = [p["start"]] * ndim if np.isscalar(p["start"]) else list(p["start"])
+        for axis, start in enumerate(starts):
+            if start is not None:
+                first = slice(start, None).indices(shape[axis])[0]
+                translate[axis] += first * scale[axis]
+    elif operation.name == "subsample":
+        steps = [p["step"]] * ndim if np.isscalar(p["step"]) else list(p["step"])
+        steps += [1] * (ndim - len(steps))
+        scale = [s * k for s, k in zip(scale, steps, strict=True)]
+    elif operation.name == "project":
+        axis = p["axis"] % ndim
+        del scale[axis], translate[axis]
+    elif operation.name == "resample_isotropic":
+        nsp = min(ndim, 3)
+        target = min(scale[-nsp:])
+        scale[-nsp:] = [target] * nsp
+    return tuple(scale), tuple(translate)

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from napari_bioimg import ops
+from napari_bioimg.ops.planes import compute_plane, iter_slabs, output_geometry
+
+CASES = [
+    ("median", {"radius": 2}),
+    ("gaussian", {"sigma": 1.5}),
+    ("white_top_hat", {"radius": 2}),
+    ("laplacian_of_gaussian", {"sigma": 1.0}),
+    ("threshold", {"method": "otsu"}),
+]
+
+
+@pytest.fixture(scope="module")
+def hyperstack():
+    return np.random.default_rng(0).integers(0, 255, (2, 12, 30, 30)).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("name", "params"), CASES)
+@pytest.mark.parametrize("spacing", [(2.0, 1.0, 1.0), (1.0, 1.0)])
+def test_plane_and_slabs_equal_the_full_result(hyperstack, name, params, spacing):
+    op = ops.get_operation(name)
+    full = op(hyperstack, spacing=spacing, **params)
+    for index in [(0, 0), (1, 5), (1, 11)]:
+        np.testing.assert_array_equal(
+            compute_plane(op, hyperstack, params, index, spacing), full[index]
+        )
+    assembled = np.zeros_like(full)
+    for region, piece in iter_slabs(op, hyperstack, params, spacing, planes=5):
+        assembled[region] = piece
+    np.testing.assert_array_equal(assembled, full)
+
+
+def test_output_geometry_keeps_results_overlaid():
+    shape, scale, translate = (10, 20, 30), (2.0, 0.5, 0.5), (1.0, 0.0, 0.0)
+    crop = ops.get_operation("crop")
+    assert output_geometry(crop, {"start": [2, 4, None]}, shape, scale, translate) == (
+        scale, (5.0, 2.0, 0.0))
+    sub = ops.get_operation("subsample")
+    assert output_geometry(sub, {"step": [1, 5, 5]}, shape, scale, translate)[0] == (2.0, 2.5, 2.5)
+    proj = ops.get_operation("project")
+    assert output_geometry(proj, {"axis": 0}, shape, scale, translate) == ((0.5, 0.5), (0.0, 0.0))
+    iso = ops.get_operation("resample_isotropic")
+    assert output_geometry(iso, {}, shape, scale, translate)[0] == (0.5, 0.5, 0.5)
