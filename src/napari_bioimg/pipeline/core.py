@@ -1,0 +1,408 @@
+"""Pipelines: recorded steps from the operation registry, run on numpy arrays.
+
+A pipeline is a list of steps. Each step names an operation of the registry
+(:func:`napari_bioimg.ops.get_operation`), holds every one of its parameters
+(defaults filled in, so that a saved pipeline does not change meaning when a
+default changes) and reads either the pipeline's input or an earlier step.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..ops.registry import BUILTIN_NAMES, Operation, get_operation, import_operation
+from .spacing import spacing_after
+
+__all__ = ["FORMAT_KEY", "FORMAT_VERSION", "INPUT", "Pipeline", "Step", "plain"]
+
+FORMAT_KEY = "napari_bioimg_pipeline"
+FORMAT_VERSION = 1
+INPUT = "input"
+_STEP_KEYS = ("id", "operation", "module", "source", "parameters")
+
+Spacing = Sequence[float] | None
+
+
+def plain(value: Any) -> Any:
+    """Return ``value`` with numpy scalars, arrays and tuples as plain Python objects.
+
+    Examples
+    --------
+    >>> plain((np.int64(1), np.float32(0.5), [np.bool_(True)]))
+    [1, 0.5, [True]]
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(item) for item in value]
+    raise TypeError(f"cannot store a {type(value).__name__} ({value!r}) in a pipeline")
+
+
+def _where(index: int, operation: Any) -> str:
+    # Steps are counted from 1 in messages, like the default ids step1, step2...
+    return f"step {index + 1} ({operation})"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a :class:`Pipeline`.
+
+    Attributes
+    ----------
+    id : str
+        Unique name of the step (``step1``, ``step2``... unless chosen).
+    operation : str
+        Name of the operation in the registry.
+    parameters : dict
+        Every parameter of the operation, as plain Python values.
+    source : str
+        ``"input"`` or the id of the earlier step whose result this step reads.
+    module : str or None
+        For a user-registered operation, the module that registers it
+        (imported when the pipeline is loaded); None for built-in operations.
+    """
+
+    id: str
+    operation: str
+    parameters: dict[str, Any]
+    source: str = INPUT
+    module: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the step as plain data (the ``steps`` entries of the file format)."""
+        data: dict[str, Any] = {"id": self.id, "operation": self.operation}
+        if self.module:
+            data["module"] = self.module
+        data["source"] = self.source
+        data["parameters"] = plain(self.parameters)
+        return data
+
+
+class Pipeline:
+    """A reproducible sequence of registry operations.
+
+    Parameters
+    ----------
+    steps : iterable of Step, optional
+        Steps to add, checked as by :meth:`add`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pipeline = Pipeline()
+    >>> _ = pipeline.add("gaussian", sigma=2.0)
+    >>> _ = pipeline.add("threshold", method="otsu")
+    >>> pipeline
+    Pipeline(gaussian -> threshold)
+    >>> pipeline.run(np.eye(16)).dtype
+    dtype('bool')
+    """
+
+    def __init__(self, steps: Iterable[Step] = ()):
+        self._steps: list[Step] = []
+        for step in steps:
+            import_operation(step.operation, step.module)
+            self.add(step.operation, step.source, step_id=step.id, **step.parameters)
+
+    # --- building -------------------------------------------------------------
+
+    def add(
+        self, operation: str, /, source: str | int | None = None, *, step_id: str | None = None,
+        **parameters: Any,
+    ) -> Step:
+        """Append a step and return it.
+
+        Parameters
+        ----------
+        operation : str
+            Name of a registered operation.
+        source : str or int, optional
+            What the step reads: ``"input"``, the id of an earlier step, or its
+            index in :attr:`steps`. Default: the previous step (the input for
+            the first step).
+        step_id : str, optional
+            A unique identifier for the step; default ``step<n>``.
+        **parameters
+            Parameter values; the missing ones take their defaults.
+
+        Returns
+        -------
+        Step
+
+        Raises
+        ------
+        ValueError
+            Naming the step and the operation, for an unknown operation, an
+            unknown parameter, a value of the wrong type, or a bad source or id.
+        """
+        where = _where(len(self._steps), operation)
+        try:
+            op = get_operation(operation)
+            bound = op.bind(parameters)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: {error}") from error
+        step = Step(
+            id=self._new_id(step_id, where),
+            operation=op.name,
+            parameters=plain(bound),
+            source=self._resolve_source(source, where),
+            module=None if op.name in BUILTIN_NAMES else (op.module or None),
+        )
+        self._steps.append(step)
+        return step
+
+    def remove(self, step: str | int) -> Step:
+        """Remove a step (by id or index) that no other step reads, and return it."""
+        index = self.index(step)
+        removed = self._steps[index]
+        readers = [s.id for s in self._steps if s.source == removed.id]
+        if readers:
+            raise ValueError(f"step {removed.id!r} cannot be removed: {', '.join(readers)} read it")
+        del self._steps[index]
+        return removed
+
+    def index(self, step: str | int) -> int:
+        """Return the index in :attr:`steps` of a step given by id or index."""
+        if isinstance(step, int | np.integer) and not isinstance(step, bool):
+            if not -len(self._steps) <= step < len(self._steps):
+                raise IndexError(f"no step {step}: the pipeline has {len(self._steps)} steps")
+            return int(step) % len(self._steps)
+        for index, existing in enumerate(self._steps):
+            if existing.id == step:
+                return index
+        raise ValueError(f"no step with id {step!r}; ids: {[s.id for s in self._steps]}")
+
+    def _resolve_source(self, source: str | int | None, where: str) -> str:
+        if source is None:
+            return self._steps[-1].id if self._steps else INPUT
+        if source == INPUT:
+            return INPUT
+        if isinstance(source, int | np.integer) and not isinstance(source, bool):
+            if not -len(self._steps) <= source < len(self._steps):
+                raise ValueError(
+                    f"{where}: source {source} is not the index of an earlier step "
+                    f"(there are {len(self._steps)} before it)"
+                )
+            return self._steps[source].id
+        if isinstance(source, str) and any(s.id == source for s in self._steps):
+            return source
+        raise ValueError(
+            f"{where}: source {source!r} must be 'input' or the id or index of an earlier "
+            f"step (ids: {[s.id for s in self._steps]})"
+        )
+
+    def _new_id(self, step_id: str | None, where: str) -> str:
+        taken = {s.id for s in self._steps}
+        if step_id is None:
+            number = len(self._steps) + 1
+            while f"step{number}" in taken:
+                number += 1
+            return f"step{number}"
+        if not isinstance(step_id, str) or not step_id.isidentifier() or step_id == INPUT:
+            raise ValueError(
+                f"{where}: id {step_id!r} must be a name of letters, digits and "
+                "underscores (not starting with a digit) other than 'input'"
+            )
+        if step_id in taken:
+            raise ValueError(f"{where}: id {step_id!r} is already used by another step")
+        return step_id
+
+    # --- reading ----------------------------------------------------------------
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The steps, in order."""
+        return tuple(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(tuple(self._steps))
+
+    def __getitem__(self, index: int) -> Step:
+        return self._steps[index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pipeline):
+            return NotImplemented
+        return self._steps == other._steps
+
+    def __repr__(self) -> str:
+        return f"Pipeline({' -> '.join(s.operation for s in self._steps) or 'no steps'})"
+
+    def operation(self, step: str | int) -> Operation:
+        """Return the registry :class:`~napari_bioimg.ops.Operation` of a step."""
+        found = self._steps[self.index(step)]
+        return import_operation(found.operation, found.module)
+
+    # --- running ----------------------------------------------------------------
+
+    def run(self, image, spacing: Spacing = None, *, all_results: bool = False):
+        """Run every step on ``image``.
+
+        Parameters
+        ----------
+        image : array_like
+            The input image.
+        spacing : sequence of float, optional
+            Voxel size per spatial axis, passed to the operations that use it
+            and updated after steps that change it (see
+            :func:`~napari_bioimg.pipeline.spacing.spacing_after`).
+        all_results : bool
+            Return the list of every step's result instead of the last one.
+
+        Returns
+        -------
+        numpy.ndarray or list of numpy.ndarray
+            The last step's result (the input itself for an empty pipeline).
+        """
+        if all_results:
+            return [data for _, data, _ in self._execute(image, spacing, keep=True)]
+        return self.run_with_spacing(image, spacing)[0]
+
+    def run_with_spacing(self, image, spacing: Spacing = None) -> tuple[Any, Spacing]:
+        """Run every step; return the last result and its voxel size."""
+        data, out_spacing = image, spacing
+        for _, data, out_spacing in self._execute(image, spacing, keep=False):
+            pass
+        return data, out_spacing
+
+    def _execute(self, image, spacing: Spacing, keep: bool):
+        """Yield ``(step, result, spacing)`` for each step, freeing unread results."""
+        spacing = None if spacing is None else tuple(float(s) for s in spacing)
+        results: dict[str, tuple[Any, Spacing]] = {INPUT: (image, spacing)}
+        last_read = {step.source: index for index, step in enumerate(self._steps)}
+        for index, step in enumerate(self._steps):
+            data, step_spacing = results[step.source]
+            where = _where(index, step.operation)
+            op = import_operation(step.operation, step.module)
+            try:
+                result = op(data, spacing=step_spacing, **step.parameters)
+            except Exception as error:
+                if type(error) in (TypeError, ValueError):
+                    raise type(error)(f"{where}: {error}") from error
+                error.add_note(f"(in {where})")
+                raise
+            out_spacing = spacing_after(
+                step.operation, step.parameters, step_spacing, np.ndim(data)
+            )
+            results[step.id] = (result, out_spacing)
+            if not keep and last_read.get(step.source) == index:
+                del results[step.source]
+            yield step, result, out_spacing
+
+    def run_dask(self, array, spacing: Spacing = None, *, all_results: bool = False):
+        """Run the pipeline lazily, chunk by chunk, on a dask array.
+
+        See :func:`napari_bioimg.pipeline.chunked.run_dask`.
+        """
+        from .chunked import run_dask
+
+        return run_dask(self, array, spacing, all_results=all_results)
+
+    # --- saving -----------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the pipeline as plain data (see :mod:`napari_bioimg.pipeline.fileformat`)."""
+        return {FORMAT_KEY: FORMAT_VERSION, "steps": [step.to_dict() for step in self._steps]}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Pipeline":
+        """Build a pipeline from :meth:`to_dict` data, checking every step.
+
+        Raises
+        ------
+        ValueError
+            For data that are not a pipeline of a known version, and naming the
+            step (number and operation) for an unknown operation, parameter,
+            key or value, or a user operation whose module cannot be imported.
+        """
+        if not isinstance(data, dict) or FORMAT_KEY not in data:
+            raise ValueError(
+                f"not a napari-bioimg pipeline: expected a mapping with "
+                f"'{FORMAT_KEY}: {FORMAT_VERSION}' and 'steps'"
+            )
+        version = data[FORMAT_KEY]
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"'{FORMAT_KEY}' must be a format version number, got {version!r}")
+        if version > FORMAT_VERSION:
+            raise ValueError(
+                f"this pipeline has format version {version}, written by a newer "
+                f"napari-bioimg; this version reads format {FORMAT_VERSION}: upgrade napari-bioimg"
+            )
+        unknown = set(data) - {FORMAT_KEY, "steps"}
+        if unknown:
+            raise ValueError(f"unknown pipeline keys {sorted(unknown)}; expected '{FORMAT_KEY}' "
+                             "and 'steps'")
+        steps = data.get("steps") or []
+        if not isinstance(steps, list):
+            raise ValueError(f"'steps' must be a list, got {type(steps).__name__}")
+        pipeline = cls()
+        for index, entry in enumerate(steps):
+            pipeline._add_entry(index, entry)
+        return pipeline
+
+    def _add_entry(self, index: int, entry: Any) -> None:
+        if not isinstance(entry, dict) or "operation" not in entry:
+            raise ValueError(f"step {index + 1}: must be a mapping with an 'operation' key, "
+                             f"got {entry!r}")
+        name = entry["operation"]
+        where = _where(index, name)
+        unknown = set(entry) - set(_STEP_KEYS)
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {sorted(unknown)}; a step has {_STEP_KEYS}")
+        parameters = entry.get("parameters") or {}
+        if not isinstance(name, str) or not isinstance(parameters, dict):
+            raise ValueError(f"{where}: 'operation' must be a name and 'parameters' a mapping")
+        try:
+            import_operation(name, entry.get("module"))
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from error
+        self.add(name, entry.get("source"), step_id=entry.get("id"), **parameters)
+
+    def to_yaml(self) -> str:
+        """Return the pipeline as YAML text."""
+        from .fileformat import dump_yaml
+
+        return dump_yaml(self.to_dict())
+
+    @classmethod
+    def from_yaml(cls, text: str) -> "Pipeline":
+        """Build a pipeline from YAML (or JSON) text written by :meth:`to_yaml`."""
+        from .fileformat import load_yaml
+
+        return cls.from_dict(load_yaml(text))
+
+    def save(self, path: str | Path) -> None:
+        """Write the pipeline to ``path``: JSON for a ``.json`` suffix, YAML otherwise."""
+        from .fileformat import dump_json, dump_yaml
+
+        path = Path(path)
+        dump = dump_json if path.suffix.lower() == ".json" else dump_yaml
+        path.write_text(dump(self.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Pipeline":
+        """Read a pipeline written by :meth:`save` (YAML or JSON)."""
+        return cls.from_yaml(Path(path).read_text(encoding="utf-8"))
+
+    def to_python(self) -> str:
+        """Return a standalone Python script running this pipeline on a TIFF file.
+
+        See :func:`napari_bioimg.pipeline.script.pipeline_script`.
+        """
+        from .script import pipeline_script
+
+        return pipeline_script(self)

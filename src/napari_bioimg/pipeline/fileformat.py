@@ -1,0 +1,61 @@
+"""The pipeline file format, version 1 (YAML, or JSON which YAML also reads).
+
+.. code-block:: yaml
+
+    napari_bioimg_pipeline: 1        # format version: files of newer versions are refused
+    steps:
+    - id: step1                      # unique name; optional when loading (default step<n>)
+      operation: gaussian            # a registry operation: napari-bioimg operations
+      source: input                  # "input", or the id of an earlier step; optional
+                                     # when loading (default: the previous step)
+      parameters:                    # every parameter is written; missing ones take
+        sigma: 2.0                   # their defaults when loading
+    - id: step2
+      operation: my_filter           # an operation registered with napari_bioimg.register
+      module: my_lab.filters         # ...is imported from this module when loading
+      source: step1
+      parameters:
+        size: 3
+
+Loading checks everything and raises ``ValueError`` naming the step (number,
+counted from 1, and operation) for an unknown operation, parameter or key, a
+value of the wrong type, or a user operation whose module cannot be imported.
+"""
+
+import json
+from typing import Any
+
+import yaml
+
+__all__ = ["dump_json", "dump_yaml", "load_yaml"]
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for mappings and lists of mappings, flow style for lists of numbers."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+    flow = all(not isinstance(item, dict | list) for item in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """Return pipeline data (plain Python objects) as YAML text, keys in order."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False)
+
+
+def dump_json(data: dict[str, Any]) -> str:
+    """Return pipeline data as indented JSON text."""
+    return json.dumps(data, indent=2) + "\n"
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML or JSON text safely (no Python objects), with a clear error."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"cannot read the pipeline: invalid YAML ({error})") from error

@@ -1,0 +1,65 @@
+"""How each operation changes the voxel size (spacing) of its result.
+
+Kept free of any import so that :mod:`napari_bioimg.pipeline.script` can copy
+:func:`spacing_after` into exported scripts verbatim: the script and the
+pipeline then track spacing with the very same code.
+"""
+
+__all__ = ["spacing_after"]
+
+
+def spacing_after(operation, parameters, spacing, ndim):
+    """Return the spacing of the result of ``operation`` on an ``ndim``-D image.
+
+    Parameters
+    ----------
+    operation : str
+        Operation name from the registry.
+    parameters : dict
+        The step's parameters (as bound by ``Operation.bind``).
+    spacing : sequence of float or None
+        Voxel size of the input, one value per trailing spatial axis.
+    ndim : int
+        Number of axes of the input array.
+
+    Returns
+    -------
+    tuple of float or None
+        ``resample_isotropic`` gives cubic voxels of ``min(spacing)``;
+        ``subsample`` multiplies each spatial spacing by its step; ``project``
+        drops the projected axis (``None`` when fewer than two spatial axes
+        remain); every other operation keeps the spacing.
+
+    Examples
+    --------
+    >>> spacing_after("resample_isotropic", {"order": 1}, (2.0, 0.5, 0.5), 3)
+    (0.5, 0.5, 0.5)
+    >>> spacing_after("subsample", {"step": [1, 2]}, (0.5, 0.5), 2)
+    (0.5, 1.0)
+    >>> spacing_after("project", {"axis": 0, "method": "max"}, (2.0, 0.5, 0.5), 3)
+    (0.5, 0.5)
+    """
+    if spacing is None:
+        return None
+    spacing = tuple(float(s) for s in spacing)
+    first_spatial = ndim - len(spacing)
+    if first_spatial < 0:  # the operation itself refuses such a spacing
+        return spacing
+    if operation == "resample_isotropic":
+        return (min(spacing),) * len(spacing)
+    if operation == "subsample":
+        step = parameters.get("step", 2)
+        # One step for all axes, or one per axis with missing trailing axes
+        # meaning 1, as in ``ops.subsample``.
+        steps = [step] * ndim if isinstance(step, int) else list(step) + [1] * (ndim - len(step))
+        return tuple(s * n for s, n in zip(spacing, steps[first_spatial:]))
+    if operation == "project":
+        axis = parameters.get("axis", 0)
+        if not -ndim <= axis < ndim:
+            return spacing
+        axis = axis % ndim - first_spatial
+        if axis < 0:  # a leading batch axis: the spatial axes stay
+            return spacing
+        remaining = spacing[:axis] + spacing[axis + 1 :]
+        return remaining if len(remaining) >= 2 else None
+    return spacing
