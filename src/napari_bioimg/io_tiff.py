@@ -325,8 +325,8 @@ def _tiff_calibration(page: tifffile.TiffPage) -> _Calibration:
     unit = "inch" if resolution_unit == 2 else "cm"
     if unit == "inch" and any(math.isclose(1.0 / width, dpi) for dpi in _SCREEN_DPI):
         return _Calibration()
-    # Bring the sizes to a unit that reads well: µm below a millimetre, else mm.
-    target = "µm" if width * _METRES[unit] < 1e-3 else "mm"
+    # Bring the sizes to a unit that reads well: µm below 0.1 mm, else mm.
+    target = "µm" if width * _METRES[unit] < 1e-4 else "mm"
     factor = _METRES[unit] / _METRES[target]
     return _Calibration({"Y": height * factor, "X": width * factor}, target, "TIFF resolution")
 

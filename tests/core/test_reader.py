@@ -1,0 +1,487 @@
+"""The TIFF reader: voxel size and units from ImageJ, OME and plain TIFFs, slice stacks."""
+
+import sys
+import types
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_bioimg import _reader
+from napari_bioimg._reader import get_reader, layer_data
+from napari_bioimg.io_tiff import (
+    _ratio,
+    canonical_unit,
+    natural_key,
+    read_stack,
+    read_tiff,
+    tiff_paths,
+)
+
+# tests/core/test_reader.py -> parents[3] is the folder holding the repository.
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def shared(name: str) -> Path:
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"shared test data not found at {path} (../shared/data beside the repo)")
+    return path
+
+
+def ramp(shape, dtype=np.uint16):
+    return (np.arange(np.prod(shape)) % 251).reshape(shape).astype(dtype)
+
+
+def imagej(path, data, *, pixel=None, **metadata):
+    resolution = None if pixel is None else (1 / pixel, 1 / pixel)
+    tifffile.imwrite(path, data, imagej=True, resolution=resolution, metadata=metadata)
+    return path
+
+
+def one_layer(path):
+    reader = get_reader(str(path))
+    assert reader is not None
+    layers = reader(str(path))
+    assert len(layers) == 1
+    return layers[0]
+
+
+# --- ImageJ -----------------------------------------------------------------------
+
+
+def test_imagej_stack_scale_and_unit(tmp_path):
+    data = ramp((6, 20, 24))
+    path = imagej(tmp_path / "stack.tif", data, pixel=0.25, spacing=2.0, unit="um", axes="ZYX")
+    image, spacing, unit, extra = read_tiff(path)
+    np.testing.assert_array_equal(image, data)
+    assert spacing == (2.0, 0.25, 0.25)
+    assert unit == "µm"
+    assert extra["axes"] == "ZYX"
+    assert extra["z_spacing_known"] is True
+
+    layer, kwargs, kind = one_layer(path)
+    assert kind == "image"
+    assert kwargs["scale"] == (2.0, 0.25, 0.25)
+    assert kwargs["units"] == ("µm", "µm", "µm")
+    assert kwargs["axis_labels"] == ("z", "y", "x")
+    assert kwargs["metadata"]["z_spacing_known"] is True
+    assert kwargs["name"] == "stack"
+
+
+def test_imagej_layer_is_accepted_by_napari(tmp_path):
+    from napari.layers import Image
+
+    path = imagej(
+        tmp_path / "a.tif", ramp((3, 8, 8)), pixel=0.5, spacing=1.5, unit="micron", axes="ZYX"
+    )
+    data, kwargs, _ = one_layer(path)
+    layer = Image(data, **kwargs)
+    np.testing.assert_allclose(layer.scale, (1.5, 0.5, 0.5))
+    assert all(str(u) == "micrometer" for u in layer.units)
+
+
+def test_imagej_2d(tmp_path):
+    path = imagej(tmp_path / "plane.tif", ramp((16, 12)), pixel=0.1625, unit="um")
+    _, spacing, unit, extra = read_tiff(path)
+    assert spacing == pytest.approx((0.1625, 0.1625))
+    assert unit == "µm"
+    assert "z_spacing_known" not in extra
+
+
+def test_imagej_stack_without_spacing_is_flagged(tmp_path):
+    # ImageJ omits spacing= when the voxel depth is 1.0, its default: Fiji shows 1.0.
+    path = imagej(tmp_path / "s.tif", ramp((4, 8, 8)), pixel=0.25, unit="um", axes="ZYX")
+    _, spacing, _, extra = read_tiff(path)
+    assert spacing == (1.0, 0.25, 0.25)
+    assert extra["z_spacing_known"] is False
+
+
+def test_imagej_uncalibrated_has_no_unit(tmp_path):
+    path = imagej(tmp_path / "u.tif", ramp((8, 8)))
+    data, kwargs, _ = one_layer(path)
+    assert kwargs["scale"] == (1.0, 1.0)
+    assert "units" not in kwargs
+
+
+def test_imagej_hyperstack_channels(tmp_path):
+    data = ramp((5, 3, 16, 16))
+    path = imagej(tmp_path / "hyper.tif", data, pixel=0.2, spacing=0.8, unit="um", axes="ZCYX")
+    image, spacing, unit, extra = read_tiff(path)
+    assert extra["channel_axis"] == 1
+    assert spacing == pytest.approx((0.8, 0.2, 0.2))
+
+    ((array, kwargs, kind),) = layer_data(read_tiff(path), "hyper")
+    assert kind == "image" and array.shape == data.shape
+    assert kwargs["channel_axis"] == 1
+    assert kwargs["name"] == ["hyper [ch0]", "hyper [ch1]", "hyper [ch2]"]
+    assert kwargs["scale"] == [spacing] * 3
+    assert kwargs["units"] == [("µm",) * 3] * 3
+    assert [m["axes"] for m in kwargs["metadata"]] == ["ZYX"] * 3
+
+
+def test_hyperstack_splits_into_layers_with_scale(tmp_path):
+    from napari.layers.utils.stack_utils import split_channels
+
+    path = imagej(
+        tmp_path / "h.tif", ramp((4, 3, 10, 10)), pixel=0.2, spacing=0.8, unit="um", axes="ZCYX"
+    )
+    ((array, kwargs, _),) = get_reader(str(path))(str(path))
+    kwargs = dict(kwargs)
+    layers = split_channels(array, kwargs.pop("channel_axis"), **kwargs)
+    assert len(layers) == 3
+    for data, meta, _ in layers:
+        assert data.shape == (4, 10, 10)
+        assert tuple(meta["scale"]) == pytest.approx((0.8, 0.2, 0.2))
+        assert tuple(meta["units"]) == ("µm", "µm", "µm")
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("um", "µm"),
+        ("micron", "µm"),
+        ("\\u00B5m", "µm"),
+        ("nm", "nm"),
+        ("mm", "mm"),
+        ("pixel", None),
+    ],
+)
+def test_imagej_unit_spellings(tmp_path, written, expected):
+    path = imagej(tmp_path / "u.tif", ramp((8, 8)), pixel=0.5, unit=written)
+    assert read_tiff(path).unit == expected
+
+
+def test_canonical_unit():
+    assert canonical_unit("µm") == canonical_unit("μm") == canonical_unit("micron") == "µm"
+    assert canonical_unit(None) is None
+    assert canonical_unit(" pixels ") is None
+    assert canonical_unit("Å") == "Å"
+
+
+def test_resolution_rationals():
+    # tifffile gives X/YResolution as (numerator, denominator); pixel size = 1 / that.
+    assert _ratio((2560000, 1000000)) == 2.56
+    assert 1 / _ratio((2560000, 1000000)) == 0.390625
+    assert _ratio((4, 1)) == 4.0
+    assert _ratio(2.5) == 2.5
+    assert _ratio((1, 0)) is None
+    assert _ratio((0, 1)) is None
+    assert _ratio(None) is None
+
+
+# --- OME-TIFF ---------------------------------------------------------------------
+
+
+def ome(path, data, **metadata):
+    tifffile.imwrite(path, data, ome=True, metadata=metadata)
+    return path
+
+
+def test_ome_scale_and_unit(tmp_path):
+    data = ramp((7, 12, 14))
+    path = ome(
+        tmp_path / "cells.ome.tif",
+        data,
+        axes="ZYX",
+        PhysicalSizeX=0.108,
+        PhysicalSizeY=0.108,
+        PhysicalSizeZ=0.5,
+        PhysicalSizeXUnit="µm",
+        PhysicalSizeYUnit="µm",
+        PhysicalSizeZUnit="µm",
+    )
+    image, spacing, unit, extra = read_tiff(path)
+    np.testing.assert_array_equal(image, data)
+    assert spacing == (0.5, 0.108, 0.108)
+    assert unit == "µm"
+    assert extra["z_spacing_known"] is True
+    assert extra["spacing_source"] == "OME"
+    _, kwargs, _ = one_layer(path)
+    assert kwargs["name"] == "cells"
+    assert kwargs["scale"] == (0.5, 0.108, 0.108)
+    assert kwargs["units"] == ("µm", "µm", "µm")
+
+
+def test_ome_mixed_units_are_converted(tmp_path):
+    path = ome(
+        tmp_path / "m.ome.tif",
+        ramp((3, 8, 8)),
+        axes="ZYX",
+        PhysicalSizeX=250.0,
+        PhysicalSizeY=250.0,
+        PhysicalSizeZ=1.0,
+        PhysicalSizeXUnit="nm",
+        PhysicalSizeYUnit="nm",
+        PhysicalSizeZUnit="µm",
+    )
+    _, spacing, unit, _ = read_tiff(path)
+    assert unit == "nm"
+    assert spacing == pytest.approx((1000.0, 250.0, 250.0))
+
+
+def test_ome_default_unit_and_missing_z(tmp_path):
+    # The OME schema's default unit is µm; a missing PhysicalSizeZ is unknown.
+    path = ome(tmp_path / "d.ome.tif", ramp((3, 8, 8)), axes="ZYX", PhysicalSizeX=0.3)
+    _, spacing, unit, extra = read_tiff(path)
+    assert unit == "µm"
+    assert spacing == pytest.approx((1.0, 0.3, 0.3))
+    assert extra["z_spacing_known"] is False
+
+
+def test_ome_channels_are_named(tmp_path):
+    path = ome(
+        tmp_path / "c.ome.tif",
+        ramp((2, 3, 8, 8)),
+        axes="ZCYX",
+        PhysicalSizeX=0.2,
+        PhysicalSizeY=0.2,
+        PhysicalSizeZ=1.0,
+        Channel={"Name": ["DAPI", "GFP", "RFP"]},
+    )
+    ((_, kwargs, _),) = get_reader(str(path))(str(path))
+    assert kwargs["channel_axis"] == 1
+    assert kwargs["name"] == ["c [DAPI]", "c [GFP]", "c [RFP]"]
+    assert kwargs["scale"] == [(1.0, 0.2, 0.2)] * 3
+
+
+# --- plain TIFF, RGB and channels last ----------------------------------------------
+
+
+def test_rgb_uint8(tmp_path):
+    path = tmp_path / "rgb.tif"
+    tifffile.imwrite(path, ramp((20, 30, 3), np.uint8), photometric="rgb")
+    data, kwargs, _ = one_layer(path)
+    assert data.shape == (20, 30, 3)
+    assert kwargs["rgb"] is True
+    assert kwargs["scale"] == (1.0, 1.0)
+    assert "channel_axis" not in kwargs
+
+
+@pytest.mark.parametrize("photometric", ["rgb", "minisblack"])
+def test_channels_last_uint16_become_layers(tmp_path, photometric):
+    path = tmp_path / "c3.tif"
+    data = ramp((20, 30, 3))
+    tifffile.imwrite(path, data, photometric=photometric)
+    image = read_tiff(path)
+    np.testing.assert_array_equal(image.data, data)
+    assert image.extra["channel_axis"] == 2
+    assert image.extra["rgb"] is False
+    ((_, kwargs, _),) = layer_data(image, "c3")
+    assert kwargs["channel_axis"] == 2
+    assert kwargs["scale"] == [(1.0, 1.0)] * 3
+
+
+def test_plain_multipage_tiff_is_a_z_stack(tmp_path):
+    path = tmp_path / "pages.tif"
+    tifffile.imwrite(path, ramp((5, 8, 8)))
+    _, spacing, unit, extra = read_tiff(path)
+    assert extra["axes"] == "ZYX"
+    assert spacing == (1.0, 1.0, 1.0)
+    assert unit is None
+    assert extra["z_spacing_known"] is False
+
+
+@pytest.mark.parametrize(
+    ("resolution", "unit_tag", "size", "unit"),
+    [
+        ((10000, 10000), "CENTIMETER", 1.0, "µm"),
+        ((300, 300), "INCH", 25400 / 300, "µm"),
+        ((20, 20), "CENTIMETER", 0.5, "mm"),
+        ((72, 72), "INCH", 1.0, None),  # screen default: no calibration
+    ],
+)
+def test_plain_tiff_resolution_units(tmp_path, resolution, unit_tag, size, unit):
+    path = tmp_path / "r.tif"
+    tifffile.imwrite(path, ramp((8, 8)), resolution=resolution, resolutionunit=unit_tag)
+    image = read_tiff(path)
+    assert image.spacing == pytest.approx((size, size))
+    assert image.unit == unit
+
+
+# --- stacks of slices -------------------------------------------------------------
+
+
+def write_slices(folder, names, *, pixel=0.5, unit="um", shape=(12, 10), info=None):
+    folder.mkdir(exist_ok=True)
+    for value, name in enumerate(names):
+        metadata = {"unit": unit}
+        if info is not None:
+            metadata["Info"] = info(value)
+        imagej(folder / name, np.full(shape, value, np.uint16), pixel=pixel, **metadata)
+    return folder
+
+
+def test_natural_order():
+    names = ["img10.tif", "img2.tif", "IMG1.tif", "img1b.tif"]
+    assert sorted(names, key=natural_key) == ["IMG1.tif", "img1b.tif", "img2.tif", "img10.tif"]
+
+
+def test_folder_of_slices_is_one_stack(tmp_path):
+    # Written out of order, and with names that sort wrongly as plain strings.
+    names = ["s10.tif", "s1.tif", "s2.tif", "s9.tif"]
+    folder = write_slices(tmp_path / "slices", names)
+    (tmp_path / "slices" / "notes.txt").write_text("not an image")
+    image, spacing, unit, extra = read_stack(folder)
+    assert image.shape == (4, 12, 10)
+    # s1, s2, s9, s10 hold the values written for them: 1, 2, 3, 0.
+    assert [int(plane[0, 0]) for plane in image] == [1, 2, 3, 0]
+    # Fiji's Image Sequence import: unknown voxel depth = pixel width.
+    assert spacing == (0.5, 0.5, 0.5)
+    assert unit == "µm"
+    assert extra["z_spacing_known"] is False
+
+    data, kwargs, _ = one_layer(folder)
+    assert data.shape == (4, 12, 10)
+    assert kwargs["name"] == "slices"
+    assert kwargs["metadata"]["z_spacing_known"] is False
+    assert kwargs["units"] == ("µm", "µm", "µm")
+
+
+def test_list_and_glob_of_slices(tmp_path):
+    folder = write_slices(tmp_path / "f", ["cell_3.tif", "cell_1.tif", "cell_2.tif"])
+    files = [str(folder / n) for n in ("cell_2.tif", "cell_3.tif", "cell_1.tif")]
+    by_list = get_reader(files)(files)
+    pattern = str(folder / "cell_*.tif")
+    by_glob = get_reader(pattern)(pattern)
+    for ((data, kwargs, _),) in (by_list, by_glob):
+        assert [int(p[0, 0]) for p in data] == [1, 2, 0]
+        assert kwargs["name"] == "cell"
+        assert kwargs["scale"] == (0.5, 0.5, 0.5)
+
+
+def test_slices_must_match(tmp_path):
+    folder = write_slices(tmp_path / "f", ["a1.tif", "a2.tif"])
+    imagej(folder / "a3.tif", np.zeros((5, 5), np.uint16))
+    with pytest.raises(ValueError, match="a3.tif"):
+        read_stack(folder)
+
+
+def test_slices_with_different_calibration_are_uncalibrated(tmp_path):
+    folder = write_slices(tmp_path / "f", ["a1.tif", "a2.tif"])
+    imagej(folder / "a3.tif", np.zeros((12, 10), np.uint16), pixel=0.7, unit="um")
+    _, spacing, unit, _ = read_stack(folder)
+    assert spacing == (1.0, 1.0, 1.0)
+    assert unit is None
+
+
+def test_dicom_slice_spacing_kept_by_imagej(tmp_path):
+    # ImageJ keeps a DICOM header in the Info property of TIFFs saved from DICOM.
+    def info(index):
+        return (
+            "0018,0088  Spacing Between Slices: 3.5\n"
+            f"0020,1041  Slice Location: {-20 + 3.5 * index}\n"
+            "7FE0,0010  Pixel Data: 1234\n"
+        )
+
+    folder = write_slices(
+        tmp_path / "dcm", ["i1.tif", "i2.tif", "i3.tif", "i4.tif"], pixel=0.8, unit="mm", info=info
+    )
+    _, spacing, unit, extra = read_stack(folder)
+    assert spacing == (3.5, 0.8, 0.8)
+    assert unit == "mm"
+    assert extra["z_spacing_known"] is True
+    # Every other slice: the locations win over the attribute.
+    _, spacing, _, _ = read_stack(sorted(folder.glob("*.tif"))[::2])
+    assert spacing[0] == pytest.approx(7.0)
+
+
+def test_tiff_paths_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        tiff_paths(tmp_path)
+    with pytest.raises(ValueError, match="not TIFF"):
+        tiff_paths([tmp_path / "a.png"])
+
+
+# --- what get_reader declines -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["image.png", "table.csv", "movie.czi", "x.nd2", "noext"])
+def test_non_tiff_paths_return_none(tmp_path, monkeypatch, name):
+    monkeypatch.setattr(_reader, "_bioio_available", lambda: False)
+    assert get_reader(str(tmp_path / name)) is None
+
+
+def test_folder_without_tiffs_and_mixed_lists_return_none(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    assert get_reader(str(tmp_path)) is None
+    assert get_reader([str(tmp_path / "a.tif"), str(tmp_path / "a.png")]) is None
+    assert get_reader([]) is None
+
+
+def test_bioio_fallback(tmp_path, monkeypatch):
+    sizes = namedtuple("PhysicalPixelSizes", "Z Y X")
+
+    class FakeBioImage:
+        def __init__(self, path):
+            self.path = path
+            self.physical_pixel_sizes = sizes(1.2, 0.3, 0.3)
+            self.channel_names = ["DAPI", "Actin"]
+
+        def get_image_data(self, order):
+            assert order == "TCZYX"
+            return ramp((1, 2, 4, 8, 8))
+
+    monkeypatch.setitem(sys.modules, "bioio", types.SimpleNamespace(BioImage=FakeBioImage))
+    monkeypatch.setattr(_reader, "_bioio_available", lambda: True)
+    path = str(tmp_path / "scan.czi")
+    reader = get_reader(path)
+    assert reader is _reader.read_bioio
+    ((data, kwargs, _),) = reader(path)
+    assert data.shape == (2, 4, 8, 8)
+    assert kwargs["channel_axis"] == 0
+    assert kwargs["name"] == ["scan [DAPI]", "scan [Actin]"]
+    assert kwargs["scale"] == [(1.2, 0.3, 0.3)] * 2
+    assert kwargs["units"] == [("µm",) * 3] * 2
+
+
+# --- the shared real images -------------------------------------------------------
+
+
+def test_banana_folder():
+    folder = shared("banana")
+    data, kwargs, kind = one_layer(folder)
+    assert kind == "image"
+    assert data.shape == (25, 384, 384)
+    assert data.dtype == np.uint16
+    assert kwargs["name"] == "banana"
+    assert kwargs["scale"][1:] == (0.390625, 0.390625)
+    assert kwargs["units"] == ("mm", "mm", "mm")
+    # The files are ImageJ exports of DICOM slices: their Info keeps "Spacing
+    # Between Slices: 8.8" (mm), which the reader uses as the slice distance.
+    assert kwargs["scale"][0] == pytest.approx(8.8)
+    assert kwargs["metadata"]["z_spacing_known"] is True
+    first = tifffile.imread(folder / "banana0002.tif")
+    np.testing.assert_array_equal(data[0], first)
+
+
+def test_banana_without_dicom_header_falls_back_to_pixel_width(tmp_path):
+    # The same slices re-saved with only their ImageJ calibration.
+    folder = tmp_path / "banana"
+    folder.mkdir()
+    for path in sorted(shared("banana").glob("banana*.tif"))[:5]:
+        imagej(folder / path.name, tifffile.imread(path), pixel=0.390625, unit="mm")
+    _, spacing, unit, extra = read_stack(folder)
+    assert spacing == (0.390625, 0.390625, 0.390625)
+    assert unit == "mm"
+    assert extra["z_spacing_known"] is False
+
+
+def test_bbbc022_channels():
+    path = shared("BBBC022_IXMtest_A02_s9.tif")
+    ((data, kwargs, _),) = get_reader(str(path))(str(path))
+    assert data.shape == (3, 395, 695)
+    assert kwargs["channel_axis"] == 0
+    assert kwargs["scale"] == [(1.0, 1.0)] * 3
+    # Fiji shows the channels with their LUTs and display ranges.
+    assert kwargs["colormap"] == ["red", "green", "blue"]
+    assert kwargs["contrast_limits"][2] == (124.0, 4095.0)
+
+
+def test_blobs_is_uncalibrated():
+    data, kwargs, _ = one_layer(shared("blobs.tif"))
+    assert data.shape == (254, 256)
+    assert kwargs["scale"] == (1.0, 1.0)
+    assert "units" not in kwargs
