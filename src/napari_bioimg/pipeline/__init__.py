@@ -10,7 +10,7 @@ Nothing here imports napari or Qt.
 """
 
 from .core import FORMAT_VERSION, INPUT, Pipeline, Step
-from .io import read_tiff, write_tiff
+from .io import process_image, read_image, write_image
 from .spacing import spacing_after
 
 __all__ = [
@@ -18,7 +18,8 @@ __all__ = [
     "INPUT",
     "Pipeline",
     "Step",
-    "read_tiff",
+    "process_image",
+    "read_image",
     "spacing_after",
-    "write_tiff",
+    "write_image",
 ]
