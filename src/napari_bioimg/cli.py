@@ -1,0 +1,198 @@
+"""The ``napari-bioimg`` command line.
+
+``napari-bioimg run PIPELINE.yaml INPUT... --out DIR`` runs a saved pipeline on
+TIFF files, folders or glob patterns; ``napari-bioimg export-script`` writes it
+as a standalone Python script; ``napari-bioimg operations`` lists what a
+pipeline file may use. These commands never import napari or Qt.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+
+Subparsers = argparse._SubParsersAction
+
+
+def _error(command: str, message: str) -> int:
+    print(f"napari-bioimg {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _load(command: str, path: str):
+    """The pipeline saved in ``path``, or None after printing why it cannot be loaded."""
+    from .pipeline import Pipeline
+
+    try:
+        return Pipeline.load(path)
+    except (OSError, ValueError) as error:
+        _error(command, f"cannot load the pipeline {path}: {error}")
+        return None
+
+
+# --- run --------------------------------------------------------------------------
+
+
+def _add_run(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a saved pipeline on TIFF files",
+        description=(
+            "Run a pipeline (YAML or JSON, as saved from napari) on TIFF files, writing "
+            "OUT/<input name>.tif with the input's voxel size. Files that cannot be "
+            "read or processed are reported and the others still run; the exit status "
+            "is 1 when any file failed."
+        ),
+    )
+    parser.add_argument("pipeline", help="pipeline file (.yaml or .json)")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="TIFF files, folders (their *.tif and *.tiff) or quoted glob patterns",
+    )
+    parser.add_argument("-o", "--out", required=True, type=Path, metavar="DIR",
+                        help="output folder (created if needed)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing outputs (default: skip those files)")
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="dask.distributed scheduler to send one task per file to (e.g. "
+        "tcp://host:8786), or 'local' to start a local cluster; the workers read and "
+        "write the files, so paths must be valid on them",
+    )
+    parser.add_argument(
+        "--workers", type=int, metavar="N",
+        help="files processed at once: threads in this process, or worker processes "
+        "with --scheduler local",
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline.batch import TextProgress, collect_inputs, run_batch, summary
+
+    if args.workers is not None and args.workers < 1:
+        return _error("run", f"--workers must be at least 1, got {args.workers}")
+    pipeline = _load("run", args.pipeline)
+    if pipeline is None:
+        return 2
+    paths, failures = collect_inputs(args.inputs)
+    progress = TextProgress(len(paths) + len(failures))
+    for failure in failures:
+        progress(failure)
+    try:
+        results = run_batch(
+            pipeline, paths, args.out, overwrite=args.overwrite,
+            scheduler=args.scheduler, workers=args.workers, report=progress,
+        )
+    except (OSError, RuntimeError) as error:  # output folder, missing dask, no scheduler
+        return _error("run", str(error))
+    results = failures + results
+    print(summary(results), file=sys.stderr)
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+# --- export-script ----------------------------------------------------------------
+
+
+def _add_export_script(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export-script",
+        help="write a pipeline as a standalone Python script",
+        description="Write a Python script that runs the pipeline on one TIFF file "
+        "(python script.py INPUT.tif OUTPUT.tif) and writes the same file as 'run'.",
+    )
+    parser.add_argument("pipeline", help="pipeline file (.yaml or .json)")
+    parser.add_argument("-o", "--output", type=Path, metavar="SCRIPT",
+                        help="script to write (default: print it)")
+    parser.set_defaults(handler=_export_script)
+
+
+def _export_script(args: argparse.Namespace) -> int:
+    from .pipeline.script import pipeline_script
+
+    pipeline = _load("export-script", args.pipeline)
+    if pipeline is None:
+        return 2
+    try:
+        source = pipeline_script(pipeline, args.output.name if args.output else "pipeline.py")
+    except ValueError as error:
+        return _error("export-script", str(error))
+    if args.output is None:
+        sys.stdout.write(source)
+    else:
+        args.output.write_text(source, encoding="utf-8")
+    return 0
+
+
+# --- operations -------------------------------------------------------------------
+
+
+def _add_operations(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "operations",
+        help="list the operations a pipeline can use, with their parameters",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="only these operations")
+    parser.set_defaults(handler=_operations)
+
+
+def _operations(args: argparse.Namespace) -> int:
+    from .ops.registry import get_operation, list_operations
+
+    try:
+        operations = [get_operation(n) for n in args.names] if args.names else list_operations()
+    except ValueError as error:
+        return _error("operations", str(error))
+    for op in operations:
+        print(f"{op.name}: {op.description or op.display_name}")
+        for p in op.parameters:
+            kind = "|".join(p.choices) if p.choices else p.kind
+            unit = "" if p.unit == "none" else f", {p.unit}"
+            print(f"    {p.name} ({kind}{unit}) = {p.default!r}")
+    return 0
+
+
+# --- subcommands ------------------------------------------------------------------
+# Each entry adds one subcommand to the parser and sets ``handler``, a function
+# of the parsed arguments returning the exit status. To add a command (e.g.
+# ``view``, opening files in napari), write ``_add_view(subparsers)`` above and
+# append it here; import napari inside its handler so that the headless
+# commands never load napari or Qt.
+
+SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
+    _add_run,
+    _add_export_script,
+    _add_operations,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``napari-bioimg`` argument parser with every subcommand of SUBCOMMANDS."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="napari-bioimg",
+        description="Classic microscopy image processing, headless: run pipelines "
+        "saved from napari on many files.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 some files failed, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help(sys.stderr)
+        return 2
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Run a pipeline over many TIFF files: in this process, in threads, or on a dask cluster.
+
+Each input ``name.tif`` gives ``OUT/name.tif`` (see :mod:`.io` for how files are
+read and written). A file that cannot be read, processed or written is reported
+and the others still run; existing outputs are kept unless ``overwrite``.
+With a dask.distributed cluster, one task per file runs on the workers, which
+read and write the files themselves: the input and output folders must be
+reachable from them under the same paths (a shared file system).
+"""
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from ..io_tiff import natural_key, tiff_paths
+from .core import Pipeline
+from .io import process_image, read_image, write_image
+
+__all__ = [
+    "FileResult",
+    "TextProgress",
+    "collect_inputs",
+    "output_path",
+    "process_file",
+    "run_batch",
+    "summary",
+]
+
+Status = Literal["written", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one input file.
+
+    Attributes
+    ----------
+    input : str
+        The input file (or the argument that matched no file).
+    output : str or None
+        The output file.
+    status : {"written", "skipped", "failed"}
+    message : str
+        Why a file was skipped or failed.
+    """
+
+    input: str
+    output: str | None
+    status: Status
+    message: str = ""
+
+
+def collect_inputs(arguments: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileResult]]:
+    """Expand files, folders (their ``*.tif``/``*.tiff``) and glob patterns.
+
+    Returns
+    -------
+    paths : list of Path
+        Every input file once, in the order given (folders in natural order).
+    failures : list of FileResult
+        One for each argument that names no TIFF file.
+    """
+    paths: list[Path] = []
+    seen: set[Path] = set()
+    failures = []
+    for argument in arguments:
+        try:
+            found = tiff_paths(argument)
+        except (OSError, ValueError) as error:
+            failures.append(FileResult(str(argument), None, "failed", str(error)))
+            continue
+        for path in found:
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                paths.append(path)
+    return paths, failures
+
+
+def output_path(input_path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """``out_dir/<input stem>.tif`` (``a.ome.tif`` gives ``a.tif``: outputs are not OME)."""
+    stem = Path(input_path).stem
+    if stem.lower().endswith(".ome"):
+        stem = stem[:-4]
+    return Path(out_dir) / f"{stem}.tif"
+
+
+def process_file(
+    pipeline: Pipeline | dict,
+    input_path: str | os.PathLike,
+    output: str | os.PathLike,
+    overwrite: bool = False,
+) -> FileResult:
+    """Run ``pipeline`` on one TIFF file and write the result; never raises.
+
+    Parameters
+    ----------
+    pipeline : Pipeline or dict
+        The pipeline, or its :meth:`Pipeline.to_dict` data (what is sent to
+        dask workers, which import user operations' modules themselves).
+    input_path, output : path
+        The input TIFF and the TIFF to write (through a temporary file, so
+        that an interrupted run leaves no truncated output).
+    overwrite : bool
+        Replace an existing output instead of skipping the file.
+
+    Returns
+    -------
+    FileResult
+    """
+    input_path, output = str(input_path), Path(output)
+    if output.exists() and not overwrite:
+        return FileResult(input_path, str(output), "skipped", "output exists (use --overwrite)")
+    try:
+        if not isinstance(pipeline, Pipeline):
+            pipeline = Pipeline.from_dict(pipeline)
+    except Exception as error:  # e.g. a user operation's module missing on a worker
+        return _failed(input_path, output, "cannot load the pipeline", error)
+    try:
+        image, spacing, unit, channel_axis = read_image(input_path)
+    except Exception as error:  # any unreadable file is reported, the batch goes on
+        return _failed(input_path, output, "cannot read it", error)
+    try:
+        result, spacing = process_image(pipeline.run_with_spacing, image, spacing, channel_axis)
+    except Exception as error:
+        return _failed(input_path, output, "processing failed", error)
+    partial = output.with_name(f".{output.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    try:
+        write_image(partial, result, spacing, unit, None if channel_axis is None else 0)
+        os.replace(partial, output)
+    except Exception as error:
+        partial.unlink(missing_ok=True)
+        return _failed(input_path, output, f"cannot write {output}", error)
+    return FileResult(input_path, str(output), "written")
+
+
+def _failed(input_path: str, output: Path, what: str, error: BaseException) -> FileResult:
+    detail = str(error) or type(error).__name__
+    return FileResult(input_path, str(output), "failed", f"{what}: {detail}")
+
+
+def run_batch(
+    pipeline: Pipeline,
+    inputs: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    report: Callable[[FileResult], Any] | None = None,
+) -> list[FileResult]:
+    """Run ``pipeline`` on every input file, writing ``out_dir/<stem>.tif``.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+    inputs : sequence of path
+        Input files (see :func:`collect_inputs`).
+    out_dir : path
+        Output folder, created if needed.
+    overwrite : bool
+        Replace existing outputs instead of skipping them.
+    scheduler : str, optional
+        Address of a dask.distributed scheduler, or ``"local"`` to start a
+        ``LocalCluster`` of ``workers`` processes; one task per file.
+        Without it, files run in this process (``workers`` threads).
+    workers : int, optional
+        Threads (no scheduler) or local worker processes.
+    report : callable, optional
+        Called with each :class:`FileResult` as files finish (progress).
+
+    Returns
+    -------
+    list of FileResult
+        In the order of ``inputs``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[int, FileResult] = {}
+    jobs = []
+    claimed: dict[Path, str] = {}
+    for index, path in enumerate(inputs):
+        output = output_path(path, out_dir)
+        key = output.resolve()
+        if key in claimed or key == Path(path).resolve():
+            reason = (
+                "its output would replace the input" if key == Path(path).resolve()
+                else f"{claimed[key]} already writes {output}"
+            )
+            results[index] = FileResult(str(path), str(output), "failed", reason)
+            if report:
+                report(results[index])
+            continue
+        claimed[key] = str(path)
+        jobs.append((index, str(path), str(output)))
+
+    def done(index: int, result: FileResult) -> None:
+        results[index] = result
+        if report:
+            report(result)
+
+    if scheduler:
+        _run_distributed(pipeline.to_dict(), jobs, overwrite, scheduler, workers, done)
+    elif workers and workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = {
+                pool.submit(process_file, pipeline, path, output, overwrite): index
+                for index, path, output in jobs
+            }
+            for future in as_completed(futures):
+                done(futures[future], future.result())
+    else:
+        for index, path, output in jobs:
+            done(index, process_file(pipeline, path, output, overwrite))
+    return [results[index] for index in sorted(results)]
+
+
+def _run_distributed(data, jobs, overwrite, scheduler, workers, done) -> None:
+    try:
+        import distributed
+    except ImportError as error:
+        raise RuntimeError(
+            "running on a dask cluster needs dask.distributed: "
+            "pip install 'napari-bioimg[dask]'"
+        ) from error
+    with ExitStack() as stack:
+        if scheduler == "local":
+            cluster = stack.enter_context(distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None,
+            ))
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            client = stack.enter_context(distributed.Client(scheduler))
+        futures = {
+            client.submit(process_file, data, path, output, overwrite, pure=False): (index, path)
+            for index, path, output in jobs
+        }
+        for future in distributed.as_completed(futures):
+            index, path = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # a worker died or could not run the task
+                result = FileResult(path, None, "failed", f"task failed on the cluster: {error}")
+            done(index, result)
+
+
+class TextProgress:
+    """Print one numbered line per finished file to ``stream`` (stderr by default).
+
+    Parameters
+    ----------
+    total : int
+        Number of files.
+    stream : file, optional
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None):
+        self.total = total
+        self.count = 0
+        self.stream = stream
+
+    def __call__(self, result: FileResult) -> None:
+        self.count += 1
+        counter = f"[{self.count:>{len(str(self.total))}}/{self.total}]"
+        if result.status == "written":
+            text = f"{counter} {result.input} -> {result.output}"
+        else:
+            text = f"{counter} {result.status} {result.input}: {result.message}"
+        print(text, file=self.stream or sys.stderr, flush=True)
+
+
+def summary(results: Iterable[FileResult]) -> str:
+    """``"3 written, 1 skipped, 1 failed"`` followed by one line per failed file."""
+    results = list(results)
+    counts = {status: sum(r.status == status for r in results)
+              for status in ("written", "skipped", "failed")}
+    lines = [", ".join(f"{n} {status}" for status, n in counts.items())]
+    failed = sorted((r for r in results if r.status == "failed"), key=lambda r: natural_key(r.input))
+    lines += [f"failed: {r.input}: {r.message}" for r in failed]
+    return "\n".join(lines)
