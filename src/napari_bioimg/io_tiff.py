@@ -315,8 +315,14 @@ def _imagej_calibration(metadata: dict, page: tifffile.TiffPage) -> _Calibration
     return calibration
 
 
-def _tiff_calibration(page: tifffile.TiffPage) -> _Calibration:
-    """Calibration of a plain TIFF from its resolution tags (centimetre or inch)."""
+def _tiff_calibration(page: tifffile.TiffPage, shaped: dict | None = None) -> _Calibration:
+    """Calibration of a plain TIFF from its resolution tags (centimetre or inch).
+
+    tifffile's JSON description (``shaped`` metadata) may add ``unit`` and ``spacing``
+    (the slice distance), as `napari_bioimg.pipeline` writes them for dtypes that
+    ImageJ cannot hold.
+    """
+    shaped = shaped or {}
     height, width = _resolution_sizes(page)
     unit_tag = page.tags.get("ResolutionUnit")
     resolution_unit = int(unit_tag.value) if unit_tag is not None else 2  # TIFF default: inch
@@ -325,10 +331,16 @@ def _tiff_calibration(page: tifffile.TiffPage) -> _Calibration:
     unit = "inch" if resolution_unit == 2 else "cm"
     if unit == "inch" and any(math.isclose(1.0 / width, dpi) for dpi in _SCREEN_DPI):
         return _Calibration()
-    # Bring the sizes to a unit that reads well: µm below 0.1 mm, else mm.
-    target = "µm" if width * _METRES[unit] < 1e-4 else "mm"
+    target = canonical_unit(shaped.get("unit"))
+    if target not in _METRES:
+        # Bring the sizes to a unit that reads well: µm below 0.1 mm, else mm.
+        target = "µm" if width * _METRES[unit] < 1e-4 else "mm"
     factor = _METRES[unit] / _METRES[target]
-    return _Calibration({"Y": height * factor, "X": width * factor}, target, "TIFF resolution")
+    sizes = {"Y": height * factor, "X": width * factor}
+    spacing = _positive(shaped.get("spacing"))
+    if spacing is not None and canonical_unit(shaped.get("unit")) == target:
+        sizes["Z"] = spacing
+    return _Calibration(sizes, target, "TIFF resolution")
 
 
 # --- axes -------------------------------------------------------------------------
@@ -414,7 +426,8 @@ def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
             calibration = _imagej_calibration(tif.imagej_metadata, page)
         else:
             generic = True
-            calibration = _tiff_calibration(page)
+            shaped = tif.shaped_metadata[0] if tif.is_shaped and tif.shaped_metadata else None
+            calibration = _tiff_calibration(page, shaped)
         axes = _normalise_axes(series.axes, data.shape, generic)
     if len(axes) != data.ndim:  # pragma: no cover - tifffile keeps them in step
         raise ValueError(f"{path}: axes {axes!r} do not match the data shape {data.shape}")

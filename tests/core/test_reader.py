@@ -485,3 +485,38 @@ def test_blobs_is_uncalibrated():
     assert data.shape == (254, 256)
     assert kwargs["scale"] == (1.0, 1.0)
     assert "units" not in kwargs
+
+
+def test_plain_tiff_with_json_spacing(tmp_path):
+    # What napari_bioimg.pipeline writes for dtypes ImageJ cannot hold (int32 labels).
+    path = tmp_path / "labels.tif"
+    data = np.arange(3 * 8 * 8, dtype=np.int32).reshape(3, 8, 8) * 1000
+    tifffile.imwrite(
+        path,
+        data,
+        photometric="minisblack",
+        metadata={"axes": "ZYX", "spacing": 2.0, "unit": "µm"},
+        resolution=(1 / 5e-5, 1 / 5e-5),
+        resolutionunit="CENTIMETER",
+    )
+    image, spacing, unit, extra = read_tiff(path)
+    np.testing.assert_array_equal(image, data)
+    assert spacing == pytest.approx((2.0, 0.5, 0.5))
+    assert unit == "µm"
+    assert extra["z_spacing_known"] is True
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"), [(np.uint16, 1), (np.float32, 1), (np.int32, 100_000), (np.float64, 1)]
+)
+@pytest.mark.parametrize("unit", ["µm", "mm", "nm"])
+def test_pipeline_output_reads_back_with_its_voxel_size(tmp_path, dtype, scale, unit):
+    io = pytest.importorskip("napari_bioimg.pipeline.io")
+    data = (np.arange(4 * 9 * 10).reshape(4, 9, 10) * scale).astype(dtype)
+    path = tmp_path / "out.tif"
+    io.write_image(path, data, spacing=(2.0, 0.25, 0.25), unit=unit)
+    image, spacing, read_unit, extra = read_tiff(path)
+    np.testing.assert_array_equal(image, data.astype(image.dtype))
+    assert read_unit == unit
+    assert spacing == pytest.approx((2.0, 0.25, 0.25))
+    assert extra["z_spacing_known"] is True
