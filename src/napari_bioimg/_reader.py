@@ -48,7 +48,9 @@ def get_reader(path: str | Sequence[str]) -> ReaderFunction | None:
         text = os.fspath(path)
         if os.path.isdir(text):
             return read_tiffs if _has_tiffs(text) else None
-        if is_tiff(text) or (_GLOB_CHARACTERS.search(text) and _has_tiffs(text)):
+        if _GLOB_CHARACTERS.search(text) and not os.path.exists(text):
+            return read_tiffs if _has_tiffs(text) else None
+        if is_tiff(text):
             return read_tiffs
         if Path(text).suffix.lower() in BIOIO_SUFFIXES and _bioio_available():
             return read_bioio

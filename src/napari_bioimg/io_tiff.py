@@ -6,7 +6,10 @@ The voxel size comes from, in this order of preference:
 * ImageJ TIFF: ``unit`` and ``spacing`` in the ImageJ description, pixel width and
   height from the X/YResolution tags (pixels per unit, so size = 1 / resolution);
 * other TIFFs: X/YResolution with ResolutionUnit centimetre or inch (72 and 96 dpi,
-  the defaults of screen software, are taken as "no calibration").
+  the defaults of screen software, are taken as "no calibration"), and ``unit`` and
+  ``spacing`` from tifffile's JSON description when present;
+* sequences of 2D slices exported from DICOM by ImageJ: the slice distance from
+  the DICOM header that ImageJ keeps in each file's Info property.
 
 When the distance between slices is not recorded it is guessed as Fiji does (1.0
 for a single multi-page file, the pixel width for a sequence of 2D files) and

@@ -409,6 +409,7 @@ def test_folder_without_tiffs_and_mixed_lists_return_none(tmp_path):
     assert get_reader(str(tmp_path)) is None
     assert get_reader([str(tmp_path / "a.tif"), str(tmp_path / "a.png")]) is None
     assert get_reader([]) is None
+    assert get_reader(str(tmp_path / "nothing*.tif")) is None
 
 
 def test_bioio_fallback(tmp_path, monkeypatch):
