@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from napari_bioimg import ops
-from napari_bioimg.ops.planes import compute_plane, iter_slabs, output_geometry
+from napari_bioimg.ops.planes import (
+    compute_plane,
+    compute_slabs,
+    count_slabs,
+    iter_slabs,
+    output_geometry,
+)
 
 CASES = [
     ("median", {"radius": 2}),
@@ -27,10 +33,25 @@ def test_plane_and_slabs_equal_the_full_result(hyperstack, name, params, spacing
         np.testing.assert_array_equal(
             compute_plane(op, hyperstack, params, index, spacing), full[index]
         )
-    assembled = np.zeros_like(full)
-    for region, piece in iter_slabs(op, hyperstack, params, spacing, planes=5):
-        assembled[region] = piece
-    np.testing.assert_array_equal(assembled, full)
+    pieces = list(iter_slabs(op, hyperstack, params, spacing, planes=5))
+    assert len(pieces) == count_slabs(op, hyperstack, params, spacing, planes=5)
+    if op.halo is None:
+        assert len(pieces) == 1 and pieces[0][0] is None
+        np.testing.assert_array_equal(pieces[0][1], full)
+    else:
+        assembled = np.zeros_like(full)
+        for region, piece in pieces:
+            assembled[region] = piece
+        np.testing.assert_array_equal(assembled, full)
+    generator = compute_slabs(op, hyperstack, params, spacing, planes=5)
+    steps = 0
+    try:
+        while True:
+            next(generator)
+            steps += 1
+    except StopIteration as stop:
+        np.testing.assert_array_equal(stop.value, full)
+    assert steps == len(pieces)
 
 
 def test_output_geometry_keeps_results_overlaid():

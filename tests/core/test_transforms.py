@@ -59,3 +59,8 @@ def test_resample_needs_spacing_per_axis(stack):
         ops.resample_isotropic(stack, spacing=(1.0, -1.0, 1.0))
     with pytest.raises(ValueError, match="order"):
         ops.resample_isotropic(stack, spacing=(2.0, 1.0, 1.0), order=5)
+
+
+def test_projecting_a_2d_image_is_refused():
+    with pytest.raises(ValueError, match="3 axes"):
+        ops.project(np.zeros((4, 4)), axis=0)

@@ -13,7 +13,14 @@ import numpy as np
 from ._checks import spatial_ndim
 from .registry import Operation
 
-__all__ = ["compute_plane", "iter_slabs", "output_geometry", "slab_halo"]
+__all__ = [
+    "compute_plane",
+    "compute_slabs",
+    "count_slabs",
+    "iter_slabs",
+    "output_geometry",
+    "slab_halo",
+]
 
 
 def slab_halo(
@@ -66,27 +73,48 @@ def compute_plane(
     return operation(block, spacing=spacing, **parameters)[z - low]
 
 
+SLAB_PLANES = 8
+
+
+def _slab_axis(data, spacing, halo: int) -> int:
+    """The axis slabs are cut along: the first spatial axis, or the plane axis of a 2D batch."""
+    return data.ndim - 3 if halo == 0 else data.ndim - spatial_ndim(data, spacing)
+
+
+def count_slabs(
+    operation: Operation,
+    data: np.ndarray,
+    parameters: dict,
+    spacing: Sequence[float] | None = None,
+    planes: int = SLAB_PLANES,
+) -> int:
+    """How many pieces :func:`iter_slabs` yields."""
+    halo = slab_halo(operation, parameters, data, spacing)
+    if halo is None:
+        return 1
+    axis = _slab_axis(data, spacing, halo)
+    return int(np.prod(data.shape[:axis])) * -(-data.shape[axis] // planes)
+
+
 def iter_slabs(
     operation: Operation,
     data: np.ndarray,
     parameters: dict,
     spacing: Sequence[float] | None = None,
-    planes: int = 8,
-) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
+    planes: int = SLAB_PLANES,
+) -> Iterator[tuple[tuple[slice, ...] | None, np.ndarray]]:
     """Yield ``(region, result)`` pieces that together make ``operation(data)``.
 
-    Sliceable operations are evaluated ``planes`` planes at a time (with their
-    halo) along the first spatial axis, one batch image after another; others
-    in one piece. ``region`` indexes the output.
+    Sliceable operations (same output shape as input) are evaluated ``planes``
+    planes at a time (with their halo) along the first spatial axis, one batch
+    image after another, and ``region`` indexes the output. Other operations are
+    evaluated in one piece, yielded with ``region=None``.
     """
     halo = slab_halo(operation, parameters, data, spacing)
     if halo is None:
-        result = operation(np.asarray(data), spacing=spacing, **parameters)
-        yield (tuple(slice(None) for _ in range(result.ndim)), result)
+        yield None, operation(np.asarray(data), spacing=spacing, **parameters)
         return
-    axis = data.ndim - spatial_ndim(data, spacing)  # first spatial axis
-    if halo == 0:
-        axis = data.ndim - 3  # a 2D batch: slice the plane axis itself
+    axis = _slab_axis(data, spacing, halo)
     for batch in np.ndindex(data.shape[:axis]):
         for start in range(0, data.shape[axis], planes):
             stop = min(start + planes, data.shape[axis])
@@ -94,6 +122,29 @@ def iter_slabs(
             block = np.asarray(data[(*batch, slice(low, high))])
             result = operation(block, spacing=spacing, **parameters)
             yield (*batch, slice(start, stop)), result[start - low : stop - low]
+
+
+def compute_slabs(
+    operation: Operation,
+    data: np.ndarray,
+    parameters: dict,
+    spacing: Sequence[float] | None = None,
+    planes: int = SLAB_PLANES,
+) -> Iterator[None]:
+    """Generator form of ``operation(data)``: yields after each slab, returns the result.
+
+    Lets a caller report progress and stop between slabs.
+    """
+    output = None
+    for region, piece in iter_slabs(operation, data, parameters, spacing, planes):
+        if region is None:
+            output = piece
+        else:
+            if output is None:
+                output = np.empty(data.shape, piece.dtype)
+            output[region] = piece
+        yield
+    return output
 
 
 def output_geometry(

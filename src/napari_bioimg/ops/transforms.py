@@ -97,6 +97,8 @@ def project(image, *, axis: int = 0, method: str = "max"):
     (summed in float64), as ImageJ's Z Project does.
     """
     array = as_image(image, allow_rgb=True)
+    if array.ndim < 3:
+        raise ValueError(f"image must have at least 3 axes to project one away, got shape {array.shape}")
     check_choice(method, "method", PROJECTIONS)
     axis = _integer(axis, "axis")
     if not -array.ndim <= axis < array.ndim:

@@ -1,0 +1,1 @@
+"""napari widgets generated from the registry, and the docks (napari and Qt only here)."""

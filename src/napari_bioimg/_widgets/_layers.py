@@ -1,0 +1,61 @@
+"""Small helpers between napari layers and the headless core."""
+
+import numpy as np
+from napari.layers import Image, Labels, Layer
+
+PREVIEW_KEY = "napari_bioimg_preview"
+
+
+def is_preview(layer: Layer) -> bool:
+    """Tell whether ``layer`` is a live preview made by an operation widget."""
+    return bool(layer.metadata.get(PREVIEW_KEY, False))
+
+
+def layer_data(layer: Layer):
+    """The layer's full-resolution data (the first level of a multiscale layer)."""
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+
+
+def spatial_scale(layer: Layer) -> tuple[float, ...]:
+    """The voxel size of the spatial (last 2 or 3) axes."""
+    nsp = min(layer.ndim, 3)
+    return tuple(float(s) for s in layer.scale[-nsp:])
+
+
+def length_unit(layer: Layer | None) -> str:
+    """Abbreviated unit of the layer's last axis ("µm"), or "px" without a scale."""
+    if layer is None:
+        return "px"
+    units = getattr(layer, "units", None)
+    scale = layer.scale[-min(layer.ndim, 3) :]
+    if units is None or np.allclose(scale, 1.0) and str(units[-1]) == "pixel":
+        return "px"
+    text = format(units[-1], "~")
+    return "px" if text in ("", "pixel", "px") else text
+
+
+def accepts(layer: Layer, input_kind: str, accepts_rgb: bool) -> bool:
+    """Tell whether ``layer`` can feed an operation reading ``input_kind`` data."""
+    if is_preview(layer):
+        return False
+    if input_kind == "mask":
+        return isinstance(layer, Labels) or (
+            isinstance(layer, Image) and np.dtype(layer.dtype) == bool
+        )
+    return isinstance(layer, Image) and (accepts_rgb or not layer.rgb)
+
+
+def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **geometry) -> Layer:
+    """Add ``data`` as an Image or Labels layer that overlays ``source``."""
+    kwargs = dict(name=name, scale=source.scale, translate=source.translate)
+    kwargs.update(geometry)
+    if getattr(source, "units", None) is not None and len(kwargs["scale"]) == source.ndim:
+        kwargs["units"] = source.units
+    if kind == "image":
+        return viewer.add_image(data, **kwargs)
+    return viewer.add_labels(as_labels(data), **kwargs)
+
+
+def as_labels(data: np.ndarray) -> np.ndarray:
+    """Masks become 0/1 uint8 label images; label images stay as they are."""
+    return data.astype(np.uint8) if data.dtype == bool else data

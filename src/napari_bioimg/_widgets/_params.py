@@ -1,0 +1,86 @@
+"""magicgui widgets for registry parameters: sliders, drop-downs, check boxes."""
+
+import numpy as np
+from magicgui import widgets
+from magicgui.widgets.bases import ValueWidget
+
+from ..ops.registry import Parameter
+
+_POWERS = {2: "²", 3: "³"}
+
+
+def make_widget(parameter: Parameter) -> ValueWidget:
+    """A widget for ``parameter`` with the registry's range, step and default."""
+    label = parameter.name.replace("_", " ")
+    tooltip = parameter.description or None
+    if parameter.kind == "choice":
+        return widgets.ComboBox(
+            value=parameter.default, choices=parameter.choices, label=label, tooltip=tooltip
+        )
+    if parameter.kind == "bool":
+        return widgets.CheckBox(value=parameter.default, label=label, tooltip=tooltip)
+    if parameter.kind == "ints":
+        text = "" if parameter.default is None else str(parameter.default)
+        return widgets.LineEdit(
+            value=text, label=label,
+            tooltip=(tooltip or "") + " (one number, or one per axis separated by commas)",
+        )
+    if parameter.kind == "int":
+        return widgets.Slider(
+            value=parameter.default, min=int(parameter.minimum), max=int(parameter.maximum),
+            step=int(parameter.step or 1), label=label, tooltip=tooltip,
+        )
+    minimum = 0.0 if parameter.minimum is None else parameter.minimum
+    maximum = 1.0 if parameter.maximum is None else parameter.maximum
+    default = minimum if parameter.default is None else parameter.default
+    return widgets.FloatSlider(
+        value=default, min=minimum, max=maximum, step=parameter.step or (maximum - minimum) / 100,
+        label=label, tooltip=tooltip,
+    )
+
+
+def read_value(parameter: Parameter, widget: ValueWidget):
+    """The widget's value as the core expects it (``ints`` text parsed)."""
+    if parameter.kind != "ints":
+        return widget.value
+    text = str(widget.value).strip().strip("()[]")
+    if not text:
+        return None
+    values = []
+    for item in text.split(","):
+        item = item.strip()
+        if item.lower() in ("", "none", ":"):
+            values.append(None)
+            continue
+        try:
+            values.append(int(item))
+        except ValueError:
+            raise ValueError(
+                f"parameter {parameter.name!r} takes whole numbers separated by commas, "
+                f"got {text!r}"
+            ) from None
+    return values[0] if len(values) == 1 else values
+
+
+def unit_label(parameter: Parameter, unit: str, ndim: int) -> str:
+    """The label of a size parameter with its unit: ``radius (µm)``."""
+    name = parameter.name.replace("_", " ")
+    if parameter.unit == "length":
+        return f"{name} ({unit})"
+    if parameter.unit == "volume":
+        return f"{name} ({unit}{_POWERS.get(ndim, '')})"
+    if parameter.unit == "pixels":
+        return f"{name} (px)"
+    return name
+
+
+def data_range(data) -> tuple[float, float]:
+    """Finite minimum and maximum of ``data`` (sampled for very large arrays)."""
+    array = np.asarray(data if data.size <= 16_000_000 else data[..., ::4, ::4])
+    if array.dtype == bool:
+        return 0.0, 1.0
+    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+    if finite.size == 0:
+        return 0.0, 1.0
+    low, high = float(finite.min()), float(finite.max())
+    return (low, high) if high > low else (low, low + 1.0)

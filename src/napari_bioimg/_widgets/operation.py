@@ -1,0 +1,367 @@
+"""The generic operation widget, generated from a registry entry.
+
+Every parameter change schedules a computation in a worker thread; while one
+runs, newer requests replace older pending ones (latest wins) and results of
+stale requests are dropped. Only the main thread touches layers. When a stack
+is shown in 2D, the preview computes just the displayed plane from the slab
+of planes that the operation's halo needs.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import napari
+import numpy as np
+from magicgui import widgets
+from napari.layers import Image, Layer
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error, show_info
+
+from ..ops.planes import compute_plane, compute_slabs, count_slabs, output_geometry, slab_halo
+from ..ops.registry import Operation
+from ._layers import PREVIEW_KEY, accepts, add_result, as_labels, layer_data, length_unit
+from ._params import data_range, make_widget, read_value, unit_label
+from ._recorder import RecordedStep, recorder_for
+
+
+@dataclass
+class Request:
+    """A snapshot of what to compute, taken on the main thread."""
+
+    generation: int
+    layer: Layer
+    parameters: dict[str, Any]
+    spacing: tuple[float, ...] | None
+    index: tuple[int, ...] | None  # the displayed plane, or None for the whole data
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OperationWidget(widgets.Container):
+    """Input picker, one control per parameter, live preview and Apply."""
+
+    def __init__(self, viewer: napari.viewer.Viewer, operation: Operation) -> None:
+        super().__init__(labels=True)
+        # napari hands plugins a proxy that re-wraps every layer on access; the
+        # widget compares layers by identity, so it keeps the viewer itself.
+        self.viewer = getattr(viewer, "__wrapped__", viewer)
+        self.operation = operation
+        self._generation = 0
+        self._worker = None
+        self._pending = False
+        self._apply_worker = None
+        self.preview_layer: Layer | None = None
+
+        self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
+        self._controls = {p.name: make_widget(p) for p in operation.parameters}
+        self._preview = widgets.CheckBox(value=True, text="live preview")
+        self._apply = widgets.PushButton(text="Apply")
+        self._cancel = widgets.PushButton(text="Cancel", enabled=False)
+        self._status = widgets.Label(value="")
+        self.extend([self._input, *self._controls.values(), self._preview, self._apply,
+                     self._cancel, self._status])
+        self.native.setToolTip(operation.description)
+
+        self._input.changed.connect(self._on_input_changed)
+        for control in self._controls.values():
+            control.changed.connect(self.schedule)
+        self._preview.changed.connect(self._on_preview_toggled)
+        self._apply.clicked.connect(self.apply)
+        self._cancel.clicked.connect(self.cancel)
+        self._connections = [
+            (self.viewer.layers.events.inserted, self._refresh_choices),
+            (self.viewer.layers.events.removed, self._refresh_choices),
+            (self.viewer.dims.events.current_step, self._on_dims),
+            (self.viewer.dims.events.ndisplay, self._on_dims),
+        ]
+        for emitter, callback in self._connections:
+            emitter.connect(callback)
+        self._alive = True
+        self.native.destroyed.connect(self._disconnect)
+        self._select_default_input()
+
+    def _disconnect(self, *_args) -> None:
+        """Leave no callback behind when the dock is closed."""
+        self._alive = False
+        self._pending = False
+        for emitter, callback in self._connections:
+            emitter.disconnect(callback)
+        for worker in (self._worker, self._apply_worker):
+            if worker is not None:
+                worker.quit()
+
+    # --- inputs and parameters ------------------------------------------------------
+
+    def _layer_choices(self, _widget=None) -> list[tuple[str, Layer]]:
+        op = self.operation
+        return [
+            (layer.name, layer)
+            for layer in self.viewer.layers
+            if accepts(layer, op.input_kind, op.accepts_rgb)
+        ]
+
+    def _refresh_choices(self, event=None) -> None:
+        self._input.reset_choices()
+
+    def _select_default_input(self) -> None:
+        active = self.viewer.layers.selection.active
+        choices = [layer for _, layer in self._layer_choices()]
+        if active in choices:
+            self._input.value = active
+        elif choices:
+            self._input.value = choices[-1]
+        self._on_input_changed()
+
+    @property
+    def input_names(self) -> list[str]:
+        """Names of the layers the input picker offers."""
+        return [layer.name for layer in self._input.choices if layer is not None]
+
+    @property
+    def input_layer(self) -> Layer | None:
+        """The layer the operation reads."""
+        return self._input.value
+
+    @input_layer.setter
+    def input_layer(self, layer: Layer) -> None:
+        self._input.value = layer
+
+    def parameters(self) -> dict[str, Any]:
+        """Current parameter values, as the core expects them."""
+        values = {
+            p.name: read_value(p, self._controls[p.name]) for p in self.operation.parameters
+        }
+        if self.operation.name == "threshold" and values.get("method") != "manual":
+            values["value"] = None
+        return values
+
+    def set_parameters(self, **values) -> None:
+        """Set controls by parameter name (each change schedules a preview)."""
+        for name, value in values.items():
+            self._controls[name].value = value
+
+    def _on_input_changed(self, _value=None) -> None:
+        layer = self.input_layer
+        unit = length_unit(layer)
+        ndim = min(layer.ndim, 3) if layer is not None else 2
+        for parameter in self.operation.parameters:
+            control = self._controls[parameter.name]
+            control.label = unit_label(parameter, unit, ndim)
+            if parameter.from_data and layer is not None:
+                low, high = data_range(layer_data(layer))
+                current = control.value
+                control.min, control.max = low, high
+                control.step = (high - low) / 200
+                control.value = min(max(current, low), high) if current > low else (low + high) / 2
+        if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
+            self.viewer.layers.remove(self.preview_layer)
+        self.preview_layer = None
+        self.schedule()
+
+    def _on_preview_toggled(self, on: bool) -> None:
+        if on:
+            self.schedule()
+
+    def _on_dims(self, event=None) -> None:
+        if self._preview.value and self.input_layer is not None and self.input_layer.ndim > 2:
+            self.schedule()
+
+    # --- requests ---------------------------------------------------------------
+
+    def _spacing(self, layer: Layer) -> tuple[float, ...] | None:
+        if not (self.operation.uses_spacing or self.operation.needs_spacing):
+            return None
+        return tuple(float(s) for s in layer.scale[-min(layer.ndim, 3) :])
+
+    def _displayed_index(self, layer: Layer, parameters: dict) -> tuple[int, ...] | None:
+        """Indices of the non-displayed axes when only one plane needs computing."""
+        data = layer_data(layer)
+        if self.viewer.dims.ndisplay != 2 or data.ndim < 3:
+            return None
+        if tuple(self.viewer.dims.displayed)[-2:] != (self.viewer.dims.ndim - 2, self.viewer.dims.ndim - 1):
+            return None  # axes rolled: compute everything
+        if slab_halo(self.operation, parameters, data, self._spacing(layer)) is None:
+            return None
+        position = layer.world_to_data(self.viewer.dims.point)
+        return tuple(
+            int(np.clip(np.round(p), 0, n - 1))
+            for p, n in zip(position[: data.ndim - 2], data.shape[:-2], strict=True)
+        )
+
+    def _make_request(self, whole: bool = False) -> Request | None:
+        layer = self.input_layer
+        if layer is None:
+            return None
+        parameters = self.operation.bind(self.parameters())  # raises naming the parameter
+        index = None if whole else self._displayed_index(layer, parameters)
+        return Request(self._generation, layer, parameters, self._spacing(layer), index)
+
+    def _input_array(self, layer: Layer):
+        data = layer_data(layer)
+        if self.operation.input_kind == "mask" and np.dtype(data.dtype) != bool:
+            return np.asarray(data) != 0
+        return data
+
+    # --- preview ------------------------------------------------------------------
+
+    def schedule(self, _value=None) -> None:
+        """Ask for a preview with the current state; the latest request wins."""
+        if not self._alive or not self._preview.value:
+            return
+        self._generation += 1
+        if self._worker is None:
+            self._start_preview()
+        else:
+            self._pending = True
+
+    def _start_preview(self) -> None:
+        try:
+            request = self._make_request()
+        except (ValueError, TypeError) as error:
+            self._report(error)
+            return
+        if request is None:
+            return
+        data = self._input_array(request.layer)
+        worker = create_worker(self._compute, request, data, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
+        worker.errored.connect(self._report)
+        worker.finished.connect(self._on_preview_finished)
+        self._worker = worker
+        self._status.value = "computing…"
+        worker.start()
+
+    def _compute(self, request: Request, data) -> np.ndarray:
+        if request.index is None:
+            return np.asarray(self.operation(np.asarray(data), spacing=request.spacing,
+                                             **request.parameters))
+        return compute_plane(self.operation, data, request.parameters, request.index,
+                             request.spacing)
+
+    def _on_preview_finished(self) -> None:
+        self._worker = None
+        if not self._alive:
+            return
+        if self._pending:
+            self._pending = False
+            self._start_preview()
+        else:
+            self._status.value = ""
+
+    def _show_preview(self, request: Request, result: np.ndarray) -> None:
+        if not self._alive:
+            return
+        layer = request.layer
+        if request.generation != self._generation or layer is not self.input_layer:
+            return  # stale: a newer request is pending or the input changed
+        if layer not in self.viewer.layers:
+            return
+        scale, translate = output_geometry(
+            self.operation, request.parameters, layer_data(layer).shape, layer.scale,
+            layer.translate,
+        )
+        if request.index is not None:
+            lead = len(request.index)
+            result = result.reshape((1,) * lead + result.shape)
+            translate = tuple(
+                t + i * s if axis < lead else t
+                for axis, (t, s, i) in enumerate(zip(translate, scale, (*request.index, 0, 0), strict=True))
+            )
+        self._update_preview_layer(layer, result, scale, translate)
+
+    def _update_preview_layer(self, source: Layer, result, scale, translate) -> None:
+        kind = "image" if self.operation.output_kind == "image" else "labels"
+        name = f"{source.name} {self.operation.name}"
+        current = self.preview_layer
+        fits = (
+            current is not None
+            and current in self.viewer.layers
+            and current.ndim == result.ndim
+            and isinstance(current, Image) == (kind == "image")
+        )
+        if fits:
+            current.data = result if kind == "image" else as_labels(result)
+            current.scale, current.translate = scale, translate
+            current.name = name
+            if kind == "image":
+                current.reset_contrast_limits()
+            return
+        if current is not None and current in self.viewer.layers:
+            self.viewer.layers.remove(current)
+        active = self.viewer.layers.selection.active
+        self.preview_layer = add_result(
+            self.viewer, result, kind, source, name, scale=scale, translate=translate
+        )
+        self.preview_layer.metadata[PREVIEW_KEY] = True
+        if active is not None:  # keep the user's selection on the input
+            self.viewer.layers.selection.active = active
+
+    def _report(self, error: Exception) -> None:
+        if not self._alive:
+            return
+        self._status.value = f"error: {error}"
+        show_error(f"{self.operation.display_name}: {error}")
+
+    # --- apply ----------------------------------------------------------------------
+
+    def apply(self, _value=None) -> None:
+        """Compute the whole data (with progress) and keep it as a new layer."""
+        try:
+            request = self._make_request(whole=True)
+        except (ValueError, TypeError) as error:
+            self._report(error)
+            return
+        if request is None:
+            show_info("Choose an input layer first.")
+            return
+        data = self._input_array(request.layer)
+        args = (self.operation, data, request.parameters, request.spacing)
+        worker = create_worker(
+            compute_slabs, *args,
+            _start_thread=False, _ignore_errors=True,
+            _progress={"total": count_slabs(*args), "desc": f"{self.operation.display_name} on {request.layer.name}"},
+        )
+        worker.returned.connect(lambda result, r=request: self._keep(r, result))
+        worker.errored.connect(self._report)
+        worker.finished.connect(self._on_apply_finished)
+        self._apply_worker = worker
+        self._apply.enabled, self._cancel.enabled = False, True
+        worker.start()
+
+    def _keep(self, request: Request, result: np.ndarray) -> Layer | None:
+        layer = request.layer
+        if not self._alive or layer not in self.viewer.layers:
+            return None
+        scale, translate = output_geometry(
+            self.operation, request.parameters, layer_data(layer).shape, layer.scale,
+            layer.translate,
+        )
+        kind = "image" if self.operation.output_kind == "image" else "labels"
+        kept = add_result(
+            self.viewer, result, kind, layer, f"{layer.name} {self.operation.name}",
+            scale=scale, translate=translate,
+        )
+        recorder_for(self.viewer).record(RecordedStep(
+            operation=self.operation.name,
+            parameters=dict(request.parameters),
+            input_layer=layer.name,
+            output_layer=kept.name,
+            spacing=request.spacing,
+            module=self.operation.module,
+        ))
+        return kept
+
+    def cancel(self, _value=None) -> None:
+        """Stop a running Apply between two slabs."""
+        if self._apply_worker is not None:
+            self._apply_worker.quit()
+
+    def _on_apply_finished(self) -> None:
+        self._apply_worker = None
+        if self._alive:
+            self._apply.enabled, self._cancel.enabled = True, False
+
+    @property
+    def busy(self) -> bool:
+        """True while a preview or an Apply is computing."""
+        return self._worker is not None or self._apply_worker is not None
+

@@ -1,0 +1,174 @@
+"""The generated operation widgets in a real napari viewer (Xvfb)."""
+
+import numpy as np
+import pytest
+
+from napari_bioimg import ops
+from napari_bioimg._manifest import build
+from napari_bioimg._widgets.operation import OperationWidget
+from napari_bioimg.ops.registry import BUILTIN_NAMES
+
+PLUGIN = "napari-bioimg"
+
+
+def wait_idle(qtbot, widget, timeout=20000):
+    qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+def dock(viewer, qtbot, name):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, build_display_name(name))
+    return widget
+
+
+def build_display_name(name):
+    return ops.get_operation(name).display_name
+
+
+def image_for(op, rng):
+    shape = (3, 40, 48) if op.name == "project" else (40, 48)
+    image = rng.integers(0, 255, shape).astype(np.uint8)
+    if op.input_kind == "mask":
+        return image > 128
+    return image
+
+
+@pytest.mark.parametrize("name", BUILTIN_NAMES)
+def test_every_manifest_widget_previews_with_the_input_scale(viewer, qtbot, name):
+    op = ops.get_operation(name)
+    rng = np.random.default_rng(0)
+    data = image_for(op, rng)
+    if op.input_kind == "mask":
+        layer = viewer.add_labels(data.astype(np.uint8), scale=(0.5, 0.25), name="input")
+    else:
+        scale = (2.0, 0.5, 0.25) if data.ndim == 3 else (0.5, 0.25)
+        layer = viewer.add_image(data, scale=scale, name="input")
+    before = np.array(layer.data, copy=True)
+    widget = dock(viewer, qtbot, name)
+    assert isinstance(widget, OperationWidget)
+    assert widget.input_layer is layer
+    numeric = [p for p in op.parameters if p.kind in ("int", "float") and not p.from_data]
+    if numeric:  # a parameter change updates the preview
+        p = numeric[0]
+        target = p.default + (p.step or 1) if p.default + (p.step or 1) <= p.maximum else p.minimum
+        widget.set_parameters(**{p.name: target})
+    wait_idle(qtbot, widget)
+    preview = viewer.layers[f"input {name}"]
+    expected = op(data, spacing=tuple(layer.scale), **widget.parameters())
+    np.testing.assert_array_equal(np.asarray(preview.data), expected.astype(preview.data.dtype))
+    if name not in ("subsample", "project", "resample_isotropic"):
+        np.testing.assert_allclose(preview.scale, layer.scale)
+    np.testing.assert_array_equal(layer.data, before)  # the input is untouched
+
+
+def test_the_picker_offers_only_compatible_layers(viewer, qtbot):
+    viewer.add_image(np.zeros((10, 10)), name="image")
+    viewer.add_labels(np.zeros((10, 10), np.uint8), name="mask")
+    filters = dock(viewer, qtbot, "gaussian")
+    morphology = dock(viewer, qtbot, "binary_erosion")
+    assert "image" in filters.input_names and "mask" not in filters.input_names
+    assert morphology.input_names == ["mask"]
+    viewer.add_image(np.ones((10, 10)), name="late")
+    assert "late" in filters.input_names  # refreshes on insertion
+    viewer.layers.remove("late")
+    assert "late" not in filters.input_names
+
+
+def test_latest_parameter_wins(viewer, qtbot, blobs):
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer, qtbot, "median")
+    for radius in np.arange(1.0, 6.0, 0.5):  # ten quick changes
+        widget.set_parameters(radius=float(radius))
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(
+        viewer.layers["blobs median"].data, ops.median(blobs, radius=5.5)
+    )
+
+
+def test_plane_preview_equals_the_plane_of_the_full_result(viewer, qtbot, banana):
+    stack = banana[:, ::4, ::4]
+    layer = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer, qtbot, "gaussian")
+    widget.set_parameters(sigma=6.0)
+    wait_idle(qtbot, widget)
+    full = ops.gaussian(stack, sigma=6.0, spacing=(8.8, 1.5625, 1.5625))
+    preview = viewer.layers["banana gaussian"]
+    assert preview.data.shape == (1, *stack.shape[1:])
+    np.testing.assert_allclose(preview.translate[0], layer.translate[0] + 12 * 8.8)
+    np.testing.assert_array_equal(preview.data[0], full[12])
+    viewer.dims.set_current_step(0, 3)  # follows the dims slider
+    qtbot.waitUntil(lambda: preview.translate[0] == pytest.approx(3 * 8.8), timeout=20000)
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(viewer.layers["banana gaussian"].data[0], full[3])
+
+
+def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
+    from napari_bioimg._widgets._recorder import recorder_for
+
+    viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
+    widget = dock(viewer, qtbot, "threshold")
+    widget.set_parameters(method="li")
+    wait_idle(qtbot, widget)
+    count = len(viewer.layers)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    assert len(viewer.layers) == count + 1
+    kept = viewer.layers[-1]
+    np.testing.assert_array_equal(kept.data, ops.threshold(blobs, method="li"))
+    step = recorder_for(viewer).steps[-1]
+    assert (step.operation, step.input_layer, step.output_layer) == ("threshold", "blobs", kept.name)
+    assert step.parameters["method"] == "li"
+
+
+def test_apply_on_a_stack_goes_slab_by_slab(viewer, qtbot, banana):
+    stack = banana[:, ::4, ::4]
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer, qtbot, "median")
+    widget.set_parameters(radius=9.0)
+    wait_idle(qtbot, widget)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(
+        viewer.layers[-1].data, ops.median(stack, radius=9.0, spacing=(8.8, 1.5625, 1.5625))
+    )
+
+
+def test_bad_parameters_become_a_notification(viewer, qtbot, monkeypatch):
+    messages = []
+    monkeypatch.setattr(
+        "napari_bioimg._widgets.operation.show_error", lambda message: messages.append(message)
+    )
+    layer = viewer.add_image(np.zeros((10, 10)), name="flat")
+    widget = dock(viewer, qtbot, "threshold")
+    wait_idle(qtbot, widget)
+    assert messages and "constant" in messages[-1]
+    assert "flat threshold" not in [l.name for l in viewer.layers]
+    np.testing.assert_array_equal(layer.data, 0)
+
+
+def test_deleting_or_switching_the_input_while_computing(viewer, qtbot, banana):
+    first = viewer.add_image(banana[:, ::2, ::2], name="first")
+    second = viewer.add_image(banana[:3, ::2, ::2], name="second")
+    widget = dock(viewer, qtbot, "median")
+    widget.input_layer = first
+    widget.set_parameters(radius=6.0)
+    widget.input_layer = second  # switch while the first computes
+    wait_idle(qtbot, widget)
+    assert "first median" not in [l.name for l in viewer.layers]
+    widget.set_parameters(radius=7.0)
+    viewer.layers.remove(second)  # delete while computing
+    wait_idle(qtbot, widget)
+    assert "second median" not in [l.name for l in viewer.layers] or widget.input_layer is not second
+
+
+def test_manifest_is_generated_from_the_registry():
+    from napari_bioimg._manifest import MANIFEST, render
+
+    assert MANIFEST.read_text(encoding="utf-8") == render(), "run python -m napari_bioimg._manifest"
+    commands = {c["id"] for c in build()["contributions"]["commands"]}
+    assert {f"{PLUGIN}.{name}" for name in BUILTIN_NAMES} <= commands
