@@ -7,6 +7,7 @@ is shown in 2D, the preview computes just the displayed plane from the slab
 of planes that the operation's halo needs.
 """
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,13 @@ class Request:
 
 
 class OperationWidget(widgets.Container):
-    """Input picker, one control per parameter, live preview and Apply."""
+    """Input picker, one control per parameter, live preview and Apply.
+
+    ``changed`` (magicgui's) fires on every control change; other docks find
+    the open widgets of a viewer with :meth:`open_widgets`.
+    """
+
+    _open: "weakref.WeakSet[OperationWidget]" = weakref.WeakSet()
 
     def __init__(self, viewer: napari.viewer.Viewer, operation: Operation) -> None:
         super().__init__(labels=True)
@@ -76,6 +83,7 @@ class OperationWidget(widgets.Container):
         for emitter, callback in self._connections:
             emitter.connect(callback)
         self._alive = True
+        OperationWidget._open.add(self)
         self.native.destroyed.connect(self._disconnect)
         self._select_default_input()
 
@@ -83,6 +91,7 @@ class OperationWidget(widgets.Container):
         """Leave no callback behind when the dock is closed."""
         self._alive = False
         self._pending = False
+        OperationWidget._open.discard(self)
         for emitter, callback in self._connections:
             emitter.disconnect(callback)
         for worker in (self._worker, self._apply_worker):
@@ -110,6 +119,15 @@ class OperationWidget(widgets.Container):
         elif choices:
             self._input.value = choices[-1]
         self._on_input_changed()
+
+    @classmethod
+    def open_widgets(cls, viewer, operation: str | None = None) -> list["OperationWidget"]:
+        """The open operation widgets of ``viewer`` (of one operation, if named)."""
+        viewer = getattr(viewer, "__wrapped__", viewer)
+        return [
+            w for w in list(cls._open)
+            if w._alive and w.viewer is viewer and operation in (None, w.operation.name)
+        ]
 
     @property
     def input_names(self) -> list[str]:
