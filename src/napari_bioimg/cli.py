@@ -22,7 +22,7 @@ def _error(command: str, message: str) -> int:
 
 
 def _load(command: str, path: str):
-    """The pipeline saved in ``path``, or None after printing why it cannot be loaded."""
+    """Load the pipeline saved in ``path``; print why and return None if it cannot."""
     from .pipeline import Pipeline
 
     try:
@@ -169,7 +169,7 @@ SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``napari-bioimg`` argument parser with every subcommand of SUBCOMMANDS."""
+    """Return the ``napari-bioimg`` argument parser with every subcommand of SUBCOMMANDS."""
     from . import __version__
 
     parser = argparse.ArgumentParser(

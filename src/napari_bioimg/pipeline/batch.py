@@ -266,6 +266,7 @@ class TextProgress:
         self.stream = stream
 
     def __call__(self, result: FileResult) -> None:
+        """Print the line for one finished file."""
         self.count += 1
         counter = f"[{self.count:>{len(str(self.total))}}/{self.total}]"
         if result.status == "written":
@@ -281,6 +282,8 @@ def summary(results: Iterable[FileResult]) -> str:
     counts = {status: sum(r.status == status for r in results)
               for status in ("written", "skipped", "failed")}
     lines = [", ".join(f"{n} {status}" for status, n in counts.items())]
-    failed = sorted((r for r in results if r.status == "failed"), key=lambda r: natural_key(r.input))
+    failed = sorted(
+        (r for r in results if r.status == "failed"), key=lambda r: natural_key(r.input)
+    )
     lines += [f"failed: {r.input}: {r.message}" for r in failed]
     return "\n".join(lines)

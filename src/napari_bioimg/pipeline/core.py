@@ -168,7 +168,9 @@ class Pipeline:
         removed = self._steps[index]
         readers = [s.id for s in self._steps if s.source == removed.id]
         if readers:
-            raise ValueError(f"step {removed.id!r} cannot be removed: {', '.join(readers)} read it")
+            raise ValueError(
+                f"step {removed.id!r} cannot be removed: {', '.join(readers)} read it"
+            )
         del self._steps[index]
         return removed
 
@@ -274,10 +276,10 @@ class Pipeline:
 
     def run_with_spacing(self, image, spacing: Spacing = None) -> tuple[Any, Spacing]:
         """Run every step; return the last result and its voxel size."""
-        data, out_spacing = image, spacing
-        for _, data, out_spacing in self._execute(image, spacing, keep=False):
-            pass
-        return data, out_spacing
+        last = (image, spacing)
+        for _, result, result_spacing in self._execute(image, spacing, keep=False):
+            last = (result, result_spacing)
+        return last
 
     def _execute(self, image, spacing: Spacing, keep: bool):
         """Yield ``(step, result, spacing)`` for each step, freeing unread results."""

@@ -103,7 +103,10 @@ def write_image(path, image, spacing=None, unit=None, channel_axis=None):
             data = data.astype(np.uint16)
     channels = channel_axis is not None
     # Colour samples last, as napari guesses them.
-    rgb = not channels and data.ndim >= 3 and data.shape[-1] in (3, 4) and min(data.shape[-3:-1]) > 8
+    rgb = (
+        not channels and data.ndim >= 3 and data.shape[-1] in (3, 4)
+        and min(data.shape[-3:-1]) > 8
+    )
     planes_ndim = data.ndim - rgb - channels
     if spacing is not None and not 2 <= len(spacing) <= planes_ndim:
         spacing = None

@@ -62,7 +62,7 @@ def _literal(value) -> str:
 
 
 def _function_name(op: Operation, where: str, imports: list[str]) -> str:
-    """The name the script calls ``op`` by, adding the import it needs."""
+    """Return the name the script calls ``op`` by, adding the import it needs."""
     if getattr(ops, op.name, None) is op.function:
         return f"ops.{op.name}"
     module, name = op.function.__module__, op.function.__name__

@@ -52,7 +52,8 @@ def spacing_after(operation, parameters, spacing, ndim):
         # One step for all axes, or one per axis with missing trailing axes
         # meaning 1, as in ``ops.subsample``.
         steps = [step] * ndim if isinstance(step, int) else list(step) + [1] * (ndim - len(step))
-        return tuple(s * n for s, n in zip(spacing, steps[first_spatial:]))
+        spatial_steps = steps[first_spatial : first_spatial + len(spacing)]
+        return tuple(s * n for s, n in zip(spacing, spatial_steps, strict=True))
     if operation == "project":
         axis = parameters.get("axis", 0)
         if not -ndim <= axis < ndim:

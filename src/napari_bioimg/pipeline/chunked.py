@@ -1,0 +1,181 @@
+"""Run a pipeline on a dask array, chunk by chunk, with the same result as in memory.
+
+How each step runs:
+
+* operations with a halo (filters, binary morphology: ``Operation.halo_for``)
+  run lazily with :func:`dask.array.map_overlap`, each chunk extended by the
+  halo along every spatial axis (``boundary="none"``: at the image border the
+  operation pads the way it does on the whole image), so every output pixel
+  sees exactly the neighbourhood it sees in memory;
+* ``threshold`` first computes its value over the whole array (for integer
+  data and the otsu, yen, isodata and minimum methods from a histogram summed
+  chunk by chunk, as scikit-image would compute it; otherwise from the array
+  computed in memory), then compares lazily chunk by chunk;
+* the other operations need the whole image at once (``label``,
+  ``fill_holes``, ``remove_small_objects``, the transforms, user operations
+  without a halo): their input is computed in memory when :func:`run_dask` is
+  called, and their result is wrapped back into a dask array.
+
+dask is an optional dependency (``pip install 'napari-bioimg[dask]'``).
+"""
+
+from collections.abc import Sequence
+from functools import partial
+
+import numpy as np
+
+from ..ops.registry import Operation, import_operation
+from ..ops.threshold import threshold_value
+from .core import INPUT, Pipeline, _where
+from .spacing import spacing_after
+
+__all__ = ["run_dask"]
+
+# skimage's threshold functions that accept a histogram instead of the image.
+_HISTOGRAM_METHODS = ("otsu", "yen", "isodata", "minimum")
+_MAX_HISTOGRAM_BINS = 1 << 24
+
+
+def _dask_array():
+    try:
+        import dask.array
+    except ImportError as error:
+        raise ImportError(
+            "run_dask needs dask: pip install 'napari-bioimg[dask]'"
+        ) from error
+    return dask.array
+
+
+def _run_block(block, operation, module, parameters, spacing):
+    # Looked up by name so that tasks pickle by reference on dask workers.
+    return import_operation(operation, module)(block, spacing=spacing, **parameters)
+
+
+def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, *,
+             all_results: bool = False):
+    """Run ``pipeline`` on a dask array; see the module documentation for how.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+    array : dask.array.Array or array_like
+        The input (numpy arrays are wrapped as one chunk).
+    spacing : sequence of float, optional
+        Voxel size per spatial axis, tracked through the steps as by
+        :meth:`Pipeline.run`.
+    all_results : bool
+        Return every step's result instead of the last one.
+
+    Returns
+    -------
+    dask.array.Array or list of dask.array.Array
+        Equal, once computed, to :meth:`Pipeline.run` on the computed input.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> pipeline = Pipeline()
+    >>> _ = pipeline.add("gaussian", sigma=2.0)
+    >>> volume = da.random.default_rng(0).random((40, 256, 256), chunks=(20, 128, 128))
+    >>> pipeline.run_dask(volume).chunks == volume.chunks
+    True
+    """
+    da = _dask_array()
+    array = da.asarray(array)
+    spacing = None if spacing is None else tuple(float(s) for s in spacing)
+    results = {INPUT: (array, spacing)}
+    outputs = []
+    for index, step in enumerate(pipeline.steps):
+        data, step_spacing = results[step.source]
+        op = import_operation(step.operation, step.module)
+        try:
+            result = _step(da, op, step.parameters, step.module, data, step_spacing)
+        except Exception as error:
+            if type(error) in (TypeError, ValueError):
+                raise type(error)(f"{_where(index, step.operation)}: {error}") from error
+            raise
+        results[step.id] = (result, spacing_after(
+            step.operation, step.parameters, step_spacing, data.ndim
+        ))
+        outputs.append(result)
+    if all_results:
+        return outputs
+    return outputs[-1] if outputs else array
+
+
+def _step(da, op: Operation, parameters: dict, module, data, spacing):
+    block_function = partial(
+        _run_block, operation=op.name, module=module, parameters=parameters, spacing=spacing
+    )
+    spatial = spacing if spacing is not None else (1.0,) * min(data.ndim, 3)
+    halo = op.halo_for(parameters, spatial) if op.batch else None
+    if halo is not None:
+        depth = dict.fromkeys(range(data.ndim), 0)
+        depth.update({data.ndim - len(halo) + i: int(h) for i, h in enumerate(halo)})
+        # A halo reaching across the whole axis: the axis becomes one chunk.
+        whole = {axis: -1 for axis, d in depth.items() if d and d >= data.shape[axis]}
+        if whole:
+            data = data.rechunk(whole)
+            depth.update(dict.fromkeys(whole, 0))
+        dtype = _result_dtype(op, parameters, data, spacing)
+        return da.map_overlap(
+            block_function, data, depth=depth, boundary="none", dtype=dtype,
+            meta=np.empty((0,) * data.ndim, dtype),
+        )
+    if op.name == "threshold":
+        value = _global_threshold(da, data, parameters)
+        if value is not None:
+            manual = partial(_run_block, operation="threshold", module=None,
+                             parameters={"method": "manual", "value": value}, spacing=None)
+            return da.map_blocks(manual, data, dtype=bool, meta=np.empty((0,) * data.ndim, bool))
+    result = block_function(np.asarray(data))
+    chunks = data.chunks if result.shape == data.shape else (
+        data.chunksize if result.ndim == data.ndim else "auto"
+    )
+    return da.from_array(result, chunks=chunks)
+
+
+def _result_dtype(op: Operation, parameters: dict, data, spacing) -> np.dtype:
+    """Return the dtype ``op`` gives for ``data``'s dtype, from a tiny all-zero image."""
+    probe = np.zeros((3,) * data.ndim, dtype=data.dtype)
+    return op(probe, spacing=spacing, **parameters).dtype
+
+
+def _global_threshold(da, data, parameters: dict) -> float | None:
+    """Return the threshold of the whole array, or None to threshold it in memory."""
+    method, value = parameters["method"], parameters["value"]
+    if method == "manual":
+        return threshold_value(np.zeros((1, 1)), method=method, value=value)
+    if data.dtype.kind not in "biu" or method not in _HISTOGRAM_METHODS:
+        return None
+    import dask
+    from skimage import filters
+
+    work = data.astype(np.uint8) if data.dtype == bool else data
+    if work.dtype.itemsize <= 2:  # one pass over the dtype's whole range
+        info = np.iinfo(work.dtype)
+        low, length = int(info.min), int(info.max) - int(info.min) + 1
+    else:
+        low, high = (int(v) for v in dask.compute(work.min(), work.max()))
+        length = high - low + 1
+        if length > _MAX_HISTOGRAM_BINS:
+            return None
+    blocks = work.to_delayed().ravel()
+    counts = dask.compute(dask.delayed(sum)(
+        [dask.delayed(_counts)(block, low, length) for block in blocks]
+    ))[0]
+    present = np.flatnonzero(counts)
+    first, last = int(present[0]), int(present[-1])
+    if first == last:  # constant: the in-memory error message, from a tiny image
+        threshold_value(np.full((1, 2), low + first, dtype=work.dtype), method=method)
+    # skimage's histogram of an integer image: one bin per value from min to max.
+    centers = np.arange(low + first, low + last + 1)
+    function = getattr(filters, f"threshold_{method}")
+    try:
+        return float(function(hist=(counts[first : last + 1], centers)))
+    except RuntimeError as error:  # as ops.threshold_value reports it
+        raise ValueError(f"method {method!r} failed on this image: {error}") from error
+
+
+def _counts(block: np.ndarray, low: int, length: int) -> np.ndarray:
+    return np.bincount((block.astype(np.int64) - low).ravel(), minlength=length)

@@ -1,0 +1,134 @@
+"""The napari-bioimg command line."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_bioimg.cli import main
+from napari_bioimg.pipeline import Pipeline, read_image
+
+from ..conftest import data_path
+
+
+@pytest.fixture
+def pipeline_file(tmp_path):
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.add("threshold", method="otsu")
+    pipeline.add("label")
+    path = tmp_path / "pipeline.yaml"
+    pipeline.save(path)
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Three banana slices and a corrupt .tif (random bytes)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("banana0010.tif", "banana0011.tif", "banana0012.tif"):
+        (folder / name).write_bytes((data_path("banana") / name).read_bytes())
+    (folder / "corrupt.tif").write_bytes(np.random.default_rng(0).bytes(4000))
+    return folder
+
+
+def test_run_writes_the_good_files_and_names_the_bad_one(tmp_path, pipeline_file, folder, capsys):
+    out = tmp_path / "out"
+    status = main(["run", str(pipeline_file), str(folder), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert sorted(p.name for p in out.iterdir()) == [
+        "banana0010.tif", "banana0011.tif", "banana0012.tif"
+    ]
+    assert f"failed {folder / 'corrupt.tif'}: cannot read it" in err
+    assert "3 written, 0 skipped, 1 failed" in err
+    assert f"failed: {folder / 'corrupt.tif'}" in err
+
+    # the result keeps the input's voxel size, and equals the pipeline run in memory
+    labels, spacing, unit, _ = read_image(out / "banana0010.tif")
+    image, input_spacing, _, _ = read_image(folder / "banana0010.tif")
+    assert (spacing, unit) == (input_spacing, "mm")
+    expected = Pipeline.load(pipeline_file).run(image, input_spacing)
+    np.testing.assert_array_equal(labels, expected)
+
+
+def test_existing_outputs_are_kept_unless_overwrite(tmp_path, pipeline_file, folder, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "banana0010.tif").write_bytes(b"keep me")
+    inputs = [str(folder / "banana0010.tif"), str(folder / "banana0011.tif")]
+    assert main(["run", str(pipeline_file), *inputs, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert (out / "banana0010.tif").read_bytes() == b"keep me"
+    assert f"skipped {folder / 'banana0010.tif'}: output exists (use --overwrite)" in err
+    assert "1 written, 1 skipped, 0 failed" in err
+
+    assert main(["run", str(pipeline_file), *inputs, "--out", str(out), "--overwrite"]) == 0
+    assert "2 written, 0 skipped, 0 failed" in capsys.readouterr().err
+    assert tifffile.imread(out / "banana0010.tif").shape == (384, 384)
+
+
+def test_globs_missing_files_and_threads(tmp_path, pipeline_file, folder, capsys):
+    pattern = str(folder / "banana001[01].tif")
+    status = main(["run", str(pipeline_file), pattern, str(tmp_path / "missing.tif"),
+                   "--out", str(tmp_path / "out"), "--workers", "2"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "2 written, 0 skipped, 1 failed" in err
+    assert f"failed {tmp_path / 'missing.tif'}: cannot read it" in err
+    sequential = tmp_path / "sequential"
+    main(["run", str(pipeline_file), pattern, "--out", str(sequential)])
+    for path in sequential.iterdir():
+        assert path.read_bytes() == (tmp_path / "out" / path.name).read_bytes()
+
+
+def test_output_folder_equal_to_input_folder_is_refused(pipeline_file, folder, capsys):
+    status = main(["run", str(pipeline_file), str(folder / "banana0010.tif"),
+                   "--out", str(folder), "--overwrite"])
+    assert status == 1
+    assert "its output would replace the input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("napari_bioimg_pipeline: 1\nsteps:\n- operation: blur\n", "step 1 (blur): unknown"),
+        ("not: a pipeline\n", "not a napari-bioimg pipeline"),
+    ],
+)
+def test_bad_pipeline_exits_2(tmp_path, folder, capsys, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    assert main(["run", str(path), str(folder), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot load the pipeline" in err and message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_operations_and_help(capsys):
+    assert main(["operations", "gaussian"]) == 0
+    assert "sigma (float, length) = 1.0" in capsys.readouterr().out
+    assert main(["operations", "blur"]) == 2
+    assert main([]) == 2
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "--scheduler" in capsys.readouterr().out
+
+
+def test_console_entry_point_runs_headless(tmp_path, pipeline_file):
+    # A fresh interpreter: the command must not import napari or Qt.
+    code = (
+        "import sys; from napari_bioimg.cli import main; status = main(sys.argv[1:]); "
+        "assert not any(m.split('.')[0] in ('napari', 'qtpy', 'PyQt5', 'PyQt6') "
+        "for m in sys.modules), 'napari or Qt imported'; sys.exit(status)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code, "run", str(pipeline_file), str(data_path("blobs.tif")),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "out" / "blobs.tif").exists()

@@ -1,0 +1,153 @@
+"""Pipeline building and running, checked against calling the ops by hand."""
+
+import numpy as np
+import pytest
+
+from napari_bioimg import ops
+from napari_bioimg.pipeline import Pipeline, Step, spacing_after
+
+
+@pytest.fixture
+def volume():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 200, (7, 40, 36)).astype(np.uint8)
+
+
+def test_add_fills_defaults_and_reads_the_previous_step():
+    pipeline = Pipeline()
+    first = pipeline.add("gaussian", sigma=np.float32(2))
+    second = pipeline.add("median")
+    assert first == Step("step1", "gaussian", {"sigma": 2.0}, "input")
+    assert type(first.parameters["sigma"]) is float
+    assert second.parameters == {"radius": ops.get_operation("median").defaults()["radius"],
+                                 "footprint": "ball"}
+    assert second.source == "step1"
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "message"),
+    [
+        ("gausian", {}, r"step 2 \(gausian\): unknown operation 'gausian'"),
+        ("gaussian", {"sigmaa": 1.0}, r"step 2 \(gaussian\).*no parameter 'sigmaa'"),
+        ("gaussian", {"sigma": "large"}, r"step 2 \(gaussian\).*'sigma' must be a number"),
+        ("median", {"footprint": "star"}, r"step 2 \(median\).*'footprint' must be one of"),
+        ("label", {"connectivity": 1.5}, r"step 2 \(label\).*'connectivity' must be an integer"),
+    ],
+)
+def test_add_refuses_bad_names_and_values_naming_step_and_parameter(name, parameters, message):
+    pipeline = Pipeline()
+    pipeline.add("mean")
+    with pytest.raises(ValueError, match=message):
+        pipeline.add(name, **parameters)
+    assert len(pipeline) == 1
+
+
+def test_sources_by_id_index_and_input():
+    pipeline = Pipeline()
+    pipeline.add("gaussian", step_id="blur")
+    assert pipeline.add("median", source="input").source == "input"
+    assert pipeline.add("threshold", source="blur").source == "blur"
+    assert pipeline.add("label", source=-1).source == "step3"
+    with pytest.raises(ValueError, match=r"step 5 \(mean\): source 'nope'"):
+        pipeline.add("mean", source="nope")
+    with pytest.raises(ValueError, match=r"step 5 \(mean\): source 7"):
+        pipeline.add("mean", source=7)
+    with pytest.raises(ValueError, match="already used"):
+        pipeline.add("mean", step_id="blur")
+    with pytest.raises(ValueError, match="must be a name"):
+        pipeline.add("mean", step_id="2nd step")
+
+
+def test_remove_refuses_a_step_that_others_read():
+    pipeline = Pipeline()
+    pipeline.add("gaussian")
+    pipeline.add("median")
+    with pytest.raises(ValueError, match="step2 read it"):
+        pipeline.remove(0)
+    assert pipeline.remove("step2").operation == "median"
+    assert pipeline.add("mean").id == "step2"
+
+
+def test_run_equals_the_ops_called_by_hand(volume):
+    spacing = (2.0, 0.5, 0.5)
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.add("median", radius=1.0, footprint="box")
+    pipeline.add("threshold", method="otsu")
+    pipeline.add("binary_opening", radius=1.0)
+    pipeline.add("label", connectivity=1)
+    results = pipeline.run(volume, spacing, all_results=True)
+
+    blurred = ops.gaussian(volume, sigma=1.0, spacing=spacing)
+    smooth = ops.median(blurred, radius=1.0, footprint="box", spacing=spacing)
+    mask = ops.threshold(smooth, method="otsu")
+    opened = ops.binary_opening(mask, radius=1.0, footprint="ball", spacing=spacing)
+    labels = ops.label(opened, connectivity=1, spacing=spacing)
+    for result, expected in zip(results, [blurred, smooth, mask, opened, labels], strict=True):
+        assert result.dtype == expected.dtype
+        np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(pipeline.run(volume, spacing), labels)
+
+
+def test_spacing_follows_resampling_subsampling_and_projection(volume):
+    spacing = (2.0, 0.5, 0.5)
+    pipeline = Pipeline()
+    pipeline.add("resample_isotropic", order=1)
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.add("subsample", step=[1, 2, 3])
+    pipeline.add("project", axis=0, method="max")
+    pipeline.add("gaussian", sigma=1.0)
+    result, result_spacing = pipeline.run_with_spacing(volume, spacing)
+
+    iso = ops.resample_isotropic(volume, spacing=spacing, order=1)
+    blurred = ops.gaussian(iso, sigma=1.0, spacing=(0.5, 0.5, 0.5))
+    sub = ops.subsample(blurred, step=[1, 2, 3])
+    projected = ops.project(sub, axis=0, method="max")
+    expected = ops.gaussian(projected, sigma=1.0, spacing=(1.0, 1.5))
+    np.testing.assert_array_equal(result, expected)
+    assert result_spacing == (1.0, 1.5)
+
+
+@pytest.mark.parametrize(
+    ("operation", "parameters", "spacing", "ndim", "expected"),
+    [
+        ("gaussian", {"sigma": 1.0}, (2.0, 1.0, 1.0), 3, (2.0, 1.0, 1.0)),
+        ("crop", {"start": [1], "stop": None}, (2.0, 1.0), 2, (2.0, 1.0)),
+        ("flip", {"axis": 0}, (2.0, 1.0), 2, (2.0, 1.0)),
+        ("resample_isotropic", {"order": 1}, (2.0, 0.5, 0.25), 3, (0.25, 0.25, 0.25)),
+        ("subsample", {"step": 2}, (2.0, 1.0), 3, (4.0, 2.0)),  # a batch of 2D images
+        ("subsample", {"step": [3, 2]}, (2.0, 1.0, 1.0), 3, (6.0, 2.0, 1.0)),
+        ("project", {"axis": -1, "method": "max"}, (2.0, 1.0, 0.5), 3, (2.0, 1.0)),
+        ("project", {"axis": 0, "method": "max"}, (1.0, 0.5), 3, (1.0, 0.5)),  # time axis
+        ("project", {"axis": 0, "method": "max"}, (1.0, 0.5), 2, None),
+        ("resample_isotropic", {"order": 1}, None, 3, None),
+    ],
+)
+def test_spacing_after(operation, parameters, spacing, ndim, expected):
+    assert spacing_after(operation, parameters, spacing, ndim) == expected
+
+
+def test_run_errors_name_the_step():
+    pipeline = Pipeline()
+    pipeline.add("gaussian")
+    pipeline.add("threshold", method="otsu")
+    with pytest.raises(ValueError, match=r"step 2 \(threshold\): image is constant"):
+        pipeline.run(np.zeros((8, 8)))
+
+
+def test_empty_pipeline_returns_its_input():
+    image = np.ones((4, 4))
+    assert Pipeline().run(image) is image
+    assert Pipeline().run_with_spacing(image, (1.0, 2.0)) == (image, (1.0, 2.0))
+
+
+def test_pipeline_from_steps_and_equality():
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=3.0)
+    pipeline.add("threshold", method="li", step_id="mask")
+    copy = Pipeline(pipeline.steps)
+    assert copy == pipeline
+    assert copy is not pipeline
+    assert repr(copy) == "Pipeline(gaussian -> threshold)"
+    copy.add("label")
+    assert copy != pipeline

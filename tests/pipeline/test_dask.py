@@ -1,0 +1,121 @@
+"""Chunked (dask) runs and dask.distributed batches give the in-memory results exactly."""
+
+import numpy as np
+import pytest
+
+from napari_bioimg.cli import main
+from napari_bioimg.pipeline import Pipeline
+from napari_bioimg.pipeline.batch import collect_inputs, run_batch
+
+from ..conftest import data_path
+
+da = pytest.importorskip("dask.array")
+
+CHUNKS = (6, 16, 17)
+
+
+@pytest.fixture
+def volume():
+    rng = np.random.default_rng(2)
+    data = (rng.random((20, 45, 50)) * 60).astype(np.uint16)
+    data[5:14, 10:30, 12:40] += 120
+    return data
+
+
+def lazy(array):
+    return da.from_array(array, chunks=CHUNKS)
+
+
+def test_gaussian_median_chunked_equals_in_memory(volume):
+    spacing = (2.0, 0.5, 0.5)
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.5)
+    pipeline.add("median", radius=1.0)
+    result = pipeline.run_dask(lazy(volume), spacing)
+    assert isinstance(result, da.Array)
+    assert result.shape == volume.shape and result.npartitions > 1
+    expected = pipeline.run(volume, spacing)
+    computed = result.compute()
+    assert computed.dtype == expected.dtype == np.float32
+    np.testing.assert_array_equal(computed, expected)
+
+    # Without the halo the chunk borders would differ: the test can see them.
+    step = pipeline[0]
+    naive = lazy(volume).map_blocks(
+        lambda block: pipeline.operation(0)(block, spacing=spacing, **step.parameters),
+        dtype=np.float32,
+    ).compute()
+    assert not np.array_equal(naive[5:7], expected[5:7])
+
+
+@pytest.mark.parametrize("method", ["otsu", "yen", "isodata", "li", "mean", "triangle"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32])
+def test_threshold_uses_the_whole_array(volume, method, dtype):
+    pipeline = Pipeline()
+    pipeline.add("threshold", method=method)
+    image = volume.astype(dtype)
+    np.testing.assert_array_equal(pipeline.run_dask(lazy(image)).compute(), pipeline.run(image))
+
+
+def test_threshold_errors_match_in_memory():
+    pipeline = Pipeline()
+    pipeline.add("threshold", method="otsu")
+    with pytest.raises(ValueError, match=r"step 1 \(threshold\): image is constant"):
+        pipeline.run_dask(lazy(np.full((8, 20, 20), 7, np.uint16)))
+
+
+def test_whole_image_operations_and_spacing(volume):
+    spacing = (2.0, 0.5, 0.5)
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.add("threshold", method="manual", value=90.0)
+    pipeline.add("fill_holes")
+    pipeline.add("binary_dilation", radius=1.0)
+    pipeline.add("label", step_id="labels")
+    pipeline.add("resample_isotropic", order=1, source="step1")
+    pipeline.add("crop", start=[2, 3], stop=[-2])
+    pipeline.add("white_top_hat", radius=2.0)
+    pipeline.add("project", axis=0, method="mean")
+    results = pipeline.run_dask(lazy(volume), spacing, all_results=True)
+    expected = pipeline.run(volume, spacing, all_results=True)
+    for step, result, reference in zip(pipeline, results, expected, strict=True):
+        computed = result.compute()
+        assert computed.dtype == reference.dtype, step.operation
+        np.testing.assert_array_equal(computed, reference, err_msg=step.operation)
+
+
+def test_numpy_input_and_empty_pipeline(volume):
+    assert Pipeline().run_dask(volume).shape == volume.shape
+    pipeline = Pipeline()
+    pipeline.add("maximum", radius=30.0)  # a halo wider than the array
+    np.testing.assert_array_equal(pipeline.run_dask(lazy(volume)).compute(),
+                                  pipeline.run(volume))
+
+
+@pytest.mark.slow
+def test_local_cluster_writes_the_same_files_as_one_process(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=0.8)
+    pipeline.add("threshold", method="otsu")
+    pipeline.add("remove_small_objects", min_size=20.0)
+    pipeline.add("label")
+    pipeline_file = tmp_path / "pipeline.yaml"
+    pipeline.save(pipeline_file)
+    banana = sorted(data_path("banana").glob("banana00[12]?.tif"))[:6]
+    inputs = [str(p) for p in banana] + [str(data_path("blobs.tif"))]
+    paths, failures = collect_inputs(inputs)
+    assert len(paths) == 7 and not failures
+    single = run_batch(pipeline, paths, tmp_path / "single")
+    assert {r.status for r in single} == {"written"}
+
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        status = main(["run", str(pipeline_file), *inputs, "--out", str(tmp_path / "cluster"),
+                       "--scheduler", cluster.scheduler_address])
+    assert status == 0, capsys.readouterr().err
+    for path in (tmp_path / "single").iterdir():
+        assert path.read_bytes() == (tmp_path / "cluster" / path.name).read_bytes(), path.name
+    assert len(list((tmp_path / "cluster").iterdir())) == 7

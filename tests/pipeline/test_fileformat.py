@@ -1,0 +1,119 @@
+"""The versioned YAML/JSON pipeline format."""
+
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from napari_bioimg.ops import unregister
+from napari_bioimg.pipeline import FORMAT_VERSION, Pipeline
+
+
+def example() -> Pipeline:
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=np.float64(2.5))
+    pipeline.add("median", radius=1.0, footprint="box", step_id="smooth")
+    pipeline.add("threshold", method="manual", value=np.uint8(40), source="input")
+    pipeline.add("crop", start=(np.int64(1), None), stop=[-1, 30], source="smooth")
+    pipeline.add("subsample", step=(1, 2))
+    return pipeline
+
+
+def test_yaml_round_trip_gives_identical_steps():
+    pipeline = example()
+    text = pipeline.to_yaml()
+    again = Pipeline.from_yaml(text)
+    assert again.steps == pipeline.steps
+    assert again.to_yaml() == text
+    data = yaml.safe_load(text)
+    assert data["napari_bioimg_pipeline"] == FORMAT_VERSION
+    assert data["steps"][0] == {
+        "id": "step1", "operation": "gaussian", "source": "input", "parameters": {"sigma": 2.5}
+    }
+    # numpy scalars and tuples were stored as plain numbers and lists
+    assert data["steps"][2]["parameters"] == {"method": "manual", "value": 40.0}
+    assert data["steps"][3]["parameters"] == {"start": [1, None], "stop": [-1, 30]}
+    assert "!!python" not in text
+
+
+def test_json_and_yaml_files(tmp_path):
+    pipeline = example()
+    pipeline.save(tmp_path / "p.json")
+    pipeline.save(tmp_path / "p.yaml")
+    assert (tmp_path / "p.json").read_text().lstrip().startswith("{")
+    assert Pipeline.load(tmp_path / "p.json") == pipeline
+    assert Pipeline.load(tmp_path / "p.yaml") == pipeline
+
+
+def test_hand_written_file_takes_defaults():
+    pipeline = Pipeline.from_yaml(
+        "napari_bioimg_pipeline: 1\n"
+        "steps:\n"
+        "- operation: gaussian\n"
+        "- operation: threshold\n"
+        "  parameters: {method: li}\n"
+    )
+    assert [s.id for s in pipeline] == ["step1", "step2"]
+    assert pipeline[1].source == "step1"
+    assert pipeline[0].parameters == {"sigma": 1.0}
+    assert pipeline[1].parameters == {"method": "li", "value": None}
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ({"operation": "gausian"}, r"step 2 \(gausian\): unknown operation 'gausian'"),
+        ({"operation": "gaussian", "parameters": {"radius": 1}},
+         r"step 2 \(gaussian\): operation 'gaussian' has no parameter 'radius'"),
+        ({"operation": "gaussian", "parameters": {"sigma": [1, 2]}},
+         r"step 2 \(gaussian\): parameter 'sigma' must be a number"),
+        ({"operation": "gaussian", "paramters": {}}, r"step 2 \(gaussian\): unknown keys"),
+        ({"operation": "gaussian", "source": "step9"}, r"step 2 \(gaussian\): source 'step9'"),
+        ({"parameters": {}}, r"step 2: must be a mapping with an 'operation' key"),
+        ({"operation": "my_filter", "module": "no_such_module_xyz"},
+         r"step 2 \(my_filter\): operation 'my_filter' comes from module "
+         r"'no_such_module_xyz', which cannot be imported"),
+    ],
+)
+def test_bad_steps_are_refused_naming_the_step(step, message):
+    data = {"napari_bioimg_pipeline": 1, "steps": [{"operation": "mean"}, step]}
+    with pytest.raises(ValueError, match=message):
+        Pipeline.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("steps: []", "not a napari-bioimg pipeline"),
+        ("napari_bioimg_pipeline: 2\nsteps: []", "format version 2.*upgrade"),
+        ("napari_bioimg_pipeline: one\nsteps: []", "must be a format version number"),
+        ("napari_bioimg_pipeline: 1\nstep: []", "unknown pipeline keys"),
+        ("napari_bioimg_pipeline: 1\nsteps: {a: 1}", "'steps' must be a list"),
+        ("napari_bioimg_pipeline: [1\n", "invalid YAML"),
+        ("!!python/object:os.system {}", "invalid YAML"),
+    ],
+)
+def test_bad_files_are_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        Pipeline.from_yaml(text)
+
+
+def test_user_operation_records_its_module(user_module):
+    pipeline = Pipeline()
+    pipeline.add("gaussian")
+    step = pipeline.add("add_offset", offset=2)
+    assert step.module == user_module
+    assert pipeline[0].module is None
+    text = pipeline.to_yaml()
+    assert f"module: {user_module}" in text
+    np.testing.assert_array_equal(
+        pipeline.run(np.zeros((4, 4), np.uint8)), np.full((4, 4), 2, np.float32)
+    )
+
+    # In a fresh session the operation is not registered: loading imports its module.
+    unregister("add_offset")
+    sys.modules.pop(user_module)
+    loaded = Pipeline.from_yaml(text)
+    assert loaded == pipeline
+    assert user_module in sys.modules

@@ -1,0 +1,81 @@
+"""Reading and writing TIFFs with their voxel size."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_bioimg.pipeline import process_image, read_image, write_image
+
+from ..conftest import data_path
+
+
+@pytest.mark.parametrize(
+    ("data", "spacing", "unit", "dtype", "imagej", "axes"),
+    [
+        (np.arange(12, dtype=np.uint8).reshape(3, 4), (0.5, 0.25), "µm", np.uint8, True, "YX"),
+        (np.ones((2, 3, 4), np.float32), (2.0, 0.5, 0.5), "µm", np.float32, True, "ZYX"),
+        (np.ones((2, 3, 4), bool), (2.0, 0.5, 0.5), "mm", np.uint8, True, "ZYX"),
+        (np.arange(24, dtype=np.int32).reshape(2, 3, 4), (2.0, 0.5, 0.5), None, np.uint16, True,
+         "ZYX"),
+        (np.ones((2, 3, 4, 5), np.uint16), (2.0, 0.5, 0.5), "µm", np.uint16, True, "TZYX"),
+        (np.ones((3, 4, 5), np.uint16), (0.5, 0.5), "µm", np.uint16, True, "TYX"),
+        (np.arange(24, dtype=np.int32).reshape(2, 3, 4) * 10000, (2.0, 0.5, 0.5), "µm", np.int32,
+         False, "ZYX"),
+        (np.full((3, 4), -1.5), (0.5, 0.5), "µm", np.float64, False, "YX"),
+    ],
+)
+def test_write_then_read(tmp_path, data, spacing, unit, dtype, imagej, axes):
+    path = tmp_path / "out.tif"
+    write_image(path, data, spacing, unit)
+    image, read_spacing, read_unit, channel_axis = read_image(path)
+    assert image.dtype == dtype
+    np.testing.assert_array_equal(image, data.astype(dtype))
+    with tifffile.TiffFile(path) as tif:
+        assert tif.is_imagej == imagej
+        assert tif.series[0].axes == axes
+    assert channel_axis is None
+    assert read_unit == unit
+    if imagej:  # plain TIFFs keep x and y in their resolution tags only
+        assert read_spacing == pytest.approx(spacing)
+    else:
+        assert read_spacing[-2:] == pytest.approx(spacing[-2:])
+
+
+def test_writing_is_deterministic(tmp_path):
+    data = np.random.default_rng(0).random((3, 20, 30)).astype(np.float32)
+    write_image(tmp_path / "a.tif", data, (2.0, 0.3, 0.3), "µm")
+    write_image(tmp_path / "b.tif", data, (2.0, 0.3, 0.3), "µm")
+    assert (tmp_path / "a.tif").read_bytes() == (tmp_path / "b.tif").read_bytes()
+
+
+def test_channels_are_processed_separately_and_written_as_imagej_channels(tmp_path):
+    # ImageJ stores ZCYX; napari shows each channel as its own ZYX layer.
+    stack = np.random.default_rng(1).integers(0, 100, (4, 2, 10, 12)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "in.tif", stack, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "ZCYX", "spacing": 3.0, "unit": "um"})
+    image, spacing, unit, channel_axis = read_image(tmp_path / "in.tif")
+    assert (spacing, unit, channel_axis) == ((3.0, 0.5, 0.5), "µm", 1)
+
+    def project(array, spacing):
+        return array.max(axis=0), spacing[1:]
+
+    result, result_spacing = process_image(project, image, spacing, channel_axis)
+    np.testing.assert_array_equal(result, stack.max(axis=0))  # (C, Y, X)
+    assert result_spacing == (0.5, 0.5)
+    write_image(tmp_path / "out.tif", result, result_spacing, unit, channel_axis=0)
+    again, _, _, again_channel_axis = read_image(tmp_path / "out.tif")
+    assert again_channel_axis == 0
+    np.testing.assert_array_equal(again, result)
+
+
+def test_real_image_voxel_size():
+    image, spacing, unit, channel_axis = read_image(data_path("banana") / "banana0010.tif")
+    assert image.shape == (384, 384)
+    assert spacing == pytest.approx((0.390625, 0.390625))
+    assert unit == "mm"
+    assert channel_axis is None
+
+
+def test_one_dimensional_result_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="cannot write a 1D result"):
+        write_image(tmp_path / "x.tif", np.arange(5))

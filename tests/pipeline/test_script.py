@@ -1,0 +1,109 @@
+"""Exported scripts run on their own and write what ``napari-bioimg run`` writes."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_bioimg.cli import main
+from napari_bioimg.pipeline import Pipeline
+
+from ..conftest import data_path
+
+
+def segmentation() -> Pipeline:
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.add("resample_isotropic", order=1)
+    pipeline.add("median", radius=1.0, step_id="smooth")
+    pipeline.add("threshold", method="otsu")
+    pipeline.add("fill_holes")
+    pipeline.add("remove_small_objects", min_size=4.0)
+    pipeline.add("label", connectivity=1)
+    return pipeline
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "blobs.tif").write_bytes(data_path("blobs.tif").read_bytes())
+    rng = np.random.default_rng(3)
+    stack = (rng.random((5, 30, 32)) * 50).astype(np.uint16)
+    stack[1:4, 8:20, 10:24] += 100
+    tifffile.imwrite(folder / "stack.tif", stack, imagej=True, resolution=(4.0, 4.0),
+                     metadata={"axes": "ZYX", "spacing": 0.75, "unit": "um"})
+    channels = rng.integers(0, 255, (2, 24, 26)).astype(np.uint8)
+    tifffile.imwrite(folder / "two channels.tif", channels, imagej=True,
+                     metadata={"axes": "CYX"})
+    return folder
+
+
+def run_script(script, source, target, env=None):
+    completed = subprocess.run(
+        [sys.executable, str(script), str(source), str(target)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_script_writes_the_same_bytes_as_the_cli(tmp_path, inputs, capsys):
+    pipeline_file = tmp_path / "segment.yaml"
+    segmentation().save(pipeline_file)
+    assert main(["run", str(pipeline_file), str(inputs), "--out", str(tmp_path / "cli")]) == 0
+    script = tmp_path / "segment.py"
+    assert main(["export-script", str(pipeline_file), "-o", str(script)]) == 0
+    source = script.read_text()
+    assert "step1 = ops.gaussian(image, sigma=1.0, spacing=spacing)" in source
+    assert "step3 = ops.median(step2, radius=1.0, footprint=\"ball\", spacing=spacing2)" in source
+    imports = {line for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports == {
+        "import sys", "import numpy as np", "import tifffile",
+        "from napari_bioimg import ops", "from napari_bioimg.io_tiff import read_tiff",
+    }
+
+    for name in ("blobs.tif", "stack.tif", "two channels.tif"):
+        target = tmp_path / "script" / name
+        target.parent.mkdir(exist_ok=True)
+        run_script(script, inputs / name, target)
+        assert target.read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    labels = tifffile.imread(tmp_path / "cli" / "stack.tif")
+    assert labels.shape == (13, 30, 32)  # z resampled from 0.75 to 0.25
+    assert labels.max() >= 1
+
+
+def test_script_imports_user_operations(tmp_path, user_module):
+    pipeline = Pipeline()
+    pipeline.add("add_offset", offset=0.5)
+    pipeline.add("gaussian", sigma=1.0)
+    source = pipeline.to_python()
+    assert f"from {user_module} import add_offset" in source
+    assert "step1 = add_offset(image, offset=0.5, spacing=spacing)" in source
+    script = tmp_path / "user.py"
+    script.write_text(source)
+    image = np.arange(20 * 20, dtype=np.uint16).reshape(20, 20)
+    tifffile.imwrite(tmp_path / "in.tif", image)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "user_ops"), *sys.path])}
+    run_script(script, tmp_path / "in.tif", tmp_path / "out.tif", env=env)
+    expected = Pipeline.from_yaml(pipeline.to_yaml()).run(image, (1.0, 1.0))
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
+
+
+def test_functions_from_main_cannot_be_exported():
+    from napari_bioimg.ops import register, unregister
+
+    def local_filter(image, size: int = 1):
+        return image
+
+    local_filter.__module__ = "__main__"
+    register(local_filter)
+    try:
+        pipeline = Pipeline()
+        pipeline.add("local_filter")
+        with pytest.raises(ValueError, match=r"step 1 \(local_filter\): cannot export"):
+            pipeline.to_python()
+    finally:
+        unregister("local_filter")
