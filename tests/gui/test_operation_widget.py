@@ -172,3 +172,15 @@ def test_manifest_is_generated_from_the_registry():
     assert MANIFEST.read_text(encoding="utf-8") == render(), "run python -m napari_bioimg._manifest"
     commands = {c["id"] for c in build()["contributions"]["commands"]}
     assert {f"{PLUGIN}.{name}" for name in BUILTIN_NAMES} <= commands
+
+
+def test_manual_threshold_value_is_only_active_for_manual(viewer, qtbot, blobs):
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer, qtbot, "threshold")
+    value = widget._controls["value"]
+    assert not value.enabled and widget.parameters()["value"] is None
+    assert (value.min, value.max) == (blobs.min(), blobs.max())  # range from the data
+    widget.set_parameters(method="manual", value=100.0)
+    assert value.enabled
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(viewer.layers["blobs threshold"].data, blobs > 100)

@@ -70,7 +70,9 @@ class OperationWidget(widgets.Container):
 
         self._input.changed.connect(self._on_input_changed)
         for control in self._controls.values():
+            control.changed.connect(self._update_enabled)
             control.changed.connect(self.schedule)
+        self._update_enabled()
         self._preview.changed.connect(self._on_preview_toggled)
         self._apply.clicked.connect(self.apply)
         self._cancel.clicked.connect(self.cancel)
@@ -148,9 +150,16 @@ class OperationWidget(widgets.Container):
         values = {
             p.name: read_value(p, self._controls[p.name]) for p in self.operation.parameters
         }
-        if self.operation.name == "threshold" and values.get("method") != "manual":
-            values["value"] = None
+        for p in self.operation.parameters:
+            if p.active_when is not None and values[p.active_when[0]] != p.active_when[1]:
+                values[p.name] = None
         return values
+
+    def _update_enabled(self, _value=None) -> None:
+        for p in self.operation.parameters:
+            if p.active_when is not None:
+                name, wanted = p.active_when
+                self._controls[p.name].enabled = self._controls[name].value == wanted
 
     def set_parameters(self, **values) -> None:
         """Set controls by parameter name (each change schedules a preview)."""

@@ -55,7 +55,8 @@ class Parameter:
     physical units with it (radius, sigma), ``"volume"`` likewise for areas or
     volumes (min_size), ``"pixels"`` always counts pixels (step), ``"none"`` has
     no unit. ``from_data`` marks a range that a widget takes from the image
-    (the manual threshold value).
+    (the manual threshold value). ``active_when=(name, value)`` says the parameter
+    only matters while parameter ``name`` has ``value`` (otherwise it is None).
     """
 
     name: str
@@ -68,6 +69,7 @@ class Parameter:
     unit: Unit = "none"
     optional: bool = False
     from_data: bool = False
+    active_when: tuple[str, Any] | None = None
     description: str = ""
 
     def check(self, value: Any) -> Any:
@@ -284,6 +286,7 @@ _add(Operation(
         Parameter("method", "choice", "otsu", choices=threshold.METHODS,
                   description="Manual value or an automatic histogram method"),
         Parameter("value", "float", None, optional=True, from_data=True,
+                  active_when=("method", "manual"),
                   description="Threshold for method='manual' (foreground is above)"),
     ),
     output_kind="mask", batch=False, uses_spacing=False, accepts_rgb=True,

@@ -1,0 +1,7 @@
+"""``python -m napari_bioimg``: the command line (``view`` opens napari)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
