@@ -117,3 +117,16 @@ def test_user_operation_records_its_module(user_module):
     loaded = Pipeline.from_yaml(text)
     assert loaded == pipeline
     assert user_module in sys.modules
+
+
+def test_parameters_must_be_a_mapping():
+    data = {"napari_bioimg_pipeline": 1, "steps": [{"operation": "gaussian", "parameters": [1]}]}
+    with pytest.raises(ValueError, match=r"step 1 \(gaussian\): parameters must be a mapping"):
+        Pipeline.from_dict(data)
+
+
+def test_append_takes_parameters_named_like_add_arguments():
+    pipeline = Pipeline()
+    step = pipeline.append("gaussian", {"sigma": 2.0}, "input", step_id="blur")
+    assert step == pipeline[0]
+    assert (step.id, step.source, step.parameters) == ("blur", "input", {"sigma": 2.0})

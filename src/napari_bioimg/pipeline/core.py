@@ -113,7 +113,7 @@ class Pipeline:
         self._steps: list[Step] = []
         for step in steps:
             import_operation(step.operation, step.module)
-            self.add(step.operation, step.source, step_id=step.id, **step.parameters)
+            self.append(step.operation, step.parameters, step.source, step_id=step.id)
 
     # --- building -------------------------------------------------------------
 
@@ -134,7 +134,9 @@ class Pipeline:
         step_id : str, optional
             A unique identifier for the step; default ``step<n>``.
         **parameters
-            Parameter values; the missing ones take their defaults.
+            Parameter values; the missing ones take their defaults. (For an
+            operation with a parameter called ``source`` or ``step_id``, use
+            :meth:`append`.)
 
         Returns
         -------
@@ -146,7 +148,18 @@ class Pipeline:
             Naming the step and the operation, for an unknown operation, an
             unknown parameter, a value of the wrong type, or a bad source or id.
         """
+        return self.append(operation, parameters, source, step_id=step_id)
+
+    def append(
+        self, operation: str, parameters: dict[str, Any] | None = None,
+        source: str | int | None = None, *, step_id: str | None = None,
+    ) -> Step:
+        """Append a step with ``parameters`` given as a mapping; as :meth:`add`."""
         where = _where(len(self._steps), operation)
+        if parameters is None:
+            parameters = {}
+        elif not isinstance(parameters, dict):
+            raise ValueError(f"{where}: parameters must be a mapping, got {parameters!r}")
         try:
             op = get_operation(operation)
             bound = op.bind(parameters)
@@ -365,14 +378,13 @@ class Pipeline:
         unknown = set(entry) - set(_STEP_KEYS)
         if unknown:
             raise ValueError(f"{where}: unknown keys {sorted(unknown)}; a step has {_STEP_KEYS}")
-        parameters = entry.get("parameters") or {}
-        if not isinstance(name, str) or not isinstance(parameters, dict):
-            raise ValueError(f"{where}: 'operation' must be a name and 'parameters' a mapping")
+        if not isinstance(name, str):
+            raise ValueError(f"{where}: 'operation' must be a name")
         try:
             import_operation(name, entry.get("module"))
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from error
-        self.add(name, entry.get("source"), step_id=entry.get("id"), **parameters)
+        self.append(name, entry.get("parameters"), entry.get("source"), step_id=entry.get("id"))
 
     def to_yaml(self) -> str:
         """Return the pipeline as YAML text."""
