@@ -1,0 +1,97 @@
+"""The pixel-values dock: the numbers around the cursor are the layer's data."""
+
+import numpy as np
+import pytest
+
+from napari_bioimg._widgets.pixel_grid import PixelGrid, format_value, window_at
+
+PLUGIN = "napari-bioimg"
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+def dock(viewer):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Pixel values")
+    assert isinstance(widget, PixelGrid)
+    return widget
+
+
+def test_values_around_the_cursor_in_2d(viewer, blobs):
+    layer = viewer.add_image(blobs, name="blobs")
+    grid = dock(viewer)
+    assert grid.layer is layer
+    viewer.cursor.position = (40.2, 100.7)  # pixel (40, 101)
+    values, (row0, col0) = grid.values_at(viewer.cursor.position)
+    assert (row0, col0) == (35, 96)
+    np.testing.assert_array_equal(values, blobs[35:46, 96:107])
+    np.testing.assert_array_equal(grid.shown_values, blobs[35:46, 96:107])
+    assert grid.cell_text(5, 5) == str(blobs[40, 101])  # the centre cell
+    assert grid.cell_text(0, 10) == str(blobs[35, 106])
+
+
+def test_the_window_is_cut_at_the_border_and_resizes(viewer, blobs):
+    viewer.add_image(blobs, name="blobs")
+    grid = dock(viewer)
+    grid.window_size = 5
+    viewer.cursor.position = (1.0, 255.0)
+    np.testing.assert_array_equal(grid.shown_values, blobs[0:4, 253:256])
+    assert grid.cell_text(0, 0) == ""  # row -1 is outside
+    assert grid.cell_text(2, 2) == str(blobs[1, 255])
+    viewer.cursor.position = (-50.0, -50.0)
+    assert grid.shown_values.size == 0
+
+
+def test_a_plane_of_a_scaled_stack_follows_the_dims_slider(viewer, qtbot, banana):
+    stack = banana[:, ::4, ::4]
+    scale = (8.8, 1.5625, 1.5625)
+    layer = viewer.add_image(stack, scale=scale, units=("mm", "mm", "mm"), name="banana")
+    grid = dock(viewer)
+    viewer.dims.set_current_step(0, 7)
+    y, x = 30, 50
+    viewer.cursor.position = (7 * 8.8, y * scale[1], x * scale[2])
+    values, origin = grid.values_at(grid.cursor_world_position())
+    assert origin == (y - 5, x - 5)
+    np.testing.assert_array_equal(values, stack[7, y - 5 : y + 6, x - 5 : x + 6])
+    np.testing.assert_array_equal(grid.shown_values, stack[7, y - 5 : y + 6, x - 5 : x + 6])
+    assert "mm" in grid._position.text() and "61.6" in grid._position.text()
+    viewer.dims.set_current_step(0, 12)  # the cursor stays, the plane changes
+    np.testing.assert_array_equal(grid.shown_values, stack[12, y - 5 : y + 6, x - 5 : x + 6])
+    assert layer is grid.layer
+
+
+def test_float_and_labels_layers(viewer):
+    image = np.linspace(-1e-6, 2.5, 64, dtype=np.float32).reshape(8, 8)
+    image[3, 3] = np.nan
+    viewer.add_image(image, name="float")
+    grid = dock(viewer)
+    viewer.cursor.position = (3.0, 3.0)
+    assert grid.cell_text(5, 5) == "NaN"
+    assert grid.cell_text(5, 6) == format_value(image[3, 4])
+    labels = viewer.add_labels(np.arange(64, dtype=np.int32).reshape(8, 8) % 5, name="labels")
+    assert grid.layer is labels  # the newly selected layer
+    viewer.cursor.position = (4.0, 4.0)
+    np.testing.assert_array_equal(grid.shown_values, labels.data[0:8, 0:8][:, :])
+    viewer.layers.selection.active = viewer.add_points([[1, 1]])
+    assert grid.layer is None
+
+
+def test_rolled_axes_show_rows_and_columns_of_the_view(viewer):
+    data = np.arange(4 * 6 * 8).reshape(4, 6, 8)
+    layer = viewer.add_image(data)
+    viewer.dims.order = (1, 0, 2)  # show z as rows, x as columns; slide along y
+    values, origin, centre = window_at(layer, (2, 3, 5), (0, 2), 3)
+    np.testing.assert_array_equal(values, data[1:4, 3, 4:7])
+    assert centre == (2, 3, 5)
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(np.uint8(7), "7"), (np.int32(-12), "-12"), (0.0, "0"), (3.14159, "3.14"),
+     (1234.5, "1234"), (2e-6, "2.00e-06"), (3e7, "3.00e+07"), (float("nan"), "NaN"),
+     (np.True_, "1")],
+)
+def test_number_formatting(value, text):
+    assert format_value(value) == text
