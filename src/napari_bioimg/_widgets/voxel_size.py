@@ -1,0 +1,338 @@
+"""The voxel size dock: show and set the physical spacing of layers, resample to cubes.
+
+napari keeps the voxel size in ``layer.scale`` and ``layer.units``; every size
+parameter of the operations is read in those units, so a wrong slice distance
+makes every 3D result wrong. The dock shows the spacing of the selected layers,
+sets it on several at once, warns when the reader guessed the slice distance
+(``layer.metadata["z_spacing_known"] is False``), and resamples to isotropic
+voxels with the core's :func:`~napari_bioimg.ops.resample_isotropic`.
+"""
+
+import weakref
+from functools import partial
+
+import napari
+import numpy as np
+from napari.layers import Image, Labels, Layer
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QEvent
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import ops
+from ..ops.registry import get_operation
+from ._layers import add_result, is_preview, layer_data
+from ._recorder import RecordedStep, recorder_for
+
+AXES = ("z", "y", "x")
+UNITS = ("pixel", "nm", "µm", "mm", "cm", "m")
+GUESSED_Z = (
+    "The slice distance (z) of {names} was not in the file: 1.0 is a guess. "
+    "Enter the real value and press Apply."
+)
+
+
+def weak_callback(method):
+    """Wrap ``method`` in a plain function that calls it while its object lives.
+
+    napari's emitters would look a bound method up on the widget again to
+    disconnect it, which fails once Qt has deleted the widget; a plain function
+    disconnects by identity and does not keep the widget alive.
+    """
+    ref = weakref.WeakMethod(method)
+
+    def call(*args):
+        bound = ref()
+        if bound is not None:
+            bound(*args)
+
+    return call
+
+
+def _disconnect_all(connections: list, *_args) -> None:
+    """Disconnect ``(emitter, callback)`` pairs; safe to call twice."""
+    while connections:
+        emitter, callback = connections.pop()
+        emitter.disconnect(callback)
+
+
+def unit_text(layer: Layer) -> str:
+    """Return the abbreviated unit of the last axis ("µm", "mm"), "pixel" without one."""
+    units = getattr(layer, "units", None)
+    if units is None:
+        return "pixel"
+    return format(units[-1], "~") or "pixel"
+
+
+def validate_spacing(spacing) -> tuple[float, ...]:
+    """Return the spacing as floats; ValueError names the first value not positive."""
+    values = []
+    for axis, value in zip(AXES[-len(spacing):], spacing, strict=True):
+        number = float(value)
+        if not (np.isfinite(number) and number > 0):
+            raise ValueError(f"the {axis} spacing must be a positive number, got {value!r}")
+        values.append(number)
+    return tuple(values)
+
+
+def validate_unit(unit: str) -> str:
+    """Return ``unit`` if pint knows it as a length (or "pixel"), else raise ValueError."""
+    import pint
+
+    registry = pint.get_application_registry()
+    text = unit.strip()
+    try:
+        parsed = registry.Unit(text)
+    except (pint.errors.UndefinedUnitError, ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"unknown unit {unit!r}") from error
+    if parsed != registry.pixel and parsed.dimensionality != registry.meter.dimensionality:
+        raise ValueError(f"{unit!r} is not a length unit")
+    return text
+
+
+class VoxelSizeWidget(QWidget):
+    """Spacing (z, y, x) and unit of the selected layers; Apply; Resample to isotropic.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer whose selected layers the dock reads and sets.
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__()
+        # napari hands plugins a proxy that re-wraps layers; compare the real ones.
+        self.viewer = getattr(viewer, "__wrapped__", viewer)
+        self._workers: list = []
+        self._docked = False
+
+        self._names = QLabel("")
+        self._names.setWordWrap(True)
+        self._spins: dict[str, QDoubleSpinBox] = {}
+        form = QFormLayout()
+        form.addRow("layers", self._names)
+        for axis in AXES:
+            spin = QDoubleSpinBox()
+            spin.setDecimals(6)
+            spin.setRange(0.0, 1e9)
+            spin.setValue(1.0)
+            spin.setToolTip(f"Distance between pixel centres along {axis}")
+            self._spins[axis] = spin
+            form.addRow(axis, spin)
+        self._unit = QComboBox()
+        self._unit.setEditable(True)
+        self._unit.addItems(UNITS)
+        form.addRow("unit", self._unit)
+        self._hint = QLabel("")
+        self._hint.setWordWrap(True)
+        self._hint.setStyleSheet("color: orange")
+        self._hint.setVisible(False)
+        self._apply = QPushButton("Apply to selected layers")
+        self._resample = QPushButton("Resample to isotropic")
+        self._resample.setToolTip(
+            "New layer with cubic voxels of the smallest spacing (linear interpolation; "
+            "nearest for labels)"
+        )
+        self._status = QLabel("")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self._apply)
+        buttons.addWidget(self._resample)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self._hint)
+        layout.addLayout(buttons)
+        layout.addWidget(self._status)
+        layout.addStretch(1)
+
+        self._apply.clicked.connect(self._on_apply_clicked)
+        self._resample.clicked.connect(self._on_resample_clicked)
+        refresh = weak_callback(self.refresh)
+        self._connections = [
+            (self.viewer.layers.selection.events.changed, refresh),
+            (self.viewer.layers.events.removed, refresh),
+        ]
+        for emitter, callback in self._connections:
+            emitter.connect(callback)
+        # A plain function holding only the list: the widget itself may already be gone.
+        self.destroyed.connect(partial(_disconnect_all, self._connections))
+        self.refresh()
+
+    # --- lifetime ---------------------------------------------------------------------
+
+    def event(self, event) -> bool:
+        """Disconnect when napari takes the widget out of its dock (the dock's close button)."""
+        if event.type() == QEvent.Type.ParentChange:
+            if self.parent() is not None:
+                self._docked = True
+            elif self._docked:
+                self.close_dock()
+        return super().event(event)
+
+    def close_dock(self) -> None:
+        """Disconnect from the viewer and stop running workers."""
+        _disconnect_all(self._connections)
+        for worker in self._workers:
+            worker.quit()
+
+    def _on_apply_clicked(self) -> None:
+        self.apply()
+
+    def _on_resample_clicked(self) -> None:
+        self.resample()
+
+    # --- reading the selection ----------------------------------------------------------
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The selected layers the dock reads and sets (previews excluded), in list order."""
+        selected = self.viewer.layers.selection
+        return [
+            layer for layer in self.viewer.layers if layer in selected and not is_preview(layer)
+        ]
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """The (z, y, x) spacing in the spin boxes."""
+        return tuple(self._spins[axis].value() for axis in AXES)
+
+    @property
+    def unit(self) -> str:
+        """The unit in the unit box."""
+        return self._unit.currentText().strip()
+
+    @property
+    def hint(self) -> str:
+        """The warning about a guessed slice distance, or "" when none is shown."""
+        return self._hint.text() if not self._hint.isHidden() else ""
+
+    def set_values(self, spacing=None, unit: str | None = None) -> None:
+        """Fill the controls: ``spacing`` as (z, y, x) or (y, x); ``unit`` as text."""
+        if spacing is not None:
+            for axis, value in zip(AXES[-len(spacing):], spacing, strict=True):
+                self._spins[axis].setValue(float(value))
+        if unit is not None:
+            self._unit.setCurrentText(unit)
+
+    def refresh(self, event=None) -> None:
+        """Show the spacing and unit of the first selected layer, and the z hint."""
+        layers = self.layers
+        self._names.setText(", ".join(layer.name for layer in layers) or "(select layers)")
+        self._apply.setEnabled(bool(layers))
+        self._resample.setEnabled(any(isinstance(la, Image | Labels) for la in layers))
+        has_z = any(layer.ndim >= 3 for layer in layers)
+        self._spins["z"].setEnabled(has_z or not layers)
+        if layers:
+            first = max(layers, key=lambda layer: layer.ndim)
+            scale = [float(s) for s in first.scale[-min(first.ndim, 3):]]
+            self.set_values(scale, unit_text(first))
+        guessed = [la.name for la in layers if la.metadata.get("z_spacing_known") is False]
+        self._hint.setText(GUESSED_Z.format(names=", ".join(guessed)) if guessed else "")
+        self._hint.setVisible(bool(guessed))
+
+    # --- setting the spacing --------------------------------------------------------------
+
+    def apply(self, spacing=None, unit: str | None = None) -> bool:
+        """Set the spacing (default: the controls) on every selected layer.
+
+        The last three axes of a layer (two for a 2D layer) get the spacing;
+        leading axes (time, channel) keep theirs. Zero, negative or unknown
+        values give a notification and change no layer.
+
+        Returns
+        -------
+        bool
+            True when the layers were changed.
+        """
+        layers = self.layers
+        if not layers:
+            show_info("Select the layers whose voxel size to set.")
+            return False
+        spacing = self.spacing if spacing is None else tuple(spacing)
+        unit = self.unit if unit is None else unit
+        needed = 3 if any(layer.ndim >= 3 for layer in layers) else 2
+        try:
+            if len(spacing) < needed:
+                raise ValueError(f"give {needed} spacings (z, y, x) for a 3D layer")
+            values = validate_spacing(spacing[-needed:])
+            unit = validate_unit(unit)
+        except (ValueError, TypeError) as error:
+            show_error(f"Voxel size not changed: {error}")
+            return False
+        for layer in layers:
+            n = min(layer.ndim, len(values))
+            scale = np.array(layer.scale, dtype=float)
+            scale[-n:] = values[-n:]
+            layer.scale = scale
+            if getattr(layer, "units", None) is not None:
+                layer.units = (*layer.units[:-n], *([unit] * n))
+            if n == 3:
+                layer.metadata["z_spacing_known"] = True
+        self._status.setText(f"set on {len(layers)} layer(s)")
+        self.refresh()
+        return True
+
+    # --- resampling -----------------------------------------------------------------------
+
+    def resample(self, order: int = 1) -> list:
+        """Resample each selected image or labels layer to cubic voxels, in a worker.
+
+        Labels use nearest-neighbour interpolation whatever ``order`` says. The new
+        layer has the isotropic scale and the input's translate. Returns the
+        started workers (tests wait on them with :attr:`busy`).
+        """
+        started = []
+        for layer in self.layers:
+            if not isinstance(layer, Image | Labels) or getattr(layer, "rgb", False):
+                continue
+            nsp = min(layer.ndim, 3)
+            spacing = tuple(float(s) for s in layer.scale[-nsp:])
+            layer_order = 0 if isinstance(layer, Labels) else order
+            worker = create_worker(
+                ops.resample_isotropic, layer_data(layer), spacing=spacing, order=layer_order,
+                _start_thread=False, _ignore_errors=True,
+            )
+            worker.returned.connect(partial(self._keep, layer, spacing, layer_order))
+            worker.errored.connect(lambda error: show_error(f"Resample to isotropic: {error}"))
+            worker.finished.connect(partial(self._forget, worker))
+            self._workers.append(worker)
+            started.append(worker)
+            self._status.setText("resampling…")
+            worker.start()
+        return started
+
+    def _keep(self, layer: Layer, spacing, order: int, result: np.ndarray) -> None:
+        if layer not in self.viewer.layers:
+            return
+        target = min(spacing)
+        scale = (*layer.scale[: layer.ndim - len(spacing)], *([target] * len(spacing)))
+        kind = "labels" if isinstance(layer, Labels) else "image"
+        kept = add_result(self.viewer, result, kind, layer, f"{layer.name} isotropic", scale=scale)
+        if kind == "image":
+            kept.contrast_limits = layer.contrast_limits
+        recorder_for(self.viewer).record(RecordedStep(
+            operation="resample_isotropic",
+            parameters={"order": order},
+            input_layer=layer.name,
+            output_layer=kept.name,
+            spacing=spacing,
+            module=get_operation("resample_isotropic").module,
+        ))
+        self._status.setText(f"{kept.name}: {result.shape}, voxel {target:g}")
+
+    def _forget(self, worker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+
+    @property
+    def busy(self) -> bool:
+        """True while a resampling runs."""
+        return bool(self._workers)

@@ -1,0 +1,153 @@
+"""The voxel size dock in a real napari viewer (Xvfb)."""
+
+import numpy as np
+import pytest
+
+from napari_bioimg import ops
+from napari_bioimg._widgets.voxel_size import VoxelSizeWidget
+
+PLUGIN = "napari-bioimg"
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+def dock(viewer):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Voxel size")
+    return widget
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    messages = []
+    monkeypatch.setattr(
+        "napari_bioimg._widgets.voxel_size.show_error", lambda message: messages.append(message)
+    )
+    return messages
+
+
+def test_shows_the_spacing_and_unit_of_the_selected_layer(viewer, banana):
+    viewer.add_image(banana[:, ::8, ::8], scale=(8.8, 3.125, 3.125), units="mm", name="banana")
+    widget = dock(viewer)
+    assert isinstance(widget, VoxelSizeWidget)
+    assert widget.spacing == pytest.approx((8.8, 3.125, 3.125))
+    assert widget.unit == "mm"
+    assert widget.hint == ""
+
+
+def test_apply_to_several_layers_at_once(viewer, banana):
+    stack = banana[:, ::8, ::8]
+    image = viewer.add_image(stack, name="image")
+    labels = viewer.add_labels((stack > 300).astype(np.uint8), name="mask")
+    flat = viewer.add_image(stack[0], name="plane")
+    other = viewer.add_image(stack, name="not selected")
+    widget = dock(viewer)
+    viewer.layers.selection = {image, labels, flat}
+    widget.set_values((8.8, 3.125, 3.125), "mm")
+    assert widget.apply()
+    for layer in (image, labels):
+        np.testing.assert_allclose(layer.scale, (8.8, 3.125, 3.125))
+        assert format(layer.units[-1], "~") == "mm"
+    np.testing.assert_allclose(flat.scale, (3.125, 3.125))  # a 2D layer takes y and x
+    np.testing.assert_allclose(other.scale, (1, 1, 1))
+
+
+def test_leading_axes_keep_their_scale(viewer):
+    layer = viewer.add_image(np.zeros((2, 3, 8, 8)), scale=(5.0, 1, 1, 1), name="tzyx")
+    widget = dock(viewer)
+    viewer.layers.selection = {layer}
+    assert widget.apply((2.0, 0.5, 0.5), "µm")
+    np.testing.assert_allclose(layer.scale, (5.0, 2.0, 0.5, 0.5))
+
+
+@pytest.mark.parametrize("spacing", [(0.0, 1.0, 1.0), (1.0, -0.5, 1.0), (1.0, 1.0, float("nan"))])
+def test_invalid_spacing_is_a_notification_and_changes_nothing(viewer, errors, spacing):
+    layer = viewer.add_image(np.zeros((3, 8, 8)), scale=(2.0, 0.5, 0.5), name="stack")
+    widget = dock(viewer)
+    assert not widget.apply(spacing, "µm")
+    assert errors and "positive" in errors[-1]
+    np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))
+
+
+def test_an_unknown_unit_is_a_notification(viewer, errors):
+    layer = viewer.add_image(np.zeros((3, 8, 8)), name="stack")
+    widget = dock(viewer)
+    assert not widget.apply((2.0, 0.5, 0.5), "seconds")
+    assert errors and "length" in errors[-1]
+    np.testing.assert_allclose(layer.scale, (1, 1, 1))
+
+
+def test_zero_typed_in_the_spin_box_is_refused(viewer, errors, qtbot):
+    layer = viewer.add_image(np.zeros((3, 8, 8)), scale=(2.0, 0.5, 0.5), name="stack")
+    widget = dock(viewer)
+    widget.set_values((0.0, 0.5, 0.5))
+    widget._apply.click()
+    assert errors
+    np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))
+
+
+def test_hint_when_the_slice_distance_was_guessed(viewer):
+    layer = viewer.add_image(
+        np.zeros((3, 8, 8)), name="guessed", metadata={"z_spacing_known": False}
+    )
+    widget = dock(viewer)
+    assert "guessed" in widget.hint and "slice distance" in widget.hint
+    assert widget.apply((4.0, 1.0, 1.0), "µm")
+    assert layer.metadata["z_spacing_known"] is True
+    assert widget.hint == ""
+
+
+def test_hint_follows_the_selection(viewer):
+    known = viewer.add_image(np.zeros((3, 8, 8)), name="known")
+    guessed = viewer.add_image(
+        np.zeros((3, 8, 8)), name="guessed", metadata={"z_spacing_known": False}
+    )
+    widget = dock(viewer)
+    viewer.layers.selection = {known}
+    assert widget.hint == ""
+    viewer.layers.selection = {guessed}
+    assert widget.hint
+
+
+def test_resample_gives_the_core_result(viewer, qtbot, banana):
+    from napari_bioimg._widgets._recorder import recorder_for
+
+    stack = banana[:, ::8, ::8]
+    scale = (8.8, 3.125, 3.125)
+    layer = viewer.add_image(stack, scale=scale, translate=(10.0, 5.0, 2.0), name="banana")
+    widget = dock(viewer)
+    viewer.layers.selection = {layer}
+    assert len(widget.resample()) == 1
+    qtbot.waitUntil(lambda: not widget.busy, timeout=30000)
+    result = viewer.layers["banana isotropic"]
+    np.testing.assert_array_equal(result.data, ops.resample_isotropic(stack, spacing=scale))
+    np.testing.assert_allclose(result.scale, (3.125, 3.125, 3.125))
+    np.testing.assert_allclose(result.translate, (10.0, 5.0, 2.0))
+    assert recorder_for(viewer).steps[-1].operation == "resample_isotropic"
+
+
+def test_resample_labels_uses_nearest(viewer, qtbot):
+    labels = np.zeros((4, 12, 12), np.uint16)
+    labels[1:3, 2:6, 2:6] = 7
+    labels[2:4, 6:10, 6:10] = 3
+    layer = viewer.add_labels(labels, scale=(3.0, 1.0, 1.0), name="cells")
+    widget = dock(viewer)
+    viewer.layers.selection = {layer}
+    widget.resample()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=30000)
+    result = viewer.layers["cells isotropic"].data
+    expected = ops.resample_isotropic(labels, spacing=(3, 1, 1), order=0)
+    np.testing.assert_array_equal(result, expected)
+    assert set(np.unique(result)) == {0, 3, 7}
+
+
+def test_closing_the_dock_disconnects(viewer):
+    viewer.add_image(np.zeros((3, 8, 8)), name="a")
+    widget = dock(viewer)
+    before = len(viewer.layers.selection.events.changed.callbacks)
+    viewer.window.remove_dock_widget(widget)
+    assert len(viewer.layers.selection.events.changed.callbacks) == before - 1
+    viewer.add_image(np.zeros((3, 8, 8)), name="b")  # changes the selection
+    assert "b" not in widget._names.text()
