@@ -1,0 +1,167 @@
+"""The crop, subsample and flip dock: results overlay the original and replay as pipelines."""
+
+import numpy as np
+import pytest
+
+from napari_bioimg import ops
+from napari_bioimg._widgets._recorder import recorder_for
+from napari_bioimg._widgets.crop_tools import CropWidget
+from napari_bioimg.pipeline import Pipeline
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+def dock(viewer):
+    # Docked directly: the manifest's dock id "crop" collides with the crop
+    # operation's command, so the dock is not in napari.yaml yet.
+    widget = CropWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Crop, subsample and flip")
+    return widget
+
+
+def run(qtbot, widget, action):
+    worker = action()
+    assert worker is not None, widget._status.value
+    qtbot.waitUntil(lambda: not widget.busy, timeout=20000)
+    return widget.viewer.layers[-1]
+
+
+def replay(step, data):
+    """The recorded step as a saved and reloaded pipeline, run on ``data``."""
+    pipeline = Pipeline()
+    pipeline.append(step.operation, step.parameters)
+    return Pipeline.from_yaml(pipeline.to_yaml()).run(data)
+
+
+def world_corner(layer, row, col):
+    """World position of the top-left corner of pixel (row, col)."""
+    return layer.data_to_world((row - 0.5, col - 0.5))
+
+
+def test_crop_to_a_drawn_rectangle_overlays_the_original(viewer, qtbot, blobs):
+    layer = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.25), translate=(10.0, -3.0))
+    widget = dock(viewer)
+    assert widget.layer is layer
+    shapes = widget.draw_rectangle()
+    assert shapes.mode == "add_rectangle" and widget.rectangle_layer is shapes
+    y0, y1, x0, x1 = 30, 91, 40, 200
+    shapes.add_rectangles(np.array([world_corner(layer, y0, x0), world_corner(layer, y1, x1)]))
+    assert widget.crop_parameters() == {"start": [y0, x0], "stop": [y1, x1]}
+    cropped = run(qtbot, widget, widget.crop)
+    np.testing.assert_array_equal(cropped.data, blobs[y0:y1, x0:x1])
+    np.testing.assert_allclose(cropped.scale, layer.scale)
+    # the same pixel is at the same world position in both layers
+    np.testing.assert_allclose(cropped.data_to_world((0, 0)), layer.data_to_world((y0, x0)))
+    np.testing.assert_allclose(cropped.contrast_limits, layer.contrast_limits)
+    step = recorder_for(viewer).steps[-1]
+    assert (step.operation, step.input_layer, step.output_layer) == ("crop", "blobs", cropped.name)
+    assert step.parameters == {"start": [y0, x0], "stop": [y1, x1]}
+    assert all(type(v) is int for v in step.parameters["start"] + step.parameters["stop"])
+    np.testing.assert_array_equal(replay(step, blobs), cropped.data)
+
+
+def test_crop_a_stack_to_a_z_range_and_a_rectangle(viewer, qtbot, banana):
+    stack = banana[:, ::4, ::4]
+    layer = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    assert widget.z_range == (0, stack.shape[0] - 1)
+    viewer.dims.set_current_step(0, 10)
+    shapes = widget.draw_rectangle()
+    assert shapes.ndim == 3
+    corners = [
+        layer.data_to_world((10, row - 0.5, col - 0.5))
+        for row, col in ((20, 15), (20, 80), (60, 80), (60, 15))
+    ]
+    shapes.add_rectangles(np.array(corners))
+    widget.z_range = (4, 17)
+    cropped = run(qtbot, widget, widget.crop)
+    np.testing.assert_array_equal(cropped.data, stack[4:18, 20:60, 15:80])
+    np.testing.assert_allclose(cropped.data_to_world((0, 0, 0)), layer.data_to_world((4, 20, 15)))
+    step = recorder_for(viewer).steps[-1]
+    np.testing.assert_array_equal(replay(step, stack), cropped.data)
+
+
+def test_z_range_only(viewer, qtbot, banana):
+    stack = banana[:, ::8, ::8]
+    layer = viewer.add_image(stack, scale=(8.8, 3.125, 3.125), name="banana")
+    widget = dock(viewer)
+    widget.region = "z range only"
+    widget.z_range = (12, 3)  # either order
+    cropped = run(qtbot, widget, widget.crop)
+    np.testing.assert_array_equal(cropped.data, stack[3:13])
+    np.testing.assert_allclose(cropped.translate, (3 * 8.8, 0, 0))
+    assert layer in viewer.layers
+
+
+def test_crop_to_the_view(viewer, qtbot, blobs):
+    layer = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
+    widget = dock(viewer)
+    widget.region = "view"
+    viewer.reset_view()
+    assert widget.crop_parameters() == {"start": [0, 0], "stop": list(blobs.shape)}
+    camera = viewer.scene.camera
+    camera.center = (0.0, 60.0, 70.0)
+    camera.zoom = camera.zoom * 4
+    parameters = widget.crop_parameters()
+    height, width = viewer.canvas.viewbox_size(viewer.layers)
+    for axis, (centre, pixels) in enumerate(zip((60.0, 70.0), (height, width), strict=True)):
+        half = pixels / 2 / camera.zoom  # world units
+        assert parameters["start"][axis] == pytest.approx((centre - half) / 0.5, abs=1)
+        assert parameters["stop"][axis] == pytest.approx((centre + half) / 0.5 + 1, abs=1)
+    cropped = run(qtbot, widget, widget.crop)
+    start, stop = parameters["start"], parameters["stop"]
+    np.testing.assert_array_equal(cropped.data, blobs[start[0] : stop[0], start[1] : stop[1]])
+    np.testing.assert_allclose(cropped.translate, np.array(start) * 0.5)
+    assert layer.data.shape == blobs.shape
+
+
+def test_subsample_multiplies_the_scale_and_replays(viewer, qtbot, banana):
+    stack = banana[:, ::4, ::4]
+    layer = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), translate=(1.0, 2.0, 3.0),
+                             name="banana")
+    widget = dock(viewer)
+    assert widget.steps == [1, 2, 2]
+    widget.steps = [1, 5, 2]
+    result = run(qtbot, widget, widget.subsample)
+    np.testing.assert_array_equal(result.data, stack[:, ::5, ::2])
+    np.testing.assert_allclose(result.scale, (8.8, 5 * 1.5625, 2 * 1.5625))
+    np.testing.assert_allclose(result.translate, layer.translate)
+    step = recorder_for(viewer).steps[-1]
+    assert step.operation == "subsample" and step.parameters == {"step": [1, 5, 2]}
+    np.testing.assert_array_equal(replay(step, stack), result.data)
+
+
+def test_flip_and_all_layers_of_the_same_shape(viewer, qtbot, blobs):
+    image = viewer.add_image(blobs, name="blobs")
+    labels = viewer.add_labels((blobs > 128).astype(np.uint8), name="mask")
+    viewer.add_image(blobs[:100], name="other shape")
+    widget = dock(viewer)
+    widget.layer = image
+    widget.all_same_shape = True
+    widget.flip_axis = 0
+    run(qtbot, widget, widget.flip)
+    np.testing.assert_array_equal(viewer.layers["blobs flip"].data, blobs[::-1])
+    np.testing.assert_array_equal(viewer.layers["mask flip"].data, labels.data[::-1])
+    assert "other shape flip" not in [layer.name for layer in viewer.layers]
+    assert type(viewer.layers["mask flip"]).__name__ == "Labels"
+    steps = recorder_for(viewer).steps[-2:]
+    assert [s.input_layer for s in steps] == ["blobs", "mask"]
+    assert steps[0].parameters == {"axis": 0}
+    np.testing.assert_array_equal(replay(steps[0], blobs), ops.flip(blobs, axis=0))
+
+
+def test_errors_are_reported_not_raised(viewer, qtbot, monkeypatch, blobs):
+    messages = []
+    monkeypatch.setattr("napari_bioimg._widgets.crop_tools.show_error", messages.append)
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    count = len(viewer.layers)
+    assert widget.crop() is None  # no rectangle yet
+    assert messages and "rectangle" in messages[-1]
+    shapes = widget.draw_rectangle()
+    shapes.add_rectangles(np.array([[-50.0, -50.0], [-20.0, -20.0]]))  # outside the image
+    assert widget.crop() is None
+    assert "no pixel" in messages[-1]
+    assert len(viewer.layers) == count + 1  # only the rectangle layer
