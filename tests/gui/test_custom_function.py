@@ -1,0 +1,155 @@
+"""Your own function as an operation: a docked widget, live preview, Apply, pipelines."""
+
+import importlib
+import subprocess
+import sys
+import textwrap
+import uuid
+
+import numpy as np
+import pytest
+from magicgui import widgets
+
+import napari_bioimg
+from napari_bioimg._widgets._recorder import recorder_for
+from napari_bioimg._widgets.operation import OperationWidget
+from napari_bioimg.ops.registry import get_operation, unregister
+from napari_bioimg.pipeline import Pipeline
+
+SOURCE = '''
+"""Filters written during the lecture."""
+from typing import Annotated
+
+import numpy as np
+
+import napari_bioimg
+from napari_bioimg import ops
+
+
+@napari_bioimg.register
+def unsharp_{suffix}(
+    image: np.ndarray,
+    amount: Annotated[float, {{"min": 0.0, "max": 3.0, "step": 0.1}}] = 1.0,
+    radius: float = 2.0,
+) -> np.ndarray:
+    """Sharpen: image + amount * (image - Gaussian blur)."""
+    image = np.asarray(image, dtype=np.float32)
+    return image + amount * (image - ops.gaussian(image, sigma=radius))
+'''
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+@pytest.fixture
+def lecture_module(tmp_path, monkeypatch):
+    """A module on sys.path that registers ``unsharp_<suffix>`` when imported."""
+    suffix = uuid.uuid4().hex[:8]
+    name = f"lecture_filters_{suffix}"
+    (tmp_path / f"{name}.py").write_text(SOURCE.format(suffix=suffix), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module(name)
+    yield module, f"unsharp_{suffix}"
+    unregister(f"unsharp_{suffix}")
+    sys.modules.pop(name, None)
+
+
+def wait_idle(qtbot, widget):
+    qtbot.waitUntil(lambda: not widget.busy, timeout=20000)
+
+
+def test_a_registered_function_gets_sliders_and_a_live_preview(viewer, qtbot, blobs,
+                                                               lecture_module):
+    module, name = lecture_module
+    function = getattr(module, name)
+    viewer.add_image(blobs, name="blobs")
+    widget = napari_bioimg.show(viewer, function)
+    assert isinstance(widget, OperationWidget) and widget.operation.name == name
+    amount = widget._controls["amount"]
+    assert isinstance(amount, widgets.FloatSlider) and (amount.min, amount.max) == (0.0, 3.0)
+    wait_idle(qtbot, widget)
+    preview = viewer.layers[f"blobs {name}"]
+    np.testing.assert_allclose(preview.data, function(blobs), rtol=1e-6)
+    widget.set_parameters(amount=2.5, radius=4.0)  # the sliders change the live result
+    wait_idle(qtbot, widget)
+    np.testing.assert_allclose(
+        viewer.layers[f"blobs {name}"].data, function(blobs, amount=2.5, radius=4.0), rtol=1e-6
+    )
+    assert napari_bioimg.show(viewer, name).operation is widget.operation  # by name too
+
+
+def test_a_pipeline_using_it_records_the_module_and_replays(viewer, qtbot, blobs,
+                                                            lecture_module):
+    module, name = lecture_module
+    viewer.add_image(blobs, name="blobs")
+    widget = napari_bioimg.show(viewer, getattr(module, name))
+    widget.set_parameters(amount=1.5)
+    wait_idle(qtbot, widget)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    kept = viewer.layers[-1]
+    step = recorder_for(viewer).steps[-1]
+    assert (step.operation, step.module) == (name, module.__name__)
+
+    pipeline = Pipeline()
+    pipeline.append(step.operation, step.parameters)
+    pipeline.append("threshold", {"method": "otsu"})
+    text = pipeline.to_yaml()
+    assert f"module: {module.__name__}" in text
+
+    # A fresh session: nothing registered, the module not imported yet.
+    unregister(name)
+    sys.modules.pop(module.__name__)
+    with pytest.raises(ValueError, match="unknown operation"):
+        get_operation(name)
+    loaded = Pipeline.from_yaml(text)
+    replayed = loaded.run(blobs, all_results=True)
+    np.testing.assert_allclose(replayed[0], kept.data, rtol=1e-6)
+    np.testing.assert_array_equal(
+        replayed[1], napari_bioimg.ops.threshold(kept.data, method="otsu")
+    )
+
+
+def test_a_missing_module_gives_a_clear_error(lecture_module):
+    module, name = lecture_module
+    pipeline = Pipeline()
+    pipeline.append(name, {"amount": 0.5})
+    text = pipeline.to_yaml().replace(module.__name__, "lecture_filters_gone")
+    unregister(name)
+    with pytest.raises(ValueError) as caught:
+        Pipeline.from_yaml(text)
+    message = str(caught.value)
+    assert "step 1" in message and name in message
+    assert "lecture_filters_gone" in message and "cannot be imported" in message
+
+
+def test_a_function_from_a_script_is_registered_with_a_warning(viewer, monkeypatch):
+    messages = []
+    monkeypatch.setattr("napari_bioimg._widgets.custom.show_warning", messages.append)
+
+    def brighten(image: np.ndarray, factor: float = 2.0) -> np.ndarray:
+        return image * factor
+
+    brighten.__module__ = "__main__"
+    viewer.add_image(np.ones((8, 8)), name="ones")
+    try:
+        widget = napari_bioimg.show(viewer, brighten)
+        assert widget.operation.function is brighten
+        assert messages and "script or notebook" in messages[-1]
+    finally:
+        unregister("brighten")
+
+
+def test_unknown_names_are_refused(viewer):
+    with pytest.raises(ValueError, match="unknown operation 'no_such_filter'"):
+        napari_bioimg.show(viewer, "no_such_filter")
+
+
+def test_importing_the_package_does_not_import_napari():
+    code = (
+        "import sys, napari_bioimg; "
+        "assert 'napari' not in sys.modules and 'qtpy' not in sys.modules, 'napari imported'"
+    )
+    subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True)
