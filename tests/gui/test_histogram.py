@@ -1,0 +1,213 @@
+"""The histogram dock in a real napari viewer (Xvfb)."""
+
+import numpy as np
+import pytest
+from qtpy.QtCore import QPointF, Qt
+from qtpy.QtGui import QMouseEvent
+
+from napari_bioimg import ops
+from napari_bioimg._widgets import histogram
+from napari_bioimg._widgets.histogram import FIJI_AUTO, PLANE, STACK, HistogramDock
+
+PLUGIN = "napari-bioimg"
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+def dock(viewer):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Histogram and statistics")
+    return widget
+
+
+def wait_idle(qtbot, widget, timeout=30000):
+    qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
+
+
+def test_counts_of_the_current_plane_equal_numpy(viewer, banana):
+    layer = viewer.add_image(banana, scale=(8.8, 0.390625, 0.390625), name="banana")
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer)
+    assert isinstance(widget, HistogramDock)
+    assert widget.layer is layer and widget.scope == PLANE
+    expected, _ = np.histogram(banana[12], bins=widget.edges)
+    np.testing.assert_array_equal(widget.counts, expected)
+    assert widget.counts.sum() == banana[12].size
+    assert widget.edges[0] <= banana.min() and widget.edges[-1] >= banana.max()
+    viewer.dims.set_current_step(0, 3)  # follows the slider, on the same bins
+    np.testing.assert_array_equal(widget.counts, np.histogram(banana[3], bins=widget.edges)[0])
+    assert not widget.sampled
+
+
+def test_counts_of_the_whole_stack_equal_numpy(viewer, banana):
+    viewer.add_image(banana, name="banana")
+    widget = dock(viewer)
+    widget.scope = STACK
+    counts, edges = np.histogram(banana, bins=len(widget.counts),
+                                 range=(widget.edges[0], widget.edges[-1]))
+    np.testing.assert_array_equal(widget.counts, counts)
+    np.testing.assert_allclose(widget.edges, edges)
+    assert widget.counts.sum() == banana.size
+
+
+def test_integer_images_get_one_bin_per_value(viewer, blobs):
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    low, high = int(blobs.min()), int(blobs.max())
+    if high - low + 1 <= histogram.BINS:
+        assert len(widget.counts) == high - low + 1
+        assert widget.counts[0] == np.count_nonzero(blobs == low)
+
+
+def test_insight_panel(viewer, banana):
+    viewer.add_image(banana, scale=(8.8, 0.390625, 0.390625), units="mm", name="banana")
+    widget = dock(viewer)
+    expected = ops.insight(banana, percentiles=())
+    for key in ("min", "max", "dtype"):
+        assert widget.stats[key] == expected[key]
+    assert widget.stats["mean"] == pytest.approx(expected["mean"])
+    assert widget.stats["std"] == pytest.approx(expected["std"])
+    assert widget.stats["shape"] == banana.shape
+    assert widget._insight["voxel size"].text() == "8.8 × 0.3906 × 0.3906 mm"
+    assert widget._insight["shape"].text() == "25 × 384 × 384"
+
+
+def test_log_counts(viewer, blobs):
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    widget.log = True
+    np.testing.assert_allclose(widget.canvas.heights(), np.log10(1 + widget.counts))
+
+
+def test_dragging_a_limit_changes_contrast_limits(viewer, blobs):
+    layer = viewer.add_image(blobs, name="blobs", contrast_limits=(0, 255))
+    widget = dock(viewer)
+    widget.drag_limit("low", 40.0)
+    assert tuple(layer.contrast_limits) == pytest.approx((40.0, 255.0))
+    widget.drag_limit(1, 200.0)
+    assert tuple(layer.contrast_limits) == pytest.approx((40.0, 200.0))
+    widget.drag_limit(0, 500.0)  # never passes the other limit
+    low, high = layer.contrast_limits
+    assert low < high == pytest.approx(200.0)
+    assert widget.canvas.limits == pytest.approx(tuple(layer.contrast_limits))
+
+
+def _mouse(kind, x, y, buttons):
+    button = Qt.MouseButton.LeftButton
+    point = QPointF(x, y)
+    return QMouseEvent(kind, point, point, button if kind != QMouseEvent.Type.MouseMove
+                       else Qt.MouseButton.NoButton, buttons, Qt.KeyboardModifier.NoModifier)
+
+
+def test_dragging_a_line_with_the_mouse(viewer, qtbot, blobs):
+    layer = viewer.add_image(blobs, name="blobs", contrast_limits=(50, 200))
+    widget = dock(viewer)
+    canvas = widget.canvas
+    canvas.resize(400, 160)
+    y = canvas.height() / 2
+    start, end = canvas.x_of(200.0), canvas.x_of(150.0)
+    pressed = Qt.MouseButton.LeftButton
+    canvas.mousePressEvent(_mouse(QMouseEvent.Type.MouseButtonPress, start, y, pressed))
+    canvas.mouseMoveEvent(_mouse(QMouseEvent.Type.MouseMove, end, y, pressed))
+    canvas.mouseReleaseEvent(_mouse(QMouseEvent.Type.MouseButtonRelease, end, y,
+                                    Qt.MouseButton.NoButton))
+    low, high = layer.contrast_limits
+    assert low == pytest.approx(50.0)
+    assert high == pytest.approx(150.0, abs=2.0)  # one pixel of the axis
+
+
+def test_percentile_buttons_set_numpy_percentiles(viewer, banana):
+    layer = viewer.add_image(banana, name="banana")
+    viewer.dims.set_current_step(0, 10)
+    widget = dock(viewer)
+    widget._p95.click()
+    expected = np.percentile(banana[10], [0, 95])
+    assert tuple(layer.contrast_limits) == pytest.approx(tuple(expected))
+    widget._auto.click()
+    expected = np.percentile(banana[10], list(FIJI_AUTO))
+    assert tuple(layer.contrast_limits) == pytest.approx(tuple(expected))
+    widget.scope = STACK
+    widget._lower.setValue(2.0)
+    widget._upper.setValue(98.5)
+    widget._set.click()
+    expected = np.percentile(banana, [2.0, 98.5])
+    assert tuple(layer.contrast_limits) == pytest.approx(tuple(expected))
+    assert widget.set_limits_from_percentiles(5, 60) == pytest.approx(
+        tuple(np.percentile(banana, [5, 60])))
+
+
+def test_follows_the_selected_image(viewer, banana, blobs):
+    first = viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    assert widget.layer is first
+    second = viewer.add_image(banana[0], name="plane")
+    assert widget.layer is second
+    viewer.add_labels(np.zeros((4, 4), np.uint8), name="labels")  # not an image: kept
+    assert widget.layer is second
+    viewer.layers.remove(second)
+    assert widget.layer is first
+
+
+def test_threshold_widget_line_follows_its_parameters(viewer, qtbot, blobs):
+    layer = viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    _, threshold = viewer.window.add_plugin_dock_widget(PLUGIN, "Threshold")
+    viewer.layers.selection.active = layer
+    assert threshold.input_layer is layer
+    qtbot.waitUntil(lambda: widget.threshold_widget is threshold, timeout=5000)
+    threshold.set_parameters(method="li")
+    qtbot.waitUntil(
+        lambda: widget.threshold == pytest.approx(ops.threshold_value(blobs, method="li")),
+        timeout=20000,
+    )
+    threshold.set_parameters(method="manual", value=123.0)
+    qtbot.waitUntil(lambda: widget.threshold == pytest.approx(123.0), timeout=20000)
+    assert widget.canvas.threshold == pytest.approx(123.0)
+    wait_idle(qtbot, widget)
+    wait_idle(qtbot, threshold)
+    viewer.window.remove_dock_widget(threshold.native)
+    threshold._disconnect()  # as when Qt deletes it
+    qtbot.waitUntil(lambda: widget.threshold is None, timeout=5000)
+
+
+def test_dask_data_is_sampled_in_a_worker(viewer, qtbot, banana):
+    da = pytest.importorskip("dask.array")
+    stack = da.from_array(banana, chunks=(5, 384, 384))
+    viewer.add_image(stack, name="lazy", contrast_limits=(0, 1000))
+    widget = dock(viewer)
+    widget.scope = STACK
+    wait_idle(qtbot, widget)
+    assert widget.sampled and widget.canvas.note == "sampled"
+    sample, _ = histogram.subsample(banana, histogram.DASK_SAMPLE)
+    np.testing.assert_array_equal(widget.counts, np.histogram(sample, bins=widget.edges)[0])
+    widget.set_limits_from_percentiles(0, 95)
+    wait_idle(qtbot, widget)
+    layer = viewer.layers["lazy"]
+    assert tuple(layer.contrast_limits) == pytest.approx(tuple(np.percentile(sample, [0, 95])))
+
+
+def test_big_layers_are_sampled(monkeypatch, viewer, qtbot, banana):
+    monkeypatch.setattr(histogram, "BIG", 1_000_000)  # banana (3.7 M) counts as big
+    monkeypatch.setattr(histogram, "SAMPLE", 500_000)
+    viewer.add_image(banana, name="banana")
+    widget = dock(viewer)
+    widget.scope = STACK
+    wait_idle(qtbot, widget)
+    assert widget.sampled
+    assert widget.counts.sum() < banana.size
+    assert widget.stats["sampled"]
+
+
+def test_closing_the_dock_disconnects(viewer, banana):
+    viewer.add_image(banana, name="banana")
+    widget = dock(viewer)
+    point_callbacks = len(viewer.dims.events.point.callbacks)
+    viewer.window.remove_dock_widget(widget)
+    assert len(viewer.dims.events.point.callbacks) == point_callbacks - 1
+    before = widget.counts.copy()
+    viewer.dims.set_current_step(0, 20)
+    viewer.add_image(banana[0], name="other")
+    assert widget.layer.name == "banana"
+    np.testing.assert_array_equal(widget.counts, before)
