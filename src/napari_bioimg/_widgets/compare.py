@@ -1,0 +1,325 @@
+"""Compare results: side by side in napari's grid, or a curtain across two layers.
+
+Side by side shows the chosen layers in one row of napari's grid (one camera,
+so zoom and position stay linked), names on, every other layer hidden. The
+curtain shows the upper of two layers left of a movable split, the lower one
+right of it. Restore puts visibility, grid and camera back as they were.
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import napari
+import numpy as np
+from magicgui import widgets
+from napari.layers import Image, Labels, Layer
+from napari.utils.notifications import show_error
+
+from ._layers import PREVIEW_KEY, layer_data
+
+__all__ = ["CURTAIN_KEY", "CompareWidget"]
+
+CURTAIN_KEY = "napari_bioimg_curtain"
+MAX_ROW = 4  # up to this many layers side by side in one row, more in a square-ish grid
+
+
+@dataclass
+class _Saved:
+    """What compare mode changes, to put back."""
+
+    layers: list[tuple[Layer, bool, bool]] = field(default_factory=list)
+    grid: dict[str, Any] = field(default_factory=dict)
+    center: tuple[float, ...] = ()
+    zoom: float = 1.0
+
+
+class CompareWidget(widgets.Container):
+    """Pick layers; show them side by side or with a curtain; restore.
+
+    With no choice of its own the widget takes the layers selected in the
+    layer list (two or more), or else every visible image and labels layer:
+    after computing mean, median and Gaussian results of an image, *Side by
+    side* alone shows the four in a row.
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(labels=True)
+        # napari hands plugins a proxy that re-wraps layers; compare by identity.
+        self.viewer = getattr(viewer, "__wrapped__", viewer)
+        self.mode: str | None = None
+        self._saved: _Saved | None = None
+        self._curtain: Layer | None = None
+        self._pair: tuple[Layer, Layer] | None = None  # upper, lower
+        self._custom_choice = False
+        self._updating = False
+
+        self._layers = widgets.Select(
+            label="layers", choices=self._choices, allow_multiple=True,
+            tooltip="The layers to compare (none chosen: the selected layers, or all visible)",
+        )
+        self._side_by_side = widgets.PushButton(text="Side by side")
+        self._curtain_button = widgets.PushButton(text="Curtain")
+        self._split = widgets.FloatSlider(
+            label="curtain", min=0.0, max=1.0, step=0.01, value=0.5,
+            tooltip="Where the upper layer gives way to the lower one",
+        )
+        self._restore = widgets.PushButton(text="Restore", enabled=False)
+        self._status = widgets.Label(value="")
+        buttons = widgets.Container(
+            widgets=[self._side_by_side, self._curtain_button, self._restore],
+            layout="horizontal", labels=False,
+        )
+        buttons.margins = (0, 0, 0, 0)
+        self.extend([self._layers, buttons, self._split, self._status])
+
+        self._layers.changed.connect(self._on_user_choice)
+        self._side_by_side.clicked.connect(self.side_by_side)
+        self._curtain_button.clicked.connect(self.curtain)
+        self._restore.clicked.connect(self.restore)
+        self._split.changed.connect(self._update_curtain)
+        self._connections = [
+            (self.viewer.layers.events.inserted, self._refresh_choices),
+            (self.viewer.layers.events.removed, self._on_removed),
+            (self.viewer.layers.selection.events.changed, self._refresh_choices),
+        ]
+        for emitter, callback in self._connections:
+            emitter.connect(callback)
+        self.native.destroyed.connect(_on_destroyed(self._connections, self))
+        self._refresh_choices()
+
+    # --- the choice of layers -------------------------------------------------------
+
+    def _choices(self, _widget=None) -> list[tuple[str, Layer]]:
+        return [
+            (layer.name, layer) for layer in self.viewer.layers
+            if isinstance(layer, Image | Labels) and not layer.metadata.get(CURTAIN_KEY)
+        ]
+
+    def _default_choice(self) -> list[Layer]:
+        candidates = [layer for _, layer in self._choices()]
+        selected = [layer for layer in candidates if layer in self.viewer.layers.selection]
+        if len(selected) >= 2:
+            return selected
+        return [layer for layer in candidates if layer.visible]
+
+    def _refresh_choices(self, event=None) -> None:
+        if self.mode is not None:
+            return  # our own layer changes while comparing
+        self._updating = True
+        try:
+            self._layers.reset_choices()
+            if not self._custom_choice:
+                self._layers.value = self._default_choice()
+        finally:
+            self._updating = False
+
+    def _on_removed(self, event=None) -> None:
+        if self.mode is None:
+            self._refresh_choices()
+            return
+        self._updating = True
+        try:
+            self._layers.reset_choices()
+        finally:
+            self._updating = False
+
+    def _on_user_choice(self, _value=None) -> None:
+        if not self._updating:
+            self._custom_choice = bool(self._layers.value)
+
+    @property
+    def chosen(self) -> list[Layer]:
+        """The layers to compare, in layer-list order (bottom first)."""
+        picked = list(self._layers.value) or self._default_choice()
+        return [layer for layer in self.viewer.layers if any(layer is p for p in picked)]
+
+    @chosen.setter
+    def chosen(self, layers) -> None:
+        self._layers.value = list(layers)
+        self._custom_choice = bool(layers)
+
+    # --- side by side -----------------------------------------------------------------
+
+    def side_by_side(self, _value=None) -> None:
+        """Show the chosen layers in napari's grid, others hidden, names on."""
+        layers = self.chosen
+        if len(layers) < 2:
+            self._report("choose two or more layers to compare")
+            return
+        self.restore()
+        self._save()
+        for layer in self.viewer.layers:
+            layer.visible = any(layer is chosen for chosen in layers)
+        for layer in layers:
+            layer.name_overlay.visible = True
+        grid = self.viewer.canvas.grid
+        grid.stride = 1
+        grid.shape = (1, len(layers)) if len(layers) <= MAX_ROW else (-1, -1)
+        grid.enabled = True
+        self.viewer.reset_view()
+        self._enter("grid", f"side by side: {', '.join(layer.name for layer in layers)}")
+
+    # --- curtain ----------------------------------------------------------------------
+
+    def curtain(self, _value=None) -> None:
+        """Show the upper of the two top chosen layers left of the split, the lower right."""
+        layers = self.chosen
+        if len(layers) < 2:
+            self._report("choose two layers for the curtain")
+            return
+        upper, lower = layers[-1], layers[-2]
+        self.restore()
+        self._save()
+        for layer in self.viewer.layers:
+            layer.visible = layer is lower
+        active = self.viewer.layers.selection.active
+        self._pair = (upper, lower)
+        self._curtain = self._curtain_copy(upper)
+        if active is not None:
+            self.viewer.layers.selection.active = active
+        self._enter("curtain", f"left: {upper.name} | right: {lower.name}")
+        self._update_curtain()
+
+    def _curtain_copy(self, source: Layer) -> Layer:
+        """A layer showing the left part of ``source`` as ``source`` shows it."""
+        common = dict(
+            name=f"{source.name} (curtain)", scale=source.scale, translate=source.translate,
+            opacity=source.opacity, blending=source.blending,
+            metadata={CURTAIN_KEY: True, PREVIEW_KEY: True},
+        )
+        if getattr(source, "units", None) is not None:
+            common["units"] = source.units
+        view = self._left_part(source, 1)
+        if isinstance(source, Labels):
+            return self.viewer.add_labels(view, colormap=source.colormap, **common)
+        return self.viewer.add_image(
+            view, rgb=source.rgb, contrast_limits=source.contrast_limits, gamma=source.gamma,
+            **({} if source.rgb else {"colormap": source.colormap}), **common,
+        )
+
+    @staticmethod
+    def _left_part(source: Layer, columns: int):
+        """The first ``columns`` columns (last spatial axis) of the data: a view, no copy."""
+        data = layer_data(source)
+        window = (Ellipsis, slice(0, max(columns, 1)))
+        if getattr(source, "rgb", False):
+            window = (*window, slice(None))
+        return data[window]
+
+    @property
+    def split(self) -> float:
+        """Curtain position, 0 (left edge) to 1 (right edge)."""
+        return float(self._split.value)
+
+    @split.setter
+    def split(self, value: float) -> None:
+        self._split.value = float(value)
+
+    def curtain_columns(self) -> int:
+        """How many columns of the upper layer the curtain shows.
+
+        The split runs across the joint width of the two layers; the columns
+        whose centres lie left of it are shown.
+        """
+        if self._pair is None:
+            return 0
+        edges = []
+        for layer in self._pair:
+            width = layer_data(layer).shape[layer.ndim - 1]
+            for column in (-0.5, width - 0.5):
+                point = np.zeros(layer.ndim)
+                point[-1] = column
+                edges.append(float(np.asarray(layer.data_to_world(point))[-1]))
+        low, high = min(edges), max(edges)
+        upper = self._pair[0]
+        split = _with_last(upper, low + self.split * (high - low))
+        column = float(np.asarray(upper.world_to_data(split))[-1])
+        width = layer_data(upper).shape[upper.ndim - 1]
+        return min(max(math.ceil(column - 1e-9), 0), width)
+
+    def _update_curtain(self, _value=None) -> None:
+        curtain = self._curtain
+        if self.mode != "curtain" or curtain is None or curtain not in self.viewer.layers:
+            return
+        columns = self.curtain_columns()
+        source = self._pair[0]
+        limits = getattr(curtain, "contrast_limits", None)
+        curtain.data = self._left_part(source, columns)
+        if limits is not None:
+            curtain.contrast_limits = limits
+        curtain.visible = columns > 0
+
+    @property
+    def curtain_layer(self) -> Layer | None:
+        """The layer showing the upper layer's left part, while the curtain is on."""
+        return self._curtain
+
+    # --- state ------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        grid = self.viewer.canvas.grid
+        camera = self.viewer.scene.camera
+        self._saved = _Saved(
+            layers=[(layer, layer.visible, layer.name_overlay.visible)
+                    for layer in self.viewer.layers],
+            grid={"enabled": grid.enabled, "shape": grid.shape, "stride": grid.stride},
+            center=tuple(camera.center),
+            zoom=float(camera.zoom),
+        )
+
+    def _enter(self, mode: str, message: str) -> None:
+        self.mode = mode
+        self._restore.enabled = True
+        self._status.value = message
+
+    def restore(self, _value=None) -> None:
+        """Put visibility, names, grid and camera back as they were before comparing."""
+        restore_viewer(self.viewer, self._saved, self._curtain)
+        self._saved, self._curtain, self._pair = None, None, None
+        self.mode = None
+        self._restore.enabled = False
+        self._status.value = ""
+        self._refresh_choices()
+
+    def _report(self, message: str) -> None:
+        self._status.value = message
+        show_error(f"Compare: {message}")
+
+
+def _with_last(layer: Layer, x_world: float) -> np.ndarray:
+    """A world point on the layer's axes whose last coordinate is ``x_world``."""
+    point = np.asarray(layer.data_to_world(np.zeros(layer.ndim)), dtype=float)
+    point[-1] = x_world
+    return point
+
+
+def restore_viewer(viewer, saved: _Saved | None, curtain: Layer | None) -> None:
+    """Undo what compare mode changed (safe to call when nothing was changed)."""
+    if curtain is not None and curtain in viewer.layers:
+        viewer.layers.remove(curtain)
+    if saved is None:
+        return
+    for layer, visible, name_visible in saved.layers:
+        if layer in viewer.layers:
+            layer.visible = visible
+            layer.name_overlay.visible = name_visible
+    grid = viewer.canvas.grid
+    grid.stride = saved.grid["stride"]
+    grid.shape = saved.grid["shape"]
+    grid.enabled = saved.grid["enabled"]
+    viewer.scene.camera.center = saved.center
+    viewer.scene.camera.zoom = saved.zoom
+
+
+def _on_destroyed(connections, widget: CompareWidget):
+    # A plain function, not a bound method: Qt drops connections to slots of
+    # the object being destroyed. Closing the dock also ends compare mode.
+    def destroyed(*_args) -> None:
+        for emitter, callback in connections:
+            emitter.disconnect(callback)
+        connections.clear()
+        restore_viewer(widget.viewer, widget._saved, widget._curtain)
+        widget._saved = widget._curtain = None
+
+    return destroyed

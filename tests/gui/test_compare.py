@@ -1,0 +1,138 @@
+"""The compare dock: side by side in napari's grid, a curtain, and restore."""
+
+import numpy as np
+import pytest
+
+from napari_bioimg import ops
+from napari_bioimg._widgets.compare import CompareWidget
+
+PLUGIN = "napari-bioimg"
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+def dock(viewer):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Compare side by side")
+    assert isinstance(widget, CompareWidget)
+    return widget
+
+
+@pytest.fixture
+def filtered(viewer, blobs):
+    """The lecture's figure: blobs and its mean, median and Gaussian."""
+    layers = [viewer.add_image(blobs, name="blobs")]
+    for name, result in (
+        ("mean", ops.mean(blobs, radius=3)),
+        ("median", ops.median(blobs, radius=3)),
+        ("gaussian", ops.gaussian(blobs, sigma=2)),
+    ):
+        layers.append(viewer.add_image(result, name=f"blobs {name}"))
+    return layers
+
+
+def visible(viewer):
+    return [layer.name for layer in viewer.layers if layer.visible]
+
+
+def test_side_by_side_with_one_click_and_restore(viewer, filtered):
+    points = viewer.add_points([[10, 10]], name="points")
+    hidden = viewer.add_image(np.zeros((8, 8)), name="hidden", visible=False)
+    camera = viewer.scene.camera
+    camera.zoom, camera.center = 3.0, (0.0, 50.0, 60.0)
+    widget = dock(viewer)
+    assert widget.chosen == filtered  # every visible image, without choosing
+    widget._side_by_side.clicked.emit()  # the one click
+    grid = viewer.canvas.grid
+    assert grid.enabled and tuple(grid.shape) == (1, 4)
+    assert visible(viewer) == [layer.name for layer in filtered]
+    assert all(layer.name_overlay.visible for layer in filtered)
+    assert grid.actual_shape(viewer.layers) == (1, 4)
+    assert [grid.position(viewer.layers.index(layer), viewer.layers) for layer in filtered] == [
+        (0, 0), (0, 1), (0, 2), (0, 3)
+    ]
+    assert widget.mode == "grid"
+    widget._restore.clicked.emit()
+    assert not grid.enabled and widget.mode is None
+    assert points.visible and not hidden.visible
+    assert not any(layer.name_overlay.visible for layer in filtered)
+    assert camera.zoom == pytest.approx(3.0)
+    np.testing.assert_allclose(camera.center[-2:], (50.0, 60.0))
+
+
+def test_the_layers_selected_in_the_layer_list_are_compared(viewer, filtered):
+    widget = dock(viewer)
+    viewer.layers.selection = {filtered[1], filtered[2]}  # mean and median
+    assert widget.chosen == filtered[1:3]
+    widget.side_by_side()
+    assert visible(viewer) == ["blobs mean", "blobs median"]
+    assert tuple(viewer.canvas.grid.shape) == (1, 2)
+    widget.restore()
+    assert visible(viewer) == [layer.name for layer in filtered]
+
+
+def test_an_explicit_choice_wins_and_one_layer_is_not_enough(viewer, filtered, monkeypatch):
+    messages = []
+    monkeypatch.setattr("napari_bioimg._widgets.compare.show_error", messages.append)
+    widget = dock(viewer)
+    widget.chosen = [filtered[0], filtered[3]]
+    viewer.add_image(np.ones((4, 4)), name="late")  # does not change the choice
+    widget.side_by_side()
+    assert visible(viewer) == ["blobs", "blobs gaussian"]
+    widget.restore()
+    widget.chosen = [filtered[0]]
+    widget.side_by_side()
+    assert messages and "two or more" in messages[-1]
+    assert not viewer.canvas.grid.enabled and widget.mode is None  # nothing changed
+
+
+def test_the_curtain_shows_the_upper_layer_left_of_the_split(viewer, filtered, blobs):
+    widget = dock(viewer)
+    widget.chosen = [filtered[0], filtered[2]]  # blobs (lower), median (upper)
+    widget.curtain()
+    curtain = widget.curtain_layer
+    assert curtain is not None and widget.mode == "curtain"
+    assert visible(viewer) == ["blobs", curtain.name]
+    width = blobs.shape[1]
+    np.testing.assert_array_equal(curtain.data, filtered[2].data[:, : width // 2])
+    np.testing.assert_allclose(curtain.contrast_limits, filtered[2].contrast_limits)
+    widget.split = 0.25
+    assert curtain.data.shape == (blobs.shape[0], width // 4)
+    assert np.shares_memory(curtain.data, filtered[2].data)  # a view, not a copy
+    widget.split = 0.0
+    assert not curtain.visible
+    widget.split = 1.0
+    assert curtain.visible and curtain.data.shape == blobs.shape
+    widget.side_by_side()  # switching mode removes the curtain first
+    assert curtain not in viewer.layers
+    widget.restore()
+    assert visible(viewer) == [layer.name for layer in filtered]
+    assert curtain.name not in [layer.name for layer in viewer.layers]
+
+
+def test_curtain_on_a_stack_follows_the_plane(viewer, banana):
+    stack = banana[:, ::4, ::4]
+    lower = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    upper = viewer.add_labels((stack > 1500).astype(np.uint8), scale=lower.scale, name="mask")
+    widget = dock(viewer)
+    widget.curtain()
+    curtain = widget.curtain_layer
+    assert type(curtain).__name__ == "Labels"
+    np.testing.assert_array_equal(curtain.data, upper.data[:, :, : stack.shape[2] // 2])
+    widget.restore()
+    assert upper.visible and lower.visible
+
+
+def test_closing_the_dock_restores(viewer, filtered):
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Compare side by side")
+    widget.side_by_side()
+    assert viewer.canvas.grid.enabled
+    viewer.window.remove_dock_widget(dock_widget)
+    widget.native.deleteLater()
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not viewer.canvas.grid.enabled
+    assert visible(viewer) == [layer.name for layer in filtered]
