@@ -1,9 +1,10 @@
 """The ``napari-bioimg`` command line.
 
+``napari-bioimg view`` opens napari on the sample data;
 ``napari-bioimg run PIPELINE.yaml INPUT... --out DIR`` runs a saved pipeline on
 TIFF files, folders or glob patterns; ``napari-bioimg export-script`` writes it
 as a standalone Python script; ``napari-bioimg operations`` lists what a
-pipeline file may use. These commands never import napari or Qt.
+pipeline file may use. Only ``view`` imports napari and Qt.
 """
 
 import argparse
@@ -154,14 +155,41 @@ def _operations(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- view -------------------------------------------------------------------------
+
+
+def _add_view(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "view",
+        help="open napari with the plugin (on its sample data, or on files)",
+        description="Open napari with the Gaussian and Threshold widgets docked, on the "
+        "synthetic sample data or on the given files or folders.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="images to open instead")
+    parser.add_argument("--sample", default="nuclei_3d", choices=["nuclei_2d", "nuclei_3d"],
+                        help="sample data to open when no PATH is given")
+    parser.set_defaults(handler=_view)
+
+
+def _view(args: argparse.Namespace) -> int:
+    import napari  # only here: the other commands stay headless
+
+    from ._launch import launch
+
+    viewer = launch(args.sample) if not args.paths else napari.Viewer(title="napari-bioimg")
+    for path in args.paths:
+        viewer.open(path, plugin="napari-bioimg")
+    napari.run()
+    return 0
+
+
 # --- subcommands ------------------------------------------------------------------
 # Each entry adds one subcommand to the parser and sets ``handler``, a function
-# of the parsed arguments returning the exit status. To add a command (e.g.
-# ``view``, opening files in napari), write ``_add_view(subparsers)`` above and
-# append it here; import napari inside its handler so that the headless
-# commands never load napari or Qt.
+# of the parsed arguments returning the exit status. Import napari inside a
+# handler so that the headless commands never load napari or Qt.
 
 SUBCOMMANDS: list[Callable[[Subparsers], None]] = [
+    _add_view,
     _add_run,
     _add_export_script,
     _add_operations,

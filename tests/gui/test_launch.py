@@ -17,3 +17,20 @@ def test_launch_opens_sample_data_with_widgets_docked(qtbot):
         assert any(layer.name.endswith("gaussian") for layer in viewer.layers)
     finally:
         viewer.close()
+
+
+def test_view_command_opens_napari_on_the_sample(monkeypatch, qtbot):
+    import napari
+
+    from napari_bioimg.cli import main
+
+    ran = []
+    monkeypatch.setattr(napari, "run", lambda: ran.append(True))
+    assert main(["view", "--sample", "nuclei_2d"]) == 0
+    viewer = napari.current_viewer()
+    try:
+        assert ran and viewer.layers[0].data.ndim == 2
+        for widget in OperationWidget.open_widgets(viewer):
+            qtbot.waitUntil(lambda w=widget: not w.busy, timeout=20000)
+    finally:
+        viewer.close()

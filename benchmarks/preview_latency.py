@@ -1,0 +1,119 @@
+"""Preview latency of every operation widget: parameter change -> updated result layer.
+
+Run under a virtual display: ``xvfb-run -a python benchmarks/preview_latency.py``.
+Prints, per operation, the median and 95th percentile time from setting a parameter
+to the preview layer being updated, on a 1024x1024 uint16 image and on the current
+plane of a 64x1024x1024 uint16 stack. Options: ``--repeats N``, ``--only a,b``,
+``--no-stack``.
+"""
+
+import argparse
+import time
+
+import napari
+import numpy as np
+from qtpy.QtWidgets import QApplication
+
+from napari_bioimg import ops
+from napari_bioimg._sample_data import make_nuclei
+from napari_bioimg._widgets.operation import OperationWidget
+from napari_bioimg.ops.registry import BUILTIN_NAMES
+
+SIZES = (2.0, 4.0, 6.0, 8.0, 10.0)  # radius/sigma values cycled through
+
+
+def test_image(shape):
+    plane, _ = make_nuclei(shape[-2:], n=150, seed=1, radius=(10.0, 20.0))
+    if len(shape) == 2:
+        return plane
+    rng = np.random.default_rng(2)
+    stack = np.empty(shape, np.uint16)
+    for z in range(shape[0]):
+        stack[z] = np.roll(plane, int(rng.integers(-8, 8)), axis=1)
+    return stack
+
+
+def changes(op):
+    """A cycle of parameter settings to step through."""
+    numeric = [p for p in op.parameters if p.kind in ("int", "float") and not p.from_data]
+    if not numeric:
+        choice = next((p for p in op.parameters if p.kind == "choice"), None)
+        if choice is not None:
+            return [{choice.name: c} for c in choice.choices]
+        return [{}]
+    p = numeric[0]
+    if p.unit == "length":
+        return [{p.name: v} for v in SIZES if v <= p.maximum]
+    if p.kind == "int":
+        values = list(range(int(p.minimum), int(p.maximum) + 1))[:5]
+        return [{p.name: v} for v in values if v != 0 or p.minimum < 0]
+    return [{p.name: p.minimum + (p.maximum - p.minimum) * f} for f in (0.01, 0.02, 0.05)]
+
+
+def wait(widget, app):
+    while widget.busy:
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+def measure(viewer, layer, name, repeats, app):
+    op = ops.get_operation(name)
+    widget = OperationWidget(viewer, op)
+    widget.input_layer = layer
+    wait(widget, app)
+    settings = changes(op)
+    times = []
+    for k in range(repeats + 1):
+        setting = settings[k % len(settings)]
+        if len(settings) == 1:  # nothing to change: re-run the same preview
+            start = time.perf_counter()
+            widget.schedule()
+        else:
+            start = time.perf_counter()
+            widget.set_parameters(**setting)
+        wait(widget, app)
+        if k:  # the first is a warm-up
+            times.append(time.perf_counter() - start)
+    if widget.preview_layer is not None:
+        viewer.layers.remove(widget.preview_layer)
+    widget.native.close()
+    widget.native.deleteLater()
+    app.processEvents()
+    return np.median(times) * 1000, np.percentile(times, 95) * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--no-stack", action="store_true")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(BUILTIN_NAMES)
+    names = [n for n in names if n not in ("crop", "subsample")]  # text entries, no slider
+    viewer = napari.Viewer(show=False)
+    app = QApplication.instance()
+    cases = [("1024x1024", (1024, 1024))]
+    if not args.no_stack:
+        cases.append(("64x1024x1024 plane", (64, 1024, 1024)))
+    print(f"{'operation':24s} {'data':20s} {'median ms':>10s} {'p95 ms':>8s}")
+    for label, shape in cases:
+        viewer.layers.clear()
+        image = test_image(shape)
+        spacing = (2.0, 0.5, 0.5)[-len(shape):]
+        layer = viewer.add_image(image, name="image", scale=spacing)
+        mask = viewer.add_labels(
+            ops.threshold(image, method="otsu").astype(np.uint8), name="mask", scale=spacing
+        )
+        if len(shape) == 3:
+            viewer.dims.set_current_step(0, shape[0] // 2)
+        for name in names:
+            op = ops.get_operation(name)
+            source = mask if op.input_kind == "mask" else layer
+            median, p95 = measure(viewer, source, name, args.repeats, app)
+            flag = "" if median <= 50 and p95 <= 100 else "  (over target)"
+            print(f"{name:24s} {label:20s} {median:10.1f} {p95:8.1f}{flag}", flush=True)
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()
