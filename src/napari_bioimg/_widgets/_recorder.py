@@ -38,6 +38,22 @@ class Recorder:
         del self.steps[index]
         self.changed.emit()
 
+    def to_pipeline(self):
+        """The recorded steps as a :class:`~napari_bioimg.pipeline.Pipeline`.
+
+        A step reads the earlier step whose result layer it was applied to;
+        a layer that no recorded step made is the pipeline's input.
+        """
+        from ..pipeline import INPUT, Pipeline
+
+        pipeline = Pipeline()
+        made_by: dict[str, str] = {}
+        for step in self.steps:
+            source = made_by.get(step.input_layer, INPUT)
+            added = pipeline.append(step.operation, step.parameters, source)
+            made_by[step.output_layer] = added.id
+        return pipeline
+
     def clear(self) -> None:
         """Forget every step."""
         self.steps.clear()

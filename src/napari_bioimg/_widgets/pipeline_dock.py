@@ -1,0 +1,129 @@
+"""The Pipeline dock: the applied steps, replay on another layer, save YAML or a script."""
+
+from pathlib import Path
+
+import napari
+import numpy as np
+from magicgui import widgets
+from napari.layers import Image
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import QApplication, QFileDialog
+
+from ..pipeline import Pipeline
+from ._layers import add_result, is_preview, layer_data, spatial_scale
+from ._recorder import recorder_for
+
+
+class PipelineDock(widgets.Container):
+    """Lists recorded steps; removes one; re-runs the chain; saves YAML or Python."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__()
+        self.viewer = getattr(viewer, "__wrapped__", viewer)
+        self.recorder = recorder_for(self.viewer)
+        self._steps = widgets.Select(label="steps", choices=[], allow_multiple=False)
+        self._remove = widgets.PushButton(text="Remove step")
+        self._target = widgets.ComboBox(label="run on", choices=self._images, nullable=True)
+        self._run = widgets.PushButton(text="Run pipeline on layer")
+        self._save_yaml = widgets.PushButton(text="Save pipeline (YAML)…")
+        self._save_script = widgets.PushButton(text="Save Python script…")
+        self._copy_script = widgets.PushButton(text="Copy Python script")
+        self.extend([self._steps, self._remove, self._target, self._run, self._save_yaml,
+                     self._save_script, self._copy_script])
+        self._remove.clicked.connect(self._remove_selected)
+        self._run.clicked.connect(lambda: self.run_on(self._target.value))
+        self._save_yaml.clicked.connect(lambda: self._ask_and_save("yaml"))
+        self._save_script.clicked.connect(lambda: self._ask_and_save("py"))
+        self._copy_script.clicked.connect(self.copy_script)
+        self.recorder.changed.connect(self.refresh)
+        self.viewer.layers.events.inserted.connect(self._target.reset_choices)
+        self.viewer.layers.events.removed.connect(self._target.reset_choices)
+        self.native.destroyed.connect(self._disconnect)
+        self._worker = None
+        self.refresh()
+
+    def _disconnect(self, *_args) -> None:
+        self.recorder.changed.disconnect(self.refresh)
+        self.viewer.layers.events.inserted.disconnect(self._target.reset_choices)
+        self.viewer.layers.events.removed.disconnect(self._target.reset_choices)
+
+    def _images(self, _widget=None):
+        return [(layer.name, layer) for layer in self.viewer.layers
+                if isinstance(layer, Image) and not is_preview(layer)]
+
+    def refresh(self) -> None:
+        """Show the recorded steps."""
+        lines = []
+        for number, step in enumerate(self.recorder.steps, start=1):
+            values = ", ".join(f"{k}={v!r}" for k, v in step.parameters.items())
+            lines.append(f"{number}. {step.operation}({values}) on '{step.input_layer}'")
+        self._steps.choices = [(line, index) for index, line in enumerate(lines)]
+
+    def pipeline(self) -> Pipeline:
+        """The recorded steps as a pipeline."""
+        return self.recorder.to_pipeline()
+
+    def _remove_selected(self) -> None:
+        for index in sorted(self._steps.value, reverse=True):
+            self.recorder.remove(index)
+
+    @property
+    def busy(self) -> bool:
+        """True while a replay runs."""
+        return self._worker is not None
+
+    def run_on(self, layer) -> None:
+        """Replay the pipeline on ``layer`` (in a worker) and add the result as a layer."""
+        if layer is None or not self.recorder.steps:
+            show_info("Record steps with Apply, and choose a layer to run them on.")
+            return
+        pipeline = self.pipeline()
+        data = np.asarray(layer_data(layer))
+        worker = create_worker(
+            pipeline.run_with_spacing, data, spatial_scale(layer), _start_thread=False,
+            _ignore_errors=True,
+            _progress={"desc": f"Pipeline on {layer.name}"},
+        )
+        worker.returned.connect(lambda out, source=layer: self._show(source, *out))
+        worker.errored.connect(lambda error: show_error(f"Pipeline: {error}"))
+        worker.finished.connect(self._finished)
+        self._worker = worker
+        worker.start()
+
+    def _finished(self) -> None:
+        self._worker = None
+
+    def _show(self, source, result, spacing) -> None:
+        if source not in self.viewer.layers:
+            return
+        last = self.pipeline().operation(-1)
+        kind = "image" if last.output_kind == "image" else "labels"
+        scale = tuple(source.scale[: result.ndim - len(spacing)]) + tuple(spacing)
+        translate = tuple(source.translate[-result.ndim:])
+        add_result(self.viewer, result, kind, source, f"{source.name} pipeline",
+                   scale=scale, translate=translate)
+
+    def save(self, path: str | Path) -> None:
+        """Save the pipeline as YAML (``.yaml``/``.yml``/``.json``) or a script (``.py``)."""
+        path = Path(path)
+        pipeline = self.pipeline()
+        if path.suffix == ".py":
+            path.write_text(pipeline.to_python(), encoding="utf-8")
+        else:
+            pipeline.save(path)
+
+    def copy_script(self) -> str:
+        """Copy the Python script to the clipboard and return it."""
+        script = self.pipeline().to_python()
+        QApplication.clipboard().setText(script)
+        return script
+
+    def _ask_and_save(self, kind: str) -> None:
+        filters = "Pipeline (*.yaml *.yml *.json)" if kind == "yaml" else "Python (*.py)"
+        path, _ = QFileDialog.getSaveFileName(self.native, "Save", f"pipeline.{kind}", filters)
+        if path:
+            try:
+                self.save(path)
+            except (OSError, ValueError) as error:
+                show_error(f"Could not save {path}: {error}")

@@ -1,0 +1,55 @@
+"""Steps recorded in napari replay headless to the same results."""
+
+import numpy as np
+
+from napari_bioimg.pipeline import Pipeline
+
+from .test_operation_widget import dock, wait_idle
+
+
+def apply(qtbot, widget, layer, **parameters):
+    widget.input_layer = layer
+    widget.set_parameters(**parameters)
+    wait_idle(qtbot, widget)
+    widget.apply()
+    wait_idle(qtbot, widget)
+
+
+def test_recorded_gui_session_replays_to_the_same_layers(make_napari_viewer, qtbot, blobs, tmp_path):
+    viewer = make_napari_viewer()
+    source = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
+    gaussian = dock(viewer, qtbot, "gaussian")
+    apply(qtbot, gaussian, source, sigma=1.0)
+    smoothed = viewer.layers[-1]
+    threshold = dock(viewer, qtbot, "threshold")
+    apply(qtbot, threshold, smoothed, method="otsu")
+    mask = viewer.layers[-1]
+    opening = dock(viewer, qtbot, "binary_opening")
+    apply(qtbot, opening, mask, radius=1.0)
+    label = dock(viewer, qtbot, "label")
+    apply(qtbot, label, viewer.layers[-1], connectivity=2)
+    labels = viewer.layers[-1]
+
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline = pipeline_dock.pipeline()
+    assert [s.operation for s in pipeline] == ["gaussian", "threshold", "binary_opening", "label"]
+    assert pipeline[1].source == pipeline[0].id
+    results = pipeline.run(blobs, spacing=(0.5, 0.5), all_results=True)
+    np.testing.assert_array_equal(results[0], smoothed.data)
+    np.testing.assert_array_equal(results[1], mask.data.astype(bool))
+    np.testing.assert_array_equal(results[-1], labels.data)
+
+    pipeline_dock.run_on(source)  # the replay button
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    np.testing.assert_array_equal(viewer.layers[-1].data, labels.data)
+    assert viewer.layers[-1].name == "blobs pipeline"
+
+    pipeline_dock.save(tmp_path / "steps.yaml")
+    assert Pipeline.load(tmp_path / "steps.yaml") == pipeline
+    pipeline_dock.save(tmp_path / "steps.py")
+    script = (tmp_path / "steps.py").read_text()
+    assert "ops.gaussian(" in script and "ops.label(" in script
+    assert pipeline_dock.copy_script() == pipeline.to_python()
+
+    pipeline_dock.recorder.remove(3)
+    assert len(pipeline_dock._steps.choices) == 3
