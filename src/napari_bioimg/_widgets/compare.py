@@ -66,6 +66,8 @@ class CompareWidget(widgets.Container):
         )
         self._restore = widgets.PushButton(text="Restore", enabled=False)
         self._status = widgets.Label(value="")
+        self._status.native.setWordWrap(True)
+        self._layers.native.setMaximumHeight(140)
         buttons = widgets.Container(
             widgets=[self._side_by_side, self._curtain_button, self._restore],
             layout="horizontal", labels=False,

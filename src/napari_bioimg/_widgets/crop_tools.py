@@ -16,24 +16,16 @@ from napari.utils.notifications import show_error
 
 from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
+from ._axes import axis_names
 from ._layers import add_result, is_preview, layer_data
 from ._recorder import RecordedStep, recorder_for
 
-__all__ = ["REGIONS", "CropWidget", "axis_names"]
+__all__ = ["REGIONS", "CropWidget"]
 
 REGIONS = ("rectangle", "view", "z range only")
 RECTANGLE_LAYER = "crop rectangle"
 # Rectangle corners come back from world_to_data with rounding noise.
 _TOLERANCE = 1e-6
-
-
-def axis_names(viewer, layer: Layer) -> list[str]:
-    """Names of the layer's axes: the viewer's axis labels, or z/y/x for the default digits."""
-    labels = list(viewer.dims.axis_labels)[-layer.ndim :]
-    if all(label.lstrip("-").isdigit() for label in labels):
-        spatial = ["z", "y", "x"][-min(layer.ndim, 3) :]
-        labels = [f"axis {i}" for i in range(layer.ndim - len(spatial))] + spatial
-    return labels
 
 
 def _compute(operation: Operation, parameters: dict, arrays: list) -> list[np.ndarray]:

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ._axes import axis_names
 from ._layers import layer_data
 
 __all__ = ["PixelGrid", "format_value", "window_at"]
@@ -187,6 +188,7 @@ class PixelGrid(QWidget):
         self._table.setFont(font)
         self._table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self._table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._table.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("size"))
@@ -195,8 +197,9 @@ class PixelGrid(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self._title)
         layout.addLayout(controls)
-        layout.addWidget(self._table, 1)
+        layout.addWidget(self._table)
         layout.addWidget(self._position)
+        layout.addStretch(1)
 
         self._size.valueChanged.connect(self._on_size)
         self._connections = [
@@ -233,6 +236,7 @@ class PixelGrid(QWidget):
 
     def _resize_table(self) -> None:
         n = self.window_size
+        self._table.setMinimumWidth(0)
         self._table.clear()
         self._table.setRowCount(n)
         self._table.setColumnCount(n)
@@ -246,6 +250,7 @@ class PixelGrid(QWidget):
         for emitter, callback in self._layer_connections:
             emitter.disconnect(callback)
         self._layer_connections.clear()
+        self._table.setMinimumWidth(0)
         active = self.viewer.layers.selection.active
         self.layer = active if isinstance(active, Image | Labels) else None
         if self.layer is not None:
@@ -336,8 +341,22 @@ class PixelGrid(QWidget):
                     item.setBackground(default)
                     item.setForeground(default)
         self._delegate.centre = (n // 2, n // 2)
+        self._fit_width()
         self._table.viewport().update()
         self._position.setText(self._describe(layer, centre, values, origin))
+
+    def _fit_width(self) -> None:
+        """Widen the table to show every column (never narrower while on one layer)."""
+        table = self._table
+        table.resizeColumnsToContents()
+        needed = (
+            table.verticalHeader().sizeHint().width()
+            + table.horizontalHeader().length()
+            + 2 * table.frameWidth()
+            + 4
+        )
+        if needed > table.minimumWidth():
+            table.setMinimumWidth(needed)
 
     def _paint(self, item: QTableWidgetItem, rgba: np.ndarray) -> None:
         if rgba[3] <= 0:
@@ -352,7 +371,7 @@ class PixelGrid(QWidget):
     def _describe(self, layer: Layer, centre, values, origin) -> str:
         if centre is None:
             return "cursor outside the data"
-        labels = list(self.viewer.dims.axis_labels)[-layer.ndim :]
+        labels = axis_names(self.viewer, layer)
         value = np.asarray(layer_data(layer)[centre])
         text = "value " + (
             ",".join(format_value(v) for v in value) if value.ndim else format_value(value[()])
@@ -369,7 +388,7 @@ class PixelGrid(QWidget):
                 [format(u, "~") for u in units] if units is not None else [""] * layer.ndim
             )
             physical = ", ".join(
-                f"{a}={format_value(float(w))} {u}".rstrip()
+                f"{a}={float(w):g} {u}".rstrip()
                 for a, w, u in zip(labels, world, unit_text, strict=True)
             )
             text += f"<br>position: {physical}"
