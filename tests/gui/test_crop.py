@@ -165,3 +165,21 @@ def test_errors_are_reported_not_raised(viewer, qtbot, monkeypatch, blobs):
     assert widget.crop() is None
     assert "no pixel" in messages[-1]
     assert len(viewer.layers) == count + 1  # only the rectangle layer
+
+
+def test_crop_then_subsample_replays_as_the_recorded_pipeline(viewer, qtbot, banana):
+    stack = banana[:, ::4, ::4]
+    spacing = (8.8, 1.5625, 1.5625)
+    viewer.add_image(stack, scale=spacing, name="banana")
+    widget = dock(viewer)
+    widget.region = "z range only"
+    widget.z_range = (5, 20)
+    cropped = run(qtbot, widget, widget.crop)
+    widget.layer = cropped
+    widget.steps = [2, 3, 3]
+    result = run(qtbot, widget, widget.subsample)
+    pipeline = recorder_for(viewer).to_pipeline()
+    assert [step.operation for step in pipeline] == ["crop", "subsample"]
+    data, out_spacing = pipeline.run_with_spacing(stack, spacing)
+    np.testing.assert_array_equal(data, result.data)
+    np.testing.assert_allclose(out_spacing, result.scale)

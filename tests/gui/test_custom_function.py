@@ -93,8 +93,7 @@ def test_a_pipeline_using_it_records_the_module_and_replays(viewer, qtbot, blobs
     step = recorder_for(viewer).steps[-1]
     assert (step.operation, step.module) == (name, module.__name__)
 
-    pipeline = Pipeline()
-    pipeline.append(step.operation, step.parameters)
+    pipeline = recorder_for(viewer).to_pipeline()
     pipeline.append("threshold", {"method": "otsu"})
     text = pipeline.to_yaml()
     assert f"module: {module.__name__}" in text
