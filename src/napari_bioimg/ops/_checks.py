@@ -4,6 +4,7 @@ Each check raises ``ValueError`` or ``TypeError`` naming the parameter and
 what was expected, so that the GUI can show the message as it is.
 """
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,6 +12,8 @@ import numpy as np
 __all__ = [
     "as_image",
     "as_mask",
+    "available_memory",
+    "check_memory",
     "check_choice",
     "check_nonnegative",
     "check_positive",
@@ -126,3 +129,39 @@ def _as_number(value, name: str) -> float:
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return float(value)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations, or None when unknown.
+
+    ``MemAvailable`` from ``/proc/meminfo`` (Linux), else the available
+    physical pages from ``os.sysconf``.
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Refuse work needing ``nbytes`` of new memory when less is available.
+
+    Raises
+    ------
+    ValueError
+        Saying how much is needed and available, and what to do instead.
+    """
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise ValueError(
+            f"{what} needs about {nbytes / 2**30:.2f} GiB of memory but only "
+            f"{available / 2**30:.2f} GiB is available; crop or subsample the image, "
+            "or run the step chunk by chunk on a dask array (Pipeline.run_dask)"
+        )

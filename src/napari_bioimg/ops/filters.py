@@ -12,13 +12,14 @@ Conventions shared by every filter here:
 * The input is never modified.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._checks import as_image, check_positive, spatial_spacing
-from ._footprint import apply_batched, make_footprint, row_widths
+from ._checks import as_image, check_memory, check_positive, spatial_spacing
+from ._footprint import apply_batched, make_footprint
+from ._neighbourhood import local_extreme, local_mean, local_median, local_variance
 
 __all__ = [
     "black_top_hat",
@@ -40,71 +41,20 @@ Spacing = Sequence[float] | None
 GAUSSIAN_TRUNCATE = 4.0
 
 
-def _prepare(image, spacing: Spacing) -> tuple[np.ndarray, tuple[float, ...]]:
+def _prepare(
+    image, spacing: Spacing, name: str = "", out_itemsize: int | None = None,
+    temporaries: float = 0.0,
+) -> tuple[np.ndarray, tuple[float, ...]]:
+    """Check the image and spacing, and that the result fits in memory.
+
+    ``out_itemsize`` is the result's bytes per pixel (the input's when None);
+    ``temporaries`` counts extra whole-image buffers in input bytes.
+    """
     array = as_image(image)
-    return array, spatial_spacing(array, spacing)
-
-
-# --- line decomposition -----------------------------------------------------------
-# A ball or box is a stack of centred runs along the last axis. Filtering every
-# row once per distinct run length with a 1D filter of constant cost per pixel
-# (running sums, van Herk/Gil-Werman min/max in scipy's *_filter1d), then
-# combining shifted rows, costs O(rows) per pixel instead of O(footprint size).
-
-
-def _line_reduce(
-    image: np.ndarray,
-    footprint: np.ndarray,
-    line_filter: Callable[[np.ndarray, int], np.ndarray],
-    combine: Callable[..., np.ndarray],
-) -> np.ndarray:
-    extents = [s // 2 for s in footprint.shape]
-    padded = np.pad(image, [(e, e) for e in extents], mode="edge")
-    by_width: dict[int, list[tuple[int, ...]]] = {}
-    for offset, width in row_widths(footprint).items():
-        by_width.setdefault(width, []).append(offset)
-    last = slice(extents[-1], extents[-1] + image.shape[-1])
-    out = None
-    for width, offsets in by_width.items():
-        rows = line_filter(padded, width)
-        for offset in offsets:
-            window = tuple(
-                slice(e + o, e + o + n)
-                for e, o, n in zip(extents[:-1], offset, image.shape[:-1], strict=True)
-            )
-            block = rows[(*window, last)]
-            out = block.copy() if out is None else combine(out, block, out=out)
-    return out
-
-
-def _box_sum_1d(padded: np.ndarray, width: int) -> np.ndarray:
-    size = 2 * width + 1
-    return ndi.uniform_filter1d(padded, size, axis=-1, mode="nearest") * size
-
-
-def _local_sum(image: np.ndarray, footprint: np.ndarray) -> np.ndarray:
-    """Sum of float64 ``image`` over ``footprint`` at every pixel (edges replicate)."""
-    if footprint.all():
-        return ndi.uniform_filter(image, footprint.shape, mode="nearest") * footprint.size
-    return _line_reduce(image, footprint, _box_sum_1d, np.add)
-
-
-def _rank_extreme(image: np.ndarray, footprint: np.ndarray, which: str) -> np.ndarray:
-    """Local minimum or maximum over ``footprint`` (edges replicate, dtype kept)."""
-    is_bool = image.dtype == bool
-    work = image.view(np.uint8) if is_bool else image
-    if footprint.all():
-        nd_filter = ndi.minimum_filter if which == "min" else ndi.maximum_filter
-        result = nd_filter(work, size=footprint.shape, mode="nearest")
-    else:
-        line = ndi.minimum_filter1d if which == "min" else ndi.maximum_filter1d
-        result = _line_reduce(
-            work,
-            footprint,
-            lambda padded, width: line(padded, 2 * width + 1, axis=-1, mode="nearest"),
-            np.minimum if which == "min" else np.maximum,
-        )
-    return result.view(bool) if is_bool else result
+    spacing = spatial_spacing(array, spacing)
+    itemsize = array.dtype.itemsize if out_itemsize is None else out_itemsize
+    check_memory(array.size * itemsize + temporaries * array.nbytes, name or "this filter")
+    return array, spacing
 
 
 # --- rank and statistics filters ------------------------------------------------
@@ -137,13 +87,9 @@ def mean(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacin
            [1., 1., 1.],
            [0., 1., 0.]], dtype=float32)
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "mean", 4)
     fp = make_footprint(radius, footprint, spacing)
-
-    def block_mean(block):
-        return (_local_sum(block.astype(np.float64), fp) / fp.sum()).astype(np.float32)
-
-    return apply_batched(array, len(spacing), block_mean)
+    return apply_batched(array, len(spacing), lambda b: local_mean(b, fp))
 
 
 def variance(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
@@ -151,20 +97,9 @@ def variance(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Sp
 
     Same parameters as :func:`mean`. Returns float32 in squared intensity units.
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "variance", 4)
     fp = make_footprint(radius, footprint, spacing)
-    count = fp.sum()
-
-    def block_variance(block):
-        values = block.astype(np.float64)
-        finite = values[np.isfinite(values)]
-        # Shifting by the mean first keeps E[x^2] - E[x]^2 accurate.
-        values -= finite.mean() if finite.size else 0.0
-        local_mean = _local_sum(values, fp) / count
-        local_square = _local_sum(values * values, fp) / count
-        return np.maximum(local_square - local_mean**2, 0).astype(np.float32)
-
-    return apply_batched(array, len(spacing), block_variance)
+    return apply_batched(array, len(spacing), lambda b: local_variance(b, fp))
 
 
 def standard_deviation(
@@ -182,9 +117,9 @@ def minimum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spa
 
     Same parameters as :func:`mean`.
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "minimum")
     fp = make_footprint(radius, footprint, spacing)
-    return apply_batched(array, len(spacing), lambda b: _rank_extreme(b, fp, "min"))
+    return apply_batched(array, len(spacing), lambda b: local_extreme(b, fp, "min"))
 
 
 def maximum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
@@ -192,17 +127,9 @@ def maximum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spa
 
     Same parameters as :func:`mean`.
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "maximum")
     fp = make_footprint(radius, footprint, spacing)
-    return apply_batched(array, len(spacing), lambda b: _rank_extreme(b, fp, "max"))
-
-
-def _median_block(block: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    if block.dtype == bool:
-        return _median_block(block.view(np.uint8), fp).view(bool)
-    if fp.size == 1:
-        return block.copy()
-    return ndi.median_filter(block, footprint=fp, mode="nearest")
+    return apply_batched(array, len(spacing), lambda b: local_extreme(b, fp, "max"))
 
 
 def median(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
@@ -211,20 +138,20 @@ def median(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spac
     Same parameters as :func:`mean`. Footprints always hold an odd number of
     pixels, so the median is one of the input values.
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "median", temporaries=1)
     fp = make_footprint(radius, footprint, spacing)
-    return apply_batched(array, len(spacing), lambda b: _median_block(b, fp))
+    return apply_batched(array, len(spacing), lambda b: local_median(b, fp))
 
 
 def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, f"{kind} top-hat", temporaries=2)
     fp = make_footprint(radius, footprint, spacing)
 
     def block_top_hat(block):
         if kind == "white":
-            opened = _rank_extreme(_rank_extreme(block, fp, "min"), fp, "max")
+            opened = local_extreme(local_extreme(block, fp, "min"), fp, "max")
             return _difference(block, opened)
-        closed = _rank_extreme(_rank_extreme(block, fp, "max"), fp, "min")
+        closed = local_extreme(local_extreme(block, fp, "max"), fp, "min")
         return _difference(closed, block)
 
     return apply_batched(array, len(spacing), block_top_hat)
@@ -234,11 +161,11 @@ def _difference(larger: np.ndarray, smaller: np.ndarray) -> np.ndarray:
     """``larger - smaller`` (never negative by construction) in the input dtype."""
     if larger.dtype == bool:
         return larger & ~smaller
+    difference = larger - smaller
     if larger.dtype.kind == "i":
-        info = np.iinfo(larger.dtype)
-        wide = larger.astype(np.int64) - smaller.astype(np.int64)
-        return np.minimum(wide, info.max).astype(larger.dtype)
-    return larger - smaller
+        # larger >= smaller, so a negative difference has wrapped around: saturate.
+        difference[difference < 0] = np.iinfo(larger.dtype).max
+    return difference
 
 
 def white_top_hat(
@@ -289,7 +216,7 @@ def gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
     numpy.ndarray of float32
         In the input's intensity units (no rescaling to 0..1).
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "gaussian", 8)
     sigma = check_positive(sigma, "sigma")
     sigmas = [sigma / s for s in spacing]
     return apply_batched(array, len(spacing), lambda b: _gaussian_block(b, sigmas))
@@ -317,7 +244,7 @@ def sobel(image, *, spacing: Spacing = None):
     derivative along axis ``i`` smoothed by ``[1, 2, 1] / 4`` along the others.
     ``spacing`` only selects the spatial axes. Returns float32.
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "sobel", 8)
     return apply_batched(array, len(spacing), _sobel_block)
 
 
@@ -344,7 +271,7 @@ def laplace(image, *, spacing: Spacing = None):
            [-1.,  4., -1.],
            [ 0., -1.,  0.]], dtype=float32)
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "laplace", 8)
     return apply_batched(array, len(spacing), _laplace_block)
 
 
@@ -356,7 +283,7 @@ def difference_of_gaussian(
     With ``sigma1 < sigma2`` it enhances spots of radius about ``sigma1 * sqrt(2)``
     and removes background. Returns float32.
     """
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "difference of Gaussians", 8)
     sigma1 = check_positive(sigma1, "sigma1")
     sigma2 = check_positive(sigma2, "sigma2")
 
@@ -370,7 +297,7 @@ def difference_of_gaussian(
 
 def laplacian_of_gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
     """Gaussian blur of ``sigma`` followed by :func:`laplace` (positive on bright spots)."""
-    array, spacing = _prepare(image, spacing)
+    array, spacing = _prepare(image, spacing, "Laplacian of Gaussian", 8)
     sigma = check_positive(sigma, "sigma")
     sigmas = [sigma / s for s in spacing]
     return apply_batched(

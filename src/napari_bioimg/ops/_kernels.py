@@ -1,0 +1,620 @@
+"""Compiled neighbourhood kernels (numba): rank, extreme and sum filters.
+
+Every kernel works on a 3D view ``(planes, rows, columns)`` of one image (a 2D
+image is one plane) and writes the output rows ``rows0:rows1`` of the planes
+``planes0:planes1``, reading the input with clamped indices: edges replicate
+(``mode="nearest"``) without padding a copy of the image. Threads therefore
+share the input and split the output between them (see :func:`run_parallel`);
+the kernels release the GIL.
+
+Footprints are described by their rows along the last axis, grouped by plane
+offset (:class:`RowTable`): a ball or box is, for each plane offset ``dz`` and
+row offset ``dy``, a centred run of half-width ``w``. For each output plane and
+each plane offset, rows of the input plane are preprocessed once into a ring
+buffer (all run widths by incremental widening for minimum/maximum, prefix sums
+for sums), then every output row combines ``O(rows)`` preprocessed rows.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "RowTable",
+    "box_extreme",
+    "box_sums",
+    "n_threads",
+    "row_table",
+    "rows_extreme",
+    "rows_median",
+    "rows_sums",
+    "run_parallel",
+]
+
+# Output rows processed together per plane offset: bounds the float64
+# accumulator of the sum kernels while keeping the ring warm-up cheap.
+_BLOCK_ROWS = 64
+
+
+@dataclass(frozen=True)
+class RowTable:
+    """A footprint as runs along the last axis, grouped by plane offset.
+
+    ``slice_dz[s]`` is the plane offset of group ``s`` whose rows are
+    ``row_dy[slice_start[s]:slice_start[s + 1]]`` with half-widths ``row_w``.
+    """
+
+    slice_dz: np.ndarray
+    slice_start: np.ndarray
+    row_dy: np.ndarray
+    row_w: np.ndarray
+    count: int
+
+    @property
+    def rows(self) -> int:
+        """Number of runs."""
+        return int(self.row_w.size)
+
+
+def row_table(footprint: np.ndarray) -> RowTable:
+    """Describe a convex, symmetric 2D or 3D footprint by its centred runs."""
+    fp = footprint.reshape((1,) * (3 - footprint.ndim) + footprint.shape)
+    cz, cy, cx = (s // 2 for s in fp.shape)
+    slice_dz, slice_start, row_dy, row_w = [], [], [], []
+    for z in range(fp.shape[0]):
+        start = len(row_w)
+        for y in range(fp.shape[1]):
+            count = int(fp[z, y].sum())
+            if count:
+                row_dy.append(y - cy)
+                row_w.append(count // 2)
+        if len(row_w) > start:
+            slice_dz.append(z - cz)
+            slice_start.append(start)
+    slice_start.append(len(row_w))
+    as_int = lambda values: np.asarray(values, np.int64)  # noqa: E731
+    return RowTable(
+        as_int(slice_dz), as_int(slice_start), as_int(row_dy), as_int(row_w),
+        int(fp.sum()),
+    )
+
+
+def n_threads() -> int:
+    """Worker threads for the kernels: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=None) -> None:
+    """Run ``kernel(image3, out3, z0, z1, y0, y1, *args)`` over disjoint output parts.
+
+    The output is split along planes when there are enough of them, else along
+    rows; each thread writes only its own part, so no halo copies are needed.
+    """
+    threads = n_threads() if threads is None else threads
+    nz, ny = image3.shape[:2]
+    if nz >= threads:
+        bounds = np.linspace(0, nz, min(threads, nz) + 1).astype(int)
+        parts = [(bounds[i], bounds[i + 1], 0, ny) for i in range(len(bounds) - 1)]
+    else:
+        pieces = min(threads, max(1, ny // 32))
+        bounds = np.linspace(0, ny, pieces + 1).astype(int)
+        parts = [(z, z + 1, bounds[i], bounds[i + 1]) for z in range(nz)
+                 for i in range(pieces)]
+    if len(parts) == 1 or image3.size < 65536:
+        for part in parts:
+            kernel(image3, out3, *part, *args)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(kernel, image3, out3, *part, *args) for part in parts]
+        for future in futures:
+            future.result()
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _clamp(i, n):
+    return 0 if i < 0 else (n - 1 if i >= n else i)
+
+
+@njit(nogil=True, cache=True)
+def _slice_reach(row_dy, row_w, start, stop):
+    hy = 0
+    wmax = 0
+    for j in range(start, stop):
+        d = abs(row_dy[j])
+        if d > hy:
+            hy = d
+        if row_w[j] > wmax:
+            wmax = row_w[j]
+    return hy, wmax
+
+
+@njit(nogil=True, cache=True)
+def _pad_row(row, pad, margin):
+    nx = row.shape[0]
+    for i in range(margin):
+        pad[i] = row[0]
+        pad[margin + nx + i] = row[nx - 1]
+    for i in range(nx):
+        pad[margin + i] = row[i]
+
+
+# --- minimum / maximum over runs --------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def _widen(row, ring_rows, wmax, a, b, is_max):
+    """All running extremes of ``row`` with half-widths 0..wmax into ``ring_rows``."""
+    nx = row.shape[0]
+    length = nx + 2 * wmax
+    _pad_row(row, a, wmax)
+    ring_rows[0, :] = row
+    cur, nxt = a, b
+    for w in range(1, wmax + 1):
+        # M_w[i] = extreme(M_{w-1}[i-1], M_{w-1}[i+1]), and the centre too for w = 1
+        if w == 1 and is_max:
+            for i in range(1, length - 1):
+                nxt[i] = max(max(cur[i - 1], cur[i]), cur[i + 1])
+        elif w == 1:
+            for i in range(1, length - 1):
+                nxt[i] = min(min(cur[i - 1], cur[i]), cur[i + 1])
+        elif is_max:
+            for i in range(w, length - w):
+                nxt[i] = max(cur[i - 1], cur[i + 1])
+        else:
+            for i in range(w, length - w):
+                nxt[i] = min(cur[i - 1], cur[i + 1])
+        ring_rows[w, :] = nxt[wmax : wmax + nx]
+        cur, nxt = nxt, cur
+
+
+@njit(nogil=True, cache=True)
+def rows_extreme(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, is_max):
+    """Minimum or maximum over the runs of a footprint (edges replicate)."""
+    nz, ny, nx = image.shape
+    hy_all, wmax_all = _slice_reach(row_dy, row_w, 0, row_dy.shape[0])
+    nslot = 2 * hy_all + 1
+    ring = np.empty((nslot, wmax_all + 1, nx), image.dtype)
+    a = np.empty(nx + 2 * wmax_all, image.dtype)
+    b = np.empty(nx + 2 * wmax_all, image.dtype)
+    for z in range(z0, z1):
+        for yb in range(y0, y1, _BLOCK_ROWS):
+            ye = min(yb + _BLOCK_ROWS, y1)
+            for s in range(slice_dz.shape[0]):
+                p = _clamp(z + slice_dz[s], nz)
+                start, stop = slice_start[s], slice_start[s + 1]
+                hy, wmax = _slice_reach(row_dy, row_w, start, stop)
+                for yy in range(yb - hy, yb + hy):
+                    _widen(image[p, _clamp(yy, ny)], ring[(yy + nslot) % nslot], wmax,
+                           a, b, is_max)
+                for y in range(yb, ye):
+                    yy = y + hy
+                    _widen(image[p, _clamp(yy, ny)], ring[(yy + nslot) % nslot], wmax,
+                           a, b, is_max)
+                    orow = out[z, y]
+                    for j in range(start, stop):
+                        src = ring[(y + row_dy[j] + nslot) % nslot, row_w[j]]
+                        if s == 0 and j == start:
+                            orow[:] = src
+                        elif is_max:
+                            for i in range(nx):
+                                orow[i] = max(orow[i], src[i])
+                        else:
+                            for i in range(nx):
+                                orow[i] = min(orow[i], src[i])
+
+
+# --- sums over runs ---------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def _prefix(row, p1, p2, wmax, offset, squares, pad):
+    """Prefix sums of ``row - offset`` (and of its square) with edge margins."""
+    nx = row.shape[0]
+    length = nx + 2 * wmax
+    for i in range(length):
+        j = i - wmax
+        pad[i] = row[0 if j < 0 else (nx - 1 if j >= nx else j)] - offset
+    s1 = 0.0
+    s2 = 0.0
+    p1[0] = 0.0
+    if squares:
+        p2[0] = 0.0
+    for i in range(length):
+        v = pad[i]
+        s1 += v
+        p1[i + 1] = s1
+        if squares:
+            s2 += v * v
+            p2[i + 1] = s2
+
+
+@njit(nogil=True, cache=True)
+def rows_sums(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, count,
+              offset, variance):
+    """Mean (or population variance) over the runs of a footprint, as float32."""
+    nz, ny, nx = image.shape
+    hy_all, wmax_all = _slice_reach(row_dy, row_w, 0, row_dy.shape[0])
+    nslot = 2 * hy_all + 1
+    length = nx + 2 * wmax_all + 1
+    ring1 = np.empty((nslot, length))
+    ring2 = np.empty((nslot, length) if variance else (1, 1))
+    pad = np.empty(length)
+    acc1 = np.empty((_BLOCK_ROWS, nx))
+    acc2 = np.empty((_BLOCK_ROWS, nx) if variance else (1, 1))
+    for z in range(z0, z1):
+        for yb in range(y0, y1, _BLOCK_ROWS):
+            ye = min(yb + _BLOCK_ROWS, y1)
+            acc1[:] = 0.0
+            if variance:
+                acc2[:] = 0.0
+            for s in range(slice_dz.shape[0]):
+                p = _clamp(z + slice_dz[s], nz)
+                start, stop = slice_start[s], slice_start[s + 1]
+                hy, wmax = _slice_reach(row_dy, row_w, start, stop)
+                for yy in range(yb - hy, yb + hy + (ye - yb)):
+                    slot = (yy + nslot) % nslot
+                    _prefix(image[p, _clamp(yy, ny)], ring1[slot], ring2[slot % ring2.shape[0]],
+                            wmax, offset, variance, pad)
+                    y = yy - hy
+                    if y < yb:
+                        continue
+                    a1 = acc1[y - yb]
+                    for j in range(start, stop):
+                        slot_j = (y + row_dy[j] + nslot) % nslot
+                        w = row_w[j]
+                        hi = wmax + w + 1
+                        lo = wmax - w
+                        r1 = ring1[slot_j]
+                        for i in range(nx):
+                            a1[i] += r1[i + hi] - r1[i + lo]
+                        if variance:
+                            r2 = ring2[slot_j]
+                            a2 = acc2[y - yb]
+                            for i in range(nx):
+                                a2[i] += r2[i + hi] - r2[i + lo]
+            for y in range(yb, ye):
+                _finish(acc1[y - yb], acc2[(y - yb) % acc2.shape[0]], out[z, y], count,
+                        offset, variance)
+
+
+@njit(nogil=True, cache=True)
+def _finish(a1, a2, orow, count, offset, variance):
+    for i in range(orow.shape[0]):
+        m = a1[i] / count
+        if variance:
+            v = a2[i] / count - m * m
+            orow[i] = v if v > 0 else 0.0
+        else:
+            orow[i] = m + offset
+
+
+@njit(nogil=True, cache=True)
+def _plane_box(image, p, y0, y1, hy, hx, offset, variance, p1, p2, pad, col1, col2,
+               plane1, plane2):
+    """Box sums over rows and columns of rows ``y0:y1`` of plane ``p``."""
+    ny, nx = image.shape[1], image.shape[2]
+    width = 2 * hx + 1
+    col1[:] = 0.0
+    if variance:
+        col2[:] = 0.0
+    for yy in range(y0 - hy, y1 + hy):
+        _prefix(image[p, _clamp(yy, ny)], p1, p2, hx, offset, variance, pad)
+        for i in range(nx):
+            col1[i] += p1[i + width] - p1[i]
+        if variance:
+            for i in range(nx):
+                col2[i] += p2[i + width] - p2[i]
+        y = yy - hy
+        if y < y0:
+            continue
+        plane1[y - y0] = col1
+        if variance:
+            plane2[y - y0] = col2
+        # the row leaving the window before the next one enters
+        _prefix(image[p, _clamp(y - hy, ny)], p1, p2, hx, offset, variance, pad)
+        for i in range(nx):
+            col1[i] -= p1[i + width] - p1[i]
+        if variance:
+            for i in range(nx):
+                col2[i] -= p2[i + width] - p2[i]
+
+
+@njit(nogil=True, cache=True)
+def box_sums(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
+    """Mean (or population variance) over a box, in time independent of its size.
+
+    Running sums along rows, then columns, then planes; for integer data every
+    partial sum is an integer below 2**53, so the sums are exact.
+    """
+    nz, ny, nx = image.shape
+    block = max(_BLOCK_ROWS, 4 * hy)
+    for yb in range(y0, y1, block):
+        _box_sums_block(image, out, z0, z1, yb, min(yb + block, y1), hz, hy, hx, offset,
+                        variance)
+
+
+@njit(nogil=True, cache=True)
+def _box_sums_block(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
+    nz, ny, nx = image.shape
+    count = float((2 * hz + 1) * (2 * hy + 1) * (2 * hx + 1))
+    length = nx + 2 * hx + 1
+    p1 = np.empty(length)
+    p2 = np.empty(length)
+    pad = np.empty(length)
+    col1 = np.empty(nx)
+    col2 = np.empty(nx)
+    rows = y1 - y0
+    shape2 = (rows, nx) if variance else (1, 1)
+    plane1 = np.empty((rows, nx))
+    plane2 = np.empty(shape2)
+    acc1 = np.zeros((rows, nx))
+    acc2 = np.zeros(shape2)
+    for z in range(z0, z1):
+        if hz == 0 or z == z0:
+            acc1[:] = 0.0
+            if variance:
+                acc2[:] = 0.0
+            entering = [(q, 1.0) for q in range(z - hz, z + hz + 1)]
+        else:
+            entering = [(z + hz, 1.0), (z - hz - 1, -1.0)]
+        for q, sign in entering:
+            _plane_box(image, _clamp(q, nz), y0, y1, hy, hx, offset, variance, p1, p2, pad,
+                       col1, col2, plane1, plane2)
+            for y in range(rows):
+                for i in range(nx):
+                    acc1[y, i] += sign * plane1[y, i]
+                if variance:
+                    for i in range(nx):
+                        acc2[y, i] += sign * plane2[y, i]
+        for y in range(rows):
+            _finish(acc1[y], acc2[y % acc2.shape[0]], out[z, y0 + y], count, offset,
+                    variance)
+
+
+# --- median -------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _previous(hist, coarse, m, shift):
+    """Largest value below ``m`` present in the histogram."""
+    v = m - 1
+    block_start = (v >> shift) << shift
+    while v >= block_start:
+        if hist[v]:
+            return v
+        v -= 1
+    c = (block_start >> shift) - 1
+    while coarse[c] == 0:
+        c -= 1
+    v = ((c + 1) << shift) - 1
+    while hist[v] == 0:
+        v -= 1
+    return v
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _next(hist, coarse, m, shift):
+    """Smallest value above ``m`` present in the histogram."""
+    v = m + 1
+    block_end = ((m >> shift) + 1) << shift
+    while v < block_end:
+        if hist[v]:
+            return v
+        v += 1
+    c = block_end >> shift
+    while coarse[c] == 0:
+        c += 1
+    v = c << shift
+    while hist[v] == 0:
+        v += 1
+    return v
+
+
+@njit(nogil=True, cache=True)
+def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, nbits):
+    """Median over the runs of a footprint for values below ``2**nbits`` (integers >= 0).
+
+    Huang's sliding histogram with a two-level histogram: moving one column
+    along a row removes the left end and adds the right end of every run, and
+    the median moves from its previous value, skipping empty blocks of
+    ``2**(nbits // 2)`` values. Small footprints sort their values instead.
+    """
+    nz, ny, nx = image.shape
+    flat = image.reshape(-1)
+    shift = nbits // 2
+    hist = np.zeros(1 << nbits, np.int32)
+    coarse = np.zeros(((1 << nbits) >> shift) + 1, np.int32)
+    nrows = row_w.shape[0]
+    total = 0
+    for j in range(nrows):
+        total += 2 * row_w[j] + 1
+    k = total // 2
+    base = np.empty(nrows, np.int64)
+    values = np.empty(total, image.dtype)
+    for z in range(z0, z1):
+        for y in range(y0, y1):
+            for s in range(slice_dz.shape[0]):
+                for j in range(slice_start[s], slice_start[s + 1]):
+                    base[j] = (_clamp(z + slice_dz[s], nz) * ny + _clamp(y + row_dy[j], ny)) * nx
+            if total <= _SORT_BELOW:
+                _median_row_sorted(flat, base, row_w, nx, values, k, out[z, y])
+                continue
+            for j in range(nrows):
+                for dx in range(-row_w[j], row_w[j] + 1):
+                    v = np.int64(flat[base[j] + _clamp(dx, nx)])
+                    hist[v] += 1
+                    coarse[v >> shift] += 1
+            m = 0
+            below = 0
+            while below + hist[m] <= k:
+                below += hist[m]
+                m = _next(hist, coarse, m, shift)
+            orow = out[z, y]
+            orow[0] = m
+            for x in range(1, nx):
+                for j in range(nrows):
+                    w = row_w[j]
+                    old = np.int64(flat[base[j] + max(x - 1 - w, 0)])
+                    new = np.int64(flat[base[j] + min(x + w, nx - 1)])
+                    if old != new:
+                        hist[old] -= 1
+                        coarse[old >> shift] -= 1
+                        hist[new] += 1
+                        coarse[new >> shift] += 1
+                        below += (new < m) - (old < m)
+                while below > k:
+                    m = _previous(hist, coarse, m, shift)
+                    below -= hist[m]
+                while below + hist[m] <= k:
+                    below += hist[m]
+                    m = _next(hist, coarse, m, shift)
+                orow[x] = m
+            for j in range(nrows):  # empty the histogram for the next row
+                for dx in range(nx - 1 - row_w[j], nx + row_w[j]):
+                    v = np.int64(flat[base[j] + _clamp(dx, nx)])
+                    hist[v] -= 1
+                    coarse[v >> shift] -= 1
+
+
+# Footprints of fewer pixels than this sort them at every pixel.
+_SORT_BELOW = 10
+
+
+@njit(nogil=True, cache=True)
+def _median_row_sorted(flat, base, row_w, nx, values, k, orow):
+    nrows = row_w.shape[0]
+    for x in range(nx):
+        n = 0
+        for j in range(nrows):
+            w = row_w[j]
+            for dx in range(x - w, x + w + 1):
+                v = flat[base[j] + (0 if dx < 0 else (nx - 1 if dx >= nx else dx))]
+                i = n  # insertion sort
+                while i > 0 and values[i - 1] > v:
+                    values[i] = values[i - 1]
+                    i -= 1
+                values[i] = v
+                n += 1
+        orow[x] = values[k]
+
+
+# --- box minimum / maximum ------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def _van_herk_row(row, out_row, h, g, hh, is_max):
+    """Running extreme of width ``2 h + 1`` along a row (van Herk / Gil-Werman)."""
+    nx = row.shape[0]
+    size = 2 * h + 1
+    length = nx + 2 * h
+    for i in range(length):
+        j = i - h
+        v = row[0 if j < 0 else (nx - 1 if j >= nx else j)]
+        if i % size == 0:
+            g[i] = v
+        else:
+            prev = g[i - 1]
+            g[i] = (v if v > prev else prev) if is_max else (v if v < prev else prev)
+    for i in range(length - 1, -1, -1):
+        j = i - h
+        v = row[0 if j < 0 else (nx - 1 if j >= nx else j)]
+        if i == length - 1 or (i + 1) % size == 0:
+            hh[i] = v
+        else:
+            nxt = hh[i + 1]
+            hh[i] = (v if v > nxt else nxt) if is_max else (v if v < nxt else nxt)
+    for x in range(nx):
+        left = hh[x]
+        right = g[x + size - 1]
+        out_row[x] = (left if left > right else right) if is_max else (
+            left if left < right else right)
+
+
+@njit(nogil=True, cache=True)
+def box_extreme(image, out, z0, z1, y0, y1, hz, hy, hx, is_max):
+    """Minimum or maximum over a box, in time independent of its size.
+
+    Rows, then columns (as vectors of rows), then planes (as vectors of planes),
+    each with van Herk's running extreme.
+    """
+    block = max(_BLOCK_ROWS, 4 * hy)
+    for yb in range(y0, y1, block):
+        _box_extreme_block(image, out, z0, z1, yb, min(yb + block, y1), hz, hy, hx, is_max)
+
+
+@njit(nogil=True, cache=True)
+def _box_extreme_block(image, out, z0, z1, y0, y1, hz, hy, hx, is_max):
+    nz, ny, nx = image.shape
+    size_y = 2 * hy + 1
+    size_z = 2 * hz + 1
+    len_y = (y1 - y0) + 2 * hy
+    rows = np.empty((len_y, nx), image.dtype)  # row extremes of the rows needed
+    g = np.empty((len_y, nx), image.dtype)
+    hh = np.empty((len_y, nx), image.dtype)
+    gz = np.empty((2 * hz + 1 + (z1 - z0), y1 - y0, nx), image.dtype)
+    hz_buf = np.empty_like(gz)
+    g1 = np.empty(nx + 2 * hx, image.dtype)
+    h1 = np.empty(nx + 2 * hx, image.dtype)
+    planes_needed = z1 - z0 + 2 * hz
+    # 2D extreme (rows and columns) of each plane needed, then planes.
+    for q in range(planes_needed):
+        p = _clamp(z0 - hz + q, nz)
+        for r in range(len_y):
+            _van_herk_row(image[p, _clamp(y0 - hy + r, ny)], rows[r], hx, g1, h1, is_max)
+        for r in range(len_y):
+            if r % size_y == 0:
+                g[r] = rows[r]
+            else:
+                for i in range(nx):
+                    v, prev = rows[r, i], g[r - 1, i]
+                    g[r, i] = (v if v > prev else prev) if is_max else (v if v < prev else prev)
+        for r in range(len_y - 1, -1, -1):
+            if r == len_y - 1 or (r + 1) % size_y == 0:
+                hh[r] = rows[r]
+            else:
+                for i in range(nx):
+                    v, nxt = rows[r, i], hh[r + 1, i]
+                    hh[r, i] = (v if v > nxt else nxt) if is_max else (v if v < nxt else nxt)
+        for y in range(y1 - y0):
+            for i in range(nx):
+                left, right = hh[y, i], g[y + size_y - 1, i]
+                gz[q, y, i] = (left if left > right else right) if is_max else (
+                    left if left < right else right)
+    if hz == 0:
+        for z in range(z0, z1):
+            out[z, y0:y1] = gz[z - z0]
+        return
+    # along planes: forward/backward block extremes over gz
+    for q in range(planes_needed):
+        if q % size_z != 0:
+            for y in range(y1 - y0):
+                for i in range(nx):
+                    v, prev = gz[q, y, i], hz_buf[q - 1, y, i]
+                    hz_buf[q, y, i] = (v if v > prev else prev) if is_max else (
+                        v if v < prev else prev)
+        else:
+            hz_buf[q] = gz[q]
+    # hz_buf holds forward extremes; compute backward extremes in place of gz
+    for q in range(planes_needed - 2, -1, -1):
+        if (q + 1) % size_z != 0:
+            for y in range(y1 - y0):
+                for i in range(nx):
+                    v, nxt = gz[q, y, i], gz[q + 1, y, i]
+                    gz[q, y, i] = (v if v > nxt else nxt) if is_max else (
+                        v if v < nxt else nxt)
+    for z in range(z0, z1):
+        q = z - z0
+        for y in range(y1 - y0):
+            for i in range(nx):
+                left, right = gz[q, y, i], hz_buf[q + size_z - 1, y, i]
+                out[z, y0 + y, i] = (left if left > right else right) if is_max else (
+                    left if left < right else right)

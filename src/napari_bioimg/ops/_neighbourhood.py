@@ -1,0 +1,126 @@
+"""Neighbourhood filters of one 2D or 3D block on the compiled kernels.
+
+Each function takes one block (no batch axes) and a footprint from
+:func:`._footprint.make_footprint`, and returns what the reference
+implementation in :mod:`._reference` returns: float32 for sums, the input
+dtype for rank filters. Boxes take the separable paths whose cost does not
+grow with the radius; balls take the run (line) decomposition.
+"""
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from . import _kernels as kernels
+
+__all__ = ["local_extreme", "local_mean", "local_median", "local_variance"]
+
+# A float median through ranks (np.unique) pays a sort; below this many
+# footprint pixels scipy's selection is cheaper.
+_FLOAT_MEDIAN_MIN_PIXELS = 10
+_HISTOGRAM_BITS = 16
+
+
+def _as_3d(block: np.ndarray) -> np.ndarray:
+    """A native-endian, C-contiguous ``(planes, rows, columns)`` view or copy."""
+    work = block
+    if not work.dtype.isnative:
+        work = work.astype(work.dtype.newbyteorder("="))
+    work = np.ascontiguousarray(work)
+    return work.reshape((1,) * (3 - work.ndim) + work.shape)
+
+
+def _reach3(footprint: np.ndarray) -> tuple[int, int, int]:
+    shape = (1,) * (3 - footprint.ndim) + footprint.shape
+    return tuple(s // 2 for s in shape)
+
+
+def _is_box(footprint: np.ndarray) -> bool:
+    return bool(footprint.all())
+
+
+def _sums(block: np.ndarray, footprint: np.ndarray, variance: bool) -> np.ndarray:
+    work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
+    out = np.empty(work.shape, np.float32)
+    # Sums of values shifted by the mean keep E[x^2] - E[x]^2 accurate; the
+    # mean itself is summed unshifted, exactly for integer data.
+    offset = float(np.mean(work, dtype=np.float64)) if variance else 0.0
+    if not np.isfinite(offset):
+        finite = work[np.isfinite(work)]
+        offset = float(finite.mean(dtype=np.float64)) if finite.size else 0.0
+    if _is_box(footprint):
+        kernels.run_parallel(kernels.box_sums, work, out, *_reach3(footprint), offset, variance)
+    else:
+        table = kernels.row_table(footprint)
+        kernels.run_parallel(
+            kernels.rows_sums, work, out, table.slice_dz, table.slice_start, table.row_dy,
+            table.row_w, float(table.count), offset, variance,
+        )
+    return out.reshape(block.shape)
+
+
+def local_mean(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+    """Mean over ``footprint`` at every pixel (edges replicate), float32."""
+    return _sums(block, footprint, False)
+
+
+def local_variance(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+    """Population variance over ``footprint`` at every pixel, float32."""
+    return _sums(block, footprint, True)
+
+
+def local_extreme(block: np.ndarray, footprint: np.ndarray, which: str) -> np.ndarray:
+    """Minimum (``which="min"``) or maximum (``"max"``) over ``footprint``; dtype kept."""
+    work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
+    out = np.empty_like(work)
+    is_max = which == "max"
+    if _is_box(footprint):
+        kernels.run_parallel(kernels.box_extreme, work, out, *_reach3(footprint), is_max)
+    else:
+        table = kernels.row_table(footprint)
+        kernels.run_parallel(
+            kernels.rows_extreme, work, out, table.slice_dz, table.slice_start,
+            table.row_dy, table.row_w, is_max,
+        )
+    out = out.reshape(block.shape)
+    return out.view(bool) if block.dtype == bool else out.astype(block.dtype, copy=False)
+
+
+def _histogram_median(values: np.ndarray, footprint: np.ndarray, nbits: int) -> np.ndarray:
+    work = _as_3d(values)
+    out = np.empty_like(work)
+    table = kernels.row_table(footprint)
+    nbits = max(2, nbits + nbits % 2)
+    kernels.run_parallel(
+        kernels.rows_median, work, out, table.slice_dz, table.slice_start, table.row_dy,
+        table.row_w, nbits,
+    )
+    return out.reshape(values.shape)
+
+
+def local_median(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+    """Median over ``footprint`` (an odd number of pixels); dtype kept.
+
+    Integers spanning fewer than 2**16 values (all uint8/uint16 images, bool)
+    take the sliding-histogram kernel; floats with at most 2**16 distinct
+    values take it on their ranks; anything else uses scipy.
+    """
+    if footprint.sum() == 1:
+        return block.copy()
+    if block.dtype == bool:
+        return _histogram_median(block.view(np.uint8), footprint, 1).view(bool)
+    if block.dtype.kind in "iu":
+        low, high = int(block.min()), int(block.max())
+        span = high - low
+        if span < 1 << _HISTOGRAM_BITS:
+            if block.dtype.kind == "u" and block.dtype.itemsize <= 2:
+                return _histogram_median(block, footprint, max(high, 1).bit_length())
+            shifted = (block - np.array(low, block.dtype)).astype(np.uint16)
+            result = _histogram_median(shifted, footprint, max(span, 1).bit_length())
+            return (result.astype(block.dtype) + np.array(low, block.dtype)).astype(block.dtype)
+    elif footprint.sum() >= _FLOAT_MEDIAN_MIN_PIXELS and not np.isnan(block).any():
+        values, ranks = np.unique(block, return_inverse=True)
+        if values.size <= 1 << _HISTOGRAM_BITS:
+            ranks = ranks.reshape(block.shape).astype(np.uint16)
+            result = _histogram_median(ranks, footprint, max(values.size - 1, 1).bit_length())
+            return values[result]
+    return ndi.median_filter(block, footprint=footprint, mode="nearest")
