@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
+import napari
 import numpy as np
 import tifffile
 from qtpy.QtWidgets import QApplication
 
-import napari
 from napari_bioimg import ops
 from napari_bioimg._sample_data import nuclei_2d
 

@@ -8,6 +8,7 @@ from napari_bioimg._widgets._recorder import recorder_for
 from napari_bioimg._widgets.crop_tools import CropWidget
 from napari_bioimg.pipeline import Pipeline
 
+
 @pytest.fixture
 def viewer(make_napari_viewer):
     return make_napari_viewer()

@@ -267,8 +267,9 @@ class CropWidget(widgets.Container):
         full = []
         for corner in corners:
             corner = np.asarray(corner, dtype=float)
+            where = list(axes) if axes is not None else slice(len(point) - len(corner), None)
             world = point.copy()
-            world[list(axes) if axes is not None else slice(len(point) - len(corner), None)] = corner
+            world[where] = corner
             full.append(world)
         return full
 
