@@ -65,12 +65,14 @@ def test_crop_to_a_drawn_rectangle_overlays_the_original(viewer, qtbot, blobs):
 
 def test_crop_a_stack_to_a_z_range_and_a_rectangle(viewer, qtbot, banana):
     stack = banana[:, ::4, ::4]
-    layer = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    layer = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), units="mm", name="banana")
     widget = dock(viewer)
     assert widget.z_range == (0, stack.shape[0] - 1)
     viewer.dims.set_current_step(0, 10)
     shapes = widget.draw_rectangle()
     assert shapes.ndim == 3
+    assert tuple(shapes.units) == tuple(layer.units)  # no mixed units for napari
+    assert widget._flip_axis.choices == (0, 1, 2)  # kept when napari resets choices
     corners = [
         layer.data_to_world((10, row - 0.5, col - 0.5))
         for row, col in ((20, 15), (20, 80), (60, 80), (60, 15))

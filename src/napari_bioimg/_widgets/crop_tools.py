@@ -63,7 +63,9 @@ class CropWidget(widgets.Container):
         self._crop = widgets.PushButton(text="Crop")
         self._steps = widgets.Container(labels=True, layout="vertical")
         self._subsample = widgets.PushButton(text="Subsample")
-        self._flip_axis = widgets.ComboBox(label="flip axis", choices=[])
+        # Callable choices: napari calls reset_choices on docked containers when
+        # layers change, which would empty a fixed list.
+        self._flip_axis = widgets.ComboBox(label="flip axis", choices=self._axis_choices)
         self._flip = widgets.PushButton(text="Flip")
         self._status = widgets.Label(value="")
         self.extend([
@@ -103,6 +105,12 @@ class CropWidget(widgets.Container):
 
     def _shapes_choices(self, _widget=None) -> list[tuple[str, Layer]]:
         return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Shapes)]
+
+    def _axis_choices(self, _widget=None) -> list[tuple[str, int]]:
+        layer = self.layer if hasattr(self, "_layer") else None
+        if layer is None:
+            return []
+        return [(name, axis) for axis, name in enumerate(axis_names(self.viewer, layer))]
 
     def _refresh_choices(self, event=None) -> None:
         self._layer.reset_choices()
@@ -148,7 +156,7 @@ class CropWidget(widgets.Container):
             )
             for axis, name in enumerate(names)
         ])
-        self._flip_axis.choices = [(name, axis) for axis, name in enumerate(names)]
+        self._flip_axis.reset_choices()
         if names:
             self._flip_axis.value = len(names) - 1
 
@@ -207,9 +215,13 @@ class CropWidget(widgets.Container):
         shapes = self.rectangle_layer
         if shapes is None or shapes not in self.viewer.layers:
             zoom = float(self.viewer.scene.camera.zoom) or 1.0
+            ndim = self.viewer.dims.ndim
+            # The layers' own units, lest napari drop units for mixed ones.
+            units = self.viewer.layers.extent.units
+            extra = {"units": units} if units is not None and len(units) == ndim else {}
             shapes = self.viewer.add_shapes(
-                name=RECTANGLE_LAYER, ndim=self.viewer.dims.ndim, edge_color="yellow",
-                face_color="transparent", edge_width=2.0 / zoom,
+                name=RECTANGLE_LAYER, ndim=ndim, edge_color="yellow",
+                face_color="transparent", edge_width=2.0 / zoom, **extra,
             )
             self.rectangle_layer = shapes
         self.viewer.layers.selection.active = shapes
