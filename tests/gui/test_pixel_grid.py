@@ -73,7 +73,23 @@ def test_float_and_labels_layers(viewer):
     labels = viewer.add_labels(np.arange(64, dtype=np.int32).reshape(8, 8) % 5, name="labels")
     assert grid.layer is labels  # the newly selected layer
     viewer.cursor.position = (4.0, 4.0)
-    np.testing.assert_array_equal(grid.shown_values, labels.data[0:8, 0:8][:, :])
+    np.testing.assert_array_equal(grid.shown_values, labels.data[0:8, 0:8])
+    value = labels.data[4, 5]  # a cell shaded in its label colour
+    assert value != 0
+    shade = grid._table.item(5, 6).background().color()
+    np.testing.assert_allclose(shade.getRgbF()[:3], labels.get_color(value)[:3], atol=1 / 255)
+
+
+def test_cells_are_shaded_by_colormap_and_contrast_limits(viewer, blobs):
+    layer = viewer.add_image(blobs, name="blobs", colormap="magma", contrast_limits=(50, 200))
+    grid = dock(viewer)
+    viewer.cursor.position = (100.0, 100.0)
+    for row, col in ((0, 0), (5, 5), (10, 3)):
+        value = float(blobs[95 + row, 95 + col])
+        level = np.clip((value - 50) / 150, 0, 1)
+        expected = layer.colormap.map(np.array([level]))[0, :3]
+        shade = grid._table.item(row, col).background().color()
+        np.testing.assert_allclose(shade.getRgbF()[:3], expected, atol=1 / 255)
     viewer.layers.selection.active = viewer.add_points([[1, 1]])
     assert grid.layer is None
 
