@@ -15,7 +15,8 @@ PLUGIN = "napari-bioimg"
 MANIFEST = Path(__file__).with_name("napari.yaml")
 FACTORIES = "napari_bioimg._widgets.factories"
 
-# Docks that are not operations: (id suffix, python name, title, menu)
+# Docks that are not operations: (id suffix, python name, title, menu). The id
+# suffix must differ from every operation name (both become command ids).
 DOCKS = [
     ("histogram", "napari_bioimg._widgets.histogram:HistogramDock",
      "Histogram and statistics", "napari/layers/measure"),
@@ -25,7 +26,7 @@ DOCKS = [
      "Voxel size", "napari/layers/transform"),
     ("pixel_values", "napari_bioimg._widgets.pixel_grid:PixelGrid",
      "Pixel values", "napari/layers/measure"),
-    ("crop", "napari_bioimg._widgets.crop:CropWidget",
+    ("crop_tools", "napari_bioimg._widgets.crop_tools:CropWidget",
      "Crop, subsample and flip", "napari/layers/transform"),
     ("compare", "napari_bioimg._widgets.compare:CompareWidget",
      "Compare side by side", "napari/layers/visualize"),
@@ -45,18 +46,6 @@ BIOIO_PATTERNS = ["*.czi", "*.nd2", "*.lif"]
 
 def _submenu_id(category: str) -> str:
     return f"{PLUGIN}.{category}"
-
-
-def available_docks() -> list[tuple[str, str, str, str | None]]:
-    """The docks whose module exists in this installation."""
-    import importlib.util
-
-    found = []
-    for dock in DOCKS:
-        module = dock[1].split(":")[0]
-        if importlib.util.find_spec(module) is not None:
-            found.append(dock)
-    return found
 
 
 def build() -> dict:
@@ -83,7 +72,7 @@ def build() -> dict:
             submenus.append({"id": submenu, "label": label})
             menus[submenu] = []
         menus[submenu].append({"command": command})
-    for key, python_name, title, menu in available_docks():
+    for key, python_name, title, menu in DOCKS:
         command = f"{PLUGIN}.{key}"
         commands.append({"id": command, "title": title, "python_name": python_name})
         widgets.append({"command": command, "display_name": title})

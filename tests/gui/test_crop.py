@@ -15,10 +15,8 @@ def viewer(make_napari_viewer):
 
 
 def dock(viewer):
-    # Docked directly: the manifest's dock id "crop" collides with the crop
-    # operation's command, so the dock is not in napari.yaml yet.
-    widget = CropWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Crop, subsample and flip")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-bioimg", "Crop, subsample and flip")
+    assert isinstance(widget, CropWidget)
     return widget
 
 

@@ -160,10 +160,45 @@ def test_deleting_or_switching_the_input_while_computing(viewer, qtbot, banana):
     widget.input_layer = second  # switch while the first computes
     wait_idle(qtbot, widget)
     assert "first median" not in [l.name for l in viewer.layers]
+    assert widget.preview_layer.name == "second median"
+    z = int(widget.preview_layer.translate[0])  # the plane shown
+    np.testing.assert_array_equal(
+        widget.preview_layer.data[0], ops.median(second.data, radius=6.0)[z]
+    )
     widget.set_parameters(radius=7.0)
     viewer.layers.remove(second)  # delete while computing
     wait_idle(qtbot, widget)
-    assert "second median" not in [l.name for l in viewer.layers] or widget.input_layer is not second
+    assert widget.input_layer is first  # the picker moved on to a remaining layer
+    assert "second median" not in [l.name for l in viewer.layers]
+    z = int(widget.preview_layer.translate[0])
+    np.testing.assert_array_equal(
+        widget.preview_layer.data[0], ops.median(first.data, radius=7.0)[z]
+    )
+
+
+def test_cancel_stops_a_long_apply(viewer, qtbot, banana):
+    viewer.add_image(banana, name="banana")
+    widget = dock(viewer, qtbot, "median")
+    wait_idle(qtbot, widget)
+    widget.set_parameters(radius=4.0)
+    wait_idle(qtbot, widget)
+    count = len(viewer.layers)
+    widget.apply()
+    widget.cancel()
+    wait_idle(qtbot, widget)
+    assert len(viewer.layers) == count  # nothing half-done was added
+    assert widget._apply.enabled
+
+
+def test_screenshot_with_a_result_layer_is_not_blank(make_napari_viewer, qtbot, blobs):
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer, qtbot, "gaussian")
+    widget.set_parameters(sigma=3.0)
+    wait_idle(qtbot, widget)
+    viewer.layers["blobs"].visible = False
+    shot = viewer.screenshot(canvas_only=True, flash=False)
+    assert shot.ndim == 3 and shot[..., :3].std() > 10
 
 
 def test_manifest_is_generated_from_the_registry():

@@ -112,6 +112,8 @@ class OperationWidget(widgets.Container):
 
     def _refresh_choices(self, event=None) -> None:
         self._input.reset_choices()
+        if self._input.value is None:  # the input was removed: take another layer
+            self._select_default_input()
 
     def _select_default_input(self) -> None:
         active = self.viewer.layers.selection.active
@@ -120,7 +122,8 @@ class OperationWidget(widgets.Container):
             self._input.value = active
         elif choices:
             self._input.value = choices[-1]
-        self._on_input_changed()
+        else:
+            self._on_input_changed()
 
     @classmethod
     def open_widgets(cls, viewer, operation: str | None = None) -> list["OperationWidget"]:
