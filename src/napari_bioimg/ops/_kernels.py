@@ -151,29 +151,37 @@ def _pad_row(row, pad, margin):
 
 
 @njit(nogil=True, cache=True)
-def _widen(row, ring_rows, wmax, a, b, is_max):
-    """All running extremes of ``row`` with half-widths 0..wmax into ``ring_rows``."""
-    nx = row.shape[0]
-    length = nx + 2 * wmax
-    _pad_row(row, a, wmax)
-    ring_rows[0, :] = row
-    cur, nxt = a, b
+def _widen(row, levels, wmax, is_max):
+    """Running extremes of ``row`` for half-widths 0..wmax, into ``levels``.
+
+    ``levels[w]`` holds the row padded by ``margin = levels.shape[1] - len(row)``
+    halves: level ``w`` is valid in ``[w, len - w)`` and computed from level
+    ``w - 1`` as ``M_w[i] = extreme(M_{w-1}[i-1], M_{w-1}[i+1])`` (with the
+    centre too for ``w = 1``). Loops index views from 0 so that numba skips
+    negative-index checks and vectorizes them.
+    """
+    length = levels.shape[1]
+    margin = (length - row.shape[0]) // 2
+    _pad_row(row, levels[0], margin)
     for w in range(1, wmax + 1):
-        # M_w[i] = extreme(M_{w-1}[i-1], M_{w-1}[i+1]), and the centre too for w = 1
+        n = length - 2 * w
+        cur = levels[w - 1]
+        left = cur[w - 1 : w - 1 + n]
+        centre = cur[w : w + n]
+        right = cur[w + 1 : w + 1 + n]
+        dst = levels[w, w : w + n]
         if w == 1 and is_max:
-            for i in range(1, length - 1):
-                nxt[i] = max(max(cur[i - 1], cur[i]), cur[i + 1])
+            for i in range(n):
+                dst[i] = max(max(left[i], centre[i]), right[i])
         elif w == 1:
-            for i in range(1, length - 1):
-                nxt[i] = min(min(cur[i - 1], cur[i]), cur[i + 1])
+            for i in range(n):
+                dst[i] = min(min(left[i], centre[i]), right[i])
         elif is_max:
-            for i in range(w, length - w):
-                nxt[i] = max(cur[i - 1], cur[i + 1])
+            for i in range(n):
+                dst[i] = max(left[i], right[i])
         else:
-            for i in range(w, length - w):
-                nxt[i] = min(cur[i - 1], cur[i + 1])
-        ring_rows[w, :] = nxt[wmax : wmax + nx]
-        cur, nxt = nxt, cur
+            for i in range(n):
+                dst[i] = min(left[i], right[i])
 
 
 @njit(nogil=True, cache=True)
@@ -182,9 +190,7 @@ def rows_extreme(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_
     nz, ny, nx = image.shape
     hy_all, wmax_all = _slice_reach(row_dy, row_w, 0, row_dy.shape[0])
     nslot = 2 * hy_all + 1
-    ring = np.empty((nslot, wmax_all + 1, nx), image.dtype)
-    a = np.empty(nx + 2 * wmax_all, image.dtype)
-    b = np.empty(nx + 2 * wmax_all, image.dtype)
+    ring = np.empty((nslot, wmax_all + 1, nx + 2 * wmax_all), image.dtype)
     for z in range(z0, z1):
         for yb in range(y0, y1, _BLOCK_ROWS):
             ye = min(yb + _BLOCK_ROWS, y1)
@@ -193,17 +199,17 @@ def rows_extreme(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_
                 start, stop = slice_start[s], slice_start[s + 1]
                 hy, wmax = _slice_reach(row_dy, row_w, start, stop)
                 for yy in range(yb - hy, yb + hy):
-                    _widen(image[p, _clamp(yy, ny)], ring[(yy + nslot) % nslot], wmax,
-                           a, b, is_max)
+                    _widen(image[p, _clamp(yy, ny)], ring[(yy + nslot) % nslot], wmax, is_max)
                 for y in range(yb, ye):
                     yy = y + hy
-                    _widen(image[p, _clamp(yy, ny)], ring[(yy + nslot) % nslot], wmax,
-                           a, b, is_max)
+                    _widen(image[p, _clamp(yy, ny)], ring[(yy + nslot) % nslot], wmax, is_max)
                     orow = out[z, y]
                     for j in range(start, stop):
-                        src = ring[(y + row_dy[j] + nslot) % nslot, row_w[j]]
+                        src = ring[(y + row_dy[j] + nslot) % nslot, row_w[j],
+                                   wmax_all : wmax_all + nx]
                         if s == 0 and j == start:
-                            orow[:] = src
+                            for i in range(nx):
+                                orow[i] = src[i]
                         elif is_max:
                             for i in range(nx):
                                 orow[i] = max(orow[i], src[i])
@@ -273,14 +279,16 @@ def rows_sums(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, 
                         w = row_w[j]
                         hi = wmax + w + 1
                         lo = wmax - w
-                        r1 = ring1[slot_j]
+                        r1_hi = ring1[slot_j, hi : hi + nx]
+                        r1_lo = ring1[slot_j, lo : lo + nx]
                         for i in range(nx):
-                            a1[i] += r1[i + hi] - r1[i + lo]
+                            a1[i] += r1_hi[i] - r1_lo[i]
                         if variance:
-                            r2 = ring2[slot_j]
+                            r2_hi = ring2[slot_j, hi : hi + nx]
+                            r2_lo = ring2[slot_j, lo : lo + nx]
                             a2 = acc2[y - yb]
                             for i in range(nx):
-                                a2[i] += r2[i + hi] - r2[i + lo]
+                                a2[i] += r2_hi[i] - r2_lo[i]
             for y in range(yb, ye):
                 _finish(acc1[y - yb], acc2[(y - yb) % acc2.shape[0]], out[z, y], count,
                         offset, variance)
@@ -298,6 +306,16 @@ def _finish(a1, a2, orow, count, offset, variance):
 
 
 @njit(nogil=True, cache=True)
+def _add_difference(col, prefix, width, sign):
+    """``col += sign * (prefix[width:] - prefix[:-width])``: running sums of a row."""
+    nx = col.shape[0]
+    high = prefix[width : width + nx]
+    low = prefix[0:nx]
+    for i in range(nx):
+        col[i] += sign * (high[i] - low[i])
+
+
+@njit(nogil=True, cache=True)
 def _plane_box(image, p, y0, y1, hy, hx, offset, variance, p1, p2, pad, col1, col2,
                plane1, plane2):
     """Box sums over rows and columns of rows ``y0:y1`` of plane ``p``."""
@@ -308,11 +326,9 @@ def _plane_box(image, p, y0, y1, hy, hx, offset, variance, p1, p2, pad, col1, co
         col2[:] = 0.0
     for yy in range(y0 - hy, y1 + hy):
         _prefix(image[p, _clamp(yy, ny)], p1, p2, hx, offset, variance, pad)
-        for i in range(nx):
-            col1[i] += p1[i + width] - p1[i]
+        _add_difference(col1, p1, width, 1.0)
         if variance:
-            for i in range(nx):
-                col2[i] += p2[i + width] - p2[i]
+            _add_difference(col2, p2, width, 1.0)
         y = yy - hy
         if y < y0:
             continue
@@ -321,11 +337,9 @@ def _plane_box(image, p, y0, y1, hy, hx, offset, variance, p1, p2, pad, col1, co
             plane2[y - y0] = col2
         # the row leaving the window before the next one enters
         _prefix(image[p, _clamp(y - hy, ny)], p1, p2, hx, offset, variance, pad)
-        for i in range(nx):
-            col1[i] -= p1[i + width] - p1[i]
+        _add_difference(col1, p1, width, -1.0)
         if variance:
-            for i in range(nx):
-                col2[i] -= p2[i + width] - p2[i]
+            _add_difference(col2, p2, width, -1.0)
 
 
 @njit(nogil=True, cache=True)
@@ -426,7 +440,7 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
     Huang's sliding histogram with a two-level histogram: moving one column
     along a row removes the left end and adds the right end of every run, and
     the median moves from its previous value, skipping empty blocks of
-    ``2**(nbits // 2)`` values. Small footprints sort their values instead.
+    ``2**(nbits // 2)`` values.
     """
     nz, ny, nx = image.shape
     flat = image.reshape(-1)
@@ -439,15 +453,11 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
         total += 2 * row_w[j] + 1
     k = total // 2
     base = np.empty(nrows, np.int64)
-    values = np.empty(total, image.dtype)
     for z in range(z0, z1):
         for y in range(y0, y1):
             for s in range(slice_dz.shape[0]):
                 for j in range(slice_start[s], slice_start[s + 1]):
                     base[j] = (_clamp(z + slice_dz[s], nz) * ny + _clamp(y + row_dy[j], ny)) * nx
-            if total <= _SORT_BELOW:
-                _median_row_sorted(flat, base, row_w, nx, values, k, out[z, y])
-                continue
             for j in range(nrows):
                 for dx in range(-row_w[j], row_w[j] + 1):
                     v = np.int64(flat[base[j] + _clamp(dx, nx)])
@@ -465,12 +475,12 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
                     w = row_w[j]
                     old = np.int64(flat[base[j] + max(x - 1 - w, 0)])
                     new = np.int64(flat[base[j] + min(x + w, nx - 1)])
-                    if old != new:
-                        hist[old] -= 1
-                        coarse[old >> shift] -= 1
-                        hist[new] += 1
-                        coarse[new >> shift] += 1
-                        below += (new < m) - (old < m)
+                    # branch-free: with noisy data old != new is unpredictable
+                    hist[old] -= 1
+                    coarse[old >> shift] -= 1
+                    hist[new] += 1
+                    coarse[new >> shift] += 1
+                    below += (new < m) - (old < m)
                 while below > k:
                     m = _previous(hist, coarse, m, shift)
                     below -= hist[m]
@@ -485,26 +495,53 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
                     coarse[v >> shift] -= 1
 
 
-# Footprints of fewer pixels than this sort them at every pixel.
-_SORT_BELOW = 10
-
-
 @njit(nogil=True, cache=True)
-def _median_row_sorted(flat, base, row_w, nx, values, k, orow):
-    nrows = row_w.shape[0]
-    for x in range(nx):
-        n = 0
-        for j in range(nrows):
-            w = row_w[j]
-            for dx in range(x - w, x + w + 1):
-                v = flat[base[j] + (0 if dx < 0 else (nx - 1 if dx >= nx else dx))]
-                i = n  # insertion sort
-                while i > 0 and values[i - 1] > v:
-                    values[i] = values[i - 1]
-                    i -= 1
-                values[i] = v
-                n += 1
-        orow[x] = values[k]
+def rows_median_network(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w):
+    """Median over a small footprint by sorting whole rows of values at once.
+
+    The footprint's values at every column of an output row are gathered into
+    one row each, then sorted by an odd-even transposition network of
+    element-wise minima and maxima (which vectorize); the middle row is the
+    median. Cost grows with the square of the footprint size: for small ones.
+    """
+    nz, ny, nx = image.shape
+    total = 0
+    for j in range(row_w.shape[0]):
+        total += 2 * row_w[j] + 1
+    values = np.empty((total, nx), image.dtype)
+    for z in range(z0, z1):
+        for y in range(y0, y1):
+            t = 0
+            for s in range(slice_dz.shape[0]):
+                p = _clamp(z + slice_dz[s], nz)
+                for j in range(slice_start[s], slice_start[s + 1]):
+                    row = image[p, _clamp(y + row_dy[j], ny)]
+                    w = row_w[j]
+                    for dx in range(-w, w + 1):
+                        dst = values[t]
+                        lo = min(max(-dx, 0), nx)
+                        hi = max(min(nx - dx, nx), lo)
+                        for x in range(lo):
+                            dst[x] = row[0]
+                        src = row[lo + dx : hi + dx]
+                        inner = dst[lo:hi]
+                        for x in range(hi - lo):
+                            inner[x] = src[x]
+                        for x in range(hi, nx):
+                            dst[x] = row[nx - 1]
+                        t += 1
+            for sweep in range(total):
+                for i in range(sweep % 2, total - 1, 2):
+                    a = values[i]
+                    b = values[i + 1]
+                    for x in range(nx):
+                        low = min(a[x], b[x])
+                        b[x] = max(a[x], b[x])
+                        a[x] = low
+            orow = out[z, y]
+            middle = values[total // 2]
+            for x in range(nx):
+                orow[x] = middle[x]
 
 
 # --- box minimum / maximum ------------------------------------------------------------

@@ -17,6 +17,9 @@ __all__ = ["local_extreme", "local_mean", "local_median", "local_variance"]
 # A float median through ranks (np.unique) pays a sort; below this many
 # footprint pixels scipy's selection is cheaper.
 _FLOAT_MEDIAN_MIN_PIXELS = 10
+# Up to this many footprint pixels a sorting network over whole rows beats
+# the sliding histogram.
+_NETWORK_MAX_PIXELS = 33
 _HISTOGRAM_BITS = 16
 
 
@@ -100,12 +103,25 @@ def _histogram_median(values: np.ndarray, footprint: np.ndarray, nbits: int) -> 
 def local_median(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
     """Median over ``footprint`` (an odd number of pixels); dtype kept.
 
-    Integers spanning fewer than 2**16 values (all uint8/uint16 images, bool)
-    take the sliding-histogram kernel; floats with at most 2**16 distinct
+    Footprints of at most 33 pixels sort them with a network over whole rows;
+    larger ones, for integers spanning fewer than 2**16 values (all uint8/uint16
+    images, bool), take the sliding-histogram kernel; floats with at most 2**16 distinct
     values take it on their ranks; anything else uses scipy.
     """
     if footprint.sum() == 1:
         return block.copy()
+    if footprint.sum() <= _NETWORK_MAX_PIXELS and not (
+        block.dtype.kind == "f" and np.isnan(block).any()
+    ):
+        work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
+        out = np.empty_like(work)
+        table = kernels.row_table(footprint)
+        kernels.run_parallel(
+            kernels.rows_median_network, work, out, table.slice_dz, table.slice_start,
+            table.row_dy, table.row_w,
+        )
+        out = out.reshape(block.shape)
+        return out.view(bool) if block.dtype == bool else out
     if block.dtype == bool:
         return _histogram_median(block.view(np.uint8), footprint, 1).view(bool)
     if block.dtype.kind in "iu":

@@ -2,8 +2,9 @@
 
 Balls are exact in physical units: with ``spacing`` a pixel belongs to the
 dilation when its Euclidean distance (``sampling=spacing``) to the mask is at
-most ``radius``, computed by a distance transform in linear time whatever the
-radius. Boxes use separable 1D passes. Pixels outside the image replicate the
+most ``radius``. Both are local maxima (dilation) or minima (erosion) over the
+footprint, on bytes: balls by their run decomposition, boxes by separable
+passes whose cost does not depend on the radius. Pixels outside the image replicate the
 edge (``mode="nearest"``), which for these symmetric footprints is the same as
 ignoring the outside: objects touching the border are not eroded from it.
 """
@@ -14,8 +15,9 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import measure
 
-from ._checks import as_mask, check_choice, check_nonnegative, spatial_spacing
-from ._footprint import FOOTPRINTS, apply_batched, reach
+from ._checks import as_mask, check_choice, check_memory, check_nonnegative, spatial_spacing
+from ._footprint import FOOTPRINTS, apply_batched, make_footprint
+from ._neighbourhood import local_extreme
 
 __all__ = [
     "binary_closing",
@@ -32,21 +34,13 @@ _TOLERANCE = 1e-9
 
 
 def _dilate(mask: np.ndarray, radius: float, footprint: str, spacing) -> np.ndarray:
-    if footprint == "box":
-        out = mask.astype(np.uint8)
-        for axis, extent in enumerate(reach(radius, spacing)):
-            if extent:
-                out = ndi.maximum_filter1d(out, 2 * extent + 1, axis=axis, mode="nearest")
-        return out.astype(bool)
-    if mask.all() or not mask.any():
-        return mask.copy()
-    distance = ndi.distance_transform_edt(~mask, sampling=spacing)
-    return distance <= radius * (1 + _TOLERANCE)
+    return local_extreme(mask, make_footprint(radius, footprint, spacing), "max")
 
 
 def _erode(mask: np.ndarray, radius: float, footprint: str, spacing) -> np.ndarray:
-    # Erosion is the complement of the dilation of the complement.
-    return ~_dilate(~mask, radius, footprint, spacing)
+    # With edges replicated, erosion is the local minimum (the complement of the
+    # dilation of the complement).
+    return local_extreme(mask, make_footprint(radius, footprint, spacing), "min")
 
 
 def _binary(image, radius, footprint, spacing, steps: str) -> np.ndarray:
@@ -54,6 +48,7 @@ def _binary(image, radius, footprint, spacing, steps: str) -> np.ndarray:
     spacing = spatial_spacing(mask, spacing)
     radius = check_nonnegative(radius, "radius")
     check_choice(footprint, "footprint", FOOTPRINTS)
+    check_memory(mask.size * len(steps), "binary morphology")
     operations = {"e": _erode, "d": _dilate}
 
     def block(b):
