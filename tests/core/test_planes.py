@@ -8,6 +8,7 @@ from napari_bioimg.ops.planes import (
     count_slabs,
     iter_slabs,
     output_geometry,
+    slab_halo,
 )
 
 CASES = [
@@ -35,7 +36,7 @@ def test_plane_and_slabs_equal_the_full_result(hyperstack, name, params, spacing
         )
     pieces = list(iter_slabs(op, hyperstack, params, spacing, planes=5))
     assert len(pieces) == count_slabs(op, hyperstack, params, spacing, planes=5)
-    if op.halo is None:
+    if slab_halo(op, params, hyperstack, spacing) is None:
         assert len(pieces) == 1 and pieces[0][0] is None
         np.testing.assert_array_equal(pieces[0][1], full)
     else:
@@ -65,3 +66,10 @@ def test_output_geometry_keeps_results_overlaid():
     assert output_geometry(proj, {"axis": 0}, shape, scale, translate) == ((0.5, 0.5), (0.0, 0.0))
     iso = ops.get_operation("resample_isotropic")
     assert output_geometry(iso, {}, shape, scale, translate)[0] == (0.5, 0.5, 0.5)
+
+
+def test_threshold_is_prepared_globally_then_applied_per_plane(hyperstack):
+    op = ops.get_operation("threshold")
+    value = ops.threshold_value(hyperstack, method="li")
+    plane = compute_plane(op, hyperstack, {"method": "li"}, (1, 4))
+    np.testing.assert_array_equal(plane, hyperstack[1, 4] > value)

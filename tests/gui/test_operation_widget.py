@@ -219,3 +219,29 @@ def test_manual_threshold_value_is_only_active_for_manual(viewer, qtbot, blobs):
     assert value.enabled
     wait_idle(qtbot, widget)
     np.testing.assert_array_equal(viewer.layers["blobs threshold"].data, blobs > 100)
+
+
+def test_threshold_preview_of_a_stack_is_the_plane_of_the_global_mask(viewer, qtbot, banana):
+    stack = banana[:, ::4, ::4]
+    viewer.add_image(stack, name="banana")
+    viewer.dims.set_current_step(0, 10)
+    widget = dock(viewer, qtbot, "threshold")
+    widget.set_parameters(method="li")
+    wait_idle(qtbot, widget)
+    preview = viewer.layers["banana threshold"]
+    assert preview.data.shape == (1, *stack.shape[1:])
+    np.testing.assert_array_equal(preview.data[0], ops.threshold(stack, method="li")[10])
+
+
+def test_hyperstack_preview_follows_time_and_z(viewer, qtbot, banana):
+    series = np.stack([banana[:6, ::8, ::8], banana[6:12, ::8, ::8]])  # T, Z, Y, X
+    viewer.add_image(series, name="series", scale=(1.0, 8.8, 3.125, 3.125))
+    viewer.dims.set_current_step(0, 1)
+    viewer.dims.set_current_step(1, 2)
+    widget = dock(viewer, qtbot, "minimum")
+    widget.set_parameters(radius=9.0)
+    wait_idle(qtbot, widget)
+    full = ops.minimum(series, radius=9.0, spacing=(8.8, 3.125, 3.125))
+    preview = viewer.layers["series minimum"]
+    assert preview.data.shape == (1, 1, *series.shape[2:])
+    np.testing.assert_array_equal(preview.data[0, 0], full[1, 2])

@@ -57,6 +57,7 @@ class OperationWidget(widgets.Container):
         self._pending = False
         self._apply_worker = None
         self.preview_layer: Layer | None = None
+        self._prepare_cache: dict = {}
 
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
         self._controls = {p.name: make_widget(p) for p in operation.parameters}
@@ -185,6 +186,7 @@ class OperationWidget(widgets.Container):
         if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
             self.viewer.layers.remove(self.preview_layer)
         self.preview_layer = None
+        self._prepare_cache = {}
         self.schedule()
 
     def _on_preview_toggled(self, on: bool) -> None:
@@ -260,7 +262,18 @@ class OperationWidget(widgets.Container):
         self._status.value = "computing…"
         worker.start()
 
+    def _prepared(self, data, parameters: dict) -> dict:
+        """Whole-image numbers (an automatic threshold) computed once per input and setting."""
+        key = (id(data), repr(sorted(parameters.items())))
+        if self._prepare_cache.get("key") != key:
+            value = self.operation.prepare(np.asarray(data), parameters)
+            self._prepare_cache = {"key": key, "value": value}
+        return self._prepare_cache["value"]
+
     def _compute(self, request: Request, data) -> np.ndarray:
+        if request.index is not None and self.operation.prepare is not None:
+            parameters = self._prepared(data, request.parameters)
+            return compute_plane(self.operation, data, parameters, request.index)
         if request.index is None:
             return np.asarray(self.operation(np.asarray(data), spacing=request.spacing,
                                              **request.parameters))

@@ -27,6 +27,8 @@ def slab_halo(
     operation: Operation, parameters: dict, data: np.ndarray, spacing: Sequence[float] | None
 ) -> int | None:
     """Halo along the first spatial axis of a 3D volume, or None when not sliceable."""
+    if operation.prepare is not None and data.ndim >= 3:
+        return 0  # pixel-wise once prepared
     if not operation.batch or operation.halo is None or data.ndim < 3:
         return None
     nsp = spatial_ndim(data, spacing)
@@ -60,6 +62,10 @@ def compute_plane(
     index = tuple(int(i) for i in index)
     if len(index) != data.ndim - 2:
         raise ValueError(f"index needs {data.ndim - 2} values for {data.ndim}D data, got {index}")
+    if operation.prepare is not None:
+        # global numbers first (from the whole data), then pixel-wise on the plane
+        local = operation.prepare(np.asarray(data), operation.bind(parameters))
+        return operation(np.asarray(data[index]), **local)
     halo = slab_halo(operation, parameters, data, spacing)
     if halo is None:
         return np.asarray(operation(np.asarray(data), spacing=spacing, **parameters))[index]
@@ -114,6 +120,8 @@ def iter_slabs(
     if halo is None:
         yield None, operation(np.asarray(data), spacing=spacing, **parameters)
         return
+    if operation.prepare is not None:
+        parameters = operation.prepare(np.asarray(data), operation.bind(parameters))
     axis = _slab_axis(data, spacing, halo)
     for batch in np.ndindex(data.shape[:axis]):
         for start in range(0, data.shape[axis], planes):

@@ -114,6 +114,9 @@ class Operation:
     ``None`` instead of a function means the operation needs the whole image.
     ``batch`` tells whether leading axes beyond the spatial ones are processed
     as independent images. ``uses_spacing`` tells whether ``spacing`` is passed.
+    ``prepare(image, parameters)``, when given, turns parameters that depend on
+    the whole image into pixel-wise ones (an automatic threshold into its value),
+    after which the operation can be evaluated on any part of the image.
     """
 
     name: str
@@ -131,6 +134,7 @@ class Operation:
     widget: str = "generic"
     description: str = ""
     module: str = field(default="", compare=False)
+    prepare: Callable[[Any, dict], dict] | None = field(default=None, compare=False)
 
     @property
     def menu(self) -> str:
@@ -291,6 +295,9 @@ _add(Operation(
     ),
     output_kind="mask", batch=False, uses_spacing=False, accepts_rgb=True,
     description="Binarize: pixels above the threshold",
+    prepare=lambda image, p: {
+        "method": "manual", "value": threshold.threshold_value(image, **p)
+    },
 ))
 for _name, _display, _factor in (
     ("binary_erosion", "Erosion", 1),
