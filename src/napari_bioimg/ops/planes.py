@@ -76,6 +76,9 @@ def compute_plane(
     *batch, z = index
     low, high = max(z - halo, 0), min(z + halo + 1, data.shape[-3])
     block = np.asarray(data[(*batch, slice(low, high))])
+    if operation.plane is not None:
+        volume_spacing = tuple(spacing) if spacing is not None else (1.0, 1.0, 1.0)
+        return operation.plane(block, z - low, operation.bind(parameters), volume_spacing)
     return operation(block, spacing=spacing, **parameters)[z - low]
 
 

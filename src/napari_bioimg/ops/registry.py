@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import filters, morphology, threshold, transforms
+from . import filters, morphology, separable, threshold, transforms
 from ._footprint import FOOTPRINTS, reach
 from .filters import GAUSSIAN_TRUNCATE
 
@@ -117,6 +117,9 @@ class Operation:
     ``prepare(image, parameters)``, when given, turns parameters that depend on
     the whole image into pixel-wise ones (an automatic threshold into its value),
     after which the operation can be evaluated on any part of the image.
+    ``plane(slab, z, parameters, spacing)``, when given, computes plane ``z`` of
+    the 3D result from the slab of planes within the halo more cheaply than
+    filtering the whole slab (separable filters).
     """
 
     name: str
@@ -135,6 +138,7 @@ class Operation:
     description: str = ""
     module: str = field(default="", compare=False)
     prepare: Callable[[Any, dict], dict] | None = field(default=None, compare=False)
+    plane: Callable[..., Any] | None = field(default=None, compare=False)
 
     @property
     def menu(self) -> str:
@@ -257,6 +261,7 @@ _neighbourhood(
 _add(Operation(
     "gaussian", filters.gaussian, "denoise", "Gaussian", (SIGMA,),
     halo=lambda p, spacing: _sigma_reach(p["sigma"], spacing), description="Gaussian blur",
+    plane=separable.gaussian_plane,
 ))
 _add(Operation(
     "sobel", filters.sobel, "edges", "Sobel", (), halo=_constant_halo(1),
@@ -271,6 +276,7 @@ _add(Operation(
     (SIGMA,),
     halo=lambda p, spacing: tuple(e + 1 for e in _sigma_reach(p["sigma"], spacing)),
     description="Gaussian blur, then Laplace",
+    plane=separable.laplacian_of_gaussian_plane,
 ))
 _add(Operation(
     "difference_of_gaussian", filters.difference_of_gaussian, "background",
@@ -283,6 +289,7 @@ _add(Operation(
     ),
     halo=lambda p, spacing: _sigma_reach(max(p["sigma1"], p["sigma2"]), spacing),
     description="Band-pass: Gaussian(sigma1) - Gaussian(sigma2)",
+    plane=separable.difference_of_gaussian_plane,
 ))
 _add(Operation(
     "threshold", threshold.threshold, "threshold", "Threshold",
