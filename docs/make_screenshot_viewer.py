@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+from qtpy.QtWidgets import QApplication
+
 from napari_bioimg._launch import launch
 from napari_bioimg._widgets.operation import OperationWidget
-from qtpy.QtWidgets import QApplication
 
 OUT = Path(__file__).parent / "images" / "viewer.png"
 

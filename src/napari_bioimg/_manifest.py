@@ -18,26 +18,56 @@ FACTORIES = "napari_bioimg._widgets.factories"
 # Docks that are not operations: (id suffix, python name, title, menu). The id
 # suffix must differ from every operation name (both become command ids).
 DOCKS = [
-    ("histogram", "napari_bioimg._widgets.histogram:HistogramDock",
-     "Histogram and statistics", "napari/layers/measure"),
-    ("orthogonal_views", "napari_bioimg._widgets.orthogonal:OrthogonalViews",
-     "Orthogonal views", "napari/layers/visualize"),
-    ("voxel_size", "napari_bioimg._widgets.voxel_size:VoxelSizeWidget",
-     "Voxel size", "napari/layers/transform"),
-    ("pixel_values", "napari_bioimg._widgets.pixel_grid:PixelGrid",
-     "Pixel values", "napari/layers/measure"),
-    ("crop_tools", "napari_bioimg._widgets.crop_tools:CropWidget",
-     "Crop, subsample and flip", "napari/layers/transform"),
-    ("compare", "napari_bioimg._widgets.compare:CompareWidget",
-     "Compare side by side", "napari/layers/visualize"),
-    ("pipeline", "napari_bioimg._widgets.pipeline_dock:PipelineDock",
-     "Pipeline", None),
+    (
+        "histogram",
+        "napari_bioimg._widgets.histogram:HistogramDock",
+        "Histogram and statistics",
+        "napari/layers/measure",
+    ),
+    (
+        "orthogonal_views",
+        "napari_bioimg._widgets.orthogonal:OrthogonalViews",
+        "Orthogonal views",
+        "napari/layers/visualize",
+    ),
+    (
+        "voxel_size",
+        "napari_bioimg._widgets.voxel_size:VoxelSizeWidget",
+        "Voxel size",
+        "napari/layers/transform",
+    ),
+    (
+        "pixel_values",
+        "napari_bioimg._widgets.pixel_grid:PixelGrid",
+        "Pixel values",
+        "napari/layers/measure",
+    ),
+    (
+        "crop_tools",
+        "napari_bioimg._widgets.crop_tools:CropWidget",
+        "Crop, subsample and flip",
+        "napari/layers/transform",
+    ),
+    (
+        "compare",
+        "napari_bioimg._widgets.compare:CompareWidget",
+        "Compare side by side",
+        "napari/layers/visualize",
+    ),
+    ("pipeline", "napari_bioimg._widgets.pipeline_dock:PipelineDock", "Pipeline", None),
 ]
 
 SAMPLES = [
-    ("nuclei_2d", "napari_bioimg._sample_data:nuclei_2d", "Nuclei 2D (synthetic, with ground truth)"),
-    ("nuclei_3d", "napari_bioimg._sample_data:nuclei_3d",
-     "Nuclei 3D, anisotropic (synthetic, with ground truth)"),
+    (
+        "nuclei_2d",
+        "napari_bioimg._sample_data:nuclei_2d",
+        "Nuclei 2D (synthetic, with ground truth)",
+    ),
+    (
+        "nuclei_3d",
+        "napari_bioimg._sample_data:nuclei_3d",
+        "Nuclei 3D, anisotropic (synthetic, with ground truth)",
+    ),
 ]
 
 READER_PATTERNS = ["*.tif", "*.tiff", "*.TIF", "*.TIFF"]
@@ -56,11 +86,15 @@ def build() -> dict:
     for name in BUILTIN_NAMES:
         op = get_operation(name)
         command = f"{PLUGIN}.{name}"
-        commands.append({
-            "id": command,
-            "title": f"{op.display_name}: {op.description}" if op.description else op.display_name,
-            "python_name": f"{FACTORIES}:{name}_widget",
-        })
+        commands.append(
+            {
+                "id": command,
+                "title": f"{op.display_name}: {op.description}"
+                if op.description
+                else op.display_name,
+                "python_name": f"{FACTORIES}:{name}_widget",
+            }
+        )
         widgets.append({"command": command, "display_name": op.display_name})
         menu, label = CATEGORIES[op.category]
         if label is None:
@@ -78,16 +112,20 @@ def build() -> dict:
         widgets.append({"command": command, "display_name": title})
         if menu is not None:
             menus.setdefault(menu, []).append({"command": command})
-    commands.append({
-        "id": f"{PLUGIN}.read_tiff",
-        "title": "Read TIFF with voxel size",
-        "python_name": "napari_bioimg._reader:get_reader",
-    })
-    readers = [{
-        "command": f"{PLUGIN}.read_tiff",
-        "filename_patterns": READER_PATTERNS + BIOIO_PATTERNS,
-        "accepts_directories": True,
-    }]
+    commands.append(
+        {
+            "id": f"{PLUGIN}.read_tiff",
+            "title": "Read TIFF with voxel size",
+            "python_name": "napari_bioimg._reader:get_reader",
+        }
+    )
+    readers = [
+        {
+            "command": f"{PLUGIN}.read_tiff",
+            "filename_patterns": READER_PATTERNS + BIOIO_PATTERNS,
+            "accepts_directories": True,
+        }
+    ]
     sample_data = []
     for key, python_name, title in SAMPLES:
         command = f"{PLUGIN}.sample.{key}"

@@ -34,7 +34,9 @@ def test_lecture_5x5_erosion_and_dilation():
     expected = np.ones((5, 5), bool)
     expected[[0, 0, 4, 4], [0, 4, 0, 4]] = False  # the disk does not reach the corners
     np.testing.assert_array_equal(dilated, expected)
-    np.testing.assert_array_equal(ops.binary_dilation(mask, radius=1, footprint="box"), np.ones((5, 5), bool))
+    np.testing.assert_array_equal(
+        ops.binary_dilation(mask, radius=1, footprint="box"), np.ones((5, 5), bool)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +140,9 @@ def test_remove_small_objects_in_physical_units(blobs):
         ops.remove_small_objects(mask, min_size=25.0, spacing=(0.5, 0.5)),
         ops.remove_small_objects(mask, min_size=100),
     )
-    sizes = np.bincount(measure.label(ops.remove_small_objects(mask, min_size=100), connectivity=1).ravel())[1:]
+    sizes = np.bincount(
+        measure.label(ops.remove_small_objects(mask, min_size=100), connectivity=1).ravel()
+    )[1:]
     assert sizes.min() >= 100
 
 

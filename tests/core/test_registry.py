@@ -11,11 +11,32 @@ from napari_bioimg.ops import registry
 def test_every_public_operation_is_registered():
     names = {op.name for op in ops.list_operations()}
     expected = {
-        "mean", "median", "minimum", "maximum", "variance", "standard_deviation", "gaussian",
-        "sobel", "laplace", "difference_of_gaussian", "laplacian_of_gaussian", "white_top_hat",
-        "black_top_hat", "threshold", "binary_erosion", "binary_dilation", "binary_opening",
-        "binary_closing", "fill_holes", "remove_small_objects", "label", "crop", "subsample",
-        "flip", "project", "resample_isotropic",
+        "mean",
+        "median",
+        "minimum",
+        "maximum",
+        "variance",
+        "standard_deviation",
+        "gaussian",
+        "sobel",
+        "laplace",
+        "difference_of_gaussian",
+        "laplacian_of_gaussian",
+        "white_top_hat",
+        "black_top_hat",
+        "threshold",
+        "binary_erosion",
+        "binary_dilation",
+        "binary_opening",
+        "binary_closing",
+        "fill_holes",
+        "remove_small_objects",
+        "label",
+        "crop",
+        "subsample",
+        "flip",
+        "project",
+        "resample_isotropic",
     }
     assert expected <= names
     for name in expected:
@@ -59,8 +80,18 @@ def test_halo_covers_the_footprint():
     assert ops.get_operation("label").halo_for({}, (1.0, 1.0)) is None
 
 
-@pytest.mark.parametrize("name", ["median", "gaussian", "white_top_hat", "laplacian_of_gaussian",
-                                  "difference_of_gaussian", "binary_opening", "sobel"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "median",
+        "gaussian",
+        "white_top_hat",
+        "laplacian_of_gaussian",
+        "difference_of_gaussian",
+        "binary_opening",
+        "sobel",
+    ],
+)
 def test_halo_is_enough_for_an_exact_slab(name):
     """Processing a slab of planes +-halo reproduces that plane of the full result."""
     rng = np.random.default_rng(1)
@@ -99,7 +130,9 @@ def test_register_user_function():
         assert mode.choices == ("a", "b")
         assert op.module == __name__
         image = np.ones((8, 8))
-        np.testing.assert_allclose(op(image, sigma=2.0, radius=3), ops.gaussian(image, sigma=2) + 3)
+        np.testing.assert_allclose(
+            op(image, sigma=2.0, radius=3), ops.gaussian(image, sigma=2) + 3
+        )
     finally:
         ops.unregister("my_filter")
     with pytest.raises(ValueError, match="my_filter"):

@@ -104,7 +104,9 @@ def test_plane_preview_equals_the_plane_of_the_full_result(viewer, qtbot, banana
     viewer.dims.set_current_step(0, 3)  # follows the dims slider
     qtbot.waitUntil(lambda: preview.translate[0] == pytest.approx(3 * 8.8), timeout=20000)
     wait_idle(qtbot, widget)
-    np.testing.assert_allclose(viewer.layers["banana gaussian"].data[0], full[3], rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(
+        viewer.layers["banana gaussian"].data[0], full[3], rtol=1e-5, atol=1e-3
+    )
 
 
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
@@ -121,7 +123,11 @@ def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
     kept = viewer.layers[-1]
     np.testing.assert_array_equal(kept.data, ops.threshold(blobs, method="li"))
     step = recorder_for(viewer).steps[-1]
-    assert (step.operation, step.input_layer, step.output_layer) == ("threshold", "blobs", kept.name)
+    assert (step.operation, step.input_layer, step.output_layer) == (
+        "threshold",
+        "blobs",
+        kept.name,
+    )
     assert step.parameters["method"] == "li"
 
 
@@ -147,7 +153,7 @@ def test_bad_parameters_become_a_notification(viewer, qtbot, monkeypatch):
     widget = dock(viewer, qtbot, "threshold")
     wait_idle(qtbot, widget)
     assert messages and "constant" in messages[-1]
-    assert "flat threshold" not in [l.name for l in viewer.layers]
+    assert "flat threshold" not in [layer.name for layer in viewer.layers]
     np.testing.assert_array_equal(layer.data, 0)
 
 
@@ -159,7 +165,7 @@ def test_deleting_or_switching_the_input_while_computing(viewer, qtbot, banana):
     widget.set_parameters(radius=6.0)
     widget.input_layer = second  # switch while the first computes
     wait_idle(qtbot, widget)
-    assert "first median" not in [l.name for l in viewer.layers]
+    assert "first median" not in [layer.name for layer in viewer.layers]
     assert widget.preview_layer.name == "second median"
     z = int(widget.preview_layer.translate[0])  # the plane shown
     np.testing.assert_array_equal(
@@ -169,7 +175,7 @@ def test_deleting_or_switching_the_input_while_computing(viewer, qtbot, banana):
     viewer.layers.remove(second)  # delete while computing
     wait_idle(qtbot, widget)
     assert widget.input_layer is first  # the picker moved on to a remaining layer
-    assert "second median" not in [l.name for l in viewer.layers]
+    assert "second median" not in [layer.name for layer in viewer.layers]
     z = int(widget.preview_layer.translate[0])
     np.testing.assert_array_equal(
         widget.preview_layer.data[0], ops.median(first.data, radius=7.0)[z]
@@ -204,7 +210,9 @@ def test_screenshot_with_a_result_layer_is_not_blank(make_napari_viewer, qtbot, 
 def test_manifest_is_generated_from_the_registry():
     from napari_bioimg._manifest import MANIFEST, render
 
-    assert MANIFEST.read_text(encoding="utf-8") == render(), "run python -m napari_bioimg._manifest"
+    assert MANIFEST.read_text(encoding="utf-8") == render(), (
+        "run python -m napari_bioimg._manifest"
+    )
     commands = {c["id"] for c in build()["contributions"]["commands"]}
     assert {f"{PLUGIN}.{name}" for name in BUILTIN_NAMES} <= commands
 

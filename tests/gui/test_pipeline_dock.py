@@ -15,7 +15,9 @@ def apply(qtbot, widget, layer, **parameters):
     wait_idle(qtbot, widget)
 
 
-def test_recorded_gui_session_replays_to_the_same_layers(make_napari_viewer, qtbot, blobs, tmp_path):
+def test_recorded_gui_session_replays_to_the_same_layers(
+    make_napari_viewer, qtbot, blobs, tmp_path
+):
     viewer = make_napari_viewer()
     source = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
     gaussian = dock(viewer, qtbot, "gaussian")

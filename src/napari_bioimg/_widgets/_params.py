@@ -22,20 +22,29 @@ def make_widget(parameter: Parameter) -> ValueWidget:
     if parameter.kind == "ints":
         text = "" if parameter.default is None else str(parameter.default)
         return widgets.LineEdit(
-            value=text, label=label,
+            value=text,
+            label=label,
             tooltip=(tooltip or "") + " (one number, or one per axis separated by commas)",
         )
     if parameter.kind == "int":
         return widgets.Slider(
-            value=parameter.default, min=int(parameter.minimum), max=int(parameter.maximum),
-            step=int(parameter.step or 1), label=label, tooltip=tooltip,
+            value=parameter.default,
+            min=int(parameter.minimum),
+            max=int(parameter.maximum),
+            step=int(parameter.step or 1),
+            label=label,
+            tooltip=tooltip,
         )
     minimum = 0.0 if parameter.minimum is None else parameter.minimum
     maximum = 1.0 if parameter.maximum is None else parameter.maximum
     default = minimum if parameter.default is None else parameter.default
     return widgets.FloatSlider(
-        value=default, min=minimum, max=maximum, step=parameter.step or (maximum - minimum) / 100,
-        label=label, tooltip=tooltip,
+        value=default,
+        min=minimum,
+        max=maximum,
+        step=parameter.step or (maximum - minimum) / 100,
+        label=label,
+        tooltip=tooltip,
     )
 
 

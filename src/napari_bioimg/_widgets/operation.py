@@ -65,8 +65,16 @@ class OperationWidget(widgets.Container):
         self._apply = widgets.PushButton(text="Apply")
         self._cancel = widgets.PushButton(text="Cancel", enabled=False)
         self._status = widgets.Label(value="")
-        self.extend([self._input, *self._controls.values(), self._preview, self._apply,
-                     self._cancel, self._status])
+        self.extend(
+            [
+                self._input,
+                *self._controls.values(),
+                self._preview,
+                self._apply,
+                self._cancel,
+                self._status,
+            ]
+        )
         self.native.setToolTip(operation.description)
 
         self._input.changed.connect(self._on_input_changed)
@@ -131,7 +139,8 @@ class OperationWidget(widgets.Container):
         """The open operation widgets of ``viewer`` (of one operation, if named)."""
         viewer = getattr(viewer, "__wrapped__", viewer)
         return [
-            w for w in list(cls._open)
+            w
+            for w in list(cls._open)
             if w._alive and w.viewer is viewer and operation in (None, w.operation.name)
         ]
 
@@ -151,9 +160,7 @@ class OperationWidget(widgets.Container):
 
     def parameters(self) -> dict[str, Any]:
         """Current parameter values, as the core expects them."""
-        values = {
-            p.name: read_value(p, self._controls[p.name]) for p in self.operation.parameters
-        }
+        values = {p.name: read_value(p, self._controls[p.name]) for p in self.operation.parameters}
         for p in self.operation.parameters:
             if p.active_when is not None and values[p.active_when[0]] != p.active_when[1]:
                 values[p.name] = None
@@ -209,7 +216,10 @@ class OperationWidget(widgets.Container):
         data = layer_data(layer)
         if self.viewer.dims.ndisplay != 2 or data.ndim < 3:
             return None
-        if tuple(self.viewer.dims.displayed)[-2:] != (self.viewer.dims.ndim - 2, self.viewer.dims.ndim - 1):
+        if tuple(self.viewer.dims.displayed)[-2:] != (
+            self.viewer.dims.ndim - 2,
+            self.viewer.dims.ndim - 1,
+        ):
             return None  # axes rolled: compute everything
         if slab_halo(self.operation, parameters, data, self._spacing(layer)) is None:
             return None
@@ -254,7 +264,9 @@ class OperationWidget(widgets.Container):
         if request is None:
             return
         data = self._input_array(request.layer)
-        worker = create_worker(self._compute, request, data, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(
+            self._compute, request, data, _start_thread=False, _ignore_errors=True
+        )
         worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
         worker.errored.connect(self._report)
         worker.finished.connect(self._on_preview_finished)
@@ -275,10 +287,12 @@ class OperationWidget(widgets.Container):
             parameters = self._prepared(data, request.parameters)
             return compute_plane(self.operation, data, parameters, request.index)
         if request.index is None:
-            return np.asarray(self.operation(np.asarray(data), spacing=request.spacing,
-                                             **request.parameters))
-        return compute_plane(self.operation, data, request.parameters, request.index,
-                             request.spacing)
+            return np.asarray(
+                self.operation(np.asarray(data), spacing=request.spacing, **request.parameters)
+            )
+        return compute_plane(
+            self.operation, data, request.parameters, request.index, request.spacing
+        )
 
     def _on_preview_finished(self) -> None:
         self._worker = None
@@ -299,7 +313,10 @@ class OperationWidget(widgets.Container):
         if layer not in self.viewer.layers:
             return
         scale, translate = output_geometry(
-            self.operation, request.parameters, layer_data(layer).shape, layer.scale,
+            self.operation,
+            request.parameters,
+            layer_data(layer).shape,
+            layer.scale,
             layer.translate,
         )
         if request.index is not None:
@@ -307,7 +324,9 @@ class OperationWidget(widgets.Container):
             result = result.reshape((1,) * lead + result.shape)
             translate = tuple(
                 t + i * s if axis < lead else t
-                for axis, (t, s, i) in enumerate(zip(translate, scale, (*request.index, 0, 0), strict=True))
+                for axis, (t, s, i) in enumerate(
+                    zip(translate, scale, (*request.index, 0, 0), strict=True)
+                )
             )
         self._update_preview_layer(layer, result, scale, translate)
 
@@ -359,9 +378,14 @@ class OperationWidget(widgets.Container):
         data = self._input_array(request.layer)
         args = (self.operation, data, request.parameters, request.spacing)
         worker = create_worker(
-            compute_slabs, *args,
-            _start_thread=False, _ignore_errors=True,
-            _progress={"total": count_slabs(*args), "desc": f"{self.operation.display_name} on {request.layer.name}"},
+            compute_slabs,
+            *args,
+            _start_thread=False,
+            _ignore_errors=True,
+            _progress={
+                "total": count_slabs(*args),
+                "desc": f"{self.operation.display_name} on {request.layer.name}",
+            },
         )
         worker.returned.connect(lambda result, r=request: self._keep(r, result))
         worker.errored.connect(self._report)
@@ -375,22 +399,32 @@ class OperationWidget(widgets.Container):
         if not self._alive or layer not in self.viewer.layers:
             return None
         scale, translate = output_geometry(
-            self.operation, request.parameters, layer_data(layer).shape, layer.scale,
+            self.operation,
+            request.parameters,
+            layer_data(layer).shape,
+            layer.scale,
             layer.translate,
         )
         kind = "image" if self.operation.output_kind == "image" else "labels"
         kept = add_result(
-            self.viewer, result, kind, layer, f"{layer.name} {self.operation.name}",
-            scale=scale, translate=translate,
+            self.viewer,
+            result,
+            kind,
+            layer,
+            f"{layer.name} {self.operation.name}",
+            scale=scale,
+            translate=translate,
         )
-        recorder_for(self.viewer).record(RecordedStep(
-            operation=self.operation.name,
-            parameters=dict(request.parameters),
-            input_layer=layer.name,
-            output_layer=kept.name,
-            spacing=request.spacing,
-            module=self.operation.module,
-        ))
+        recorder_for(self.viewer).record(
+            RecordedStep(
+                operation=self.operation.name,
+                parameters=dict(request.parameters),
+                input_layer=layer.name,
+                output_layer=kept.name,
+                spacing=request.spacing,
+                module=self.operation.module,
+            )
+        )
         return kept
 
     def cancel(self, _value=None) -> None:
@@ -407,4 +441,3 @@ class OperationWidget(widgets.Container):
     def busy(self) -> bool:
         """True while a preview or an Apply is computing."""
         return self._worker is not None or self._apply_worker is not None
-

@@ -29,8 +29,17 @@ class PipelineDock(widgets.Container):
         self._save_yaml = widgets.PushButton(text="Save pipeline (YAML)…")
         self._save_script = widgets.PushButton(text="Save Python script…")
         self._copy_script = widgets.PushButton(text="Copy Python script")
-        self.extend([self._steps, self._remove, self._target, self._run, self._save_yaml,
-                     self._save_script, self._copy_script])
+        self.extend(
+            [
+                self._steps,
+                self._remove,
+                self._target,
+                self._run,
+                self._save_yaml,
+                self._save_script,
+                self._copy_script,
+            ]
+        )
         self._remove.clicked.connect(self._remove_selected)
         self._run.clicked.connect(lambda: self.run_on(self._target.value))
         self._save_yaml.clicked.connect(lambda: self._ask_and_save("yaml"))
@@ -49,8 +58,11 @@ class PipelineDock(widgets.Container):
         self.viewer.layers.events.removed.disconnect(self._target.reset_choices)
 
     def _images(self, _widget=None):
-        return [(layer.name, layer) for layer in self.viewer.layers
-                if isinstance(layer, Image) and not is_preview(layer)]
+        return [
+            (layer.name, layer)
+            for layer in self.viewer.layers
+            if isinstance(layer, Image) and not is_preview(layer)
+        ]
 
     def refresh(self) -> None:
         """Show the recorded steps."""
@@ -81,7 +93,10 @@ class PipelineDock(widgets.Container):
         pipeline = self.pipeline()
         data = np.asarray(layer_data(layer))
         worker = create_worker(
-            pipeline.run_with_spacing, data, spatial_scale(layer), _start_thread=False,
+            pipeline.run_with_spacing,
+            data,
+            spatial_scale(layer),
+            _start_thread=False,
             _ignore_errors=True,
             _progress={"desc": f"Pipeline on {layer.name}"},
         )
@@ -100,9 +115,16 @@ class PipelineDock(widgets.Container):
         last = self.pipeline().operation(-1)
         kind = "image" if last.output_kind == "image" else "labels"
         scale = tuple(source.scale[: result.ndim - len(spacing)]) + tuple(spacing)
-        translate = tuple(source.translate[-result.ndim:])
-        add_result(self.viewer, result, kind, source, f"{source.name} pipeline",
-                   scale=scale, translate=translate)
+        translate = tuple(source.translate[-result.ndim :])
+        add_result(
+            self.viewer,
+            result,
+            kind,
+            source,
+            f"{source.name} pipeline",
+            scale=scale,
+            translate=translate,
+        )
 
     def save(self, path: str | Path) -> None:
         """Save the pipeline as YAML (``.yaml``/``.yml``/``.json``) or a script (``.py``)."""

@@ -39,8 +39,10 @@ def as_image(image, *, name: str = "image", allow_rgb: bool = False) -> np.ndarr
             f"{name} must hold real numbers (bool, integer or float), got dtype {array.dtype}"
         )
     if array.ndim < 2:
-        raise ValueError(f"{name} must be 2D or 3D (or more, with leading batch axes), "
-                         f"got {array.ndim}D with shape {array.shape}")
+        raise ValueError(
+            f"{name} must be 2D or 3D (or more, with leading batch axes), "
+            f"got {array.ndim}D with shape {array.shape}"
+        )
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape})")
     if not allow_rgb and looks_rgb(array):

@@ -95,7 +95,9 @@ class Parameter:
         return self._number(value, int if self.kind == "int" else float)
 
     def _number(self, value, cast):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        if isinstance(value, bool) or not isinstance(
+            value, int | float | np.integer | np.floating
+        ):
             raise TypeError(f"parameter {self.name!r} must be a number, got {value!r}")
         if cast is int and float(value) != int(value):
             raise TypeError(f"parameter {self.name!r} must be an integer, got {value!r}")
@@ -182,7 +184,9 @@ class Operation:
             bound["spacing"] = spacing
         return self.function(image, **bound)
 
-    def halo_for(self, parameters: dict[str, Any], spacing: Sequence[float]) -> tuple[int, ...] | None:
+    def halo_for(
+        self, parameters: dict[str, Any], spacing: Sequence[float]
+    ) -> tuple[int, ...] | None:
         """Halo in pixels per spatial axis for these parameters, or None (global)."""
         if self.halo is None:
             return None
@@ -208,7 +212,13 @@ def _constant_halo(value: int) -> HaloFunction:
 # --- declarations ---------------------------------------------------------------
 
 RADIUS = Parameter(
-    "radius", "float", 2.0, 0.0, 30.0, 0.5, unit="length",
+    "radius",
+    "float",
+    2.0,
+    0.0,
+    30.0,
+    0.5,
+    unit="length",
     description="Radius of the neighbourhood",
 )
 FOOTPRINT = Parameter(
@@ -218,7 +228,12 @@ SIGMA = Parameter(
     "sigma", "float", 1.0, 0.1, 20.0, 0.1, unit="length", description="Gaussian sigma"
 )
 CONNECTIVITY = Parameter(
-    "connectivity", "int", 1, 1, 3, 1,
+    "connectivity",
+    "int",
+    1,
+    1,
+    3,
+    1,
     description="1: direct neighbours only; ndim: diagonal neighbours too",
 )
 
@@ -231,10 +246,17 @@ def _add(operation: Operation) -> Operation:
 
 
 def _neighbourhood(name, function, category, display, radius=RADIUS, factor=1, description=""):
-    _add(Operation(
-        name, function, category, display, (radius, FOOTPRINT),
-        halo=_radius_halo(factor), description=description,
-    ))
+    _add(
+        Operation(
+            name,
+            function,
+            category,
+            display,
+            (radius, FOOTPRINT),
+            halo=_radius_halo(factor),
+            description=description,
+        )
+    )
 
 
 _neighbourhood("mean", filters.mean, "denoise", "Mean", description="Local mean (box/ball)")
@@ -243,132 +265,327 @@ _neighbourhood("minimum", filters.minimum, "denoise", "Minimum", description="Lo
 _neighbourhood("maximum", filters.maximum, "denoise", "Maximum", description="Local maximum")
 _neighbourhood("variance", filters.variance, "edges", "Variance", description="Local variance")
 _neighbourhood(
-    "standard_deviation", filters.standard_deviation, "edges", "Standard deviation",
+    "standard_deviation",
+    filters.standard_deviation,
+    "edges",
+    "Standard deviation",
     description="Local standard deviation",
 )
 _TOP_HAT_RADIUS = Parameter(
-    "radius", "float", 10.0, 0.0, 50.0, 0.5, unit="length",
+    "radius",
+    "float",
+    10.0,
+    0.0,
+    50.0,
+    0.5,
+    unit="length",
     description="Larger than the objects to keep",
 )
 _neighbourhood(
-    "white_top_hat", filters.white_top_hat, "background", "White top-hat",
-    radius=_TOP_HAT_RADIUS, factor=2, description="Subtract background under bright objects",
+    "white_top_hat",
+    filters.white_top_hat,
+    "background",
+    "White top-hat",
+    radius=_TOP_HAT_RADIUS,
+    factor=2,
+    description="Subtract background under bright objects",
 )
 _neighbourhood(
-    "black_top_hat", filters.black_top_hat, "background", "Black top-hat",
-    radius=_TOP_HAT_RADIUS, factor=2, description="Dark objects on a bright background",
+    "black_top_hat",
+    filters.black_top_hat,
+    "background",
+    "Black top-hat",
+    radius=_TOP_HAT_RADIUS,
+    factor=2,
+    description="Dark objects on a bright background",
 )
-_add(Operation(
-    "gaussian", filters.gaussian, "denoise", "Gaussian", (SIGMA,),
-    halo=lambda p, spacing: _sigma_reach(p["sigma"], spacing), description="Gaussian blur",
-    plane=separable.gaussian_plane,
-))
-_add(Operation(
-    "sobel", filters.sobel, "edges", "Sobel", (), halo=_constant_halo(1),
-    description="Gradient magnitude",
-))
-_add(Operation(
-    "laplace", filters.laplace, "edges", "Laplace", (), halo=_constant_halo(1),
-    description="Discrete Laplacian",
-))
-_add(Operation(
-    "laplacian_of_gaussian", filters.laplacian_of_gaussian, "edges", "Laplacian of Gaussian",
-    (SIGMA,),
-    halo=lambda p, spacing: tuple(e + 1 for e in _sigma_reach(p["sigma"], spacing)),
-    description="Gaussian blur, then Laplace",
-    plane=separable.laplacian_of_gaussian_plane,
-))
-_add(Operation(
-    "difference_of_gaussian", filters.difference_of_gaussian, "background",
-    "Difference of Gaussian",
-    (
-        Parameter("sigma1", "float", 1.0, 0.1, 20.0, 0.1, unit="length",
-                  description="Sigma of the narrow Gaussian"),
-        Parameter("sigma2", "float", 3.0, 0.1, 40.0, 0.1, unit="length",
-                  description="Sigma of the wide Gaussian"),
-    ),
-    halo=lambda p, spacing: _sigma_reach(max(p["sigma1"], p["sigma2"]), spacing),
-    description="Band-pass: Gaussian(sigma1) - Gaussian(sigma2)",
-    plane=separable.difference_of_gaussian_plane,
-))
-_add(Operation(
-    "threshold", threshold.threshold, "threshold", "Threshold",
-    (
-        Parameter("method", "choice", "otsu", choices=threshold.METHODS,
-                  description="Manual value or an automatic histogram method"),
-        Parameter("value", "float", None, optional=True, from_data=True,
-                  active_when=("method", "manual"),
-                  description="Threshold for method='manual' (foreground is above)"),
-    ),
-    output_kind="mask", batch=False, uses_spacing=False, accepts_rgb=True,
-    description="Binarize: pixels above the threshold",
-    prepare=lambda image, p: {
-        "method": "manual", "value": threshold.threshold_value(image, **p)
-    },
-))
+_add(
+    Operation(
+        "gaussian",
+        filters.gaussian,
+        "denoise",
+        "Gaussian",
+        (SIGMA,),
+        halo=lambda p, spacing: _sigma_reach(p["sigma"], spacing),
+        description="Gaussian blur",
+        plane=separable.gaussian_plane,
+    )
+)
+_add(
+    Operation(
+        "sobel",
+        filters.sobel,
+        "edges",
+        "Sobel",
+        (),
+        halo=_constant_halo(1),
+        description="Gradient magnitude",
+    )
+)
+_add(
+    Operation(
+        "laplace",
+        filters.laplace,
+        "edges",
+        "Laplace",
+        (),
+        halo=_constant_halo(1),
+        description="Discrete Laplacian",
+    )
+)
+_add(
+    Operation(
+        "laplacian_of_gaussian",
+        filters.laplacian_of_gaussian,
+        "edges",
+        "Laplacian of Gaussian",
+        (SIGMA,),
+        halo=lambda p, spacing: tuple(e + 1 for e in _sigma_reach(p["sigma"], spacing)),
+        description="Gaussian blur, then Laplace",
+        plane=separable.laplacian_of_gaussian_plane,
+    )
+)
+_add(
+    Operation(
+        "difference_of_gaussian",
+        filters.difference_of_gaussian,
+        "background",
+        "Difference of Gaussian",
+        (
+            Parameter(
+                "sigma1",
+                "float",
+                1.0,
+                0.1,
+                20.0,
+                0.1,
+                unit="length",
+                description="Sigma of the narrow Gaussian",
+            ),
+            Parameter(
+                "sigma2",
+                "float",
+                3.0,
+                0.1,
+                40.0,
+                0.1,
+                unit="length",
+                description="Sigma of the wide Gaussian",
+            ),
+        ),
+        halo=lambda p, spacing: _sigma_reach(max(p["sigma1"], p["sigma2"]), spacing),
+        description="Band-pass: Gaussian(sigma1) - Gaussian(sigma2)",
+        plane=separable.difference_of_gaussian_plane,
+    )
+)
+_add(
+    Operation(
+        "threshold",
+        threshold.threshold,
+        "threshold",
+        "Threshold",
+        (
+            Parameter(
+                "method",
+                "choice",
+                "otsu",
+                choices=threshold.METHODS,
+                description="Manual value or an automatic histogram method",
+            ),
+            Parameter(
+                "value",
+                "float",
+                None,
+                optional=True,
+                from_data=True,
+                active_when=("method", "manual"),
+                description="Threshold for method='manual' (foreground is above)",
+            ),
+        ),
+        output_kind="mask",
+        batch=False,
+        uses_spacing=False,
+        accepts_rgb=True,
+        description="Binarize: pixels above the threshold",
+        prepare=lambda image, p: {
+            "method": "manual",
+            "value": threshold.threshold_value(image, **p),
+        },
+    )
+)
 for _name, _display, _factor in (
     ("binary_erosion", "Erosion", 1),
     ("binary_dilation", "Dilation", 1),
     ("binary_opening", "Opening", 2),
     ("binary_closing", "Closing", 2),
 ):
-    _add(Operation(
-        _name, getattr(morphology, _name), "binary", _display,
-        (Parameter("radius", "float", 1.0, 0.0, 30.0, 0.5, unit="length",
-                   description="Radius of the structuring element"), FOOTPRINT),
-        input_kind="mask", output_kind="mask", halo=_radius_halo(_factor),
-    ))
-_add(Operation(
-    "fill_holes", morphology.fill_holes, "binary", "Fill holes", (),
-    input_kind="mask", output_kind="mask", description="Fill enclosed background",
-))
-_add(Operation(
-    "remove_small_objects", morphology.remove_small_objects, "binary", "Remove small objects",
-    (
-        Parameter("min_size", "float", 64.0, 0.0, 10000.0, 1.0, unit="volume",
-                  description="Smallest area/volume kept"),
-        CONNECTIVITY,
-    ),
-    input_kind="mask", output_kind="mask",
-))
-_add(Operation(
-    "label", morphology.label, "binary", "Connected components", (CONNECTIVITY,),
-    input_kind="mask", output_kind="labels", description="Label connected objects",
-))
+    _add(
+        Operation(
+            _name,
+            getattr(morphology, _name),
+            "binary",
+            _display,
+            (
+                Parameter(
+                    "radius",
+                    "float",
+                    1.0,
+                    0.0,
+                    30.0,
+                    0.5,
+                    unit="length",
+                    description="Radius of the structuring element",
+                ),
+                FOOTPRINT,
+            ),
+            input_kind="mask",
+            output_kind="mask",
+            halo=_radius_halo(_factor),
+        )
+    )
+_add(
+    Operation(
+        "fill_holes",
+        morphology.fill_holes,
+        "binary",
+        "Fill holes",
+        (),
+        input_kind="mask",
+        output_kind="mask",
+        description="Fill enclosed background",
+    )
+)
+_add(
+    Operation(
+        "remove_small_objects",
+        morphology.remove_small_objects,
+        "binary",
+        "Remove small objects",
+        (
+            Parameter(
+                "min_size",
+                "float",
+                64.0,
+                0.0,
+                10000.0,
+                1.0,
+                unit="volume",
+                description="Smallest area/volume kept",
+            ),
+            CONNECTIVITY,
+        ),
+        input_kind="mask",
+        output_kind="mask",
+    )
+)
+_add(
+    Operation(
+        "label",
+        morphology.label,
+        "binary",
+        "Connected components",
+        (CONNECTIVITY,),
+        input_kind="mask",
+        output_kind="labels",
+        description="Label connected objects",
+    )
+)
 _ANY_AXIS = dict(minimum=-5, maximum=4, step=1)
-_add(Operation(
-    "crop", transforms.crop, "transform", "Crop",
-    (
-        Parameter("start", "ints", None, optional=True, unit="pixels",
-                  description="First index per axis"),
-        Parameter("stop", "ints", None, optional=True, unit="pixels",
-                  description="One past the last index per axis"),
-    ),
-    batch=False, uses_spacing=False, accepts_rgb=True, widget="crop",
-))
-_add(Operation(
-    "subsample", transforms.subsample, "transform", "Subsample",
-    (Parameter("step", "ints", 2, 1, 16, 1, unit="pixels", description="Keep every n-th pixel"),),
-    batch=False, uses_spacing=False, accepts_rgb=True, widget="crop",
-))
-_add(Operation(
-    "flip", transforms.flip, "transform", "Flip",
-    (Parameter("axis", "int", -1, **_ANY_AXIS, description="Axis to reverse"),),
-    batch=False, uses_spacing=False, accepts_rgb=True,
-))
-_add(Operation(
-    "project", transforms.project, "project", "Projection",
-    (
-        Parameter("axis", "int", 0, **_ANY_AXIS, description="Axis to project along"),
-        Parameter("method", "choice", "max", choices=transforms.PROJECTIONS),
-    ),
-    batch=False, uses_spacing=False, accepts_rgb=True,
-))
-_add(Operation(
-    "resample_isotropic", transforms.resample_isotropic, "transform", "Resample to isotropic",
-    (Parameter("order", "int", 1, 0, 3, 1, description="Interpolation: 0 nearest, 1 linear, 3 cubic"),),
-    needs_spacing=True, description="Cubic voxels of the smallest spacing",
-))
+_add(
+    Operation(
+        "crop",
+        transforms.crop,
+        "transform",
+        "Crop",
+        (
+            Parameter(
+                "start",
+                "ints",
+                None,
+                optional=True,
+                unit="pixels",
+                description="First index per axis",
+            ),
+            Parameter(
+                "stop",
+                "ints",
+                None,
+                optional=True,
+                unit="pixels",
+                description="One past the last index per axis",
+            ),
+        ),
+        batch=False,
+        uses_spacing=False,
+        accepts_rgb=True,
+        widget="crop",
+    )
+)
+_add(
+    Operation(
+        "subsample",
+        transforms.subsample,
+        "transform",
+        "Subsample",
+        (
+            Parameter(
+                "step", "ints", 2, 1, 16, 1, unit="pixels", description="Keep every n-th pixel"
+            ),
+        ),
+        batch=False,
+        uses_spacing=False,
+        accepts_rgb=True,
+        widget="crop",
+    )
+)
+_add(
+    Operation(
+        "flip",
+        transforms.flip,
+        "transform",
+        "Flip",
+        (Parameter("axis", "int", -1, **_ANY_AXIS, description="Axis to reverse"),),
+        batch=False,
+        uses_spacing=False,
+        accepts_rgb=True,
+    )
+)
+_add(
+    Operation(
+        "project",
+        transforms.project,
+        "project",
+        "Projection",
+        (
+            Parameter("axis", "int", 0, **_ANY_AXIS, description="Axis to project along"),
+            Parameter("method", "choice", "max", choices=transforms.PROJECTIONS),
+        ),
+        batch=False,
+        uses_spacing=False,
+        accepts_rgb=True,
+    )
+)
+_add(
+    Operation(
+        "resample_isotropic",
+        transforms.resample_isotropic,
+        "transform",
+        "Resample to isotropic",
+        (
+            Parameter(
+                "order",
+                "int",
+                1,
+                0,
+                3,
+                1,
+                description="Interpolation: 0 nearest, 1 linear, 3 cubic",
+            ),
+        ),
+        needs_spacing=True,
+        description="Cubic voxels of the smallest spacing",
+    )
+)
 BUILTIN_NAMES = tuple(_REGISTRY)
 
 
@@ -430,8 +647,9 @@ def _parameter_from(signature_parameter: inspect.Parameter, hint: Any) -> Parame
         minimum = options.get("min", 0 if default >= 0 else -span)
         maximum = options.get("max", span if kind == "float" else math.ceil(span))
         step = options.get("step", 1 if kind == "int" else (maximum - minimum) / 100)
-        return Parameter(name, kind, default, minimum, maximum, step,
-                         unit=options.get("unit", "none"))
+        return Parameter(
+            name, kind, default, minimum, maximum, step, unit=options.get("unit", "none")
+        )
     raise TypeError(
         f"parameter {name!r} needs an int, float, bool or Literal annotation, got {hint!r}"
     )
@@ -463,6 +681,7 @@ def register(
     'sigma1'
     >>> unregister("my_dog")
     """
+
     def decorate(func: Callable) -> Callable:
         hints = typing.get_type_hints(func, include_extras=True)
         signature = inspect.signature(func)
@@ -479,18 +698,20 @@ def register(
             raise ValueError(f"name {op_name!r} is a built-in operation; choose another name")
         if category not in CATEGORIES:
             raise ValueError(f"category must be one of {list(CATEGORIES)}, got {category!r}")
-        _add(Operation(
-            op_name,
-            func,
-            category,
-            op_name.replace("_", " ").capitalize(),
-            parameters,
-            output_kind=output_kind,
-            halo=None if halo is None else _constant_halo(int(halo)),
-            uses_spacing="spacing" in signature.parameters,
-            description=(inspect.getdoc(func) or "").split("\n")[0],
-            module=func.__module__,
-        ))
+        _add(
+            Operation(
+                op_name,
+                func,
+                category,
+                op_name.replace("_", " ").capitalize(),
+                parameters,
+                output_kind=output_kind,
+                halo=None if halo is None else _constant_halo(int(halo)),
+                uses_spacing="spacing" in signature.parameters,
+                description=(inspect.getdoc(func) or "").split("\n")[0],
+                module=func.__module__,
+            )
+        )
         return func
 
     return decorate if function is None else decorate(function)

@@ -16,14 +16,16 @@ GAUSSIAN_TRUNCATE = 4.0
 
 
 def _kernel(sigma: float) -> np.ndarray:
-    """scipy's Gaussian weights: radius ``int(truncate * sigma + 0.5)``, normalised."""
+    """Scipy's Gaussian weights: radius ``int(truncate * sigma + 0.5)``, normalised."""
     radius = int(GAUSSIAN_TRUNCATE * sigma + 0.5)
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     weights = np.exp(-0.5 * x * x / (sigma * sigma))
     return weights / weights.sum()
 
 
-def _gaussian_plane(slab: np.ndarray, z: int, sigma: float, spacing: Sequence[float]) -> np.ndarray:
+def _gaussian_plane(
+    slab: np.ndarray, z: int, sigma: float, spacing: Sequence[float]
+) -> np.ndarray:
     """Plane ``z`` of the 3D Gaussian of the volume whose planes ``slab`` holds.
 
     ``slab`` must hold every plane within the kernel's reach of ``z`` that
@@ -37,7 +39,10 @@ def _gaussian_plane(slab: np.ndarray, z: int, sigma: float, spacing: Sequence[fl
         combined += weight * slab[plane]
     in_plane = [sigma / s for s in spacing[1:]]
     return ndi.gaussian_filter(
-        combined.astype(np.float32), in_plane, mode="nearest", truncate=GAUSSIAN_TRUNCATE,
+        combined.astype(np.float32),
+        in_plane,
+        mode="nearest",
+        truncate=GAUSSIAN_TRUNCATE,
         output=np.float32,
     )
 

@@ -66,9 +66,7 @@ def percentile_range(image, *, lower: float = 0.0, upper: float = 95.0) -> tuple
     return float(low), float(high)
 
 
-def insight(
-    image, *, percentiles: Sequence[float] = (1.0, 50.0, 99.0), spacing=None
-) -> dict:
+def insight(image, *, percentiles: Sequence[float] = (1.0, 50.0, 99.0), spacing=None) -> dict:
     """Summary of an image, as stackview.insight shows it.
 
     Returns

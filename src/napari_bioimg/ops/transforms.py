@@ -35,7 +35,9 @@ def _integer(value, name: str) -> int:
     return int(value)
 
 
-def crop(image, *, start: Sequence[int | None] | None = None, stop: Sequence[int | None] | None = None):
+def crop(
+    image, *, start: Sequence[int | None] | None = None, stop: Sequence[int | None] | None = None
+):
     """Keep ``image[start[0]:stop[0], start[1]:stop[1], ...]``.
 
     Parameters
@@ -83,7 +85,9 @@ def subsample(image, *, step: int | Sequence[int] = 2):
 def flip(image, *, axis: int | Sequence[int] = -1):
     """Reverse the order of pixels along ``axis`` (one axis or several)."""
     array = as_image(image, allow_rgb=True)
-    axes = [_integer(a, "axis") for a in (np.atleast_1d(axis) if not np.isscalar(axis) else [axis])]
+    axes = [
+        _integer(a, "axis") for a in (np.atleast_1d(axis) if not np.isscalar(axis) else [axis])
+    ]
     for a in axes:
         if not -array.ndim <= a < array.ndim:
             raise ValueError(f"axis must be between {-array.ndim} and {array.ndim - 1}, got {a}")
@@ -98,7 +102,9 @@ def project(image, *, axis: int = 0, method: str = "max"):
     """
     array = as_image(image, allow_rgb=True)
     if array.ndim < 3:
-        raise ValueError(f"image must have at least 3 axes to project one away, got shape {array.shape}")
+        raise ValueError(
+            f"image must have at least 3 axes to project one away, got shape {array.shape}"
+        )
     check_choice(method, "method", PROJECTIONS)
     axis = _integer(axis, "axis")
     if not -array.ndim <= axis < array.ndim:
@@ -161,7 +167,9 @@ def resample_isotropic(
     def block(b):
         values = b.astype(np.uint8) if b.dtype == bool else b
         work = values.astype(np.float32) if values.dtype.kind in "iu" and order else values
-        result = ndi.affine_transform(work, matrix, output_shape=out_shape, order=order, mode="nearest")
+        result = ndi.affine_transform(
+            work, matrix, output_shape=out_shape, order=order, mode="nearest"
+        )
         if b.dtype == bool:
             return result.astype(bool)
         if b.dtype.kind in "iu" and order:
