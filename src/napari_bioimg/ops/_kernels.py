@@ -34,6 +34,8 @@ __all__ = [
     "run_parallel",
 ]
 
+# Below this many pixels the work stays on the calling thread.
+_PARALLEL_MIN_PIXELS = 65536
 # Output rows processed together per plane offset: bounds the float64
 # accumulator of the sum kernels while keeping the ring warm-up cheap.
 _BLOCK_ROWS = 64
@@ -106,7 +108,7 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
         bounds = np.linspace(0, ny, pieces + 1).astype(int)
         parts = [(z, z + 1, bounds[i], bounds[i + 1]) for z in range(nz)
                  for i in range(pieces)]
-    if len(parts) == 1 or image3.size < 65536:
+    if len(parts) == 1 or image3.size < _PARALLEL_MIN_PIXELS:
         for part in parts:
             kernel(image3, out3, *part, *args)
         return

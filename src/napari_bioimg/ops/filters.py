@@ -150,18 +150,18 @@ def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
     def block_top_hat(block):
         if kind == "white":
             opened = local_extreme(local_extreme(block, fp, "min"), fp, "max")
-            return _difference(block, opened)
+            return _difference(block, opened, out=opened)
         closed = local_extreme(local_extreme(block, fp, "max"), fp, "min")
-        return _difference(closed, block)
+        return _difference(closed, block, out=closed)
 
     return apply_batched(array, len(spacing), block_top_hat)
 
 
-def _difference(larger: np.ndarray, smaller: np.ndarray) -> np.ndarray:
-    """``larger - smaller`` (never negative by construction) in the input dtype."""
+def _difference(larger: np.ndarray, smaller: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``larger - smaller`` (never negative by construction) in the input dtype, into ``out``."""
     if larger.dtype == bool:
-        return larger & ~smaller
-    difference = larger - smaller
+        return np.greater(larger, smaller, out=out)
+    difference = np.subtract(larger, smaller, out=out)
     if larger.dtype.kind == "i":
         # larger >= smaller, so a negative difference has wrapped around: saturate.
         difference[difference < 0] = np.iinfo(larger.dtype).max
@@ -194,8 +194,11 @@ def _float32(block: np.ndarray) -> np.ndarray:
 
 
 def _gaussian_block(block: np.ndarray, sigmas: Sequence[float]) -> np.ndarray:
+    # scipy reads small integers exactly as they are: no float32 copy needed.
+    exact = block.dtype in (np.uint8, np.uint16, np.int8, np.int16, np.float32)
     return ndi.gaussian_filter(
-        _float32(block), sigmas, mode="nearest", truncate=GAUSSIAN_TRUNCATE, output=np.float32
+        block if exact else _float32(block), sigmas, mode="nearest", truncate=GAUSSIAN_TRUNCATE,
+        output=np.float32,
     )
 
 
