@@ -7,9 +7,10 @@ How each step runs:
   halo along every spatial axis (``boundary="none"``: at the image border the
   operation pads the way it does on the whole image), so every output pixel
   sees exactly the neighbourhood it sees in memory;
-* ``threshold`` first computes its value over the whole array (for integer
-  data and the otsu, yen, isodata and minimum methods from a histogram summed
-  chunk by chunk, as scikit-image would compute it; otherwise from the array
+* ``threshold`` first computes its value over the whole array (for the otsu,
+  yen, isodata and minimum methods from a histogram summed chunk by chunk, as
+  scikit-image would compute it: for integer data one bin per value, for
+  floats a first pass for the range then 256 bins; otherwise from the array
   computed in memory), then compares lazily chunk by chunk;
 * the other operations need the whole image at once (``label``,
   ``fill_holes``, ``remove_small_objects``, the transforms, user operations
@@ -34,6 +35,7 @@ __all__ = ["run_dask"]
 # skimage's threshold functions that accept a histogram instead of the image.
 _HISTOGRAM_METHODS = ("otsu", "yen", "isodata", "minimum")
 _MAX_HISTOGRAM_BINS = 1 << 24
+_FLOAT_BINS = 256  # scikit-image's nbins default for float images
 
 
 def _dask_array():
@@ -146,10 +148,13 @@ def _global_threshold(da, data, parameters: dict) -> float | None:
     method, value = parameters["method"], parameters["value"]
     if method == "manual":
         return threshold_value(np.zeros((1, 1)), method=method, value=value)
-    if data.dtype.kind not in "biu" or method not in _HISTOGRAM_METHODS:
+    if data.dtype.kind not in "biuf" or method not in _HISTOGRAM_METHODS:
         return None
     import dask
     from skimage import filters
+
+    if data.dtype.kind == "f":
+        return _float_threshold(dask, filters, data, method)
 
     work = data.astype(np.uint8) if data.dtype == bool else data
     if work.dtype.itemsize <= 2:  # one pass over the dtype's whole range
@@ -175,6 +180,35 @@ def _global_threshold(da, data, parameters: dict) -> float | None:
         return float(function(hist=(counts[first : last + 1], centers)))
     except RuntimeError as error:  # as ops.threshold_value reports it
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
+
+
+def _float_threshold(dask, filters, data, method: str) -> float:
+    """Two passes over float data: range (and finiteness), then scikit-image's histogram.
+
+    scikit-image bins a float image into 256 equal bins over its range with
+    ``np.histogram``; the same edges applied chunk by chunk give the same counts.
+    """
+    low, high, finite = dask.compute(data.min(), data.max(), data.map_blocks(
+        lambda block: np.asarray(np.isfinite(block).all())[None], dtype=bool,
+        chunks=(1,), drop_axis=list(range(1, data.ndim))).all())
+    if not finite or low == high:  # the in-memory error messages, from a tiny image
+        sample = np.array([[low, high]], dtype=data.dtype)
+        threshold_value(np.array([[np.nan, 0]]) if not finite else sample, method=method)
+    edges = np.histogram(np.array([low], data.dtype), bins=_FLOAT_BINS, range=(low, high))[1]
+    blocks = data.to_delayed().ravel()
+    counts = dask.compute(dask.delayed(sum)(
+        [dask.delayed(_float_counts)(block, low, high) for block in blocks]
+    ))[0]
+    centers = (edges[:-1] + edges[1:]) / 2.0
+    function = getattr(filters, f"threshold_{method}")
+    try:
+        return float(function(hist=(counts, centers)))
+    except RuntimeError as error:
+        raise ValueError(f"method {method!r} failed on this image: {error}") from error
+
+
+def _float_counts(block: np.ndarray, low, high) -> np.ndarray:
+    return np.histogram(block, bins=_FLOAT_BINS, range=(low, high))[0]
 
 
 def _counts(block: np.ndarray, low: int, length: int) -> np.ndarray:
