@@ -265,3 +265,15 @@ def test_npe2_validates_the_manifest():
         [sys.executable, "-m", "npe2", "validate", str(MANIFEST)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_closing_the_dock_leaves_no_callbacks(viewer, qtbot, banana):
+    viewer.add_image(banana[:, ::8, ::8], name="banana")
+    widget = dock(viewer, qtbot, "median")
+    wait_idle(qtbot, widget)
+    callbacks = len(viewer.dims.events.current_step.callbacks)
+    viewer.window.remove_dock_widget(widget.native)
+    qtbot.waitUntil(lambda: not widget._alive, timeout=5000)
+    assert len(viewer.dims.events.current_step.callbacks) == callbacks - 1
+    viewer.dims.set_current_step(0, 3)
+    assert not widget.busy and widget not in widget.open_widgets(viewer)

@@ -55,3 +55,11 @@ def test_recorded_gui_session_replays_to_the_same_layers(
 
     pipeline_dock.recorder.remove(3)
     assert len(pipeline_dock._steps.choices) == 3
+
+
+def test_closing_the_pipeline_dock_disconnects(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    connected = len(pipeline_dock.recorder.changed)
+    viewer.window.remove_dock_widget(pipeline_dock.native)
+    qtbot.waitUntil(lambda: len(pipeline_dock.recorder.changed) == connected - 1, timeout=5000)

@@ -21,6 +21,7 @@ from napari.utils.notifications import show_error, show_info
 from ..ops.planes import compute_plane, compute_slabs, count_slabs, output_geometry, slab_halo
 from ..ops.registry import Operation
 from ._layers import PREVIEW_KEY, accepts, add_result, as_labels, layer_data, length_unit
+from ._lifetime import DockLifetime
 from ._params import data_range, make_widget, read_value, unit_label
 from ._recorder import RecordedStep, recorder_for
 
@@ -95,10 +96,10 @@ class OperationWidget(widgets.Container):
             emitter.connect(callback)
         self._alive = True
         OperationWidget._open.add(self)
-        self.native.destroyed.connect(self._disconnect)
+        self._lifetime = DockLifetime(self.native, self._disconnect)
         self._select_default_input()
 
-    def _disconnect(self, *_args) -> None:
+    def _disconnect(self) -> None:
         """Leave no callback behind when the dock is closed."""
         self._alive = False
         self._pending = False

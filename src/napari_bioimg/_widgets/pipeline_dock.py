@@ -12,6 +12,7 @@ from qtpy.QtWidgets import QApplication, QFileDialog
 
 from ..pipeline import Pipeline
 from ._layers import add_result, is_preview, layer_data, spatial_scale
+from ._lifetime import DockLifetime
 from ._recorder import recorder_for
 
 
@@ -48,11 +49,11 @@ class PipelineDock(widgets.Container):
         self.recorder.changed.connect(self.refresh)
         self.viewer.layers.events.inserted.connect(self._target.reset_choices)
         self.viewer.layers.events.removed.connect(self._target.reset_choices)
-        self.native.destroyed.connect(self._disconnect)
+        self._lifetime = DockLifetime(self.native, self._disconnect)
         self._worker = None
         self.refresh()
 
-    def _disconnect(self, *_args) -> None:
+    def _disconnect(self) -> None:
         self.recorder.changed.disconnect(self.refresh)
         self.viewer.layers.events.inserted.disconnect(self._target.reset_choices)
         self.viewer.layers.events.removed.disconnect(self._target.reset_choices)
