@@ -1,0 +1,601 @@
+"""Orthogonal views: XZ and YZ slices beside napari's XY canvas, linked by one position.
+
+The main canvas is the XY view. The dock holds two more views, each a napari
+``ViewerModel`` drawn by a ``QtViewer``, that show copies of the selected 3D
+image layer(s) and the labels and result layers overlaying them (the copies
+share the data). napari draws every layer with its ``scale``, so each view
+has the physical aspect: a banana MRI with 8.8 mm between 0.39 mm pixels is
+22 times taller per slice in XZ than per pixel.
+
+One position links the views: the main viewer's ``dims.point``. A click (not
+a drag) in any view moves it; the main dims slider moves the XZ/YZ planes and
+their sliders move the main one. Crosshair lines (Shapes layers) show it.
+
+All mapping lives in plain methods (:meth:`OrthogonalViews.view_axes`,
+:meth:`~OrthogonalViews.aspect`, :meth:`~OrthogonalViews.position_from_click`,
+:meth:`~OrthogonalViews.crosshair_lines`) that tests check without pixels.
+"""
+
+import contextlib
+import weakref
+from functools import partial
+
+import napari
+import numpy as np
+from napari.components import ViewerModel
+from napari.layers import Image, Labels, Layer, Shapes
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+from qtpy.QtWidgets import QCheckBox, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from ._layers import is_preview
+
+VIEWS = ("xy", "xz", "yz")
+# (row axis, column axis, sliced axis) counted from the last axis: -3 z, -2 y, -1 x.
+# YZ has z along its columns, so it sits beside XY sharing y; XZ shares x.
+VIEW_AXES = {"xy": (-2, -1, -3), "xz": (-3, -1, -2), "yz": (-2, -3, -1)}
+CROSSHAIR_KEY = "napari_bioimg_crosshair"
+CROSSHAIR_COLOR = "yellow"
+CLICK_TOLERANCE = 4  # canvas pixels a press may move and still be a click
+# Layer attributes copied to the views whenever they change on the original.
+SYNCED = (
+    "data", "scale", "translate", "units", "affine", "rotate", "shear",
+    "visible", "opacity", "blending", "colormap", "contrast_limits", "gamma",
+    "interpolation2d", "contour", "selected_label", "show_selected_label", "name",
+)
+
+
+class _State:
+    """Everything the views hold on to, kept apart from the Qt widget.
+
+    Qt may delete the widget before Python forgets it; teardown then runs from
+    a signal with only this object, and must leave nothing connected.
+    """
+
+    def __init__(self, viewer) -> None:
+        self.viewer = viewer
+        self.models: dict[str, ViewerModel] = {}
+        self.qt_viewers: dict = {}
+        self.connections: list = []  # (emitter, callback) on the main viewer and layers
+        self.layer_connections: dict[int, list] = {}  # id(shown original) -> connections
+        self.mouse_callbacks: list = []  # (viewer model, callback)
+        self.crosshairs: dict[str, Shapes] = {}
+        self.closed = False
+
+
+def _disconnect(connections: list) -> None:
+    while connections:
+        emitter, callback = connections.pop()
+        with contextlib.suppress(TypeError, ValueError, RuntimeError):
+            emitter.disconnect(callback)
+
+
+def _teardown(state: _State, *_args) -> None:
+    """Disconnect every callback, drop the crosshair from the main viewer, close the views."""
+    if state.closed:
+        return
+    state.closed = True
+    _disconnect(state.connections)
+    for connections in state.layer_connections.values():
+        _disconnect(connections)
+    state.layer_connections.clear()
+    for model, callback in state.mouse_callbacks:
+        if callback in model.mouse_drag_callbacks:
+            model.mouse_drag_callbacks.remove(callback)
+    state.mouse_callbacks.clear()
+    crosshair = state.crosshairs.pop("xy", None)
+    if crosshair is not None and crosshair in state.viewer.layers:
+        state.viewer.layers.remove(crosshair)
+    state.crosshairs.clear()
+    for model in state.models.values():
+        model.layers.clear()
+    for qt_viewer in state.qt_viewers.values():
+        with contextlib.suppress(RuntimeError):  # already deleted with its parent
+            qt_viewer.close()  # frees the canvas, as napari's own window does
+            qt_viewer.setParent(None)  # Python owns it now: it goes with the last reference
+    state.qt_viewers.clear()
+    state.models.clear()
+
+
+class _CloseWatcher(QObject):
+    """Tear down when napari closes its main canvas (viewer.close(), the window's X)."""
+
+    def __init__(self, state: _State, parent: QObject) -> None:
+        super().__init__(parent)
+        self._state = state
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        """Watch for the Close event of the main QtViewer."""
+        if event.type() == QEvent.Type.Close:
+            _teardown(self._state)
+        return False
+
+
+def _weak(method):
+    """Wrap ``method`` in a plain function that calls it while its object lives."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args):
+        bound = ref()
+        if bound is not None:
+            return bound(*args)
+        return None
+
+    return call
+
+
+def _click_callback(widget: "OrthogonalViews", name: str):
+    """A napari drag callback that moves the shared position on a click in view ``name``."""
+    ref = weakref.ref(widget)
+
+    def on_press(model, event):
+        if event.button != 1 or event.modifiers:
+            return
+        start, start_pos = tuple(event.position), np.asarray(event.pos, dtype=float)
+        yield
+        moved = False
+        while event.type == "mouse_move":
+            moved = moved or np.abs(np.asarray(event.pos) - start_pos).max() > CLICK_TOLERANCE
+            yield
+        owner = ref()
+        if owner is not None and not moved:
+            owner.click(name, start)
+
+    return on_press
+
+
+class OrthogonalViews(QWidget):
+    """XZ and YZ views linked to the main XY canvas by one position.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The main viewer; its canvas is the XY view.
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__()
+        from napari.qt import QtViewer
+
+        self.viewer = getattr(viewer, "__wrapped__", viewer)
+        self._state = _State(self.viewer)
+        self._syncing = False
+        self._drawing = False  # adding a crosshair to the main viewer fires layer events
+        self._main_crosshair_removed = False  # by the user (or viewer.close): not re-added
+        self._batch = False  # the main layer list is in a batched update (e.g. clear)
+        self._rebuild_pending = False
+        self._docked = False
+        self._anchors: list[Layer] = []
+        self._shown: list[Layer] = []
+        self._copies: dict[str, dict[int, Layer]] = {"xz": {}, "yz": {}}
+
+        self._crosshair_box = QCheckBox("crosshair")
+        self._crosshair_box.setChecked(True)
+        self._crosshair_box.setToolTip("Lines through the current position in every view")
+        self._crosshair_box.toggled.connect(self._on_crosshair_toggled)
+        self._info = QLabel("")
+        self._info.setWordWrap(True)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        for name in ("xz", "yz"):
+            model = ViewerModel(title=name.upper())
+            qt_viewer = QtViewer(model)
+            qt_viewer.setMinimumSize(160, 120)
+            self._state.models[name] = model
+            self._state.qt_viewers[name] = qt_viewer
+            panel = QWidget()
+            box = QVBoxLayout(panel)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.addWidget(QLabel(name.upper()))
+            box.addWidget(qt_viewer, 1)
+            splitter.addWidget(panel)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._crosshair_box)
+        layout.addWidget(self._info)
+        layout.addWidget(splitter, 1)
+
+        main = self.viewer
+        rebuild = _weak(self.rebuild)
+        self._state.connections = [
+            (main.dims.events.point, _weak(self._on_main_point)),
+            (main.layers.events.inserted, rebuild),
+            (main.layers.events.removed, _weak(self._on_removed)),
+            (main.layers.events.moved, rebuild),
+            (main.layers.selection.events.changed, rebuild),
+            (main.layers.events.begin_batch, _weak(self._on_begin_batch)),
+            (main.layers.events.end_batch, _weak(self._on_end_batch)),
+        ]
+        for name in ("xz", "yz"):
+            model = self._state.models[name]
+            self._state.connections.append(
+                (model.dims.events.point, partial(_weak(self._on_view_point), name))
+            )
+        for emitter, callback in self._state.connections:
+            emitter.connect(callback)
+        for name in VIEWS:
+            model = self.view_model(name)
+            callback = _click_callback(self, name)
+            model.mouse_drag_callbacks.append(callback)
+            self._state.mouse_callbacks.append((model, callback))
+        self.destroyed.connect(partial(_teardown, self._state))
+        qt_main = getattr(getattr(main, "window", None), "_qt_viewer", None)
+        if qt_main is not None:
+            qt_main.installEventFilter(_CloseWatcher(self._state, self))
+        self.rebuild()
+
+    # --- lifetime ---------------------------------------------------------------------
+
+    def event(self, event) -> bool:
+        """Tear down when napari takes the widget out of its dock (the dock's close button)."""
+        if event.type() == QEvent.Type.ParentChange:
+            if self.parent() is not None:
+                self._docked = True
+            elif self._docked:
+                self.close_dock()
+        return super().event(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Fit the views once they have their real size."""
+        super().showEvent(event)
+        QTimer.singleShot(0, _weak(self.reset_views))
+
+    def reset_views(self) -> None:
+        """Fit the shown layers in the XZ and YZ views."""
+        if not self.closed:
+            for model in self._state.models.values():
+                model.reset_view()
+
+    def close_dock(self) -> None:
+        """Disconnect every callback, remove the crosshair and close the views."""
+        _teardown(self._state)
+
+    @property
+    def closed(self) -> bool:
+        """True once the dock let go of the viewer."""
+        return self._state.closed
+
+    # --- the model: views, axes, aspect, positions ------------------------------------------
+
+    def view_model(self, name: str):
+        """The viewer model drawing view ``name``: the main viewer for "xy"."""
+        if name == "xy":
+            return self.viewer
+        return self._state.models[name]
+
+    def view_axes(self, name: str) -> tuple[int, int, int]:
+        """(row, column, sliced) axes of view ``name`` as indices of the main dims."""
+        ndim = self.viewer.dims.ndim
+        return tuple(ndim + axis for axis in VIEW_AXES[name])
+
+    def spacing(self) -> tuple[float, float, float]:
+        """The (z, y, x) voxel size of the first shown layer (1, 1, 1 without one)."""
+        if not self._shown:
+            return (1.0, 1.0, 1.0)
+        return tuple(float(s) for s in self._shown[0].scale[-3:])
+
+    def aspect(self, name: str) -> float:
+        """Height over width of one voxel as view ``name`` draws it (from the layer scale)."""
+        spacing = dict(zip((-3, -2, -1), self.spacing(), strict=True))
+        row, column, _ = VIEW_AXES[name]
+        return spacing[row] / spacing[column]
+
+    def _box(self) -> np.ndarray:
+        """World (z, y, x) box of the shown layers, from pixel edge to pixel edge."""
+        extent = self.viewer.layers.get_extent(self._shown)
+        half = np.asarray(extent.step[-3:]) / 2
+        return np.stack([extent.world[0][-3:] - half, extent.world[1][-3:] + half])
+
+    def view_extent(self, name: str) -> tuple[float, float]:
+        """World (height, width) of the shown layers in view ``name``."""
+        if not self._shown:
+            return (0.0, 0.0)
+        box = self._box()
+        row, column, _ = (axis + 3 for axis in VIEW_AXES[name])
+        return float(box[1][row] - box[0][row]), float(box[1][column] - box[0][column])
+
+    def position_from_click(self, name: str, position) -> tuple[float, ...]:
+        """The main dims point after a click at world ``position`` in view ``name``.
+
+        The click sets the two axes the view displays; the axis it slices, and
+        any leading (time, channel) axes, keep their values.
+        """
+        point = list(self.viewer.dims.point)
+        position = tuple(position)
+        for axis in VIEW_AXES[name][:2]:
+            if len(position) >= -axis and len(point) >= -axis:
+                point[axis] = float(position[axis])
+        return tuple(point)
+
+    def click(self, name: str, position) -> None:
+        """Move the shared position as a click at world ``position`` in view ``name`` does."""
+        if self.closed or (name == "xy" and self.viewer.dims.ndisplay == 3):
+            return
+        self.viewer.dims.point = self.position_from_click(name, position)
+
+    def point(self, name: str) -> tuple[float, ...]:
+        """The dims point of view ``name`` (its trailing axes align with the main ones)."""
+        return tuple(self.view_model(name).dims.point)
+
+    def crosshair_lines(self, name: str) -> np.ndarray:
+        """The two crosshair lines of view ``name`` in world (z, y, x) coordinates.
+
+        Line 0 runs along the view's columns at the current row; line 1 along
+        its rows at the current column; both lie in the displayed plane.
+        """
+        position = np.asarray(self.viewer.dims.point[-3:], dtype=float)
+        # pixel centre to pixel centre: the lines leave the views' slider ranges alone
+        extent = self.viewer.layers.get_extent(self._shown).world[:, -3:]
+        row, column, _ = (axis + 3 for axis in VIEW_AXES[name])
+        lines = np.stack([position, position, position, position]).reshape(2, 2, 3)
+        lines[0, :, column] = extent[:, column]
+        lines[1, :, row] = extent[:, row]
+        return lines
+
+    # --- which layers --------------------------------------------------------------------
+
+    def shown_layers(self) -> list[Layer]:
+        """The layers the XZ and YZ views show, in the main viewer's order.
+
+        The selected 3D images (the last ones while only other layers are
+        selected), every 3D labels layer overlapping them, and the results and
+        previews named after them ("<name> <operation>").
+        """
+        candidates = [
+            layer for layer in self.viewer.layers
+            if isinstance(layer, Image | Labels) and layer.ndim >= 3
+            and not layer.metadata.get(CROSSHAIR_KEY) and not getattr(layer, "rgb", False)
+        ]
+        selected = self.viewer.layers.selection
+        anchors = [la for la in candidates if isinstance(la, Image) and la in selected]
+        if not anchors:
+            anchors = [la for la in self._anchors if la in candidates]
+        if not anchors:
+            images = [la for la in candidates if isinstance(la, Image) and not is_preview(la)]
+            anchors = images[-1:] or [la for la in candidates if la in selected][:1]
+        self._anchors = anchors
+        names = tuple(f"{la.name} " for la in anchors)
+        return [
+            la for la in candidates
+            if la in anchors
+            or la.name.startswith(names)
+            or (isinstance(la, Labels) and any(_overlap(la, a) for a in anchors))
+        ]
+
+    def rebuild(self, event=None) -> None:
+        """Show copies of :meth:`shown_layers` in the XZ and YZ views.
+
+        Copies of layers still shown are kept (their drawing is the slow part);
+        a change of order rebuilds everything.
+        """
+        if self.closed or self._drawing:
+            return
+        if self._batch:
+            self._rebuild_pending = True
+            return
+        shown = self.shown_layers()
+        if [id(la) for la in shown] == [id(la) for la in self._shown]:
+            self._update_crosshairs()
+            return
+        kept = [la for la in self._shown if la in shown]
+        if kept != [la for la in shown if la in kept]:  # reordered: start again
+            kept = []
+        keep = {id(la) for la in kept}
+        for key in [key for key in self._state.layer_connections if key not in keep]:
+            _disconnect(self._state.layer_connections.pop(key))
+        first_time = not self._shown
+        self._shown = shown
+        for name in ("xz", "yz"):
+            model = self._state.models[name]
+            copies = self._copies[name]
+            # napari's canvas runs a full garbage collection after each removal, and after
+            # a batch: one batch when several copies go
+            several = len([key for key in copies if key not in keep]) > 1
+            batch = model.layers.batched_update() if several else contextlib.nullcontext()
+            with self._quiet(), batch:
+                for key in [key for key in copies if key not in keep]:
+                    model.layers.remove(copies.pop(key))
+                for index, layer in enumerate(shown):
+                    if id(layer) not in copies:
+                        copy = Layer.create(*layer.as_layer_data_tuple())
+                        model.layers.insert(index, copy)
+                        copies[id(layer)] = copy
+                self._order_axes(model)
+        for layer in shown:
+            if id(layer) not in keep:
+                self._follow(layer)
+        self._info.setText(", ".join(la.name for la in shown) or "(no 3D image)")
+        self._update_crosshairs()
+        self._on_main_point()
+        if first_time or not kept:
+            self.reset_views()
+
+    def _on_begin_batch(self, event=None) -> None:
+        self._batch = True
+
+    def _on_end_batch(self, event=None) -> None:
+        self._batch = False
+        if self._rebuild_pending:
+            self._rebuild_pending = False
+            self.rebuild()
+
+    def _on_removed(self, event=None) -> None:
+        crosshair = self._state.crosshairs.get("xy")
+        if crosshair is not None and crosshair not in self.viewer.layers:
+            self._state.crosshairs.pop("xy")
+            self._main_crosshair_removed = True
+        self.rebuild()
+
+    def _order_axes(self, model: ViewerModel) -> None:
+        ndim = model.dims.ndim
+        if ndim < 3:
+            return
+        order = list(range(ndim))
+        z, y, x = ndim - 3, ndim - 2, ndim - 1
+        rows, columns, sliced = ((y, z, x) if model is self._state.models["xz"] else (x, y, z))
+        order[-3:] = rows, columns, sliced
+        model.dims.order = tuple(order)
+        labels = list(self.viewer.dims.axis_labels[-ndim:])
+        if len(labels) == ndim:
+            model.dims.axis_labels = labels
+
+    def _follow(self, layer: Layer) -> None:
+        """Copy every change of ``layer``'s data, geometry and look to its copies."""
+        copies = [self._copies[name][id(layer)] for name in ("xz", "yz")]
+        connections = self._state.layer_connections.setdefault(id(layer), [])
+        for attribute in SYNCED:
+            emitter = getattr(layer.events, attribute, None)
+            if emitter is None or not hasattr(layer, attribute):
+                continue
+            callback = partial(_copy_attribute, layer, copies, attribute)
+            emitter.connect(callback)
+            connections.append((emitter, callback))
+        for attribute in ("labels_update", "paint", "refresh"):
+            emitter = getattr(layer.events, attribute, None)
+            if emitter is not None:
+                callback = partial(_refresh_copies, copies)
+                emitter.connect(callback)
+                connections.append((emitter, callback))
+        geometry = _weak(self._update_crosshairs)
+        for attribute in ("data", "scale", "translate"):
+            emitter = getattr(layer.events, attribute)
+            emitter.connect(geometry)
+            connections.append((emitter, geometry))
+
+    # --- keeping positions in step ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _quiet(self):
+        """Ignore the point events the views send while the dock itself moves them."""
+        previous, self._syncing = self._syncing, True
+        try:
+            yield
+        finally:
+            self._syncing = previous
+
+    def _on_main_point(self, event=None) -> None:
+        if self.closed or self._batch:  # the rebuild after the batch catches up
+            return
+        point = self.viewer.dims.point
+        with self._quiet():
+            for model in self._state.models.values():
+                n = model.dims.ndim
+                if n <= len(point) and model.layers:
+                    model.dims.point = point[-n:]
+        self._update_crosshairs()
+
+    def _on_view_point(self, name: str, event=None) -> None:
+        """A view's own slider moved: move the main point along that view's sliced axis."""
+        if self._syncing or self.closed:
+            return
+        model = self._state.models[name]
+        sliced = VIEW_AXES[name][2]
+        if model.dims.ndim < 3:
+            return
+        value = float(model.dims.point[sliced])
+        if not np.isclose(value, self.viewer.dims.point[sliced]):
+            self.viewer.dims.set_point(self.viewer.dims.ndim + sliced, value)
+
+    # --- crosshair ---------------------------------------------------------------------
+
+    @property
+    def crosshair(self) -> bool:
+        """True when the crosshair lines are drawn."""
+        return self._crosshair_box.isChecked()
+
+    @crosshair.setter
+    def crosshair(self, value: bool) -> None:
+        self._crosshair_box.setChecked(bool(value))
+
+    def _on_crosshair_toggled(self, checked: bool) -> None:
+        self._main_crosshair_removed = False
+        self._update_crosshairs()
+
+    def crosshair_layer(self, name: str) -> Shapes | None:
+        """The Shapes layer drawing the crosshair of view ``name``, if drawn."""
+        return self._state.crosshairs.get(name)
+
+    def _update_crosshairs(self, event=None) -> None:
+        if self.closed or self._drawing or self._batch:
+            return
+        self._drawing = True
+        try:
+            with self._quiet():
+                self._draw_crosshairs()
+        finally:
+            self._drawing = False
+
+    def _draw_crosshairs(self) -> None:
+        wanted = self.crosshair and bool(self._shown) and self.viewer.dims.ndim >= 3
+        for name in VIEWS:
+            layer = self._state.crosshairs.get(name)
+            model = self.view_model(name)
+            if name == "xy" and layer is not None and layer not in model.layers:
+                self._state.crosshairs.pop(name)  # someone removed it: stay away
+                self._main_crosshair_removed = True
+                layer = None
+            if not wanted or (name == "xy" and self._main_crosshair_removed):
+                if layer is not None and layer in model.layers:
+                    model.layers.remove(layer)
+                self._state.crosshairs.pop(name, None)
+                continue
+            self._draw_crosshair(name, model, layer)
+
+    def _draw_crosshair(self, name: str, model, layer: Shapes | None) -> None:
+        """Lines in world units / the smallest spacing, so they are equally thick both ways.
+
+        The main viewer gets a 2D layer (y, x) shown on every slice, which leaves
+        the z slider's step alone; the views get a 3D layer in their plane.
+        """
+        unit = min(self.spacing())
+        lines = self.crosshair_lines(name) / unit
+        extent = self._box()
+        width = float(np.max(extent[1] - extent[0])) / 250 / unit
+        if name == "xy":
+            lines = lines[:, :, 1:]
+        # the units of the data: mixed units would make napari drop them all
+        units = tuple(self._shown[0].units[-lines.shape[-1]:])
+        if layer is None or layer not in model.layers or not np.isclose(layer.scale[-1], unit):
+            if layer is not None and layer in model.layers:
+                model.layers.remove(layer)
+            layer = Shapes(
+                list(lines), shape_type="line", edge_color=CROSSHAIR_COLOR, edge_width=width,
+                scale=(unit,) * lines.shape[-1], units=units, name="crosshair", opacity=0.8,
+                metadata={CROSSHAIR_KEY: True},
+            )
+            self._state.crosshairs[name] = layer
+            if name == "xy":
+                self._add_keeping_selection(layer)
+            else:
+                model.add_layer(layer)
+            return
+        if tuple(layer.units) != units:
+            layer.units = units
+        if not np.allclose(np.asarray(layer.data), lines):
+            layer.data = list(lines)
+        if not np.allclose(layer.edge_width, width):
+            layer.edge_width = width
+
+    def _add_keeping_selection(self, layer: Layer) -> None:
+        """Add to the main viewer without taking the selection from the user's layers."""
+        selection = self.viewer.layers.selection
+        selected, active = set(selection), selection.active
+        self.viewer.layers.append(layer)
+        selection.clear()
+        selection.update(selected)
+        selection.active = active
+
+
+def _overlap(layer: Layer, other: Layer) -> bool:
+    """True when the two layers' spatial (z, y, x) world boxes intersect."""
+    a, b = layer.extent.world[:, -3:], other.extent.world[:, -3:]
+    return bool(np.all(a[0] <= b[1]) and np.all(b[0] <= a[1]))
+
+
+def _copy_attribute(original: Layer, copies: list, attribute: str, event=None) -> None:
+    value = getattr(original, attribute)
+    for copy in copies:
+        with contextlib.suppress(ValueError, TypeError):
+            setattr(copy, attribute, value)
+
+
+def _refresh_copies(copies: list, event=None) -> None:
+    for copy in copies:
+        copy.refresh()

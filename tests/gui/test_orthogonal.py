@@ -1,0 +1,231 @@
+"""The orthogonal views dock in a real napari viewer (Xvfb), checked through its model."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from napari.layers import Shapes
+from napari.utils.interactions import (
+    mouse_move_callbacks,
+    mouse_press_callbacks,
+    mouse_release_callbacks,
+)
+
+from napari_bioimg._widgets.orthogonal import CROSSHAIR_KEY, OrthogonalViews
+
+PLUGIN = "napari-bioimg"
+BANANA_SCALE = (8.8, 0.390625, 0.390625)
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+def dock(viewer):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Orthogonal views")
+    return widget
+
+
+@pytest.fixture
+def stack(banana):
+    return banana[:, ::4, ::4]  # 25 x 96 x 96, pixels 1.5625 mm
+
+
+def test_banana_views_have_the_physical_aspect(viewer, banana):
+    layer = viewer.add_image(banana, scale=BANANA_SCALE, name="banana")
+    widget = dock(viewer)
+    assert isinstance(widget, OrthogonalViews)
+    assert widget.shown_layers() == [layer]
+    assert widget.aspect("xz") == pytest.approx(8.8 / 0.390625)  # ~22.5 : 1
+    assert widget.aspect("yz") == pytest.approx(0.390625 / 8.8)
+    assert widget.aspect("xy") == pytest.approx(1.0)
+    assert widget.view_extent("xz") == pytest.approx((25 * 8.8, 384 * 0.390625))
+    assert widget.view_extent("yz") == pytest.approx((384 * 0.390625, 25 * 8.8))
+    xz, yz = widget.view_model("xz"), widget.view_model("yz")
+    assert tuple(xz.dims.displayed) == (0, 2)  # z rows, x columns
+    assert tuple(yz.dims.order[-2:]) == (1, 0)  # y rows, z columns
+    copy = xz.layers["banana"]
+    np.testing.assert_allclose(copy.scale, BANANA_SCALE)
+    assert copy.data is layer.data  # shared, not copied
+
+
+def test_without_scale_the_views_are_squashed(viewer, banana):
+    viewer.add_image(banana, name="banana")
+    widget = dock(viewer)
+    assert widget.aspect("xz") == pytest.approx(1.0)
+    assert widget.view_extent("xz") == pytest.approx((25, 384))
+
+
+def test_the_main_slider_moves_the_other_views(viewer, stack):
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    viewer.dims.set_current_step(0, 7)
+    viewer.dims.set_point(1, 30.0)  # y: the plane XZ shows
+    viewer.dims.set_point(2, 50.0)  # x: the plane YZ shows
+    # each view shows the plane through the point (its slider snaps to whole planes)
+    assert widget.view_model("xz").dims.current_step[1] == round(30.0 / 1.5625)
+    assert widget.view_model("yz").dims.current_step[2] == round(50.0 / 1.5625)
+    assert widget.point("xz")[1] == pytest.approx(30.0, abs=1.5625 / 2)
+    assert widget.point("yz")[2] == pytest.approx(50.0, abs=1.5625 / 2)
+    lines = widget.crosshair_lines("xz")  # along x at z = 7 * 8.8, along z at x = 50
+    assert lines[0, :, 0] == pytest.approx([7 * 8.8, 7 * 8.8])
+    assert lines[1, :, 2] == pytest.approx([50.0, 50.0])
+    assert np.all(lines[:, :, 1] == pytest.approx(viewer.dims.point[1]))  # in the plane shown
+    crosshair = widget.crosshair_layer("xz")
+    np.testing.assert_allclose(np.asarray(crosshair.data) * crosshair.scale, lines)
+
+
+def test_a_view_slider_moves_the_main_position(viewer, stack):
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    widget.view_model("xz").dims.set_point(1, 40.0)  # the XZ view's own slider (y)
+    assert viewer.dims.point[1] == pytest.approx(40.0, abs=1.5625 / 2)
+    widget.view_model("yz").dims.set_point(2, 20.0)
+    assert viewer.dims.point[2] == pytest.approx(20.0, abs=1.5625 / 2)
+    widget.view_model("yz").dims.set_current_step(2, 40)
+    assert viewer.dims.current_step[2] == 40
+
+
+@pytest.mark.parametrize(
+    ("name", "moved", "kept"), [("xz", (0, 2), 1), ("yz", (0, 1), 2), ("xy", (1, 2), 0)]
+)
+def test_a_click_moves_the_shared_position(viewer, stack, name, moved, kept):
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    before = viewer.dims.point
+    click = (100.0, 60.0, 20.0)
+    assert widget.position_from_click(name, click)[kept] == before[kept]
+    widget.click(name, click)
+    steps = (8.8, 1.5625, 1.5625)  # sliders snap the point to whole planes
+    for axis in moved:
+        assert viewer.dims.point[axis] == pytest.approx(click[axis], abs=steps[axis] / 2)
+    assert viewer.dims.point[kept] == pytest.approx(before[kept], abs=steps[kept] / 2)
+    if name != "xy":  # the main viewer shows the clicked slice
+        assert viewer.dims.current_step[0] == round(100.0 / 8.8)
+    for other, sliced in (("xz", 1), ("yz", 2)):  # each view shows the plane through it
+        model = widget.view_model(other)
+        assert model.dims.current_step[sliced] == viewer.dims.current_step[sliced]
+
+
+def _event(kind, position, pos):
+    return SimpleNamespace(
+        type=kind, position=position, pos=np.asarray(pos, float), button=1, modifiers=(),
+        handled=False, dims_displayed=(0, 2), view_direction=None, is_dragging=True,
+    )
+
+
+def test_a_click_through_napari_mouse_callbacks(viewer, stack):
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    model = widget.view_model("xz")
+    event = _event("mouse_press", (88.0, 10.0, 33.0), (50, 60))
+    mouse_press_callbacks(model, event)
+    event.type = "mouse_release"
+    mouse_release_callbacks(model, event)
+    assert viewer.dims.current_step[0] == round(88.0 / 8.8)
+    assert viewer.dims.point[2] == pytest.approx(33.0, abs=1.5625 / 2)
+    # a drag pans the view and leaves the position alone
+    event = _event("mouse_press", (20.0, 10.0, 10.0), (50, 60))
+    mouse_press_callbacks(model, event)
+    event.type, event.pos = "mouse_move", np.array([90.0, 60.0])
+    mouse_move_callbacks(model, event)
+    event.type = "mouse_release"
+    mouse_release_callbacks(model, event)
+    assert viewer.dims.current_step[0] == round(88.0 / 8.8)
+
+
+def test_labels_and_results_overlay_the_selected_image(viewer, stack):
+    image = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    labels = viewer.add_labels((stack > 300).astype(np.uint8), scale=(8.8, 1.5625, 1.5625),
+                               name="mask")
+    result = viewer.add_image(stack * 2, scale=(8.8, 1.5625, 1.5625), name="banana gaussian")
+    far = viewer.add_labels(np.zeros((3, 5, 5), np.uint8), translate=(1e4, 1e4, 1e4), name="far")
+    other = viewer.add_image(stack, translate=(5e3, 5e3, 5e3), name="other")  # elsewhere
+    viewer.add_image(stack[0], name="flat")  # 2D: no orthogonal view
+    viewer.layers.selection = {image}
+    widget = dock(viewer)
+    assert widget.shown_layers() == [image, labels, result]
+    assert far not in widget.shown_layers() and other not in widget.shown_layers()
+    copies = widget.view_model("yz").layers
+    assert [la.name for la in copies if not la.metadata.get(CROSSHAIR_KEY)] == [
+        "banana", "mask", "banana gaussian"
+    ]
+    labels.opacity = 0.3  # looks follow the original
+    image.colormap = "magma"
+    assert widget.view_model("xz").layers["mask"].opacity == pytest.approx(0.3)
+    assert widget.view_model("yz").layers["banana"].colormap.name == "magma"
+    labels.data = np.ones_like(labels.data)  # so does new data
+    assert widget.view_model("xz").layers["mask"].data is labels.data
+    viewer.layers.selection = {labels}  # selecting only labels keeps the image
+    assert image in widget.shown_layers()
+    viewer.layers.selection = {other}
+    assert widget.shown_layers() == [other]
+
+
+def test_crosshair_toggle_and_the_users_selection(viewer, stack):
+    image = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    main_crosshair = widget.crosshair_layer("xy")
+    assert isinstance(main_crosshair, Shapes) and main_crosshair in viewer.layers
+    assert main_crosshair.ndim == 2  # shown on every slice, z slider untouched
+    assert viewer.dims.range[0].step == pytest.approx(8.8)
+    assert viewer.layers.selection.active is image
+    assert all(widget.crosshair_layer(name) is not None for name in ("xz", "yz"))
+    widget.crosshair = False
+    assert main_crosshair not in viewer.layers
+    assert all(widget.crosshair_layer(name) is None for name in ("xy", "xz", "yz"))
+    widget.crosshair = True
+    assert widget.crosshair_layer("xy") in viewer.layers
+    viewer.layers.remove(widget.crosshair_layer("xy"))  # the user deletes it: it stays gone
+    assert not [la for la in viewer.layers if la.metadata.get(CROSSHAIR_KEY)]
+
+
+def test_leading_axes_stay_when_clicking(viewer):
+    data = np.zeros((3, 6, 20, 30), np.uint8)
+    viewer.add_image(data, scale=(1.0, 4.0, 1.0, 1.0), name="tzyx")
+    widget = dock(viewer)
+    viewer.dims.set_current_step(0, 2)
+    y = viewer.dims.current_step[2]
+    widget.click("xz", (0.0, 8.0, 3.0, 12.0))  # t ignored, z = 8 / 4, y kept, x = 12
+    assert viewer.dims.current_step == (2, 2, y, 12)
+    assert widget.view_model("xz").dims.order[-3:] == (2, 1, 3)
+
+
+def test_removing_the_layer_empties_the_views(viewer, stack):
+    layer = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    viewer.layers.remove(layer)
+    assert widget.shown_layers() == []
+    assert len(widget.view_model("xz").layers) == 0
+    assert not [la for la in viewer.layers if la.metadata.get(CROSSHAIR_KEY)]
+
+
+def test_closing_the_dock_disconnects_everything(viewer, stack):
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    ours = [callback for _, callback in widget._state.connections]
+    layer_ours = [
+        callback for pairs in widget._state.layer_connections.values() for _, callback in pairs
+    ]
+    assert layer_ours
+    assert any(cb in viewer.dims.events.point.callbacks for cb in ours)
+    drag_callbacks = list(viewer.mouse_drag_callbacks)
+    xz = widget.view_model("xz")
+    viewer.window.remove_dock_widget(widget)
+    assert widget.closed
+    emitters = [viewer.dims.events.point, viewer.layers.events.inserted,
+                viewer.layers.events.removed, viewer.layers.selection.events.changed]
+    for emitter in emitters:
+        assert not any(cb in emitter.callbacks for cb in ours)
+    layer = viewer.layers["banana"]
+    for name in ("opacity", "data", "contrast_limits"):
+        assert not any(cb in getattr(layer.events, name).callbacks for cb in layer_ours)
+    assert len(viewer.mouse_drag_callbacks) == len(drag_callbacks) - 1
+    assert not [la for la in viewer.layers if la.metadata.get(CROSSHAIR_KEY)]
+    viewer.dims.set_current_step(0, 3)  # nothing reaches the dock
+    viewer.dims.set_point(1, 12.0)
+    assert len(xz.layers) == 0
+    before = viewer.dims.point
+    widget.click("xz", (10.0, 10.0, 10.0))  # a late call does nothing either
+    assert viewer.dims.point == before
