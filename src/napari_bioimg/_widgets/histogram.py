@@ -26,6 +26,7 @@ from napari.utils.notifications import show_error
 from qtpy.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from qtpy.QtGui import QColor, QPainter, QPainterPath, QPen
 from qtpy.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -371,7 +372,8 @@ class HistogramDock(QWidget):
             spin.setSingleStep(0.5)
             spin.setValue(value)
             spin.setToolTip("Percentile (0 to 100)")
-            spin.setMinimumWidth(80)
+            spin.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
+            spin.setMinimumWidth(60)
         self._set = QPushButton("Set")
         self._set.setToolTip("Display range from these two percentiles")
         self._p95.clicked.connect(self._on_p95)
