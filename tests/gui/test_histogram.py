@@ -167,8 +167,7 @@ def test_threshold_widget_line_follows_its_parameters(viewer, qtbot, blobs):
     assert widget.canvas.threshold == pytest.approx(123.0)
     wait_idle(qtbot, widget)
     wait_idle(qtbot, threshold)
-    viewer.window.remove_dock_widget(threshold.native)
-    threshold._disconnect()  # as when Qt deletes it
+    viewer.window.remove_dock_widget(threshold.native)  # closing it ends the line
     qtbot.waitUntil(lambda: widget.threshold is None, timeout=5000)
 
 
