@@ -401,9 +401,13 @@ def _box_sums_block(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _previous(hist, coarse, m, shift):
+def _previous(hist, coarse, m, shift, use_coarse):
     """Largest value below ``m`` present in the histogram."""
     v = m - 1
+    if not use_coarse:
+        while hist[v] == 0:
+            v -= 1
+        return v
     block_start = (v >> shift) << shift
     while v >= block_start:
         if hist[v]:
@@ -419,9 +423,13 @@ def _previous(hist, coarse, m, shift):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _next(hist, coarse, m, shift):
+def _next(hist, coarse, m, shift, use_coarse):
     """Smallest value above ``m`` present in the histogram."""
     v = m + 1
+    if not use_coarse:
+        while hist[v] == 0:
+            v += 1
+        return v
     block_end = ((m >> shift) + 1) << shift
     while v < block_end:
         if hist[v]:
@@ -437,13 +445,16 @@ def _next(hist, coarse, m, shift):
 
 
 @njit(nogil=True, cache=True)
-def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, nbits):
+def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, nbits,
+                use_coarse):
     """Median over the runs of a footprint for values below ``2**nbits`` (integers >= 0).
 
     Huang's sliding histogram with a two-level histogram: moving one column
     along a row removes the left end and adds the right end of every run, and
     the median moves from its previous value, skipping empty blocks of
-    ``2**(nbits // 2)`` values.
+    ``2**(nbits // 2)`` values when ``use_coarse`` (sparse histograms: few
+    pixels spread over many values); dense histograms skip the block counts,
+    whose updates would cost more than the short walks they save.
     """
     nz, ny, nx = image.shape
     flat = image.reshape(-1)
@@ -465,12 +476,13 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
                 for dx in range(-row_w[j], row_w[j] + 1):
                     v = np.int64(flat[base[j] + _clamp(dx, nx)])
                     hist[v] += 1
-                    coarse[v >> shift] += 1
+                    if use_coarse:
+                        coarse[v >> shift] += 1
             m = 0
             below = 0
             while below + hist[m] <= k:
                 below += hist[m]
-                m = _next(hist, coarse, m, shift)
+                m = _next(hist, coarse, m, shift, use_coarse)
             orow = out[z, y]
             orow[0] = m
             for x in range(1, nx):
@@ -480,22 +492,24 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
                     new = np.int64(flat[base[j] + min(x + w, nx - 1)])
                     # branch-free: with noisy data old != new is unpredictable
                     hist[old] -= 1
-                    coarse[old >> shift] -= 1
                     hist[new] += 1
-                    coarse[new >> shift] += 1
+                    if use_coarse:
+                        coarse[old >> shift] -= 1
+                        coarse[new >> shift] += 1
                     below += (new < m) - (old < m)
                 while below > k:
-                    m = _previous(hist, coarse, m, shift)
+                    m = _previous(hist, coarse, m, shift, use_coarse)
                     below -= hist[m]
                 while below + hist[m] <= k:
                     below += hist[m]
-                    m = _next(hist, coarse, m, shift)
+                    m = _next(hist, coarse, m, shift, use_coarse)
                 orow[x] = m
             for j in range(nrows):  # empty the histogram for the next row
                 for dx in range(nx - 1 - row_w[j], nx + row_w[j]):
                     v = np.int64(flat[base[j] + _clamp(dx, nx)])
                     hist[v] -= 1
-                    coarse[v >> shift] -= 1
+                    if use_coarse:
+                        coarse[v >> shift] -= 1
 
 
 @njit(nogil=True, cache=True)

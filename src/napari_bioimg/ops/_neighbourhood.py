@@ -21,6 +21,7 @@ _FLOAT_MEDIAN_MIN_PIXELS = 10
 # the sliding histogram.
 _NETWORK_MAX_PIXELS = 33
 _HISTOGRAM_BITS = 16
+_SPARSE_BINS_PER_PIXEL = 64
 
 
 def _as_3d(block: np.ndarray) -> np.ndarray:
@@ -93,9 +94,11 @@ def _histogram_median(values: np.ndarray, footprint: np.ndarray, nbits: int) -> 
     out = np.empty_like(work)
     table = kernels.row_table(footprint)
     nbits = max(2, nbits + nbits % 2)
+    # Block counts pay off when the footprint's values are spread thin.
+    use_coarse = (1 << nbits) > _SPARSE_BINS_PER_PIXEL * table.count
     kernels.run_parallel(
         kernels.rows_median, work, out, table.slice_dz, table.slice_start, table.row_dy,
-        table.row_w, nbits,
+        table.row_w, nbits, use_coarse,
     )
     return out.reshape(values.shape)
 
