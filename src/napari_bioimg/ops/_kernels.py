@@ -353,10 +353,43 @@ def box_sums(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
     partial sum is an integer below 2**53, so the sums are exact.
     """
     nz, ny, nx = image.shape
-    block = max(_BLOCK_ROWS, 4 * hy)
+    if hz == 0:  # planes apart: stream the rows straight into the output
+        _box_sums_rows(image, out, z0, z1, y0, y1, hy, hx, offset, variance)
+        return
+    block = max(_BLOCK_ROWS, 8 * hy)
     for yb in range(y0, y1, block):
         _box_sums_block(image, out, z0, z1, yb, min(yb + block, y1), hz, hy, hx, offset,
                         variance)
+
+
+@njit(nogil=True, cache=True)
+def _box_sums_rows(image, out, z0, z1, y0, y1, hy, hx, offset, variance):
+    """Box sums within each plane, each output row written as soon as it is complete."""
+    nz, ny, nx = image.shape
+    count = float((2 * hy + 1) * (2 * hx + 1))
+    width = 2 * hx + 1
+    length = nx + 2 * hx + 1
+    p1 = np.empty(length)
+    p2 = np.empty(length)
+    pad = np.empty(length)
+    col1 = np.empty(nx)
+    col2 = np.empty(nx)
+    for z in range(z0, z1):
+        col1[:] = 0.0
+        col2[:] = 0.0
+        for yy in range(y0 - hy, y1 + hy):
+            _prefix(image[z, _clamp(yy, ny)], p1, p2, hx, offset, variance, pad)
+            _add_difference(col1, p1, width, 1.0)
+            if variance:
+                _add_difference(col2, p2, width, 1.0)
+            y = yy - hy
+            if y < y0:
+                continue
+            _finish(col1, col2, out[z, y], count, offset, variance)
+            _prefix(image[z, _clamp(y - hy, ny)], p1, p2, hx, offset, variance, pad)
+            _add_difference(col1, p1, width, -1.0)
+            if variance:
+                _add_difference(col2, p2, width, -1.0)
 
 
 @njit(nogil=True, cache=True)
@@ -600,7 +633,7 @@ def box_extreme(image, out, z0, z1, y0, y1, hz, hy, hx, is_max):
     Rows, then columns (as vectors of rows), then planes (as vectors of planes),
     each with van Herk's running extreme.
     """
-    block = max(_BLOCK_ROWS, 4 * hy)
+    block = max(_BLOCK_ROWS, 8 * hy)
     for yb in range(y0, y1, block):
         _box_extreme_block(image, out, z0, z1, yb, min(yb + block, y1), hz, hy, hx, is_max)
 
