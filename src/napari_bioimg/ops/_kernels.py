@@ -146,8 +146,9 @@ def _pad_row(row, pad, margin):
     for i in range(margin):
         pad[i] = row[0]
         pad[margin + nx + i] = row[nx - 1]
+    inner = pad[margin : margin + nx]  # a view indexed from 0 vectorizes
     for i in range(nx):
-        pad[margin + i] = row[i]
+        inner[i] = row[i]
 
 
 # --- minimum / maximum over runs --------------------------------------------------
@@ -229,9 +230,14 @@ def _prefix(row, p1, p2, wmax, offset, squares, pad):
     """Prefix sums of ``row - offset`` (and of its square) with edge margins."""
     nx = row.shape[0]
     length = nx + 2 * wmax
-    for i in range(length):
-        j = i - wmax
-        pad[i] = row[0 if j < 0 else (nx - 1 if j >= nx else j)] - offset
+    first = row[0] - offset
+    last = row[nx - 1] - offset
+    for i in range(wmax):
+        pad[i] = first
+        pad[wmax + nx + i] = last
+    inner = pad[wmax : wmax + nx]
+    for i in range(nx):
+        inner[i] = row[i] - offset
     s1 = 0.0
     s2 = 0.0
     p1[0] = 0.0
