@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from napari.layers import Shapes
+from napari.layers import Vectors
 from napari.utils.interactions import (
     mouse_move_callbacks,
     mouse_press_callbacks,
@@ -72,8 +72,9 @@ def test_the_main_slider_moves_the_other_views(viewer, stack):
     assert lines[0, :, 0] == pytest.approx([7 * 8.8, 7 * 8.8])
     assert lines[1, :, 2] == pytest.approx([50.0, 50.0])
     assert np.all(lines[:, :, 1] == pytest.approx(viewer.dims.point[1]))  # in the plane shown
-    crosshair = widget.crosshair_layer("xz")
-    np.testing.assert_allclose(np.asarray(crosshair.data) * crosshair.scale, lines)
+    start, direction = np.moveaxis(np.asarray(widget.crosshair_layer("xz").data), 1, 0)
+    unit = widget.crosshair_layer("xz").scale
+    np.testing.assert_allclose(np.stack([start, start + direction], axis=1) * unit, lines)
 
 
 def test_a_view_slider_moves_the_main_position(viewer, stack):
@@ -167,7 +168,7 @@ def test_crosshair_toggle_and_the_users_selection(viewer, stack):
     image = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
     widget = dock(viewer)
     main_crosshair = widget.crosshair_layer("xy")
-    assert isinstance(main_crosshair, Shapes) and main_crosshair in viewer.layers
+    assert isinstance(main_crosshair, Vectors) and main_crosshair in viewer.layers
     assert main_crosshair.ndim == 2  # shown on every slice, z slider untouched
     assert viewer.dims.range[0].step == pytest.approx(8.8)
     assert viewer.layers.selection.active is image

@@ -9,7 +9,7 @@ has the physical aspect: a banana MRI with 8.8 mm between 0.39 mm pixels is
 
 One position links the views: the main viewer's ``dims.point``. A click (not
 a drag) in any view moves it; the main dims slider moves the XZ/YZ planes and
-their sliders move the main one. Crosshair lines (Shapes layers) show it.
+their sliders move the main one. Crosshair lines (Vectors layers) show it.
 
 All mapping lives in plain methods (:meth:`OrthogonalViews.view_axes`,
 :meth:`~OrthogonalViews.aspect`, :meth:`~OrthogonalViews.position_from_click`,
@@ -23,7 +23,7 @@ from functools import partial
 import napari
 import numpy as np
 from napari.components import ViewerModel
-from napari.layers import Image, Labels, Layer, Shapes
+from napari.layers import Image, Labels, Layer, Vectors
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QLabel, QSplitter, QVBoxLayout, QWidget
 
@@ -58,7 +58,7 @@ class _State:
         self.connections: list = []  # (emitter, callback) on the main viewer and layers
         self.layer_connections: dict[int, list] = {}  # id(shown original) -> connections
         self.mouse_callbacks: list = []  # (viewer model, callback)
-        self.crosshairs: dict[str, Shapes] = {}
+        self.crosshairs: dict[str, Vectors] = {}
         self.closed = False
 
 
@@ -475,10 +475,17 @@ class OrthogonalViews(QWidget):
             return
         point = self.viewer.dims.point
         with self._quiet():
-            for model in self._state.models.values():
+            for name, model in self._state.models.items():
                 n = model.dims.ndim
-                if n <= len(point) and model.layers:
-                    model.dims.point = point[-n:]
+                if n > len(point) or not model.layers or n < 3:
+                    continue
+                # only the sliced and leading axes choose what a view shows: moving the
+                # others would re-slice every layer of the view for nothing
+                sliced = n + VIEW_AXES[name][2]
+                axes = [*range(n - 3), sliced]
+                wanted = point[-n:]
+                if any(not np.isclose(model.dims.point[a], wanted[a]) for a in axes):
+                    model.dims.point = wanted
         self._update_crosshairs()
 
     def _on_view_point(self, name: str, event=None) -> None:
@@ -508,8 +515,8 @@ class OrthogonalViews(QWidget):
         self._main_crosshair_removed = False
         self._update_crosshairs()
 
-    def crosshair_layer(self, name: str) -> Shapes | None:
-        """The Shapes layer drawing the crosshair of view ``name``, if drawn."""
+    def crosshair_layer(self, name: str) -> Vectors | None:
+        """The Vectors layer drawing the crosshair of view ``name``, if drawn."""
         return self._state.crosshairs.get(name)
 
     def _update_crosshairs(self, event=None) -> None:
@@ -538,11 +545,13 @@ class OrthogonalViews(QWidget):
                 continue
             self._draw_crosshair(name, model, layer)
 
-    def _draw_crosshair(self, name: str, model, layer: Shapes | None) -> None:
+    def _draw_crosshair(self, name: str, model, layer: Vectors | None) -> None:
         """Lines in world units / the smallest spacing, so they are equally thick both ways.
 
         The main viewer gets a 2D layer (y, x) shown on every slice, which leaves
         the z slider's step alone; the views get a 3D layer in their plane.
+        Vectors rather than Shapes: with napari 0.9 a Shapes layer whose data was
+        replaced crashes the OpenGL drawing (Mesa) once it is removed.
         """
         unit = min(self.spacing())
         lines = self.crosshair_lines(name) / unit
@@ -550,13 +559,14 @@ class OrthogonalViews(QWidget):
         width = float(np.max(extent[1] - extent[0])) / 250 / unit
         if name == "xy":
             lines = lines[:, :, 1:]
+        vectors = np.stack([lines[:, 0], lines[:, 1] - lines[:, 0]], axis=1)  # start, direction
         # the units of the data: mixed units would make napari drop them all
         units = tuple(self._shown[0].units[-lines.shape[-1]:])
         if layer is None or layer not in model.layers or not np.isclose(layer.scale[-1], unit):
             if layer is not None and layer in model.layers:
                 model.layers.remove(layer)
-            layer = Shapes(
-                list(lines), shape_type="line", edge_color=CROSSHAIR_COLOR, edge_width=width,
+            layer = Vectors(
+                vectors, vector_style="line", edge_color=CROSSHAIR_COLOR, edge_width=width,
                 scale=(unit,) * lines.shape[-1], units=units, name="crosshair", opacity=0.8,
                 metadata={CROSSHAIR_KEY: True},
             )
@@ -568,9 +578,9 @@ class OrthogonalViews(QWidget):
             return
         if tuple(layer.units) != units:
             layer.units = units
-        if not np.allclose(np.asarray(layer.data), lines):
-            layer.data = list(lines)
-        if not np.allclose(layer.edge_width, width):
+        if not np.allclose(np.asarray(layer.data), vectors):
+            layer.data = vectors
+        if not np.isclose(layer.edge_width, width):
             layer.edge_width = width
 
     def _add_keeping_selection(self, layer: Layer) -> None:
