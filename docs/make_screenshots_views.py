@@ -45,8 +45,13 @@ def orthogonal(with_scale: bool) -> None:
         layer.units = ("pixel",) * 3
     layer.contrast_limits = ops.percentile_range(layer.data, lower=0.175, upper=99.825)
     mask = ops.threshold(layer.data, method="otsu")
-    viewer.add_labels(mask.astype(np.uint8), scale=layer.scale, units=layer.units,
-                      name="banana threshold", opacity=0.3)
+    viewer.add_labels(
+        mask.astype(np.uint8),
+        scale=layer.scale,
+        units=layer.units,
+        name="banana threshold",
+        opacity=0.3,
+    )
     viewer.layers.selection = {layer}
     # the crosshair through the middle of the banana in its middle slice
     y, x = np.argwhere(ops.fill_holes(mask[12])).mean(axis=0)
@@ -80,8 +85,9 @@ def histogram() -> None:
     viewer.window._qt_window.resize(*SIZE)
     settle(viewer)
     viewer.window._qt_window.resizeDocks([dock], [620], Qt.Orientation.Horizontal)
-    viewer.window._qt_window.resizeDocks([threshold_dock, dock], [230, 600],
-                                         Qt.Orientation.Vertical)
+    viewer.window._qt_window.resizeDocks(
+        [threshold_dock, dock], [230, 600], Qt.Orientation.Vertical
+    )
     app = QApplication.instance()
     for _ in range(200):  # the threshold preview and line come from workers
         app.processEvents()

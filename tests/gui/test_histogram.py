@@ -45,8 +45,9 @@ def test_counts_of_the_whole_stack_equal_numpy(viewer, banana):
     viewer.add_image(banana, name="banana")
     widget = dock(viewer)
     widget.scope = STACK
-    counts, edges = np.histogram(banana, bins=len(widget.counts),
-                                 range=(widget.edges[0], widget.edges[-1]))
+    counts, edges = np.histogram(
+        banana, bins=len(widget.counts), range=(widget.edges[0], widget.edges[-1])
+    )
     np.testing.assert_array_equal(widget.counts, counts)
     np.testing.assert_allclose(widget.edges, edges)
     assert widget.counts.sum() == banana.size
@@ -97,8 +98,14 @@ def test_dragging_a_limit_changes_contrast_limits(viewer, blobs):
 def _mouse(kind, x, y, buttons):
     button = Qt.MouseButton.LeftButton
     point = QPointF(x, y)
-    return QMouseEvent(kind, point, point, button if kind != QMouseEvent.Type.MouseMove
-                       else Qt.MouseButton.NoButton, buttons, Qt.KeyboardModifier.NoModifier)
+    return QMouseEvent(
+        kind,
+        point,
+        point,
+        button if kind != QMouseEvent.Type.MouseMove else Qt.MouseButton.NoButton,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
 
 
 def test_dragging_a_line_with_the_mouse(viewer, qtbot, blobs):
@@ -111,8 +118,9 @@ def test_dragging_a_line_with_the_mouse(viewer, qtbot, blobs):
     pressed = Qt.MouseButton.LeftButton
     canvas.mousePressEvent(_mouse(QMouseEvent.Type.MouseButtonPress, start, y, pressed))
     canvas.mouseMoveEvent(_mouse(QMouseEvent.Type.MouseMove, end, y, pressed))
-    canvas.mouseReleaseEvent(_mouse(QMouseEvent.Type.MouseButtonRelease, end, y,
-                                    Qt.MouseButton.NoButton))
+    canvas.mouseReleaseEvent(
+        _mouse(QMouseEvent.Type.MouseButtonRelease, end, y, Qt.MouseButton.NoButton)
+    )
     low, high = layer.contrast_limits
     assert low == pytest.approx(50.0)
     assert high == pytest.approx(150.0, abs=2.0)  # one pixel of the axis
@@ -135,7 +143,8 @@ def test_percentile_buttons_set_numpy_percentiles(viewer, banana):
     expected = np.percentile(banana, [2.0, 98.5])
     assert tuple(layer.contrast_limits) == pytest.approx(tuple(expected))
     assert widget.set_limits_from_percentiles(5, 60) == pytest.approx(
-        tuple(np.percentile(banana, [5, 60])))
+        tuple(np.percentile(banana, [5, 60]))
+    )
 
 
 def test_follows_the_selected_image(viewer, banana, blobs):

@@ -111,8 +111,15 @@ def test_a_click_moves_the_shared_position(viewer, stack, name, moved, kept):
 
 def _event(kind, position, pos):
     return SimpleNamespace(
-        type=kind, position=position, pos=np.asarray(pos, float), button=1, modifiers=(),
-        handled=False, dims_displayed=(0, 2), view_direction=None, is_dragging=True,
+        type=kind,
+        position=position,
+        pos=np.asarray(pos, float),
+        button=1,
+        modifiers=(),
+        handled=False,
+        dims_displayed=(0, 2),
+        view_direction=None,
+        is_dragging=True,
     )
 
 
@@ -138,8 +145,9 @@ def test_a_click_through_napari_mouse_callbacks(viewer, stack):
 
 def test_labels_and_results_overlay_the_selected_image(viewer, stack):
     image = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
-    labels = viewer.add_labels((stack > 300).astype(np.uint8), scale=(8.8, 1.5625, 1.5625),
-                               name="mask")
+    labels = viewer.add_labels(
+        (stack > 300).astype(np.uint8), scale=(8.8, 1.5625, 1.5625), name="mask"
+    )
     result = viewer.add_image(stack * 2, scale=(8.8, 1.5625, 1.5625), name="banana gaussian")
     far = viewer.add_labels(np.zeros((3, 5, 5), np.uint8), translate=(1e4, 1e4, 1e4), name="far")
     other = viewer.add_image(stack, translate=(5e3, 5e3, 5e3), name="other")  # elsewhere
@@ -150,7 +158,9 @@ def test_labels_and_results_overlay_the_selected_image(viewer, stack):
     assert far not in widget.shown_layers() and other not in widget.shown_layers()
     copies = widget.view_model("yz").layers
     assert [la.name for la in copies if not la.metadata.get(CROSSHAIR_KEY)] == [
-        "banana", "mask", "banana gaussian"
+        "banana",
+        "mask",
+        "banana gaussian",
     ]
     labels.opacity = 0.3  # looks follow the original
     image.colormap = "magma"
@@ -215,8 +225,12 @@ def test_closing_the_dock_disconnects_everything(viewer, stack):
     xz = widget.view_model("xz")
     viewer.window.remove_dock_widget(widget)
     assert widget.closed
-    emitters = [viewer.dims.events.point, viewer.layers.events.inserted,
-                viewer.layers.events.removed, viewer.layers.selection.events.changed]
+    emitters = [
+        viewer.dims.events.point,
+        viewer.layers.events.inserted,
+        viewer.layers.events.removed,
+        viewer.layers.selection.events.changed,
+    ]
     for emitter in emitters:
         assert not any(cb in emitter.callbacks for cb in ours)
     layer = viewer.layers["banana"]

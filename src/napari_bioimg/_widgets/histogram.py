@@ -232,8 +232,11 @@ class HistogramCanvas(QWidget):
             low, high = self.limits
             painter.setPen(QPen(QColor(80, 200, 255, 60), 1))
             painter.setBrush(QColor(80, 200, 255, 30))
-            painter.drawRect(QRectF(QPointF(self.x_of(low), rect.top()),
-                                    QPointF(self.x_of(high), rect.bottom())))
+            painter.drawRect(
+                QRectF(
+                    QPointF(self.x_of(low), rect.top()), QPointF(self.x_of(high), rect.bottom())
+                )
+            )
             painter.setPen(QPen(QColor(80, 200, 255), 2))
             for value in self.limits:
                 x = self.x_of(value)
@@ -546,7 +549,8 @@ class HistogramDock(QWidget):
         position = layer.world_to_data(dims.point)
         shape = layer_data(layer).shape
         return tuple(
-            slice(None) if axis in displayed
+            slice(None)
+            if axis in displayed
             else int(np.clip(np.round(position[axis]), 0, shape[axis] - 1))
             for axis in range(layer.ndim)
         )
@@ -643,8 +647,9 @@ class HistogramDock(QWidget):
     @property
     def busy(self) -> bool:
         """True while a worker computes a histogram, percentiles or a threshold."""
-        return any(w is not None for w in (self._worker, self._threshold_worker,
-                                           self._percentile_worker))
+        return any(
+            w is not None for w in (self._worker, self._threshold_worker, self._percentile_worker)
+        )
 
     # --- display range --------------------------------------------------------------------
 
@@ -676,7 +681,8 @@ class HistogramDock(QWidget):
             high = low + (1.0 if np.dtype(layer.dtype).kind in "iub" else self._min_gap())
         if low < layer.contrast_limits_range[0] or high > layer.contrast_limits_range[1]:
             layer.contrast_limits_range = (
-                min(low, layer.contrast_limits_range[0]), max(high, layer.contrast_limits_range[1])
+                min(low, layer.contrast_limits_range[0]),
+                max(high, layer.contrast_limits_range[1]),
             )
         layer.contrast_limits = (low, high)
 
@@ -774,8 +780,12 @@ class HistogramDock(QWidget):
             self._set_threshold(None if value is None else float(value))
             return
         worker = create_worker(
-            ops.threshold_value, layer_data(layer), method=method, value=value,
-            _start_thread=False, _ignore_errors=True,
+            ops.threshold_value,
+            layer_data(layer),
+            method=method,
+            value=value,
+            _start_thread=False,
+            _ignore_errors=True,
         )
         worker.returned.connect(partial(self._threshold_found, layer))
         worker.errored.connect(partial(self._threshold_failed, layer))

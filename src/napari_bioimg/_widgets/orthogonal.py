@@ -38,9 +38,24 @@ CROSSHAIR_COLOR = "yellow"
 CLICK_TOLERANCE = 4  # canvas pixels a press may move and still be a click
 # Layer attributes copied to the views whenever they change on the original.
 SYNCED = (
-    "data", "scale", "translate", "units", "affine", "rotate", "shear",
-    "visible", "opacity", "blending", "colormap", "contrast_limits", "gamma",
-    "interpolation2d", "contour", "selected_label", "show_selected_label", "name",
+    "data",
+    "scale",
+    "translate",
+    "units",
+    "affine",
+    "rotate",
+    "shear",
+    "visible",
+    "opacity",
+    "blending",
+    "colormap",
+    "contrast_limits",
+    "gamma",
+    "interpolation2d",
+    "contour",
+    "selected_label",
+    "show_selected_label",
+    "name",
 )
 
 
@@ -339,9 +354,12 @@ class OrthogonalViews(QWidget):
         previews named after them ("<name> <operation>").
         """
         candidates = [
-            layer for layer in self.viewer.layers
-            if isinstance(layer, Image | Labels) and layer.ndim >= 3
-            and not layer.metadata.get(CROSSHAIR_KEY) and not getattr(layer, "rgb", False)
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, Image | Labels)
+            and layer.ndim >= 3
+            and not layer.metadata.get(CROSSHAIR_KEY)
+            and not getattr(layer, "rgb", False)
         ]
         selected = self.viewer.layers.selection
         anchors = [la for la in candidates if isinstance(la, Image) and la in selected]
@@ -353,7 +371,8 @@ class OrthogonalViews(QWidget):
         self._anchors = anchors
         names = tuple(f"{la.name} " for la in anchors)
         return [
-            la for la in candidates
+            la
+            for la in candidates
             if la in anchors
             or la.name.startswith(names)
             or (isinstance(la, Labels) and any(_overlap(la, a) for a in anchors))
@@ -429,7 +448,7 @@ class OrthogonalViews(QWidget):
             return
         order = list(range(ndim))
         z, y, x = ndim - 3, ndim - 2, ndim - 1
-        rows, columns, sliced = ((y, z, x) if model is self._state.models["xz"] else (x, y, z))
+        rows, columns, sliced = (y, z, x) if model is self._state.models["xz"] else (x, y, z)
         order[-3:] = rows, columns, sliced
         model.dims.order = tuple(order)
         labels = list(self.viewer.dims.axis_labels[-ndim:])
@@ -561,13 +580,19 @@ class OrthogonalViews(QWidget):
             lines = lines[:, :, 1:]
         vectors = np.stack([lines[:, 0], lines[:, 1] - lines[:, 0]], axis=1)  # start, direction
         # the units of the data: mixed units would make napari drop them all
-        units = tuple(self._shown[0].units[-lines.shape[-1]:])
+        units = tuple(self._shown[0].units[-lines.shape[-1] :])
         if layer is None or layer not in model.layers or not np.isclose(layer.scale[-1], unit):
             if layer is not None and layer in model.layers:
                 model.layers.remove(layer)
             layer = Vectors(
-                vectors, vector_style="line", edge_color=CROSSHAIR_COLOR, edge_width=width,
-                scale=(unit,) * lines.shape[-1], units=units, name="crosshair", opacity=0.8,
+                vectors,
+                vector_style="line",
+                edge_color=CROSSHAIR_COLOR,
+                edge_width=width,
+                scale=(unit,) * lines.shape[-1],
+                units=units,
+                name="crosshair",
+                opacity=0.8,
                 metadata={CROSSHAIR_KEY: True},
             )
             self._state.crosshairs[name] = layer

@@ -76,7 +76,7 @@ def unit_text(layer: Layer) -> str:
 def validate_spacing(spacing) -> tuple[float, ...]:
     """Return the spacing as floats; ValueError names the first value not positive."""
     values = []
-    for axis, value in zip(AXES[-len(spacing):], spacing, strict=True):
+    for axis, value in zip(AXES[-len(spacing) :], spacing, strict=True):
         number = float(value)
         if not (np.isfinite(number) and number > 0):
             raise ValueError(f"the {axis} spacing must be a positive number, got {value!r}")
@@ -217,7 +217,7 @@ class VoxelSizeWidget(QWidget):
     def set_values(self, spacing=None, unit: str | None = None) -> None:
         """Fill the controls: ``spacing`` as (z, y, x) or (y, x); ``unit`` as text."""
         if spacing is not None:
-            for axis, value in zip(AXES[-len(spacing):], spacing, strict=True):
+            for axis, value in zip(AXES[-len(spacing) :], spacing, strict=True):
                 self._spins[axis].setValue(float(value))
         if unit is not None:
             self._unit.setCurrentText(unit)
@@ -232,7 +232,7 @@ class VoxelSizeWidget(QWidget):
         self._spins["z"].setEnabled(has_z or not layers)
         if layers:
             first = max(layers, key=lambda layer: layer.ndim)
-            scale = [float(s) for s in first.scale[-min(first.ndim, 3):]]
+            scale = [float(s) for s in first.scale[-min(first.ndim, 3) :]]
             self.set_values(scale, unit_text(first))
         guessed = [la.name for la in layers if la.metadata.get("z_spacing_known") is False]
         self._hint.setText(GUESSED_Z.format(names=", ".join(guessed)) if guessed else "")
@@ -297,8 +297,12 @@ class VoxelSizeWidget(QWidget):
             spacing = tuple(float(s) for s in layer.scale[-nsp:])
             layer_order = 0 if isinstance(layer, Labels) else order
             worker = create_worker(
-                ops.resample_isotropic, layer_data(layer), spacing=spacing, order=layer_order,
-                _start_thread=False, _ignore_errors=True,
+                ops.resample_isotropic,
+                layer_data(layer),
+                spacing=spacing,
+                order=layer_order,
+                _start_thread=False,
+                _ignore_errors=True,
             )
             worker.returned.connect(partial(self._keep, layer, spacing, layer_order))
             worker.errored.connect(lambda error: show_error(f"Resample to isotropic: {error}"))
@@ -318,14 +322,16 @@ class VoxelSizeWidget(QWidget):
         kept = add_result(self.viewer, result, kind, layer, f"{layer.name} isotropic", scale=scale)
         if kind == "image":
             kept.contrast_limits = layer.contrast_limits
-        recorder_for(self.viewer).record(RecordedStep(
-            operation="resample_isotropic",
-            parameters={"order": order},
-            input_layer=layer.name,
-            output_layer=kept.name,
-            spacing=spacing,
-            module=get_operation("resample_isotropic").module,
-        ))
+        recorder_for(self.viewer).record(
+            RecordedStep(
+                operation="resample_isotropic",
+                parameters={"order": order},
+                input_layer=layer.name,
+                output_layer=kept.name,
+                spacing=spacing,
+                module=get_operation("resample_isotropic").module,
+            )
+        )
         self._status.setText(f"{kept.name}: {result.shape}, voxel {target:g}")
 
     def _forget(self, worker) -> None:
