@@ -244,3 +244,17 @@ def test_closing_the_dock_disconnects_everything(viewer, stack):
     before = viewer.dims.point
     widget.click("xz", (10.0, 10.0, 10.0))  # a late call does nothing either
     assert viewer.dims.point == before
+
+
+def test_the_dock_does_not_float(viewer, qtbot, stack):
+    # floating moves the views' OpenGL canvases to a new window, which aborts napari
+    # unless it was started with shared OpenGL contexts
+    from qtpy.QtWidgets import QDockWidget
+
+    viewer.add_image(stack, name="banana")
+    widget = dock(viewer)
+    dock_widget = widget.dock_widget()
+    floatable = QDockWidget.DockWidgetFeature.DockWidgetFloatable
+    qtbot.waitUntil(lambda: not dock_widget.features() & floatable, timeout=5000)
+    button = getattr(dock_widget.titleBarWidget(), "float_button", None)
+    assert button is None or button.isHidden()

@@ -24,8 +24,8 @@ import napari
 import numpy as np
 from napari.components import ViewerModel
 from napari.layers import Image, Labels, Layer, Vectors
-from qtpy.QtCore import QEvent, QObject, Qt, QTimer
-from qtpy.QtWidgets import QCheckBox, QLabel, QSplitter, QVBoxLayout, QWidget
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
+from qtpy.QtWidgets import QCheckBox, QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ._layers import is_preview
 
@@ -138,6 +138,15 @@ def _weak(method):
     return call
 
 
+def _deferred(function):
+    """Call ``function`` once the current Qt event is handled."""
+
+    def call(*_args):
+        QTimer.singleShot(0, function)
+
+    return call
+
+
 def _click_callback(widget: "OrthogonalViews", name: str):
     """A napari drag callback that moves the shared position on a click in view ``name``."""
     ref = weakref.ref(widget)
@@ -179,6 +188,7 @@ class OrthogonalViews(QWidget):
         self._batch = False  # the main layer list is in a batched update (e.g. clear)
         self._rebuild_pending = False
         self._docked = False
+        self._watching_dock = False
         self._anchors: list[Layer] = []
         self._shown: list[Layer] = []
         self._copies: dict[str, dict[int, Layer]] = {"xz": {}, "yz": {}}
@@ -243,9 +253,41 @@ class OrthogonalViews(QWidget):
         if event.type() == QEvent.Type.ParentChange:
             if self.parent() is not None:
                 self._docked = True
+                QTimer.singleShot(0, _weak(self.keep_docked))
             elif self._docked:
                 self.close_dock()
         return super().event(event)
+
+    def dock_widget(self) -> QDockWidget | None:
+        """The QDockWidget holding the views, if docked."""
+        parent = self.parent()
+        while parent is not None and not isinstance(parent, QDockWidget):
+            parent = parent.parent()
+        return parent
+
+    def keep_docked(self) -> None:
+        """Stop the dock from floating, which would crash napari.
+
+        A floating dock moves the views' OpenGL canvases to a new window; unless
+        napari was started with shared OpenGL contexts (Qt's
+        AA_ShareOpenGLContexts, set before the application starts) their
+        drawing then fails and the process aborts. napari's title bar has a float
+        button that floats whatever the dock's features say, so it is hidden too.
+        """
+        dock = self.dock_widget()
+        if dock is None or self.closed:
+            return
+        if QCoreApplication.testAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts):
+            return
+        floatable = QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        if dock.features() & floatable:
+            dock.setFeatures(dock.features() & ~floatable)
+        button = getattr(dock.titleBarWidget(), "float_button", None)
+        if button is not None:
+            button.hide()
+        if not self._watching_dock:  # napari rebuilds its title bar when the dock moves
+            self._watching_dock = True
+            dock.dockLocationChanged.connect(_deferred(_weak(self.keep_docked)))
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Fit the views once they have their real size."""
