@@ -328,7 +328,7 @@ def _add_difference(col, prefix, width, sign):
 def _plane_box(image, p, y0, y1, hy, hx, offset, variance, p1, p2, pad, col1, col2,
                plane1, plane2):
     """Box sums over rows and columns of rows ``y0:y1`` of plane ``p``."""
-    ny, nx = image.shape[1], image.shape[2]
+    ny = image.shape[1]
     width = 2 * hx + 1
     col1[:] = 0.0
     if variance:
@@ -506,6 +506,11 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
         total += 2 * row_w[j] + 1
     k = total // 2
     base = np.empty(nrows, np.int64)
+    lo = np.empty(nrows, np.int64)
+    hi = np.empty(nrows, np.int64)
+    wmax = 0
+    for j in range(nrows):
+        wmax = max(wmax, row_w[j])
     for z in range(z0, z1):
         for y in range(y0, y1):
             for s in range(slice_dz.shape[0]):
@@ -524,11 +529,19 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
                 m = _next(hist, coarse, m, shift, use_coarse)
             orow = out[z, y]
             orow[0] = m
+            for j in range(nrows):
+                lo[j] = base[j] - 1 - row_w[j]
+                hi[j] = base[j] + row_w[j]
             for x in range(1, nx):
+                interior = x > wmax and x + wmax < nx  # no run end is clamped
                 for j in range(nrows):
-                    w = row_w[j]
-                    old = np.int64(flat[base[j] + max(x - 1 - w, 0)])
-                    new = np.int64(flat[base[j] + min(x + w, nx - 1)])
+                    if interior:
+                        old = np.int64(flat[lo[j] + x])
+                        new = np.int64(flat[hi[j] + x])
+                    else:
+                        w = row_w[j]
+                        old = np.int64(flat[base[j] + max(x - 1 - w, 0)])
+                        new = np.int64(flat[base[j] + min(x + w, nx - 1)])
                     # branch-free: with noisy data old != new is unpredictable
                     hist[old] -= 1
                     hist[new] += 1

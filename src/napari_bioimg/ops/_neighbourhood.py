@@ -146,7 +146,7 @@ def local_median(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
 
 
 def _gaussian_weights(sigma: float, truncate: float) -> np.ndarray:
-    """scipy's Gaussian kernel: radius ``int(truncate * sigma + 0.5)``, unit sum."""
+    """The Gaussian kernel of scipy: radius ``int(truncate * sigma + 0.5)``, unit sum."""
     radius = int(truncate * sigma + 0.5)
     x = np.arange(-radius, radius + 1)
     phi = np.exp(-0.5 / (sigma * sigma) * x**2)
