@@ -5,16 +5,49 @@ without always deleting it, so waiting for ``destroyed`` alone would leave
 callbacks connected to the viewer. This watches both.
 """
 
+import weakref
 from collections.abc import Callable
 
 from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QWidget
 
 
-class DockLifetime(QObject):
-    """Call ``on_close`` once, when ``widget`` leaves its dock or is destroyed."""
+def weak_callback(method):
+    """Wrap ``method`` in a plain function that calls it while its object lives.
 
-    def __init__(self, widget: QWidget, on_close: Callable[[], None]) -> None:
+    napari's emitters look a bound method up on the widget again to disconnect
+    it, which fails once Qt has deleted the widget; a plain function disconnects
+    by identity and does not keep the widget alive.
+    """
+    ref = weakref.WeakMethod(method)
+
+    def call(*args):
+        bound = ref()
+        return None if bound is None else bound(*args)
+
+    return call
+
+
+def disconnect_all(connections: list, *_args) -> None:
+    """Disconnect ``(emitter, callback)`` pairs and empty the list; safe to call twice."""
+    while connections:
+        emitter, callback = connections.pop()
+        try:
+            emitter.disconnect(callback)
+        except (TypeError, ValueError, RuntimeError):
+            pass  # already gone with its object
+
+
+class DockLifetime(QObject):
+    """Call ``on_close`` once, when ``widget`` leaves its dock or is destroyed.
+
+    With ``watch_destroyed=False`` only leaving the dock counts (for widgets that
+    clean up on ``destroyed`` with plain functions of their own).
+    """
+
+    def __init__(
+        self, widget: QWidget, on_close: Callable[[], None], *, watch_destroyed: bool = True
+    ) -> None:
         super().__init__(widget)
         done = []
 
@@ -26,8 +59,9 @@ class DockLifetime(QObject):
         self._close = close_once
         self._docked = widget.parent() is not None
         widget.installEventFilter(self)
-        # a plain function: the Python wrappers may already be gone when Qt deletes
-        widget.destroyed.connect(close_once)
+        if watch_destroyed:
+            # a plain function: the Python wrappers may already be gone when Qt deletes
+            widget.destroyed.connect(close_once)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         """Notice the widget being docked, then taken out of its dock."""

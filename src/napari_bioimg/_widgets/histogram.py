@@ -13,7 +13,6 @@ says "sampled". Drawing uses QPainter: matplotlib is not a dependency.
 """
 
 import math
-import weakref
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -23,7 +22,7 @@ import numpy as np
 from napari.layers import Image, Layer
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error
-from qtpy.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from qtpy.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from qtpy.QtGui import QColor, QPainter, QPainterPath, QPen
 from qtpy.QtWidgets import (
     QAbstractSpinBox,
@@ -41,6 +40,7 @@ from qtpy.QtWidgets import (
 
 from .. import ops
 from ._layers import is_preview, layer_data, length_unit, spatial_scale
+from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from .operation import OperationWidget
 
 BIG = 20_000_000  # pixels: above this, read a subsample in a worker
@@ -50,32 +50,6 @@ BINS = 256
 FIJI_AUTO = (0.175, 99.825)  # Fiji's "Auto": 0.35 % saturated pixels, half at each end
 PLANE, STACK = "current plane", "whole stack"
 POLL_MS = 400  # how often to look for threshold widgets (they have no "opened" event)
-
-
-def weak_callback(method):
-    """Wrap ``method`` in a plain function that calls it while its object lives.
-
-    napari's emitters look a bound method up on the widget again to disconnect
-    it, which fails once Qt has deleted the widget; a plain function disconnects
-    by identity and does not keep the widget alive.
-    """
-    ref = weakref.WeakMethod(method)
-
-    def call(*args):
-        bound = ref()
-        if bound is not None:
-            bound(*args)
-
-    return call
-
-
-def _disconnect_all(connections: list, *_args) -> None:
-    while connections:
-        emitter, callback = connections.pop()
-        try:
-            emitter.disconnect(callback)
-        except (TypeError, ValueError, RuntimeError):
-            pass  # already gone with its object
 
 
 # --- pure helpers (run in workers; no Qt, no layers) -----------------------------------
@@ -310,7 +284,6 @@ class HistogramDock(QWidget):
         self._layer_connections: list = []
         self._threshold_widget: OperationWidget | None = None
         self._threshold_connections: list = []
-        self._docked = False
         self._alive = True
         self._generation = 0
         self._worker = None
@@ -337,9 +310,10 @@ class HistogramDock(QWidget):
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
-        self.destroyed.connect(partial(_disconnect_all, self._connections))
-        self.destroyed.connect(partial(_disconnect_all, self._layer_connections))
-        self.destroyed.connect(partial(_disconnect_all, self._threshold_connections))
+        self.destroyed.connect(partial(disconnect_all, self._connections))
+        self.destroyed.connect(partial(disconnect_all, self._layer_connections))
+        self.destroyed.connect(partial(disconnect_all, self._threshold_connections))
+        self._lifetime = DockLifetime(self, self.close_dock, watch_destroyed=False)
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self.follow_threshold_widget)
@@ -416,22 +390,13 @@ class HistogramDock(QWidget):
 
     # --- lifetime ---------------------------------------------------------------------
 
-    def event(self, event) -> bool:
-        """Disconnect when napari takes the widget out of its dock (the dock's close button)."""
-        if event.type() == QEvent.Type.ParentChange:
-            if self.parent() is not None:
-                self._docked = True
-            elif self._docked:
-                self.close_dock()
-        return super().event(event)
-
     def close_dock(self) -> None:
         """Disconnect from the viewer, its layers and threshold widgets; stop workers."""
         self._alive = False
         self._poll.stop()
-        _disconnect_all(self._connections)
-        _disconnect_all(self._layer_connections)
-        _disconnect_all(self._threshold_connections)
+        disconnect_all(self._connections)
+        disconnect_all(self._layer_connections)
+        disconnect_all(self._threshold_connections)
         for worker in (self._worker, self._threshold_worker, self._percentile_worker):
             if worker is not None:
                 worker.quit()
@@ -451,7 +416,7 @@ class HistogramDock(QWidget):
         """Follow ``layer`` (None: nothing)."""
         if layer is self._layer:
             return
-        _disconnect_all(self._layer_connections)
+        disconnect_all(self._layer_connections)
         self._layer = layer
         self._values_range = None
         self.stats = None
@@ -753,7 +718,7 @@ class HistogramDock(QWidget):
                     break
         if found is self._threshold_widget and not force:
             return
-        _disconnect_all(self._threshold_connections)
+        disconnect_all(self._threshold_connections)
         self._threshold_widget = found
         if found is None:
             self._set_threshold(None)

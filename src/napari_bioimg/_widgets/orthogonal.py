@@ -28,6 +28,7 @@ from qtpy.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ._layers import is_preview
+from ._lifetime import weak_callback
 
 VIEWS = ("xy", "xz", "yz")
 # (row axis, column axis, sliced axis) counted from the last axis: -3 z, -2 y, -1 x.
@@ -125,19 +126,6 @@ class _CloseWatcher(QObject):
         return False
 
 
-def _weak(method):
-    """Wrap ``method`` in a plain function that calls it while its object lives."""
-    ref = weakref.WeakMethod(method)
-
-    def call(*args):
-        bound = ref()
-        if bound is not None:
-            return bound(*args)
-        return None
-
-    return call
-
-
 def _deferred(function):
     """Call ``function`` once the current Qt event is handled."""
 
@@ -218,20 +206,20 @@ class OrthogonalViews(QWidget):
         layout.addWidget(splitter, 1)
 
         main = self.viewer
-        rebuild = _weak(self.rebuild)
+        rebuild = weak_callback(self.rebuild)
         self._state.connections = [
-            (main.dims.events.point, _weak(self._on_main_point)),
+            (main.dims.events.point, weak_callback(self._on_main_point)),
             (main.layers.events.inserted, rebuild),
-            (main.layers.events.removed, _weak(self._on_removed)),
+            (main.layers.events.removed, weak_callback(self._on_removed)),
             (main.layers.events.moved, rebuild),
             (main.layers.selection.events.changed, rebuild),
-            (main.layers.events.begin_batch, _weak(self._on_begin_batch)),
-            (main.layers.events.end_batch, _weak(self._on_end_batch)),
+            (main.layers.events.begin_batch, weak_callback(self._on_begin_batch)),
+            (main.layers.events.end_batch, weak_callback(self._on_end_batch)),
         ]
         for name in ("xz", "yz"):
             model = self._state.models[name]
             self._state.connections.append(
-                (model.dims.events.point, partial(_weak(self._on_view_point), name))
+                (model.dims.events.point, partial(weak_callback(self._on_view_point), name))
             )
         for emitter, callback in self._state.connections:
             emitter.connect(callback)
@@ -253,7 +241,7 @@ class OrthogonalViews(QWidget):
         if event.type() == QEvent.Type.ParentChange:
             if self.parent() is not None:
                 self._docked = True
-                QTimer.singleShot(0, _weak(self.keep_docked))
+                QTimer.singleShot(0, weak_callback(self.keep_docked))
             elif self._docked:
                 self.close_dock()
         return super().event(event)
@@ -287,12 +275,12 @@ class OrthogonalViews(QWidget):
             button.hide()
         if not self._watching_dock:  # napari rebuilds its title bar when the dock moves
             self._watching_dock = True
-            dock.dockLocationChanged.connect(_deferred(_weak(self.keep_docked)))
+            dock.dockLocationChanged.connect(_deferred(weak_callback(self.keep_docked)))
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Fit the views once they have their real size."""
         super().showEvent(event)
-        QTimer.singleShot(0, _weak(self.reset_views))
+        QTimer.singleShot(0, weak_callback(self.reset_views))
 
     def reset_views(self) -> None:
         """Fit the shown layers in the XZ and YZ views."""
@@ -514,7 +502,7 @@ class OrthogonalViews(QWidget):
                 callback = partial(_refresh_copies, copies)
                 emitter.connect(callback)
                 connections.append((emitter, callback))
-        geometry = _weak(self._update_crosshairs)
+        geometry = weak_callback(self._update_crosshairs)
         for attribute in ("data", "scale", "translate"):
             emitter = getattr(layer.events, attribute)
             emitter.connect(geometry)

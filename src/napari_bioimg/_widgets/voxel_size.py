@@ -8,7 +8,6 @@ sets it on several at once, warns when the reader guessed the slice distance
 voxels with the core's :func:`~napari_bioimg.ops.resample_isotropic`.
 """
 
-import weakref
 from functools import partial
 
 import napari
@@ -16,7 +15,6 @@ import numpy as np
 from napari.layers import Image, Labels, Layer
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,6 +29,7 @@ from qtpy.QtWidgets import (
 from .. import ops
 from ..ops.registry import get_operation
 from ._layers import add_result, is_preview, layer_data
+from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._recorder import RecordedStep, recorder_for
 
 AXES = ("z", "y", "x")
@@ -39,30 +38,6 @@ GUESSED_Z = (
     "The slice distance (z) of {names} was not in the file: 1.0 is a guess. "
     "Enter the real value and press Apply."
 )
-
-
-def weak_callback(method):
-    """Wrap ``method`` in a plain function that calls it while its object lives.
-
-    napari's emitters would look a bound method up on the widget again to
-    disconnect it, which fails once Qt has deleted the widget; a plain function
-    disconnects by identity and does not keep the widget alive.
-    """
-    ref = weakref.WeakMethod(method)
-
-    def call(*args):
-        bound = ref()
-        if bound is not None:
-            bound(*args)
-
-    return call
-
-
-def _disconnect_all(connections: list, *_args) -> None:
-    """Disconnect ``(emitter, callback)`` pairs; safe to call twice."""
-    while connections:
-        emitter, callback = connections.pop()
-        emitter.disconnect(callback)
 
 
 def unit_text(layer: Layer) -> str:
@@ -113,7 +88,6 @@ class VoxelSizeWidget(QWidget):
         # napari hands plugins a proxy that re-wraps layers; compare the real ones.
         self.viewer = getattr(viewer, "__wrapped__", viewer)
         self._workers: list = []
-        self._docked = False
 
         self._names = QLabel("")
         self._names.setWordWrap(True)
@@ -163,23 +137,15 @@ class VoxelSizeWidget(QWidget):
         for emitter, callback in self._connections:
             emitter.connect(callback)
         # A plain function holding only the list: the widget itself may already be gone.
-        self.destroyed.connect(partial(_disconnect_all, self._connections))
+        self.destroyed.connect(partial(disconnect_all, self._connections))
+        self._lifetime = DockLifetime(self, self.close_dock, watch_destroyed=False)
         self.refresh()
 
     # --- lifetime ---------------------------------------------------------------------
 
-    def event(self, event) -> bool:
-        """Disconnect when napari takes the widget out of its dock (the dock's close button)."""
-        if event.type() == QEvent.Type.ParentChange:
-            if self.parent() is not None:
-                self._docked = True
-            elif self._docked:
-                self.close_dock()
-        return super().event(event)
-
     def close_dock(self) -> None:
         """Disconnect from the viewer and stop running workers."""
-        _disconnect_all(self._connections)
+        disconnect_all(self._connections)
         for worker in self._workers:
             worker.quit()
 
