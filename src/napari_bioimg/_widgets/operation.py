@@ -313,13 +313,7 @@ class OperationWidget(widgets.Container):
             return  # stale: a newer request is pending or the input changed
         if layer not in self.viewer.layers:
             return
-        scale, translate = output_geometry(
-            self.operation,
-            request.parameters,
-            layer_data(layer).shape,
-            layer.scale,
-            layer.translate,
-        )
+        scale, translate = self._geometry(request)
         if request.index is not None:
             lead = len(request.index)
             result = result.reshape((1,) * lead + result.shape)
@@ -357,6 +351,14 @@ class OperationWidget(widgets.Container):
         self.preview_layer.metadata[PREVIEW_KEY] = True
         if active is not None:  # keep the user's selection on the input
             self.viewer.layers.selection.active = active
+
+    def _geometry(self, request: Request) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Scale and translate of the result, so that it overlays its input."""
+        layer = request.layer
+        shape = layer_data(layer).shape
+        return output_geometry(
+            self.operation, request.parameters, shape, layer.scale, layer.translate
+        )
 
     def _report(self, error: Exception) -> None:
         if not self._alive:
@@ -399,13 +401,7 @@ class OperationWidget(widgets.Container):
         layer = request.layer
         if not self._alive or layer not in self.viewer.layers:
             return None
-        scale, translate = output_geometry(
-            self.operation,
-            request.parameters,
-            layer_data(layer).shape,
-            layer.scale,
-            layer.translate,
-        )
+        scale, translate = self._geometry(request)
         kind = "image" if self.operation.output_kind == "image" else "labels"
         kept = add_result(
             self.viewer,
