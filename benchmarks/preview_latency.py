@@ -33,8 +33,8 @@ def test_image(shape):
     return stack
 
 
-def changes(op):
-    """A cycle of parameter settings to step through."""
+def changes(op, ndim):
+    """A cycle of parameter settings to step through (valid for ``ndim``-D data)."""
     numeric = [p for p in op.parameters if p.kind in ("int", "float") and not p.from_data]
     if not numeric:
         choice = next((p for p in op.parameters if p.kind == "choice"), None)
@@ -44,9 +44,13 @@ def changes(op):
     p = numeric[0]
     if p.unit == "length":
         return [{p.name: v} for v in SIZES if v <= p.maximum]
+    if p.ndim_range == "axis":
+        return [{p.name: v} for v in range(ndim)]
+    if p.ndim_range == "spatial":
+        return [{p.name: v} for v in range(1, min(ndim, 3) + 1)]
     if p.kind == "int":
         values = list(range(int(p.minimum), int(p.maximum) + 1))[:5]
-        return [{p.name: v} for v in values if v != 0 or p.minimum < 0]
+        return [{p.name: v} for v in values]
     return [{p.name: p.minimum + (p.maximum - p.minimum) * f} for f in (0.01, 0.02, 0.05)]
 
 
@@ -61,7 +65,7 @@ def measure(viewer, layer, name, repeats, app):
     widget = OperationWidget(viewer, op)
     widget.input_layer = layer
     wait(widget, app)
-    settings = changes(op)
+    settings = changes(op, layer.ndim)
     times = []
     for k in range(repeats + 1):
         setting = settings[k % len(settings)]
@@ -76,8 +80,7 @@ def measure(viewer, layer, name, repeats, app):
             times.append(time.perf_counter() - start)
     if widget.preview_layer is not None:
         viewer.layers.remove(widget.preview_layer)
-    widget.native.close()
-    widget.native.deleteLater()
+    widget.close()
     app.processEvents()
     return np.median(times) * 1000, np.percentile(times, 95) * 1000
 
@@ -90,6 +93,7 @@ def main():
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(BUILTIN_NAMES)
     names = [n for n in names if n not in ("crop", "subsample")]  # text entries, no slider
+    names_3d_only = {"project"}
     viewer = napari.Viewer(show=False)
     app = QApplication.instance()
     cases = [("1024x1024", (1024, 1024))]
@@ -107,6 +111,8 @@ def main():
         if len(shape) == 3:
             viewer.dims.set_current_step(0, shape[0] // 2)
         for name in names:
+            if name in names_3d_only and len(shape) == 2:
+                continue
             op = ops.get_operation(name)
             source = mask if op.input_kind == "mask" else layer
             median, p95 = measure(viewer, source, name, args.repeats, app)

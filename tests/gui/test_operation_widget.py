@@ -277,3 +277,14 @@ def test_closing_the_dock_leaves_no_callbacks(viewer, qtbot, banana):
     assert len(viewer.dims.events.current_step.callbacks) == callbacks - 1
     viewer.dims.set_current_step(0, 3)
     assert not widget.busy and widget not in widget.open_widgets(viewer)
+
+
+def test_axis_and_connectivity_ranges_follow_the_data(viewer, qtbot):
+    viewer.add_image(np.zeros((4, 10, 10)), name="stack")
+    project = dock(viewer, qtbot, "project")
+    assert (project._controls["axis"].min, project._controls["axis"].max) == (-3, 2)
+    viewer.add_labels(np.zeros((10, 10), np.uint8), name="mask")
+    label = dock(viewer, qtbot, "label")
+    assert (label._controls["connectivity"].min, label._controls["connectivity"].max) == (1, 2)
+    label.close()
+    assert label not in label.open_widgets(viewer)

@@ -57,6 +57,7 @@ class DockLifetime(QObject):
                 on_close()
 
         self._close = close_once
+        self.close = close_once  # for closing programmatically
         self._docked = widget.parent() is not None
         widget.installEventFilter(self)
         if watch_destroyed:

@@ -181,10 +181,15 @@ class OperationWidget(widgets.Container):
     def _on_input_changed(self, _value=None) -> None:
         layer = self.input_layer
         unit = length_unit(layer)
-        ndim = min(layer.ndim, 3) if layer is not None else 2
+        nsp = min(layer.ndim, 3) if layer is not None else 2
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
-            control.label = unit_label(parameter, unit, ndim)
+            control.label = unit_label(parameter, unit, nsp)
+            if parameter.ndim_range is not None and layer is not None:
+                ndim = layer_data(layer).ndim
+                low, high = (-ndim, ndim - 1) if parameter.ndim_range == "axis" else (1, nsp)
+                control.min, control.max = low, high
+                control.value = min(max(control.value, low), high)
             if parameter.from_data and layer is not None:
                 low, high = data_range(layer_data(layer))
                 current = control.value
@@ -433,6 +438,11 @@ class OperationWidget(widgets.Container):
         self._apply_worker = None
         if self._alive:
             self._apply.enabled, self._cancel.enabled = True, False
+
+    def close(self) -> None:
+        """Disconnect from the viewer, stop workers, and close the widget."""
+        self._lifetime.close()
+        super().close()
 
     @property
     def busy(self) -> bool:

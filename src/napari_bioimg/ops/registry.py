@@ -57,6 +57,8 @@ class Parameter:
     no unit. ``from_data`` marks a range that a widget takes from the image
     (the manual threshold value). ``active_when=(name, value)`` says the parameter
     only matters while parameter ``name`` has ``value`` (otherwise it is None).
+    ``ndim_range`` narrows an integer's range to the data: ``"axis"`` to
+    ``-ndim .. ndim - 1``, ``"spatial"`` to ``1 .. number of spatial axes``.
     """
 
     name: str
@@ -70,6 +72,7 @@ class Parameter:
     optional: bool = False
     from_data: bool = False
     active_when: tuple[str, Any] | None = None
+    ndim_range: Literal["axis", "spatial"] | None = None
     description: str = ""
 
     def check(self, value: Any) -> Any:
@@ -234,6 +237,7 @@ CONNECTIVITY = Parameter(
     1,
     3,
     1,
+    ndim_range="spatial",
     description="1: direct neighbours only; ndim: diagonal neighbours too",
 )
 
@@ -490,7 +494,7 @@ _add(
         description="Label connected objects",
     )
 )
-_ANY_AXIS = dict(minimum=-5, maximum=4, step=1)
+_ANY_AXIS = dict(minimum=-5, maximum=4, step=1, ndim_range="axis")
 _add(
     Operation(
         "crop",
