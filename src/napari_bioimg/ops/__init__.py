@@ -1,4 +1,4 @@
-"""Headless image operations: numpy, scipy and scikit-image only (no napari, no Qt).
+"""Headless image operations: numpy, scipy, scikit-image and numba only (no napari, no Qt).
 
 Every operation is a pure function ``op(image, *, ...) -> numpy.ndarray`` that
 accepts 2D and 3D images, reads sizes in the units of ``spacing`` when given,

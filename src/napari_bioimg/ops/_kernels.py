@@ -85,6 +85,36 @@ def row_table(footprint: np.ndarray) -> RowTable:
     )
 
 
+def folded(table: RowTable) -> tuple[np.ndarray, ...]:
+    """Pair the plane offsets ``dz`` and ``-dz`` that hold the same rows.
+
+    Returns ``(slice_dz, slice_start, row_dy, row_w, slice_mirror)`` keeping
+    only ``dz >= 0`` where ``slice_mirror`` is 1 when the slice at ``-dz`` is
+    its mirror: an extreme filter then takes the extreme of the two planes
+    first and filters it once (filtering commutes with the extreme).
+    """
+    groups = {}
+    for s, dz in enumerate(table.slice_dz):
+        start, stop = table.slice_start[s], table.slice_start[s + 1]
+        groups[int(dz)] = (table.row_dy[start:stop], table.row_w[start:stop])
+    slice_dz, slice_start, row_dy, row_w, mirror = [], [], [], [], []
+    for dz, (dys, ws) in groups.items():
+        partner = groups.get(-dz)
+        paired = dz > 0 and partner is not None and np.array_equal(partner[0], dys) and (
+            np.array_equal(partner[1], ws))
+        if dz < 0 and -dz in groups and np.array_equal(groups[-dz][0], dys) and (
+                np.array_equal(groups[-dz][1], ws)):
+            continue  # handled with its mirror
+        slice_dz.append(dz)
+        slice_start.append(len(row_w))
+        row_dy.extend(dys.tolist())
+        row_w.extend(ws.tolist())
+        mirror.append(int(paired))
+    slice_start.append(len(row_w))
+    as_int = lambda values: np.asarray(values, np.int64)  # noqa: E731
+    return as_int(slice_dz), as_int(slice_start), as_int(row_dy), as_int(row_w), as_int(mirror)
+
+
 def n_threads() -> int:
     """Worker threads for the kernels: the CPUs this process may use."""
     try:
@@ -189,24 +219,41 @@ def _widen(row, levels, wmax, is_max):
 
 
 @njit(nogil=True, cache=True)
-def rows_extreme(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, is_max):
-    """Minimum or maximum over the runs of a footprint (edges replicate)."""
+def rows_extreme(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w,
+                 slice_mirror, is_max):
+    """Minimum or maximum over the runs of a footprint (edges replicate).
+
+    A slice with ``slice_mirror[s]`` stands for the plane offsets ``dz`` and
+    ``-dz`` (see :func:`folded`): its rows are the extreme of both planes' rows.
+    """
     nz, ny, nx = image.shape
     hy_all, wmax_all = _slice_reach(row_dy, row_w, 0, row_dy.shape[0])
     nslot = 2 * hy_all + 1
     ring = np.empty((nslot, wmax_all + 1, nx + 2 * wmax_all), image.dtype)
+    pair = np.empty(nx, image.dtype)
     for z in range(z0, z1):
         for yb in range(y0, y1, _BLOCK_ROWS):
             ye = min(yb + _BLOCK_ROWS, y1)
             for s in range(slice_dz.shape[0]):
                 p = _clamp(z + slice_dz[s], nz)
+                q = _clamp(z - slice_dz[s], nz) if slice_mirror[s] else p
                 start, stop = slice_start[s], slice_start[s + 1]
                 hy, wmax = _slice_reach(row_dy, row_w, start, stop)
-                for yy in range(yb - hy, yb + hy):
-                    _widen(image[p, _clamp(yy, ny)], ring[(yy + nslot) % nslot], wmax, is_max)
-                for y in range(yb, ye):
-                    yy = y + hy
-                    _widen(image[p, _clamp(yy, ny)], ring[(yy + nslot) % nslot], wmax, is_max)
+                for yy in range(yb - hy, ye + hy):
+                    row = image[p, _clamp(yy, ny)]
+                    if q != p:
+                        other = image[q, _clamp(yy, ny)]
+                        if is_max:
+                            for i in range(nx):
+                                pair[i] = max(row[i], other[i])
+                        else:
+                            for i in range(nx):
+                                pair[i] = min(row[i], other[i])
+                        row = pair
+                    _widen(row, ring[(yy + nslot) % nslot], wmax, is_max)
+                    y = yy - hy
+                    if y < yb:
+                        continue
                     orow = out[z, y]
                     for j in range(start, stop):
                         src = ring[(y + row_dy[j] + nslot) % nslot, row_w[j],

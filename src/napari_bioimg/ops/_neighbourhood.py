@@ -80,10 +80,9 @@ def local_extreme(block: np.ndarray, footprint: np.ndarray, which: str) -> np.nd
     if _is_box(footprint):
         kernels.run_parallel(kernels.box_extreme, work, out, *_reach3(footprint), is_max)
     else:
-        table = kernels.row_table(footprint)
         kernels.run_parallel(
-            kernels.rows_extreme, work, out, table.slice_dz, table.slice_start,
-            table.row_dy, table.row_w, is_max,
+            kernels.rows_extreme, work, out, *kernels.folded(kernels.row_table(footprint)),
+            is_max,
         )
     out = out.reshape(block.shape)
     return out.view(bool) if block.dtype == bool else out.astype(block.dtype, copy=False)
