@@ -58,7 +58,7 @@ def cases(draw):
     return op, image, params, spacing
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_documented_result_or_documented_error(case):
     op, image, params, spacing = case
