@@ -1,8 +1,8 @@
-"""Compiled neighbourhood kernels (numba): rank, extreme and sum filters.
+"""Compiled neighbourhood kernels (numba): median, extreme, sum and Gaussian filters.
 
 Every kernel works on a 3D view ``(planes, rows, columns)`` of one image (a 2D
-image is one plane) and writes the output rows ``rows0:rows1`` of the planes
-``planes0:planes1``, reading the input with clamped indices: edges replicate
+image is one plane) and writes the output rows ``y0:y1`` of the planes
+``z0:z1``, reading the input with clamped indices: edges replicate
 (``mode="nearest"``) without padding a copy of the image. Threads therefore
 share the input and split the output between them (see :func:`run_parallel`);
 the kernels release the GIL.
@@ -27,10 +27,12 @@ __all__ = [
     "box_extreme",
     "box_sums",
     "correlate_axis",
+    "folded",
     "n_threads",
     "row_table",
     "rows_extreme",
     "rows_median",
+    "rows_median_network",
     "rows_sums",
     "run_parallel",
 ]
