@@ -342,7 +342,12 @@ class OperationWidget(widgets.Container):
         )
         if fits:
             current.data = result if kind == "image" else as_labels(result)
-            current.scale, current.translate = scale, translate
+            # Each geometry assignment re-runs napari's dims and transform updates
+            # (~15 ms each), even with equal values: assign only what changed.
+            if not np.array_equal(current.scale, scale):
+                current.scale = scale
+            if not np.array_equal(current.translate, translate):
+                current.translate = translate
             current.name = name
             if kind == "image":
                 current.reset_contrast_limits()
