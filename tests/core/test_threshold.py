@@ -3,7 +3,8 @@ import pytest
 from skimage import filters as skfilters
 
 from napari_bioimg import ops
-from napari_bioimg.ops.threshold import AUTOMATIC_METHODS
+from napari_bioimg._sample_data import make_nuclei
+from napari_bioimg.ops.threshold import AUTOMATIC_METHODS, _threshold_minimum
 
 
 @pytest.mark.parametrize("method", AUTOMATIC_METHODS)
@@ -46,3 +47,28 @@ def test_threshold_of_a_3d_stack_is_global(banana):
 def test_bad_input_says_what_is_wrong(image, kwargs, word):
     with pytest.raises(ValueError, match=word):
         ops.threshold(image, **kwargs)
+
+
+def _minimum_or_error(function, image):
+    try:
+        return function(image)
+    except RuntimeError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        make_nuclei((256, 256), n=40, seed=3)[0],  # 16-bit: thousands of smoothing steps
+        np.concatenate(
+            [np.random.default_rng(0).normal(m, s, 4000) for m, s in ((100, 10), (200, 20))]
+        ).reshape(80, 100),  # float, two clear peaks
+        np.random.default_rng(1).normal(0, 1, (40, 40)),  # one peak
+        np.array([[0, 0, 0, 9], [9, 9, 0, 0]], np.uint8),  # few bins, plateaus
+    ],
+    ids=["nuclei-uint16", "bimodal-float", "unimodal", "tiny"],
+)
+def test_fast_minimum_method_equals_skimage(image):
+    """The batched smoothing gives scikit-image's number, or its error."""
+    expected = _minimum_or_error(skfilters.threshold_minimum, image)
+    assert _minimum_or_error(_threshold_minimum, image) == expected

@@ -6,7 +6,9 @@ Fiji's "stack histogram" option.
 """
 
 import numpy as np
+from scipy import ndimage as ndi
 from skimage import filters as skfilters
+from skimage.exposure import histogram
 
 from ._checks import as_image, check_choice
 
@@ -63,11 +65,75 @@ def threshold_value(image, *, method: str = "otsu", value: float | None = None) 
             f"image is constant (every pixel is {low}): the automatic threshold "
             f"{method!r} needs at least two different values"
         )
-    function = getattr(skfilters, f"threshold_{method}")
+    if method == "minimum":
+        function = _threshold_minimum
+    else:
+        function = getattr(skfilters, f"threshold_{method}")
     try:
         return float(function(array))
     except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
+
+
+def _count_maxima(smoothed: np.ndarray) -> np.ndarray:
+    """Local maxima per row, counted as scikit-image's ``threshold_minimum`` counts them.
+
+    Walking along a row, a maximum is a fall that follows a rise (or the start,
+    which counts as rising); plateaus change nothing. Vectorized over rows.
+    """
+    steps = np.sign(np.diff(smoothed, axis=1)).astype(np.int8)
+    columns = np.arange(steps.shape[1])
+    last = np.maximum.accumulate(np.where(steps != 0, columns, -1), axis=1)
+    flat = last + (np.arange(steps.shape[0]) * steps.shape[1])[:, None]
+    filled = steps.reshape(-1).take(np.maximum(flat, 0))
+    filled[last < 0] = 1  # the walk starts rising
+    rising_before = np.ones_like(steps)
+    rising_before[:, 1:] = filled[:, :-1]
+    return np.count_nonzero((steps < 0) & (rising_before > 0), axis=1)
+
+
+def _threshold_minimum(image: np.ndarray, max_num_iter: int = 10000) -> float:
+    """``skimage.filters.threshold_minimum``, with the same number, much faster.
+
+    scikit-image smooths the histogram with a 3-bin mean until fewer than 3
+    maxima are left and counts them in a Python loop at every step; 16-bit
+    images need thousands of steps (0.7 s on 1024x1024). Here the smoothing
+    steps are the same scipy calls (so the same floats), and the maxima are
+    counted for a batch of steps at once.
+    """
+    counts, centers = histogram(image.reshape(-1), 256, source_range="image")
+    smooth = counts.astype(np.float32, copy=False)
+    batch = 64
+    done = 0
+    while done < max_num_iter:
+        steps = min(batch, max_num_iter - done)
+        rows = np.empty((steps, smooth.size), np.float32)
+        for i in range(steps):
+            smooth = ndi.uniform_filter1d(smooth, 3)
+            rows[i] = smooth
+        below = np.flatnonzero(_count_maxima(rows) < 3)
+        if below.size:
+            counter = done + int(below[0])
+            smooth = rows[below[0]]
+            break
+        done += steps
+    else:  # never fewer than 3 maxima
+        raise RuntimeError("Unable to find two maxima in histogram")
+    maxima = _maxima_indices(smooth)
+    if len(maxima) != 2:
+        raise RuntimeError("Unable to find two maxima in histogram")
+    if counter == max_num_iter - 1:
+        raise RuntimeError("Maximum iteration reached for histogram smoothing")
+    low = np.argmin(smooth[maxima[0] : maxima[1] + 1])
+    return centers[maxima[0] + low]
+
+
+def _maxima_indices(row: np.ndarray) -> np.ndarray:
+    steps = np.sign(np.diff(row))
+    moving = np.flatnonzero(steps)
+    signs = steps[moving]
+    previous = np.concatenate(([1.0], signs[:-1]))
+    return moving[(signs < 0) & (previous > 0)]
 
 
 def threshold(image, *, method: str = "otsu", value: float | None = None) -> np.ndarray:
