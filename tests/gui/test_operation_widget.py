@@ -1,5 +1,7 @@
 """The generated operation widgets in a real napari viewer (Xvfb)."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -239,6 +241,28 @@ def test_threshold_preview_of_a_stack_is_the_plane_of_the_global_mask(viewer, qt
     preview = viewer.layers["banana threshold"]
     assert preview.data.shape == (1, *stack.shape[1:])
     np.testing.assert_array_equal(preview.data[0], ops.threshold(stack, method="li")[10])
+
+
+def test_automatic_thresholds_are_computed_once_per_method(viewer, qtbot, blobs, monkeypatch):
+    calls = []
+    real = ops.threshold_value
+
+    def counting(image, **kwargs):
+        if kwargs["method"] != "manual":  # the pixel-wise step after the global one
+            calls.append(kwargs["method"])
+        return real(image, **kwargs)
+
+    # ops.threshold is the function; the module holds threshold_value
+    module = importlib.import_module("napari_bioimg.ops.threshold")
+    monkeypatch.setattr(module, "threshold_value", counting)
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer, qtbot, "threshold")
+    for method in ("li", "yen", "li", "otsu", "yen"):
+        widget.set_parameters(method=method)
+        wait_idle(qtbot, widget)
+        expected = blobs > real(blobs, method=method)
+        np.testing.assert_array_equal(viewer.layers["blobs threshold"].data, expected)
+    assert sorted(calls) == ["li", "otsu", "yen"]  # going back costs nothing
 
 
 def test_hyperstack_preview_follows_time_and_z(viewer, qtbot, banana):

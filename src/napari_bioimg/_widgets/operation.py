@@ -25,6 +25,9 @@ from ._lifetime import DockLifetime
 from ._params import data_range, make_widget, read_value, unit_label
 from ._recorder import RecordedStep, recorder_for
 
+# Automatic thresholds kept per widget (one per method tried on the current input).
+PREPARE_CACHE_SIZE = 16
+
 
 @dataclass
 class Request:
@@ -281,16 +284,25 @@ class OperationWidget(widgets.Container):
         worker.start()
 
     def _prepared(self, data, parameters: dict) -> dict:
-        """Whole-image numbers (an automatic threshold) computed once per input and setting."""
+        """Whole-image numbers (an automatic threshold), kept per input and setting.
+
+        A few settings are kept, so that going back and forth between methods
+        costs nothing the second time; the cache empties when the input changes.
+        """
         key = (id(data), repr(sorted(parameters.items())))
-        if self._prepare_cache.get("key") != key:
-            value = self.operation.prepare(np.asarray(data), parameters)
-            self._prepare_cache = {"key": key, "value": value}
-        return self._prepare_cache["value"]
+        cached = self._prepare_cache.pop(key, None)
+        if cached is None or cached[0]() is not data:  # ids are reused once data is freed
+            cached = (weakref.ref(data), self.operation.prepare(np.asarray(data), parameters))
+        self._prepare_cache[key] = cached  # most recent last
+        while len(self._prepare_cache) > PREPARE_CACHE_SIZE:
+            del self._prepare_cache[next(iter(self._prepare_cache))]
+        return cached[1]
 
     def _compute(self, request: Request, data) -> np.ndarray:
-        if request.index is not None and self.operation.prepare is not None:
+        if self.operation.prepare is not None:
             parameters = self._prepared(data, request.parameters)
+            if request.index is None:
+                return np.asarray(self.operation(np.asarray(data), **parameters))
             return compute_plane(self.operation, data, parameters, request.index)
         if request.index is None:
             return np.asarray(
