@@ -15,11 +15,12 @@ Conventions shared by every filter here:
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ._checks import as_image, check_memory, check_positive, spatial_spacing
 from ._footprint import apply_batched, make_footprint
+from ._kernels import correlate_axis, run_parallel
 from ._neighbourhood import (
+    _as_3d,
     gaussian_blur,
     local_extreme,
     local_mean,
@@ -48,7 +49,10 @@ GAUSSIAN_TRUNCATE = 4.0
 
 
 def _prepare(
-    image, spacing: Spacing, name: str = "", out_itemsize: int | None = None,
+    image,
+    spacing: Spacing,
+    name: str = "",
+    out_itemsize: int | None = None,
     temporaries: float = 0.0,
 ) -> tuple[np.ndarray, tuple[float, ...]]:
     """Check the image and spacing, and that the result fits in memory.
@@ -174,9 +178,7 @@ def _difference(larger: np.ndarray, smaller: np.ndarray, out: np.ndarray) -> np.
     return difference
 
 
-def white_top_hat(
-    image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None
-):
+def white_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None):
     """Image minus its opening: bright details smaller than the footprint.
 
     Subtracts a background that varies more slowly than the footprint (the
@@ -185,9 +187,7 @@ def white_top_hat(
     return _top_hat(image, radius, footprint, spacing, "white")
 
 
-def black_top_hat(
-    image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None
-):
+def black_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None):
     """Closing minus image: dark details smaller than the footprint; keeps dtype."""
     return _top_hat(image, radius, footprint, spacing, "black")
 
@@ -227,19 +227,25 @@ def gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
     return apply_batched(array, len(spacing), lambda b: _gaussian_block(b, sigmas))
 
 
+def _correlate(values: np.ndarray, axis: int, weights) -> np.ndarray:
+    """``ndi.correlate1d(values, weights, axis, mode="nearest")`` into float32, on threads."""
+    work = _as_3d(values)
+    out = np.empty(work.shape, np.float32)
+    run_parallel(correlate_axis, work, out, axis + 3 - values.ndim, np.asarray(weights, float))
+    return out.reshape(values.shape)
+
+
 def _sobel_block(block: np.ndarray) -> np.ndarray:
     values = _float32(block)
     total = np.zeros(values.shape, np.float32)
     for edge_axis in range(values.ndim):
-        derivative = ndi.correlate1d(values, [-1.0, 0.0, 1.0], axis=edge_axis, mode="nearest")
+        derivative = _correlate(values, edge_axis, [-1.0, 0.0, 1.0])
         for smooth_axis in range(values.ndim):
             if smooth_axis != edge_axis:
-                ndi.correlate1d(
-                    derivative, [0.25, 0.5, 0.25], axis=smooth_axis, mode="nearest",
-                    output=derivative,
-                )
+                derivative = _correlate(derivative, smooth_axis, [0.25, 0.5, 0.25])
         total += derivative * derivative
-    return np.sqrt(total / values.ndim)
+    total /= values.ndim
+    return np.sqrt(total, out=total)
 
 
 def sobel(image, *, spacing: Spacing = None):
@@ -257,7 +263,7 @@ def _laplace_block(block: np.ndarray) -> np.ndarray:
     values = _float32(block)
     total = np.zeros(values.shape, np.float32)
     for axis in range(values.ndim):
-        total += ndi.correlate1d(values, [-1.0, 2.0, -1.0], axis=axis, mode="nearest")
+        total += _correlate(values, axis, [-1.0, 2.0, -1.0])
     return total
 
 
@@ -305,7 +311,4 @@ def laplacian_of_gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None)
     array, spacing = _prepare(image, spacing, "Laplacian of Gaussian", 8)
     sigma = check_positive(sigma, "sigma")
     sigmas = [sigma / s for s in spacing]
-    return apply_batched(
-        array, len(spacing), lambda b: _laplace_block(_gaussian_block(b, sigmas))
-    )
-
+    return apply_batched(array, len(spacing), lambda b: _laplace_block(_gaussian_block(b, sigmas)))
