@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 
 from . import _kernels as kernels
 
-__all__ = ["gaussian_blur", "local_extreme", "local_mean", "local_median", "local_variance"]
+__all__ = ["local_extreme", "local_mean", "local_median", "local_variance"]
 
 # A float median through ranks (np.unique) pays a sort; below this many
 # footprint pixels scipy's selection is cheaper.
@@ -142,32 +142,3 @@ def local_median(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
             result = _histogram_median(ranks, footprint, max(values.size - 1, 1).bit_length())
             return values[result]
     return ndi.median_filter(block, footprint=footprint, mode="nearest")
-
-
-def _gaussian_weights(sigma: float, truncate: float) -> np.ndarray:
-    """The Gaussian kernel of scipy: radius ``int(truncate * sigma + 0.5)``, unit sum."""
-    radius = int(truncate * sigma + 0.5)
-    x = np.arange(-radius, radius + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
-    return phi / phi.sum()
-
-
-def gaussian_blur(block: np.ndarray, sigmas, truncate: float) -> np.ndarray:
-    """``scipy.ndimage.gaussian_filter`` of one block into float32, on threads.
-
-    One correlation per axis in scipy's order (first axis first), each reading
-    the previous float32 result, as scipy does.
-    """
-    work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
-    axes = [(axis + 3 - block.ndim, sigma) for axis, sigma in enumerate(sigmas) if sigma > 1e-15]
-    out = np.empty(work.shape, np.float32)
-    if not axes:
-        out[...] = work
-        return out.reshape(block.shape)
-    spare = np.empty_like(out) if len(axes) > 1 else None
-    source, target = work, out if len(axes) % 2 else spare
-    for axis, sigma in axes:
-        kernels.run_parallel(kernels.correlate_axis, source, target, axis,
-                             _gaussian_weights(sigma, truncate))
-        source, target = target, (spare if target is out else out)
-    return source.reshape(block.shape)

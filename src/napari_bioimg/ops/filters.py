@@ -17,11 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._checks import as_image, check_memory, check_positive, spatial_spacing
+from ._correlate import correlate, gaussian_blur
 from ._footprint import apply_batched, make_footprint
-from ._kernels import correlate_axis, run_parallel
 from ._neighbourhood import (
-    _as_3d,
-    gaussian_blur,
     local_extreme,
     local_mean,
     local_median,
@@ -227,22 +225,14 @@ def gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
     return apply_batched(array, len(spacing), lambda b: _gaussian_block(b, sigmas))
 
 
-def _correlate(values: np.ndarray, axis: int, weights) -> np.ndarray:
-    """``ndi.correlate1d(values, weights, axis, mode="nearest")`` into float32, on threads."""
-    work = _as_3d(values)
-    out = np.empty(work.shape, np.float32)
-    run_parallel(correlate_axis, work, out, axis + 3 - values.ndim, np.asarray(weights, float))
-    return out.reshape(values.shape)
-
-
 def _sobel_block(block: np.ndarray) -> np.ndarray:
     values = _float32(block)
     total = np.zeros(values.shape, np.float32)
     for edge_axis in range(values.ndim):
-        derivative = _correlate(values, edge_axis, [-1.0, 0.0, 1.0])
+        derivative = correlate(values, edge_axis, [-1.0, 0.0, 1.0])
         for smooth_axis in range(values.ndim):
             if smooth_axis != edge_axis:
-                derivative = _correlate(derivative, smooth_axis, [0.25, 0.5, 0.25])
+                derivative = correlate(derivative, smooth_axis, [0.25, 0.5, 0.25])
         total += derivative * derivative
     total /= values.ndim
     return np.sqrt(total, out=total)
@@ -263,7 +253,7 @@ def _laplace_block(block: np.ndarray) -> np.ndarray:
     values = _float32(block)
     total = np.zeros(values.shape, np.float32)
     for axis in range(values.ndim):
-        total += _correlate(values, axis, [-1.0, 2.0, -1.0])
+        total += correlate(values, axis, [-1.0, 2.0, -1.0])
     return total
 
 
