@@ -533,6 +533,19 @@ def _next(hist, coarse, m, shift, use_coarse):
 
 
 @njit(nogil=True, cache=True)
+def _ring_stride(nx, wmax, itemsize):
+    """Elements per ring row: a padded row rounded up to an odd number of cache lines.
+
+    Image rows are often a power of two bytes apart, so that the run ends read
+    at one step fall in the same few cache sets and evict each other; an odd
+    number of 64-byte lines spreads consecutive ring rows over all sets.
+    """
+    per_line = 64 // itemsize
+    lines = (nx + 2 * wmax + per_line - 1) // per_line
+    return (lines | 1) * per_line
+
+
+@njit(nogil=True, cache=True)
 def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, nbits,
                 use_coarse):
     """Median over the runs of a footprint for values below ``2**nbits`` (integers >= 0).
@@ -543,34 +556,52 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
     ``2**(nbits // 2)`` values when ``use_coarse`` (sparse histograms: few
     pixels spread over many values); dense histograms skip the block counts,
     whose updates would cost more than the short walks they save.
+
+    The rows the runs read are copied, edge-padded, into a ring buffer (one
+    new row per plane offset and output row): the sliding loop then needs no
+    clamping, and the ring's stride keeps the run ends in distinct cache sets
+    (see :func:`_ring_stride`), which is most of the cost for large
+    footprints.
     """
     nz, ny, nx = image.shape
-    flat = image.reshape(-1)
+    nrows = row_w.shape[0]
+    nslices = slice_dz.shape[0]
+    hy, wmax = _slice_reach(row_dy, row_w, 0, nrows)
+    nslot = 2 * hy + 1
+    stride = _ring_stride(nx, wmax, image.itemsize)
+    ring = np.empty(nslices * nslot * stride, image.dtype)
     shift = nbits // 2
     hist = np.zeros(1 << nbits, np.int32)
     coarse = np.zeros(((1 << nbits) >> shift) + 1, np.int32)
-    nrows = row_w.shape[0]
     total = 0
     for j in range(nrows):
         total += 2 * row_w[j] + 1
     k = total // 2
-    base = np.empty(nrows, np.int64)
+    slot_base = np.empty(nrows, np.int64)  # ring row of each run's slice
+    for s in range(nslices):
+        for j in range(slice_start[s], slice_start[s + 1]):
+            slot_base[j] = s * nslot
     lo = np.empty(nrows, np.int64)
     hi = np.empty(nrows, np.int64)
-    wmax = 0
-    for j in range(nrows):
-        wmax = max(wmax, row_w[j])
     for z in range(z0, z1):
         for y in range(y0, y1):
-            for s in range(slice_dz.shape[0]):
-                for j in range(slice_start[s], slice_start[s + 1]):
-                    base[j] = (_clamp(z + slice_dz[s], nz) * ny + _clamp(y + row_dy[j], ny)) * nx
+            # rows y - hy .. y + hy of every plane offset are in the ring
+            for yy in range(y - hy if y == y0 else y + hy, y + hy + 1):
+                slot = (yy - y0 + hy) % nslot
+                for s in range(nslices):
+                    start = ((s * nslot + slot) * stride)
+                    _pad_row(image[_clamp(z + slice_dz[s], nz), _clamp(yy, ny)],
+                             ring[start : start + nx + 2 * wmax], wmax)
             for j in range(nrows):
-                for dx in range(-row_w[j], row_w[j] + 1):
-                    v = np.int64(flat[base[j] + _clamp(dx, nx)])
+                w = row_w[j]
+                centre = (slot_base[j] + (y + row_dy[j] - y0 + hy) % nslot) * stride + wmax
+                for i in range(centre - w, centre + w + 1):
+                    v = np.int64(ring[i])
                     hist[v] += 1
                     if use_coarse:
                         coarse[v >> shift] += 1
+                lo[j] = centre - 1 - w
+                hi[j] = centre + w
             m = 0
             below = 0
             while below + hist[m] <= k:
@@ -578,26 +609,42 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
                 m = _next(hist, coarse, m, shift, use_coarse)
             orow = out[z, y]
             orow[0] = m
-            for j in range(nrows):
-                lo[j] = base[j] - 1 - row_w[j]
-                hi[j] = base[j] + row_w[j]
             for x in range(1, nx):
-                interior = x > wmax and x + wmax < nx  # no run end is clamped
-                for j in range(nrows):
-                    if interior:
-                        old = np.int64(flat[lo[j] + x])
-                        new = np.int64(flat[hi[j] + x])
-                    else:
-                        w = row_w[j]
-                        old = np.int64(flat[base[j] + max(x - 1 - w, 0)])
-                        new = np.int64(flat[base[j] + min(x + w, nx - 1)])
-                    # branch-free: with noisy data old != new is unpredictable
-                    hist[old] -= 1
-                    hist[new] += 1
-                    if use_coarse:
+                if use_coarse:
+                    for j in range(nrows):
+                        old = np.int64(ring[lo[j] + x])
+                        new = np.int64(ring[hi[j] + x])
+                        hist[old] -= 1
+                        hist[new] += 1
                         coarse[old >> shift] -= 1
                         coarse[new >> shift] += 1
-                    below += (new < m) - (old < m)
+                        below += (new < m) - (old < m)
+                else:
+                    # Runs in pairs with two counts, so that consecutive runs do
+                    # not wait on one another; branch-free because with noisy
+                    # data old != new is unpredictable.
+                    below_a = 0
+                    below_b = 0
+                    j = 0
+                    while j + 1 < nrows:
+                        old_a = np.int64(ring[lo[j] + x])
+                        new_a = np.int64(ring[hi[j] + x])
+                        old_b = np.int64(ring[lo[j + 1] + x])
+                        new_b = np.int64(ring[hi[j + 1] + x])
+                        hist[old_a] -= 1
+                        hist[new_a] += 1
+                        hist[old_b] -= 1
+                        hist[new_b] += 1
+                        below_a += (new_a < m) - (old_a < m)
+                        below_b += (new_b < m) - (old_b < m)
+                        j += 2
+                    if j < nrows:
+                        old_a = np.int64(ring[lo[j] + x])
+                        new_a = np.int64(ring[hi[j] + x])
+                        hist[old_a] -= 1
+                        hist[new_a] += 1
+                        below_a += (new_a < m) - (old_a < m)
+                    below += below_a + below_b
                 while below > k:
                     m = _previous(hist, coarse, m, shift, use_coarse)
                     below -= hist[m]
@@ -606,8 +653,8 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
                     m = _next(hist, coarse, m, shift, use_coarse)
                 orow[x] = m
             for j in range(nrows):  # empty the histogram for the next row
-                for dx in range(nx - 1 - row_w[j], nx + row_w[j]):
-                    v = np.int64(flat[base[j] + _clamp(dx, nx)])
+                for i in range(lo[j] + nx, hi[j] + nx):
+                    v = np.int64(ring[i])
                     hist[v] -= 1
                     if use_coarse:
                         coarse[v >> shift] -= 1
