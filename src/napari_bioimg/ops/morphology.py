@@ -3,9 +3,10 @@
 Balls are exact in physical units: with ``spacing`` a pixel belongs to the
 dilation when its Euclidean distance (``sampling=spacing``) to the mask is at
 most ``radius``. Both are local maxima (dilation) or minima (erosion) over the
-footprint, on bytes: balls by their run decomposition, boxes by separable
-passes whose cost does not depend on the radius. Pixels outside the image replicate the
-edge (``mode="nearest"``), which for these symmetric footprints is the same as
+footprint, on bytes: small balls by their run decomposition, larger ones by a
+thresholded distance transform (:mod:`._distance`) whose cost does not depend
+on the radius, boxes by separable passes whose cost does not depend on it
+either. Pixels outside the image replicate the edge (``mode="nearest"``), which for these symmetric footprints is the same as
 ignoring the outside: objects touching the border are not eroded from it.
 """
 
@@ -16,6 +17,7 @@ from scipy import ndimage as ndi
 from skimage import measure
 
 from ._checks import as_mask, check_choice, check_memory, check_nonnegative, spatial_spacing
+from ._distance import ball_binary, prefers_distance
 from ._footprint import FOOTPRINTS, apply_batched, make_footprint
 from ._neighbourhood import local_extreme
 
@@ -33,14 +35,21 @@ Spacing = Sequence[float] | None
 _TOLERANCE = 1e-9
 
 
+def _extreme(mask: np.ndarray, radius: float, footprint: str, spacing, which: str):
+    # With edges replicated, erosion is the local minimum (the complement of the
+    # dilation of the complement).
+    fp = make_footprint(radius, footprint, spacing)
+    if footprint == "ball" and prefers_distance(fp):
+        return ball_binary(mask, radius, spacing, which)
+    return local_extreme(mask, fp, which)
+
+
 def _dilate(mask: np.ndarray, radius: float, footprint: str, spacing) -> np.ndarray:
-    return local_extreme(mask, make_footprint(radius, footprint, spacing), "max")
+    return _extreme(mask, radius, footprint, spacing, "max")
 
 
 def _erode(mask: np.ndarray, radius: float, footprint: str, spacing) -> np.ndarray:
-    # With edges replicated, erosion is the local minimum (the complement of the
-    # dilation of the complement).
-    return local_extreme(mask, make_footprint(radius, footprint, spacing), "min")
+    return _extreme(mask, radius, footprint, spacing, "min")
 
 
 def _binary(image, radius, footprint, spacing, steps: str) -> np.ndarray:

@@ -1,0 +1,86 @@
+"""The distance-transform path of ball binary morphology equals the footprint.
+
+:mod:`napari_bioimg.ops._distance` must give exactly the local maximum/minimum
+over ``make_footprint(radius, "ball", spacing)`` with edges replicated, whatever
+the spacing, the radius, the mask (touching the border, empty, full) and the
+split between threads; the operations switch to it above a number of runs.
+"""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_bioimg import ops
+from napari_bioimg.ops import _distance, _kernels
+from napari_bioimg.ops._footprint import make_footprint
+from napari_bioimg.ops._reference import reference_binary, reference_extreme
+
+GEOMETRIES = [  # shape, spacing
+    ((37, 41), (1.0, 1.0)),
+    ((29, 33), (1.0, 0.6)),
+    ((11, 24, 26), (1.0, 1.0, 1.0)),
+    ((9, 22, 25), (2.5, 0.8, 1.0)),
+    ((12, 20, 23), (0.7, 1.3, 1.1)),
+]
+
+
+def masks(shape):
+    """Blobs touching the border, sparse points, an empty and a full mask."""
+    rng = np.random.default_rng(7)
+    yield ndi.gaussian_filter(rng.random(shape), 1.5) > 0.5
+    yield rng.random(shape) > 0.97
+    yield np.zeros(shape, bool)
+    yield np.ones(shape, bool)
+
+
+@pytest.mark.parametrize(("shape", "spacing"), GEOMETRIES)
+def test_distance_path_equals_footprint(shape, spacing, monkeypatch):
+    monkeypatch.setattr(_kernels, "n_threads", lambda: 3)
+    monkeypatch.setattr(_kernels, "_PARALLEL_MIN_PIXELS", 0)
+    for radius in (0, 1, 2.5, 4, 6.2):
+        fp = make_footprint(radius, "ball", spacing)
+        for mask in masks(shape):
+            for which in ("max", "min"):
+                np.testing.assert_array_equal(
+                    _distance.ball_binary(mask, radius, spacing, which),
+                    reference_extreme(mask, fp, which),
+                    err_msg=f"{which} radius {radius}",
+                )
+
+
+def test_distance_path_on_one_thread_and_a_single_plane():
+    mask = ndi.gaussian_filter(np.random.default_rng(8).random((1, 30, 40)), 1.5) > 0.5
+    spacing = (1.0, 1.0, 1.0)
+    for radius in (1, 3):
+        np.testing.assert_array_equal(
+            _distance.ball_binary(mask, radius, spacing, "max"),
+            reference_binary(mask, radius, "ball", spacing, "max"),
+        )
+
+
+@pytest.mark.parametrize(("shape", "spacing"), [GEOMETRIES[1], GEOMETRIES[3]])
+def test_operations_switch_paths_with_the_number_of_runs(shape, spacing, monkeypatch):
+    runs = _kernels.row_table(make_footprint(3, "ball", spacing)).rows
+    # The distance path from radius 3 on: radius 2 takes runs, 3 the distances.
+    monkeypatch.setitem(_distance._RUNS_PER_PIXEL, len(shape), runs - 1)
+    assert not _distance.prefers_distance(make_footprint(2, "ball", spacing))
+    assert _distance.prefers_distance(make_footprint(3, "ball", spacing))
+    mask = ndi.gaussian_filter(np.random.default_rng(9).random(shape), 1.5) > 0.5
+    for radius in (2, 3):
+        dilated = reference_binary(mask, radius, "ball", spacing, "max")
+        eroded = reference_binary(mask, radius, "ball", spacing, "min")
+        kwargs = dict(radius=radius, spacing=spacing)
+        np.testing.assert_array_equal(ops.binary_dilation(mask, **kwargs), dilated)
+        np.testing.assert_array_equal(ops.binary_erosion(mask, **kwargs), eroded)
+        np.testing.assert_array_equal(
+            ops.binary_opening(mask, **kwargs),
+            reference_binary(eroded, radius, "ball", spacing, "max"))
+        np.testing.assert_array_equal(
+            ops.binary_closing(mask, **kwargs),
+            reference_binary(dilated, radius, "ball", spacing, "min"))
+
+
+def test_large_balls_take_the_distance_path():
+    assert not _distance.prefers_distance(make_footprint(1, "ball", (1.0, 1.0, 1.0)))
+    assert _distance.prefers_distance(make_footprint(20, "ball", (1.0, 1.0, 1.0)))
+    assert _distance.prefers_distance(make_footprint(20, "ball", (1.0, 1.0)))
