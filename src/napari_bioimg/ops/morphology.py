@@ -6,8 +6,9 @@ most ``radius``. Both are local maxima (dilation) or minima (erosion) over the
 footprint, on bytes: small balls by their run decomposition, larger ones by a
 thresholded distance transform (:mod:`._distance`) whose cost does not depend
 on the radius, boxes by separable passes whose cost does not depend on it
-either. Pixels outside the image replicate the edge (``mode="nearest"``), which for these symmetric footprints is the same as
-ignoring the outside: objects touching the border are not eroded from it.
+either. Pixels outside the image replicate the edge (``mode="nearest"``),
+which for these symmetric footprints is the same as ignoring the outside:
+objects touching the border are not eroded from it.
 """
 
 from collections.abc import Sequence
@@ -68,7 +69,9 @@ def _binary(image, radius, footprint, spacing, steps: str) -> np.ndarray:
     return apply_batched(mask, len(spacing), block)
 
 
-def binary_erosion(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
+def binary_erosion(
+    image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
+):
     """Shrink the mask: keep pixels whose whole ball/box of ``radius`` is foreground.
 
     Parameters
