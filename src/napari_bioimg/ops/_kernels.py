@@ -546,6 +546,78 @@ def _ring_stride(nx, wmax, itemsize):
 
 
 @njit(nogil=True, cache=True)
+def _slide_dense(ring, lo, hi, hist, k, m, below, orow):
+    """Slide along one output row from the median ``m`` of column 0 (``below`` values under it).
+
+    Run ``j`` loses ``ring[lo[j] + x]`` and gains ``ring[hi[j] + x]`` at
+    column ``x``. Indices are unsigned, which spares numba's negative-index
+    wraparound on every ring and histogram access (a third of the time); runs
+    go in pairs with two counts, so that consecutive runs do not wait on one
+    another; updates are branch-free because with noisy data ``old != new`` is
+    unpredictable.
+    """
+    nrows = lo.shape[0]
+    one = np.uint64(1)
+    med = np.uint64(m)
+    for x in range(1, orow.shape[0]):
+        ux = np.uint64(x)
+        below_a = 0
+        below_b = 0
+        j = 0
+        while j + 1 < nrows:  # not range(0, n, 2): numba compiles that loop slower
+            old_a = np.uint64(ring[lo[j] + ux])
+            new_a = np.uint64(ring[hi[j] + ux])
+            old_b = np.uint64(ring[lo[j + 1] + ux])
+            new_b = np.uint64(ring[hi[j + 1] + ux])
+            hist[old_a] -= 1
+            hist[new_a] += 1
+            hist[old_b] -= 1
+            hist[new_b] += 1
+            below_a += (new_a < med) - (old_a < med)
+            below_b += (new_b < med) - (old_b < med)
+            j += 2
+        if j < nrows:
+            old_a = np.uint64(ring[lo[j] + ux])
+            new_a = np.uint64(ring[hi[j] + ux])
+            hist[old_a] -= 1
+            hist[new_a] += 1
+            below_a += (new_a < med) - (old_a < med)
+        below += below_a + below_b
+        while below > k:
+            med -= one
+            while hist[med] == 0:
+                med -= one
+            below -= hist[med]
+        while below + hist[med] <= k:
+            below += hist[med]
+            med += one
+            while hist[med] == 0:
+                med += one
+        orow[x] = med
+
+
+@njit(nogil=True, cache=True)
+def _slide_coarse(ring, lo, hi, hist, coarse, shift, k, m, below, orow):
+    """:func:`_slide_dense` keeping the block counts ``coarse`` and walking through them."""
+    for x in range(1, orow.shape[0]):
+        for j in range(lo.shape[0]):
+            old = np.int64(ring[np.int64(lo[j]) + x])
+            new = np.int64(ring[np.int64(hi[j]) + x])
+            hist[old] -= 1
+            hist[new] += 1
+            coarse[old >> shift] -= 1
+            coarse[new >> shift] += 1
+            below += (new < m) - (old < m)
+        while below > k:
+            m = _previous(hist, coarse, m, shift, True)
+            below -= hist[m]
+        while below + hist[m] <= k:
+            below += hist[m]
+            m = _next(hist, coarse, m, shift, True)
+        orow[x] = m
+
+
+@njit(nogil=True, cache=True)
 def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w, nbits,
                 use_coarse):
     """Median over the runs of a footprint for values below ``2**nbits`` (integers >= 0).
@@ -581,15 +653,15 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
     for s in range(nslices):
         for j in range(slice_start[s], slice_start[s + 1]):
             slot_base[j] = s * nslot
-    lo = np.empty(nrows, np.int64)
-    hi = np.empty(nrows, np.int64)
+    lo = np.empty(nrows, np.uint64)
+    hi = np.empty(nrows, np.uint64)
     for z in range(z0, z1):
         for y in range(y0, y1):
             # rows y - hy .. y + hy of every plane offset are in the ring
             for yy in range(y - hy if y == y0 else y + hy, y + hy + 1):
                 slot = (yy - y0 + hy) % nslot
                 for s in range(nslices):
-                    start = ((s * nslot + slot) * stride)
+                    start = (s * nslot + slot) * stride
                     _pad_row(image[_clamp(z + slice_dz[s], nz), _clamp(yy, ny)],
                              ring[start : start + nx + 2 * wmax], wmax)
             for j in range(nrows):
@@ -609,51 +681,12 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
                 m = _next(hist, coarse, m, shift, use_coarse)
             orow = out[z, y]
             orow[0] = m
-            for x in range(1, nx):
-                if use_coarse:
-                    for j in range(nrows):
-                        old = np.int64(ring[lo[j] + x])
-                        new = np.int64(ring[hi[j] + x])
-                        hist[old] -= 1
-                        hist[new] += 1
-                        coarse[old >> shift] -= 1
-                        coarse[new >> shift] += 1
-                        below += (new < m) - (old < m)
-                else:
-                    # Runs in pairs with two counts, so that consecutive runs do
-                    # not wait on one another; branch-free because with noisy
-                    # data old != new is unpredictable.
-                    below_a = 0
-                    below_b = 0
-                    j = 0
-                    while j + 1 < nrows:
-                        old_a = np.int64(ring[lo[j] + x])
-                        new_a = np.int64(ring[hi[j] + x])
-                        old_b = np.int64(ring[lo[j + 1] + x])
-                        new_b = np.int64(ring[hi[j + 1] + x])
-                        hist[old_a] -= 1
-                        hist[new_a] += 1
-                        hist[old_b] -= 1
-                        hist[new_b] += 1
-                        below_a += (new_a < m) - (old_a < m)
-                        below_b += (new_b < m) - (old_b < m)
-                        j += 2
-                    if j < nrows:
-                        old_a = np.int64(ring[lo[j] + x])
-                        new_a = np.int64(ring[hi[j] + x])
-                        hist[old_a] -= 1
-                        hist[new_a] += 1
-                        below_a += (new_a < m) - (old_a < m)
-                    below += below_a + below_b
-                while below > k:
-                    m = _previous(hist, coarse, m, shift, use_coarse)
-                    below -= hist[m]
-                while below + hist[m] <= k:
-                    below += hist[m]
-                    m = _next(hist, coarse, m, shift, use_coarse)
-                orow[x] = m
+            if use_coarse:
+                _slide_coarse(ring, lo, hi, hist, coarse, shift, k, m, below, orow)
+            else:
+                _slide_dense(ring, lo, hi, hist, k, m, below, orow)
             for j in range(nrows):  # empty the histogram for the next row
-                for i in range(lo[j] + nx, hi[j] + nx):
+                for i in range(np.int64(lo[j]) + nx, np.int64(hi[j]) + nx):
                     v = np.int64(ring[i])
                     hist[v] -= 1
                     if use_coarse:
