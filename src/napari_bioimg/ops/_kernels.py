@@ -125,19 +125,26 @@ def n_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=None) -> None:
+def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=None,
+                 parts_per_thread=1) -> None:
     """Run ``kernel(image3, out3, z0, z1, y0, y1, *args)`` over disjoint output parts.
 
     The output is split along planes when there are enough of them, else along
     rows; each thread writes only its own part, so no halo copies are needed.
+    With ``parts_per_thread > 1`` the threads take smaller parts from a queue,
+    so that a thread slowed by other work on the machine is not waited for
+    (for kernels with little set-up per part).
     """
     threads = n_threads() if threads is None else threads
+    if image3.size < _PARALLEL_MIN_PIXELS:
+        parts_per_thread = 1  # all on this thread: fewer set-ups
     nz, ny = image3.shape[:2]
+    wanted = threads * parts_per_thread
     if nz >= threads:
-        bounds = np.linspace(0, nz, min(threads, nz) + 1).astype(int)
+        bounds = np.linspace(0, nz, min(wanted, nz) + 1).astype(int)
         parts = [(bounds[i], bounds[i + 1], 0, ny) for i in range(len(bounds) - 1)]
     else:
-        pieces = min(threads, max(1, ny // 32))
+        pieces = min(wanted, max(1, ny // 32))
         bounds = np.linspace(0, ny, pieces + 1).astype(int)
         parts = [(z, z + 1, bounds[i], bounds[i + 1]) for z in range(nz)
                  for i in range(pieces)]

@@ -95,9 +95,10 @@ def _histogram_median(values: np.ndarray, footprint: np.ndarray, nbits: int) -> 
     nbits = max(2, nbits + nbits % 2)
     # Block counts pay off when the footprint's values are spread thin.
     use_coarse = (1 << nbits) > _SPARSE_BINS_PER_PIXEL * table.count
+    # Parts from a queue: a row's cost varies with the image, a thread's with the machine.
     kernels.run_parallel(
         kernels.rows_median, work, out, table.slice_dz, table.slice_start, table.row_dy,
-        table.row_w, nbits, use_coarse,
+        table.row_w, nbits, use_coarse, parts_per_thread=4,
     )
     return out.reshape(values.shape)
 

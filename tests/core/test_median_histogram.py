@@ -1,0 +1,39 @@
+"""The sliding-histogram median at radius >= 5 equals scipy's median filter.
+
+Radius 5 is past the sorting network, so every case takes the histogram kernel
+(its ring of padded rows, dense and block-count walks) on images small enough
+that the footprint reaches over every edge; the work is split between threads
+at other places than a plain call does.
+"""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_bioimg import ops
+from napari_bioimg.ops import _kernels
+from napari_bioimg.ops._footprint import make_footprint
+
+
+def _images(shape):
+    rng = np.random.default_rng(5)
+    yield rng.integers(0, 256, shape).astype(np.uint8)
+    yield rng.poisson(100, shape).astype(np.uint16) + 50 * (rng.random(shape) > 0.7)  # dense
+    yield rng.integers(0, 65536, shape).astype(np.uint16)  # sparse: block counts
+    yield (rng.integers(0, 300, shape) / 7).astype(np.float32)  # ranks
+
+
+@pytest.mark.parametrize(
+    ("shape", "spacing"), [((70, 37), (1.0, 0.8)), ((8, 15, 19), (2.0, 1.0, 1.0))]
+)
+@pytest.mark.parametrize("footprint", ["ball", "box"])
+def test_histogram_median_equals_scipy(shape, spacing, footprint, monkeypatch):
+    monkeypatch.setattr(_kernels, "n_threads", lambda: 3)
+    monkeypatch.setattr(_kernels, "_PARALLEL_MIN_PIXELS", 0)
+    radius = 5.0
+    fp = make_footprint(radius, footprint, spacing)
+    for image in _images(shape):
+        expected = ndi.median_filter(image, footprint=fp, mode="nearest")
+        result = ops.median(image, radius=radius, footprint=footprint, spacing=spacing)
+        assert result.dtype == image.dtype
+        np.testing.assert_array_equal(result, expected)
