@@ -11,6 +11,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from . import _kernels as kernels
+from ._box import box_extreme
 
 __all__ = ["local_extreme", "local_mean", "local_median", "local_variance"]
 
@@ -81,7 +82,7 @@ def local_extreme(block: np.ndarray, footprint: np.ndarray, which: str) -> np.nd
     out = np.empty_like(work)
     is_max = which == "max"
     if _is_box(footprint):
-        kernels.run_parallel(kernels.box_extreme, work, out, *_reach3(footprint), is_max)
+        box_extreme(work, out, *_reach3(footprint), is_max)
     else:
         kernels.run_parallel(
             kernels.rows_extreme, work, out, *kernels.folded(kernels.row_table(footprint)),
