@@ -265,6 +265,21 @@ def test_automatic_thresholds_are_computed_once_per_method(viewer, qtbot, blobs,
     assert sorted(calls) == ["li", "otsu", "yen"]  # going back costs nothing
 
 
+def test_label_stack_feeds_mask_operations_plane_by_plane(viewer, qtbot, banana):
+    mask = ops.threshold(banana[:, ::4, ::4], method="otsu")
+    labels = (mask * (1 + np.arange(mask.shape[-1]) % 3)).astype(np.int32)  # values 0..3
+    layer = viewer.add_labels(labels, name="cells", scale=(8.8, 1.56, 1.56))
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer, qtbot, "binary_erosion")
+    widget.input_layer = layer
+    widget.set_parameters(radius=3.0)
+    wait_idle(qtbot, widget)
+    expected = ops.binary_erosion(labels != 0, radius=3.0, spacing=(8.8, 1.56, 1.56))
+    preview = viewer.layers["cells binary_erosion"]
+    np.testing.assert_array_equal(preview.data[0], expected[12])
+    assert labels.max() > 1 and layer.data is labels  # the input is left alone
+
+
 def test_hyperstack_preview_follows_time_and_z(viewer, qtbot, banana):
     series = np.stack([banana[:6, ::8, ::8], banana[6:12, ::8, ::8]])  # T, Z, Y, X
     viewer.add_image(series, name="series", scale=(1.0, 8.8, 3.125, 3.125))

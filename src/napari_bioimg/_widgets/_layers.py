@@ -59,3 +59,24 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
 def as_labels(data: np.ndarray) -> np.ndarray:
     """Masks become 0/1 uint8 label images; label images stay as they are."""
     return data.astype(np.uint8) if data.dtype == bool else data
+
+
+class NonzeroView:
+    """``data != 0`` computed lazily: only the planes that are sliced are converted.
+
+    Label layers feed mask operations through this view, so that a preview of
+    one plane of a big stack converts just its slab, in the worker thread.
+    """
+
+    def __init__(self, data) -> None:
+        self.data = data
+        self.shape = tuple(data.shape)
+        self.ndim = len(self.shape)
+        self.dtype = np.dtype(bool)
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.asarray(self.data[key]) != 0
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        mask = np.asarray(self.data) != 0
+        return mask if dtype is None else mask.astype(dtype)

@@ -20,7 +20,15 @@ from napari.utils.notifications import show_error, show_info
 
 from ..ops.planes import compute_plane, compute_slabs, count_slabs, output_geometry, slab_halo
 from ..ops.registry import Operation
-from ._layers import PREVIEW_KEY, accepts, add_result, as_labels, layer_data, length_unit
+from ._layers import (
+    PREVIEW_KEY,
+    NonzeroView,
+    accepts,
+    add_result,
+    as_labels,
+    layer_data,
+    length_unit,
+)
 from ._lifetime import DockLifetime
 from ._params import data_range, make_widget, read_value, unit_label
 from ._recorder import RecordedStep, recorder_for
@@ -62,6 +70,7 @@ class OperationWidget(widgets.Container):
         self._apply_worker = None
         self.preview_layer: Layer | None = None
         self._prepare_cache: dict = {}
+        self._mask_views: dict[int, NonzeroView] = {}
 
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
         self._controls = {p.name: make_widget(p) for p in operation.parameters}
@@ -203,6 +212,7 @@ class OperationWidget(widgets.Container):
             self.viewer.layers.remove(self.preview_layer)
         self.preview_layer = None
         self._prepare_cache = {}
+        self._mask_views = {}
         self.schedule()
 
     def _on_preview_toggled(self, on: bool) -> None:
@@ -249,7 +259,10 @@ class OperationWidget(widgets.Container):
     def _input_array(self, layer: Layer):
         data = layer_data(layer)
         if self.operation.input_kind == "mask" and np.dtype(data.dtype) != bool:
-            return np.asarray(data) != 0
+            view = self._mask_views.get(id(layer))
+            if view is None or view.data is not data:  # one view per data: stable cache keys
+                view = self._mask_views[id(layer)] = NonzeroView(data)
+            return view
         return data
 
     # --- preview ------------------------------------------------------------------
