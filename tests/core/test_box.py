@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from napari_bioimg import ops
 from napari_bioimg.ops import _box, _kernels
 
 
@@ -23,3 +24,26 @@ def test_box_extreme_equals_scipy(shape, threads, monkeypatch):
             out = np.empty_like(image)
             _box.box_extreme(image, out, *half, is_max)
             np.testing.assert_array_equal(out, scipy_filter(image, size=size, mode="nearest"))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.float32, np.bool_])
+def test_box_top_hats_subtract_on_the_threads(dtype, monkeypatch):
+    monkeypatch.setattr(_kernels, "n_threads", lambda: 3)
+    monkeypatch.setattr(_kernels, "_PARALLEL_MIN_PIXELS", 0)
+    rng = np.random.default_rng(3)
+    image = (rng.random((6, 20, 21)) > 0.5 if dtype == np.bool_
+             else rng.integers(-128 if dtype == np.int8 else 0, 127, (6, 20, 21)).astype(dtype))
+    size = (3, 5, 5)
+    opened = ndi.maximum_filter(ndi.minimum_filter(image, size=size, mode="nearest"),
+                                size=size, mode="nearest")
+    closed = ndi.minimum_filter(ndi.maximum_filter(image, size=size, mode="nearest"),
+                                size=size, mode="nearest")
+    kwargs = dict(radius=2, footprint="box", spacing=(2.0, 1.0, 1.0))
+    for result, larger, smaller in [(ops.white_top_hat(image, **kwargs), image, opened),
+                                    (ops.black_top_hat(image, **kwargs), closed, image)]:
+        if dtype == np.bool_:
+            expected = larger & ~smaller
+        else:
+            wide = larger.astype(np.float64) - smaller.astype(np.float64)
+            expected = np.minimum(wide, np.iinfo(dtype).max if dtype == np.int8 else np.inf)
+        np.testing.assert_array_equal(result, expected.astype(dtype))

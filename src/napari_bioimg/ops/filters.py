@@ -25,6 +25,7 @@ from ._neighbourhood import (
     local_median,
     local_variance,
 )
+from ._tophat import top_hat
 
 __all__ = [
     "black_top_hat",
@@ -155,25 +156,7 @@ def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
     array, spacing = _prepare(image, spacing, f"{kind} top-hat", temporaries=2)
     fp = make_footprint(radius, footprint, spacing)
 
-    def block_top_hat(block):
-        if kind == "white":
-            opened = local_extreme(local_extreme(block, fp, "min"), fp, "max")
-            return _difference(block, opened, out=opened)
-        closed = local_extreme(local_extreme(block, fp, "max"), fp, "min")
-        return _difference(closed, block, out=closed)
-
-    return apply_batched(array, len(spacing), block_top_hat)
-
-
-def _difference(larger: np.ndarray, smaller: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``larger - smaller`` (never negative by construction) in the input dtype, into ``out``."""
-    if larger.dtype == bool:
-        return np.greater(larger, smaller, out=out)
-    difference = np.subtract(larger, smaller, out=out)
-    if larger.dtype.kind == "i":
-        # larger >= smaller, so a negative difference has wrapped around: saturate.
-        difference[difference < 0] = np.iinfo(larger.dtype).max
-    return difference
+    return apply_batched(array, len(spacing), lambda b: top_hat(b, fp, kind == "white"))
 
 
 def white_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None):
