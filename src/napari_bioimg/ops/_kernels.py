@@ -126,7 +126,7 @@ def n_threads() -> int:
 
 
 def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=None,
-                 parts_per_thread=1) -> None:
+                 parts_per_thread=1, planes=None) -> None:
     """Run ``kernel(image3, out3, z0, z1, y0, y1, *args)`` over disjoint output parts.
 
     The output is split along planes when there are enough of them, else along
@@ -134,19 +134,27 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
     With ``parts_per_thread > 1`` the threads take smaller parts from a queue,
     so that a thread slowed by other work on the machine is not waited for
     (for kernels with little set-up per part).
+    ``planes=(start, stop)`` computes only those output planes (a live preview
+    of one plane from a slab) and sets the others to zero.
     """
     threads = n_threads() if threads is None else threads
     if image3.size < _PARALLEL_MIN_PIXELS:
         parts_per_thread = 1  # all on this thread: fewer set-ups
     nz, ny = image3.shape[:2]
+    first, stop = 0, nz
+    if planes is not None:
+        first, stop = max(int(planes[0]), 0), min(int(planes[1]), nz)
+        out3[:first] = 0
+        out3[stop:] = 0
+    count = stop - first
     wanted = threads * parts_per_thread
-    if nz >= threads:
-        bounds = np.linspace(0, nz, min(wanted, nz) + 1).astype(int)
+    if count >= threads:
+        bounds = np.linspace(first, stop, min(wanted, count) + 1).astype(int)
         parts = [(bounds[i], bounds[i + 1], 0, ny) for i in range(len(bounds) - 1)]
     else:
         pieces = min(wanted, max(1, ny // 32))
         bounds = np.linspace(0, ny, pieces + 1).astype(int)
-        parts = [(z, z + 1, bounds[i], bounds[i + 1]) for z in range(nz)
+        parts = [(z, z + 1, bounds[i], bounds[i + 1]) for z in range(first, stop)
                  for i in range(pieces)]
     if len(parts) == 1 or image3.size < _PARALLEL_MIN_PIXELS:
         for part in parts:

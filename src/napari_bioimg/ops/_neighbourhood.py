@@ -46,7 +46,7 @@ def _is_box(footprint: np.ndarray) -> bool:
     return bool(footprint.all())
 
 
-def _sums(block: np.ndarray, footprint: np.ndarray, variance: bool) -> np.ndarray:
+def _sums(block: np.ndarray, footprint: np.ndarray, variance: bool, planes=None) -> np.ndarray:
     work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
     out = np.empty(work.shape, np.float32)
     # Sums of values shifted by the mean keep E[x^2] - E[x]^2 accurate; the
@@ -56,27 +56,34 @@ def _sums(block: np.ndarray, footprint: np.ndarray, variance: bool) -> np.ndarra
         finite = work[np.isfinite(work)]
         offset = float(finite.mean(dtype=np.float64)) if finite.size else 0.0
     if _is_box(footprint):
-        kernels.run_parallel(kernels.box_sums, work, out, *_reach3(footprint), offset, variance)
+        kernels.run_parallel(
+            kernels.box_sums, work, out, *_reach3(footprint), offset, variance, planes=planes
+        )
     else:
         table = kernels.row_table(footprint)
         kernels.run_parallel(
             kernels.rows_sums, work, out, table.slice_dz, table.slice_start, table.row_dy,
-            table.row_w, float(table.count), offset, variance,
+            table.row_w, float(table.count), offset, variance, planes=planes,
         )
     return out.reshape(block.shape)
 
 
-def local_mean(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
-    """Mean over ``footprint`` at every pixel (edges replicate), float32."""
-    return _sums(block, footprint, False)
+def local_mean(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.ndarray:
+    """Mean over ``footprint`` at every pixel (edges replicate), float32.
+
+    ``planes=(start, stop)``, here and in the other functions, computes only
+    those planes of a 3D block (a preview of one plane); the others are zero
+    or, on paths that cannot restrict, computed too.
+    """
+    return _sums(block, footprint, False, planes)
 
 
-def local_variance(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+def local_variance(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.ndarray:
     """Population variance over ``footprint`` at every pixel, float32."""
-    return _sums(block, footprint, True)
+    return _sums(block, footprint, True, planes)
 
 
-def local_extreme(block: np.ndarray, footprint: np.ndarray, which: str) -> np.ndarray:
+def local_extreme(block: np.ndarray, footprint: np.ndarray, which: str, planes=None) -> np.ndarray:
     """Minimum (``which="min"``) or maximum (``"max"``) over ``footprint``; dtype kept."""
     work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
     out = np.empty_like(work)
@@ -86,13 +93,15 @@ def local_extreme(block: np.ndarray, footprint: np.ndarray, which: str) -> np.nd
     else:
         kernels.run_parallel(
             kernels.rows_extreme, work, out, *kernels.folded(kernels.row_table(footprint)),
-            is_max,
+            is_max, planes=planes,
         )
     out = out.reshape(block.shape)
     return out.view(bool) if block.dtype == bool else out.astype(block.dtype, copy=False)
 
 
-def _histogram_median(values: np.ndarray, footprint: np.ndarray, nbits: int) -> np.ndarray:
+def _histogram_median(
+    values: np.ndarray, footprint: np.ndarray, nbits: int, planes=None
+) -> np.ndarray:
     work = _as_3d(values)
     out = np.empty_like(work)
     table = kernels.row_table(footprint)
@@ -102,12 +111,12 @@ def _histogram_median(values: np.ndarray, footprint: np.ndarray, nbits: int) -> 
     # Parts from a queue: a row's cost varies with the image, a thread's with the machine.
     kernels.run_parallel(
         kernels.rows_median, work, out, table.slice_dz, table.slice_start, table.row_dy,
-        table.row_w, nbits, use_coarse, parts_per_thread=4,
+        table.row_w, nbits, use_coarse, parts_per_thread=4, planes=planes,
     )
     return out.reshape(values.shape)
 
 
-def local_median(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+def local_median(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.ndarray:
     """Median over ``footprint`` (an odd number of pixels); dtype kept.
 
     Footprints of at most 33 pixels sort them with a network over whole rows;
@@ -125,25 +134,26 @@ def local_median(block: np.ndarray, footprint: np.ndarray) -> np.ndarray:
         table = kernels.row_table(footprint)
         kernels.run_parallel(
             kernels.rows_median_network, work, out, table.slice_dz, table.slice_start,
-            table.row_dy, table.row_w,
+            table.row_dy, table.row_w, planes=planes,
         )
         out = out.reshape(block.shape)
         return out.view(bool) if block.dtype == bool else out
     if block.dtype == bool:
-        return _histogram_median(block.view(np.uint8), footprint, 1).view(bool)
+        return _histogram_median(block.view(np.uint8), footprint, 1, planes).view(bool)
     if block.dtype.kind in "iu":
         low, high = int(block.min()), int(block.max())
         span = high - low
         if span < 1 << _HISTOGRAM_BITS:
             if block.dtype.kind == "u" and block.dtype.itemsize <= 2:
-                return _histogram_median(block, footprint, max(high, 1).bit_length())
+                return _histogram_median(block, footprint, max(high, 1).bit_length(), planes)
             shifted = (block - np.array(low, block.dtype)).astype(np.uint16)
-            result = _histogram_median(shifted, footprint, max(span, 1).bit_length())
+            result = _histogram_median(shifted, footprint, max(span, 1).bit_length(), planes)
             return (result.astype(block.dtype) + np.array(low, block.dtype)).astype(block.dtype)
     elif footprint.sum() >= _FLOAT_MEDIAN_MIN_PIXELS and not np.isnan(block).any():
         values, ranks = np.unique(block, return_inverse=True)
         if values.size <= 1 << _HISTOGRAM_BITS:
             ranks = ranks.reshape(block.shape).astype(np.uint16)
-            result = _histogram_median(ranks, footprint, max(values.size - 1, 1).bit_length())
+            nbits = max(values.size - 1, 1).bit_length()
+            result = _histogram_median(ranks, footprint, nbits, planes)
             return values[result]
     return ndi.median_filter(block, footprint=footprint, mode="nearest")

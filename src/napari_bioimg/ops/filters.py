@@ -152,6 +152,51 @@ def median(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spac
     return apply_batched(array, len(spacing), lambda b: local_median(b, fp))
 
 
+def _one_plane(slab, z: int, parameters: dict, spacing, local) -> np.ndarray:
+    """Plane ``z`` of a single-pass neighbourhood filter of ``slab`` (3D), alone.
+
+    The kernels compute just that plane's output from the planes around it,
+    instead of the whole slab: a live preview of one plane of a stack.
+    """
+    array, spacing = _prepare(slab, spacing)
+    fp = make_footprint(parameters["radius"], parameters["footprint"], spacing)
+    return local(array, fp, planes=(z, z + 1))[z]
+
+
+def mean_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``mean(slab, ...)`` (a registry ``plane`` hook)."""
+    return _one_plane(slab, z, parameters, spacing, local_mean)
+
+
+def variance_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``variance(slab, ...)``."""
+    return _one_plane(slab, z, parameters, spacing, local_variance)
+
+
+def standard_deviation_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``standard_deviation(slab, ...)``."""
+    return np.sqrt(variance_plane(slab, z, parameters, spacing))
+
+
+def minimum_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``minimum(slab, ...)``."""
+    return _one_plane(
+        slab, z, parameters, spacing, lambda b, fp, planes: local_extreme(b, fp, "min", planes)
+    )
+
+
+def maximum_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``maximum(slab, ...)``."""
+    return _one_plane(
+        slab, z, parameters, spacing, lambda b, fp, planes: local_extreme(b, fp, "max", planes)
+    )
+
+
+def median_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``median(slab, ...)``."""
+    return _one_plane(slab, z, parameters, spacing, local_median)
+
+
 def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
     array, spacing = _prepare(image, spacing, f"{kind} top-hat", temporaries=2)
     fp = make_footprint(radius, footprint, spacing)

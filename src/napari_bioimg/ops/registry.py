@@ -249,7 +249,9 @@ def _add(operation: Operation) -> Operation:
     return operation
 
 
-def _neighbourhood(name, function, category, display, radius=RADIUS, factor=1, description=""):
+def _neighbourhood(
+    name, function, category, display, radius=RADIUS, factor=1, description="", plane=None
+):
     _add(
         Operation(
             name,
@@ -259,21 +261,59 @@ def _neighbourhood(name, function, category, display, radius=RADIUS, factor=1, d
             (radius, FOOTPRINT),
             halo=_radius_halo(factor),
             description=description,
+            plane=plane,
         )
     )
 
 
-_neighbourhood("mean", filters.mean, "denoise", "Mean", description="Local mean (box/ball)")
-_neighbourhood("median", filters.median, "denoise", "Median", description="Local median")
-_neighbourhood("minimum", filters.minimum, "denoise", "Minimum", description="Local minimum")
-_neighbourhood("maximum", filters.maximum, "denoise", "Maximum", description="Local maximum")
-_neighbourhood("variance", filters.variance, "edges", "Variance", description="Local variance")
+# Single-pass filters compute one plane of a stack alone (live previews).
+_neighbourhood(
+    "mean",
+    filters.mean,
+    "denoise",
+    "Mean",
+    description="Local mean (box/ball)",
+    plane=filters.mean_plane,
+)
+_neighbourhood(
+    "median",
+    filters.median,
+    "denoise",
+    "Median",
+    description="Local median",
+    plane=filters.median_plane,
+)
+_neighbourhood(
+    "minimum",
+    filters.minimum,
+    "denoise",
+    "Minimum",
+    description="Local minimum",
+    plane=filters.minimum_plane,
+)
+_neighbourhood(
+    "maximum",
+    filters.maximum,
+    "denoise",
+    "Maximum",
+    description="Local maximum",
+    plane=filters.maximum_plane,
+)
+_neighbourhood(
+    "variance",
+    filters.variance,
+    "edges",
+    "Variance",
+    description="Local variance",
+    plane=filters.variance_plane,
+)
 _neighbourhood(
     "standard_deviation",
     filters.standard_deviation,
     "edges",
     "Standard deviation",
     description="Local standard deviation",
+    plane=filters.standard_deviation_plane,
 )
 _TOP_HAT_RADIUS = Parameter(
     "radius",
