@@ -12,7 +12,7 @@ from numba import njit
 from ._kernels import _clamp, run_parallel
 from ._neighbourhood import _as_3d
 
-__all__ = ["correlate", "gaussian_blur", "gaussian_weights"]
+__all__ = ["correlate", "gaussian_blur", "gaussian_plane_of_slab", "gaussian_weights"]
 
 
 @njit(nogil=True, cache=True)
@@ -84,10 +84,10 @@ def correlate_axis(image, out, z0, z1, y0, y1, axis, weights, symmetric):
                 orow[i] = acc[i]
 
 
-def _correlate_into(source3, target3, axis3: int, weights) -> None:
+def _correlate_into(source3, target3, axis3: int, weights, planes=None) -> None:
     weights = np.asarray(weights, float)
     symmetric = bool(np.array_equal(weights, weights[::-1]))
-    run_parallel(correlate_axis, source3, target3, axis3, weights, symmetric)
+    run_parallel(correlate_axis, source3, target3, axis3, weights, symmetric, planes=planes)
 
 
 def correlate(values: np.ndarray, axis: int, weights) -> np.ndarray:
@@ -124,3 +124,18 @@ def gaussian_blur(block: np.ndarray, sigmas, truncate: float) -> np.ndarray:
         _correlate_into(source, target, axis, gaussian_weights(sigma, truncate))
         source, target = target, (spare if target is out else out)
     return source.reshape(block.shape)
+
+
+def gaussian_plane_of_slab(slab: np.ndarray, z: int, sigmas, truncate: float) -> np.ndarray:
+    """Plane ``z`` of ``gaussian_blur(slab, sigmas, truncate)`` (3D), alone.
+
+    scipy's first pass (along the planes) is computed for plane ``z`` only,
+    then the in-plane passes: the same floats as the whole filter.
+    """
+    work = _as_3d(slab.view(np.uint8) if slab.dtype == bool else slab)
+    along = np.empty(work.shape, np.float32)
+    if sigmas[0] > 1e-15:
+        _correlate_into(work, along, 0, gaussian_weights(sigmas[0], truncate), (z, z + 1))
+    else:
+        along[z] = work[z]
+    return gaussian_blur(along[z], sigmas[1:], truncate)
