@@ -12,7 +12,8 @@ offset (:class:`RowTable`): a ball or box is, for each plane offset ``dz`` and
 row offset ``dy``, a centred run of half-width ``w``. For each output plane and
 each plane offset, rows of the input plane are preprocessed once into a ring
 buffer (all run widths by incremental widening for minimum/maximum, prefix sums
-for sums), then every output row combines ``O(rows)`` preprocessed rows.
+for sums, edge-padded copies for the median), then every output row combines
+``O(rows)`` preprocessed rows.
 """
 
 import os
