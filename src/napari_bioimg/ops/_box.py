@@ -126,7 +126,7 @@ def _planes(image, out, z0, z1, y0, y1, hy, hx, is_max):
 
 @njit(nogil=True, cache=True)
 def _columns(image, out, y0, y1, hz, is_max):
-    """Extreme along the planes of rows ``y0:y1`` (every plane)."""
+    """Extreme along the planes of rows ``y0:y1`` (every plane); ``out`` may be ``image``."""
     nz, ny, nx = image.shape
     length = nz + 2 * hz
     g = np.empty((length, nx), image.dtype)
@@ -150,19 +150,19 @@ def box_extreme(image3: np.ndarray, out3: np.ndarray, hz: int, hy: int, hx: int,
     is_max : bool
         Maximum, else minimum.
     """
+    kernels.run_parallel(_planes, image3, out3, hy, hx, is_max)
     if hz == 0:
-        kernels.run_parallel(_planes, image3, out3, hy, hx, is_max)
         return
-    planes = np.empty_like(image3)
-    kernels.run_parallel(_planes, image3, planes, hy, hx, is_max)
+    # In place: each row of planes is read whole into the block extremes before
+    # it is written, and threads own disjoint rows.
     ny = image3.shape[1]
     threads = kernels.n_threads()
     if threads == 1 or image3.size < kernels._PARALLEL_MIN_PIXELS:
-        _columns(planes, out3, 0, ny, hz, is_max)
+        _columns(out3, out3, 0, ny, hz, is_max)
         return
     bounds = np.linspace(0, ny, min(threads, ny) + 1).astype(int)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(_columns, planes, out3, int(bounds[i]), int(bounds[i + 1]), hz,
+        futures = [pool.submit(_columns, out3, out3, int(bounds[i]), int(bounds[i + 1]), hz,
                                is_max) for i in range(len(bounds) - 1)]
         for future in futures:
             future.result()
