@@ -4,7 +4,12 @@ from skimage import filters as skfilters
 
 from napari_bioimg import ops
 from napari_bioimg._sample_data import make_nuclei
-from napari_bioimg.ops.threshold import AUTOMATIC_METHODS, _threshold_minimum
+from napari_bioimg.ops.threshold import (
+    AUTOMATIC_METHODS,
+    _threshold_minimum,
+    prepare_threshold,
+    threshold_histogram,
+)
 
 
 @pytest.mark.parametrize("method", AUTOMATIC_METHODS)
@@ -72,3 +77,31 @@ def test_fast_minimum_method_equals_skimage(image):
     """The batched smoothing gives scikit-image's number, or its error."""
     expected = _minimum_or_error(skfilters.threshold_minimum, image)
     assert _minimum_or_error(_threshold_minimum, image) == expected
+
+
+@pytest.mark.parametrize("method", AUTOMATIC_METHODS)
+def test_a_kept_histogram_gives_the_same_thresholds(method, blobs):
+    rng = np.random.default_rng(5)
+    images = [blobs, make_nuclei((64, 64), n=8, seed=2)[0], rng.normal(100, 20, (40, 40))]
+    for image in images:
+        hist = threshold_histogram(image)
+        expected = ops.threshold_value(image, method=method)
+        assert ops.threshold_value(image, method=method, histogram=hist) == expected
+
+
+def test_prepare_computes_the_histogram_once_per_image(blobs, monkeypatch):
+    calls = []
+    real = skfilters.threshold_otsu
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("hist") is not None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(skfilters, "threshold_otsu", counting)
+    cache = {}
+    first = prepare_threshold(blobs, {"method": "otsu", "value": None}, cache)
+    assert "histogram" in cache and calls == [True]
+    again = prepare_threshold(blobs, {"method": "otsu", "value": None}, cache)
+    assert first == again == {"method": "manual", "value": float(real(blobs))}
+    with pytest.raises(ValueError, match="constant"):
+        threshold_histogram(np.full((4, 4), 7, np.uint16))

@@ -70,6 +70,7 @@ class OperationWidget(widgets.Container):
         self._apply_worker = None
         self.preview_layer: Layer | None = None
         self._prepare_cache: dict = {}
+        self._data_store: tuple = (lambda: None, {})
         self._mask_views: dict[int, NonzeroView] = {}
 
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
@@ -212,6 +213,7 @@ class OperationWidget(widgets.Container):
             self.viewer.layers.remove(self.preview_layer)
         self.preview_layer = None
         self._prepare_cache = {}
+        self._data_store = (lambda: None, {})
         self._mask_views = {}
         self.schedule()
 
@@ -305,7 +307,10 @@ class OperationWidget(widgets.Container):
         key = (id(data), repr(sorted(parameters.items())))
         cached = self._prepare_cache.pop(key, None)
         if cached is None or cached[0]() is not data:  # ids are reused once data is freed
-            cached = (weakref.ref(data), self.operation.prepare(np.asarray(data), parameters))
+            if self._data_store[0]() is not data:  # numbers of the input itself (histogram)
+                self._data_store = (weakref.ref(data), {})
+            value = self.operation.prepare(np.asarray(data), parameters, self._data_store[1])
+            cached = (weakref.ref(data), value)
         self._prepare_cache[key] = cached  # most recent last
         while len(self._prepare_cache) > PREPARE_CACHE_SIZE:
             del self._prepare_cache[next(iter(self._prepare_cache))]

@@ -119,9 +119,10 @@ class Operation:
     ``None`` instead of a function means the operation needs the whole image.
     ``batch`` tells whether leading axes beyond the spatial ones are processed
     as independent images. ``uses_spacing`` tells whether ``spacing`` is passed.
-    ``prepare(image, parameters)``, when given, turns parameters that depend on
-    the whole image into pixel-wise ones (an automatic threshold into its value),
-    after which the operation can be evaluated on any part of the image.
+    ``prepare(image, parameters, cache=None)``, when given, turns parameters that
+    depend on the whole image into pixel-wise ones (an automatic threshold into
+    its value), after which the operation can be evaluated on any part of the
+    image; ``cache`` is a dict the caller keeps per image (a histogram).
     ``plane(slab, z, parameters, spacing)``, when given, computes plane ``z`` of
     the 3D result from the slab of planes within the halo more cheaply than
     filtering the whole slab (separable filters).
@@ -451,10 +452,7 @@ _add(
         uses_spacing=False,
         accepts_rgb=True,
         description="Binarize: pixels above the threshold",
-        prepare=lambda image, p: {
-            "method": "manual",
-            "value": threshold.threshold_value(image, **p),
-        },
+        prepare=threshold.prepare_threshold,
     )
 )
 for _name, _display, _factor in (

@@ -12,13 +12,22 @@ from skimage.exposure import histogram
 
 from ._checks import as_image, check_choice
 
-__all__ = ["AUTOMATIC_METHODS", "METHODS", "threshold", "threshold_value"]
+__all__ = [
+    "AUTOMATIC_METHODS",
+    "METHODS",
+    "prepare_threshold",
+    "threshold",
+    "threshold_histogram",
+    "threshold_value",
+]
 
 AUTOMATIC_METHODS = ("otsu", "li", "yen", "triangle", "isodata", "mean", "minimum")
 METHODS = ("manual", *AUTOMATIC_METHODS)
 
 
-def threshold_value(image, *, method: str = "otsu", value: float | None = None) -> float:
+def threshold_value(
+    image, *, method: str = "otsu", value: float | None = None, histogram=None
+) -> float:
     """Return the threshold of ``image`` by ``method``.
 
     Parameters
@@ -31,6 +40,10 @@ def threshold_value(image, *, method: str = "otsu", value: float | None = None) 
         ``skimage.filters.threshold_<method>``.
     value : float, optional
         The threshold for ``method="manual"``; ignored by the automatic methods.
+    histogram : tuple of arrays, optional
+        ``threshold_histogram(image)``, computed once and reused: the methods
+        that read only the histogram (otsu, yen, isodata, minimum, and mean
+        for integer images) then skip the pass over the image.
 
     Returns
     -------
@@ -43,6 +56,8 @@ def threshold_value(image, *, method: str = "otsu", value: float | None = None) 
         automatic method cannot threshold (constant, or holding NaN).
     """
     check_choice(method, "method", METHODS)
+    if method != "manual" and histogram is not None and _reads_histogram(method, image):
+        return _from_histogram(method, histogram)
     array = as_image(image, allow_rgb=True)
     if method == "manual":
         if value is None or isinstance(value, bool):
@@ -52,6 +67,19 @@ def threshold_value(image, *, method: str = "otsu", value: float | None = None) 
         if np.isnan(value):
             raise ValueError("value must not be NaN")
         return float(value)
+    array = _checked(array, method)
+    if method == "minimum":
+        function = _threshold_minimum
+    else:
+        function = getattr(skfilters, f"threshold_{method}")
+    try:
+        return float(function(array))
+    except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
+        raise ValueError(f"method {method!r} failed on this image: {error}") from error
+
+
+def _checked(array: np.ndarray, method: str) -> np.ndarray:
+    """Refuse data no automatic method can threshold; bool becomes uint8."""
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ValueError(
             f"image holds NaN or infinite values: the automatic threshold {method!r} "
@@ -65,14 +93,51 @@ def threshold_value(image, *, method: str = "otsu", value: float | None = None) 
             f"image is constant (every pixel is {low}): the automatic threshold "
             f"{method!r} needs at least two different values"
         )
-    if method == "minimum":
-        function = _threshold_minimum
-    else:
-        function = getattr(skfilters, f"threshold_{method}")
+    return array
+
+
+def threshold_histogram(image) -> tuple[np.ndarray, np.ndarray]:
+    """``(counts, centers)`` as scikit-image's thresholds bin ``image``.
+
+    One bin per integer value from the minimum to the maximum (integer
+    images), or 256 bins over the range (floats). Computed once, it serves
+    every method that reads only the histogram (see :func:`threshold_value`).
+    """
+    array = _checked(as_image(image, allow_rgb=True), "histogram")
+    return histogram(array.reshape(-1), 256, source_range="image")
+
+
+def _reads_histogram(method: str, image) -> bool:
+    integer = np.asarray(image).dtype.kind in "biu"
+    return method in ("otsu", "yen", "isodata", "minimum") or (method == "mean" and integer)
+
+
+def _from_histogram(method: str, hist) -> float:
+    counts, centers = hist
+    if method == "mean":  # exact: integer sums, as np.mean of an integer image
+        return float(np.sum(counts * centers.astype(np.int64)) / np.sum(counts))
     try:
-        return float(function(array))
-    except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
+        if method == "minimum":
+            return float(_minimum_from_histogram(hist))
+        return float(getattr(skfilters, f"threshold_{method}")(hist=hist))
+    except RuntimeError as error:
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
+
+
+def prepare_threshold(image, parameters: dict, cache: dict | None = None) -> dict:
+    """The registry's ``prepare`` step: the global value, as a manual threshold.
+
+    ``cache``, a dict the caller keeps for one image, holds its histogram
+    between calls, so that trying another method costs no pass over a stack.
+    """
+    method = parameters["method"]
+    hist = None
+    if cache is not None and method != "manual" and _reads_histogram(method, image):
+        hist = cache.get("histogram")
+        if hist is None:
+            hist = cache["histogram"] = threshold_histogram(image)
+    value = threshold_value(image, method=method, value=parameters["value"], histogram=hist)
+    return {"method": "manual", "value": value}
 
 
 def _count_maxima(smoothed: np.ndarray) -> np.ndarray:
@@ -92,7 +157,12 @@ def _count_maxima(smoothed: np.ndarray) -> np.ndarray:
     return np.count_nonzero((steps < 0) & (rising_before > 0), axis=1)
 
 
-def _threshold_minimum(image: np.ndarray, max_num_iter: int = 10000) -> float:
+def _threshold_minimum(image: np.ndarray) -> float:
+    """``skimage.filters.threshold_minimum(image)``, with the same number, much faster."""
+    return _minimum_from_histogram(histogram(image.reshape(-1), 256, source_range="image"))
+
+
+def _minimum_from_histogram(hist, max_num_iter: int = 10000) -> float:
     """``skimage.filters.threshold_minimum``, with the same number, much faster.
 
     scikit-image smooths the histogram with a 3-bin mean until fewer than 3
@@ -101,7 +171,7 @@ def _threshold_minimum(image: np.ndarray, max_num_iter: int = 10000) -> float:
     steps are the same scipy calls (so the same floats), and the maxima are
     counted for a batch of steps at once.
     """
-    counts, centers = histogram(image.reshape(-1), 256, source_range="image")
+    counts, centers = hist
     smooth = counts.astype(np.float32, copy=False)
     batch = 64
     done = 0
