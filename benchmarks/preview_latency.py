@@ -12,6 +12,7 @@ import time
 
 import napari
 import numpy as np
+from qtpy.QtCore import QThreadPool
 from qtpy.QtWidgets import QApplication
 
 from napari_bioimg import ops
@@ -118,6 +119,9 @@ def main():
             median, p95 = measure(viewer, source, name, args.repeats, app)
             flag = "" if median <= 50 and p95 <= 100 else "  (over target)"
             print(f"{name:24s} {label:20s} {median:10.1f} {p95:8.1f}{flag}", flush=True)
+    # A worker's thread ends just after its "finished" signal: let them all end
+    # before the viewer (and the signals' owners) go away.
+    QThreadPool.globalInstance().waitForDone()
     viewer.close()
 
 
