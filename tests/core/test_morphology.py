@@ -149,3 +149,10 @@ def test_remove_small_objects_in_physical_units(blobs):
 def test_non_binary_input_is_refused(blobs):
     with pytest.raises(ValueError, match="binary"):
         ops.binary_erosion(blobs, radius=1)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (48, 40), (12, 20, 16)])
+@pytest.mark.parametrize("density", [0.3, 0.6, 0.9])
+def test_fill_holes_equals_scipy_on_random_masks(shape, density):
+    mask = np.random.default_rng(len(shape) * 10 + int(density * 10)).random(shape) < density
+    np.testing.assert_array_equal(ops.fill_holes(mask), ndi.binary_fill_holes(mask))
