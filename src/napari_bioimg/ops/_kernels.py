@@ -657,7 +657,9 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
     hy, wmax = _slice_reach(row_dy, row_w, 0, nrows)
     nslot = 2 * hy + 1
     stride = _ring_stride(nx, wmax, image.itemsize)
-    ring = np.empty(nslices * nslot * stride, image.dtype)
+    # one spare element before the first row: lo = centre - 1 - w, the offset
+    # of a run's left end, is then never negative (the offsets are unsigned)
+    ring = np.empty(nslices * nslot * stride + 1, image.dtype)
     shift = nbits // 2
     hist = np.zeros(1 << nbits, np.int32)
     coarse = np.zeros(((1 << nbits) >> shift) + 1, np.int32)
@@ -677,12 +679,13 @@ def rows_median(image, out, z0, z1, y0, y1, slice_dz, slice_start, row_dy, row_w
             for yy in range(y - hy if y == y0 else y + hy, y + hy + 1):
                 slot = (yy - y0 + hy) % nslot
                 for s in range(nslices):
-                    start = (s * nslot + slot) * stride
+                    start = (s * nslot + slot) * stride + 1
                     _pad_row(image[_clamp(z + slice_dz[s], nz), _clamp(yy, ny)],
                              ring[start : start + nx + 2 * wmax], wmax)
             for j in range(nrows):
                 w = row_w[j]
-                centre = (slot_base[j] + (y + row_dy[j] - y0 + hy) % nslot) * stride + wmax
+                slot = (y + row_dy[j] - y0 + hy) % nslot
+                centre = (slot_base[j] + slot) * stride + 1 + wmax
                 for i in range(centre - w, centre + w + 1):
                     v = np.int64(ring[i])
                     hist[v] += 1
