@@ -83,7 +83,7 @@ def ball_binary(mask: np.ndarray, radius: float, spacing, which: str) -> np.ndar
     work3 = work.reshape(mask.shape[0], 1, mask.shape[1]) if mask.ndim == 2 else work
     out = np.empty_like(work3)
     kernels.run_parallel(ball_dilate, work3, out, *ball_tables(radius, spacing),
-                         which == "min")
+                         mask.ndim == 2, which == "min")
     return out.reshape(mask.shape).view(bool)
 
 
@@ -296,13 +296,14 @@ def _spread_rows_step(src, dst, s):
 
 
 @njit(nogil=True, cache=True)
-def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, invert):
+def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, planar, invert):
     """Dilate ``mask`` (``invert``: erode) by the ball of :func:`ball_tables`.
 
     Writes rows ``y0:y1`` of planes ``z0:z1`` of ``out`` (uint8 0/1). The plane
     distances only need ``cap`` planes either side, so threads sweep their own
-    planes plus that margin and share nothing but the input. With ``invert``
-    the complement is dilated and the result complemented: erosion.
+    planes plus that margin and share nothing but the input. ``planar``: a 2D
+    mask passed as ``(ny, 1, nx)`` with the tables of a 2D ball. With
+    ``invert`` the complement is dilated and the result complemented: erosion.
     """
     nz, ny, nx = mask.shape
     flat = mask.reshape(nz, ny * nx)
@@ -339,7 +340,7 @@ def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, invert):
     for z in range(z1 - 1, z0 - 1, -1):
         _sweep(flat[z], run, cap, invert)
         nearest = forward[z - z0]
-        if ny == 1:  # 2D: the plane axis was the rows, spread along the columns
+        if planar:  # 2D as (ny, 1, nx): the planes were the rows, spread along the columns
             row = wplane[0]
             for x in range(nx):
                 row[x] = own[min(nearest[x], run[x])]
