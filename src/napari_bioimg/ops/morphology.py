@@ -58,7 +58,8 @@ def _binary(image, radius, footprint, spacing, steps: str) -> np.ndarray:
     spacing = spatial_spacing(mask, spacing)
     radius = check_nonnegative(radius, "radius")
     check_choice(footprint, "footprint", FOOTPRINTS)
-    check_memory(mask.size * len(steps), "binary morphology")
+    # One byte mask per step, and the distance path's plane distances.
+    check_memory(mask.size * (len(steps) + (footprint == "ball")), "binary morphology")
     operations = {"e": _erode, "d": _dilate}
 
     def block(b):
