@@ -1,4 +1,6 @@
-"""Compiled neighbourhood kernels (numba): median, extreme, sum and Gaussian filters.
+"""Compiled neighbourhood kernels (numba): median, extreme and sum filters.
+
+The separable correlation (Gaussian, Sobel, Laplace) is in :mod:`._correlate`.
 
 Every kernel works on a 3D view ``(planes, rows, columns)`` of one image (a 2D
 image is one plane) and writes the output rows ``y0:y1`` of the planes
@@ -27,7 +29,6 @@ __all__ = [
     "RowTable",
     "box_extreme",
     "box_sums",
-    "correlate_axis",
     "folded",
     "n_threads",
     "row_table",
@@ -872,46 +873,3 @@ def _box_extreme_block(image, out, z0, z1, y0, y1, hz, hy, hx, is_max):
                 left, right = gz[q, y, i], hz_buf[q + size_z - 1, y, i]
                 out[z, y0 + y, i] = (left if left > right else right) if is_max else (
                     left if left < right else right)
-
-
-# --- separable correlation (Gaussian) ---------------------------------------------------
-
-
-@njit(nogil=True, cache=True)
-def correlate_axis(image, out, z0, z1, y0, y1, axis, weights):
-    """Correlate with ``weights`` (odd length, centred) along ``axis`` (0, 1 or 2).
-
-    Edges replicate; sums are accumulated in float64 as scipy's ``correlate1d``
-    does, and written in ``out``'s dtype.
-    """
-    nz, ny, nx = image.shape
-    radius = weights.shape[0] // 2
-    acc = np.empty(nx)
-    pad = np.empty(nx + 2 * radius)
-    for z in range(z0, z1):
-        for y in range(y0, y1):
-            acc[:] = 0.0
-            if axis == 2:
-                row = image[z, y]
-                for i in range(radius):
-                    pad[i] = row[0]
-                    pad[radius + nx + i] = row[nx - 1]
-                for i in range(nx):
-                    pad[radius + i] = row[i]
-                for k in range(weights.shape[0]):
-                    w = weights[k]
-                    src = pad[k : k + nx]
-                    for i in range(nx):
-                        acc[i] += w * src[i]
-            else:
-                for k in range(weights.shape[0]):
-                    w = weights[k]
-                    if axis == 1:
-                        src = image[z, _clamp(y + k - radius, ny)]
-                    else:
-                        src = image[_clamp(z + k - radius, nz), y]
-                    for i in range(nx):
-                        acc[i] += w * src[i]
-            orow = out[z, y]
-            for i in range(nx):
-                orow[i] = acc[i]
