@@ -26,9 +26,14 @@ CASES = [
     ("median", {"radius": 3, "footprint": "box"}),
     ("variance", {"radius": 2}),
     ("standard_deviation", {"radius": 2, "footprint": "box"}),
+    ("white_top_hat", {"radius": 2, "footprint": "box"}),
+    ("black_top_hat", {"radius": 3}),
 ]
 # Plane hooks whose plane is the full result's, bit for bit.
-EXACT_PLANES = {"mean", "median", "minimum", "maximum", "gaussian", "difference_of_gaussian"}
+EXACT_PLANES = {
+    *("mean", "median", "minimum", "maximum", "white_top_hat", "black_top_hat"),
+    *("gaussian", "difference_of_gaussian"),
+}
 
 
 @pytest.fixture(scope="module")

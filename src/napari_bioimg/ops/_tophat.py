@@ -48,7 +48,7 @@ def _difference(base, out, z0, z1, y0, y1, white, limit):
             _difference_row(out[z, y], base[z, y], white, limit)
 
 
-def top_hat(block: np.ndarray, footprint: np.ndarray, white: bool) -> np.ndarray:
+def top_hat(block: np.ndarray, footprint: np.ndarray, white: bool, planes=None) -> np.ndarray:
     """White (image minus opening) or black (closing minus image) top-hat of one block.
 
     Parameters
@@ -58,6 +58,10 @@ def top_hat(block: np.ndarray, footprint: np.ndarray, white: bool) -> np.ndarray
     footprint : numpy.ndarray of bool
         From :func:`._footprint.make_footprint`.
     white : bool
+    planes : tuple of int, optional
+        ``(start, stop)``: compute only these planes of a 3D block (the first
+        pass over the planes within the footprint's reach of them); the other
+        planes of the result are meaningless.
 
     Returns
     -------
@@ -66,7 +70,9 @@ def top_hat(block: np.ndarray, footprint: np.ndarray, white: bool) -> np.ndarray
         dtype's maximum, bool is ``larger & ~smaller``.
     """
     first, second = ("min", "max") if white else ("max", "min")
-    inner = local_extreme(block, footprint, first)
+    reach = _reach3(footprint)[0]
+    inner_planes = None if planes is None else (planes[0] - reach, planes[1] + reach)
+    inner = local_extreme(block, footprint, first, inner_planes)
     work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
     inner3 = _as_3d(inner.view(np.uint8) if inner.dtype == bool else inner)
     out = np.empty_like(work)
@@ -75,10 +81,14 @@ def top_hat(block: np.ndarray, footprint: np.ndarray, white: bool) -> np.ndarray
         box_extreme(inner3, out, *_reach3(footprint), is_max)
     else:
         kernels.run_parallel(
-            kernels.rows_extreme, inner3, out, *kernels.folded(kernels.row_table(footprint)),
+            kernels.rows_extreme,
+            inner3,
+            out,
+            *kernels.folded(kernels.row_table(footprint)),
             is_max,
+            planes=planes,
         )
     limit = int(np.iinfo(work.dtype).max) if work.dtype.kind == "i" else 0
-    kernels.run_parallel(_difference, work, out, white, limit)
+    kernels.run_parallel(_difference, work, out, white, limit, planes=planes)
     out = out.reshape(block.shape)
     return out.view(bool) if block.dtype == bool else out

@@ -197,6 +197,20 @@ def median_plane(slab, z, parameters, spacing):
     return _one_plane(slab, z, parameters, spacing, local_median)
 
 
+def white_top_hat_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``white_top_hat(slab, ...)``."""
+    return _one_plane(
+        slab, z, parameters, spacing, lambda b, fp, planes: top_hat(b, fp, True, planes)
+    )
+
+
+def black_top_hat_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``black_top_hat(slab, ...)``."""
+    return _one_plane(
+        slab, z, parameters, spacing, lambda b, fp, planes: top_hat(b, fp, False, planes)
+    )
+
+
 def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
     array, spacing = _prepare(image, spacing, f"{kind} top-hat", temporaries=2)
     fp = make_footprint(radius, footprint, spacing)

@@ -334,6 +334,7 @@ _neighbourhood(
     radius=_TOP_HAT_RADIUS,
     factor=2,
     description="Subtract background under bright objects",
+    plane=filters.white_top_hat_plane,
 )
 _neighbourhood(
     "black_top_hat",
@@ -343,6 +344,7 @@ _neighbourhood(
     radius=_TOP_HAT_RADIUS,
     factor=2,
     description="Dark objects on a bright background",
+    plane=filters.black_top_hat_plane,
 )
 _add(
     Operation(
