@@ -28,11 +28,13 @@ CASES = [
     ("standard_deviation", {"radius": 2, "footprint": "box"}),
     ("white_top_hat", {"radius": 2, "footprint": "box"}),
     ("black_top_hat", {"radius": 3}),
+    ("sobel", {}),
+    ("laplace", {}),
 ]
 # Plane hooks whose plane is the full result's, bit for bit.
 EXACT_PLANES = {
     *("mean", "median", "minimum", "maximum", "white_top_hat", "black_top_hat"),
-    *("gaussian", "difference_of_gaussian"),
+    *("gaussian", "difference_of_gaussian", "sobel", "laplace"),
 }
 
 

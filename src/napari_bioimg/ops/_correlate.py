@@ -90,11 +90,15 @@ def _correlate_into(source3, target3, axis3: int, weights, planes=None) -> None:
     run_parallel(correlate_axis, source3, target3, axis3, weights, symmetric, planes=planes)
 
 
-def correlate(values: np.ndarray, axis: int, weights) -> np.ndarray:
-    """``ndi.correlate1d(values, weights, axis, mode="nearest")`` into float32, on threads."""
+def correlate(values: np.ndarray, axis: int, weights, planes=None) -> np.ndarray:
+    """``ndi.correlate1d(values, weights, axis, mode="nearest")`` into float32, on threads.
+
+    ``planes=(start, stop)`` computes only those planes of a 3D ``values``
+    (the others are zero).
+    """
     work = _as_3d(values)
     out = np.empty(work.shape, np.float32)
-    _correlate_into(work, out, axis + 3 - values.ndim, weights)
+    _correlate_into(work, out, axis + 3 - values.ndim, weights, planes)
     return out.reshape(values.shape)
 
 

@@ -267,17 +267,31 @@ def gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
     return apply_batched(array, len(spacing), lambda b: _gaussian_block(b, sigmas))
 
 
-def _sobel_block(block: np.ndarray) -> np.ndarray:
+def _sobel_block(block: np.ndarray, planes=None) -> np.ndarray:
     values = _float32(block)
     total = np.zeros(values.shape, np.float32)
     for edge_axis in range(values.ndim):
-        derivative = correlate(values, edge_axis, [-1.0, 0.0, 1.0])
-        for smooth_axis in range(values.ndim):
-            if smooth_axis != edge_axis:
-                derivative = correlate(derivative, smooth_axis, [0.25, 0.5, 0.25])
+        axes = [edge_axis, *(a for a in range(values.ndim) if a != edge_axis)]
+        weights = [[-1.0, 0.0, 1.0]] + [[0.25, 0.5, 0.25]] * (values.ndim - 1)
+        derivative = values
+        for axis, w in zip(axes, weights, strict=True):
+            derivative = correlate(derivative, axis, w, _pass_planes(planes, axis, axes))
         total += derivative * derivative
     total /= values.ndim
     return np.sqrt(total, out=total)
+
+
+def _pass_planes(planes, axis: int, axes: list[int]):
+    """Planes one pass must compute so that ``planes`` of the last pass are right.
+
+    Passes before the pass along the planes (axis 0) need its reach (1 plane)
+    around them; that pass and the in-plane passes after it, just ``planes``.
+    """
+    if planes is None:
+        return None
+    if 0 in axes and axes.index(axis) < axes.index(0):
+        return (planes[0] - 1, planes[1] + 1)
+    return planes
 
 
 def sobel(image, *, spacing: Spacing = None):
@@ -291,12 +305,22 @@ def sobel(image, *, spacing: Spacing = None):
     return apply_batched(array, len(spacing), _sobel_block)
 
 
-def _laplace_block(block: np.ndarray) -> np.ndarray:
+def _laplace_block(block: np.ndarray, planes=None) -> np.ndarray:
     values = _float32(block)
     total = np.zeros(values.shape, np.float32)
     for axis in range(values.ndim):
-        total += correlate(values, axis, [-1.0, 2.0, -1.0])
+        total += correlate(values, axis, [-1.0, 2.0, -1.0], planes)
     return total
+
+
+def sobel_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``sobel(slab)`` (3D), alone."""
+    return _sobel_block(as_image(slab), (z, z + 1))[z]
+
+
+def laplace_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``laplace(slab)`` (3D), alone."""
+    return _laplace_block(as_image(slab), (z, z + 1))[z]
 
 
 def laplace(image, *, spacing: Spacing = None):

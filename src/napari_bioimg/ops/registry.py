@@ -367,6 +367,7 @@ _add(
         (),
         halo=_constant_halo(1),
         description="Gradient magnitude",
+        plane=filters.sobel_plane,
     )
 )
 _add(
@@ -378,6 +379,7 @@ _add(
         (),
         halo=_constant_halo(1),
         description="Discrete Laplacian",
+        plane=filters.laplace_plane,
     )
 )
 _add(
