@@ -12,7 +12,7 @@ from napari_bioimg import ops
 from napari_bioimg.ops import _box, _kernels
 
 
-@pytest.mark.parametrize("shape", [(5, 17, 23), (1, 30, 31), (3, 1, 9)])
+@pytest.mark.parametrize("shape", [(5, 17, 23), (1, 300, 7), (3, 1, 9)])
 @pytest.mark.parametrize("threads", [1, 3])
 def test_box_extreme_equals_scipy(shape, threads, monkeypatch):
     monkeypatch.setattr(_kernels, "n_threads", lambda: threads)

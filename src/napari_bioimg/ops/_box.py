@@ -22,6 +22,9 @@ from . import _kernels as kernels
 
 __all__ = ["box_extreme"]
 
+# Rows per block of the plane pass (at least; more for tall boxes).
+_BLOCK_ROWS = 128
+
 
 @njit(nogil=True, cache=True, inline="always")
 def _clamp(i, n):
@@ -103,10 +106,15 @@ def _vectors(source, y, first, count, h, g, hh, is_max):
 
 @njit(nogil=True, cache=True)
 def _planes(image, out, z0, z1, y0, y1, hy, hx, is_max):
-    """Extreme over rows and columns of rows ``y0:y1`` of planes ``z0:z1``."""
+    """Extreme over rows and columns of rows ``y0:y1`` of planes ``z0:z1``.
+
+    Blocks of rows bound the buffers (a 2048-row plane on one thread would need
+    three times its size); each block also filters ``2 hy`` rows of margin, so
+    blocks grow with ``hy`` to keep that below an eighth.
+    """
     nz, ny, nx = image.shape
-    count = y1 - y0
-    length = count + 2 * hy
+    block = min(y1 - y0, max(_BLOCK_ROWS, 16 * hy))
+    length = block + 2 * hy
     rows = np.empty((length, 1, nx), image.dtype)
     g = np.empty((length, nx), image.dtype)
     hh = np.empty((length, nx), image.dtype)
@@ -114,14 +122,16 @@ def _planes(image, out, z0, z1, y0, y1, hy, hx, is_max):
     g1 = np.empty(nx + 2 * hx, image.dtype)
     h1 = np.empty(nx + 2 * hx, image.dtype)
     for z in range(z0, z1):
-        for r in range(length):
-            _line(image[z, _clamp(y0 - hy + r, ny)], rows[r, 0], hx, pad, g1, h1, is_max)
-        if hy == 0:
-            out[z, y0:y1] = rows[:, 0]
-            continue
-        _vectors(rows, 0, 0, count, hy, g, hh, is_max)
-        for y in range(count):
-            _combine(out[z, y0 + y], hh[y], g[y + 2 * hy], is_max)
+        for yb in range(y0, y1, block):
+            count = min(block, y1 - yb)
+            for r in range(count + 2 * hy):
+                _line(image[z, _clamp(yb - hy + r, ny)], rows[r, 0], hx, pad, g1, h1, is_max)
+            if hy == 0:
+                out[z, yb : yb + count] = rows[:count, 0]
+                continue
+            _vectors(rows, 0, 0, count, hy, g, hh, is_max)
+            for y in range(count):
+                _combine(out[z, yb + y], hh[y], g[y + 2 * hy], is_max)
 
 
 @njit(nogil=True, cache=True)
