@@ -308,7 +308,13 @@ def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, planar, 
     nz, ny, nx = mask.shape
     flat = mask.reshape(nz, ny * nx)
     count = z1 - z0
-    forward = np.empty((count, ny * nx), np.uint8)
+    if y0 == 0 and y1 == ny:
+        # The forward distances of a plane are read before its output is
+        # written, so the output holds them; threads splitting the rows of a
+        # plane would overwrite each other's, and keep their own.
+        forward = out[z0:z1].reshape(count, ny * nx)
+    else:
+        forward = np.empty((count, ny * nx), np.uint8)
     run = np.full(ny * nx, cap, np.uint8)
     for z in range(max(0, z0 - cap), z1):
         _sweep(flat[z], run, cap, invert)
