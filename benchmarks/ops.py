@@ -13,6 +13,7 @@ Usage::
     python benchmarks/ops.py            # full run (about 10 minutes on 2 cores)
     python benchmarks/ops.py --quick    # a small 2D subset
     python benchmarks/ops.py --no-zarr  # skip the larger-than-memory case
+    python benchmarks/ops.py --only binary_dilation,minimum:box  # some rows, printed only
 
 The table is printed and written to ``benchmarks/results.md`` (``--out``).
 """
@@ -399,16 +400,28 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small 2D subset")
     parser.add_argument("--no-zarr", action="store_true", help="skip the 4 GB zarr case")
-    parser.add_argument("--out", default=str(HERE / "results.md"))
+    parser.add_argument("--out", default=None,
+                        help="where to write the table (default: results.md beside this "
+                             "script; with --only, nowhere unless given)")
     parser.add_argument("--budget", type=float, default=None,
                         help="seconds above which a reference is timed on a crop")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated ops to re-measure, each op or op:footprint "
+                             "(e.g. binary_dilation,minimum:box); skips the zarr case")
     args = parser.parse_args(argv)
     budget = args.budget or (1.0 if args.quick else 0.75)
+    selected = None if args.only is None else {
+        tuple(item.split(":", 1)) if ":" in item else (item,)
+        for item in args.only.split(",") if item}
+    if args.out is None and selected is None:
+        args.out = str(HERE / "results.md")
     warnings.filterwarnings("ignore")
     images = {}
     rows = []
     started = time.perf_counter()
     for shape, op, footprint, radius in cases(args.quick):
+        if selected is not None and not ({(op,), (op, footprint)} & selected):
+            continue
         if shape not in images:
             image = synthetic(shape)
             images[shape] = (image, image > np.percentile(image, 80))
@@ -421,7 +434,7 @@ def main(argv=None) -> int:
         rows.append(row)
         print(table([row]).splitlines()[-1], flush=True)
     zarr = None
-    if not args.quick and not args.no_zarr:
+    if not args.quick and not args.no_zarr and selected is None:
         zarr = zarr_case()
         print(zarr, flush=True)
     total = time.perf_counter() - started
@@ -449,6 +462,11 @@ def main(argv=None) -> int:
                  f"{zarr['stored_gib']:.1f} GiB, uncompressed) filtered by `median` radius 1 with "
                  f"`Pipeline.run_dask(...).to_zarr(...)` (2 threads): {zarr['seconds']:.0f} s, "
                  f"peak RSS {zarr['rss_gib']:.2f} GiB (target <= 2 GiB)."]
+    if selected is not None:
+        print("\n" + flatness(rows))
+    if args.out is None:
+        print(f"\n{total / 60:.1f} minutes")
+        return 0
     Path(args.out).write_text("\n".join(text) + "\n")
     print(f"\nwritten to {args.out} in {total / 60:.1f} minutes")
     return 0
