@@ -42,8 +42,8 @@ def threshold_value(
         The threshold for ``method="manual"``; ignored by the automatic methods.
     histogram : tuple of arrays, optional
         ``threshold_histogram(image)``, computed once and reused: the methods
-        that read only the histogram (otsu, yen, isodata, minimum, and mean
-        for integer images) then skip the pass over the image.
+        that read only the histogram (otsu, yen, isodata, minimum, triangle,
+        and li and mean for integer images) then skip the pass over the image.
 
     Returns
     -------
@@ -109,7 +109,8 @@ def threshold_histogram(image) -> tuple[np.ndarray, np.ndarray]:
 
 def _reads_histogram(method: str, image) -> bool:
     integer = np.asarray(image).dtype.kind in "biu"
-    return method in ("otsu", "yen", "isodata", "minimum") or (method == "mean" and integer)
+    by_histogram = ("otsu", "yen", "isodata", "minimum", "triangle")
+    return method in by_histogram or (method in ("mean", "li") and integer)
 
 
 def _from_histogram(method: str, hist) -> float:
@@ -119,9 +120,63 @@ def _from_histogram(method: str, hist) -> float:
     try:
         if method == "minimum":
             return float(_minimum_from_histogram(hist))
+        if method == "li":
+            return float(_li_from_histogram(hist))
+        if method == "triangle":
+            return float(_triangle_from_histogram(hist))
         return float(getattr(skfilters, f"threshold_{method}")(hist=hist))
     except RuntimeError as error:
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
+
+
+def _li_from_histogram(hist) -> float:
+    """``skimage.filters.threshold_li`` of an integer image, from its histogram.
+
+    scikit-image iterates on the histogram of ``image - image.min()`` for
+    integer images; the same arrays (counts as float32, integer centres from 0)
+    and the same steps give the same number, without the passes over the image.
+    """
+    counts, centers = hist
+    low = centers[0]
+    shifted = np.arange(centers.size)  # scikit-image's centres of image - min
+    weights = counts.astype("float32", copy=False)
+    tolerance = 0.5
+    t_next = np.sum(counts * shifted) / np.sum(counts)  # np.mean: exact integer sum
+    t_curr = -2 * tolerance
+    while abs(t_next - t_curr) > tolerance:
+        t_curr = t_next
+        foreground = shifted > t_curr
+        background = ~foreground
+        mean_fore = np.average(shifted[foreground], weights=weights[foreground])
+        mean_back = np.average(shifted[background], weights=weights[background])
+        if mean_back == 0:
+            break
+        t_next = (mean_back - mean_fore) / (np.log(mean_back) - np.log(mean_fore))
+    return t_next + low
+
+
+def _triangle_from_histogram(hist) -> float:
+    """``skimage.filters.threshold_triangle``, step for step, from the histogram it bins."""
+    counts, centers = hist
+    nbins = len(counts)
+    arg_peak = int(np.argmax(counts))
+    peak_height = counts[arg_peak]
+    arg_low, arg_high = np.flatnonzero(counts)[[0, -1]]
+    flip = arg_peak - arg_low < arg_high - arg_peak  # the left tail is shorter
+    if flip:
+        counts = counts[::-1]
+        arg_low = nbins - arg_high - 1
+        arg_peak = nbins - arg_peak - 1
+    width = arg_peak - arg_low
+    x1 = np.arange(width)
+    y1 = counts[x1 + arg_low]
+    norm = np.sqrt(peak_height**2 + width**2)
+    peak_height /= norm
+    width /= norm
+    level = np.argmax(peak_height * x1 - width * y1) + arg_low
+    if flip:
+        level = nbins - level - 1
+    return centers[level]
 
 
 def prepare_threshold(image, parameters: dict, cache: dict | None = None) -> dict:
