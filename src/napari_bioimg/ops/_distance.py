@@ -136,12 +136,23 @@ def ball_tables(radius: float, spacing) -> tuple[int, np.ndarray, np.ndarray, in
 
 
 @njit(nogil=True, cache=True)
-def _sweep(plane, run, cap, invert):
-    """``run = 0`` on foreground, else ``min(run + 1, cap)``, element-wise."""
+def _sweep(plane, previous, run, cap, invert):
+    """``run = 0`` on foreground, else ``min(previous + 1, cap)``, element-wise."""
+    for i in range(run.shape[0]):
+        on = (plane[i] != 0) != invert
+        step = previous[i] + 1 if previous[i] < cap else cap
+        run[i] = 0 if on else step
+
+
+@njit(nogil=True, cache=True)
+def _sweep_nearest(plane, run, nearest, cap, invert):
+    """:func:`_sweep` of ``run`` in place, then ``nearest = min(nearest, run)``."""
     for i in range(run.shape[0]):
         on = (plane[i] != 0) != invert
         step = run[i] + 1 if run[i] < cap else cap
-        run[i] = 0 if on else step
+        step = 0 if on else step
+        run[i] = step
+        nearest[i] = min(nearest[i], step)
 
 
 @njit(nogil=True, cache=True)
@@ -316,13 +327,13 @@ def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, planar, 
     else:
         forward = np.empty((count, ny * nx), np.uint8)
     run = np.full(ny * nx, cap, np.uint8)
-    for z in range(max(0, z0 - cap), z1):
-        _sweep(flat[z], run, cap, invert)
-        if z >= z0:
-            forward[z - z0] = run
+    for z in range(max(0, z0 - cap), z0):
+        _sweep(flat[z], run, run, cap, invert)
+    for z in range(z0, z1):
+        _sweep(flat[z], run if z == z0 else forward[z - z0 - 1], forward[z - z0], cap, invert)
     run[:] = cap
     for z in range(min(nz, z1 + cap) - 1, z1 - 1, -1):
-        _sweep(flat[z], run, cap, invert)
+        _sweep(flat[z], run, run, cap, invert)
     wplane = np.empty((ny, nx), np.int16)
     tmp = np.empty((ny, nx), np.int16)
     v = np.empty(nx, np.int64)
@@ -330,6 +341,8 @@ def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, planar, 
     zk = np.empty(nx + 1)
     half_inverse = np.empty(nx + 1)
     half_inverse[0] = 0.0
+    for i in range(1, nx + 1):
+        half_inverse[i] = 1.0 / (2.0 * i)
     cand = np.empty(nx, np.int64)
     own = widths[:, 0].copy()
     # bound[d]: the largest plane distance whose height is within 1 of d's.
@@ -341,19 +354,15 @@ def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, planar, 
             while e + 1 < cap and heights[e + 1] <= heights[d] + 1.0:
                 e += 1
             bound[d] = e
-    for i in range(1, nx + 1):
-        half_inverse[i] = 1.0 / (2.0 * i)
     for z in range(z1 - 1, z0 - 1, -1):
-        _sweep(flat[z], run, cap, invert)
         nearest = forward[z - z0]
+        _sweep_nearest(flat[z], run, nearest, cap, invert)
         if planar:  # 2D as (ny, 1, nx): the planes were the rows, spread along the columns
             row = wplane[0]
             for x in range(nx):
-                row[x] = own[min(nearest[x], run[x])]
+                row[x] = own[nearest[x]]
             _write(_spread(row, tmp[0], reach), out[z, 0], invert)
             continue
-        for i in range(ny * nx):
-            nearest[i] = min(nearest[i], run[i])
         dist = nearest.reshape(ny, nx)
         for y in range(ny):
             _envelope_row(dist[y], heights, bound, widths, own, cap, half_inverse, cand, v, fv,
