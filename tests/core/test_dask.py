@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from napari_bioimg import ops
+from napari_bioimg.ops.threshold import AUTOMATIC_METHODS
 from napari_bioimg.pipeline import Pipeline
 
 da = pytest.importorskip("dask.array")
@@ -69,11 +70,18 @@ def test_2d_image_and_halo_wider_than_chunks():
         np.testing.assert_array_equal(computed, expected)
 
 
-@pytest.mark.parametrize("method", ["otsu", "yen", "isodata", "minimum"])
+@pytest.mark.parametrize("method", ["otsu", "yen", "isodata", "minimum", "triangle"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_float_threshold_from_a_chunked_histogram(volume, method, dtype):
     image = volume.astype(dtype) / 3
     computed, expected = run_both("threshold", image, (5, 13, 17), method=method)
+    np.testing.assert_array_equal(computed, expected)
+
+
+@pytest.mark.parametrize("method", AUTOMATIC_METHODS)
+def test_integer_threshold_from_a_chunked_histogram(volume, method):
+    """Every method reads the summed histogram of integer data (li, mean too)."""
+    computed, expected = run_both("threshold", volume, (5, 13, 17), method=method)
     np.testing.assert_array_equal(computed, expected)
 
 

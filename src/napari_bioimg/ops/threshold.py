@@ -56,8 +56,8 @@ def threshold_value(
         automatic method cannot threshold (constant, or holding NaN).
     """
     check_choice(method, "method", METHODS)
-    if method != "manual" and histogram is not None and _reads_histogram(method, image):
-        return _from_histogram(method, histogram)
+    if method != "manual" and histogram is not None and reads_histogram(method, _dtype(image)):
+        return threshold_from_histogram(method, histogram)
     array = as_image(image, allow_rgb=True)
     if method == "manual":
         if value is None or isinstance(value, bool):
@@ -107,13 +107,19 @@ def threshold_histogram(image) -> tuple[np.ndarray, np.ndarray]:
     return histogram(array.reshape(-1), 256, source_range="image")
 
 
-def _reads_histogram(method: str, image) -> bool:
-    integer = np.asarray(image).dtype.kind in "biu"
+def reads_histogram(method: str, dtype) -> bool:
+    """Tell whether ``method`` finds its value from the histogram alone for ``dtype`` data."""
+    integer = np.dtype(dtype).kind in "biu"
     by_histogram = ("otsu", "yen", "isodata", "minimum", "triangle")
     return method in by_histogram or (method in ("mean", "li") and integer)
 
 
-def _from_histogram(method: str, hist) -> float:
+def _dtype(image) -> np.dtype:
+    return image.dtype if hasattr(image, "dtype") else np.asarray(image).dtype
+
+
+def threshold_from_histogram(method: str, hist) -> float:
+    """The threshold by ``method`` from ``(counts, centers)`` (see :func:`reads_histogram`)."""
     counts, centers = hist
     if method == "mean":  # exact: integer sums, as np.mean of an integer image
         return float(np.sum(counts * centers.astype(np.int64)) / np.sum(counts))
@@ -187,7 +193,7 @@ def prepare_threshold(image, parameters: dict, cache: dict | None = None) -> dic
     """
     method = parameters["method"]
     hist = None
-    if cache is not None and method != "manual" and _reads_histogram(method, image):
+    if cache is not None and method != "manual" and reads_histogram(method, _dtype(image)):
         hist = cache.get("histogram")
         if hist is None:
             hist = cache["histogram"] = threshold_histogram(image)

@@ -7,11 +7,12 @@ How each step runs:
   halo along every spatial axis (``boundary="none"``: at the image border the
   operation pads the way it does on the whole image), so every output pixel
   sees exactly the neighbourhood it sees in memory;
-* ``threshold`` first computes its value over the whole array (for the otsu,
-  yen, isodata and minimum methods from a histogram summed chunk by chunk, as
-  scikit-image would compute it: for integer data one bin per value, for
-  floats a first pass for the range then 256 bins; otherwise from the array
-  computed in memory), then compares lazily chunk by chunk;
+* ``threshold`` first computes its value over the whole array (from a
+  histogram summed chunk by chunk, as scikit-image would compute it: for
+  integer data one bin per value, for floats a first pass for the range then
+  256 bins, for every method that reads only the histogram, see
+  :func:`napari_bioimg.ops.threshold.reads_histogram`; otherwise from the
+  array computed in memory), then compares lazily chunk by chunk;
 * the other operations need the whole image at once (``label``,
   ``fill_holes``, ``remove_small_objects``, the transforms, user operations
   without a halo): their input is computed in memory when :func:`run_dask` is
@@ -26,14 +27,12 @@ from functools import partial
 import numpy as np
 
 from ..ops.registry import Operation, import_operation
-from ..ops.threshold import threshold_value
+from ..ops.threshold import reads_histogram, threshold_from_histogram, threshold_value
 from .core import INPUT, Pipeline, _where
 from .spacing import spacing_after
 
 __all__ = ["run_dask"]
 
-# skimage's threshold functions that accept a histogram instead of the image.
-_HISTOGRAM_METHODS = ("otsu", "yen", "isodata", "minimum")
 _MAX_HISTOGRAM_BINS = 1 << 24
 _FLOAT_BINS = 256  # scikit-image's nbins default for float images
 
@@ -148,13 +147,12 @@ def _global_threshold(da, data, parameters: dict) -> float | None:
     method, value = parameters["method"], parameters["value"]
     if method == "manual":
         return threshold_value(np.zeros((1, 1)), method=method, value=value)
-    if data.dtype.kind not in "biuf" or method not in _HISTOGRAM_METHODS:
+    if data.dtype.kind not in "biuf" or not reads_histogram(method, data.dtype):
         return None
     import dask
-    from skimage import filters
 
     if data.dtype.kind == "f":
-        return _float_threshold(dask, filters, data, method)
+        return _float_threshold(dask, data, method)
 
     work = data.astype(np.uint8) if data.dtype == bool else data
     if work.dtype.itemsize <= 2:  # one pass over the dtype's whole range
@@ -175,14 +173,10 @@ def _global_threshold(da, data, parameters: dict) -> float | None:
         threshold_value(np.full((1, 2), low + first, dtype=work.dtype), method=method)
     # skimage's histogram of an integer image: one bin per value from min to max.
     centers = np.arange(low + first, low + last + 1)
-    function = getattr(filters, f"threshold_{method}")
-    try:
-        return float(function(hist=(counts[first : last + 1], centers)))
-    except RuntimeError as error:  # as ops.threshold_value reports it
-        raise ValueError(f"method {method!r} failed on this image: {error}") from error
+    return threshold_from_histogram(method, (counts[first : last + 1], centers))
 
 
-def _float_threshold(dask, filters, data, method: str) -> float:
+def _float_threshold(dask, data, method: str) -> float:
     """Two passes over float data: range (and finiteness), then scikit-image's histogram.
 
     scikit-image bins a float image into 256 equal bins over its range with
@@ -200,11 +194,7 @@ def _float_threshold(dask, filters, data, method: str) -> float:
         [dask.delayed(_float_counts)(block, low, high) for block in blocks]
     ))[0]
     centers = (edges[:-1] + edges[1:]) / 2.0
-    function = getattr(filters, f"threshold_{method}")
-    try:
-        return float(function(hist=(counts, centers)))
-    except RuntimeError as error:
-        raise ValueError(f"method {method!r} failed on this image: {error}") from error
+    return threshold_from_histogram(method, (counts, centers))
 
 
 def _float_counts(block: np.ndarray, low, high) -> np.ndarray:
