@@ -31,6 +31,13 @@ CASES = [
     ("sobel", {}),
     ("laplace", {}),
 ]
+# Mask operations, on the hyperstack thresholded.
+MASK_CASES = [
+    ("binary_erosion", {"radius": 2}),
+    ("binary_dilation", {"radius": 1, "footprint": "box"}),
+    ("binary_opening", {"radius": 2}),
+    ("binary_closing", {"radius": 10}),  # the distance path (whole slab)
+]
 # Plane hooks whose plane is the full result's, bit for bit.
 EXACT_PLANES = {
     *("mean", "median", "minimum", "maximum", "white_top_hat", "black_top_hat"),
@@ -96,3 +103,13 @@ def test_threshold_is_prepared_globally_then_applied_per_plane(hyperstack):
     value = ops.threshold_value(hyperstack, method="li")
     plane = compute_plane(op, hyperstack, {"method": "li"}, (1, 4))
     np.testing.assert_array_equal(plane, hyperstack[1, 4] > value)
+
+
+@pytest.mark.parametrize(("name", "params"), MASK_CASES)
+def test_mask_plane_hooks_equal_the_full_result(hyperstack, name, params):
+    op = ops.get_operation(name)
+    mask = hyperstack > 120
+    full = op(mask, spacing=(2.0, 1.0, 1.0), **params)
+    for index in [(0, 0), (1, 5), (1, 11)]:
+        plane = compute_plane(op, mask, params, index, (2.0, 1.0, 1.0))
+        np.testing.assert_array_equal(plane, full[index])

@@ -36,21 +36,24 @@ Spacing = Sequence[float] | None
 _TOLERANCE = 1e-9
 
 
-def _extreme(mask: np.ndarray, radius: float, footprint: str, spacing, which: str):
+def _extreme(mask: np.ndarray, radius: float, footprint: str, spacing, which: str, planes=None):
     # With edges replicated, erosion is the local minimum (the complement of the
     # dilation of the complement).
     fp = make_footprint(radius, footprint, spacing)
     if footprint == "ball" and prefers_distance(fp):
         return ball_binary(mask, radius, spacing, which)
-    return local_extreme(mask, fp, which)
+    return local_extreme(mask, fp, which, planes)
 
 
-def _dilate(mask: np.ndarray, radius: float, footprint: str, spacing) -> np.ndarray:
-    return _extreme(mask, radius, footprint, spacing, "max")
+def _dilate(mask: np.ndarray, radius: float, footprint: str, spacing, planes=None) -> np.ndarray:
+    return _extreme(mask, radius, footprint, spacing, "max", planes)
 
 
-def _erode(mask: np.ndarray, radius: float, footprint: str, spacing) -> np.ndarray:
-    return _extreme(mask, radius, footprint, spacing, "min")
+def _erode(mask: np.ndarray, radius: float, footprint: str, spacing, planes=None) -> np.ndarray:
+    return _extreme(mask, radius, footprint, spacing, "min", planes)
+
+
+_STEPS = {"e": _erode, "d": _dilate}
 
 
 def _binary(image, radius, footprint, spacing, steps: str) -> np.ndarray:
@@ -60,14 +63,34 @@ def _binary(image, radius, footprint, spacing, steps: str) -> np.ndarray:
     check_choice(footprint, "footprint", FOOTPRINTS)
     # One byte mask per step, and the distance path's plane distances.
     check_memory(mask.size * (len(steps) + (footprint == "ball")), "binary morphology")
-    operations = {"e": _erode, "d": _dilate}
 
     def block(b):
         for step in steps:
-            b = operations[step](b, radius, footprint, spacing)
+            b = _STEPS[step](b, radius, footprint, spacing)
         return b
 
     return apply_batched(mask, len(spacing), block)
+
+
+def binary_plane(steps: str):
+    """A registry ``plane`` hook: plane ``z`` of erosions/dilations (``steps``) of a slab.
+
+    Each step computes only the planes that the later steps read around ``z``
+    (paths that cannot restrict to planes compute the slab): a live preview
+    of one plane of a stack.
+    """
+
+    def plane(slab, z, parameters, spacing):
+        mask = as_mask(slab)
+        spacing = spatial_spacing(mask, spacing)
+        radius, footprint = parameters["radius"], parameters["footprint"]
+        reach = make_footprint(radius, footprint, spacing).shape[0] // 2
+        for done, step in enumerate(steps, start=1):
+            around = (len(steps) - done) * reach
+            mask = _STEPS[step](mask, radius, footprint, spacing, (z - around, z + 1 + around))
+        return mask[z]
+
+    return plane
 
 
 def binary_erosion(

@@ -459,11 +459,11 @@ _add(
         prepare=threshold.prepare_threshold,
     )
 )
-for _name, _display, _factor in (
-    ("binary_erosion", "Erosion", 1),
-    ("binary_dilation", "Dilation", 1),
-    ("binary_opening", "Opening", 2),
-    ("binary_closing", "Closing", 2),
+for _name, _display, _factor, _steps in (
+    ("binary_erosion", "Erosion", 1, "e"),
+    ("binary_dilation", "Dilation", 1, "d"),
+    ("binary_opening", "Opening", 2, "ed"),
+    ("binary_closing", "Closing", 2, "de"),
 ):
     _add(
         Operation(
@@ -487,6 +487,7 @@ for _name, _display, _factor in (
             input_kind="mask",
             output_kind="mask",
             halo=_radius_halo(_factor),
+            plane=morphology.binary_plane(_steps),
         )
     )
 _add(
