@@ -1,10 +1,10 @@
 """Binary dilation and erosion by a ball through a thresholded distance transform.
 
 The run decomposition of :mod:`._kernels` costs one row operation per run of
-the ball, which grows as ``radius ** 2`` in 3D. Here the cost does not depend
-on the radius: a pixel belongs to the dilation when some foreground pixel lies
-within the ball, i.e. when the squared distance to the nearest foreground pixel
-is within ``radius ** 2``, and that distance is separable along the axes
+the ball, which grows as ``radius ** 2`` in 3D. Here the cost grows little
+with the radius: a pixel belongs to the dilation when some foreground pixel
+lies within the ball, i.e. when the squared distance to the nearest foreground
+pixel is within ``radius ** 2``, and that distance is separable along the axes
 (Felzenszwalb & Huttenlocher's lower envelope of parabolas, the linear-time
 exact Euclidean distance transform). The three axes get three different
 passes, each linear in the number of pixels:
@@ -12,24 +12,32 @@ passes, each linear in the number of pixels:
 1. along the planes (axis 0): the distance in planes to the nearest foreground
    pixel of the same line, by a forward and a backward sweep over whole planes
    (vectorized), capped just beyond the ball's reach;
-2. along the rows (axis 1): the lower envelope of the parabolas
-   ``(dz * s0) ** 2 + (dy * s1) ** 2`` per column, giving for every pixel the
-   nearest ``(dz, dy)`` pair;
-3. along the columns (axis 2): a table turns that pair into the half-width of
-   the run the ball covers along the row, and two sweeps take the union of the
-   runs (``max(w[x'] - |x - x'|) >= 0``).
+2. along the columns (axis 2, contiguous): the lower envelope of the parabolas
+   ``(dz * s0) ** 2 + (dx * s2) ** 2`` per row gives for every pixel the
+   nearest ``(dz, dx)`` pair, and a table turns it into the half-width of the
+   run that the ball covers along axis 1 there;
+3. along the rows (axis 1): the union of those runs, ``max(w[y'] - |y - y'|)
+   >= 0``, by doubling steps over whole rows (vectorized; ``log2`` of the
+   reach of them).
 
-A 2D image is one row per "plane" (``(ny, 1, nx)``), so it needs no envelope.
+A 2D image is one row per "plane" (``(ny, 1, nx)``): the sweeps run along its
+rows, a table gives the half-width along the columns, and the union is taken
+along the columns, with no envelope. What grows with the radius is the share
+of pixels within reach of the foreground (parabolas in the envelope) and the
+``log2(reach)`` union steps: on 64x512x512 masks at 20 % foreground, radius 20
+costs about 1.8 times radius 1.
 
-Exactness: the table holds, for each offset, the test of
+Exactness: the tables hold, for each offset, the test of
 :func:`._footprint.make_footprint` evaluated with the same floating-point
 operations in the same order (``((dz s0)^2 + (dy s1)^2) + (dx s2)^2 <= T``), and
 offsets beyond the footprint's reach are excluded as there. The envelope picks
-the nearest ``(dz, dy)`` per pixel; for isotropic spacing all its quantities
-are small integers, exact in float64. With anisotropic spacing two candidates
-whose distances agree to the last bits could be ranked by rounding, which could
-only matter if that distance were within rounding of the threshold, itself
-widened by a relative ``1e-9``.
+the nearest ``(dz, dx)`` per pixel; for isotropic spacing all its quantities
+are small integers, exact in float64, and the crossings it compares (products
+by a rounded ``1 / (2 k)``) are fractions of denominator at most ``2 nx``,
+further apart than their rounding for rows shorter than about 10^5 pixels. With
+anisotropic spacing two candidates whose distances agree to the last bits
+could be ranked by rounding, which could only matter if that distance were
+within rounding of the threshold, itself widened by a relative ``1e-9``.
 
 Edges: pixels outside the image replicate the edge (``mode="nearest"``); for a
 ball this is the same as taking the distance to the foreground inside the
