@@ -3,8 +3,9 @@
 Run under a virtual display: ``xvfb-run -a python benchmarks/preview_latency.py``.
 Prints, per operation, the median and 95th percentile time from setting a parameter
 to the preview layer being updated, on a 1024x1024 uint16 image and on the current
-plane of a 64x1024x1024 uint16 stack. Options: ``--repeats N``, ``--only a,b``,
-``--no-stack``.
+plane of a 64x1024x1024 uint16 stack (voxel 2.0 x 0.5 x 0.5 µm), stepping radius or
+sigma through 2 to 10 in-plane pixels (1 to 5 µm; in z that is a quarter as many
+planes). Options: ``--repeats N``, ``--only a,b``, ``--no-stack``.
 """
 
 import argparse
@@ -20,7 +21,8 @@ from napari_bioimg._sample_data import make_nuclei
 from napari_bioimg._widgets.operation import OperationWidget
 from napari_bioimg.ops.registry import BUILTIN_NAMES
 
-SIZES = (2.0, 4.0, 6.0, 8.0, 10.0)  # radius/sigma values cycled through
+SIZES = (2.0, 4.0, 6.0, 8.0, 10.0)  # radius/sigma cycled through, in in-plane pixels
+PIXEL = 0.5  # the layers' in-plane pixel size (µm): sliders are in µm
 
 
 def test_image(shape):
@@ -34,8 +36,12 @@ def test_image(shape):
     return stack
 
 
-def changes(op, ndim):
-    """A cycle of parameter settings to step through (valid for ``ndim``-D data)."""
+def changes(op, ndim, pixel=1.0):
+    """A cycle of parameter settings to step through (valid for ``ndim``-D data).
+
+    Lengths are ``SIZES`` in-plane pixels, given in the layer's units (``pixel``
+    per pixel), as a user sets them on the slider.
+    """
     numeric = [p for p in op.parameters if p.kind in ("int", "float") and not p.from_data]
     if not numeric:
         choice = next((p for p in op.parameters if p.kind == "choice"), None)
@@ -44,7 +50,7 @@ def changes(op, ndim):
         return [{}]
     p = numeric[0]
     if p.unit == "length":
-        return [{p.name: v} for v in SIZES if v <= p.maximum]
+        return [{p.name: v * pixel} for v in SIZES if v * pixel <= p.maximum]
     if p.ndim_range == "axis":
         return [{p.name: v} for v in range(ndim)]
     if p.ndim_range == "spatial":
@@ -66,7 +72,7 @@ def measure(viewer, layer, name, repeats, app):
     widget = OperationWidget(viewer, op)
     widget.input_layer = layer
     wait(widget, app)
-    settings = changes(op, layer.ndim)
+    settings = changes(op, layer.ndim, float(layer.scale[-1]))
     times = []
     for k in range(repeats + 1):
         setting = settings[k % len(settings)]
@@ -104,7 +110,7 @@ def main():
     for label, shape in cases:
         viewer.layers.clear()
         image = test_image(shape)
-        spacing = (2.0, 0.5, 0.5)[-len(shape):]
+        spacing = (2.0, PIXEL, PIXEL)[-len(shape) :]
         layer = viewer.add_image(image, name="image", scale=spacing)
         mask = viewer.add_labels(
             ops.threshold(image, method="otsu").astype(np.uint8), name="mask", scale=spacing
