@@ -41,7 +41,7 @@ MASK_CASES = [
 # Plane hooks whose plane is the full result's, bit for bit.
 EXACT_PLANES = {
     *("mean", "median", "minimum", "maximum", "white_top_hat", "black_top_hat"),
-    *("gaussian", "difference_of_gaussian", "sobel", "laplace"),
+    *("gaussian", "difference_of_gaussian", "laplacian_of_gaussian", "sobel", "laplace"),
 }
 
 

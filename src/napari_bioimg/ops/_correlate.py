@@ -12,7 +12,7 @@ from numba import njit
 from ._kernels import _clamp, run_parallel
 from ._neighbourhood import _as_3d
 
-__all__ = ["correlate", "gaussian_blur", "gaussian_plane_of_slab", "gaussian_weights"]
+__all__ = ["correlate", "gaussian_blur", "gaussian_planes_of_slab", "gaussian_weights"]
 
 
 @njit(nogil=True, cache=True)
@@ -130,16 +130,17 @@ def gaussian_blur(block: np.ndarray, sigmas, truncate: float) -> np.ndarray:
     return source.reshape(block.shape)
 
 
-def gaussian_plane_of_slab(slab: np.ndarray, z: int, sigmas, truncate: float) -> np.ndarray:
-    """Plane ``z`` of ``gaussian_blur(slab, sigmas, truncate)`` (3D), alone.
+def gaussian_planes_of_slab(slab: np.ndarray, planes, sigmas, truncate: float) -> np.ndarray:
+    """Planes ``start:stop`` of ``gaussian_blur(slab, sigmas, truncate)`` (3D), alone.
 
-    scipy's first pass (along the planes) is computed for plane ``z`` only,
+    scipy's first pass (along the planes) is computed for those planes only,
     then the in-plane passes: the same floats as the whole filter.
     """
+    start, stop = planes
     work = _as_3d(slab.view(np.uint8) if slab.dtype == bool else slab)
     along = np.empty(work.shape, np.float32)
     if sigmas[0] > 1e-15:
-        _correlate_into(work, along, 0, gaussian_weights(sigmas[0], truncate), (z, z + 1))
+        _correlate_into(work, along, 0, gaussian_weights(sigmas[0], truncate), planes)
     else:
-        along[z] = work[z]
-    return gaussian_blur(along[z], sigmas[1:], truncate)
+        along[start:stop] = work[start:stop]
+    return gaussian_blur(along[start:stop], [0.0, *sigmas[1:]], truncate)

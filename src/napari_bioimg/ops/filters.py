@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._checks import as_image, check_memory, check_positive, spatial_spacing
-from ._correlate import correlate, gaussian_blur
+from ._correlate import correlate, gaussian_blur, gaussian_planes_of_slab
 from ._footprint import apply_batched, make_footprint
 from ._neighbourhood import (
     local_extreme,
@@ -209,6 +209,18 @@ def black_top_hat_plane(slab, z, parameters, spacing):
     return _one_plane(
         slab, z, parameters, spacing, lambda b, fp, planes: top_hat(b, fp, False, planes)
     )
+
+
+def laplacian_of_gaussian_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``laplacian_of_gaussian(slab, ...)`` (3D), alone, bit for bit.
+
+    The Gaussian of the planes ``z - 1`` to ``z + 1`` only, then the Laplace
+    filter of the middle one.
+    """
+    sigmas = [parameters["sigma"] / s for s in spacing]
+    low, high = max(z - 1, 0), min(z + 2, slab.shape[0])
+    blurred = gaussian_planes_of_slab(as_image(slab), (low, high), sigmas, GAUSSIAN_TRUNCATE)
+    return _laplace_block(blurred, (z - low, z - low + 1))[z - low]
 
 
 def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:

@@ -391,7 +391,7 @@ _add(
         (SIGMA,),
         halo=lambda p, spacing: tuple(e + 1 for e in _sigma_reach(p["sigma"], spacing)),
         description="Gaussian blur, then Laplace",
-        plane=separable.laplacian_of_gaussian_plane,
+        plane=filters.laplacian_of_gaussian_plane,
     )
 )
 _add(
