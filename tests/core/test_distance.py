@@ -64,7 +64,7 @@ def test_distance_path_on_one_thread_and_a_single_plane():
 def test_operations_switch_paths_with_the_number_of_runs(shape, spacing, monkeypatch):
     runs = _kernels.row_table(make_footprint(3, "ball", spacing)).rows
     # The distance path from radius 3 on: radius 2 takes runs, 3 the distances.
-    monkeypatch.setitem(_distance._RUNS_PER_PIXEL, len(shape), runs - 1)
+    monkeypatch.setitem(_distance._BREAK_EVEN_RUNS, len(shape), runs - 1)
     assert not _distance.prefers_distance(make_footprint(2, "ball", spacing))
     assert _distance.prefers_distance(make_footprint(3, "ball", spacing))
     mask = ndi.gaussian_filter(np.random.default_rng(9).random(shape), 1.5) > 0.5

@@ -55,17 +55,17 @@ __all__ = ["ball_binary", "ball_dilate", "ball_tables", "prefers_distance"]
 # Plane distances are bytes, with 255 kept as a sentinel; half-widths are int16
 # values that the doubling lowers by up to twice the reach.
 _MAX_REACH = 253
-# Cost per pixel of the distance path over that of one run of the run
-# decomposition (measured on 2 cores, 2048x2048 and 64x512x512 masks at 20%
-# foreground): the distance path is taken when the ball has more runs.
-_RUNS_PER_PIXEL = {2: 28, 3: 150}
+# The number of runs whose cost in the run decomposition equals the distance
+# path's (per dimension; measured on 2048x2048 and 64x512x512 masks at 20 %
+# foreground, see benchmarks/results.md): balls with more runs take the distances.
+_BREAK_EVEN_RUNS = {2: 28, 3: 150}
 
 
 def prefers_distance(footprint: np.ndarray) -> bool:
     """Whether :func:`ball_binary` beats the run decomposition for this ball footprint."""
-    if max(footprint.shape) // 2 > _MAX_REACH or footprint.ndim not in _RUNS_PER_PIXEL:
+    if max(footprint.shape) // 2 > _MAX_REACH or footprint.ndim not in _BREAK_EVEN_RUNS:
         return False
-    return kernels.row_table(footprint).rows > _RUNS_PER_PIXEL[footprint.ndim]
+    return kernels.row_table(footprint).rows > _BREAK_EVEN_RUNS[footprint.ndim]
 
 
 def ball_binary(mask: np.ndarray, radius: float, spacing, which: str) -> np.ndarray:
