@@ -86,3 +86,14 @@ def test_large_balls_take_the_distance_path():
     assert not _distance.prefers_distance(make_footprint(1, "ball", (1.0, 1.0, 1.0)))
     assert _distance.prefers_distance(make_footprint(20, "ball", (1.0, 1.0, 1.0)))
     assert _distance.prefers_distance(make_footprint(20, "ball", (1.0, 1.0)))
+
+
+def test_distance_path_computes_only_the_planes_asked(monkeypatch):
+    monkeypatch.setattr(_kernels, "n_threads", lambda: 2)
+    monkeypatch.setattr(_kernels, "_PARALLEL_MIN_PIXELS", 0)
+    mask = ndi.gaussian_filter(np.random.default_rng(10).random((14, 20, 22)), 1.5) > 0.5
+    spacing = (1.0, 1.0, 1.0)
+    full = _distance.ball_binary(mask, 5, spacing, "min")
+    part = _distance.ball_binary(mask, 5, spacing, "min", planes=(6, 9))
+    np.testing.assert_array_equal(part[6:9], full[6:9])
+    assert not part[:6].any() and not part[9:].any()

@@ -68,7 +68,8 @@ def prefers_distance(footprint: np.ndarray) -> bool:
     return kernels.row_table(footprint).rows > _BREAK_EVEN_RUNS[footprint.ndim]
 
 
-def ball_binary(mask: np.ndarray, radius: float, spacing, which: str) -> np.ndarray:
+def ball_binary(mask: np.ndarray, radius: float, spacing, which: str,
+                planes=None) -> np.ndarray:
     """Binary dilation (``which="max"``) or erosion (``"min"``) of a 2D or 3D mask.
 
     Parameters
@@ -80,6 +81,9 @@ def ball_binary(mask: np.ndarray, radius: float, spacing, which: str) -> np.ndar
     spacing : sequence of float
         One per axis of ``mask``.
     which : {"max", "min"}
+    planes : tuple of int, optional
+        ``(start, stop)``: compute only these planes of a 3D mask, the others
+        are ``False`` (a preview of one plane; ignored for 2D).
 
     Returns
     -------
@@ -90,8 +94,10 @@ def ball_binary(mask: np.ndarray, radius: float, spacing, which: str) -> np.ndar
     work = np.ascontiguousarray(mask).view(np.uint8)
     work3 = work.reshape(mask.shape[0], 1, mask.shape[1]) if mask.ndim == 2 else work
     out = np.empty_like(work3)
+    # The kernel sweeps its own margin of planes, so any range of planes works.
     kernels.run_parallel(ball_dilate, work3, out, *ball_tables(radius, spacing),
-                         mask.ndim == 2, which == "min")
+                         mask.ndim == 2, which == "min",
+                         planes=planes if mask.ndim == 3 else None)
     return out.reshape(mask.shape).view(bool)
 
 

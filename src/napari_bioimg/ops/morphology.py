@@ -41,7 +41,7 @@ def _extreme(mask: np.ndarray, radius: float, footprint: str, spacing, which: st
     # dilation of the complement).
     fp = make_footprint(radius, footprint, spacing)
     if footprint == "ball" and prefers_distance(fp):
-        return ball_binary(mask, radius, spacing, which)
+        return ball_binary(mask, radius, spacing, which, planes)
     return local_extreme(mask, fp, which, planes)
 
 
