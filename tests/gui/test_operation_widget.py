@@ -262,7 +262,7 @@ def test_automatic_thresholds_are_computed_once_per_method(viewer, qtbot, blobs,
         wait_idle(qtbot, widget)
         expected = blobs > real(blobs, method=method)
         np.testing.assert_array_equal(viewer.layers["blobs threshold"].data, expected)
-    assert sorted(calls) == ["li", "otsu", "yen"]  # going back costs nothing
+    assert sorted(calls) == ["li", "otsu", "yen"], calls  # going back costs nothing
 
 
 def test_label_stack_feeds_mask_operations_plane_by_plane(viewer, qtbot, banana):
