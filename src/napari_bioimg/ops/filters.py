@@ -220,7 +220,7 @@ def laplacian_of_gaussian_plane(slab, z, parameters, spacing):
     sigmas = [parameters["sigma"] / s for s in spacing]
     low, high = max(z - 1, 0), min(z + 2, slab.shape[0])
     blurred = gaussian_planes_of_slab(as_image(slab), (low, high), sigmas, GAUSSIAN_TRUNCATE)
-    return _laplace_block(blurred, (z - low, z - low + 1))[z - low]
+    return _laplace_block(blurred, (z - low, z - low + 1))[0]
 
 
 def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
@@ -280,14 +280,17 @@ def gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
 
 
 def _sobel_block(block: np.ndarray, planes=None) -> np.ndarray:
+    """Sobel magnitude of one block; with ``planes=(start, stop)``, of those planes only."""
     values = _float32(block)
-    total = np.zeros(values.shape, np.float32)
+    kept = slice(None) if planes is None else slice(*planes)
+    total = np.zeros(values[kept].shape, np.float32)
     for edge_axis in range(values.ndim):
         axes = [edge_axis, *(a for a in range(values.ndim) if a != edge_axis)]
         weights = [[-1.0, 0.0, 1.0]] + [[0.25, 0.5, 0.25]] * (values.ndim - 1)
         derivative = values
         for axis, w in zip(axes, weights, strict=True):
             derivative = correlate(derivative, axis, w, _pass_planes(planes, axis, axes))
+        derivative = derivative[kept]
         total += derivative * derivative
     total /= values.ndim
     return np.sqrt(total, out=total)
@@ -318,21 +321,23 @@ def sobel(image, *, spacing: Spacing = None):
 
 
 def _laplace_block(block: np.ndarray, planes=None) -> np.ndarray:
+    """Laplace filter of one block; with ``planes=(start, stop)``, of those planes only."""
     values = _float32(block)
-    total = np.zeros(values.shape, np.float32)
+    kept = slice(None) if planes is None else slice(*planes)
+    total = np.zeros(values[kept].shape, np.float32)
     for axis in range(values.ndim):
-        total += correlate(values, axis, [-1.0, 2.0, -1.0], planes)
+        total += correlate(values, axis, [-1.0, 2.0, -1.0], planes)[kept]
     return total
 
 
 def sobel_plane(slab, z, parameters, spacing):
     """Plane ``z`` of ``sobel(slab)`` (3D), alone."""
-    return _sobel_block(as_image(slab), (z, z + 1))[z]
+    return _sobel_block(as_image(slab), (z, z + 1))[0]
 
 
 def laplace_plane(slab, z, parameters, spacing):
     """Plane ``z`` of ``laplace(slab)`` (3D), alone."""
-    return _laplace_block(as_image(slab), (z, z + 1))[z]
+    return _laplace_block(as_image(slab), (z, z + 1))[0]
 
 
 def laplace(image, *, spacing: Spacing = None):
