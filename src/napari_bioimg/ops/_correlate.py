@@ -84,10 +84,13 @@ def correlate_axis(image, out, z0, z1, y0, y1, axis, weights, symmetric):
                 orow[i] = acc[i]
 
 
-def _correlate_into(source3, target3, axis3: int, weights, planes=None) -> None:
+def _correlate_into(source3, target3, axis3: int, weights, planes=None, clear=True) -> None:
     weights = np.asarray(weights, float)
     symmetric = bool(np.array_equal(weights, weights[::-1]))
-    run_parallel(correlate_axis, source3, target3, axis3, weights, symmetric, planes=planes)
+    run_parallel(
+        correlate_axis, source3, target3, axis3, weights, symmetric,
+        planes=planes, clear_others=clear,
+    )
 
 
 def correlate(values: np.ndarray, axis: int, weights, planes=None) -> np.ndarray:
@@ -140,7 +143,8 @@ def gaussian_planes_of_slab(slab: np.ndarray, planes, sigmas, truncate: float) -
     work = _as_3d(slab.view(np.uint8) if slab.dtype == bool else slab)
     along = np.empty(work.shape, np.float32)
     if sigmas[0] > 1e-15:
-        _correlate_into(work, along, 0, gaussian_weights(sigmas[0], truncate), planes)
+        # only these planes are read: the rest of ``along`` is never touched
+        _correlate_into(work, along, 0, gaussian_weights(sigmas[0], truncate), planes, False)
     else:
         along[start:stop] = work[start:stop]
     return gaussian_blur(along[start:stop], [0.0, *sigmas[1:]], truncate)

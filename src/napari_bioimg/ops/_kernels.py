@@ -127,7 +127,7 @@ def n_threads() -> int:
 
 
 def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=None,
-                 parts_per_thread=1, planes=None) -> None:
+                 parts_per_thread=1, planes=None, clear_others=True) -> None:
     """Run ``kernel(image3, out3, z0, z1, y0, y1, *args)`` over disjoint output parts.
 
     The output is split along planes when there are enough of them, else along
@@ -136,7 +136,9 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
     so that a thread slowed by other work on the machine is not waited for
     (for kernels with little set-up per part).
     ``planes=(start, stop)`` computes only those output planes (a live preview
-    of one plane from a slab) and sets the others to zero.
+    of one plane from a slab) and sets the others to zero, or leaves them
+    untouched with ``clear_others=False`` (for callers that read only those
+    planes: the pages of a fresh output are then never written).
     """
     threads = n_threads() if threads is None else threads
     if image3.size < _PARALLEL_MIN_PIXELS:
@@ -145,8 +147,9 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
     first, stop = 0, nz
     if planes is not None:
         first, stop = max(int(planes[0]), 0), min(int(planes[1]), nz)
-        out3[:first] = 0
-        out3[stop:] = 0
+        if clear_others:
+            out3[:first] = 0
+            out3[stop:] = 0
     count = stop - first
     wanted = threads * parts_per_thread
     if count >= threads:
