@@ -152,7 +152,9 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
             out3[stop:] = 0
     count = stop - first
     wanted = threads * parts_per_thread
-    if count >= threads:
+    # Whole planes per part when they share out evenly (or are many); else rows,
+    # so that 3 planes on 2 threads do not leave one thread idle a third of the time.
+    if count >= threads and (count % threads == 0 or count >= 4 * threads):
         bounds = np.linspace(first, stop, min(wanted, count) + 1).astype(int)
         parts = [(bounds[i], bounds[i + 1], 0, ny) for i in range(len(bounds) - 1)]
     else:
