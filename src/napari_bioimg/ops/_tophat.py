@@ -12,8 +12,7 @@ import numpy as np
 from numba import njit
 
 from . import _kernels as kernels
-from ._box import box_extreme
-from ._neighbourhood import _as_3d, _is_box, _reach3, local_extreme
+from ._neighbourhood import _as_3d, _reach3, local_extreme
 
 __all__ = ["top_hat"]
 
@@ -73,21 +72,9 @@ def top_hat(block: np.ndarray, footprint: np.ndarray, white: bool, planes=None) 
     reach = _reach3(footprint)[0]
     inner_planes = None if planes is None else (planes[0] - reach, planes[1] + reach)
     inner = local_extreme(block, footprint, first, inner_planes)
+    outer = local_extreme(inner, footprint, second, planes)
     work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
-    inner3 = _as_3d(inner.view(np.uint8) if inner.dtype == bool else inner)
-    out = np.empty_like(work)
-    is_max = second == "max"
-    if _is_box(footprint):
-        box_extreme(inner3, out, *_reach3(footprint), is_max)
-    else:
-        kernels.run_parallel(
-            kernels.rows_extreme,
-            inner3,
-            out,
-            *kernels.folded(kernels.row_table(footprint)),
-            is_max,
-            planes=planes,
-        )
+    out = _as_3d(outer.view(np.uint8) if outer.dtype == bool else outer)
     limit = int(np.iinfo(work.dtype).max) if work.dtype.kind == "i" else 0
     kernels.run_parallel(_difference, work, out, white, limit, planes=planes)
     out = out.reshape(block.shape)
