@@ -211,6 +211,30 @@ def black_top_hat_plane(slab, z, parameters, spacing):
     )
 
 
+def _gaussian_plane(slab, z: int, sigma: float, spacing) -> np.ndarray:
+    """Plane ``z`` of the 3D Gaussian of the volume whose planes ``slab`` holds.
+
+    ``slab`` must hold every plane within the kernel's reach of ``z`` that
+    exists in the volume; beyond the volume's edges planes replicate. scipy's
+    first pass runs for that plane only, then the in-plane passes: one 2D
+    filter instead of ``2 * halo + 1``, and the full filter's plane bit for bit.
+    """
+    sigmas = [sigma / s for s in spacing]
+    return gaussian_planes_of_slab(as_image(slab), (z, z + 1), sigmas, GAUSSIAN_TRUNCATE)[0]
+
+
+def gaussian_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``gaussian(slab, ...)``."""
+    return _gaussian_plane(slab, z, parameters["sigma"], spacing)
+
+
+def difference_of_gaussian_plane(slab, z, parameters, spacing):
+    """Plane ``z`` of ``difference_of_gaussian(slab, ...)``."""
+    narrow = _gaussian_plane(slab, z, parameters["sigma1"], spacing)
+    narrow -= _gaussian_plane(slab, z, parameters["sigma2"], spacing)
+    return narrow
+
+
 def laplacian_of_gaussian_plane(slab, z, parameters, spacing):
     """Plane ``z`` of ``laplacian_of_gaussian(slab, ...)`` (3D), alone, bit for bit.
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import filters, morphology, separable, threshold, transforms
+from . import filters, morphology, threshold, transforms
 from ._footprint import FOOTPRINTS, reach
 from .filters import GAUSSIAN_TRUNCATE
 
@@ -125,7 +125,7 @@ class Operation:
     image; ``cache`` is a dict the caller keeps per image (a histogram).
     ``plane(slab, z, parameters, spacing)``, when given, computes plane ``z`` of
     the 3D result from the slab of planes within the halo more cheaply than
-    filtering the whole slab (separable filters).
+    filtering the whole slab (one plane of output from the planes it reads).
     """
 
     name: str
@@ -355,7 +355,7 @@ _add(
         (SIGMA,),
         halo=lambda p, spacing: _sigma_reach(p["sigma"], spacing),
         description="Gaussian blur",
-        plane=separable.gaussian_plane,
+        plane=filters.gaussian_plane,
     )
 )
 _add(
@@ -424,7 +424,7 @@ _add(
         ),
         halo=lambda p, spacing: _sigma_reach(max(p["sigma1"], p["sigma2"]), spacing),
         description="Band-pass: Gaussian(sigma1) - Gaussian(sigma2)",
-        plane=separable.difference_of_gaussian_plane,
+        plane=filters.difference_of_gaussian_plane,
     )
 )
 _add(
