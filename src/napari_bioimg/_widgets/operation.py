@@ -69,9 +69,11 @@ class OperationWidget(widgets.Container):
         self._pending = False
         self._apply_worker = None
         self.preview_layer: Layer | None = None
-        self._prepare_cache: dict = {}
-        self._data_store: tuple = (lambda: None, {})
-        self._mask_views: dict[int, NonzeroView] = {}
+        # Numbers of one input's data, valid while it is the data read (see _prepared).
+        self._cache_owner: weakref.ref | None = None
+        self._prepare_cache: dict = {}  # parameters -> prepared parameters, latest last
+        self._data_store: dict = {}  # the data's own numbers (a histogram)
+        self._mask_view: NonzeroView | None = None
 
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
         self._controls = {p.name: make_widget(p) for p in operation.parameters}
@@ -212,9 +214,7 @@ class OperationWidget(widgets.Container):
         if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
             self.viewer.layers.remove(self.preview_layer)
         self.preview_layer = None
-        self._prepare_cache = {}
-        self._data_store = (lambda: None, {})
-        self._mask_views = {}
+        self._cache_owner = None  # a new input: its numbers are computed afresh
         self.schedule()
 
     def _on_preview_toggled(self, on: bool) -> None:
@@ -261,10 +261,9 @@ class OperationWidget(widgets.Container):
     def _input_array(self, layer: Layer):
         data = layer_data(layer)
         if self.operation.input_kind == "mask" and np.dtype(data.dtype) != bool:
-            view = self._mask_views.get(id(layer))
-            if view is None or view.data is not data:  # one view per data: stable cache keys
-                view = self._mask_views[id(layer)] = NonzeroView(data)
-            return view
+            if self._mask_view is None or self._mask_view.data is not data:
+                self._mask_view = NonzeroView(data)  # one view per data: stable cache keys
+            return self._mask_view
         return data
 
     # --- preview ------------------------------------------------------------------
@@ -302,19 +301,19 @@ class OperationWidget(widgets.Container):
         """Whole-image numbers (an automatic threshold), kept per input and setting.
 
         A few settings are kept, so that going back and forth between methods
-        costs nothing the second time; the cache empties when the input changes.
+        costs nothing the second time; the caches empty when the data read changes.
         """
-        key = (id(data), repr(sorted(parameters.items())))
-        cached = self._prepare_cache.pop(key, None)
-        if cached is None or cached[0]() is not data:  # ids are reused once data is freed
-            if self._data_store[0]() is not data:  # numbers of the input itself (histogram)
-                self._data_store = (weakref.ref(data), {})
-            value = self.operation.prepare(np.asarray(data), parameters, self._data_store[1])
-            cached = (weakref.ref(data), value)
-        self._prepare_cache[key] = cached  # most recent last
+        if self._cache_owner is None or self._cache_owner() is not data:
+            self._cache_owner = weakref.ref(data)
+            self._prepare_cache, self._data_store = {}, {}
+        key = repr(sorted(parameters.items()))
+        value = self._prepare_cache.pop(key, None)
+        if value is None:
+            value = self.operation.prepare(np.asarray(data), parameters, self._data_store)
+        self._prepare_cache[key] = value  # most recent last
         while len(self._prepare_cache) > PREPARE_CACHE_SIZE:
             del self._prepare_cache[next(iter(self._prepare_cache))]
-        return cached[1]
+        return value
 
     def _compute(self, request: Request, data) -> np.ndarray:
         if self.operation.prepare is not None:
