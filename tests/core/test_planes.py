@@ -8,6 +8,7 @@ from napari_bioimg.ops.planes import (
     count_slabs,
     iter_slabs,
     output_geometry,
+    output_shape,
     slab_halo,
 )
 
@@ -113,3 +114,68 @@ def test_mask_plane_hooks_equal_the_full_result(hyperstack, name, params):
     for index in [(0, 0), (1, 5), (1, 11)]:
         plane = compute_plane(op, mask, params, index, (2.0, 1.0, 1.0))
         np.testing.assert_array_equal(plane, full[index])
+
+
+# Operations with no halo whose plane hook reads only what the plane needs, or
+# keeps whole-block intermediates in a store: (name, parameters, input).
+GLOBAL_CASES = [
+    ("flip", {"axis": 0}, "image"),
+    ("flip", {"axis": -1}, "image"),
+    ("flip", {"axis": 1}, "image"),
+    ("resample_isotropic", {"order": 0}, "image"),
+    ("resample_isotropic", {"order": 1}, "image"),
+    ("resample_isotropic", {"order": 3}, "image"),
+    ("label", {"connectivity": 1}, "mask"),
+    ("label", {"connectivity": 3}, "mask"),
+    ("fill_holes", {}, "mask"),
+    ("remove_small_objects", {"min_size": 20.0, "connectivity": 1}, "mask"),
+    ("remove_small_objects", {"min_size": 3.0, "connectivity": 2}, "mask"),
+]
+
+
+def _output_planes(shape):
+    first = [0] * (len(shape) - 2)
+    middle = [n // 2 for n in shape[:-2]]
+    last = [n - 1 for n in shape[:-2]]
+    return [tuple(first), tuple(middle), tuple(last)]
+
+
+@pytest.mark.parametrize(("name", "params", "kind"), GLOBAL_CASES)
+@pytest.mark.parametrize("spacing", [(2.0, 1.0, 1.0), (1.0, 1.0)])
+def test_output_plane_hooks_equal_the_full_result(hyperstack, name, params, kind, spacing):
+    op = ops.get_operation(name)
+    assert op.output_plane is not None
+    if params.get("connectivity", 1) > len(spacing):
+        pytest.skip("connectivity beyond the spatial axes is refused (tested in test_morphology)")
+    data = hyperstack > 120 if kind == "mask" else hyperstack
+    full = op(data, spacing=spacing, **params)
+    store = {}
+    for index in _output_planes(full.shape):
+        for kept in (store, None):  # with and without a store to keep intermediates in
+            plane = compute_plane(op, data, params, index, spacing, kept)
+            assert plane.dtype == full.dtype
+            np.testing.assert_array_equal(plane, full[index])
+
+
+def test_remove_small_objects_plane_reuses_the_labels_for_every_size(hyperstack):
+    op = ops.get_operation("remove_small_objects")
+    mask = hyperstack[0] > 100
+    store = {}
+    compute_plane(op, mask, {"min_size": 2.0}, (3,), (2.0, 1.0, 1.0), store)
+    labels = store["labels"][1][0]
+    for min_size in (1.0, 6.0, 40.0, 400.0):
+        plane = compute_plane(op, mask, {"min_size": min_size}, (3,), (2.0, 1.0, 1.0), store)
+        assert store["labels"][1][0] is labels  # not labelled again
+        expected = ops.remove_small_objects(mask, min_size=min_size, spacing=(2.0, 1.0, 1.0))
+        np.testing.assert_array_equal(plane, expected[3])
+    compute_plane(op, mask, {"min_size": 2.0, "connectivity": 3}, (3,), (2.0, 1.0, 1.0), store)
+    assert store["labels"][0] == ((), 3)  # one labelling kept, the latest
+
+
+def test_output_plane_of_a_resampled_stack_is_indexed_in_the_result():
+    op = ops.get_operation("resample_isotropic")
+    stack = np.random.default_rng(5).integers(0, 1000, (6, 10, 11)).astype(np.uint16)
+    full = op(stack, spacing=(2.0, 0.5, 0.5))
+    assert full.shape[0] == 21 and output_shape(op, {}, stack.shape, (2.0, 0.5, 0.5)) == full.shape
+    for k in (0, 7, 20):
+        np.testing.assert_array_equal(compute_plane(op, stack, {}, (k,), (2.0, 0.5, 0.5)), full[k])

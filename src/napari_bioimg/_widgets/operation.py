@@ -18,7 +18,14 @@ from napari.layers import Image, Layer
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 
-from ..ops.planes import compute_plane, compute_slabs, count_slabs, output_geometry, slab_halo
+from ..ops.planes import (
+    compute_plane,
+    compute_slabs,
+    count_slabs,
+    output_geometry,
+    output_shape,
+    plane_previewable,
+)
 from ..ops.registry import Operation
 from ._layers import (
     PREVIEW_KEY,
@@ -214,7 +221,8 @@ class OperationWidget(widgets.Container):
         if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
             self.viewer.layers.remove(self.preview_layer)
         self.preview_layer = None
-        self._cache_owner = None  # a new input: its numbers are computed afresh
+        # a new input: its numbers are computed afresh
+        self._cache_owner, self._prepare_cache, self._data_store = None, {}, {}
         self.schedule()
 
     def _on_preview_toggled(self, on: bool) -> None:
@@ -242,12 +250,24 @@ class OperationWidget(widgets.Container):
             self.viewer.dims.ndim - 1,
         ):
             return None  # axes rolled: compute everything
-        if slab_halo(self.operation, parameters, data, self._spacing(layer)) is None:
+        if not plane_previewable(self.operation, parameters, data, self._spacing(layer)):
             return None
         position = layer.world_to_data(self.viewer.dims.point)
+        shape = data.shape
+        if self.operation.output_plane is not None:  # the result's own pixel grid
+            scale, translate = output_geometry(
+                self.operation, parameters, shape, layer.scale, layer.translate
+            )
+            position = [
+                (p * s + t - t_out) / s_out
+                for p, s, t, s_out, t_out in zip(
+                    position, layer.scale, layer.translate, scale, translate, strict=True
+                )
+            ]
+            shape = output_shape(self.operation, parameters, shape, layer.scale)
         return tuple(
             int(np.clip(np.round(p), 0, n - 1))
-            for p, n in zip(position[: data.ndim - 2], data.shape[:-2], strict=True)
+            for p, n in zip(position[: data.ndim - 2], shape[:-2], strict=True)
         )
 
     def _make_request(self, whole: bool = False) -> Request | None:
@@ -297,15 +317,20 @@ class OperationWidget(widgets.Container):
         self._status.value = "computing…"
         worker.start()
 
+    def _store(self, data) -> dict:
+        """The dict of numbers kept for ``data`` (emptied when the data read changes)."""
+        if self._cache_owner is None or self._cache_owner() is not data:
+            self._cache_owner = weakref.ref(data)
+            self._prepare_cache, self._data_store = {}, {}
+        return self._data_store
+
     def _prepared(self, data, parameters: dict) -> dict:
         """Whole-image numbers (an automatic threshold), kept per input and setting.
 
         A few settings are kept, so that going back and forth between methods
         costs nothing the second time; the caches empty when the data read changes.
         """
-        if self._cache_owner is None or self._cache_owner() is not data:
-            self._cache_owner = weakref.ref(data)
-            self._prepare_cache, self._data_store = {}, {}
+        self._store(data)
         key = repr(sorted(parameters.items()))
         value = self._prepare_cache.pop(key, None)
         if value is None:
@@ -326,7 +351,12 @@ class OperationWidget(widgets.Container):
                 self.operation(np.asarray(data), spacing=request.spacing, **request.parameters)
             )
         return compute_plane(
-            self.operation, data, request.parameters, request.index, request.spacing
+            self.operation,
+            data,
+            request.parameters,
+            request.index,
+            request.spacing,
+            self._store(data),
         )
 
     def _on_preview_finished(self) -> None:

@@ -228,9 +228,77 @@ def remove_small_objects(
 
     def block(b):
         labels = _label_block(b, connectivity)
-        sizes = np.bincount(labels.ravel()) * pixel_size
-        keep = sizes >= min_size * (1 - _TOLERANCE)
-        keep[0] = False
-        return keep[labels]
+        return _large_enough(np.bincount(labels.ravel()), min_size, pixel_size)[labels]
 
     return apply_batched(mask, len(spacing), block)
+
+
+def _large_enough(counts, min_size: float, pixel_size: float) -> np.ndarray:
+    """Per label: is the object at least ``min_size`` (label 0, the background, is not)."""
+    keep = counts * pixel_size >= min_size * (1 - _TOLERANCE)
+    keep[0] = False
+    return keep
+
+
+# --- one plane of the result (live previews of stacks) ----------------------------
+# Registry ``output_plane`` hooks. These operations need the whole 3D block (an
+# object can reach the plane from anywhere in the stack): the block's labels or
+# filled mask are computed once and kept in ``store`` (one per operation), so that
+# moving through the planes, or changing ``min_size``, only reads them.
+
+
+def _block_of(data, index, spacing):
+    """``(batch index, plane within the 3D block or None for 2D blocks, spacing)``."""
+    spacing = spatial_spacing(data, spacing)
+    lead = len(data.shape) - len(spacing)
+    batch = tuple(index[:lead])
+    return batch, (index[lead] if len(spacing) == 3 else None), spacing
+
+
+def _kept(store, name: str, key, compute):
+    """``compute()``, kept in ``store[name]`` while asked for with the same ``key``."""
+    held = None if store is None else store.get(name)
+    if held is not None and held[0] == key:
+        return held[1]
+    value = compute()
+    if store is not None:
+        store[name] = (key, value)
+    return value
+
+
+def _block_labels(data, batch, connectivity: int, store):
+    def compute():
+        labels = _label_block(as_mask(data[batch]), connectivity)
+        return labels, np.bincount(labels.ravel())
+
+    return _kept(store, "labels", (batch, connectivity), compute)
+
+
+def label_plane(data, index, parameters, spacing=None, store=None) -> np.ndarray:
+    """Plane ``index`` of :func:`label`."""
+    batch, z, spacing = _block_of(data, index, spacing)
+    connectivity = _connectivity(parameters["connectivity"], len(spacing))
+    if z is None:
+        return _label_block(as_mask(data[batch]), connectivity)
+    return _block_labels(data, batch, connectivity, store)[0][z].copy()
+
+
+def remove_small_objects_plane(data, index, parameters, spacing=None, store=None) -> np.ndarray:
+    """Plane ``index`` of :func:`remove_small_objects` (the block's labels are kept)."""
+    batch, z, spacing = _block_of(data, index, spacing)
+    if z is None:
+        return remove_small_objects(data[batch], spacing=spacing, **parameters)
+    min_size = check_nonnegative(parameters["min_size"], "min_size")
+    connectivity = _connectivity(parameters["connectivity"], len(spacing))
+    labels, counts = _block_labels(data, batch, connectivity, store)
+    plane = labels[z]
+    return _large_enough(counts, min_size, float(np.prod(spacing)))[plane]
+
+
+def fill_holes_plane(data, index, parameters, spacing=None, store=None) -> np.ndarray:
+    """Plane ``index`` of :func:`fill_holes` (the block's filled mask is kept)."""
+    batch, z, spacing = _block_of(data, index, spacing)
+    if z is None:
+        return _fill_holes_block(as_mask(data[batch]))
+    filled = _kept(store, "filled", batch, lambda: _fill_holes_block(as_mask(data[batch])))
+    return filled[z].copy()

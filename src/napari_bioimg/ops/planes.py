@@ -12,9 +12,12 @@ import numpy as np
 
 from ._checks import spatial_ndim
 from .registry import Operation
+from .transforms import isotropic_shape
 
 __all__ = [
     "compute_plane",
+    "output_shape",
+    "plane_previewable",
     "compute_slabs",
     "count_slabs",
     "iter_slabs",
@@ -38,12 +41,20 @@ def slab_halo(
     return operation.halo_for(parameters, volume_spacing)[0]
 
 
+def plane_previewable(operation: Operation, parameters: dict, data, spacing) -> bool:
+    """Whether :func:`compute_plane` computes less than the whole data."""
+    if operation.output_plane is not None:
+        return data.ndim >= 3
+    return slab_halo(operation, parameters, data, spacing) is not None
+
+
 def compute_plane(
     operation: Operation,
     data: np.ndarray,
     parameters: dict,
     index: Sequence[int],
     spacing: Sequence[float] | None = None,
+    store: dict | None = None,
 ) -> np.ndarray:
     """Return ``operation(data)[index]`` (a 2D plane) computing as little as possible.
 
@@ -55,13 +66,21 @@ def compute_plane(
     parameters : dict
         Operation parameters.
     index : sequence of int
-        One index per leading axis (``data.ndim - 2`` values).
+        One index per leading axis of the result (``data.ndim - 2`` values).
     spacing : sequence of float, optional
         Pixel size of the spatial axes (the last 2 or 3).
+    store : dict, optional
+        Kept by the caller per input: whole-volume intermediates that later
+        planes reuse (the labels of a stack).
     """
     index = tuple(int(i) for i in index)
     if len(index) != data.ndim - 2:
         raise ValueError(f"index needs {data.ndim - 2} values for {data.ndim}D data, got {index}")
+    if operation.output_plane is not None:
+        if spacing is None and operation.needs_spacing:
+            spacing = (1.0,) * min(data.ndim, 3)
+        bound = operation.bind(parameters)
+        return operation.output_plane(data, index, bound, spacing, store)
     if operation.prepare is not None:
         # global numbers first (from the whole data), then pixel-wise on the plane
         local = operation.prepare(np.asarray(data), operation.bind(parameters))
@@ -193,3 +212,20 @@ def output_geometry(
         target = min(scale[-nsp:])
         scale[-nsp:] = [target] * nsp
     return tuple(scale), tuple(translate)
+
+
+def output_shape(
+    operation: Operation, parameters: dict, shape: Sequence[int], scale: Sequence[float]
+) -> tuple[int, ...]:
+    """The shape of the result of an operation that has an ``output_plane`` hook.
+
+    The same as the input's, but for ``resample_isotropic`` (``scale``: the
+    layer's, whose spatial part is the spacing).
+    """
+    shape = tuple(int(n) for n in shape)
+    if operation.name != "resample_isotropic":
+        return shape
+    nsp = min(len(shape), 3)
+    spacing = [float(s) for s in scale[-nsp:]]
+    target = operation.bind(parameters).get("target") or min(spacing)
+    return shape[:-nsp] + isotropic_shape(shape[-nsp:], spacing, target)

@@ -126,6 +126,12 @@ class Operation:
     ``plane(slab, z, parameters, spacing)``, when given, computes plane ``z`` of
     the 3D result from the slab of planes within the halo more cheaply than
     filtering the whole slab (one plane of output from the planes it reads).
+    ``output_plane(data, index, parameters, spacing, store)``, when given,
+    computes one 2D plane of the result of an operation that has no halo
+    (transforms, labelling), ``index`` giving the result's leading axes, from
+    the planes of ``data`` it needs, or from whole-volume intermediates (the
+    labels of the stack) that it keeps in ``store``, a dict the caller keeps per
+    input (or None).
     """
 
     name: str
@@ -145,6 +151,7 @@ class Operation:
     module: str = field(default="", compare=False)
     prepare: Callable[[Any, dict], dict] | None = field(default=None, compare=False)
     plane: Callable[..., Any] | None = field(default=None, compare=False)
+    output_plane: Callable[..., Any] | None = field(default=None, compare=False)
 
     @property
     def menu(self) -> str:
@@ -500,6 +507,7 @@ _add(
         input_kind="mask",
         output_kind="mask",
         description="Fill enclosed background",
+        output_plane=morphology.fill_holes_plane,
     )
 )
 _add(
@@ -523,6 +531,7 @@ _add(
         ),
         input_kind="mask",
         output_kind="mask",
+        output_plane=morphology.remove_small_objects_plane,
     )
 )
 _add(
@@ -535,6 +544,7 @@ _add(
         input_kind="mask",
         output_kind="labels",
         description="Label connected objects",
+        output_plane=morphology.label_plane,
     )
 )
 _ANY_AXIS = dict(minimum=-5, maximum=4, step=1, ndim_range="axis")
@@ -595,6 +605,7 @@ _add(
         batch=False,
         uses_spacing=False,
         accepts_rgb=True,
+        output_plane=transforms.flip_plane,
     )
 )
 _add(
@@ -631,6 +642,7 @@ _add(
         ),
         needs_spacing=True,
         description="Cubic voxels of the smallest spacing",
+        output_plane=transforms.resample_plane,
     )
 )
 BUILTIN_NAMES = tuple(_REGISTRY)
