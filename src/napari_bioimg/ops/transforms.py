@@ -144,49 +144,97 @@ def _resampling(shape, spacing, order: int, target: float | None, dtype):
     return order, target, ratios, isotropic_shape(shape, spacing, target)
 
 
-def _axis_sampling(n_in: int, n_out: int, ratio: float, order: int):
-    """Source indices and weights of output pixels ``j`` at input coordinate ``j * ratio``.
+# scipy pads by this much (edge values) before the spline prefilter of "nearest" mode.
+_NPAD = 12
 
-    The same numbers as ``ndi.affine_transform`` with a diagonal matrix and
-    ``mode="nearest"``: coordinates clamped to the axis, nearest by
-    ``floor(x + 0.5)``, linear weights ``1 - t`` and ``1 - (1 - t)``.
+
+def _spline_weights(x: np.ndarray, order: int) -> np.ndarray:
+    """Interpolation weights, ``(order + 1, n)``: scipy's ``get_spline_interpolation_weights``.
+
+    ``x`` is the coordinate; the same operations in the same order as scipy's C.
+    """
+    x = x - np.floor(x if order & 1 else x + 0.5)
+    weights = np.empty((order + 1, x.size))
+    if order == 1:
+        weights[0] = 1.0 - x
+    elif order == 2:
+        weights[1] = 0.75 - x * x
+        y = 0.5 - x
+        weights[0] = 0.5 * y * y
+    elif order == 3:
+        z = 1.0 - x
+        weights[1] = (x * x * (x - 2.0) * 3.0 + 4.0) / 6.0
+        weights[2] = (z * z * (z - 2.0) * 3.0 + 4.0) / 6.0
+        weights[0] = z * z * z / 6.0
+    weights[order] = 1.0
+    for i in range(order):
+        weights[order] -= weights[i]
+    return weights
+
+
+def _axis_sampling(n_in: int, n_out: int, ratio: float, order: int):
+    """``(taps, weights)``, each ``(order + 1, n_out)``: output pixel ``j`` along an axis.
+
+    Output pixel ``j`` lies at input coordinate ``j * ratio``, clamped to the axis
+    (``mode="nearest"``), as in ``ndi.affine_transform`` with a diagonal matrix.
+    Orders 0 and 1 read the input itself (taps clamped to the axis); higher orders
+    read its spline coefficients, padded by ``_NPAD`` at both ends (see
+    :func:`_coefficients`).
     """
     coordinate = np.clip(np.arange(n_out, dtype=np.float64) * ratio, 0.0, n_in - 1)
     if order == 0:
-        return np.floor(coordinate + 0.5).astype(np.intp), None, None, None
-    first = np.floor(coordinate)
-    low = 1.0 - (coordinate - first)
-    first = first.astype(np.intp)
-    return first, np.minimum(first + 1, n_in - 1), low, 1.0 - low
+        return np.floor(coordinate + 0.5).astype(np.intp)[None], np.ones((1, n_out))
+    start = np.floor(coordinate if order & 1 else coordinate + 0.5).astype(np.intp)
+    taps = start[None] - order // 2 + np.arange(order + 1)[:, None]
+    taps = np.minimum(taps, n_in - 1) if order == 1 else taps + _NPAD
+    return taps, _spline_weights(coordinate, order)
 
 
-def _interpolate_axis(values: np.ndarray, sampling, axis: int) -> np.ndarray:
-    first, second, low, high = sampling
-    if low is None:
-        return np.take(values, first, axis=axis)
+def _coefficients(values, axis: int, order: int, dtype=np.float64) -> np.ndarray:
+    """What the taps of an axis read: the values, or their spline coefficients along it.
+
+    As scipy does for ``mode="nearest"``: the edges repeated ``_NPAD`` times,
+    then the prefilter with mirrored ends.
+    """
+    if order <= 1:
+        return np.asarray(values)
+    pad = [(0, 0)] * np.ndim(values)
+    pad[axis] = (_NPAD, _NPAD)
+    padded = np.pad(np.asarray(values, dtype=np.float64), pad, mode="edge")
+    return ndi.spline_filter1d(padded, order, axis=axis, output=dtype, mode="mirror")
+
+
+def _interpolate_axis(values: np.ndarray, sampling, axis: int, order: int) -> np.ndarray:
+    taps, weights = sampling
+    values = _coefficients(values, axis, order)
     shape = [1] * values.ndim
     shape[axis] = -1
-    return np.take(values, first, axis=axis) * low.reshape(shape) + np.take(
-        values, second, axis=axis
-    ) * high.reshape(shape)
+    total = np.take(values, taps[0], axis=axis) * weights[0].reshape(shape)
+    for tap, weight in zip(taps[1:], weights[1:], strict=True):
+        total += np.take(values, tap, axis=axis) * weight.reshape(shape)
+    return total
 
 
-def _resampled_plane(volume, k: int, samplings, order: int, dtype) -> np.ndarray:
-    """Output plane ``k`` of a separable resampling (the whole output for 2D ``volume``).
+def _resampled_plane(planes, k: int, samplings, order: int, dtype) -> np.ndarray:
+    """Output plane ``k`` of a separable resampling (the whole output for 2D ``planes``).
 
-    It reads the one or two input planes it needs.
+    ``planes`` is a 3D block (or its coefficients along axis 0, for orders 2
+    and 3), read only at the ``order + 1`` planes that plane ``k`` needs.
     """
-    if volume.ndim == 3:
-        first, second, low, high = samplings[0]
-        plane = np.asarray(volume[first[k]])
-        if low is not None:
-            plane = plane * low[k] + np.asarray(volume[second[k]]) * high[k]
+    if len(planes.shape) == 3:
+        if samplings[0] is None:
+            plane = np.asarray(planes[k])
+        else:
+            taps, weights = samplings[0]
+            plane = np.asarray(planes[taps[0, k]]) * weights[0, k]
+            for t in range(1, len(taps)):
+                plane = plane + np.asarray(planes[taps[t, k]]) * weights[t, k]
         samplings = samplings[1:]
     else:
-        plane = np.asarray(volume)
+        plane = np.asarray(planes)
     for axis, sampling in enumerate(samplings):
         if sampling is not None:
-            plane = _interpolate_axis(plane, sampling, axis)
+            plane = _interpolate_axis(plane, sampling, axis, order)
     return _to_dtype(plane, dtype, order)
 
 
@@ -200,11 +248,24 @@ def _to_dtype(values: np.ndarray, dtype, order: int) -> np.ndarray:
 
 
 def _samplings(shape, out_shape, ratios, order):
-    """One sampling per spatial axis, ``None`` where the axis keeps its pixels."""
+    """One sampling per spatial axis, ``None`` where the axis keeps its pixels.
+
+    An axis that keeps its pixels is not interpolated: a spline through the
+    samples takes their values there (exactly for orders 0 and 1, within
+    rounding for 2 and 3).
+    """
     return [
         None if r == 1.0 and m == n else _axis_sampling(n, m, r, order)
         for n, m, r in zip(shape, out_shape, ratios, strict=True)
     ]
+
+
+def _z_coefficients(block, samplings, order: int):
+    """What the planes of a 3D block are read from: the block, or its coefficients along z."""
+    if order <= 1 or samplings[0] is None:
+        return block
+    dtype = np.float32 if np.dtype(block.dtype).itemsize <= 4 else np.float64
+    return _coefficients(np.asarray(block), 0, order, dtype)
 
 
 def resample_isotropic(
@@ -235,10 +296,10 @@ def resample_isotropic(
     Notes
     -----
     The values are those of ``ndi.affine_transform`` (diagonal matrix,
-    ``mode="nearest"``). Orders 0 and 1 are computed one axis after the other
-    and one output plane at a time (nearest: the same pixels; linear: the same
-    weights, equal bit for bit when one axis is resampled, within float
-    rounding otherwise), tens of times faster; orders 2 and 3 call scipy.
+    ``mode="nearest"``) computed one axis after the other and one output plane
+    at a time, tens of times faster: nearest picks the same pixels, linear uses
+    the same weights (bit for bit when one axis is resampled), quadratic and
+    cubic the same prefilter and weights (within float rounding).
     """
     array = as_image(image)
     spacing = spatial_spacing(array, spacing)
@@ -246,28 +307,18 @@ def resample_isotropic(
     order, target, ratios, out_shape = _resampling(
         array.shape[-nsp:], spacing, order, target, array.dtype
     )
+    samplings = _samplings(array.shape[-nsp:], out_shape, ratios, order)
 
-    if order <= 1:
-        samplings = _samplings(array.shape[-nsp:], out_shape, ratios, order)
+    def block(b):
+        if b.ndim == 2:
+            return _resampled_plane(b, 0, samplings, order, b.dtype)
+        planes = _z_coefficients(b, samplings, order)
+        out = np.empty(out_shape, b.dtype)
+        for k in range(out_shape[0]):
+            out[k] = _resampled_plane(planes, k, samplings, order, b.dtype)
+        return out
 
-        def block(b):
-            if b.ndim == 2:
-                return _resampled_plane(b, 0, samplings, order, b.dtype)
-            out = np.empty(out_shape, b.dtype)
-            for k in range(out_shape[0]):
-                out[k] = _resampled_plane(b, k, samplings, order, b.dtype)
-            return out
-
-        return apply_batched(array, nsp, block)
-
-    def spline_block(b):
-        work = b.astype(np.float32) if b.dtype.kind in "iu" else b
-        result = ndi.affine_transform(
-            work, ratios, output_shape=out_shape, order=order, mode="nearest"
-        )
-        return _to_dtype(result, b.dtype, order)
-
-    return apply_batched(array, nsp, spline_block)
+    return apply_batched(array, nsp, block)
 
 
 # --- one plane of the result (live previews of stacks) ----------------------------
@@ -293,8 +344,9 @@ def resample_plane(data, index, parameters, spacing, store=None) -> np.ndarray:
     """Plane ``index`` of :func:`resample_isotropic`.
 
     Orders 0 and 1 read the one or two input planes it needs; orders 2 and 3
-    need the whole volume, kept in ``store`` so that moving through the planes
-    costs nothing more.
+    read the coefficients of the spline along z, which need whole z lines:
+    they are computed once and kept in ``store``, so that moving through the
+    planes costs a weighted sum of four planes.
     """
     spacing = tuple(float(s) for s in spacing)
     nsp = len(spacing)
@@ -302,18 +354,20 @@ def resample_plane(data, index, parameters, spacing, store=None) -> np.ndarray:
     order, _, ratios, out_shape = _resampling(
         data.shape[lead:], spacing, parameters["order"], parameters.get("target"), data.dtype
     )
+    samplings = _samplings(data.shape[lead:], out_shape, ratios, order)
     batch, k = tuple(index[:lead]), (index[lead] if nsp == 3 else 0)
-    if order <= 1:
-        samplings = _samplings(data.shape[lead:], out_shape, ratios, order)
-        return _resampled_plane(_Lazy(data, batch), k, samplings, order, data.dtype)
-    key = ("resample_isotropic", order, spacing, batch)
-    if store is None or store.get("resampled", (None,))[0] != key:
-        volume = resample_isotropic(np.asarray(data[batch]), spacing=spacing, order=order)
-        if store is None:
-            return volume[k] if nsp == 3 else volume
-        store["resampled"] = (key, volume)
-    volume = store["resampled"][1]
-    return volume[k].copy() if nsp == 3 else volume.copy()
+    planes = _Lazy(data, batch)
+    if nsp == 3 and order > 1 and samplings[0] is not None:
+        key = (batch, order, spacing)
+        held = None if store is None else store.get("z coefficients")
+        if held is None or held[0] != key:
+            if store is not None:
+                store.pop("z coefficients", None)  # one at a time in memory
+            held = (key, _z_coefficients(np.asarray(planes), samplings, order))
+            if store is not None:
+                store["z coefficients"] = held
+        planes = held[1]
+    return _resampled_plane(planes, k, samplings, order, data.dtype)
 
 
 class _Lazy:
@@ -321,7 +375,8 @@ class _Lazy:
 
     def __init__(self, data, batch):
         self.data, self.batch = data, batch
-        self.ndim = len(data.shape) - len(batch)
+        self.shape = tuple(data.shape[len(batch) :])
+        self.dtype = data.dtype
 
     def __getitem__(self, i):
         return self.data[(*self.batch, i)]
