@@ -5,7 +5,9 @@ Prints, per operation, the median and 95th percentile time from setting a parame
 to the preview layer being updated, on a 1024x1024 uint16 image and on the current
 plane of a 64x1024x1024 uint16 stack (voxel 2.0 x 0.5 x 0.5 µm), stepping radius or
 sigma through 2 to 10 in-plane pixels (1 to 5 µm; in z that is a quarter as many
-planes). Options: ``--repeats N``, ``--only a,b``, ``--no-stack``.
+planes). For the stack it also prints the first preview (whole-stack
+intermediates computed then) and the time to follow a step of the dims slider.
+Options: ``--repeats N``, ``--only a,b``, ``--no-stack``.
 """
 
 import argparse
@@ -68,10 +70,19 @@ def wait(widget, app):
 
 
 def measure(viewer, layer, name, repeats, app):
+    """Times in ms: parameter changes (median, p95), the first preview, and z steps.
+
+    The first preview (choosing the input) is "cold": whole-stack intermediates
+    (labels, a histogram) are computed then and kept for the next changes. For a
+    stack, "z step" is the median time from moving the dims slider by one plane
+    to the updated preview (None for 2D images).
+    """
     op = ops.get_operation(name)
     widget = OperationWidget(viewer, op)
+    start = time.perf_counter()
     widget.input_layer = layer
     wait(widget, app)
+    first = time.perf_counter() - start
     settings = changes(op, layer.ndim, float(layer.scale[-1]))
     times = []
     for k in range(repeats + 1):
@@ -85,11 +96,22 @@ def measure(viewer, layer, name, repeats, app):
         wait(widget, app)
         if k:  # the first is a warm-up
             times.append(time.perf_counter() - start)
+    steps = []
+    if layer.ndim == 3:
+        z0 = viewer.dims.current_step[0]
+        for k in range(repeats):
+            start = time.perf_counter()
+            viewer.dims.set_current_step(0, z0 + (1 if k % 2 == 0 else 0))
+            wait(widget, app)
+            steps.append(time.perf_counter() - start)
+        viewer.dims.set_current_step(0, z0)
+        wait(widget, app)
     if widget.preview_layer is not None:
         viewer.layers.remove(widget.preview_layer)
     widget.close()
     app.processEvents()
-    return np.median(times) * 1000, np.percentile(times, 95) * 1000
+    step = np.median(steps) * 1000 if steps else None
+    return np.median(times) * 1000, np.percentile(times, 95) * 1000, first * 1000, step
 
 
 def main():
@@ -106,7 +128,10 @@ def main():
     cases = [("1024x1024", (1024, 1024))]
     if not args.no_stack:
         cases.append(("64x1024x1024 plane", (64, 1024, 1024)))
-    print(f"{'operation':24s} {'data':20s} {'median ms':>10s} {'p95 ms':>8s}")
+    print(
+        f"{'operation':24s} {'data':20s} {'median ms':>10s} {'p95 ms':>8s}"
+        f" {'first ms':>9s} {'z step ms':>10s}"
+    )
     for label, shape in cases:
         viewer.layers.clear()
         image = test_image(shape)
@@ -122,9 +147,14 @@ def main():
                 continue
             op = ops.get_operation(name)
             source = mask if op.input_kind == "mask" else layer
-            median, p95 = measure(viewer, source, name, args.repeats, app)
+            median, p95, first, step = measure(viewer, source, name, args.repeats, app)
             flag = "" if median <= 50 and p95 <= 100 else "  (over target)"
-            print(f"{name:24s} {label:20s} {median:10.1f} {p95:8.1f}{flag}", flush=True)
+            step_text = "" if step is None else f"{step:10.1f}"
+            print(
+                f"{name:24s} {label:20s} {median:10.1f} {p95:8.1f} {first:9.1f} {step_text:>10s}"
+                f"{flag}",
+                flush=True,
+            )
     # A worker's thread ends just after its "finished" signal: let them all end
     # before the viewer (and the signals' owners) go away.
     QThreadPool.globalInstance().waitForDone()
