@@ -174,6 +174,14 @@ def test_sobel_equals_skimage_in_intensity_units(blobs):
     np.testing.assert_allclose(ops.sobel(blobs), expected, rtol=1e-5, atol=1e-3)
 
 
+def test_sobel_3d_equals_skimage(banana):
+    stack = banana[:, ::4, ::4]
+    expected = skfilters.sobel(stack.astype(np.float64), mode="nearest")
+    np.testing.assert_allclose(
+        ops.sobel(stack, spacing=(8.8, 1.5, 1.5)), expected, rtol=1e-5, atol=1e-2
+    )
+
+
 def test_laplace_equals_skimage_away_from_border(blobs):
     image = blobs.astype(np.float64)
     np.testing.assert_allclose(

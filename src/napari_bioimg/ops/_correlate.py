@@ -93,15 +93,16 @@ def _correlate_into(source3, target3, axis3: int, weights, planes=None, clear=Tr
     )
 
 
-def correlate(values: np.ndarray, axis: int, weights, planes=None) -> np.ndarray:
+def correlate(values: np.ndarray, axis: int, weights, planes=None, clear=True) -> np.ndarray:
     """``ndi.correlate1d(values, weights, axis, mode="nearest")`` into float32, on threads.
 
     ``planes=(start, stop)`` computes only those planes of a 3D ``values``
-    (the others are zero).
+    (the others are zero, or left unset with ``clear=False`` for callers that
+    read only those planes).
     """
     work = _as_3d(values)
     out = np.empty(work.shape, np.float32)
-    _correlate_into(work, out, axis + 3 - values.ndim, weights, planes)
+    _correlate_into(work, out, axis + 3 - values.ndim, weights, planes, clear)
     return out.reshape(values.shape)
 
 

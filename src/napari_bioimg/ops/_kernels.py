@@ -166,10 +166,25 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
         for part in parts:
             kernel(image3, out3, *part, *args)
         return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(kernel, image3, out3, *part, *args) for part in parts]
-        for future in futures:
-            future.result()
+    pool = _pool(threads)
+    futures = [pool.submit(kernel, image3, out3, *part, *args) for part in parts]
+    for future in futures:
+        future.result()
+
+
+_POOLS: dict = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A pool of ``threads`` workers, kept for the process (a forked child makes its own).
+
+    A preview runs a dozen passes: starting threads for each cost milliseconds.
+    """
+    key = (os.getpid(), threads)
+    pool = _POOLS.get(key)
+    if pool is None:
+        pool = _POOLS.setdefault(key, ThreadPoolExecutor(threads, "napari-bioimg"))
+    return pool
 
 
 # --- helpers -------------------------------------------------------------------

@@ -303,34 +303,43 @@ def gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
     return apply_batched(array, len(spacing), lambda b: _gaussian_block(b, sigmas))
 
 
+_DERIVATIVE = [-1.0, 0.0, 1.0]
+_SMOOTH = [0.25, 0.5, 0.25]
+
+
 def _sobel_block(block: np.ndarray, planes=None) -> np.ndarray:
-    """Sobel magnitude of one block; with ``planes=(start, stop)``, of those planes only."""
+    """Sobel magnitude of one block; with ``planes=(start, stop)``, of those planes only.
+
+    In 3D the passes along the planes come first (one of them, the smoothing,
+    shared by the two in-plane derivatives), so that a few planes of output
+    need the passes along the planes for those planes only: 8 passes, the
+    last 6 on the kept planes alone.
+    """
     values = _float32(block)
     kept = slice(None) if planes is None else slice(*planes)
-    total = np.zeros(values[kept].shape, np.float32)
-    for edge_axis in range(values.ndim):
-        axes = [edge_axis, *(a for a in range(values.ndim) if a != edge_axis)]
-        weights = [[-1.0, 0.0, 1.0]] + [[0.25, 0.5, 0.25]] * (values.ndim - 1)
-        derivative = values
-        for axis, w in zip(axes, weights, strict=True):
-            derivative = correlate(derivative, axis, w, _pass_planes(planes, axis, axes))
-        derivative = derivative[kept]
-        total += derivative * derivative
+    if values.ndim == 3:
+        smooth = correlate(values, 0, _SMOOTH, planes, clear=False)[kept]
+        terms = [
+            (
+                correlate(values, 0, _DERIVATIVE, planes, clear=False)[kept],
+                ((1, _SMOOTH), (2, _SMOOTH)),
+            ),
+            (smooth, ((1, _DERIVATIVE), (2, _SMOOTH))),
+            (smooth, ((2, _DERIVATIVE), (1, _SMOOTH))),
+        ]
+    else:
+        terms = [
+            (values, ((0, _DERIVATIVE), (1, _SMOOTH))),
+            (values, ((1, _DERIVATIVE), (0, _SMOOTH))),
+        ]
+    total = None
+    for derivative, passes in terms:
+        for axis, weights in passes:
+            derivative = correlate(derivative, axis, weights)
+        derivative *= derivative
+        total = derivative if total is None else np.add(total, derivative, out=total)
     total /= values.ndim
     return np.sqrt(total, out=total)
-
-
-def _pass_planes(planes, axis: int, axes: list[int]):
-    """Planes one pass must compute so that ``planes`` of the last pass are right.
-
-    Passes before the pass along the planes (axis 0) need its reach (1 plane)
-    around them; that pass and the in-plane passes after it, just ``planes``.
-    """
-    if planes is None:
-        return None
-    if 0 in axes and axes.index(axis) < axes.index(0):
-        return (planes[0] - 1, planes[1] + 1)
-    return planes
 
 
 def sobel(image, *, spacing: Spacing = None):
@@ -350,7 +359,7 @@ def _laplace_block(block: np.ndarray, planes=None) -> np.ndarray:
     kept = slice(None) if planes is None else slice(*planes)
     total = np.zeros(values[kept].shape, np.float32)
     for axis in range(values.ndim):
-        total += correlate(values, axis, [-1.0, 2.0, -1.0], planes)[kept]
+        total += correlate(values, axis, [-1.0, 2.0, -1.0], planes, clear=False)[kept]
     return total
 
 
