@@ -166,6 +166,22 @@ def test_whole_stack_operations_preview_the_displayed_plane(
     np.testing.assert_array_equal(np.asarray(preview.data[0]) != 0, full[15] != 0)
 
 
+def test_a_whole_volume_preview_runs_in_slabs_and_newer_values_stop_it(viewer, qtbot, banana):
+    viewer.add_image(banana, name="banana")
+    viewer.dims.ndisplay = 3  # the whole volume is previewed
+    widget = dock(viewer, qtbot, "median")
+    first = widget._worker
+    assert widget._worker_in_slabs  # slab by slab, with progress
+    aborted = []
+    first.aborted.connect(lambda: aborted.append(True))
+    widget.set_parameters(radius=3.0)  # while the first volume is computing
+    wait_idle(qtbot, widget)
+    assert aborted == [True]  # stopped between two slabs, not finished
+    preview = viewer.layers["banana median"]
+    assert preview.data.shape == banana.shape
+    np.testing.assert_array_equal(preview.data, ops.median(banana, radius=3.0))
+
+
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
     from napari_bioimg._widgets._recorder import recorder_for
 

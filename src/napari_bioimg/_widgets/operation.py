@@ -73,6 +73,7 @@ class OperationWidget(widgets.Container):
         self.operation = operation
         self._generation = 0
         self._worker = None
+        self._worker_in_slabs = False
         self._pending = False
         self._apply_worker = None
         self.preview_layer: Layer | None = None
@@ -297,6 +298,8 @@ class OperationWidget(widgets.Container):
             self._start_preview()
         else:
             self._pending = True
+            if self._worker_in_slabs:  # a whole volume: stop it at the next slab
+                self._worker.quit()
 
     def _start_preview(self) -> None:
         try:
@@ -307,15 +310,33 @@ class OperationWidget(widgets.Container):
         if request is None:
             return
         data = self._input_array(request.layer)
-        worker = create_worker(
-            self._compute, request, data, _start_thread=False, _ignore_errors=True
-        )
+        slabs = self._slab_count(request, data)
+        if slabs > 1:  # a whole volume: in slabs, with progress, stopped by newer requests
+            args = (self.operation, data, request.parameters, request.spacing)
+            worker = create_worker(
+                compute_slabs,
+                *args,
+                _start_thread=False,
+                _ignore_errors=True,
+                _progress={"total": slabs, "desc": f"Preview of {self.operation.display_name}"},
+            )
+        else:
+            worker = create_worker(
+                self._compute, request, data, _start_thread=False, _ignore_errors=True
+            )
+        self._worker_in_slabs = slabs > 1
         worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
         worker.errored.connect(self._report)
         worker.finished.connect(self._on_preview_finished)
         self._worker = worker
         self._status.value = "computing…"
         worker.start()
+
+    def _slab_count(self, request: Request, data) -> int:
+        """How many slabs a whole-volume preview takes (1: computed in one piece)."""
+        if request.index is not None or self.operation.prepare is not None:
+            return 1
+        return count_slabs(self.operation, data, request.parameters, request.spacing)
 
     def _store(self, data) -> dict:
         """The dict of numbers kept for ``data`` (emptied when the data read changes)."""
@@ -360,7 +381,7 @@ class OperationWidget(widgets.Container):
         )
 
     def _on_preview_finished(self) -> None:
-        self._worker = None
+        self._worker, self._worker_in_slabs = None, False
         if not self._alive:
             return
         if self._pending:
