@@ -165,7 +165,7 @@ def test_threshold_widget_line_follows_its_parameters(viewer, qtbot, blobs):
     _, threshold = viewer.window.add_plugin_dock_widget(PLUGIN, "Threshold")
     viewer.layers.selection.active = layer
     assert threshold.input_layer is layer
-    qtbot.waitUntil(lambda: widget.threshold_widget is threshold, timeout=5000)
+    assert widget.threshold_widget is threshold  # followed as soon as it opens
     threshold.set_parameters(method="li")
     qtbot.waitUntil(
         lambda: widget.threshold == pytest.approx(ops.threshold_value(blobs, method="li")),
@@ -176,8 +176,8 @@ def test_threshold_widget_line_follows_its_parameters(viewer, qtbot, blobs):
     assert widget.canvas.threshold == pytest.approx(123.0)
     wait_idle(qtbot, widget)
     wait_idle(qtbot, threshold)
-    viewer.window.remove_dock_widget(threshold.native)  # closing it ends the line
-    qtbot.waitUntil(lambda: widget.threshold is None, timeout=5000)
+    viewer.window.remove_dock_widget(threshold.native)  # closing it ends the line, at once
+    assert widget.threshold is None and widget.threshold_widget is None
 
 
 def test_dask_data_is_sampled_in_a_worker(viewer, qtbot, banana):

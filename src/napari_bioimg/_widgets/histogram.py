@@ -22,7 +22,7 @@ import numpy as np
 from napari.layers import Image, Layer
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error
-from qtpy.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from qtpy.QtCore import QPointF, QRectF, Qt, Signal
 from qtpy.QtGui import QColor, QPainter, QPainterPath, QPen
 from qtpy.QtWidgets import (
     QAbstractSpinBox,
@@ -41,7 +41,7 @@ from qtpy.QtWidgets import (
 from .. import ops
 from ._layers import is_preview, layer_data, length_unit, spatial_scale
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
-from .operation import OperationWidget
+from .operation import OPEN_WIDGETS, OperationWidget
 
 BIG = 20_000_000  # pixels: above this, read a subsample in a worker
 SAMPLE = 4_000_000  # about this many values in a subsample
@@ -49,7 +49,6 @@ DASK_SAMPLE = 1_000_000  # lazily loaded data costs more to read
 BINS = 256
 FIJI_AUTO = (0.175, 99.825)  # Fiji's "Auto": 0.35 % saturated pixels, half at each end
 PLANE, STACK = "current plane", "whole stack"
-POLL_MS = 400  # how often to look for threshold widgets (they have no "opened" event)
 
 
 # --- pure helpers (run in workers; no Qt, no layers) -----------------------------------
@@ -307,6 +306,8 @@ class HistogramDock(QWidget):
             (self.viewer.dims.events.point, schedule),
             (self.viewer.dims.events.ndisplay, schedule),
             (self.viewer.dims.events.order, schedule),
+            # a threshold widget opened or closed: follow it (or stop)
+            (OPEN_WIDGETS.changed, weak_callback(self.follow_threshold_widget)),
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
@@ -314,10 +315,6 @@ class HistogramDock(QWidget):
         self.destroyed.connect(partial(disconnect_all, self._layer_connections))
         self.destroyed.connect(partial(disconnect_all, self._threshold_connections))
         self._lifetime = DockLifetime(self, self.close_dock, watch_destroyed=False)
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self.follow_threshold_widget)
-        self._poll.start()
         self._on_active()
 
     def _build(self) -> None:
@@ -393,7 +390,6 @@ class HistogramDock(QWidget):
     def close_dock(self) -> None:
         """Disconnect from the viewer, its layers and threshold widgets; stop workers."""
         self._alive = False
-        self._poll.stop()
         disconnect_all(self._connections)
         disconnect_all(self._layer_connections)
         disconnect_all(self._threshold_connections)

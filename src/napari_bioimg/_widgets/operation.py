@@ -17,6 +17,7 @@ from magicgui import widgets
 from napari.layers import Image, Layer
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
+from psygnal import Signal
 
 from ..ops.planes import (
     compute_plane,
@@ -42,6 +43,15 @@ from ._recorder import RecordedStep, recorder_for
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
 PREPARE_CACHE_SIZE = 16
+
+
+class _OpenWidgets:
+    """Announces when an operation widget opens or closes (docks that follow one listen)."""
+
+    changed = Signal()
+
+
+OPEN_WIDGETS = _OpenWidgets()
 
 
 @dataclass
@@ -121,6 +131,7 @@ class OperationWidget(widgets.Container):
         OperationWidget._open.add(self)
         self._lifetime = DockLifetime(self.native, self._disconnect)
         self._select_default_input()
+        OPEN_WIDGETS.changed.emit()
 
     def _disconnect(self) -> None:
         """Leave no callback behind when the dock is closed."""
@@ -132,6 +143,7 @@ class OperationWidget(widgets.Container):
         for worker in (self._worker, self._apply_worker):
             if worker is not None:
                 worker.quit()
+        OPEN_WIDGETS.changed.emit()
 
     # --- inputs and parameters ------------------------------------------------------
 
