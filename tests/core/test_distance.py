@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 
 from napari_bioimg import ops
 from napari_bioimg.ops import _distance, _kernels
-from napari_bioimg.ops._footprint import make_footprint
+from napari_bioimg.ops._footprint import make_footprint, reach
 from napari_bioimg.ops._reference import reference_binary, reference_extreme
 
 GEOMETRIES = [  # shape, spacing
@@ -65,6 +65,10 @@ def test_operations_switch_paths_with_the_number_of_runs(shape, spacing, monkeyp
     runs = _kernels.row_table(make_footprint(3, "ball", spacing)).rows
     # The distance path from radius 3 on: radius 2 takes runs, 3 the distances.
     monkeypatch.setitem(_distance._BREAK_EVEN_RUNS, len(shape), runs - 1)
+    monkeypatch.setitem(_distance._SCAN_BREAK_EVEN_RUNS, len(shape), runs - 1)
+    for radius, expected in ((2, False), (3, True)):
+        fp = make_footprint(radius, "ball", spacing)
+        assert _distance.prefers_distance(fp, radius, spacing) is expected
     assert not _distance.prefers_distance(make_footprint(2, "ball", spacing))
     assert _distance.prefers_distance(make_footprint(3, "ball", spacing))
     mask = ndi.gaussian_filter(np.random.default_rng(9).random(shape), 1.5) > 0.5
@@ -76,10 +80,12 @@ def test_operations_switch_paths_with_the_number_of_runs(shape, spacing, monkeyp
         np.testing.assert_array_equal(ops.binary_erosion(mask, **kwargs), eroded)
         np.testing.assert_array_equal(
             ops.binary_opening(mask, **kwargs),
-            reference_binary(eroded, radius, "ball", spacing, "max"))
+            reference_binary(eroded, radius, "ball", spacing, "max"),
+        )
         np.testing.assert_array_equal(
             ops.binary_closing(mask, **kwargs),
-            reference_binary(dilated, radius, "ball", spacing, "min"))
+            reference_binary(dilated, radius, "ball", spacing, "min"),
+        )
 
 
 def test_large_balls_take_the_distance_path():
@@ -97,3 +103,82 @@ def test_distance_path_computes_only_the_planes_asked(monkeypatch):
     part = _distance.ball_binary(mask, 5, spacing, "min", planes=(6, 9))
     np.testing.assert_array_equal(part[6:9], full[6:9])
     assert not part[:6].any() and not part[9:].any()
+
+
+# --- the scans ---------------------------------------------------------------------------
+
+SCAN_GEOMETRIES = [  # shape, spacing, whether the scans take 3D balls of this spacing
+    ((61, 83), (1.0, 1.0), True),
+    ((47, 70), (0.7, 0.3), True),  # 2D: any spacing (row distances against limits)
+    ((40, 66), (2.0, 0.5), True),
+    ((18, 41, 53), (1.0, 1.0, 1.0), True),
+    ((12, 40, 61), (2.0, 0.5, 0.5), True),  # integers in quarters
+    ((14, 22, 70), (3.0, 1.0, 1.0), True),  # table look-up below radius 6, then squares
+    ((10, 31, 45), (1.0, 0.7, 0.3), False),  # sums round: the envelope
+    ((3, 50, 40), (1.0, 1.0, 1.0), True),  # fewer planes than threads: rows split
+    ((8, 1, 60), (1.0, 1.0, 1.0), True),
+]
+
+
+def scan_masks(shape):
+    """Blobs touching the border, sparse points, noise."""
+    rng = np.random.default_rng(12)
+    yield ndi.gaussian_filter(rng.random(shape), 2.0) > 0.55
+    yield rng.random(shape) > 0.995
+    yield rng.random(shape) > 0.5
+
+
+@pytest.mark.parametrize(("shape", "spacing", "scans"), SCAN_GEOMETRIES)
+def test_scans_equal_footprint(shape, spacing, scans, monkeypatch):
+    monkeypatch.setattr(_kernels, "n_threads", lambda: 2)
+    monkeypatch.setattr(_kernels, "_PARALLEL_MIN_PIXELS", 0)
+    # Radii on either side of the break-even numbers of runs and of a block of rows.
+    for radius in (1, 2, 3, 5, 7.5, 11, 16, 23):
+        fp = make_footprint(radius, "ball", spacing)
+        within = max(reach(radius, spacing)) <= _distance._SCAN_MAX_REACH
+        expected = within and (scans or len(shape) == 2)
+        assert (_distance.scan_tables(radius, spacing) is not None) == expected
+        for mask in scan_masks(shape):
+            for which in ("max", "min"):
+                np.testing.assert_array_equal(
+                    _distance.ball_binary(mask, radius, spacing, which),
+                    reference_extreme(mask, fp, which),
+                    err_msg=f"{which} radius {radius}",
+                )
+
+
+def test_scans_on_empty_and_full_masks_and_planes():
+    spacing = (1.0, 1.0, 1.0)
+    for shape in ((9, 30, 35), (30, 35)):
+        sp = spacing[: len(shape)]
+        for mask in (np.zeros(shape, bool), np.ones(shape, bool)):
+            for which in ("max", "min"):
+                np.testing.assert_array_equal(_distance.ball_binary(mask, 12, sp, which), mask)
+    mask = ndi.gaussian_filter(np.random.default_rng(13).random((16, 30, 40)), 2) > 0.55
+    full = _distance.ball_binary(mask, 9, spacing, "max")
+    part = _distance.ball_binary(mask, 9, spacing, "max", planes=(7, 10))
+    np.testing.assert_array_equal(part[7:10], full[7:10])
+    assert not part[:7].any() and not part[10:].any()
+
+
+def test_scan_tables_are_exact_integers_or_none():
+    cap, a, b, limits, square, gcap = _distance.scan_tables(20, (1.0, 1.0, 1.0))
+    assert (cap, int(a[-1]), int(limits[0]), int(square)) == (21, 401, 400, 1)
+    assert list(b[:4]) == [0, 1, 4, 9]
+    # Spacing (2, 0.5, 0.5): squares in quarters, a[dz] = 16 dz^2.
+    cap, a, b, limits, square, gcap = _distance.scan_tables(3, (2.0, 0.5, 0.5))
+    assert (cap, list(a[:2]), list(b[:3]), int(square)) == (2, [0, 16], [0, 1, 4], 16)
+    assert _distance.scan_tables(3, (1.0, 0.7, 0.3)) is None
+    assert _distance.scan_tables(_distance._SCAN_MAX_REACH + 1, (1.0, 1.0)) is None
+
+
+def test_operations_take_the_scans_from_their_break_even():
+    for spacing in ((1.0, 1.0), (1.0, 1.0, 1.0)):
+        even = _distance._SCAN_BREAK_EVEN_RUNS[len(spacing)]
+        for radius in (1, 2, 3, 5, 8, 20):
+            fp = make_footprint(radius, "ball", spacing)
+            runs = _kernels.row_table(fp).rows
+            assert _distance.prefers_distance(fp, radius, spacing) == (runs > even)
+    # Spacings the scans do not take keep the envelope's break-even.
+    fp = make_footprint(5, "ball", (1.0, 0.7, 0.3))
+    assert not _distance.prefers_distance(fp, 5, (1.0, 0.7, 0.3))

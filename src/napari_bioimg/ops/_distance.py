@@ -42,6 +42,26 @@ within rounding of the threshold, itself widened by a relative ``1e-9``.
 Edges: pixels outside the image replicate the edge (``mode="nearest"``); for a
 ball this is the same as taking the distance to the foreground inside the
 image, which is what the passes compute.
+
+The scans (:func:`ball_scan`, taken when they apply: every 2D ball, and 3D
+balls whose squared offsets are small integer multiples of a power of two,
+e.g. isotropic spacing or (2, 0.5, 0.5); reach at most 64) replace steps 2
+and 3 by passes of vector operations over whole rows, O(reach) of them per
+row at worst, whose constant is far smaller than the envelope's:
+
+2. along the rows (axis 1, rows as vectors, 3D only): ``G = min_dy a[g(y + dy)]
+   + b[dy]`` on uint16 integers (``a``, ``b``: the squared offsets along axes 0
+   and 1 in units of that power of two), one pass per ``dy``, stopping when
+   no later ``dy`` can lower the block of rows;
+3. along the columns (axis 2): a pixel is in the dilation when ``G[x + dx] <=
+   L[dx]`` for some ``dx``, ``L[dx]`` being the largest ``a + b`` with ``(a + b)
+   + c[dx]`` within the threshold; one pass per ``dx``, stopping when the row
+   is all hit or no value is low enough for the limits left. In 2D, ``g``
+   itself against the largest row distance allowed at each ``dx``.
+
+The integers make every sum exact, so the tests are those of
+:func:`._footprint.make_footprint` bit for bit, for any radius (other 3D
+spacings keep the envelope: their floating-point sums round).
 """
 
 import numpy as np
@@ -59,17 +79,26 @@ _MAX_REACH = 253
 # path's (per dimension; measured on 2048x2048 and 64x512x512 masks at 20 %
 # foreground, see benchmarks/results.md): balls with more runs take the distances.
 _BREAK_EVEN_RUNS = {2: 28, 3: 150}
+# The same for the scans (:func:`ball_scan`), where :func:`scan_tables` applies.
+_SCAN_BREAK_EVEN_RUNS = {2: 17, 3: 20}
+# Beyond this reach the scans' O(reach) passes give way to the envelope.
+_SCAN_MAX_REACH = 64
 
 
-def prefers_distance(footprint: np.ndarray) -> bool:
-    """Whether :func:`ball_binary` beats the run decomposition for this ball footprint."""
+def prefers_distance(footprint: np.ndarray, radius=None, spacing=None) -> bool:
+    """Whether :func:`ball_binary` beats the run decomposition for this ball footprint.
+
+    With ``radius`` and ``spacing`` (those of the footprint), balls that the
+    scans take (:func:`scan_tables`) switch at their own number of runs.
+    """
     if max(footprint.shape) // 2 > _MAX_REACH or footprint.ndim not in _BREAK_EVEN_RUNS:
         return False
-    return kernels.row_table(footprint).rows > _BREAK_EVEN_RUNS[footprint.ndim]
+    scans = radius is not None and scan_tables(radius, spacing) is not None
+    even = (_SCAN_BREAK_EVEN_RUNS if scans else _BREAK_EVEN_RUNS)[footprint.ndim]
+    return kernels.row_table(footprint).rows > even
 
 
-def ball_binary(mask: np.ndarray, radius: float, spacing, which: str,
-                planes=None) -> np.ndarray:
+def ball_binary(mask: np.ndarray, radius: float, spacing, which: str, planes=None) -> np.ndarray:
     """Binary dilation (``which="max"``) or erosion (``"min"``) of a 2D or 3D mask.
 
     Parameters
@@ -94,10 +123,28 @@ def ball_binary(mask: np.ndarray, radius: float, spacing, which: str,
     work = np.ascontiguousarray(mask).view(np.uint8)
     work3 = work.reshape(mask.shape[0], 1, mask.shape[1]) if mask.ndim == 2 else work
     out = np.empty_like(work3)
-    # The kernel sweeps its own margin of planes, so any range of planes works.
-    kernels.run_parallel(ball_dilate, work3, out, *ball_tables(radius, spacing),
-                         mask.ndim == 2, which == "min",
-                         planes=planes if mask.ndim == 3 else None)
+    # The kernels sweep their own margin of planes, so any range of planes works.
+    scan = scan_tables(radius, spacing)
+    if scan is not None:
+        kernels.run_parallel(
+            ball_scan,
+            work3,
+            out,
+            *scan,
+            mask.ndim == 2,
+            which == "min",
+            planes=planes if mask.ndim == 3 else None,
+        )
+    else:
+        kernels.run_parallel(
+            ball_dilate,
+            work3,
+            out,
+            *ball_tables(radius, spacing),
+            mask.ndim == 2,
+            which == "min",
+            planes=planes if mask.ndim == 3 else None,
+        )
     return out.reshape(mask.shape).view(bool)
 
 
@@ -151,20 +198,25 @@ def ball_tables(radius: float, spacing) -> tuple[int, np.ndarray, np.ndarray, in
 
 @njit(nogil=True, cache=True)
 def _sweep(plane, previous, run, cap, invert):
-    """``run = 0`` on foreground, else ``min(previous + 1, cap)``, element-wise."""
+    """``run = 0`` on foreground, else ``min(previous + 1, cap)``, element-wise.
+
+    ``plane`` holds 0/1 (a bool mask); bytes throughout, so that it vectorizes.
+    """
+    flip = np.uint8(invert)
+    below = np.uint8(cap - 1)
     for i in range(run.shape[0]):
-        on = (plane[i] != 0) != invert
-        step = previous[i] + 1 if previous[i] < cap else cap
-        run[i] = 0 if on else step
+        step = np.uint8(min(previous[i], below) + np.uint8(1))
+        run[i] = step if (plane[i] ^ flip) == 0 else np.uint8(0)
 
 
 @njit(nogil=True, cache=True)
 def _sweep_nearest(plane, run, nearest, cap, invert):
     """:func:`_sweep` of ``run`` in place, then ``nearest = min(nearest, run)``."""
+    flip = np.uint8(invert)
+    below = np.uint8(cap - 1)
     for i in range(run.shape[0]):
-        on = (plane[i] != 0) != invert
-        step = run[i] + 1 if run[i] < cap else cap
-        step = 0 if on else step
+        step = np.uint8(min(run[i], below) + np.uint8(1))
+        step = step if (plane[i] ^ flip) == 0 else np.uint8(0)
         run[i] = step
         nearest[i] = min(nearest[i], step)
 
@@ -190,8 +242,7 @@ def _candidates(dist, bound, cand):
 
 
 @njit(nogil=True, cache=True)
-def _envelope_row(dist, heights, bound, widths, own, cap, half_inverse, cand, v, fv, zk,
-                  wrow):
+def _envelope_row(dist, heights, bound, widths, own, cap, half_inverse, cand, v, fv, zk, wrow):
     """Half-widths along axis 1 from the nearest ``(dz, dx)`` of each column.
 
     The lower envelope of the parabolas ``heights[dist[q]] + (x - q) ** 2``
@@ -379,8 +430,370 @@ def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, planar, 
             continue
         dist = nearest.reshape(ny, nx)
         for y in range(ny):
-            _envelope_row(dist[y], heights, bound, widths, own, cap, half_inverse, cand, v, fv,
-                          zk, wplane[y])
+            _envelope_row(
+                dist[y], heights, bound, widths, own, cap, half_inverse, cand, v, fv, zk, wplane[y]
+            )
         spread = _spread(wplane, tmp, reach)
         for y in range(y0, y1):
             _write(spread[y], out[z, y], invert)
+
+
+# --- scans ---------------------------------------------------------------------------
+#
+# The same plane distances, then passes over whole rows instead of the envelope
+# (see the module docstring): O(reach) vector operations per pixel at worst,
+# but rows stop as soon as their outcome is settled.
+
+# Pixels of a row scanned together (each chunk stops on its own; smaller chunks
+# cost more in set-up than they save).
+_CHUNK = 512
+
+
+def scan_tables(radius: float, spacing):
+    """The tables of :func:`ball_scan` for a 2D or 3D ball, or None.
+
+    Returns ``(cap, a, b, limits, square, gcap)``; ``cap`` is one more than
+    the reach along axis 0 (the plane distances' cap). 3D: ``a[dz]``
+    (``a[cap]``: a sentinel above every limit) and ``b[dy]`` are the squared
+    offsets along axes 0 and 1, ``limits[dx]`` the largest sum ``a[dz] +
+    b[dy]`` with ``(a[dz] + b[dy]) + a2[dx] <= T``, all uint16 integers in
+    units of a power of two; ``square`` is ``k`` when ``a[dz] = min(k min(dz,
+    gcap)^2, a[cap])`` in uint16 (then computed so, vectorized, where a table
+    look-up goes one pixel at a time), else 0. 2D: ``limits[dx]`` (uint8) is
+    the largest row distance ``dz`` with ``(0 + a0[dz]) + a1[dx] <= T``, the
+    others are unused. None beyond :data:`_SCAN_MAX_REACH` and, in 3D, when
+    some square is not such a small integer (e.g. spacing 0.7: the
+    floating-point sums would round). Every comparison is that of
+    :func:`._footprint.make_footprint`, in the same order, on the offsets that
+    hold a pixel of its footprint.
+    """
+    reaches = reach(radius, spacing)
+    steps = [float(s) for s in spacing]
+    threshold = radius**2 * (1 + _TOLERANCE) ** 2
+    squares = [(np.arange(e + 1) * s) ** 2 for e, s in zip(reaches, steps, strict=True)]
+    if max(reaches) > _SCAN_MAX_REACH:
+        return None
+    if len(spacing) == 2:
+        a0, a1 = squares
+        inside = (0 + a0[:, None]) + a1[None, :] <= threshold
+        rx = int(np.flatnonzero(inside[0])[-1])
+        limits = np.array([np.flatnonzero(inside[:, dx])[-1] for dx in range(rx + 1)], np.uint8)
+        unused = np.zeros(1, np.uint16)
+        return int(limits[0]) + 1, unused, unused, limits, np.uint16(0), np.uint8(0)
+    a0, a1, a2 = squares
+    sums = (0 + a0[:, None]) + a1[None, :]
+    inside = sums[:, :, None] + a2[None, None, :] <= threshold
+    rz = int(np.flatnonzero(inside[:, 0, 0])[-1])
+    ry = int(np.flatnonzero(inside[0, :, 0])[-1])
+    rx = int(np.flatnonzero(inside[0, 0, :])[-1])
+    sums = sums[: rz + 1, : ry + 1]
+    inside = inside[: rz + 1, : ry + 1, : rx + 1]
+    limits = np.array([sums[inside[:, :, dx]].max() for dx in range(rx + 1)])
+    a, b = a0[: rz + 1], a1[: ry + 1]
+    unit = _integer_unit(np.concatenate([a, b, a2[: rx + 1]]))
+    if unit is None or limits[0] / unit + 1 + b[-1] / unit >= 65535:
+        return None
+    # Every sum is an exact multiple of ``unit``: the same tests on integers.
+    # Values above limits[0] fail every test: they are capped at top.
+    top = limits[0] / unit + 1
+    a = np.append(np.minimum(a / unit, top), top).astype(np.uint16)
+    # a[g] = min(k g^2, top) by arithmetic when that holds for every g <= cap
+    # (vectorized, where a table look-up goes one pixel at a time).
+    # (gcap: the least g with k g^2 >= top, so that k min(g, gcap)^2 fits uint16).
+    k = int(a[1]) if rz >= 1 else 0
+    g = np.arange(rz + 2)
+    gcap = int(np.ceil(np.sqrt(top / k))) if k else 0
+    while k and k * gcap * gcap < top:
+        gcap += 1
+    square = (
+        k
+        if (
+            k
+            and k * gcap * gcap < 65536
+            and gcap < 256
+            and np.array_equal(np.minimum(k * g * g, int(top)), a)
+        )
+        else 0
+    )
+    return (
+        rz + 1,
+        a,
+        (b / unit).astype(np.uint16),
+        (limits / unit).astype(np.uint16),
+        np.uint16(square),
+        np.uint8(min(gcap, 255)),
+    )
+
+
+def _integer_unit(values: np.ndarray):
+    """A power of two of which every value is a small integer multiple, or None."""
+    for k in range(12):
+        unit = 2.0**-k
+        scaled = values / unit
+        if np.all(scaled == np.floor(scaled)) and scaled.max() < 2**20:
+            return unit
+    return None
+
+
+# The loops below run over views indexed from 0 on uint8/uint16 values without
+# type promotion: numba then knows the indices are not negative, and LLVM
+# vectorizes them (with offsets they would run one pixel at a time).
+
+
+@njit(nogil=True, cache=True)
+def _least(v):
+    low = v[0]
+    for i in range(v.shape[0]):
+        low = min(low, v[i])
+    return low
+
+
+@njit(nogil=True, cache=True)
+def _most(v):
+    high = v[0]
+    for i in range(v.shape[0]):
+        high = max(high, v[i])
+    return high
+
+
+@njit(nogil=True, cache=True)
+def _fill(dst, value):
+    for i in range(dst.shape[0]):
+        dst[i] = value
+
+
+@njit(nogil=True, cache=True)
+def _copy(src, dst):
+    # Ten times faster than ``dst[:] = src`` on a row of 512 (numba's slice assignment).
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(nogil=True, cache=True)
+def _squares(g, dst, k, top, gcap):
+    """``dst = min(k * min(g, gcap) ** 2, top)`` in uint16; returns its least value."""
+    low = top
+    for i in range(dst.shape[0]):
+        v = np.uint16(min(g[i], gcap))
+        value = min(np.uint16(np.uint16(v * v) * k), top)
+        dst[i] = value
+        low = min(low, value)
+    return low
+
+
+@njit(nogil=True, cache=True)
+def _hits(src, hit, t):
+    """``hit = src <= t``; returns the least of ``hit``."""
+    low = np.uint8(1)
+    for i in range(hit.shape[0]):
+        value = np.uint8(src[i] <= t)
+        hit[i] = value
+        low = min(low, value)
+    return low
+
+
+@njit(nogil=True, cache=True)
+def _more_hits_both(left, right, hit, t):
+    """``hit |= (left <= t) | (right <= t)``; returns the least of ``hit``."""
+    low = np.uint8(1)
+    for i in range(hit.shape[0]):
+        value = max(hit[i], np.uint8(min(left[i], right[i]) <= t))
+        hit[i] = value
+        low = min(low, value)
+    return low
+
+
+@njit(nogil=True, cache=True)
+def _more_hits(src, hit, t):
+    for i in range(hit.shape[0]):
+        hit[i] = max(hit[i], np.uint8(src[i] <= t))
+
+
+@njit(nogil=True, cache=True)
+def _flip(hit, dst, flip):
+    for i in range(dst.shape[0]):
+        dst[i] = hit[i] ^ flip
+
+
+@njit(nogil=True, cache=True)
+def _min_plus(src, dst, step):
+    for i in range(dst.shape[0]):
+        dst[i] = min(dst[i], np.uint16(src[i] + step))
+
+
+@njit(nogil=True, cache=True)
+def _min_plus_both(up, down, dst, step):
+    """``dst = min(dst, min(up, down) + step)``; returns the largest value of ``dst``."""
+    high = np.uint16(0)
+    for i in range(dst.shape[0]):
+        value = min(dst[i], np.uint16(min(up[i], down[i]) + step))
+        dst[i] = value
+        high = max(high, value)
+    return high
+
+
+@njit(nogil=True, cache=True)
+def _scan_row(g, limits, orow, invert, hit):
+    """``orow[x] = exists dx: g[x + dx] <= limits[|dx|]`` (inside the row), by chunks.
+
+    A chunk stops when all its pixels are hit, or when no value within reach
+    of it is low enough for the limits that remain (they decrease).
+    """
+    nx = g.shape[0]
+    r = limits.shape[0] - 1
+    flip = np.uint8(invert)
+    for x0 in range(0, nx, _CHUNK):
+        x1 = min(x0 + _CHUNK, nx)
+        h = hit[: x1 - x0]
+        low = _least(g[max(0, x0 - r) : min(nx, x1 + r)])
+        if low > limits[0]:
+            _fill(orow[x0:x1], flip)
+            continue
+        full = _hits(g[x0:x1], h, limits[0]) == 1
+        for d in range(1, r + 1):
+            t = limits[d]
+            if full or t < low:
+                break
+            start = max(x0, d)  # hit[x] |= g[x - d] <= t
+            stop = min(x1, nx - d)  # hit[x] |= g[x + d] <= t
+            if start == x0 and stop == x1:  # both neighbours in one pass
+                full = _more_hits_both(g[x0 - d : x1 - d], g[x0 + d : x1 + d], h, t) == 1
+                continue
+            if start < x1:
+                _more_hits(g[start - d : x1 - d], h[start - x0 :], t)
+            if stop > x0:
+                _more_hits(g[x0 + d : stop + d], h[: stop - x0], t)
+            full = _least(h) == 1
+        _flip(h, orow[x0:x1], flip)
+
+
+# Rows of a plane whose column minima are taken together: the passes then run
+# over contiguous blocks of this many rows (in L1), and a block stops as a whole.
+_BLOCK_ROWS = 4
+
+
+@njit(nogil=True, cache=True)
+def _block_least(least, start, stop):
+    low = least[start]
+    for y in range(start, stop):
+        low = min(low, least[y])
+    return low
+
+
+@njit(nogil=True, cache=True)
+def _scan_columns(A, least, b, yb0, yb1, G):
+    """``G[y] = min_dy A[y + dy] + b[|dy|]`` (rows inside) for the rows ``yb0:yb1``.
+
+    uint16, one vector pass per ``dy`` over the block's rows at once.
+    ``least[y]`` is the least value of row ``y`` of ``A``: rows whose least
+    value plus ``b[dy]`` is not below the block's largest value cannot lower
+    it and are skipped, and the block stops once its largest value is at most
+    the next ``b`` (later terms cannot be lower).
+    """
+    ny, nx = A.shape
+    r = b.shape[0] - 1
+    flat = A.reshape(ny * nx)
+    block = G.reshape(ny * nx)[yb0 * nx : yb1 * nx]
+    _copy(flat[yb0 * nx : yb1 * nx], block)
+    high = _most(block)
+    for d in range(1, r + 1):
+        bd = b[d]
+        if high <= bd:
+            break
+        start = max(yb0, d)  # rows y >= d read row y - d
+        up = start < yb1 and _block_least(least, start - d, yb1 - d) + bd < high
+        stop = min(yb1, ny - d)  # rows y < ny - d read row y + d
+        down = stop > yb0 and _block_least(least, yb0 + d, stop + d) + bd < high
+        if up and down and start == yb0 and stop == yb1:
+            high = _min_plus_both(
+                flat[(yb0 - d) * nx : (yb1 - d) * nx],
+                flat[(yb0 + d) * nx : (yb1 + d) * nx],
+                block,
+                bd,
+            )
+            continue
+        if up:
+            _min_plus(flat[(start - d) * nx : (yb1 - d) * nx], block[(start - yb0) * nx :], bd)
+        if down:
+            _min_plus(flat[(yb0 + d) * nx : (stop + d) * nx], block[: (stop - yb0) * nx], bd)
+        if up or down:
+            high = _most(block)
+
+
+@njit(nogil=True, cache=True)
+def _scan_plane(g, a, b, limits, square, gcap, oplane, y0, y1, invert, A, least, G, hit):
+    """Rows ``y0:y1`` of one output plane from its plane distances ``g``."""
+    ny, nx = g.shape
+    r = b.shape[0] - 1
+    for y in range(max(0, y0 - r), min(ny, y1 + r)):
+        gy = g[y]
+        Ay = A[y]
+        if square:
+            least[y] = _squares(gy, Ay, square, a[a.shape[0] - 1], gcap)
+        else:
+            for x in range(nx):
+                Ay[x] = a[gy[x]]
+            least[y] = _least(Ay)
+    # g is all read: the output (which may share its memory) can be written.
+    for yb0 in range(y0, y1, _BLOCK_ROWS):
+        yb1 = min(yb0 + _BLOCK_ROWS, y1)
+        _scan_columns(A, least, b, yb0, yb1, G)
+        for y in range(yb0, yb1):
+            _scan_row(G[y], limits, oplane[y], invert, hit)
+
+
+@njit(nogil=True, cache=True)
+def ball_scan(mask, out, z0, z1, y0, y1, cap, a, b, limits, square, gcap, planar, invert):
+    """Dilate ``mask`` (``invert``: erode) by the ball of :func:`scan_tables`.
+
+    The plane distances as in :func:`ball_dilate`, then per plane the scans of
+    :func:`_scan_plane` (3D) or, with ``planar`` (a 2D mask as ``(ny, 1,
+    nx)``), per row the scan of :func:`_scan_row` on the row distances.
+    """
+    nz, ny, nx = mask.shape
+    flat = mask.reshape(nz, ny * nx)
+    count = z1 - z0
+    if y0 == 0 and y1 == ny:
+        forward = out[z0:z1].reshape(count, ny * nx)
+    else:
+        forward = np.empty((count, ny * nx), np.uint8)
+    run = np.full(ny * nx, cap, np.uint8)
+    for z in range(max(0, z0 - cap), z0):
+        _sweep(flat[z], run, run, cap, invert)
+    for z in range(z0, z1):
+        _sweep(flat[z], run if z == z0 else forward[z - z0 - 1], forward[z - z0], cap, invert)
+    run[:] = cap
+    for z in range(min(nz, z1 + cap) - 1, z1 - 1, -1):
+        _sweep(flat[z], run, run, cap, invert)
+    hit = np.empty(nx, np.uint8)
+    if planar:  # 2D as (ny, 1, nx): the planes were the rows, the row scan on bytes
+        copy = np.empty(nx, np.uint8)
+        for z in range(z1 - 1, z0 - 1, -1):
+            nearest = forward[z - z0]
+            _sweep_nearest(flat[z], run, nearest, cap, invert)
+            _copy(nearest, copy)
+            _scan_row(copy, limits, out[z, 0], invert, hit)
+        return
+    A = np.empty((ny, nx), np.uint16)
+    least = np.empty(ny, np.uint16)
+    G = np.empty((ny, nx), np.uint16)
+    for z in range(z1 - 1, z0 - 1, -1):
+        nearest = forward[z - z0]
+        _sweep_nearest(flat[z], run, nearest, cap, invert)
+        # The plane's distances are all read (into A) before its output is written.
+        _scan_plane(
+            nearest.reshape(ny, nx),
+            a,
+            b,
+            limits,
+            square,
+            gcap,
+            out[z],
+            y0,
+            y1,
+            invert,
+            A,
+            least,
+            G,
+            hit,
+        )

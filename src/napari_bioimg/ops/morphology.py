@@ -40,7 +40,7 @@ def _extreme(mask: np.ndarray, radius: float, footprint: str, spacing, which: st
     # With edges replicated, erosion is the local minimum (the complement of the
     # dilation of the complement).
     fp = make_footprint(radius, footprint, spacing)
-    if footprint == "ball" and prefers_distance(fp):
+    if footprint == "ball" and prefers_distance(fp, radius, spacing):
         return ball_binary(mask, radius, spacing, which, planes)
     return local_extreme(mask, fp, which, planes)
 
