@@ -182,6 +182,24 @@ def test_a_whole_volume_preview_runs_in_slabs_and_newer_values_stop_it(viewer, q
     np.testing.assert_array_equal(preview.data, ops.median(banana, radius=3.0))
 
 
+@pytest.mark.parametrize(("name", "parameters"), [("threshold", {}), ("flip", {"axis": 0})])
+def test_rgb_layers_are_previewed_whole(viewer, qtbot, name, parameters):
+    image = np.random.default_rng(6).integers(0, 255, (30, 40, 3)).astype(np.uint8)
+    viewer.add_image(image, rgb=True, name="rgb")
+    widget = dock(viewer, qtbot, name)
+    widget.set_parameters(**parameters)
+    wait_idle(qtbot, widget)
+    preview = viewer.layers[f"rgb {name}"]
+    expected = ops.get_operation(name)(image, **parameters)
+    if name == "threshold":  # one mask per colour, the colour axis first as a slider
+        expected = np.moveaxis(expected, -1, 0)
+        np.testing.assert_allclose(preview.scale, (1.0, 1.0, 1.0))
+    np.testing.assert_array_equal(preview.data, expected)
+    widget.set_parameters(**({"method": "li"} if name == "threshold" else {"axis": 1}))
+    wait_idle(qtbot, widget)  # updated in place
+    assert viewer.layers[f"rgb {name}"] is preview
+
+
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
     from napari_bioimg._widgets._recorder import recorder_for
 

@@ -47,13 +47,30 @@ def accepts(layer: Layer, input_kind: str, accepts_rgb: bool) -> bool:
 
 def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **geometry) -> Layer:
     """Add ``data`` as an Image or Labels layer that overlays ``source``."""
-    kwargs = dict(name=name, scale=source.scale, translate=source.translate)
-    kwargs.update(geometry)
-    if getattr(source, "units", None) is not None and len(kwargs["scale"]) == source.ndim:
+    scale = geometry.pop("scale", source.scale)
+    translate = geometry.pop("translate", source.translate)
+    data, scale, translate = for_display(data, kind, source, scale, translate)
+    kwargs = dict(name=name, scale=scale, translate=translate, **geometry)
+    if getattr(source, "units", None) is not None and len(scale) == source.ndim:
         kwargs["units"] = source.units
     if kind == "image":
-        return viewer.add_image(data, **kwargs)
-    return viewer.add_labels(as_labels(data), **kwargs)
+        rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1
+        return viewer.add_image(data, rgb=rgb, **kwargs)
+    return viewer.add_labels(data, **kwargs)
+
+
+def for_display(data: np.ndarray, kind: str, source: Layer, scale, translate) -> tuple:
+    """``(data, scale, translate)`` of a result as a layer over ``source``.
+
+    Masks become 0/1 labels; the masks of an RGB image (one per colour) get
+    their colour axis first, as a slider, over the image.
+    """
+    scale, translate = tuple(scale), tuple(translate)
+    if kind == "image":
+        return data, scale, translate
+    if getattr(source, "rgb", False) and data.ndim == len(scale) + 1:
+        return as_labels(np.moveaxis(data, -1, 0)), (1.0, *scale), (0.0, *translate)
+    return as_labels(data), scale, translate
 
 
 def as_labels(data: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from ._layers import (
     NonzeroView,
     accepts,
     add_result,
-    as_labels,
+    for_display,
     layer_data,
     length_unit,
 )
@@ -256,8 +256,8 @@ class OperationWidget(widgets.Container):
     def _displayed_index(self, layer: Layer, parameters: dict) -> tuple[int, ...] | None:
         """Indices of the non-displayed axes when only one plane needs computing."""
         data = layer_data(layer)
-        if self.viewer.dims.ndisplay != 2 or data.ndim < 3:
-            return None
+        if self.viewer.dims.ndisplay != 2 or data.ndim < 3 or getattr(layer, "rgb", False):
+            return None  # (an RGB image's last axis is its colour: computed whole)
         if tuple(self.viewer.dims.displayed)[-2:] != (
             self.viewer.dims.ndim - 2,
             self.viewer.dims.ndim - 1,
@@ -426,14 +426,16 @@ class OperationWidget(widgets.Container):
         kind = "image" if self.operation.output_kind == "image" else "labels"
         name = f"{source.name} {self.operation.name}"
         current = self.preview_layer
+        data, shown_scale, shown_translate = for_display(result, kind, source, scale, translate)
         fits = (
             current is not None
             and current in self.viewer.layers
-            and current.ndim == result.ndim
+            and current.ndim == data.ndim - bool(getattr(current, "rgb", False))
             and isinstance(current, Image) == (kind == "image")
         )
         if fits:
-            current.data = result if kind == "image" else as_labels(result)
+            current.data = data
+            scale, translate = shown_scale, shown_translate
             # Each geometry assignment re-runs napari's dims and transform updates
             # (~15 ms each), even with equal values: assign only what changed.
             if not np.array_equal(current.scale, scale):

@@ -73,7 +73,8 @@ def threshold_value(
     else:
         function = getattr(skfilters, f"threshold_{method}")
     try:
-        return float(function(array))
+        # the values alone matter: flat, so that no shape looks like RGB to skimage
+        return float(function(array.reshape(-1)))
     except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
 
