@@ -747,8 +747,13 @@ def _scan_plane(g, a, b, limits, square, gcap, oplane, y0, y1, invert, A, least,
                 Ay[x] = a[gy[x]]
             least[y] = _least(Ay)
     # g is all read: the output (which may share its memory) can be written.
+    flip = np.uint8(invert)
     for yb0 in range(y0, y1, _BLOCK_ROWS):
         yb1 = min(yb0 + _BLOCK_ROWS, y1)
+        if _block_least(least, max(0, yb0 - r), min(ny, yb1 + r)) > limits[0]:
+            # No value within reach passes any limit (e.g. dilating an empty mask).
+            _fill(oplane[yb0:yb1].reshape((yb1 - yb0) * nx), flip)
+            continue
         _scan_columns(A, least, b, yb0, yb1, G)
         for y in range(yb0, yb1):
             _scan_row(G[y], limits, oplane[y], invert, hit)
