@@ -141,7 +141,7 @@ def _output_planes(shape):
 
 
 @pytest.mark.parametrize(("name", "params", "kind"), GLOBAL_CASES)
-@pytest.mark.parametrize("spacing", [(2.0, 1.0, 1.0), (1.0, 1.0)])
+@pytest.mark.parametrize("spacing", [(2.0, 1.0, 1.0), (1.0, 1.0), (1.0, 0.4)])
 def test_output_plane_hooks_equal_the_full_result(hyperstack, name, params, kind, spacing):
     op = ops.get_operation(name)
     assert op.output_plane is not None

@@ -180,6 +180,23 @@ def test_threshold_widget_line_follows_its_parameters(viewer, qtbot, blobs):
     assert widget.threshold is None and widget.threshold_widget is None
 
 
+def test_threshold_widget_switching_to_the_shown_layer_is_followed(viewer, qtbot, blobs):
+    shown = viewer.add_image(blobs, name="blobs")
+    other = viewer.add_image(blobs[::-1].copy(), name="other")
+    viewer.layers.selection.active = shown
+    widget = dock(viewer)
+    _, threshold = viewer.window.add_plugin_dock_widget(PLUGIN, "Threshold")
+    threshold.input_layer = other
+    assert widget.layer is shown and widget.threshold_widget is None
+    threshold.input_layer = shown  # now it reads the histogram's layer
+    assert widget.threshold_widget is threshold
+    qtbot.waitUntil(
+        lambda: widget.threshold == pytest.approx(ops.threshold_value(blobs, method="otsu")),
+        timeout=20000,
+    )
+    wait_idle(qtbot, threshold)
+
+
 def test_dask_data_is_sampled_in_a_worker(viewer, qtbot, banana):
     da = pytest.importorskip("dask.array")
     stack = da.from_array(banana, chunks=(5, 384, 384))

@@ -1,6 +1,7 @@
 """The generated operation widgets in a real napari viewer (Xvfb)."""
 
 import importlib
+import time
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from napari_bioimg import ops
 from napari_bioimg._manifest import build
 from napari_bioimg._widgets.operation import OperationWidget
+from napari_bioimg.ops.planes import compute_slabs
 from napari_bioimg.ops.registry import BUILTIN_NAMES
 
 PLUGIN = "napari-bioimg"
@@ -157,6 +159,8 @@ def test_whole_stack_operations_preview_the_displayed_plane(
     full = op(data, spacing=scale, **widget.parameters())
     preview = viewer.layers[f"banana {name}"]
     assert preview.data.shape == (1, *stack.shape[1:])  # one plane computed and shown
+    if op.output_kind == "image":
+        np.testing.assert_array_equal(preview.data[0], full[7])
     np.testing.assert_array_equal(np.asarray(preview.data[0]) != 0, full[7] != 0)
     if name == "label":  # the stack's own labels, not the plane's
         np.testing.assert_array_equal(preview.data[0], full[7])
@@ -164,9 +168,41 @@ def test_whole_stack_operations_preview_the_displayed_plane(
     qtbot.waitUntil(lambda: preview.translate[0] == pytest.approx(15 * 8.8), timeout=20000)
     wait_idle(qtbot, widget)
     np.testing.assert_array_equal(np.asarray(preview.data[0]) != 0, full[15] != 0)
+    if op.output_kind == "image":
+        np.testing.assert_array_equal(preview.data[0], full[15])
 
 
-def test_a_whole_volume_preview_runs_in_slabs_and_newer_values_stop_it(viewer, qtbot, banana):
+def test_editing_the_input_refreshes_whole_stack_previews(viewer, qtbot, banana):
+    mask = ops.threshold(banana[:, ::4, ::4], method="otsu").astype(np.uint8)
+    layer = viewer.add_labels(mask, name="mask")
+    viewer.dims.set_current_step(0, 7)
+    widget = dock(viewer, qtbot, "label")
+    wait_idle(qtbot, widget)
+    preview = viewer.layers["mask label"]
+    before = int(preview.data.max())
+    layer.paint((7, 2, 2), 1)  # a new object in a corner of the shown plane
+    wait_idle(qtbot, widget)
+    qtbot.waitUntil(lambda: int(viewer.layers["mask label"].data[0, 2, 2]) != 0, timeout=20000)
+    expected = ops.label(np.asarray(layer.data))[7]
+    np.testing.assert_array_equal(viewer.layers["mask label"].data[0], expected)
+    assert expected.max() != before or expected[2, 2] != 0
+
+
+def test_a_whole_volume_preview_runs_in_slabs_and_newer_values_stop_it(
+    viewer, qtbot, banana, monkeypatch
+):
+    import napari_bioimg._widgets.operation as operation_module
+
+    def slow_slabs(*args):  # a slab takes long enough for the next request to come
+        generator = compute_slabs(*args)
+        try:
+            while True:
+                time.sleep(0.2)
+                yield next(generator)
+        except StopIteration as stop:
+            return stop.value
+
+    monkeypatch.setattr(operation_module, "compute_slabs", slow_slabs)
     viewer.add_image(banana, name="banana")
     viewer.dims.ndisplay = 3  # the whole volume is previewed
     widget = dock(viewer, qtbot, "median")
@@ -182,22 +218,24 @@ def test_a_whole_volume_preview_runs_in_slabs_and_newer_values_stop_it(viewer, q
     np.testing.assert_array_equal(preview.data, ops.median(banana, radius=3.0))
 
 
-@pytest.mark.parametrize(("name", "parameters"), [("threshold", {}), ("flip", {"axis": 0})])
-def test_rgb_layers_are_previewed_whole(viewer, qtbot, name, parameters):
+def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, qtbot):
     image = np.random.default_rng(6).integers(0, 255, (30, 40, 3)).astype(np.uint8)
     viewer.add_image(image, rgb=True, name="rgb")
-    widget = dock(viewer, qtbot, name)
-    widget.set_parameters(**parameters)
+    widget = dock(viewer, qtbot, "threshold")
     wait_idle(qtbot, widget)
-    preview = viewer.layers[f"rgb {name}"]
-    expected = ops.get_operation(name)(image, **parameters)
-    if name == "threshold":  # one mask per colour, the colour axis first as a slider
-        expected = np.moveaxis(expected, -1, 0)
-        np.testing.assert_allclose(preview.scale, (1.0, 1.0, 1.0))
+    preview = viewer.layers["rgb threshold"]
+    # one mask per colour (one threshold for all), the colour axis first as a slider
+    expected = np.moveaxis(ops.threshold(image), -1, 0)
+    np.testing.assert_allclose(preview.scale, (1.0, 1.0, 1.0))
     np.testing.assert_array_equal(preview.data, expected)
-    widget.set_parameters(**({"method": "li"} if name == "threshold" else {"axis": 1}))
-    wait_idle(qtbot, widget)  # updated in place
-    assert viewer.layers[f"rgb {name}"] is preview
+    widget.set_parameters(method="li")
+    wait_idle(qtbot, widget)
+    assert viewer.layers["rgb threshold"] is preview  # updated in place
+    np.testing.assert_array_equal(
+        preview.data, np.moveaxis(ops.threshold(image, method="li"), -1, 0)
+    )
+    for name in ("flip", "project", "subsample", "crop"):  # their axes have no colour axis
+        assert "rgb" not in dock(viewer, qtbot, name).input_names
 
 
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):

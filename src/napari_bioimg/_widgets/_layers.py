@@ -54,7 +54,7 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     if getattr(source, "units", None) is not None and len(scale) == source.ndim:
         kwargs["units"] = source.units
     if kind == "image":
-        rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1
+        rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1 >= 3
         return viewer.add_image(data, rgb=rgb, **kwargs)
     return viewer.add_labels(data, **kwargs)
 

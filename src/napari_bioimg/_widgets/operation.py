@@ -37,7 +37,7 @@ from ._layers import (
     layer_data,
     length_unit,
 )
-from ._lifetime import DockLifetime
+from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._params import data_range, make_widget, read_value, unit_label
 from ._recorder import RecordedStep, recorder_for
 
@@ -46,7 +46,10 @@ PREPARE_CACHE_SIZE = 16
 
 
 class _OpenWidgets:
-    """Announces when an operation widget opens or closes (docks that follow one listen)."""
+    """Announces when an operation widget opens, closes or reads another layer.
+
+    Docks that follow a widget (the histogram's threshold line) listen.
+    """
 
     changed = Signal()
 
@@ -92,6 +95,7 @@ class OperationWidget(widgets.Container):
         self._prepare_cache: dict = {}  # parameters -> prepared parameters, latest last
         self._data_store: dict = {}  # the data's own numbers (a histogram)
         self._mask_view: NonzeroView | None = None
+        self._layer_connections: list = []
 
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
         self._controls = {p.name: make_widget(p) for p in operation.parameters}
@@ -140,6 +144,8 @@ class OperationWidget(widgets.Container):
         OperationWidget._open.discard(self)
         for emitter, callback in self._connections:
             emitter.disconnect(callback)
+        disconnect_all(self._layer_connections)
+        self._forget_data()
         for worker in (self._worker, self._apply_worker):
             if worker is not None:
                 worker.quit()
@@ -234,13 +240,36 @@ class OperationWidget(widgets.Container):
         if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
             self.viewer.layers.remove(self.preview_layer)
         self.preview_layer = None
-        # a new input: its numbers are computed afresh
+        self._forget_data()  # a new input: its numbers are computed afresh
+        self._watch(layer)
+        OPEN_WIDGETS.changed.emit()
+        self.schedule()
+
+    def _forget_data(self) -> None:
+        """Drop what was kept about the input's data (histogram, labels of the stack)."""
         self._cache_owner, self._prepare_cache, self._data_store = None, {}, {}
+
+    def _watch(self, layer: Layer | None) -> None:
+        """Follow edits of ``layer``'s data (painting, or data replaced)."""
+        disconnect_all(self._layer_connections)
+        if layer is None:
+            return
+        callback = weak_callback(self._on_data_edited)
+        for name in ("data", "paint", "labels_update"):
+            emitter = getattr(layer.events, name, None)
+            if emitter is not None:
+                emitter.connect(callback)
+                self._layer_connections.append((emitter, callback))
+
+    def _on_data_edited(self, event=None) -> None:
+        self._forget_data()
         self.schedule()
 
     def _on_preview_toggled(self, on: bool) -> None:
         if on:
             self.schedule()
+        else:
+            self._forget_data()  # free the stack's labels or coefficients
 
     def _on_dims(self, event=None) -> None:
         if self._preview.value and self.input_layer is not None and self.input_layer.ndim > 2:

@@ -257,8 +257,9 @@ def _block_of(data, index, spacing):
 
 def _kept(store, name: str, key, compute):
     """``compute()``, kept in ``store[name]`` while asked for with the same ``key``."""
-    held = None if store is None else store.get(name)
+    held = None if store is None else store.pop(name, None)  # one at a time in memory
     if held is not None and held[0] == key:
+        store[name] = held
         return held[1]
     value = compute()
     if store is not None:

@@ -119,6 +119,8 @@ class Operation:
     ``None`` instead of a function means the operation needs the whole image.
     ``batch`` tells whether leading axes beyond the spatial ones are processed
     as independent images. ``uses_spacing`` tells whether ``spacing`` is passed.
+    ``accepts_rgb``: whether widgets offer RGB layers (not the transforms, whose
+    axes and geometry have no colour axis; the crop dock handles RGB itself).
     ``prepare(image, parameters, cache=None)``, when given, turns parameters that
     depend on the whole image into pixel-wise ones (an automatic threshold into
     its value), after which the operation can be evaluated on any part of the
@@ -574,7 +576,6 @@ _add(
         ),
         batch=False,
         uses_spacing=False,
-        accepts_rgb=True,
         widget="crop",
     )
 )
@@ -591,7 +592,6 @@ _add(
         ),
         batch=False,
         uses_spacing=False,
-        accepts_rgb=True,
         widget="crop",
     )
 )
@@ -604,7 +604,6 @@ _add(
         (Parameter("axis", "int", -1, **_ANY_AXIS, description="Axis to reverse"),),
         batch=False,
         uses_spacing=False,
-        accepts_rgb=True,
         output_plane=transforms.flip_plane,
     )
 )
@@ -620,7 +619,6 @@ _add(
         ),
         batch=False,
         uses_spacing=False,
-        accepts_rgb=True,
     )
 )
 _add(
