@@ -182,3 +182,25 @@ def test_operations_take_the_scans_from_their_break_even():
     # Spacings the scans do not take keep the envelope's break-even.
     fp = make_footprint(5, "ball", (1.0, 0.7, 0.3))
     assert not _distance.prefers_distance(fp, 5, (1.0, 0.7, 0.3))
+
+
+def test_envelope_where_the_scans_do_not_apply(monkeypatch):
+    # Reaches beyond _SCAN_MAX_REACH (and 3D spacings whose sums round) keep the
+    # envelope: forced here for every geometry, 2D included.
+    monkeypatch.setattr(_kernels, "n_threads", lambda: 2)
+    monkeypatch.setattr(_kernels, "_PARALLEL_MIN_PIXELS", 0)
+    monkeypatch.setattr(_distance, "_SCAN_MAX_REACH", 0)
+    _distance._scan_tables.cache_clear()
+    try:
+        for shape, spacing, _ in SCAN_GEOMETRIES:
+            for radius in (2, 6.2):
+                assert _distance.scan_tables(radius, spacing) is None
+                fp = make_footprint(radius, "ball", spacing)
+                for mask in scan_masks(shape):
+                    for which in ("max", "min"):
+                        np.testing.assert_array_equal(
+                            _distance.ball_binary(mask, radius, spacing, which),
+                            reference_extreme(mask, fp, which),
+                        )
+    finally:
+        _distance._scan_tables.cache_clear()
