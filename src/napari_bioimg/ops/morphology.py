@@ -4,9 +4,9 @@ Balls are exact in physical units: with ``spacing`` a pixel belongs to the
 dilation when its Euclidean distance (``sampling=spacing``) to the mask is at
 most ``radius``. Both are local maxima (dilation) or minima (erosion) over the
 footprint, on bytes: small balls by their run decomposition, larger ones by a
-thresholded distance transform (:mod:`._distance`) whose cost does not depend
-on the radius, boxes by separable passes whose cost does not depend on it
-either. Pixels outside the image replicate the edge (``mode="nearest"``),
+thresholded distance transform (:mod:`._distance`: scans of whole rows, or the
+lower envelope of parabolas) whose cost grows far less than the radius, boxes
+by separable passes whose cost does not depend on it. Pixels outside the image replicate the edge (``mode="nearest"``),
 which for these symmetric footprints is the same as ignoring the outside:
 objects touching the border are not eroded from it.
 """
