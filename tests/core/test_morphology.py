@@ -156,3 +156,13 @@ def test_non_binary_input_is_refused(blobs):
 def test_fill_holes_equals_scipy_on_random_masks(shape, density):
     mask = np.random.default_rng(len(shape) * 10 + int(density * 10)).random(shape) < density
     np.testing.assert_array_equal(ops.fill_holes(mask), ndi.binary_fill_holes(mask))
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_label_numbers_objects_as_scikit_image(ndim):
+    rng = np.random.default_rng(7)
+    for trial in range(10):
+        mask = rng.random((9, 14, 17)[-ndim:]) > (0.4 + 0.04 * trial)
+        for connectivity in range(1, ndim + 1):
+            expected = measure.label(mask, connectivity=connectivity)
+            np.testing.assert_array_equal(ops.label(mask, connectivity=connectivity), expected)

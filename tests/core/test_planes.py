@@ -162,10 +162,10 @@ def test_remove_small_objects_plane_reuses_the_labels_for_every_size(hyperstack)
     mask = hyperstack[0] > 100
     store = {}
     compute_plane(op, mask, {"min_size": 2.0}, (3,), (2.0, 1.0, 1.0), store)
-    labels = store["labels"][1][0]
+    labels = store["labels"][1]
     for min_size in (1.0, 6.0, 40.0, 400.0):
         plane = compute_plane(op, mask, {"min_size": min_size}, (3,), (2.0, 1.0, 1.0), store)
-        assert store["labels"][1][0] is labels  # not labelled again
+        assert store["labels"][1] is labels  # not labelled again
         expected = ops.remove_small_objects(mask, min_size=min_size, spacing=(2.0, 1.0, 1.0))
         np.testing.assert_array_equal(plane, expected[3])
     compute_plane(op, mask, {"min_size": 2.0, "connectivity": 3}, (3,), (2.0, 1.0, 1.0), store)
