@@ -105,3 +105,19 @@ def test_prepare_computes_the_histogram_once_per_image(blobs, monkeypatch):
     assert first == again == {"method": "manual", "value": float(real(blobs))}
     with pytest.raises(ValueError, match="constant"):
         threshold_histogram(np.full((4, 4), 7, np.uint16))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int16, np.int32, np.uint32])
+@pytest.mark.parametrize("shape", [(5, 7), (3, 700, 800)])  # one part, and one per thread
+def test_threshold_histogram_counts_as_scikit_image(dtype, shape):
+    from skimage.exposure import histogram
+
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(8)
+    for low, high in ((info.min, info.min + 40), (max(info.min, -300), min(info.max, 3000))):
+        image = rng.integers(low, high, shape, endpoint=True).astype(dtype)
+        counts, centers = threshold_histogram(image)
+        expected_counts, expected_centers = histogram(image.reshape(-1), 256, source_range="image")
+        np.testing.assert_array_equal(counts, expected_counts)
+        np.testing.assert_array_equal(centers, expected_centers)
+        assert counts.dtype == expected_counts.dtype and centers.dtype == expected_centers.dtype
