@@ -179,3 +179,17 @@ def test_output_plane_of_a_resampled_stack_is_indexed_in_the_result():
     assert full.shape[0] == 21 and output_shape(op, {}, stack.shape, (2.0, 0.5, 0.5)) == full.shape
     for k in (0, 7, 20):
         np.testing.assert_array_equal(compute_plane(op, stack, {}, (k,), (2.0, 0.5, 0.5)), full[k])
+
+
+def test_output_geometry_of_an_rgb_image_ignores_its_colour_axis():
+    shape, scale, translate = (30, 40, 3), (0.5, 0.25), (1.0, 2.0)
+    sub = ops.get_operation("subsample")
+    assert output_geometry(sub, {"step": [2, 4]}, shape, scale, translate) == (
+        (1.0, 1.0),
+        translate,
+    )
+    crop = ops.get_operation("crop")
+    assert output_geometry(crop, {"start": [2, 4], "stop": [20, 30]}, shape, scale, translate) == (
+        scale,
+        (2.0, 3.0),
+    )

@@ -184,3 +184,14 @@ def test_crop_then_subsample_replays_as_the_recorded_pipeline(viewer, qtbot, ban
     data, out_spacing = pipeline.run_with_spacing(stack, spacing)
     np.testing.assert_array_equal(data, result.data)
     np.testing.assert_allclose(out_spacing, result.scale)
+
+
+def test_subsample_and_crop_of_an_rgb_layer_stay_rgb_and_overlay_it(viewer, qtbot):
+    image = np.random.default_rng(9).integers(0, 255, (40, 50, 3)).astype(np.uint8)
+    viewer.add_image(image, rgb=True, scale=(0.5, 0.5), name="rgb")
+    widget = dock(viewer)
+    widget.steps = [2, 2]
+    result = run(qtbot, widget, widget.subsample)
+    assert result.rgb
+    np.testing.assert_array_equal(result.data, image[::2, ::2])
+    np.testing.assert_allclose(result.scale, (1.0, 1.0))

@@ -188,20 +188,21 @@ def output_geometry(
 
     Filters and morphology keep both; ``crop`` moves the origin by ``start``,
     ``subsample`` multiplies the scale by ``step``, ``project`` drops the axis,
-    ``resample_isotropic`` makes the spatial scale isotropic.
+    ``resample_isotropic`` makes the spatial scale isotropic. An RGB image's
+    colour axis (in ``shape``, not in ``scale``) keeps no geometry.
     """
     scale = [float(s) for s in scale]
     translate = [float(t) for t in translate]
-    ndim = len(shape)
+    ndim = len(scale)
     p = operation.bind(parameters)
     if operation.name == "crop" and p["start"] is not None:
-        starts = [p["start"]] * ndim if np.isscalar(p["start"]) else list(p["start"])
+        starts = [p["start"]] * ndim if np.isscalar(p["start"]) else list(p["start"])[:ndim]
         for axis, start in enumerate(starts):
             if start is not None:
                 first = slice(start, None).indices(shape[axis])[0]
                 translate[axis] += first * scale[axis]
     elif operation.name == "subsample":
-        steps = [p["step"]] * ndim if np.isscalar(p["step"]) else list(p["step"])
+        steps = [p["step"]] * ndim if np.isscalar(p["step"]) else list(p["step"])[:ndim]
         steps += [1] * (ndim - len(steps))
         scale = [s * k for s, k in zip(scale, steps, strict=True)]
     elif operation.name == "project":
