@@ -15,7 +15,7 @@ import napari
 import numpy as np
 from magicgui import widgets
 from napari.layers import Image, Layer
-from napari.qt.threading import create_worker
+from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
 
@@ -86,7 +86,6 @@ class OperationWidget(widgets.Container):
         self.operation = operation
         self._generation = 0
         self._worker = None
-        self._worker_in_slabs = False
         self._pending = False
         self._apply_worker = None
         self.preview_layer: Layer | None = None
@@ -365,13 +364,17 @@ class OperationWidget(widgets.Container):
             worker = create_worker(
                 self._compute, request, data, _start_thread=False, _ignore_errors=True
             )
-        self._worker_in_slabs = slabs > 1
         worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
         worker.errored.connect(self._report)
         worker.finished.connect(self._on_preview_finished)
         self._worker = worker
         self._status.value = "computing…"
         worker.start()
+
+    @property
+    def _worker_in_slabs(self) -> bool:
+        """Whether the running preview computes a whole volume slab by slab."""
+        return isinstance(self._worker, GeneratorWorker)
 
     def _slab_count(self, request: Request, data) -> int:
         """How many slabs a whole-volume preview takes (1: computed in one piece)."""
@@ -422,7 +425,7 @@ class OperationWidget(widgets.Container):
         )
 
     def _on_preview_finished(self) -> None:
-        self._worker, self._worker_in_slabs = None, False
+        self._worker = None
         if not self._alive:
             return
         if self._pending:

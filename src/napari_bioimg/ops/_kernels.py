@@ -36,6 +36,7 @@ __all__ = [
     "rows_median_network",
     "rows_sums",
     "run_parallel",
+    "thread_pool",
 ]
 
 # Below this many pixels the work stays on the calling thread.
@@ -166,7 +167,7 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
         for part in parts:
             kernel(image3, out3, *part, *args)
         return
-    pool = _pool(threads)
+    pool = thread_pool(threads)
     futures = [pool.submit(kernel, image3, out3, *part, *args) for part in parts]
     for future in futures:
         future.result()
@@ -175,7 +176,7 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
 _POOLS: dict = {}
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+def thread_pool(threads: int) -> ThreadPoolExecutor:
     """A pool of ``threads`` workers, kept for the process (a forked child makes its own).
 
     A preview runs a dozen passes: starting threads for each cost milliseconds.

@@ -21,6 +21,7 @@ from ._checks import as_mask, check_choice, check_memory, check_nonnegative, spa
 from ._distance import ball_binary, prefers_distance
 from ._footprint import FOOTPRINTS, apply_batched, make_footprint
 from ._neighbourhood import local_extreme
+from ._store import kept
 
 __all__ = [
     "binary_closing",
@@ -261,20 +262,8 @@ def _block_of(data, index, spacing):
     return batch, (index[lead] if len(spacing) == 3 else None), spacing
 
 
-def _kept(store, name: str, key, compute):
-    """``compute()``, kept in ``store[name]`` while asked for with the same ``key``."""
-    held = None if store is None else store.pop(name, None)  # one at a time in memory
-    if held is not None and held[0] == key:
-        store[name] = held
-        return held[1]
-    value = compute()
-    if store is not None:
-        store[name] = (key, value)
-    return value
-
-
 def _block_labels(data, batch, connectivity: int, store) -> np.ndarray:
-    return _kept(
+    return kept(
         store,
         "labels",
         (batch, connectivity),
@@ -299,7 +288,7 @@ def remove_small_objects_plane(data, index, parameters, spacing=None, store=None
     min_size = check_nonnegative(parameters["min_size"], "min_size")
     connectivity = _connectivity(parameters["connectivity"], len(spacing))
     labels = _block_labels(data, batch, connectivity, store)
-    counts = _kept(store, "counts", (batch, connectivity), lambda: np.bincount(labels.ravel()))
+    counts = kept(store, "counts", (batch, connectivity), lambda: np.bincount(labels.ravel()))
     plane = labels[z]
     return _large_enough(counts, min_size, float(np.prod(spacing)))[plane]
 
@@ -309,5 +298,5 @@ def fill_holes_plane(data, index, parameters, spacing=None, store=None) -> np.nd
     batch, z, spacing = _block_of(data, index, spacing)
     if z is None:
         return _fill_holes_block(as_mask(data[batch]))
-    filled = _kept(store, "filled", batch, lambda: _fill_holes_block(as_mask(data[batch])))
+    filled = kept(store, "filled", batch, lambda: _fill_holes_block(as_mask(data[batch])))
     return filled[z].copy()

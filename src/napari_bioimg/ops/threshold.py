@@ -12,7 +12,7 @@ from skimage import filters as skfilters
 from skimage.exposure import histogram
 
 from ._checks import as_image, check_choice
-from ._kernels import _pool, n_threads
+from ._kernels import n_threads, thread_pool
 
 __all__ = [
     "AUTOMATIC_METHODS",
@@ -131,7 +131,11 @@ def _integer_counts(array: np.ndarray, low: int, high: int) -> np.ndarray:
     parts = np.array_split(flat, max(1, min(n_threads(), flat.size // 1_000_000)))
     counts = np.zeros((len(parts), high - low + 1), np.int64)
     low = array.dtype.type(low)  # subtracting in the image's dtype cannot overflow here
-    list(_pool(len(parts)).map(lambda k: _count_into(parts[k], low, counts[k]), range(len(parts))))
+    list(
+        thread_pool(len(parts)).map(
+            lambda k: _count_into(parts[k], low, counts[k]), range(len(parts))
+        )
+    )
     return counts.sum(axis=0)
 
 

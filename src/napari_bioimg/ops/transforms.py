@@ -11,7 +11,8 @@ from scipy import ndimage as ndi
 
 from ._checks import as_image, check_choice, spatial_spacing
 from ._footprint import apply_batched
-from ._kernels import _pool, n_threads
+from ._kernels import n_threads, thread_pool
+from ._store import kept
 
 __all__ = ["PROJECTIONS", "crop", "flip", "project", "resample_isotropic", "subsample"]
 
@@ -133,7 +134,7 @@ def _check_order(order) -> int:
 
 
 def _resampling(shape, spacing, order: int, target: float | None, dtype):
-    """Checked ``(spacing, order, target, ratios, out_shape)`` of a resampling."""
+    """``(order, out_shape, samplings)`` of a resampling, checked (bool data: order 0)."""
     order = _check_order(order)
     if target is None:
         target = min(spacing)
@@ -141,8 +142,9 @@ def _resampling(shape, spacing, order: int, target: float | None, dtype):
         raise ValueError(f"target must be a positive number, got {target!r}")
     if order and np.dtype(dtype) == np.bool_:
         order = 0
+    out_shape = isotropic_shape(shape, spacing, target)
     ratios = [target / s for s in spacing]
-    return order, target, ratios, isotropic_shape(shape, spacing, target)
+    return order, out_shape, _samplings(shape, out_shape, ratios, order)
 
 
 # scipy pads by this much (edge values) before the spline prefilter of "nearest" mode.
@@ -281,7 +283,7 @@ def _z_coefficients(block, samplings, order: int):
         lines = block[:, start : start + _ROWS].transpose(1, 2, 0)
         out[:, start : start + _ROWS] = _coefficients(lines, 2, order).transpose(2, 0, 1)
 
-    list(_pool(n_threads()).map(rows, range(0, ny, _ROWS)))
+    list(thread_pool(n_threads()).map(rows, range(0, ny, _ROWS)))
     return out
 
 
@@ -321,10 +323,9 @@ def resample_isotropic(
     array = as_image(image)
     spacing = spatial_spacing(array, spacing)
     nsp = len(spacing)
-    order, target, ratios, out_shape = _resampling(
+    order, out_shape, samplings = _resampling(
         array.shape[-nsp:], spacing, order, target, array.dtype
     )
-    samplings = _samplings(array.shape[-nsp:], out_shape, ratios, order)
 
     def block(b):
         if b.ndim == 2:
@@ -368,22 +369,19 @@ def resample_plane(data, index, parameters, spacing, store=None) -> np.ndarray:
     spacing = tuple(float(s) for s in spacing)
     nsp = len(spacing)
     lead = len(data.shape) - nsp
-    order, _, ratios, out_shape = _resampling(
+    order, _, samplings = _resampling(
         data.shape[lead:], spacing, parameters["order"], parameters.get("target"), data.dtype
     )
-    samplings = _samplings(data.shape[lead:], out_shape, ratios, order)
     batch, k = tuple(index[:lead]), (index[lead] if nsp == 3 else 0)
     planes = _Lazy(data, batch)
     if nsp == 3 and order > 1 and samplings[0] is not None:
-        key = (batch, order, spacing)
-        held = None if store is None else store.get("z coefficients")
-        if held is None or held[0] != key:
-            if store is not None:
-                store.pop("z coefficients", None)  # one at a time in memory
-            held = (key, _z_coefficients(np.asarray(planes), samplings, order))
-            if store is not None:
-                store["z coefficients"] = held
-        planes = held[1]
+        lines = planes
+        planes = kept(
+            store,
+            "z coefficients",
+            (batch, order, spacing),
+            lambda: _z_coefficients(np.asarray(lines), samplings, order),
+        )
     return _resampled_plane(planes, k, samplings, order, data.dtype)
 
 
