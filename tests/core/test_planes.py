@@ -157,19 +157,26 @@ def test_output_plane_hooks_equal_the_full_result(hyperstack, name, params, kind
             np.testing.assert_array_equal(plane, full[index])
 
 
-def test_remove_small_objects_plane_reuses_the_labels_for_every_size(hyperstack):
+def test_remove_small_objects_plane_reuses_the_runs_for_every_size(hyperstack):
     op = ops.get_operation("remove_small_objects")
     mask = hyperstack[0] > 100
     store = {}
     compute_plane(op, mask, {"min_size": 2.0}, (3,), (2.0, 1.0, 1.0), store)
-    labels = store["labels"][1]
+    runs, joins = store["runs"][1], store["joins"][1]
     for min_size in (1.0, 6.0, 40.0, 400.0):
         plane = compute_plane(op, mask, {"min_size": min_size}, (3,), (2.0, 1.0, 1.0), store)
-        assert store["labels"][1] is labels  # not labelled again
+        assert store["joins"][1] is joins  # not labelled again
         expected = ops.remove_small_objects(mask, min_size=min_size, spacing=(2.0, 1.0, 1.0))
         np.testing.assert_array_equal(plane, expected[3])
-    compute_plane(op, mask, {"min_size": 2.0, "connectivity": 3}, (3,), (2.0, 1.0, 1.0), store)
-    assert store["labels"][0] == ((), 3)  # one labelling kept, the latest
+    plane = compute_plane(
+        op, mask, {"min_size": 6.0, "connectivity": 3}, (3,), (2.0, 1.0, 1.0), store
+    )
+    # A new connectivity joins the same runs again; one joining is kept, the latest.
+    assert store["runs"][1] is runs and store["joins"][0] == ((), 3)
+    expected = ops.remove_small_objects(
+        mask, min_size=6.0, connectivity=3, spacing=(2.0, 1.0, 1.0)
+    )
+    np.testing.assert_array_equal(plane, expected[3])
 
 
 def test_output_plane_of_a_resampled_stack_is_indexed_in_the_result():

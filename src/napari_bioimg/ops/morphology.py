@@ -15,12 +15,12 @@ from it.
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ._checks import as_mask, check_choice, check_memory, check_nonnegative, spatial_spacing
 from ._distance import ball_binary, prefers_distance
 from ._footprint import FOOTPRINTS, apply_batched, make_footprint
 from ._neighbourhood import local_extreme
+from ._runs import Runs, find_runs, join_runs, paint, run_sizes
 from ._store import kept
 
 __all__ = [
@@ -148,20 +148,30 @@ def fill_holes(image, *, spacing: Spacing = None):
 
 
 def _fill_holes_block(mask: np.ndarray) -> np.ndarray:
-    """``ndi.binary_fill_holes(mask)`` by one labelling of the background.
+    """``ndi.binary_fill_holes(mask)`` by one labelling of the background."""
+    return paint(*_hole_runs(mask), background=True)
+
+
+def _hole_runs(mask: np.ndarray) -> tuple[Runs, np.ndarray]:
+    """The background runs of a block, and whether each lies in a hole.
 
     Holes are the background components (face neighbours) that touch no
     border. scipy finds the rest by dilating from the border until nothing
     changes, which takes as many passes as the background is deep (5 times
     slower on a 1024x1024 image of nuclei).
     """
-    labels, _ = ndi.label(~mask)
-    outside = np.zeros(labels.max() + 1, bool)
-    for axis in range(mask.ndim):
-        for end in (0, -1):
-            outside[np.take(labels, end, axis=axis)] = True
-    outside[0] = False  # label 0 is the mask itself
-    return ~outside[labels]
+    runs = find_runs(mask, invert=True)
+    labels, count = join_runs(runs, 1)
+    nz, ny, nx = runs.shape
+    rows = np.arange(nz * ny)
+    border_rows = (rows % ny == 0) | (rows % ny == ny - 1)
+    if mask.ndim == 3:
+        border_rows |= (rows < ny) | (rows >= (nz - 1) * ny)
+    row_of_run = np.repeat(rows, np.diff(runs.offsets))
+    border = border_rows[row_of_run] | (runs.starts == 0) | (runs.ends == nx)
+    outside = np.zeros(count + 1, bool)
+    outside[labels[border]] = True
+    return runs, ~outside[labels]
 
 
 def _connectivity(value, ndim: int) -> int:
@@ -178,11 +188,11 @@ def _connectivity(value, ndim: int) -> int:
 def _label_block(block: np.ndarray, connectivity: int) -> np.ndarray:
     """``skimage.measure.label``: objects numbered in the raster order of their first pixel.
 
-    By scipy's labelling, straight into int32: the same labels, 15 % faster, no copy.
+    Through the block's runs (:mod:`._runs`): the same labels as scipy's
+    labelling, 3 to 10 times faster, straight into int32.
     """
-    structure = ndi.generate_binary_structure(block.ndim, min(connectivity, block.ndim))
-    labels, _ = ndi.label(block, structure, output=np.int32)
-    return labels
+    runs = find_runs(block)
+    return paint(runs, join_runs(runs, min(connectivity, block.ndim))[0])
 
 
 def label(image, *, connectivity: int = 1, spacing: Spacing = None):
@@ -234,8 +244,10 @@ def remove_small_objects(
     pixel_size = float(np.prod(spacing))
 
     def block(b):
-        labels = _label_block(b, connectivity)
-        return _large_enough(np.bincount(labels.ravel()), min_size, pixel_size)[labels]
+        runs = find_runs(b)
+        labels, count = join_runs(runs, min(connectivity, b.ndim))
+        sizes = run_sizes(runs, labels, count)
+        return paint(runs, _large_enough(sizes, min_size, pixel_size)[labels])
 
     return apply_batched(mask, len(spacing), block)
 
@@ -262,13 +274,15 @@ def _block_of(data, index, spacing):
     return batch, (index[lead] if len(spacing) == 3 else None), spacing
 
 
-def _block_labels(data, batch, connectivity: int, store) -> np.ndarray:
-    return kept(
-        store,
-        "labels",
-        (batch, connectivity),
-        lambda: _label_block(as_mask(data[batch]), connectivity),
-    )
+def _block_runs(data, batch, store) -> Runs:
+    return kept(store, "runs", batch, lambda: find_runs(as_mask(data[batch])))
+
+
+def _block_joins(data, batch, connectivity: int, store) -> tuple[Runs, np.ndarray, int]:
+    """The block's runs, the label of each and the number of objects."""
+    runs = _block_runs(data, batch, store)
+    joined = kept(store, "joins", (batch, connectivity), lambda: join_runs(runs, connectivity))
+    return runs, *joined
 
 
 def label_plane(data, index, parameters, spacing=None, store=None) -> np.ndarray:
@@ -277,26 +291,27 @@ def label_plane(data, index, parameters, spacing=None, store=None) -> np.ndarray
     connectivity = _connectivity(parameters["connectivity"], len(spacing))
     if z is None:
         return _label_block(as_mask(data[batch]), connectivity)
-    return _block_labels(data, batch, connectivity, store)[z].copy()
+    runs, labels, _ = _block_joins(data, batch, connectivity, store)
+    return paint(runs, labels, plane=z)
 
 
 def remove_small_objects_plane(data, index, parameters, spacing=None, store=None) -> np.ndarray:
-    """Plane ``index`` of :func:`remove_small_objects` (the block's labels are kept)."""
+    """Plane ``index`` of :func:`remove_small_objects` (the block's runs are kept)."""
     batch, z, spacing = _block_of(data, index, spacing)
     if z is None:
         return remove_small_objects(data[batch], spacing=spacing, **parameters)
     min_size = check_nonnegative(parameters["min_size"], "min_size")
     connectivity = _connectivity(parameters["connectivity"], len(spacing))
-    labels = _block_labels(data, batch, connectivity, store)
-    counts = kept(store, "counts", (batch, connectivity), lambda: np.bincount(labels.ravel()))
-    plane = labels[z]
-    return _large_enough(counts, min_size, float(np.prod(spacing)))[plane]
+    runs, labels, count = _block_joins(data, batch, connectivity, store)
+    sizes = kept(store, "sizes", (batch, connectivity), lambda: run_sizes(runs, labels, count))
+    keep = _large_enough(sizes, min_size, float(np.prod(spacing)))
+    return paint(runs, keep[labels], plane=z)
 
 
 def fill_holes_plane(data, index, parameters, spacing=None, store=None) -> np.ndarray:
-    """Plane ``index`` of :func:`fill_holes` (the block's filled mask is kept)."""
+    """Plane ``index`` of :func:`fill_holes` (the block's background runs are kept)."""
     batch, z, spacing = _block_of(data, index, spacing)
     if z is None:
         return _fill_holes_block(as_mask(data[batch]))
-    filled = kept(store, "filled", batch, lambda: _fill_holes_block(as_mask(data[batch])))
-    return filled[z].copy()
+    runs, holes = kept(store, "holes", batch, lambda: _hole_runs(as_mask(data[batch])))
+    return paint(runs, holes, background=True, plane=z)
