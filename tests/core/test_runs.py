@@ -107,3 +107,23 @@ def test_holes_touching_only_the_first_or_last_plane_are_not_holes():
     filled = ops.fill_holes(mask)
     assert not filled[0, 3, 3] and filled[2, 3, 3] and not filled[3, 1:3, 1:3].any()
     np.testing.assert_array_equal(filled, ndi.binary_fill_holes(mask))
+
+
+@pytest.mark.parametrize("threads", [2, 3, 5])
+def test_runs_found_by_several_threads_equal_those_of_one(monkeypatch, threads):
+    # Rows written by one thread spill into the first slot of the next row with
+    # runs, which may belong to another thread: empty rows and runs reaching the
+    # row's end sit at the shares' edges here.
+    from napari_bioimg.ops import _runs
+
+    rng = np.random.default_rng(threads)
+    mask = rng.random((3, 10, 70)) < 0.5
+    mask[:, ::3] = False
+    mask[:, 1::4, -5:] = True
+    monkeypatch.setattr(_runs, "n_threads", lambda: 1)
+    one = find_runs(mask)
+    monkeypatch.setattr(_runs, "n_threads", lambda: threads)
+    many = find_runs(mask)
+    for name in ("offsets", "starts", "ends"):
+        np.testing.assert_array_equal(getattr(many, name), getattr(one, name))
+    np.testing.assert_array_equal(paint(many, join_runs(many, 3)[0]), scipy_labels(mask, 3)[0])

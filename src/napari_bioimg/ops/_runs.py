@@ -65,14 +65,18 @@ def _row_ranges(rows: int, parts: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def _parallel(function, rows: int, *args) -> None:
-    """``function(*args, r0, r1)`` over shares of ``rows`` on the shared threads."""
+def _parallel(function, rows: int, *args) -> list[tuple[int, int]]:
+    """``function(*args, r0, r1)`` over shares of ``rows`` on the shared threads.
+
+    Returns the shares.
+    """
     ranges = _row_ranges(rows, n_threads())
     if len(ranges) == 1:
         function(*args, *ranges[0])
-        return
+        return ranges
     for future in [thread_pool(len(ranges)).submit(function, *args, *r) for r in ranges]:
         future.result()
+    return ranges
 
 
 @njit(nogil=True, cache=True)
@@ -87,26 +91,66 @@ def _count_runs(rows, counts, invert, r0, r1):
         counts[r] = n
 
 
+# Columns checked at once for a change of state (skipped when there is none).
+_STRETCH = 32
+
+
 @njit(nogil=True, cache=True)
 def _fill_runs(rows, offsets, starts, ends, invert, r0, r1):
+    """The runs' columns, without branches on the pixels (noisy masks have many runs).
+
+    Every column is written as a candidate start and end, and kept by moving
+    on where a run starts or ends. So each row writes one slot past its runs,
+    the first of the next row that has runs (the arrays hold a spare slot for
+    the last): where another thread wrote that row first, :func:`_fill_row`
+    writes it again.
+    """
     nx = rows.shape[1]
-    outside = np.uint8(invert)
+    flip = np.uint8(invert)
     for r in range(r0, r1):
-        k = offsets[r]
-        if offsets[r + 1] == k:
+        first = offsets[r]
+        if offsets[r + 1] == first:
             continue
         row = rows[r]
-        x = 0
-        while x < nx:
-            while x < nx and row[x] == outside:
-                x += 1
-            if x == nx:
-                break
-            starts[k] = x
-            while x < nx and row[x] != outside:
-                x += 1
-            ends[k] = x
-            k += 1
+        k = first
+        e = first
+        previous = np.uint8(0)
+        for x0 in range(0, nx, _STRETCH):
+            x1 = min(x0 + _STRETCH, nx)
+            same = previous ^ flip  # the byte that continues the current state
+            change = np.uint8(0)
+            for x in range(x0, x1):
+                change |= row[x] ^ same
+            if change == 0:
+                continue
+            for x in range(x0, x1):
+                v = row[x] ^ flip
+                starts[k] = x
+                k += v > previous
+                ends[e] = x
+                e += v < previous
+                previous = v
+        ends[e] = nx  # a run reaching the end of the row (else the next slot)
+
+
+@njit(nogil=True, cache=True)
+def _fill_row(rows, offsets, starts, ends, invert, r):
+    """The runs of row ``r``, writing only its own slots."""
+    nx = rows.shape[1]
+    outside = np.uint8(invert)
+    row = rows[r]
+    k = offsets[r]
+    x = 0
+    while x < nx:
+        while x < nx and row[x] == outside:
+            x += 1
+        if x == nx:
+            break
+        starts[k] = x
+        while x < nx and row[x] != outside:
+            x += 1
+        ends[k] = x
+        k += 1
 
 
 def find_runs(mask: np.ndarray, invert: bool = False) -> Runs:
@@ -120,28 +164,38 @@ def find_runs(mask: np.ndarray, invert: bool = False) -> Runs:
     total = int(offsets[-1])
     # Start, end, parent and label of every run (a checkerboard has size / 2 runs).
     check_memory(total * 16, "connected components")
-    starts = np.empty(total, np.int32)
-    ends = np.empty(total, np.int32)
-    _parallel(_fill_runs, rows.shape[0], rows, offsets, starts, ends, invert)
-    return Runs(mask.ndim, shape, offsets, starts, ends)
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _find(parent, i):
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]  # path halving
-        i = parent[i]
-    return i
+    starts = np.empty(total + 1, np.int32)
+    ends = np.empty(total + 1, np.int32)
+    ranges = _parallel(_fill_runs, rows.shape[0], rows, offsets, starts, ends, invert)
+    for r0, _ in ranges[1:]:
+        if offsets[r0] < total:  # the previous share's last row wrote into this slot
+            row = int(np.searchsorted(offsets, offsets[r0], side="right")) - 1
+            _fill_row(rows, offsets, starts, ends, invert, row)
+    return Runs(mask.ndim, shape, offsets, starts[:total], ends[:total])
 
 
 @njit(nogil=True, cache=True, inline="always")
 def _union(parent, a, b):
-    a = _find(parent, a)
-    b = _find(parent, b)
-    if a < b:
-        parent[b] = a
-    elif b < a:
-        parent[a] = b
+    """Join the sets of ``a`` and ``b`` (Rem's algorithm with splicing).
+
+    Parents always have smaller indices, so a root is the first run of its set;
+    both paths are walked together and shortened on the way.
+    """
+    while parent[a] != parent[b]:
+        if parent[a] > parent[b]:
+            if a == parent[a]:
+                parent[a] = parent[b]
+                return
+            up = parent[a]
+            parent[a] = parent[b]
+            a = up
+        else:
+            if b == parent[b]:
+                parent[b] = parent[a]
+                return
+            up = parent[b]
+            parent[b] = parent[a]
+            b = up
 
 
 @njit(nogil=True, cache=True)
@@ -184,10 +238,11 @@ def _join(offsets, starts, ends, nz, ny, connectivity, earlier, parent, labels):
                 rb = (z + dz) * ny + (y + dy)
                 grow = 1 if used < connectivity else 0
                 _join_rows(parent, starts, ends, a0, a1, offsets[rb], offsets[rb + 1], grow)
-    # The root of an object is its first run: number the roots in order.
+    # The root of an object is its first run: number the roots in order. A
+    # parent comes before its child, so its label is already its root's.
     count = 0
     for i in range(parent.shape[0]):
-        p = _find(parent, i)
+        p = parent[i]
         if p == i:
             count += 1
             labels[i] = count
