@@ -4,15 +4,16 @@ These work on every axis of the array (not per batch block) and accept RGB data.
 They return new arrays, never views of the input.
 """
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 from scipy import ndimage as ndi
 
 from ._checks import as_image, check_choice, spatial_spacing
 from ._footprint import apply_batched
 from ._kernels import n_threads, thread_pool
-from ._store import kept
 
 __all__ = ["PROJECTIONS", "crop", "flip", "project", "resample_isotropic", "subsample"]
 
@@ -362,9 +363,10 @@ def resample_plane(data, index, parameters, spacing, store=None) -> np.ndarray:
     """Plane ``index`` of :func:`resample_isotropic`.
 
     Orders 0 and 1 read the one or two input planes it needs; orders 2 and 3
-    read the coefficients of the spline along z, which need whole z lines:
-    they are computed once and kept in ``store``, so that moving through the
-    planes costs a weighted sum of four planes.
+    read ``order + 1`` planes of the spline coefficients along z, each a
+    weighted sum of the input planes (:func:`_z_operator`), so that no
+    parameter change prefilters the whole stack. (``store`` is unused: nothing
+    is worth keeping.)
     """
     spacing = tuple(float(s) for s in spacing)
     nsp = len(spacing)
@@ -375,14 +377,81 @@ def resample_plane(data, index, parameters, spacing, store=None) -> np.ndarray:
     batch, k = tuple(index[:lead]), (index[lead] if nsp == 3 else 0)
     planes = _Lazy(data, batch)
     if nsp == 3 and order > 1 and samplings[0] is not None:
-        lines = planes
-        planes = kept(
-            store,
-            "z coefficients",
-            (batch, order, spacing),
-            lambda: _z_coefficients(np.asarray(lines), samplings, order),
-        )
+        planes = _coefficient_planes(planes, samplings[0][0][:, k], order)
     return _resampled_plane(planes, k, samplings, order, data.dtype)
+
+
+# Terms of a coefficient below this share of its largest weight are left out:
+# they change nothing at float64 precision.
+_NEGLIGIBLE = 1e-18
+
+
+@functools.lru_cache(maxsize=8)
+def _z_operator(nz: int, order: int) -> np.ndarray:
+    """``(nz + 2 * _NPAD, nz)``: each coefficient along z as a weighted sum of the planes.
+
+    The prefilter (:func:`_coefficients`) is linear: applied to the identity it
+    gives its own matrix, so these sums equal its results to float64 rounding
+    (and, stored as float32 as :func:`_z_coefficients` stores them, almost
+    always bit for bit). Shared: read-only.
+    """
+    operator = _coefficients(np.eye(nz), 0, order)
+    operator.flags.writeable = False
+    return operator
+
+
+class _Planes(dict):
+    """Some planes of a block, by index, for :func:`_resampled_plane`."""
+
+    def __init__(self, planes: dict, shape: tuple):
+        super().__init__(planes)
+        self.shape = shape
+
+
+def _coefficient_planes(lines: "_Lazy", taps: np.ndarray, order: int) -> _Planes:
+    """Planes ``taps`` of :func:`_z_coefficients` of a block, from the planes they weigh."""
+    nz, ny, nx = lines.shape
+    operator = _z_operator(nz, order)[taps]
+    operator = np.where(
+        np.abs(operator) > _NEGLIGIBLE * np.abs(operator).max(axis=1, keepdims=True), operator, 0
+    )
+    used = np.flatnonzero(operator.any(axis=0))
+    i0, i1 = int(used[0]), int(used[-1]) + 1
+    slab = np.ascontiguousarray(lines[i0:i1])
+    dtype = np.float32 if lines.dtype.itemsize <= 4 else np.float64
+    out = np.empty((len(taps), ny, nx), dtype)
+    weights = np.ascontiguousarray(operator[:, i0:i1])
+    threads = max(1, min(n_threads(), ny))
+    edges = np.linspace(0, ny, threads + 1).astype(int)
+    jobs = [
+        thread_pool(threads).submit(_weighted_planes, slab, weights, out, int(a), int(b))
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    for job in jobs:
+        job.result()
+    shape = (nz + 2 * _NPAD, ny, nx)
+    return _Planes({int(t): out[j] for j, t in enumerate(taps)}, shape)
+
+
+@njit(nogil=True, cache=True)
+def _weighted_planes(slab, weights, out, y0, y1):
+    """``out[t] = sum_i weights[t, i] * slab[i]`` for the rows ``y0:y1`` (in float64)."""
+    ntaps, nplanes = weights.shape
+    nx = slab.shape[2]
+    total = np.empty(nx)
+    for y in range(y0, y1):
+        for t in range(ntaps):
+            for x in range(nx):
+                total[x] = 0.0
+            for i in range(nplanes):
+                w = weights[t, i]
+                if w != 0.0:
+                    row = slab[i, y]
+                    for x in range(nx):
+                        total[x] += w * row[x]
+            orow = out[t, y]
+            for x in range(nx):
+                orow[x] = total[x]
 
 
 class _Lazy:
