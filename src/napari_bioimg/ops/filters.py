@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._checks import as_image, check_memory, check_positive, spatial_spacing
-from ._correlate import correlate, gaussian_blur, gaussian_planes_of_slab
+from ._correlate import correlate, gaussian_blur, gaussian_planes_of_slab, gaussian_weights
 from ._footprint import apply_batched, make_footprint
 from ._neighbourhood import (
     local_extreme,
@@ -236,15 +236,26 @@ def difference_of_gaussian_plane(slab, z, parameters, spacing):
 
 
 def laplacian_of_gaussian_plane(slab, z, parameters, spacing):
-    """Plane ``z`` of ``laplacian_of_gaussian(slab, ...)`` (3D), alone, bit for bit.
+    """Plane ``z`` of ``laplacian_of_gaussian(slab, ...)`` (3D), alone.
 
-    The Gaussian of the planes ``z - 1`` to ``z + 1`` only, then the Laplace
-    filter of the middle one.
+    The Laplace filter's term along z, ``2 G[z] - G[z - 1] - G[z + 1]``, is the
+    in-plane blur of the same combination of the planes blurred along z only
+    (the in-plane passes are linear): two in-plane blurs instead of three. The
+    same values as the whole filter to float32 rounding.
     """
     sigmas = [parameters["sigma"] / s for s in spacing]
+    work = as_image(slab)
     low, high = max(z - 1, 0), min(z + 2, slab.shape[0])
-    blurred = gaussian_planes_of_slab(as_image(slab), (low, high), sigmas, GAUSSIAN_TRUNCATE)
-    return _laplace_block(blurred, (z - low, z - low + 1))[0]
+    if sigmas[0] > 1e-15:
+        weights = gaussian_weights(sigmas[0], GAUSSIAN_TRUNCATE)
+        along = correlate(work, 0, weights, (low, high), clear=False)[low:high]
+    else:
+        along = work[low:high].astype(np.float32)
+    centre = along[z - low]
+    # The neighbour planes replicate at the volume's edges (mode "nearest").
+    z_term = 2 * centre - along[max(z - 1, low) - low] - along[min(z + 1, high - 1) - low]
+    both = gaussian_blur(np.stack([z_term, centre]), [0.0, *sigmas[1:]], GAUSSIAN_TRUNCATE)
+    return both[0] + _laplace_block(both[1])
 
 
 def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
