@@ -109,21 +109,31 @@ def test_holes_touching_only_the_first_or_last_plane_are_not_holes():
     np.testing.assert_array_equal(filled, ndi.binary_fill_holes(mask))
 
 
-@pytest.mark.parametrize("threads", [2, 3, 5])
+@pytest.mark.parametrize("threads", [2, 3, 5, 9])
 def test_runs_found_by_several_threads_equal_those_of_one(monkeypatch, threads):
-    # Rows written by one thread spill into the first slot of the next row with
-    # runs, which may belong to another thread: empty rows and runs reaching the
-    # row's end sit at the shares' edges here.
+    # Rows written by one share spill into the first slot of the next row with
+    # runs, which may belong to another share: the shares run here one after the
+    # other in reverse order (the worst interleaving), with empty rows, wholly
+    # empty shares and runs reaching the row's end at the shares' edges.
     from napari_bioimg.ops import _runs
+
+    def reversed_shares(function, rows, *args):
+        ranges = _runs._row_ranges(rows, threads)
+        for r0, r1 in reversed(ranges):
+            function(*args, r0, r1)
+        return ranges
 
     rng = np.random.default_rng(threads)
     mask = rng.random((3, 10, 70)) < 0.5
     mask[:, ::3] = False
+    mask[1, 2:9] = False
     mask[:, 1::4, -5:] = True
-    monkeypatch.setattr(_runs, "n_threads", lambda: 1)
     one = find_runs(mask)
-    monkeypatch.setattr(_runs, "n_threads", lambda: threads)
+    monkeypatch.setattr(_runs, "_parallel", reversed_shares)
+    for invert in (False, True):
+        many = find_runs(mask, invert=invert)
+        expected = find_runs(~mask) if invert else one
+        for name in ("offsets", "starts", "ends"):
+            np.testing.assert_array_equal(getattr(many, name), getattr(expected, name))
     many = find_runs(mask)
-    for name in ("offsets", "starts", "ends"):
-        np.testing.assert_array_equal(getattr(many, name), getattr(one, name))
     np.testing.assert_array_equal(paint(many, join_runs(many, 3)[0]), scipy_labels(mask, 3)[0])

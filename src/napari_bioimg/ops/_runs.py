@@ -31,6 +31,8 @@ from ._kernels import n_threads, thread_pool
 
 __all__ = ["Runs", "find_runs", "join_runs", "paint", "run_sizes"]
 
+# Peak memory per run of the functions here and their callers in morphology.
+_BYTES_PER_RUN = 48
 # The earlier neighbour rows of a row, as (dz, dy).
 _EARLIER = ((0, -1), (-1, -1), (-1, 0), (-1, 1))
 
@@ -162,8 +164,9 @@ def find_runs(mask: np.ndarray, invert: bool = False) -> Runs:
     offsets = np.zeros(rows.shape[0] + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     total = int(offsets[-1])
-    # Start, end, parent and label of every run (a checkerboard has size / 2 runs).
-    check_memory(total * 16, "connected components")
+    # Start, end, parent and label of every run, and the temporaries of object
+    # sizes or of the border test of hole filling (a checkerboard has size / 2 runs).
+    check_memory(total * _BYTES_PER_RUN, "connected components")
     starts = np.empty(total + 1, np.int32)
     ends = np.empty(total + 1, np.int32)
     ranges = _parallel(_fill_runs, rows.shape[0], rows, offsets, starts, ends, invert)

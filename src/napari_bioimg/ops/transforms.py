@@ -4,7 +4,6 @@ These work on every axis of the array (not per batch block) and accept RGB data.
 They return new arrays, never views of the input.
 """
 
-import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -384,20 +383,29 @@ def resample_plane(data, index, parameters, spacing, store=None) -> np.ndarray:
 # Terms of a coefficient below this share of its largest weight are left out:
 # they change nothing at float64 precision.
 _NEGLIGIBLE = 1e-18
+# Planes beyond this distance weigh less than 1e-20 in a coefficient (the spline
+# prefilter's pole, sqrt(8) - 3 for order 2 and sqrt(3) - 2 for order 3, to that power).
+_Z_REACH = {2: 27, 3: 35}
 
 
-@functools.lru_cache(maxsize=8)
-def _z_operator(nz: int, order: int) -> np.ndarray:
-    """``(nz + 2 * _NPAD, nz)``: each coefficient along z as a weighted sum of the planes.
+def _z_operator(nz: int, order: int, taps: np.ndarray) -> tuple[int, np.ndarray]:
+    """Coefficients ``taps`` along z (:func:`_coefficients`) as weighted sums of planes.
 
-    The prefilter (:func:`_coefficients`) is linear: applied to the identity it
-    gives its own matrix, so these sums equal its results to float64 rounding
-    (and, stored as float32 as :func:`_z_coefficients` stores them, almost
-    always bit for bit). Shared: read-only.
+    Returns ``(i0, weights)``: coefficient ``taps[t]`` is ``sum_i weights[t, i] *
+    plane[i0 + i]``. The prefilter is linear: applied to the unit vectors of the
+    planes within reach of the taps it gives their weights, with its own
+    numbers, so these sums equal its results to float64 rounding (and, stored
+    as float32 as :func:`_z_coefficients` stores them, almost always bit for
+    bit).
     """
-    operator = _coefficients(np.eye(nz), 0, order)
-    operator.flags.writeable = False
-    return operator
+    reach = _Z_REACH[order]
+    i0 = max(0, int(taps.min()) - _NPAD - reach)
+    i1 = min(nz, int(taps.max()) - _NPAD + reach + 1)
+    units = np.zeros((nz, i1 - i0))
+    units[np.arange(i0, i1), np.arange(i1 - i0)] = 1.0
+    weights = _coefficients(units, 0, order)[taps]
+    largest = np.abs(weights).max(axis=1, keepdims=True)
+    return i0, np.where(np.abs(weights) > _NEGLIGIBLE * largest, weights, 0.0)
 
 
 class _Planes(dict):
@@ -411,16 +419,15 @@ class _Planes(dict):
 def _coefficient_planes(lines: "_Lazy", taps: np.ndarray, order: int) -> _Planes:
     """Planes ``taps`` of :func:`_z_coefficients` of a block, from the planes they weigh."""
     nz, ny, nx = lines.shape
-    operator = _z_operator(nz, order)[taps]
-    operator = np.where(
-        np.abs(operator) > _NEGLIGIBLE * np.abs(operator).max(axis=1, keepdims=True), operator, 0
-    )
-    used = np.flatnonzero(operator.any(axis=0))
+    start, weights = _z_operator(nz, order, taps)
+    used = np.flatnonzero(weights.any(axis=0))
     i0, i1 = int(used[0]), int(used[-1]) + 1
-    slab = np.ascontiguousarray(lines[i0:i1])
+    slab = np.asarray(lines[start + i0 : start + i1])
+    # The kernel reads native numbers (data from N5 stores can be big-endian).
+    slab = np.ascontiguousarray(slab, dtype=slab.dtype.newbyteorder("="))
     dtype = np.float32 if lines.dtype.itemsize <= 4 else np.float64
     out = np.empty((len(taps), ny, nx), dtype)
-    weights = np.ascontiguousarray(operator[:, i0:i1])
+    weights = np.ascontiguousarray(weights[:, i0:i1])
     threads = max(1, min(n_threads(), ny))
     edges = np.linspace(0, ny, threads + 1).astype(int)
     jobs = [
