@@ -185,20 +185,15 @@ def _union(parent, a, b):
     both paths are walked together and shortened on the way.
     """
     while parent[a] != parent[b]:
-        if parent[a] > parent[b]:
-            if a == parent[a]:
-                parent[a] = parent[b]
-                return
-            up = parent[a]
+        if parent[a] < parent[b]:
+            a, b = b, a
+        # Move a's path onto b's smaller parent.
+        if a == parent[a]:
             parent[a] = parent[b]
-            a = up
-        else:
-            if b == parent[b]:
-                parent[b] = parent[a]
-                return
-            up = parent[b]
-            parent[b] = parent[a]
-            b = up
+            return
+        up = parent[a]
+        parent[a] = parent[b]
+        a = up
 
 
 @njit(nogil=True, cache=True)
