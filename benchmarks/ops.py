@@ -36,6 +36,7 @@ import scipy
 import skimage
 from scipy import ndimage as ndi
 from skimage import filters as skfilters
+from skimage import measure as skmeasure
 from skimage import morphology as skmorph
 
 from napari_bioimg import ops
@@ -142,6 +143,14 @@ def references(op: str, footprint: str, fp: np.ndarray, radius: float, ndim: int
         brute = {"dilation": ndi.binary_dilation, "erosion": ndi.binary_erosion}
         if kind in brute and (ndim == 2 or radius <= 5):  # hopeless beyond
             refs[f"ndi.{op} (padded)"] = Padded(lambda p, f: brute[kind](p, structure=f), fp)
+    elif op == "label":
+        refs["ndi.label"] = lambda im: ndi.label(im)[0]
+        refs["skimage label"] = lambda im: skmeasure.label(im, connectivity=1)
+    elif op == "fill_holes":
+        refs["ndi.binary_fill_holes"] = ndi.binary_fill_holes
+    elif op == "remove_small_objects":
+        refs["skimage remove_small_objects"] = lambda im: skmorph.remove_small_objects(
+            im, max_size=SMALL - 1)
     elif op == "gaussian":
         refs["ndi.gaussian_filter"] = lambda im: ndi.gaussian_filter(
             im, radius, mode="nearest", truncate=4.0, output=np.float32)
@@ -152,6 +161,9 @@ def references(op: str, footprint: str, fp: np.ndarray, radius: float, ndim: int
 
 def ours(op: str, footprint: str, radius: float):
     function = ops.get_operation(op)
+    if op in WHOLE:
+        return (lambda im: function(im, min_size=SMALL)) if op == "remove_small_objects" else (
+            function)
     if op == "gaussian":
         return lambda im: function(im, sigma=radius)
     return lambda im: function(im, radius=radius, footprint=footprint)
@@ -248,6 +260,9 @@ def measure(row: Row, image, our, refs, budget: float, repeats: int = 3) -> Row:
 FILTERS = ("mean", "variance", "minimum", "maximum", "median", "white_top_hat")
 BINARY = ("binary_dilation", "binary_erosion", "binary_opening", "binary_closing")
 FLAT = {"mean", "variance", "minimum", "maximum"}
+# Connected components (no radius; default connectivity 1), on the masks.
+WHOLE = ("label", "fill_holes", "remove_small_objects")
+SMALL = 64  # remove_small_objects' min_size
 
 
 def cases(quick: bool):
@@ -270,6 +285,8 @@ def cases(quick: bool):
                         continue  # the same kernels as dilation and opening
                     yield shape, op, footprint, radius
             yield shape, "gaussian", "-", radius
+        for op in WHOLE:
+            yield shape, op, "-", 0
         if not quick:
             for op in sorted(FLAT):
                 yield shape, op, "box", 20
@@ -426,7 +443,7 @@ def main(argv=None) -> int:
             image = synthetic(shape)
             images[shape] = (image, image > np.percentile(image, 80))
         image, mask = images[shape]
-        data = mask if op.startswith("binary_") else image
+        data = mask if op.startswith("binary_") or op in WHOLE else image
         fp = make_footprint(radius, footprint if footprint != "-" else "box", (1.0,) * len(shape))
         row = Row(op, footprint, shape, radius)
         measure(row, data, ours(op, footprint, radius),
