@@ -223,6 +223,28 @@ def test_spline_planes_of_a_long_stack_weigh_only_the_planes_within_reach():
             np.testing.assert_array_equal(plane, full[k])
 
 
+def test_difference_of_gaussian_plane_blurs_again_only_the_sigma_that_changed(hyperstack):
+    op = ops.get_operation("difference_of_gaussian")
+    spacing = (2.0, 1.0, 1.0)
+    store = {}
+    compute_plane(op, hyperstack, {"sigma1": 1.0, "sigma2": 3.0}, (1, 4), spacing, store)
+    wide = store["sigma2 plane"][1]
+    for sigma1 in (0.5, 2.0, 4.0):  # sigma2 kept: its plane is not blurred again
+        params = {"sigma1": sigma1, "sigma2": 3.0}
+        plane = compute_plane(op, hyperstack, params, (1, 4), spacing, store)
+        assert store["sigma2 plane"][1] is wide
+        np.testing.assert_array_equal(plane, op(hyperstack, spacing=spacing, **params)[1, 4])
+    params = {"sigma1": 4.0, "sigma2": 1.5}  # now sigma1's plane is reused
+    narrow = store["sigma1 plane"][1]
+    plane = compute_plane(op, hyperstack, params, (1, 4), spacing, store)
+    assert store["sigma1 plane"][1] is narrow
+    np.testing.assert_array_equal(plane, op(hyperstack, spacing=spacing, **params)[1, 4])
+    # another plane (or batch) is blurred anew
+    plane = compute_plane(op, hyperstack, params, (0, 4), spacing, store)
+    assert store["sigma1 plane"][0] == ((0, 4), 4.0, spacing)
+    np.testing.assert_array_equal(plane, op(hyperstack, spacing=spacing, **params)[0, 4])
+
+
 def test_output_geometry_of_an_rgb_image_ignores_its_colour_axis():
     shape, scale, translate = (30, 40, 3), (0.5, 0.25), (1.0, 2.0)
     sub = ops.get_operation("subsample")

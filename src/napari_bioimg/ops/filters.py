@@ -25,6 +25,7 @@ from ._neighbourhood import (
     local_median,
     local_variance,
 )
+from ._store import kept
 from ._tophat import top_hat
 
 __all__ = [
@@ -228,11 +229,24 @@ def gaussian_plane(slab, z, parameters, spacing):
     return _gaussian_plane(slab, z, parameters["sigma"], spacing)
 
 
-def difference_of_gaussian_plane(slab, z, parameters, spacing):
-    """Plane ``z`` of ``difference_of_gaussian(slab, ...)``."""
-    narrow = _gaussian_plane(slab, z, parameters["sigma1"], spacing)
-    narrow -= _gaussian_plane(slab, z, parameters["sigma2"], spacing)
-    return narrow
+def difference_of_gaussian_plane(slab, z, parameters, spacing, store=None, index=None):
+    """Plane ``z`` of ``difference_of_gaussian(slab, ...)``.
+
+    With ``store``, each blurred plane is kept (keyed by the plane ``index``
+    in the volume, its sigma and the spacing), so that tuning one sigma
+    blurs only that one again.
+    """
+
+    def blurred(which: str) -> np.ndarray:
+        sigma = parameters[which]
+        return kept(
+            store,
+            f"{which} plane",
+            (index, sigma, tuple(spacing)),
+            lambda: _gaussian_plane(slab, z, sigma, spacing),
+        )
+
+    return blurred("sigma1") - blurred("sigma2")
 
 
 def laplacian_of_gaussian_plane(slab, z, parameters, spacing):

@@ -6,6 +6,8 @@ what keeps previews of big stacks interactive, and lets long computations
 report progress and be cancelled between slabs.
 """
 
+import functools
+import inspect
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -97,8 +99,16 @@ def compute_plane(
     block = np.asarray(data[(*batch, slice(low, high))])
     if operation.plane is not None:
         volume_spacing = tuple(spacing) if spacing is not None else (1.0, 1.0, 1.0)
-        return operation.plane(block, z - low, operation.bind(parameters), volume_spacing)
+        # Hooks that keep per-plane intermediates get the store and the plane's index.
+        extra = {"store": store, "index": index} if _keeps(operation.plane) else {}
+        return operation.plane(block, z - low, operation.bind(parameters), volume_spacing, **extra)
     return operation(block, spacing=spacing, **parameters)[z - low]
+
+
+@functools.lru_cache(maxsize=64)
+def _keeps(plane_hook) -> bool:
+    """Whether a ``plane`` hook takes ``store`` (and ``index``)."""
+    return "store" in inspect.signature(plane_hook).parameters
 
 
 SLAB_PLANES = 8
