@@ -236,6 +236,23 @@ def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, 
     )
     for name in ("flip", "project", "subsample", "crop"):  # their axes have no colour axis
         assert "rgb" not in dock(viewer, qtbot, name).input_names
+    # The masks' colour axis is labelled a channel: they are labelled one by one.
+    assert preview.axis_labels[0] == "channel"
+    widget.apply()
+    wait_idle(qtbot, widget)
+    masks = viewer.layers[-1]
+    assert masks.axis_labels[0] == "channel"
+    labelled = dock(viewer, qtbot, "label")
+    labelled.input_layer = masks
+    labelled.set_parameters(connectivity=2)
+    wait_idle(qtbot, labelled)
+    expected = np.stack([ops.label(m, connectivity=2) for m in masks.data.astype(bool)])
+    assert expected.max() > 1 and not np.array_equal(expected, ops.label(masks.data > 0))
+    channel = viewer.dims.current_step[0]  # the preview shows one channel's plane
+    np.testing.assert_array_equal(viewer.layers[f"{masks.name} label"].data[0], expected[channel])
+    labelled.apply()
+    wait_idle(qtbot, labelled)
+    np.testing.assert_array_equal(viewer.layers[-1].data, expected)
 
 
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):

@@ -16,10 +16,21 @@ def layer_data(layer: Layer):
     return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
 
 
+# The axis label of a channel axis (the masks of an RGB image have one first).
+CHANNEL = "channel"
+
+
 def spatial_scale(layer: Layer) -> tuple[float, ...]:
-    """The voxel size of the spatial (last 2 or 3) axes."""
+    """The voxel size of the spatial (last 2 or 3) axes.
+
+    An axis labelled ``"channel"`` and those before it are not spatial: the
+    channels of a mask are labelled, filtered and measured one by one.
+    """
     nsp = min(layer.ndim, 3)
-    return tuple(float(s) for s in layer.scale[-nsp:])
+    labels = [str(label).lower() for label in layer.axis_labels[-nsp:]]
+    if CHANNEL in labels:
+        nsp -= labels.index(CHANNEL) + 1
+    return tuple(float(s) for s in layer.scale[layer.ndim - max(nsp, 2) :])
 
 
 def length_unit(layer: Layer | None) -> str:
@@ -49,8 +60,11 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     """Add ``data`` as an Image or Labels layer that overlays ``source``."""
     scale = geometry.pop("scale", source.scale)
     translate = geometry.pop("translate", source.translate)
+    ndim = len(scale)
     data, scale, translate = for_display(data, kind, source, scale, translate)
     kwargs = dict(name=name, scale=scale, translate=translate, **geometry)
+    if len(scale) > ndim:  # the masks of an RGB image, colour first
+        kwargs["axis_labels"] = (CHANNEL, *source.axis_labels[-ndim:])
     if getattr(source, "units", None) is not None and len(scale) == source.ndim:
         kwargs["units"] = source.units
     if kind == "image":

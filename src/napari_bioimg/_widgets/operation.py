@@ -36,6 +36,7 @@ from ._layers import (
     for_display,
     layer_data,
     length_unit,
+    spatial_scale,
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._params import data_range, make_widget, read_value, unit_label
@@ -279,7 +280,7 @@ class OperationWidget(widgets.Container):
     def _spacing(self, layer: Layer) -> tuple[float, ...] | None:
         if not (self.operation.uses_spacing or self.operation.needs_spacing):
             return None
-        return tuple(float(s) for s in layer.scale[-min(layer.ndim, 3) :])
+        return spatial_scale(layer)
 
     def _displayed_index(self, layer: Layer, parameters: dict) -> tuple[int, ...] | None:
         """Indices of the non-displayed axes when only one plane needs computing."""
