@@ -132,6 +132,35 @@ def test_resample_preview_is_the_plane_of_the_resampled_stack_under_the_slider(
 
 
 @pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("median", [{"radius": 1.0}, {"radius": 2.0}, {"radius": 3.0}]),
+        ("threshold", [{"method": "otsu"}, {"method": "li"}, {"method": "yen"}]),  # Labels
+    ],
+)
+def test_plane_previews_are_copied_into_the_preview_array_never_the_input(
+    viewer, qtbot, banana, name, values
+):
+    stack = banana[:, ::4, ::4].copy()
+    original = stack.copy()
+    layer = viewer.add_image(stack, name="banana")
+    viewer.dims.set_current_step(0, 9)
+    widget = dock(viewer, qtbot, name)
+    arrays = []
+    for parameters in values:
+        widget.set_parameters(**parameters)
+        wait_idle(qtbot, widget)
+        preview = viewer.layers[f"banana {name}"]
+        arrays.append(preview.data)
+        full = ops.get_operation(name)(stack, **parameters)
+        assert preview.data.shape == (1, *stack.shape[1:])  # the displayed plane only
+        np.testing.assert_array_equal(preview.data[0], full[9])
+    assert arrays[-1] is arrays[-2]  # updated in place, the viewer's dims untouched
+    assert not np.shares_memory(arrays[-1], layer.data)
+    np.testing.assert_array_equal(layer.data, original)
+
+
+@pytest.mark.parametrize(
     ("name", "parameters"),
     [
         ("label", {"connectivity": 3}),
