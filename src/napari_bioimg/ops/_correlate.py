@@ -21,12 +21,14 @@ def correlate_axis(image, out, z0, z1, y0, y1, axis, weights, symmetric):
 
     Edges replicate. With ``symmetric``, the centre sample is weighted first,
     then each mirrored pair, farthest first (scipy's order for symmetric
-    kernels); otherwise samples are weighted in order.
+    kernels); otherwise samples are weighted in order. Sums are accumulated in
+    the weights' type: float64 as scipy (bit for bit), or float32 (twice the
+    lanes per vector operation).
     """
     nz, ny, nx = image.shape
     radius = weights.shape[0] // 2
-    acc = np.empty(nx)
-    pad = np.empty(nx + 2 * radius)
+    acc = np.empty(nx, weights.dtype)
+    pad = np.empty(nx + 2 * radius, weights.dtype)
     for z in range(z0, z1):
         for y in range(y0, y1):
             if axis == 2:
@@ -58,7 +60,7 @@ def correlate_axis(image, out, z0, z1, y0, y1, axis, weights, symmetric):
                     centre = weights[radius]
                     src = image[z, y]
                     for i in range(nx):
-                        acc[i] = np.float64(src[i]) * centre
+                        acc[i] = weights.dtype.type(src[i]) * centre
                     for j in range(radius, 0, -1):
                         w = weights[radius - j]
                         if axis == 1:
@@ -68,7 +70,8 @@ def correlate_axis(image, out, z0, z1, y0, y1, axis, weights, symmetric):
                             left = image[_clamp(z - j, nz), y]
                             right = image[_clamp(z + j, nz), y]
                         for i in range(nx):
-                            acc[i] += (np.float64(left[i]) + np.float64(right[i])) * w
+                            pair = weights.dtype.type(left[i]) + weights.dtype.type(right[i])
+                            acc[i] += pair * w
                 else:
                     acc[:] = 0.0
                     for k in range(weights.shape[0]):
@@ -85,7 +88,9 @@ def correlate_axis(image, out, z0, z1, y0, y1, axis, weights, symmetric):
 
 
 def _correlate_into(source3, target3, axis3: int, weights, planes=None, clear=True) -> None:
-    weights = np.asarray(weights, float)
+    weights = np.asarray(weights)
+    if weights.dtype != np.float32:  # float32 weights: float32 sums (see correlate_axis)
+        weights = weights.astype(np.float64)
     symmetric = bool(np.array_equal(weights, weights[::-1]))
     run_parallel(
         correlate_axis, source3, target3, axis3, weights, symmetric,
@@ -114,11 +119,13 @@ def gaussian_weights(sigma: float, truncate: float) -> np.ndarray:
     return phi / phi.sum()
 
 
-def gaussian_blur(block: np.ndarray, sigmas, truncate: float) -> np.ndarray:
+def gaussian_blur(block: np.ndarray, sigmas, truncate: float, precision=np.float64) -> np.ndarray:
     """``scipy.ndimage.gaussian_filter`` of one block into float32, on threads.
 
     One correlation per axis in scipy's order (first axis first), each reading
-    the previous float32 result, as scipy does.
+    the previous float32 result, as scipy does. ``precision``: of the sums,
+    float64 as scipy's (the same floats), or float32 (to float32 rounding, about
+    twice as fast).
     """
     work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
     axes = [(axis + 3 - block.ndim, sigma) for axis, sigma in enumerate(sigmas) if sigma > 1e-15]
@@ -129,7 +136,8 @@ def gaussian_blur(block: np.ndarray, sigmas, truncate: float) -> np.ndarray:
     spare = np.empty_like(out) if len(axes) > 1 else None
     source, target = work, out if len(axes) % 2 else spare
     for axis, sigma in axes:
-        _correlate_into(source, target, axis, gaussian_weights(sigma, truncate))
+        weights = gaussian_weights(sigma, truncate).astype(precision)
+        _correlate_into(source, target, axis, weights)
         source, target = target, (spare if target is out else out)
     return source.reshape(block.shape)
 

@@ -254,8 +254,8 @@ def laplacian_of_gaussian_plane(slab, z, parameters, spacing):
 
     The Laplace filter's term along z, ``2 G[z] - G[z - 1] - G[z + 1]``, is the
     in-plane blur of the same combination of the planes blurred along z only
-    (the in-plane passes are linear): two in-plane blurs instead of three. The
-    same values as the whole filter to float32 rounding.
+    (the in-plane passes are linear): two in-plane blurs instead of three, with
+    float32 sums. The same values as the whole filter to float32 rounding.
     """
     sigmas = [parameters["sigma"] / s for s in spacing]
     work = as_image(slab)
@@ -268,7 +268,10 @@ def laplacian_of_gaussian_plane(slab, z, parameters, spacing):
     centre = along[z - low]
     # The neighbour planes replicate at the volume's edges (mode "nearest").
     z_term = 2 * centre - along[max(z - 1, low) - low] - along[min(z + 1, high - 1) - low]
-    both = gaussian_blur(np.stack([z_term, centre]), [0.0, *sigmas[1:]], GAUSSIAN_TRUNCATE)
+    # In-plane sums in float32 (twice as fast): a preview to float32 rounding anyway.
+    both = gaussian_blur(
+        np.stack([z_term, centre]), [0.0, *sigmas[1:]], GAUSSIAN_TRUNCATE, np.float32
+    )
     return both[0] + _laplace_block(both[1])
 
 
