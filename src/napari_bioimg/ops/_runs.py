@@ -57,10 +57,6 @@ class Runs:
     def count(self) -> int:
         return int(self.starts.shape[0])
 
-    @property
-    def nbytes(self) -> int:
-        return self.offsets.nbytes + self.starts.nbytes + self.ends.nbytes
-
 
 def _row_ranges(rows: int, parts: int) -> list[tuple[int, int]]:
     edges = np.linspace(0, rows, parts + 1).astype(int)
