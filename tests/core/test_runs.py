@@ -6,6 +6,7 @@ from scipy import ndimage as ndi
 from skimage import morphology as skmorph
 
 from napari_bioimg import ops
+from napari_bioimg.ops._kernels import row_shares
 from napari_bioimg.ops._runs import find_runs, join_runs, paint, run_sizes
 
 
@@ -118,7 +119,7 @@ def test_runs_found_by_several_threads_equal_those_of_one(monkeypatch, threads):
     from napari_bioimg.ops import _runs
 
     def reversed_shares(function, rows, *args):
-        ranges = _runs._row_ranges(rows, threads)
+        ranges = row_shares(rows, threads)
         for r0, r1 in reversed(ranges):
             function(*args, r0, r1)
         return ranges
@@ -129,7 +130,7 @@ def test_runs_found_by_several_threads_equal_those_of_one(monkeypatch, threads):
     mask[1, 2:9] = False
     mask[:, 1::4, -5:] = True
     one = find_runs(mask)
-    monkeypatch.setattr(_runs, "_parallel", reversed_shares)
+    monkeypatch.setattr(_runs, "run_rows", reversed_shares)
     for invert in (False, True):
         many = find_runs(mask, invert=invert)
         expected = find_runs(~mask) if invert else one

@@ -271,7 +271,7 @@ class OperationWidget(widgets.Container):
         if on:
             self.schedule()
         else:
-            self._forget_data()  # free the stack's labels or coefficients
+            self._forget_data()  # free what was kept of the stack (runs, blurred planes)
 
     def _on_dims(self, event=None) -> None:
         if self._preview.value and self.input_layer is not None and self.input_layer.ndim > 2:

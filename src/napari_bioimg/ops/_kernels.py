@@ -35,7 +35,9 @@ __all__ = [
     "rows_median",
     "rows_median_network",
     "rows_sums",
+    "row_shares",
     "run_parallel",
+    "run_rows",
     "thread_pool",
 ]
 
@@ -171,6 +173,28 @@ def run_parallel(kernel, image3: np.ndarray, out3: np.ndarray, *args, threads=No
     futures = [pool.submit(kernel, image3, out3, *part, *args) for part in parts]
     for future in futures:
         future.result()
+
+
+def row_shares(rows: int, parts: int) -> list[tuple[int, int]]:
+    """Up to ``parts`` near-equal, non-empty ranges ``(r0, r1)`` covering ``0:rows``."""
+    edges = np.linspace(0, rows, parts + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def run_rows(function, rows: int, *args) -> list[tuple[int, int]]:
+    """``function(*args, r0, r1)`` over one share of ``rows`` per thread; returns the shares.
+
+    For kernels whose shares are ranges of rows of their own (not the planes
+    and rows of an output, as in :func:`run_parallel`).
+    """
+    shares = row_shares(rows, n_threads())
+    if len(shares) == 1:
+        function(*args, *shares[0])
+        return shares
+    pool = thread_pool(len(shares))
+    for future in [pool.submit(function, *args, *share) for share in shares]:
+        future.result()
+    return shares
 
 
 _POOLS: dict = {}

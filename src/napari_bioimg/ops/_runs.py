@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from ._checks import check_memory
-from ._kernels import n_threads, thread_pool
+from ._kernels import run_rows
 
 __all__ = ["Runs", "find_runs", "join_runs", "paint", "run_sizes"]
 
@@ -56,25 +56,6 @@ class Runs:
     @property
     def count(self) -> int:
         return int(self.starts.shape[0])
-
-
-def _row_ranges(rows: int, parts: int) -> list[tuple[int, int]]:
-    edges = np.linspace(0, rows, parts + 1).astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
-
-
-def _parallel(function, rows: int, *args) -> list[tuple[int, int]]:
-    """``function(*args, r0, r1)`` over shares of ``rows`` on the shared threads.
-
-    Returns the shares.
-    """
-    ranges = _row_ranges(rows, n_threads())
-    if len(ranges) == 1:
-        function(*args, *ranges[0])
-        return ranges
-    for future in [thread_pool(len(ranges)).submit(function, *args, *r) for r in ranges]:
-        future.result()
-    return ranges
 
 
 @njit(nogil=True, cache=True)
@@ -156,7 +137,7 @@ def find_runs(mask: np.ndarray, invert: bool = False) -> Runs:
     shape = (1, *mask.shape) if mask.ndim == 2 else tuple(mask.shape)
     rows = np.ascontiguousarray(mask).view(np.uint8).reshape(shape[0] * shape[1], shape[2])
     counts = np.empty(rows.shape[0], np.int64)
-    _parallel(_count_runs, rows.shape[0], rows, counts, invert)
+    run_rows(_count_runs, rows.shape[0], rows, counts, invert)
     offsets = np.zeros(rows.shape[0] + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     total = int(offsets[-1])
@@ -165,7 +146,7 @@ def find_runs(mask: np.ndarray, invert: bool = False) -> Runs:
     check_memory(total * _BYTES_PER_RUN, "connected components")
     starts = np.empty(total + 1, np.int32)
     ends = np.empty(total + 1, np.int32)
-    ranges = _parallel(_fill_runs, rows.shape[0], rows, offsets, starts, ends, invert)
+    ranges = run_rows(_fill_runs, rows.shape[0], rows, offsets, starts, ends, invert)
     for r0, _ in ranges[1:]:
         if offsets[r0] < total:  # the previous share's last row wrote into this slot
             row = int(np.searchsorted(offsets, offsets[r0], side="right")) - 1
@@ -286,7 +267,7 @@ def paint(runs: Runs, values: np.ndarray, background=0, plane: int | None = None
     if plane is not None:
         _paint_rows(out, *args, plane * ny, 0, ny)
     else:
-        _parallel(_paint_rows, nz * ny, out, *args, 0)
+        run_rows(_paint_rows, nz * ny, out, *args, 0)
     shape = (ny, nx) if plane is not None or runs.ndim == 2 else runs.shape
     return out.reshape(shape).view(dtype)
 

@@ -127,7 +127,9 @@ class Operation:
     image; ``cache`` is a dict the caller keeps per image (a histogram).
     ``plane(slab, z, parameters, spacing)``, when given, computes plane ``z`` of
     the 3D result from the slab of planes within the halo more cheaply than
-    filtering the whole slab (one plane of output from the planes it reads).
+    filtering the whole slab (one plane of output from the planes it reads); a
+    hook that also takes ``store`` and ``index`` gets the caller's per-input dict
+    and the plane's index in the volume, to keep intermediates between previews.
     ``output_plane(data, index, parameters, spacing, store)``, when given,
     computes one 2D plane of the result of an operation that has no halo
     (transforms, labelling), ``index`` giving the result's leading axes, from

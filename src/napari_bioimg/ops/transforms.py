@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 
 from ._checks import as_image, check_choice, spatial_spacing
 from ._footprint import apply_batched
-from ._kernels import n_threads, thread_pool
+from ._kernels import n_threads, run_rows, thread_pool
 
 __all__ = ["PROJECTIONS", "crop", "flip", "project", "resample_isotropic", "subsample"]
 
@@ -428,14 +428,7 @@ def _coefficient_planes(lines: "_Lazy", taps: np.ndarray, order: int) -> _Planes
     dtype = np.float32 if lines.dtype.itemsize <= 4 else np.float64
     out = np.empty((len(taps), ny, nx), dtype)
     weights = np.ascontiguousarray(weights[:, i0:i1])
-    threads = max(1, min(n_threads(), ny))
-    edges = np.linspace(0, ny, threads + 1).astype(int)
-    jobs = [
-        thread_pool(threads).submit(_weighted_planes, slab, weights, out, int(a), int(b))
-        for a, b in zip(edges[:-1], edges[1:], strict=True)
-    ]
-    for job in jobs:
-        job.result()
+    run_rows(_weighted_planes, ny, slab, weights, out)
     shape = (nz + 2 * _NPAD, ny, nx)
     return _Planes({int(t): out[j] for j, t in enumerate(taps)}, shape)
 
