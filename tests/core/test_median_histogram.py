@@ -37,3 +37,15 @@ def test_histogram_median_equals_scipy(shape, spacing, footprint, monkeypatch):
         result = ops.median(image, radius=radius, footprint=footprint, spacing=spacing)
         assert result.dtype == image.dtype
         np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
+def test_signed_images_spanning_more_than_half_their_range(dtype):
+    """Offsets from the minimum past the dtype's maximum (int8: -100 to 100) stay exact."""
+    info = np.iinfo(dtype)
+    low, high = (-100, 100) if dtype == np.int8 else (-30000, 30000)
+    image = np.random.default_rng(3).integers(low, high, (20, 23), endpoint=True).astype(dtype)
+    image[0, 0], image[-1, -1] = max(low, info.min), min(high, info.max)
+    fp = make_footprint(5.0, "ball", (1.0, 1.0))
+    expected = ndi.median_filter(image, footprint=fp, mode="nearest")
+    np.testing.assert_array_equal(ops.median(image, radius=5.0), expected)

@@ -107,12 +107,14 @@ def test_prepare_computes_the_histogram_once_per_image(blobs, monkeypatch):
         threshold_histogram(np.full((4, 4), 7, np.uint16))
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int16, np.int32, np.uint32])
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.uint16, np.int8, np.int16, np.int32, np.uint32, ">u2", ">i4"]
+)
 @pytest.mark.parametrize("shape", [(5, 7), (3, 700, 800)])  # one part, and one per thread
 def test_threshold_histogram_counts_as_scikit_image(dtype, shape):
     from skimage.exposure import histogram
 
-    info = np.iinfo(dtype)
+    info = np.iinfo(np.dtype(dtype))  # (big-endian: read natively by the compiled count)
     rng = np.random.default_rng(8)
     for low, high in ((info.min, info.min + 40), (max(info.min, -300), min(info.max, 3000))):
         image = rng.integers(low, high, shape, endpoint=True).astype(dtype)

@@ -146,7 +146,10 @@ def local_median(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.nd
         if span < 1 << _HISTOGRAM_BITS:
             if block.dtype.kind == "u" and block.dtype.itemsize <= 2:
                 return _histogram_median(block, footprint, max(high, 1).bit_length(), planes)
-            shifted = (block - np.array(low, block.dtype)).astype(np.uint16)
+            # The difference is taken modulo 2**bits (int8, int16 spans can exceed
+            # their maximum): read unsigned, it is the true offset, below 2**16.
+            unsigned = np.dtype(f"u{block.dtype.itemsize}")
+            shifted = (block - np.array(low, block.dtype)).view(unsigned).astype(np.uint16)
             result = _histogram_median(shifted, footprint, max(span, 1).bit_length(), planes)
             return (result.astype(block.dtype) + np.array(low, block.dtype)).astype(block.dtype)
     elif footprint.sum() >= _FLOAT_MEDIAN_MIN_PIXELS and not np.isnan(block).any():

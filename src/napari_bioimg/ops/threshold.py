@@ -127,6 +127,8 @@ def _count_into(values, low, counts):
 
 def _integer_counts(array: np.ndarray, low: int, high: int) -> np.ndarray:
     """Pixels per value from ``low`` to ``high`` (int64), as ``np.bincount``."""
+    if not array.dtype.isnative:  # the compiled count reads native byte order
+        array = array.astype(array.dtype.newbyteorder("="))
     flat = array.reshape(-1)
     parts = np.array_split(flat, max(1, min(n_threads(), flat.size // 1_000_000)))
     counts = np.zeros((len(parts), high - low + 1), np.int64)
