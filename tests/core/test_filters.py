@@ -276,3 +276,46 @@ def test_non_positive_sigma_is_refused():
         ops.gaussian(np.zeros((4, 4)), sigma=0)
     with pytest.raises(ValueError, match="sigma2"):
         ops.difference_of_gaussian(np.zeros((4, 4)), sigma1=1, sigma2=-1)
+
+
+@pytest.mark.parametrize("footprint", ["ball", "box"])
+@pytest.mark.parametrize("shape", [(40, 50), (6, 20, 25)])
+def test_nan_and_infinities_reach_only_their_own_windows(footprint, shape):
+    """As a direct sum over each window: NaN (or both infinities) give NaN, one infinity
+    gives it; the variance of a window holding any of them is NaN; the rest as usual."""
+    rng = np.random.default_rng(4)
+    image = rng.random(shape)
+    flat = image.reshape(-1)
+    spots = rng.choice(flat.size, 8, replace=False)
+    flat[spots[:3]] = np.nan
+    flat[spots[3:6]] = np.inf
+    flat[spots[6:]] = -np.inf
+    fp = make_footprint(2.0, footprint, (1.0,) * len(shape))
+    for dtype in (np.float32, np.float64):
+        values = image.astype(dtype)
+        direct = ndi.correlate(image, fp.astype(float), mode="nearest") / fp.sum()
+        mean = ops.mean(values, radius=2.0, footprint=footprint)
+        np.testing.assert_allclose(mean, direct, rtol=1e-5, atol=1e-6, equal_nan=True)
+        assert np.array_equal(np.isnan(mean), np.isnan(direct))
+        assert np.array_equal(np.isposinf(mean), np.isposinf(direct))
+        reached = ndi.correlate((~np.isfinite(image)).astype(float), fp.astype(float),
+                                mode="nearest") > 0
+        finite = np.where(np.isfinite(image), image, 0.0)
+        square = ndi.correlate(finite**2, fp.astype(float), mode="nearest") / fp.sum()
+        plain = ndi.correlate(finite, fp.astype(float), mode="nearest") / fp.sum()
+        for name, expected in (("variance", square - plain**2),
+                               ("standard_deviation", np.sqrt(square - plain**2))):
+            result = getattr(ops, name)(values, radius=2.0, footprint=footprint)
+            assert np.array_equal(np.isnan(result), reached), name
+            np.testing.assert_allclose(result[~reached], expected[~reached], atol=1e-5)
+        assert np.isfinite(values).sum() == image.size - 8  # the input is unchanged
+        if len(shape) == 3:  # the live preview of one plane: the same plane
+            from napari_bioimg.ops.filters import mean_plane, variance_plane
+
+            params = {"radius": 2.0, "footprint": footprint}
+            variance = ops.variance(values, **params)
+            for z in range(shape[0]):
+                np.testing.assert_array_equal(mean_plane(values, z, params, None), mean[z])
+                np.testing.assert_array_equal(
+                    variance_plane(values, z, params, None), variance[z]
+                )

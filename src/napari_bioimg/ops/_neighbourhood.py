@@ -12,6 +12,7 @@ from scipy import ndimage as ndi
 
 from . import _kernels as kernels
 from ._box import box_extreme
+from ._checks import check_memory
 
 __all__ = ["local_extreme", "local_mean", "local_median", "local_variance"]
 
@@ -47,14 +48,15 @@ def _is_box(footprint: np.ndarray) -> bool:
 
 
 def _sums(block: np.ndarray, footprint: np.ndarray, variance: bool, planes=None) -> np.ndarray:
+    if block.dtype.kind == "f":
+        finite = np.isfinite(block)
+        if not finite.all():
+            return _sums_not_finite(block, finite, footprint, variance, planes)
     work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
     out = np.empty(work.shape, np.float32)
     # Sums of values shifted by the mean keep E[x^2] - E[x]^2 accurate; the
     # mean itself is summed unshifted, exactly for integer data.
     offset = float(np.mean(work, dtype=np.float64)) if variance else 0.0
-    if not np.isfinite(offset):
-        finite = work[np.isfinite(work)]
-        offset = float(finite.mean(dtype=np.float64)) if finite.size else 0.0
     if _is_box(footprint):
         kernels.run_parallel(
             kernels.box_sums, work, out, *_reach3(footprint), offset, variance, planes=planes
@@ -66,6 +68,40 @@ def _sums(block: np.ndarray, footprint: np.ndarray, variance: bool, planes=None)
             table.row_w, float(table.count), offset, variance, planes=planes,
         )
     return out.reshape(block.shape)
+
+
+def _sums_not_finite(block, finite, footprint, variance: bool, planes) -> np.ndarray:
+    """:func:`_sums` of float data holding NaN or infinities, as a direct sum gives them.
+
+    The kernels' running sums would carry a NaN (or ``inf - inf``) along the
+    rest of the row: the finite values are summed alone, and the windows that
+    hold a NaN, an infinity of each sign or (variance) any of them are counted
+    by the same kernels on indicator images, then set: NaN where a NaN or both
+    infinities meet, else the infinity; the variance of any of them is NaN.
+    """
+    check_memory(block.nbytes + block.size * 10, "a mean or variance of NaN or infinities")
+    result = _sums(np.where(finite, block, 0), footprint, variance, planes)
+
+    def reached(indicator: np.ndarray) -> np.ndarray:
+        return _sums(indicator.view(np.uint8), footprint, False, planes) > 0
+
+    if variance:
+        result[reached(~finite)] = np.nan
+        return result
+    positive = np.isposinf(block)
+    negative = np.isneginf(block)
+    with_positive = reached(positive) if positive.any() else None
+    with_negative = reached(negative) if negative.any() else None
+    if with_positive is not None:
+        result[with_positive] = np.inf
+    if with_negative is not None:
+        result[with_negative] = -np.inf
+        if with_positive is not None:
+            result[with_positive & with_negative] = np.nan
+    nan = np.isnan(block)
+    if nan.any():
+        result[reached(nan)] = np.nan
+    return result
 
 
 def local_mean(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.ndarray:
