@@ -271,6 +271,19 @@ def test_bad_images_are_refused(image, error, word):
         ops.gaussian(image, sigma=1)
 
 
+@pytest.mark.parametrize(
+    "name", ["mean", "median", "minimum", "variance", "white_top_hat", "binary_dilation"]
+)
+def test_a_footprint_that_cannot_fit_in_memory_is_refused_naming_the_radius(name, monkeypatch):
+    from napari_bioimg.ops import _checks
+
+    monkeypatch.setattr(_checks, "available_memory", lambda: 2**30)  # 1 GiB left
+    volume = np.zeros((4, 6, 6), bool if name.startswith("binary") else np.float32)
+    with pytest.raises(ValueError, match="radius 1000"):
+        getattr(ops, name)(volume, radius=1000.0)
+    assert getattr(ops, name)(volume, radius=100.0).shape == volume.shape  # 201^3 fits
+
+
 def test_non_positive_sigma_is_refused():
     with pytest.raises(ValueError, match="sigma"):
         ops.gaussian(np.zeros((4, 4)), sigma=0)

@@ -61,6 +61,13 @@ def test_resample_needs_spacing_per_axis(stack):
         ops.resample_isotropic(stack, spacing=(2.0, 1.0, 1.0), order=5)
 
 
+def test_a_resampling_that_cannot_fit_in_memory_is_refused_naming_the_target():
+    with pytest.raises(ValueError, match="resampling to 0.0001"):  # petabytes
+        ops.resample_isotropic(np.zeros((4, 6, 6)), spacing=(2.0, 1.0, 1.0), target=1e-4)
+    batch = np.zeros((3, 4, 6, 6), np.float32)
+    assert ops.resample_isotropic(batch, spacing=(2.0, 1.0, 1.0)).shape == (3, 7, 6, 6)
+
+
 def test_projecting_a_2d_image_is_refused():
     with pytest.raises(ValueError, match="3 axes"):
         ops.project(np.zeros((4, 4)), axis=0)

@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ._checks import check_choice, check_nonnegative
+from ._checks import check_choice, check_memory, check_nonnegative
 
 FOOTPRINTS = ("ball", "box")
 
@@ -40,6 +40,12 @@ def make_footprint(radius: float, shape: str, spacing: Sequence[float]) -> np.nd
     """
     check_choice(shape, "footprint", FOOTPRINTS)
     extents = reach(radius, spacing)
+    # the footprint and, for a ball, its float64 squared distances
+    check_memory(
+        float(np.prod([2.0 * e + 1 for e in extents])) * (1 if shape == "box" else 9),
+        f"a {shape} of radius {radius:g} ({' x '.join(str(2 * e + 1) for e in extents)} "
+        "pixels; is the radius in the image's units?)",
+    )
     if shape == "box":
         return np.ones([2 * e + 1 for e in extents], dtype=bool)
     grids = np.ogrid[tuple(slice(-e, e + 1) for e in extents)]

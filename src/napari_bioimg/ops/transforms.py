@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 from scipy import ndimage as ndi
 
-from ._checks import as_image, check_choice, spatial_spacing
+from ._checks import as_image, check_choice, check_memory, spatial_spacing
 from ._footprint import apply_batched
 from ._kernels import n_threads, run_rows, thread_pool
 
@@ -143,6 +143,10 @@ def _resampling(shape, spacing, order: int, target: float | None, dtype):
     if order and np.dtype(dtype) == np.bool_:
         order = 0
     out_shape = isotropic_shape(shape, spacing, target)
+    check_memory(
+        float(np.prod(out_shape, dtype=float)) * np.dtype(dtype).itemsize,
+        f"resampling to {target:g} (result shape {out_shape})",
+    )
     ratios = [target / s for s in spacing]
     return order, out_shape, _samplings(shape, out_shape, ratios, order)
 
@@ -325,6 +329,10 @@ def resample_isotropic(
     nsp = len(spacing)
     order, out_shape, samplings = _resampling(
         array.shape[-nsp:], spacing, order, target, array.dtype
+    )
+    check_memory(  # every block of a batch (its first one was checked above)
+        float(np.prod(out_shape, dtype=float)) * array.itemsize * (array.size // np.prod(
+            array.shape[-nsp:])), f"resampling to {target or min(spacing):g}"
     )
 
     def block(b):
