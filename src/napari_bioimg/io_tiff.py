@@ -323,9 +323,17 @@ def _tiff_calibration(page: tifffile.TiffPage, shaped: dict | None = None) -> _C
 
     tifffile's JSON description (``shaped`` metadata) may add ``unit`` and ``spacing``
     (the slice distance), as `napari_bioimg.pipeline` writes them for dtypes that
-    ImageJ cannot hold.
+    ImageJ cannot hold, and its ``voxel_size`` (every spatial axis, exact, with or
+    without a unit), which then wins over the tags.
     """
     shaped = shaped or {}
+    written = shaped.get("voxel_size")  # napari_bioimg.pipeline's own, unit or not
+    if isinstance(written, list) and 2 <= len(written) <= 3:
+        sizes = [_positive(v) for v in written]
+        if all(v is not None for v in sizes):
+            unit = canonical_unit(shaped.get("unit"))
+            return _Calibration(dict(zip("ZYX"[3 - len(sizes) :], sizes, strict=True)), unit,
+                                "TIFF description")
     height, width = _resolution_sizes(page)
     unit_tag = page.tags.get("ResolutionUnit")
     resolution_unit = int(unit_tag.value) if unit_tag is not None else 2  # TIFF default: inch

@@ -22,6 +22,8 @@ from ..conftest import data_path
         (np.arange(24, dtype=np.int32).reshape(2, 3, 4) * 10000, (2.0, 0.5, 0.5), "µm", np.int32,
          False, "ZYX"),
         (np.full((3, 4), -1.5), (0.5, 0.5), "µm", np.float64, False, "YX"),
+        (np.full((2, 3, 4), -1, np.int32), (2.0, 0.7, 0.5), None, np.int32, False, "ZYX"),
+        (np.full((3, 4), 0.25), (0.7, 0.5), None, np.float64, False, "YX"),
     ],
 )
 def test_write_then_read(tmp_path, data, spacing, unit, dtype, imagej, axes):
@@ -35,10 +37,9 @@ def test_write_then_read(tmp_path, data, spacing, unit, dtype, imagej, axes):
         assert tif.series[0].axes == axes
     assert channel_axis is None
     assert read_unit == unit
-    if imagej:  # plain TIFFs keep x and y in their resolution tags only
-        assert read_spacing == pytest.approx(spacing)
-    else:
-        assert read_spacing[-2:] == pytest.approx(spacing[-2:])
+    # ImageJ keeps it in its description and tags; plain TIFFs (dtypes ImageJ cannot
+    # hold) in their JSON description, with or without a unit
+    assert read_spacing == pytest.approx(spacing)
 
 
 def test_writing_is_deterministic(tmp_path):

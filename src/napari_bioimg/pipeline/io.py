@@ -18,7 +18,8 @@ for the same data (no date or time in the file):
   Fiji uses for label images); anything else (``int32`` labels beyond 65535,
   negative integers, ``float64``) as a plain TIFF of its own dtype whose x/y
   pixel size is in the resolution tags (centimetre units, which every reader
-  understands) and whose ``spacing``/``unit`` are in a JSON description.
+  understands) and whose ``spacing``/``unit`` and exact ``voxel_size`` (every
+  spatial axis, also without a unit) are in a JSON description.
 
 :func:`read_image`, :func:`process_image` and :func:`write_image` are
 self-contained so that exported scripts (:mod:`napari_bioimg.pipeline.script`)
@@ -131,6 +132,9 @@ def write_image(path, image, spacing=None, unit=None, channel_axis=None):
         # ImageJ descriptions are ASCII, with \u00B5 escapes as Fiji writes them.
         escaped = "".join(c if c.isascii() else f"\\u{ord(c):04X}" for c in unit)
         metadata["unit"] = escaped if imagej else unit
+    if spacing is not None and not imagej:
+        # The exact voxel size, also without a unit (the resolution tags then say NONE).
+        metadata["voxel_size"] = [float(v) for v in spacing]
     if spacing is not None:
         x, y = float(spacing[-1]), float(spacing[-2])
         metres = {"nm": 1e-9, "µm": 1e-6, "mm": 1e-3, "cm": 1e-2, "m": 1.0, "inch": 0.0254}
