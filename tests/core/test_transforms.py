@@ -123,3 +123,22 @@ def test_resample_of_a_batch_resamples_each_block():
     result = ops.resample_isotropic(batch, spacing=(2.0, 1.0, 1.0))
     for t in range(2):
         np.testing.assert_array_equal(result[t], _scipy_resample(batch[t], (2.0, 1.0, 1.0), 1))
+
+
+def test_an_rgb_image_is_transformed_along_the_axes_napari_shows():
+    """Per-axis values address the axes before the colours, which stay whole."""
+    rgb = np.random.default_rng(2).integers(0, 255, (40, 50, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(ops.subsample(rgb, step=2), rgb[::2, ::2])
+    np.testing.assert_array_equal(ops.subsample(rgb, step=[1, 3]), rgb[:, ::3])
+    np.testing.assert_array_equal(ops.flip(rgb), rgb[:, ::-1])  # axis -1: x, not blue-red
+    np.testing.assert_array_equal(ops.flip(rgb, axis=0), rgb[::-1])
+    np.testing.assert_array_equal(ops.crop(rgb, start=[5, 6], stop=[20, 30]), rgb[5:20, 6:30])
+    with pytest.raises(ValueError, match="start has 3 values but the image has 2 axes"):
+        ops.crop(rgb, start=[0, 0, 1])
+    with pytest.raises(ValueError, match="axis"):
+        ops.flip(rgb, axis=2)
+    with pytest.raises(ValueError, match="3 axes"):
+        ops.project(rgb, axis=0)
+    stack = np.random.default_rng(3).integers(0, 255, (5, 20, 30, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(ops.project(stack, axis=-1, method="max"), stack.max(axis=2))
+    np.testing.assert_array_equal(ops.project(stack, axis=0, method="min"), stack.min(axis=0))

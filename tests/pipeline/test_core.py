@@ -127,6 +127,14 @@ def test_spacing_after(operation, parameters, spacing, ndim, expected):
     assert spacing_after(operation, parameters, spacing, ndim) == expected
 
 
+def test_spacing_of_an_rgb_image_follows_its_spatial_axes():
+    rgb = np.zeros((40, 50, 3), np.uint8)
+    pipeline = Pipeline()
+    pipeline.add("subsample", step=[2, 5])
+    result, spacing = pipeline.run_with_spacing(rgb, (0.5, 0.25))
+    assert result.shape == (20, 10, 3) and spacing == (1.0, 1.25)
+
+
 def test_run_errors_name_the_step():
     pipeline = Pipeline()
     pipeline.add("gaussian")

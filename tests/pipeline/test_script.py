@@ -107,3 +107,26 @@ def test_functions_from_main_cannot_be_exported():
             pipeline.to_python()
     finally:
         unregister("local_filter")
+
+
+def test_rgb_images_keep_their_colours_and_spacing_in_the_cli_and_scripts(tmp_path, capsys):
+    from napari_bioimg.pipeline import read_image
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rgb = np.random.default_rng(4).integers(0, 255, (40, 50, 3)).astype(np.uint8)
+    tifffile.imwrite(folder / "rgb.tif", rgb, imagej=True, photometric="rgb",
+                     resolution=(2.0, 2.0), metadata={"unit": "um"})
+    pipeline = Pipeline()
+    pipeline.add("subsample", step=2)  # both spatial axes, as napari shows them
+    pipeline.add("flip")  # the last of them: x
+    pipeline.save(tmp_path / "p.yaml")
+    out = tmp_path / "cli"
+    assert main(["run", str(tmp_path / "p.yaml"), str(folder), "--out", str(out)]) == 0
+    image, spacing, unit, channel_axis = read_image(tmp_path / "cli" / "rgb.tif")
+    np.testing.assert_array_equal(image, rgb[::2, ::2][:, ::-1])
+    assert (spacing, unit, channel_axis) == ((1.0, 1.0), "µm", None)
+    script = tmp_path / "p.py"
+    assert main(["export-script", str(tmp_path / "p.yaml"), "-o", str(script)]) == 0
+    run_script(script, folder / "rgb.tif", tmp_path / "script.tif")
+    assert (tmp_path / "script.tif").read_bytes() == (tmp_path / "cli" / "rgb.tif").read_bytes()

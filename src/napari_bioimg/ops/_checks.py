@@ -17,6 +17,7 @@ __all__ = [
     "check_choice",
     "check_nonnegative",
     "check_positive",
+    "image_axes",
     "spatial_ndim",
     "spatial_spacing",
 ]
@@ -59,6 +60,11 @@ def as_image(image, *, name: str = "image", allow_rgb: bool = False) -> np.ndarr
 def looks_rgb(array: np.ndarray) -> bool:
     """Tell whether the last axis holds 3 or 4 colour channels (napari's guess)."""
     return array.ndim >= 3 and array.shape[-1] in (3, 4) and min(array.shape[-3:-1]) > 8
+
+
+def image_axes(array) -> int:
+    """The axes napari shows of ``array``: all but an RGB(A) image's colour axis."""
+    return array.ndim - looks_rgb(array)
 
 
 def as_mask(image, *, name: str = "image") -> np.ndarray:

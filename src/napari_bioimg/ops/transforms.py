@@ -2,6 +2,11 @@
 
 These work on every axis of the array (not per batch block) and accept RGB data.
 They return new arrays, never views of the input.
+
+An RGB(A) image (colour last, as napari guesses it: :func:`._checks.image_axes`)
+has the axes napari shows: per-axis values (``start``, ``stop``, ``step``,
+``axis``) address the axes before the colour axis, a single step applies to
+those, negative axes count from the last of them, and the colours stay whole.
 """
 
 from collections.abc import Sequence
@@ -10,7 +15,7 @@ import numpy as np
 from numba import njit
 from scipy import ndimage as ndi
 
-from ._checks import as_image, check_choice, check_memory, spatial_spacing
+from ._checks import as_image, check_choice, check_memory, image_axes, spatial_spacing
 from ._footprint import apply_batched
 from ._kernels import n_threads, run_rows, thread_pool
 
@@ -56,8 +61,8 @@ def crop(
         A copy; its origin moved by ``start`` (napari: ``translate += start * scale``).
     """
     array = as_image(image, allow_rgb=True)
-    starts = _per_axis(start, array.ndim, "start", None)
-    stops = _per_axis(stop, array.ndim, "stop", None)
+    starts = _per_axis(start, image_axes(array), "start", None)
+    stops = _per_axis(stop, image_axes(array), "stop", None)
     window = []
     for axis, (first, last) in enumerate(zip(starts, stops, strict=True)):
         first = None if first is None else _integer(first, "start")
@@ -78,7 +83,7 @@ def subsample(image, *, step: int | Sequence[int] = 2):
     Multiply the layer's scale by ``step`` to keep physical sizes.
     """
     array = as_image(image, allow_rgb=True)
-    steps = [_integer(s, "step") for s in _per_axis(step, array.ndim, "step", 1)]
+    steps = [_integer(s, "step") for s in _per_axis(step, image_axes(array), "step", 1)]
     if any(s < 1 for s in steps):
         raise ValueError(f"step values must be at least 1, got {step!r}")
     return array[tuple(slice(None, None, s) for s in steps)].copy()
@@ -90,10 +95,11 @@ def flip(image, *, axis: int | Sequence[int] = -1):
     axes = [
         _integer(a, "axis") for a in (np.atleast_1d(axis) if not np.isscalar(axis) else [axis])
     ]
+    ndim = image_axes(array)
     for a in axes:
-        if not -array.ndim <= a < array.ndim:
-            raise ValueError(f"axis must be between {-array.ndim} and {array.ndim - 1}, got {a}")
-    return np.flip(array, axis=tuple(axes)).copy()
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis must be between {-ndim} and {ndim - 1}, got {a}")
+    return np.flip(array, axis=tuple(a % ndim for a in axes)).copy()
 
 
 def project(image, *, axis: int = 0, method: str = "max"):
@@ -103,14 +109,17 @@ def project(image, *, axis: int = 0, method: str = "max"):
     (summed in float64), as ImageJ's Z Project does.
     """
     array = as_image(image, allow_rgb=True)
-    if array.ndim < 3:
+    ndim = image_axes(array)
+    if ndim < 3:
         raise ValueError(
-            f"image must have at least 3 axes to project one away, got shape {array.shape}"
+            f"image must have at least 3 axes to project one away (besides an RGB image's "
+            f"colours), got shape {array.shape}"
         )
     check_choice(method, "method", PROJECTIONS)
     axis = _integer(axis, "axis")
-    if not -array.ndim <= axis < array.ndim:
-        raise ValueError(f"axis must be between {-array.ndim} and {array.ndim - 1}, got {axis}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis must be between {-ndim} and {ndim - 1}, got {axis}")
+    axis %= ndim
     if method == "max":
         return array.max(axis=axis)
     if method == "min":

@@ -26,6 +26,7 @@ from functools import partial
 
 import numpy as np
 
+from ..ops._checks import image_axes
 from ..ops.registry import Operation, import_operation
 from ..ops.threshold import reads_histogram, threshold_from_histogram, threshold_value
 from .core import INPUT, Pipeline, _where
@@ -96,7 +97,7 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
                 raise type(error)(f"{_where(index, step.operation)}: {error}") from error
             raise
         results[step.id] = (result, spacing_after(
-            step.operation, step.parameters, step_spacing, data.ndim
+            step.operation, step.parameters, step_spacing, image_axes(data)
         ))
         outputs.append(result)
     if all_results:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops._checks import image_axes
 from ..ops.registry import BUILTIN_NAMES, Operation, get_operation, import_operation
 from .spacing import spacing_after
 
@@ -311,7 +312,7 @@ class Pipeline:
                 error.add_note(f"(in {where})")
                 raise
             out_spacing = spacing_after(
-                step.operation, step.parameters, step_spacing, np.ndim(data)
+                step.operation, step.parameters, step_spacing, image_axes(np.asarray(data))
             )
             results[step.id] = (result, out_spacing)
             if not keep and last_read.get(step.source) == index:

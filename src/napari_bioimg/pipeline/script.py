@@ -11,6 +11,7 @@ import importlib
 import inspect
 
 from .. import ops
+from ..ops._checks import image_axes, looks_rgb
 from ..ops.registry import Operation
 from . import io, spacing
 from .core import INPUT, Pipeline
@@ -19,7 +20,9 @@ __all__ = ["pipeline_script"]
 
 # Operations that change the voxel size of their result (see spacing.spacing_after).
 _RESIZING = ("resample_isotropic", "subsample", "project")
-_HELPERS = (spacing.spacing_after, io.read_image, io.process_image, io.write_image)
+_HELPERS = (
+    looks_rgb, image_axes, spacing.spacing_after, io.read_image, io.process_image, io.write_image
+)
 
 _HEADER = '''\
 """Image-processing pipeline exported from napari-bioimg.
@@ -129,7 +132,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
             body.append(
                 f"spacing{index + 1} = spacing_after("
                 f'"{step.operation}", {parameters}, {spacings[step.source]}, '
-                f"{names[step.source]}.ndim)"
+                f"image_axes({names[step.source]}))"
             )
     last = pipeline.steps[-1].id if len(pipeline) else INPUT
     body.append(f"return {names[last]}, {spacings[last]}")
@@ -143,7 +146,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         _HEADER.format(name=name, imports="\n".join(imports))
         + "\n\n"
         + process
-        + "\n\n# --- helpers: copies of napari_bioimg.pipeline.spacing and .io"
+        + "\n\n# --- helpers: copies of napari_bioimg.ops._checks, .pipeline.spacing and .io"
         + " -----------------------\n\n\n"
         + helpers
         + "\n\n"

@@ -20,7 +20,9 @@ def spacing_after(operation, parameters, spacing, ndim):
     spacing : sequence of float or None
         Voxel size of the input, one value per trailing spatial axis.
     ndim : int
-        Number of axes of the input array.
+        Number of axes of the input array, not counting an RGB image's colour
+        axis (:func:`napari_bioimg.ops._checks.image_axes`): the axes that the
+        transforms' per-axis values address.
 
     Returns
     -------
