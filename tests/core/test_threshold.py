@@ -123,3 +123,34 @@ def test_threshold_histogram_counts_as_scikit_image(dtype, shape):
         np.testing.assert_array_equal(counts, expected_counts)
         np.testing.assert_array_equal(centers, expected_centers)
         assert counts.dtype == expected_counts.dtype and centers.dtype == expected_centers.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.uint32, np.int64])
+def test_integer_images_spanning_billions_of_values_are_binned_not_counted(dtype):
+    """scikit-image would allocate a bin per value (1.85 TiB for this int64 image):
+    256 bins over the range instead, as scikit-image bins the same values as floats;
+    li and mean read the values themselves, as scikit-image does."""
+    from napari_bioimg.ops.threshold import threshold_histogram, threshold_value
+
+    rng = np.random.default_rng(6)
+    high = 3_000_000_000 if dtype == np.uint32 else 250_000_000_000
+    low_values = rng.integers(0, high // 10, 3000)
+    high_values = rng.integers(high // 2, high, 1000)
+    image = np.concatenate([low_values, high_values]).astype(dtype).reshape(50, 80)
+    counts, centers = threshold_histogram(image)
+    assert counts.size == 256 and counts.sum() == image.size
+    as_float = image.astype(np.float64)
+    for method in ("otsu", "yen", "isodata", "minimum", "triangle"):
+        expected = getattr(skfilters, f"threshold_{method}")(as_float)
+        assert threshold_value(image, method=method) == pytest.approx(expected, rel=1e-12)
+        cache = {}
+        prepared = prepare_threshold(image, {"method": method, "value": None}, cache)
+        assert prepared["value"] == pytest.approx(expected, rel=1e-12)
+    for method, expected in (
+        ("li", skfilters.threshold_li(as_float, tolerance=0.5)),  # skimage's int tolerance
+        ("mean", skfilters.threshold_mean(image)),
+    ):
+        assert threshold_value(image, method=method) == pytest.approx(expected, rel=1e-12)
+        cache = {"histogram": (counts, centers)}  # a kept (binned) histogram is not used
+        prepared = prepare_threshold(image, {"method": method, "value": None}, cache)
+        assert prepared["value"] == pytest.approx(expected, rel=1e-12)

@@ -58,7 +58,7 @@ def threshold_value(
         automatic method cannot threshold (constant, or holding NaN).
     """
     check_choice(method, "method", METHODS)
-    if method != "manual" and histogram is not None and reads_histogram(method, _dtype(image)):
+    if method != "manual" and histogram is not None and _serves(histogram, method, _dtype(image)):
         return threshold_from_histogram(method, histogram)
     array = as_image(image, allow_rgb=True)
     if method == "manual":
@@ -70,6 +70,15 @@ def threshold_value(
             raise ValueError("value must not be NaN")
         return float(value)
     array = _checked(array, method)
+    if array.dtype.kind in "iu" and reads_histogram(method, array.dtype):
+        # scikit-image's own histogram of an integer image, one bin per value, and
+        # 256 bins past 2**24 values (where scikit-image would allocate them all)
+        counted = threshold_histogram(array)
+        if _serves(counted, method, array.dtype):
+            return threshold_from_histogram(method, counted)
+        if method == "li":  # its iterations on the values, with its tolerance for integers
+            return float(skfilters.threshold_li(array.reshape(-1).astype(np.float64),
+                                                tolerance=0.5))
     if method == "minimum":
         function = _threshold_minimum
     else:
@@ -103,15 +112,31 @@ def threshold_histogram(image) -> tuple[np.ndarray, np.ndarray]:
     """``(counts, centers)`` as scikit-image's thresholds bin ``image``.
 
     One bin per integer value from the minimum to the maximum (integer
-    images), or 256 bins over the range (floats). Computed once, it serves
-    every method that reads only the histogram (see :func:`threshold_value`).
+    images), or 256 bins over the range (floats, and integers spanning 2**24
+    values or more, for which scikit-image would allocate a bin per value:
+    terabytes for int64 data). Computed once, it serves every method that
+    reads only the histogram (see :func:`threshold_value`).
     """
     array = _checked(as_image(image, allow_rgb=True), "histogram")
     if array.dtype.kind in "iu":
         low, high = int(array.min()), int(array.max())
         if high - low < _COUNTED_SPAN:
             return _integer_counts(array, low, high), np.arange(low, high + 1, dtype=np.int64)
+        counts, edges = np.histogram(array.reshape(-1), 256, range=(low, high))
+        return counts, (edges[:-1] + edges[1:]) / 2.0
     return histogram(array.reshape(-1), 256, source_range="image")
+
+
+def _serves(hist, method: str, dtype) -> bool:
+    """Whether ``method`` reads its value from ``hist`` alone.
+
+    ``mean`` and ``li`` of integer images read one bin per value (integer
+    centres); with 256 bins they need the values themselves.
+    """
+    binned = np.asarray(hist[1]).dtype.kind == "f"
+    return reads_histogram(method, dtype) and not (
+        binned and method in ("mean", "li") and np.dtype(dtype).kind in "biu"
+    )
 
 
 # Integer images spanning fewer values are counted by a compiled loop on threads
