@@ -57,6 +57,28 @@ def test_recorded_gui_session_replays_to_the_same_layers(
     assert len(pipeline_dock._steps.choices) == 3
 
 
+def test_a_replayed_crop_and_projection_land_where_apply_put_them(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    volume = np.random.default_rng(1).random((6, 30, 40)).astype(np.float32)
+    source = viewer.add_image(volume, name="img", scale=(2, 0.5, 0.5), translate=(7, 100, 200))
+    crop = dock(viewer, qtbot, "crop")
+    apply(qtbot, crop, source, start="1, 10, 20", stop="6, 20, 30")
+    cropped = viewer.layers[-1]
+    project = dock(viewer, qtbot, "project")
+    apply(qtbot, project, cropped, axis=2, method="max")
+    projected = viewer.layers[-1]
+    assert tuple(projected.translate) == (9.0, 105.0)  # Apply: the crop's origin, z and y
+
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline_dock.run_on(source)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    replay = viewer.layers[-1]
+    assert replay.name == "img pipeline"
+    np.testing.assert_array_equal(replay.data, projected.data)
+    np.testing.assert_allclose(replay.translate, projected.translate)
+    np.testing.assert_allclose(replay.scale, projected.scale)
+
+
 def test_closing_the_pipeline_dock_disconnects(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")

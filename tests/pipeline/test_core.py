@@ -127,6 +127,20 @@ def test_spacing_after(operation, parameters, spacing, ndim, expected):
     assert spacing_after(operation, parameters, spacing, ndim) == expected
 
 
+def test_run_with_geometry_places_the_result_as_the_steps_one_by_one(volume):
+    """crop moves the origin, subsample scales, project drops an axis (as Apply does)."""
+    pipeline = Pipeline()
+    pipeline.add("crop", start=[1, 5, 10])
+    pipeline.add("subsample", step=[1, 2, 1])
+    pipeline.add("project", axis=2, method="max")
+    result, spacing, scale, translate = pipeline.run_with_geometry(
+        volume, (2.0, 0.5, 0.5), (2.0, 0.5, 0.5), (7.0, 100.0, 200.0)
+    )
+    np.testing.assert_array_equal(result, volume[1:, 5::2, 10:].max(axis=2))
+    assert spacing == scale == (2.0, 1.0)
+    assert translate == (7.0 + 1 * 2.0, 100.0 + 5 * 0.5)
+
+
 def test_spacing_of_an_rgb_image_follows_its_spatial_axes():
     rgb = np.zeros((40, 50, 3), np.uint8)
     pipeline = Pipeline()

@@ -94,9 +94,11 @@ class PipelineDock(widgets.Container):
         pipeline = self.pipeline()
         data = np.asarray(layer_data(layer))
         worker = create_worker(
-            pipeline.run_with_spacing,
+            pipeline.run_with_geometry,
             data,
             spatial_scale(layer),
+            tuple(layer.scale),
+            tuple(layer.translate),
             _start_thread=False,
             _ignore_errors=True,
             _progress={"desc": f"Pipeline on {layer.name}"},
@@ -110,13 +112,11 @@ class PipelineDock(widgets.Container):
     def _finished(self) -> None:
         self._worker = None
 
-    def _show(self, source, result, spacing) -> None:
+    def _show(self, source, result, _spacing, scale, translate) -> None:
         if source not in self.viewer.layers:
             return
         last = self.pipeline().operation(-1)
         kind = "image" if last.output_kind == "image" else "labels"
-        scale = tuple(source.scale[: result.ndim - len(spacing)]) + tuple(spacing)
-        translate = tuple(source.translate[-result.ndim :])
         add_result(
             self.viewer,
             result,

@@ -295,6 +295,27 @@ class Pipeline:
             last = (result, result_spacing)
         return last
 
+    def run_with_geometry(self, image, spacing: Spacing, scale, translate):
+        """Run every step; return ``(result, spacing, scale, translate)`` of the last one.
+
+        ``scale`` and ``translate`` are the input layer's; each step moves them as
+        :func:`~napari_bioimg.ops.planes.output_geometry` says (crop shifts the
+        origin, subsample and resample scale, project drops an axis), so that a
+        replayed result lies where applying the steps one by one put it.
+        """
+        from ..ops.planes import output_geometry
+
+        geometry = {INPUT: (np.shape(image), tuple(scale), tuple(translate))}
+        last = (image, spacing, tuple(scale), tuple(translate))
+        for step, result, out_spacing in self._execute(image, spacing, keep=False):
+            shape, step_scale, step_translate = geometry[step.source]
+            step_scale, step_translate = output_geometry(
+                self.operation(step.id), step.parameters, shape, step_scale, step_translate
+            )
+            geometry[step.id] = (np.shape(result), step_scale, step_translate)
+            last = (result, out_spacing, step_scale, step_translate)
+        return last
+
     def _execute(self, image, spacing: Spacing, keep: bool):
         """Yield ``(step, result, spacing)`` for each step, freeing unread results."""
         spacing = None if spacing is None else tuple(float(s) for s in spacing)
