@@ -136,3 +136,22 @@ def test_closing_the_dock_restores(viewer, filtered):
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not viewer.canvas.grid.enabled
     assert visible(viewer) == [layer.name for layer in filtered]
+
+
+def test_the_dock_close_button_ends_compare_mode(viewer, filtered, qtbot):
+    """napari's close button takes the widget out of its dock without deleting it."""
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Compare side by side")
+    widget._layers.value = filtered[:2]
+    widget.curtain()
+    assert any(layer.name.endswith("(curtain)") for layer in viewer.layers)
+    dock_widget.title.close_button.click()
+    qtbot.waitUntil(lambda: not any(layer.name.endswith("(curtain)") for layer in viewer.layers))
+    assert not viewer.canvas.grid.enabled
+    assert visible(viewer) == [layer.name for layer in filtered]
+    filtered[0].visible = False  # no longer followed: nothing changes back
+    viewer.layers.remove(filtered[1])
+    widget.native.deleteLater()
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # no error either
+    assert not filtered[0].visible

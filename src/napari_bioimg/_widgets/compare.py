@@ -17,6 +17,7 @@ from napari.layers import Image, Labels, Layer
 from napari.utils.notifications import show_error
 
 from ._layers import PREVIEW_KEY, layer_data
+from ._lifetime import DockLifetime
 
 __all__ = ["CURTAIN_KEY", "CompareWidget"]
 
@@ -34,6 +35,14 @@ class _Saved:
     zoom: float = 1.0
 
 
+@dataclass
+class _Session:
+    """What compare mode changed, shared with the handler that undoes it on closing."""
+
+    saved: _Saved | None = None
+    curtain: Layer | None = None
+
+
 class CompareWidget(widgets.Container):
     """Pick layers; show them side by side or with a curtain; restore.
 
@@ -48,8 +57,7 @@ class CompareWidget(widgets.Container):
         # napari hands plugins a proxy that re-wraps layers; compare by identity.
         self.viewer = getattr(viewer, "__wrapped__", viewer)
         self.mode: str | None = None
-        self._saved: _Saved | None = None
-        self._curtain: Layer | None = None
+        self._session = _Session()
         self._pair: tuple[Layer, Layer] | None = None  # upper, lower
         self._custom_choice = False
         self._updating = False
@@ -87,8 +95,27 @@ class CompareWidget(widgets.Container):
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
-        self.native.destroyed.connect(_on_destroyed(self._connections, self))
+        # Closing the dock (or deleting the widget) also ends compare mode.
+        self._lifetime = DockLifetime(
+            self.native, _closer(self.viewer, self._connections, self._session)
+        )
         self._refresh_choices()
+
+    @property
+    def _saved(self) -> _Saved | None:
+        return self._session.saved
+
+    @_saved.setter
+    def _saved(self, value: _Saved | None) -> None:
+        self._session.saved = value
+
+    @property
+    def _curtain(self) -> Layer | None:
+        return self._session.curtain
+
+    @_curtain.setter
+    def _curtain(self, value: Layer | None) -> None:
+        self._session.curtain = value
 
     # --- the choice of layers -------------------------------------------------------
 
@@ -314,14 +341,14 @@ def restore_viewer(viewer, saved: _Saved | None, curtain: Layer | None) -> None:
     viewer.scene.camera.zoom = saved.zoom
 
 
-def _on_destroyed(connections, widget: CompareWidget):
-    # A plain function, not a bound method: Qt drops connections to slots of
-    # the object being destroyed. Closing the dock also ends compare mode.
-    def destroyed(*_args) -> None:
+def _closer(viewer, connections, session: _Session):
+    # A plain function over the viewer and the session, not the widget: when Qt
+    # deletes the widget its Python attributes may already be gone.
+    def close() -> None:
         for emitter, callback in connections:
             emitter.disconnect(callback)
         connections.clear()
-        restore_viewer(widget.viewer, widget._saved, widget._curtain)
-        widget._saved = widget._curtain = None
+        restore_viewer(viewer, session.saved, session.curtain)
+        session.saved = session.curtain = None
 
-    return destroyed
+    return close
