@@ -195,3 +195,16 @@ def test_subsample_and_crop_of_an_rgb_layer_stay_rgb_and_overlay_it(viewer, qtbo
     assert result.rgb
     np.testing.assert_array_equal(result.data, image[::2, ::2])
     np.testing.assert_allclose(result.scale, (1.0, 1.0))
+
+
+def test_the_dock_close_button_stops_following_the_layer_list(viewer, blobs):
+    viewer.add_image(blobs, name="blobs")
+    before = len(viewer.layers.events.inserted.callbacks)
+    dock_widget, _ = viewer.window.add_plugin_dock_widget(
+        "napari-bioimg", "Crop, subsample and flip"
+    )
+    opened = len(viewer.layers.events.inserted.callbacks)
+    assert opened > before
+    dock_widget.title.close_button.click()
+    assert len(viewer.layers.events.inserted.callbacks) == opened - 1  # its own one
+    viewer.add_image(blobs, name="again")  # nothing follows it: no error

@@ -111,3 +111,15 @@ def test_rolled_axes_show_rows_and_columns_of_the_view(viewer):
 )
 def test_number_formatting(value, text):
     assert format_value(value) == text
+
+
+def test_the_dock_close_button_stops_following_the_cursor(viewer, blobs):
+    viewer.add_image(blobs, name="blobs")
+    before = len(viewer.cursor.events.position.callbacks)
+    dock_widget, grid = viewer.window.add_plugin_dock_widget(PLUGIN, "Pixel values")
+    assert len(viewer.cursor.events.position.callbacks) == before + 1
+    dock_widget.title.close_button.click()  # napari keeps the widget: it must let go
+    assert len(viewer.cursor.events.position.callbacks) == before
+    shown = grid.shown_values.copy()
+    viewer.cursor.position = (40.2, 100.7)
+    np.testing.assert_array_equal(grid.shown_values, shown)

@@ -18,6 +18,7 @@ from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
 from ._layers import add_result, is_preview, layer_data
+from ._lifetime import DockLifetime
 from ._recorder import RecordedStep, recorder_for
 
 __all__ = ["REGIONS", "CropWidget"]
@@ -89,7 +90,8 @@ class CropWidget(widgets.Container):
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
-        self.native.destroyed.connect(_disconnector(self._connections))
+        # closing the dock (napari keeps the widget) or deleting it lets go of the viewer
+        self._lifetime = DockLifetime(self.native, _disconnector(self._connections))
         active = self.viewer.layers.selection.active
         if active is not None and active in [layer for _, layer in self._image_choices()]:
             self._layer.value = active

@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 
 from ._axes import axis_names
 from ._layers import layer_data
+from ._lifetime import DockLifetime
 
 __all__ = ["PixelGrid", "format_value", "window_at"]
 
@@ -211,7 +212,10 @@ class PixelGrid(QWidget):
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
-        self.destroyed.connect(_disconnector(self._connections, self._layer_connections))
+        # closing the dock (napari keeps the widget) or deleting it lets go of the viewer
+        self._lifetime = DockLifetime(
+            self, _disconnector(self._connections, self._layer_connections)
+        )
         self.shown_values: np.ndarray = np.empty((0, 0))
         self._resize_table()
         self._on_active()
