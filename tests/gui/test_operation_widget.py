@@ -494,6 +494,23 @@ def test_closing_the_dock_leaves_no_callbacks(viewer, qtbot, banana):
     assert len(viewer.dims.events.current_step.callbacks) == callbacks - 1
     viewer.dims.set_current_step(0, 3)
     assert not widget.busy and widget not in widget.open_widgets(viewer)
+    assert [layer.name for layer in viewer.layers] == ["banana"]  # the preview went with it
+
+
+def test_the_dock_close_button_removes_the_preview_and_keeps_applied_results(viewer, qtbot,
+                                                                             blobs):
+    source = viewer.add_image(blobs, name="blobs")
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Gaussian")
+    wait_idle(qtbot, widget)
+    assert widget.preview_layer is not None and widget.preview_layer in viewer.layers
+    widget.apply()
+    wait_idle(qtbot, widget)
+    kept = [layer for layer in viewer.layers if layer not in (source, widget.preview_layer)]
+    assert len(kept) == 1
+    dock_widget.title.close_button.click()
+    qtbot.waitUntil(lambda: not widget._alive, timeout=5000)
+    assert list(viewer.layers) == [source, kept[0]]
+    np.testing.assert_array_equal(source.data, blobs)
 
 
 def test_axis_and_connectivity_ranges_follow_the_data(viewer, qtbot):

@@ -151,6 +151,10 @@ class OperationWidget(widgets.Container):
         for worker in (self._worker, self._apply_worker):
             if worker is not None:
                 worker.quit()
+        # the preview goes with its dock (Apply keeps results), as a closed ImageJ dialog's
+        preview, self.preview_layer, self._preview_array = self.preview_layer, None, None
+        if preview is not None and preview in self.viewer.layers:
+            self.viewer.layers.remove(preview)
         OPEN_WIDGETS.changed.emit()
 
     # --- inputs and parameters ------------------------------------------------------
