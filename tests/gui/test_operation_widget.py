@@ -522,3 +522,22 @@ def test_axis_and_connectivity_ranges_follow_the_data(viewer, qtbot):
     assert (label._controls["connectivity"].min, label._controls["connectivity"].max) == (1, 2)
     label.close()
     assert label not in label.open_widgets(viewer)
+
+
+def test_the_preview_follows_the_inputs_voxel_size_and_position(viewer, qtbot):
+    volume = np.random.default_rng(2).random((8, 30, 40)).astype(np.float32)
+    source = viewer.add_image(volume, name="img", scale=(1.0, 1.0, 1.0))
+    widget = dock(viewer, qtbot, "gaussian")
+    widget.set_parameters(sigma=2.0)
+    wait_idle(qtbot, widget)
+    source.translate = (0.0, 10.0, 20.0)
+    wait_idle(qtbot, widget)
+    # (a plane preview lies at the plane shown)
+    np.testing.assert_allclose(widget.preview_layer.translate[1:], (10.0, 20.0))
+    source.scale = (2.0, 0.5, 0.5)  # sigma 2 µm: 1 plane, 4 pixels now
+    wait_idle(qtbot, widget)
+    np.testing.assert_allclose(widget.preview_layer.scale, (2.0, 0.5, 0.5))
+    z = int(round((widget.preview_layer.translate[0] - source.translate[0]) / 2.0))
+    expected = ops.gaussian(volume, sigma=2.0, spacing=(2.0, 0.5, 0.5))[z]
+    np.testing.assert_allclose(np.squeeze(widget.preview_layer.data), expected, rtol=1e-5,
+                               atol=1e-6)

@@ -256,12 +256,16 @@ class OperationWidget(widgets.Container):
         self._cache_owner, self._prepare_cache, self._data_store = None, {}, {}
 
     def _watch(self, layer: Layer | None) -> None:
-        """Follow edits of ``layer``'s data (painting, or data replaced)."""
+        """Follow edits of ``layer``'s data (painting, or data replaced) and its geometry."""
         disconnect_all(self._layer_connections)
         if layer is None:
             return
-        callback = weak_callback(self._on_data_edited)
-        for name in ("data", "paint", "labels_update"):
+        edited = weak_callback(self._on_data_edited)
+        moved = weak_callback(self._on_geometry)  # the preview overlays the input
+        for name, callback in (
+            ("data", edited), ("paint", edited), ("labels_update", edited),
+            ("scale", moved), ("translate", moved), ("units", moved),
+        ):
             emitter = getattr(layer.events, name, None)
             if emitter is not None:
                 emitter.connect(callback)
@@ -270,6 +274,10 @@ class OperationWidget(widgets.Container):
     def _on_data_edited(self, event=None) -> None:
         self._forget_data()
         self.schedule()
+
+    def _on_geometry(self, event=None) -> None:
+        if self._preview.value:
+            self.schedule()
 
     def _on_preview_toggled(self, on: bool) -> None:
         if on:
