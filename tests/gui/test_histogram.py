@@ -159,6 +159,20 @@ def test_follows_the_selected_image(viewer, banana, blobs):
     assert widget.layer is first
 
 
+def test_an_operation_preview_is_never_followed_nor_selected(viewer, qtbot, blobs):
+    first = viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    viewer.layers.selection.clear()  # the user clicked the empty part of the layer list
+    _, median = viewer.window.add_plugin_dock_widget(PLUGIN, "Median")
+    qtbot.waitUntil(lambda: median.preview_layer is not None and not median.busy,
+                    timeout=20000)
+    assert widget.layer is first
+    assert len(viewer.layers.selection) == 0  # as the user left it
+    median.set_parameters(radius=3.0)
+    qtbot.waitUntil(lambda: not median.busy, timeout=20000)
+    assert widget.layer is first
+
+
 def test_threshold_widget_line_follows_its_parameters(viewer, qtbot, blobs):
     layer = viewer.add_image(blobs, name="blobs")
     widget = dock(viewer)

@@ -512,13 +512,19 @@ class OperationWidget(widgets.Container):
             return
         if current is not None and current in self.viewer.layers:
             self.viewer.layers.remove(current)
-        active = self.viewer.layers.selection.active
+        selection = self.viewer.layers.selection
+        active, selected = selection.active, set(selection)
+        # marked as a preview from its insertion on, so that docks following new
+        # layers (the histogram) never take it for the user's
         self.preview_layer = add_result(
-            self.viewer, result, kind, source, name, scale=scale, translate=translate
+            self.viewer, result, kind, source, name, scale=scale, translate=translate,
+            metadata={PREVIEW_KEY: True},
         )
-        self.preview_layer.metadata[PREVIEW_KEY] = True
-        if active is not None:  # keep the user's selection on the input
-            self.viewer.layers.selection.active = active
+        # napari selects a new layer: give the user's selection back, even an empty one
+        selection.clear()
+        selection.update(selected)
+        if active is not None:
+            selection.active = active
 
     def _geometry(self, request: Request) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Scale and translate of the result, so that it overlays its input."""
