@@ -250,3 +250,13 @@ def test_closing_the_dock_disconnects(viewer, banana):
     viewer.add_image(banana[0], name="other")
     assert widget.layer.name == "banana"
     np.testing.assert_array_equal(widget.counts, before)
+
+
+def test_an_image_without_one_finite_value_shows_no_bars_and_no_error(viewer):
+    widget = dock(viewer)
+    viewer.add_image(np.full((20, 24), np.nan, np.float32), name="nan")
+    assert widget.counts.sum() == 0
+    assert widget._insight["shape"].text() == "20 × 24"
+    assert widget._insight["min"].text() == "nan"
+    viewer.add_image(np.arange(12, dtype=np.float32).reshape(3, 4), name="finite")
+    assert widget.counts.sum() == 12 and widget._insight["max"].text() == "11"

@@ -96,10 +96,15 @@ def compute(data, index, values_range, spacing, limit: int) -> Computed:
     if values_range is None:
         whole, whole_sampled = subsample(data, limit)
         whole = np.asarray(whole)
-        stats = ops.insight(whole, percentiles=(), spacing=spacing)
+        try:
+            stats = ops.insight(whole, percentiles=(), spacing=spacing)
+            values_range = (float(stats["min"]), float(stats["max"]))
+        except ValueError:  # not one finite value: the panel says so, no bars
+            nan = float("nan")
+            stats = {"dtype": str(data.dtype), "min": nan, "max": nan, "mean": nan, "std": nan}
+            values_range = (0.0, 1.0)
         stats["shape"] = tuple(data.shape)
         stats["sampled"] = whole_sampled
-        values_range = (float(stats["min"]), float(stats["max"]))
     part = data if index is None else data[index]
     values, sampled = subsample(part, limit)
     bins, span = bin_layout(*values_range, data.dtype)
@@ -550,7 +555,10 @@ class HistogramDock(QWidget):
         self._index = index
         args = (data, index, self._values_range, spatial_scale(layer), self._limit(data))
         if not self._heavy(data, index):
-            self._show(compute(*args), layer)
+            try:
+                self._show(compute(*args), layer)
+            except (ValueError, TypeError, MemoryError) as error:
+                self._report(error)
             return
         self._status.setText("computing…")
         worker = create_worker(compute, *args, _start_thread=False, _ignore_errors=True)
