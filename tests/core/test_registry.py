@@ -139,6 +139,33 @@ def test_register_user_function():
         ops.get_operation("my_filter")
 
 
+def test_a_user_function_gets_a_read_only_input_and_must_return_an_image():
+    def doubling_in_place(image, k: float = 1.0):
+        image *= 2
+        return image
+
+    def a_number(image, k: float = 1.0):
+        return float(image.mean())
+
+    def forgets_to_return(image, k: float = 1.0):
+        image.copy()
+
+    image = np.ones((8, 8))
+    try:
+        for function in (doubling_in_place, a_number, forgets_to_return):
+            ops.register(function)
+        with pytest.raises(ValueError, match="doubling_in_place writes into its input"):
+            ops.get_operation("doubling_in_place")(image)
+        np.testing.assert_array_equal(image, 1.0)  # unchanged
+        with pytest.raises(TypeError, match="a_number must return an image.*got float"):
+            ops.get_operation("a_number")(image)
+        with pytest.raises(TypeError, match="forgets_to_return must return an image.*NoneType"):
+            ops.get_operation("forgets_to_return")(image)
+    finally:
+        for name in ("doubling_in_place", "a_number", "forgets_to_return"):
+            ops.unregister(name)
+
+
 def test_register_refuses_unannotated_and_builtin_names():
     def no_default(image, sigma: float):
         return image

@@ -141,6 +141,38 @@ def test_a_function_from_a_script_is_registered_with_a_warning(viewer, monkeypat
         unregister("brighten")
 
 
+def test_a_function_that_writes_into_its_input_or_returns_no_image_is_reported(
+    viewer, qtbot, blobs, monkeypatch
+):
+    from napari_bioimg._widgets import operation as operation_module
+
+    errors = []
+    monkeypatch.setattr(operation_module, "show_error", errors.append)
+    source = viewer.add_image(blobs.copy(), name="blobs")
+
+    def in_place(image, k: float = 2.0):
+        image *= 2
+        return image
+
+    def a_number(image, k: float = 2.0):
+        return float(image.mean())
+
+    try:
+        for function in (in_place, a_number):
+            widget = napari_bioimg.show(viewer, function)
+            widget.input_layer = source
+            wait_idle(qtbot, widget)
+            widget.apply()
+            wait_idle(qtbot, widget)
+    finally:
+        unregister("in_place")
+        unregister("a_number")
+    assert any("in_place writes into its input" in e for e in errors), errors
+    assert any("a_number must return an image" in e for e in errors), errors
+    np.testing.assert_array_equal(source.data, blobs)
+    assert [layer.name for layer in viewer.layers] == ["blobs"]
+
+
 def test_unknown_names_are_refused(viewer):
     with pytest.raises(ValueError, match="unknown operation 'no_such_filter'"):
         napari_bioimg.show(viewer, "no_such_filter")

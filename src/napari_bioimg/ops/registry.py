@@ -197,7 +197,35 @@ class Operation:
             bound["spacing"] = spacing
         elif self.uses_spacing and spacing is not None:
             bound["spacing"] = spacing
-        return self.function(image, **bound)
+        if self.name in BUILTIN_NAMES:
+            return self.function(image, **bound)
+        return self._call_user_function(image, bound)
+
+    def _call_user_function(self, image, bound: dict):
+        """A registered user function, on a read-only view, giving an image back.
+
+        The view keeps napari layers from being changed in place by a function
+        that writes into its input; an answer that is no image names the function.
+        """
+        if isinstance(image, np.ndarray):
+            image = image.view()
+            image.flags.writeable = False
+        try:
+            result = self.function(image, **bound)
+        except ValueError as error:
+            if "read-only" not in str(error):
+                raise
+            raise ValueError(
+                f"{self.name} writes into its input ({error}); inputs are read-only so "
+                "that layers are never changed: work on a copy, e.g. image = image * 2"
+            ) from error
+        if not hasattr(result, "shape") or len(result.shape) < 2:
+            shape = getattr(result, "shape", None)
+            raise TypeError(
+                f"{self.name} must return an image (an array of at least 2 axes), got "
+                f"{type(result).__name__}" + ("" if shape is None else f" of shape {shape}")
+            )
+        return result
 
     def halo_for(
         self, parameters: dict[str, Any], spacing: Sequence[float]
