@@ -154,3 +154,10 @@ def test_integer_images_spanning_billions_of_values_are_binned_not_counted(dtype
         cache = {"histogram": (counts, centers)}  # a kept (binned) histogram is not used
         prepared = prepare_threshold(image, {"method": method, "value": None}, cache)
         assert prepared["value"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_kept_histogram_that_cannot_be_made_names_the_chosen_method():
+    image = np.ones((4, 4))
+    image[0, 0] = np.nan
+    with pytest.raises(ValueError, match="threshold 'yen' needs finite data"):
+        prepare_threshold(image, {"method": "yen", "value": None}, {})

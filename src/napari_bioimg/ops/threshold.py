@@ -73,7 +73,7 @@ def threshold_value(
     if array.dtype.kind in "iu" and reads_histogram(method, array.dtype):
         # scikit-image's own histogram of an integer image, one bin per value, and
         # 256 bins past 2**24 values (where scikit-image would allocate them all)
-        counted = threshold_histogram(array)
+        counted = threshold_histogram(array, method)
         if _serves(counted, method, array.dtype):
             return threshold_from_histogram(method, counted)
         if method == "li":  # its iterations on the values, with its tolerance for integers
@@ -108,16 +108,17 @@ def _checked(array: np.ndarray, method: str) -> np.ndarray:
     return array
 
 
-def threshold_histogram(image) -> tuple[np.ndarray, np.ndarray]:
+def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, np.ndarray]:
     """``(counts, centers)`` as scikit-image's thresholds bin ``image``.
 
     One bin per integer value from the minimum to the maximum (integer
     images), or 256 bins over the range (floats, and integers spanning 2**24
     values or more, for which scikit-image would allocate a bin per value:
     terabytes for int64 data). Computed once, it serves every method that
-    reads only the histogram (see :func:`threshold_value`).
+    reads only the histogram (see :func:`threshold_value`). ``method`` names
+    the threshold it is for in error messages.
     """
-    array = _checked(as_image(image, allow_rgb=True), "histogram")
+    array = _checked(as_image(image, allow_rgb=True), method)
     if array.dtype.kind in "iu":
         low, high = int(array.min()), int(array.max())
         if high - low < _COUNTED_SPAN:
@@ -255,7 +256,7 @@ def prepare_threshold(image, parameters: dict, cache: dict | None = None) -> dic
     if cache is not None and method != "manual" and reads_histogram(method, _dtype(image)):
         hist = cache.get("histogram")
         if hist is None:
-            hist = cache["histogram"] = threshold_histogram(image)
+            hist = cache["histogram"] = threshold_histogram(image, method)
     value = threshold_value(image, method=method, value=parameters["value"], histogram=hist)
     return {"method": "manual", "value": value}
 
