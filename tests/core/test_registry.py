@@ -150,9 +150,12 @@ def test_a_user_function_gets_a_read_only_input_and_must_return_an_image():
     def forgets_to_return(image, k: float = 1.0):
         image.copy()
 
+    def identity(image, k: float = 1.0):
+        return image[::1]
+
     image = np.ones((8, 8))
     try:
-        for function in (doubling_in_place, a_number, forgets_to_return):
+        for function in (doubling_in_place, a_number, forgets_to_return, identity):
             ops.register(function)
         with pytest.raises(ValueError, match="doubling_in_place writes into its input"):
             ops.get_operation("doubling_in_place")(image)
@@ -161,8 +164,11 @@ def test_a_user_function_gets_a_read_only_input_and_must_return_an_image():
             ops.get_operation("a_number")(image)
         with pytest.raises(TypeError, match="forgets_to_return must return an image.*NoneType"):
             ops.get_operation("forgets_to_return")(image)
+        same = ops.get_operation("identity")(image)
+        assert not np.shares_memory(same, image) and same.flags.writeable
+        np.testing.assert_array_equal(same, image)
     finally:
-        for name in ("doubling_in_place", "a_number", "forgets_to_return"):
+        for name in ("doubling_in_place", "a_number", "forgets_to_return", "identity"):
             ops.unregister(name)
 
 

@@ -205,7 +205,8 @@ class Operation:
         """A registered user function, on a read-only view, giving an image back.
 
         The view keeps napari layers from being changed in place by a function
-        that writes into its input; an answer that is no image names the function.
+        that writes into its input; an answer that is no image names the function;
+        an answer that is the input (or a view of it) is copied.
         """
         if isinstance(image, np.ndarray):
             image = image.view()
@@ -225,6 +226,8 @@ class Operation:
                 f"{self.name} must return an image (an array of at least 2 axes), got "
                 f"{type(result).__name__}" + ("" if shape is None else f" of shape {shape}")
             )
+        if isinstance(result, np.ndarray) and np.may_share_memory(result, image):
+            result = result.copy()  # (the input itself, or a view): a layer of its own
         return result
 
     def halo_for(
