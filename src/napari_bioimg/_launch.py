@@ -9,15 +9,23 @@ SAMPLES = ("nuclei_2d", "nuclei_3d")
 DOCKED = ("gaussian", "threshold")
 
 
-def launch(sample: str = "nuclei_3d", *, show: bool = True) -> napari.Viewer:
-    """Open a viewer on ``sample`` with the Gaussian and Threshold widgets docked."""
-    if sample not in SAMPLES:
+def launch(sample: str = "nuclei_3d", *, show: bool = True, paths=()) -> napari.Viewer:
+    """Open a viewer with the Gaussian and Threshold widgets docked.
+
+    On ``paths`` (files or folders, read by napari-bioimg's reader) when given,
+    else on the ``sample`` data.
+    """
+    if not paths and sample not in SAMPLES:
         raise ValueError(f"sample must be one of {SAMPLES}, got {sample!r}")
     viewer = napari.Viewer(title="napari-bioimg", show=show)
-    viewer.open_sample("napari-bioimg", sample)
-    viewer.layers.selection.active = next(
-        layer for layer in viewer.layers if isinstance(layer, Image)
-    )
+    if paths:
+        for path in paths:
+            viewer.open(path, plugin="napari-bioimg")
+    else:
+        viewer.open_sample("napari-bioimg", sample)
+    images = [layer for layer in viewer.layers if isinstance(layer, Image)]
+    if images:
+        viewer.layers.selection.active = images[0]
     for name in DOCKED:
         viewer.window.add_plugin_dock_widget("napari-bioimg", get_operation(name).display_name)
     return viewer

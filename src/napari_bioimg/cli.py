@@ -176,9 +176,7 @@ def _view(args: argparse.Namespace) -> int:
 
     from ._launch import launch
 
-    viewer = launch(args.sample) if not args.paths else napari.Viewer(title="napari-bioimg")
-    for path in args.paths:
-        viewer.open(path, plugin="napari-bioimg")
+    launch(args.sample, paths=args.paths)
     napari.run()
     return 0
 

@@ -541,3 +541,28 @@ def test_the_preview_follows_the_inputs_voxel_size_and_position(viewer, qtbot):
     expected = ops.gaussian(volume, sigma=2.0, spacing=(2.0, 0.5, 0.5))[z]
     np.testing.assert_allclose(np.squeeze(widget.preview_layer.data), expected, rtol=1e-5,
                                atol=1e-6)
+
+
+def test_results_keep_the_inputs_units_so_napari_keeps_using_them(viewer, qtbot):
+    volume = np.random.default_rng(3).integers(0, 255, (4, 20, 30)).astype(np.uint8)
+    source = viewer.add_image(volume, name="img", scale=(2, 0.5, 0.5), units=("nm", "µm", "µm"))
+    project = dock(viewer, qtbot, "project")
+    project.input_layer = source
+    project.set_parameters(axis=1, method="max")
+    wait_idle(qtbot, project)
+    assert tuple(str(u) for u in project.preview_layer.units) == ("nanometer", "micrometer")
+    project.apply()
+    wait_idle(qtbot, project)
+    kept = viewer.layers[-1]
+    assert kept is not project.preview_layer
+    assert tuple(str(u) for u in kept.units) == ("nanometer", "micrometer")
+
+    colours = np.random.default_rng(4).integers(0, 255, (20, 30, 3)).astype(np.uint8)
+    rgb = viewer.add_image(colours, name="rgb", rgb=True, scale=(0.5, 0.5), units=("µm", "µm"))
+    threshold = dock(viewer, qtbot, "threshold")
+    threshold.input_layer = rgb
+    threshold.set_parameters(method="manual", value=10.0)
+    wait_idle(qtbot, threshold)
+    assert tuple(str(u) for u in threshold.preview_layer.units) == (
+        "pixel", "micrometer", "micrometer"
+    )

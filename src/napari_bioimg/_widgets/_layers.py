@@ -62,11 +62,19 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     translate = geometry.pop("translate", source.translate)
     ndim = len(scale)
     data, scale, translate = for_display(data, kind, source, scale, translate)
+    units = geometry.pop("units", None)
     kwargs = dict(name=name, scale=scale, translate=translate, **geometry)
+    source_units = getattr(source, "units", None)
+    if units is None and source_units is not None:
+        # The same axes keep their units; a projection keeps the trailing ones (exact
+        # when the axes share a unit; the operation widget passes its own ``units``).
+        units = tuple(source_units)[-ndim:] if ndim <= len(source_units) else None
     if len(scale) > ndim:  # the masks of an RGB image, colour first
         kwargs["axis_labels"] = (CHANNEL, *source.axis_labels[-ndim:])
-    if getattr(source, "units", None) is not None and len(scale) == source.ndim:
-        kwargs["units"] = source.units
+        units = None if units is None else ("pixel", *units)
+    if units is not None:
+        # napari ignores every layer's units when one layer's differ: keep them all
+        kwargs["units"] = units
     if kind == "image":
         rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1 >= 3
         return viewer.add_image(data, rgb=rgb, **kwargs)

@@ -25,6 +25,7 @@ from ..ops.planes import (
     count_slabs,
     output_geometry,
     output_shape,
+    output_units,
     plane_previewable,
 )
 from ..ops.registry import Operation
@@ -467,7 +468,9 @@ class OperationWidget(widgets.Container):
                     zip(translate, scale, (*request.index, 0, 0), strict=True)
                 )
             )
-        self._update_preview_layer(layer, result, scale, translate, request.index is not None)
+        self._update_preview_layer(
+            layer, result, scale, translate, request.index is not None, self._units(request)
+        )
 
     def _replace_preview_data(self, layer: Layer, data: np.ndarray, plane: bool) -> None:
         """Show ``data`` in the preview layer, in place for the planes of a stack.
@@ -486,7 +489,9 @@ class OperationWidget(widgets.Container):
         self._preview_array = np.array(data) if plane else None
         layer.data = data if self._preview_array is None else self._preview_array
 
-    def _update_preview_layer(self, source: Layer, result, scale, translate, plane=False) -> None:
+    def _update_preview_layer(
+        self, source: Layer, result, scale, translate, plane=False, units=None
+    ) -> None:
         kind = "image" if self.operation.output_kind == "image" else "labels"
         name = f"{source.name} {self.operation.name}"
         current = self.preview_layer
@@ -496,6 +501,7 @@ class OperationWidget(widgets.Container):
             and current in self.viewer.layers
             and current.ndim == data.ndim - bool(getattr(current, "rgb", False))
             and isinstance(current, Image) == (kind == "image")
+            and (units is None or tuple(current.units)[-len(units):] == tuple(units))
         )
         if fits:
             self._replace_preview_data(current, data, plane)
@@ -518,13 +524,17 @@ class OperationWidget(widgets.Container):
         # layers (the histogram) never take it for the user's
         self.preview_layer = add_result(
             self.viewer, result, kind, source, name, scale=scale, translate=translate,
-            metadata={PREVIEW_KEY: True},
+            units=units, metadata={PREVIEW_KEY: True},
         )
         # napari selects a new layer: give the user's selection back, even an empty one
         selection.clear()
         selection.update(selected)
         if active is not None:
             selection.active = active
+
+    def _units(self, request: Request) -> tuple:
+        """The result's units: the input's, less a projected axis'."""
+        return output_units(self.operation, request.parameters, request.layer.units)
 
     def _geometry(self, request: Request) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Scale and translate of the result, so that it overlays its input."""
@@ -585,6 +595,7 @@ class OperationWidget(widgets.Container):
             f"{layer.name} {self.operation.name}",
             scale=scale,
             translate=translate,
+            units=self._units(request),
         )
         recorder_for(self.viewer).record(
             RecordedStep(

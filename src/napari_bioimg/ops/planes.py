@@ -24,6 +24,7 @@ __all__ = [
     "count_slabs",
     "iter_slabs",
     "output_geometry",
+    "output_units",
     "slab_halo",
 ]
 
@@ -223,6 +224,17 @@ def output_geometry(
         target = min(scale[-nsp:])
         scale[-nsp:] = [target] * nsp
     return tuple(scale), tuple(translate)
+
+
+def output_units(operation: Operation, parameters: dict, units: Sequence) -> tuple:
+    """The units of a result's axes, from the input's ``units`` (one per axis).
+
+    A projection drops its axis' unit; every other operation keeps them.
+    """
+    units = list(units)
+    if operation.name == "project":
+        del units[operation.bind(parameters)["axis"] % len(units)]
+    return tuple(units)
 
 
 def output_shape(
