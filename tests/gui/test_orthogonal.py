@@ -192,6 +192,23 @@ def test_crosshair_toggle_and_the_users_selection(viewer, stack):
     assert not [la for la in viewer.layers if la.metadata.get(CROSSHAIR_KEY)]
 
 
+def test_the_crosshair_is_redrawn_for_a_new_voxel_size_and_a_new_stack(viewer, stack):
+    def main_crosshairs():
+        return [la for la in viewer.layers if la.metadata.get(CROSSHAIR_KEY)]
+
+    image = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    assert len(main_crosshairs()) == 1
+    image.scale = (0.5, 1.5625, 1.5625)  # the smallest spacing changes: lines rescaled
+    assert len(main_crosshairs()) == 1 and widget.crosshair
+    assert main_crosshairs()[0].scale[-1] == pytest.approx(0.5)
+    viewer.layers.remove(image)  # nothing shown: put away, not deleted by the user
+    assert main_crosshairs() == []
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="again")
+    assert len(main_crosshairs()) == 1
+    assert widget.crosshair_layer("xy") is main_crosshairs()[0]
+
+
 def test_leading_axes_stay_when_clicking(viewer):
     data = np.zeros((3, 6, 20, 30), np.uint8)
     viewer.add_image(data, scale=(1.0, 4.0, 1.0, 1.0), name="tzyx")

@@ -466,6 +466,8 @@ class OrthogonalViews(QWidget):
             self.rebuild()
 
     def _on_removed(self, event=None) -> None:
+        if self._drawing:  # the crosshair redrawn (new scale) or put away: not the user
+            return
         crosshair = self._state.crosshairs.get("xy")
         if crosshair is not None and crosshair not in self.viewer.layers:
             self._state.crosshairs.pop("xy")
