@@ -505,8 +505,10 @@ def tiff_paths(source: PathLike | Iterable[PathLike]) -> list[Path]:
             ]
         elif _GLOB_CHARACTERS.search(text) and not os.path.exists(text):
             paths = [Path(p) for p in glob.glob(text) if is_tiff(p) and os.path.isfile(p)]
-        else:
+        elif os.path.exists(text):
             paths = [Path(text)]
+        else:
+            raise FileNotFoundError(f"no such file or folder: {text!r}")
     else:
         paths = [Path(p) for p in source]
     not_tiff = [str(p) for p in paths if not is_tiff(p)]

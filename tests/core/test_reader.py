@@ -393,6 +393,8 @@ def test_tiff_paths_errors(tmp_path):
         tiff_paths(tmp_path)
     with pytest.raises(ValueError, match="not TIFF"):
         tiff_paths([tmp_path / "a.png"])
+    with pytest.raises(FileNotFoundError, match="no such file or folder: .*nosuchdir"):
+        tiff_paths(str(tmp_path / "nosuchdir"))  # not "not TIFF files"
 
 
 # --- what get_reader declines -----------------------------------------------------

@@ -90,10 +90,12 @@ def test_zero_typed_in_the_spin_box_is_refused(viewer, errors, qtbot):
 
 def test_hint_when_the_slice_distance_was_guessed(viewer):
     layer = viewer.add_image(
-        np.zeros((3, 8, 8)), name="guessed", metadata={"z_spacing_known": False}
+        np.zeros((3, 8, 8)), name="guessed", scale=(0.5, 0.5, 0.5),
+        metadata={"z_spacing_known": False},  # as the reader sets it: the pixel width
     )
     widget = dock(viewer)
     assert "guessed" in widget.hint and "slice distance" in widget.hint
+    assert "0.5 is a guess" in widget.hint  # the value it has, not another
     assert widget.apply((4.0, 1.0, 1.0), "µm")
     assert layer.metadata["z_spacing_known"] is True
     assert widget.hint == ""

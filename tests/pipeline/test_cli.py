@@ -78,7 +78,7 @@ def test_globs_missing_files_and_threads(tmp_path, pipeline_file, folder, capsys
     err = capsys.readouterr().err
     assert status == 1
     assert "2 written, 0 skipped, 1 failed" in err
-    assert f"failed {tmp_path / 'missing.tif'}: cannot read it" in err
+    assert f"failed {tmp_path / 'missing.tif'}: no such file or folder" in err
     sequential = tmp_path / "sequential"
     main(["run", str(pipeline_file), pattern, "--out", str(sequential)])
     for path in sequential.iterdir():

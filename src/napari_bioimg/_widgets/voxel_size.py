@@ -35,8 +35,8 @@ from ._recorder import RecordedStep, recorder_for
 AXES = ("z", "y", "x")
 UNITS = ("pixel", "nm", "µm", "mm", "cm", "m")
 GUESSED_Z = (
-    "The slice distance (z) of {names} was not in the file: 1.0 is a guess. "
-    "Enter the real value and press Apply."
+    "The slice distance (z) of {names} was not in the file: {values} is a guess (the "
+    "pixel width, as Fiji sets it). Enter the real value and press Apply."
 )
 
 
@@ -200,8 +200,14 @@ class VoxelSizeWidget(QWidget):
             first = max(layers, key=lambda layer: layer.ndim)
             scale = [float(s) for s in first.scale[-min(first.ndim, 3) :]]
             self.set_values(scale, unit_text(first))
-        guessed = [la.name for la in layers if la.metadata.get("z_spacing_known") is False]
-        self._hint.setText(GUESSED_Z.format(names=", ".join(guessed)) if guessed else "")
+        guessed = [
+            la for la in layers if la.metadata.get("z_spacing_known") is False and la.ndim >= 3
+        ]
+        values = sorted({f"{float(la.scale[-3]):.4g}" for la in guessed})
+        self._hint.setText(
+            GUESSED_Z.format(names=", ".join(la.name for la in guessed), values=" / ".join(values))
+            if guessed else ""
+        )
         self._hint.setVisible(bool(guessed))
 
     # --- setting the spacing --------------------------------------------------------------
