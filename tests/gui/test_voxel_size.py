@@ -153,3 +153,11 @@ def test_closing_the_dock_disconnects(viewer):
     assert len(viewer.layers.selection.events.changed.callbacks) == before - 1
     viewer.add_image(np.zeros((3, 8, 8)), name="b")  # changes the selection
     assert "b" not in widget._names.text()
+
+
+def test_the_dock_follows_a_scale_set_elsewhere(viewer):
+    layer = viewer.add_image(np.zeros((3, 8, 8)), name="stack", scale=(1.0, 1.0, 1.0))
+    widget = dock(viewer)
+    layer.scale = (3.0, 0.25, 0.25)  # e.g. in napari's console
+    assert widget.apply()  # what the dock shows now: the layer's own values
+    np.testing.assert_allclose(layer.scale, (3.0, 0.25, 0.25))

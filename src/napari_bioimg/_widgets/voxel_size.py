@@ -136,8 +136,10 @@ class VoxelSizeWidget(QWidget):
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
-        # A plain function holding only the list: the widget itself may already be gone.
+        self._layer_connections: list = []  # the selected layers' scale and units
+        # Plain functions holding only the lists: the widget itself may already be gone.
         self.destroyed.connect(partial(disconnect_all, self._connections))
+        self.destroyed.connect(partial(disconnect_all, self._layer_connections))
         self._lifetime = DockLifetime(self, self.close_dock, watch_destroyed=False)
         self.refresh()
 
@@ -146,6 +148,7 @@ class VoxelSizeWidget(QWidget):
     def close_dock(self) -> None:
         """Disconnect from the viewer and stop running workers."""
         disconnect_all(self._connections)
+        disconnect_all(self._layer_connections)
         for worker in self._workers:
             worker.quit()
 
@@ -189,7 +192,20 @@ class VoxelSizeWidget(QWidget):
             self._unit.setCurrentText(unit)
 
     def refresh(self, event=None) -> None:
-        """Show the spacing and unit of the first selected layer, and the z hint."""
+        """Show the spacing and unit of the first selected layer, and the z hint.
+
+        Follows the selected layers' scale and units (set elsewhere, e.g. in the
+        console), so that Apply never puts back values the dock showed before.
+        """
+        disconnect_all(self._layer_connections)
+        shown = weak_callback(self._show_selection)
+        for layer in self.layers:
+            for emitter in (layer.events.scale, layer.events.units):
+                emitter.connect(shown)
+                self._layer_connections.append((emitter, shown))
+        self._show_selection()
+
+    def _show_selection(self, event=None) -> None:
         layers = self.layers
         self._names.setText(", ".join(layer.name for layer in layers) or "(select layers)")
         self._apply.setEnabled(bool(layers))
