@@ -57,6 +57,12 @@ def _add_run(subparsers: Subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing outputs (default: skip those files)")
     parser.add_argument(
+        "--stack", action="store_true",
+        help="read each folder as one stack of slices (natural order, as napari-bioimg "
+        "opens a folder in napari), written as OUT/<folder name>.tif, instead of its "
+        "files one by one",
+    )
+    parser.add_argument(
         "--scheduler", metavar="ADDRESS",
         help="dask.distributed scheduler to send one task per file to (e.g. "
         "tcp://host:8786), or 'local' to start a local cluster; the workers read and "
@@ -78,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     pipeline = _load("run", args.pipeline)
     if pipeline is None:
         return 2
-    paths, failures = collect_inputs(args.inputs)
+    paths, failures = collect_inputs(args.inputs, stacks=args.stack)
     progress = TextProgress(len(paths) + len(failures))
     for failure in failures:
         progress(failure)

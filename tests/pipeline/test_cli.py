@@ -132,3 +132,29 @@ def test_console_entry_point_runs_headless(tmp_path, pipeline_file):
     )
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / "out" / "blobs.tif").exists()
+
+
+def test_stack_reads_a_folder_of_slices_as_one_stack(tmp_path, pipeline_file, capsys):
+    """As napari-bioimg opens the folder in napari: the banana's 8.8 mm slices."""
+    from napari_bioimg.io_tiff import read_stack
+
+    slices = tmp_path / "banana"
+    slices.mkdir()
+    for number in (11, 10, 12, 9):  # natural order, whatever the listing order
+        name = f"banana{number:04d}.tif"
+        (slices / name).write_bytes((data_path("banana") / name).read_bytes())
+    out = tmp_path / "out"
+    assert main(["run", str(pipeline_file), str(slices), "--out", str(out), "--stack"]) == 0
+    assert [p.name for p in out.iterdir()] == ["banana.tif"]
+    stack = read_stack(slices)
+    expected = Pipeline.load(pipeline_file).run(stack.data, spacing=stack.spacing)
+    labels, spacing, unit, _ = read_image(out / "banana.tif")
+    np.testing.assert_array_equal(labels, expected)  # 3D labels, not four 2D ones
+    assert labels.shape == (4, 384, 384)
+    assert spacing == pytest.approx(stack.spacing) and unit == "mm"
+    assert spacing[0] == pytest.approx(8.8)
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["run", str(pipeline_file), str(empty), "--out", str(out), "--stack"]) == 1
+    assert "no TIFF files" in capsys.readouterr().err

@@ -61,8 +61,8 @@ def test_script_writes_the_same_bytes_as_the_cli(tmp_path, inputs, capsys):
     assert "step3 = ops.median(step2, radius=1.0, footprint=\"ball\", spacing=spacing2)" in source
     imports = {line for line in source.splitlines() if line.startswith(("import ", "from "))}
     assert imports == {
-        "import sys", "import numpy as np", "import tifffile",
-        "from napari_bioimg import ops", "from napari_bioimg.io_tiff import read_tiff",
+        "import os", "import sys", "import numpy as np", "import tifffile",
+        "from napari_bioimg import ops", "from napari_bioimg.io_tiff import read_stack, read_tiff",
     }
 
     for name in ("blobs.tif", "stack.tif", "two channels.tif"):
@@ -70,6 +70,17 @@ def test_script_writes_the_same_bytes_as_the_cli(tmp_path, inputs, capsys):
         target.parent.mkdir(exist_ok=True)
         run_script(script, inputs / name, target)
         assert target.read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    slices = tmp_path / "slices"  # a folder of slices, as one stack: as `run --stack`
+    slices.mkdir()
+    for z, plane in enumerate(tifffile.imread(inputs / "stack.tif")):
+        tifffile.imwrite(slices / f"s{z}.tif", plane, imagej=True, resolution=(4.0, 4.0),
+                         metadata={"unit": "um"})
+    assert main(["run", str(pipeline_file), str(slices), "--out", str(tmp_path / "cli"),
+                 "--stack"]) == 0
+    run_script(script, slices, tmp_path / "script" / "slices.tif")
+    assert (tmp_path / "script" / "slices.tif").read_bytes() == (
+        tmp_path / "cli" / "slices.tif"
+    ).read_bytes()
     labels = tifffile.imread(tmp_path / "cli" / "stack.tif")
     assert labels.shape == (13, 30, 32)  # z resampled from 0.75 to 0.25
     assert labels.max() >= 1

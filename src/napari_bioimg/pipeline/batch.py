@@ -56,8 +56,13 @@ class FileResult:
     message: str = ""
 
 
-def collect_inputs(arguments: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileResult]]:
+def collect_inputs(
+    arguments: Iterable[str | os.PathLike], stacks: bool = False
+) -> tuple[list[Path], list[FileResult]]:
     """Expand files, folders (their ``*.tif``/``*.tiff``) and glob patterns.
+
+    With ``stacks``, a folder is one input: its slices read as one stack
+    (:func:`.io.read_image`), written as ``OUT/<folder name>.tif``.
 
     Returns
     -------
@@ -71,7 +76,11 @@ def collect_inputs(arguments: Iterable[str | os.PathLike]) -> tuple[list[Path], 
     failures = []
     for argument in arguments:
         try:
-            found = tiff_paths(argument)
+            if stacks and os.path.isdir(argument):
+                tiff_paths(argument)  # a folder without slices fails here, named
+                found = [Path(argument)]
+            else:
+                found = tiff_paths(argument)
         except (OSError, ValueError) as error:
             failures.append(FileResult(str(argument), None, "failed", str(error)))
             continue

@@ -1,6 +1,7 @@
 """Files in, files out: how ``napari-bioimg run`` and exported scripts handle TIFFs.
 
-Reading uses :func:`napari_bioimg.io_tiff.read_tiff`, the reader napari uses,
+Reading uses :func:`napari_bioimg.io_tiff.read_tiff` (and ``read_stack`` for a
+folder of slices), the reader napari uses,
 so that a pipeline sees the voxel size (OME, ImageJ or resolution tags) that
 the user saw when recording it. Like napari, which shows each channel as its
 own layer, :func:`process_image` runs the pipeline on every channel separately
@@ -26,21 +27,24 @@ self-contained so that exported scripts (:mod:`napari_bioimg.pipeline.script`)
 carry a copy of them: a script and ``napari-bioimg run`` write identical bytes.
 """
 
+import os
+
 import numpy as np
 import tifffile
 
-from napari_bioimg.io_tiff import read_tiff
+from napari_bioimg.io_tiff import read_stack, read_tiff
 
 __all__ = ["read_image", "process_image", "write_image"]
 
 
 def read_image(path):
-    """Read a TIFF file and its voxel size.
+    """Read a TIFF file, or a folder of TIFF slices as one stack, and its voxel size.
 
     Parameters
     ----------
     path : str or os.PathLike
-        An OME, ImageJ or plain TIFF file.
+        An OME, ImageJ or plain TIFF file, or a folder of slices (stacked in
+        natural order, as napari-bioimg opens a folder in napari).
 
     Returns
     -------
@@ -53,7 +57,7 @@ def read_image(path):
     channel_axis : int or None
         The axis holding channels (not RGB colours), if any.
     """
-    image = read_tiff(path)
+    image = read_stack(path) if os.path.isdir(path) else read_tiff(path)
     return image.data, image.spatial_spacing, image.unit, image.extra["channel_axis"]
 
 

@@ -31,12 +31,14 @@ Run it as
 
     python {name} INPUT.tif OUTPUT.tif
 
-It reads INPUT.tif with its voxel size, runs the steps in ``process`` (on each
+It reads INPUT.tif (or a folder of slices, as one stack) with its voxel size,
+runs the steps in ``process`` (on each
 channel separately, as napari shows channels as separate layers) and writes
 OUTPUT.tif exactly as ``napari-bioimg run`` does. Sizes such as sigma, radius
 and min_size are in the unit of the voxel size.
 """
 
+import os
 import sys
 
 import numpy as np
@@ -97,7 +99,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
     -------
     str
         Python source using numpy, tifffile, :mod:`napari_bioimg.ops`,
-        :func:`napari_bioimg.io_tiff.read_tiff` and the modules of
+        :func:`napari_bioimg.io_tiff.read_tiff` (``read_stack``) and the modules of
         user-registered operations.
 
     Raises
@@ -106,7 +108,9 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         Naming the step, when a user-registered function cannot be imported
         (e.g. defined in ``__main__`` or a notebook).
     """
-    imports = ["from napari_bioimg import ops", "from napari_bioimg.io_tiff import read_tiff"]
+    imports = [
+        "from napari_bioimg import ops", "from napari_bioimg.io_tiff import read_stack, read_tiff"
+    ]
     names = {INPUT: "image"}
     spacings = {INPUT: "spacing"}
     body = []
