@@ -202,24 +202,24 @@ class Operation:
         return self._call_user_function(image, bound)
 
     def _call_user_function(self, image, bound: dict):
-        """A registered user function, on a read-only view, giving an image back.
+        """A registered user function, given a read-only view, giving an image back.
 
-        The view keeps napari layers from being changed in place by a function
-        that writes into its input; an answer that is no image names the function;
-        an answer that is the input (or a view of it) is copied.
+        The view keeps napari layers from being changed in place; a function that
+        needs a writable array (it writes into its input, or calls a routine that
+        refuses read-only buffers) runs again on a copy. An answer that is no
+        image names the function; one that is the input (or a view of it) is copied.
         """
         if isinstance(image, np.ndarray):
-            image = image.view()
-            image.flags.writeable = False
-        try:
+            view = image.view()
+            view.flags.writeable = False
+            try:
+                result = self.function(view, **bound)
+            except ValueError as error:
+                if "read-only" not in str(error):
+                    raise
+                result = self.function(image.copy(), **bound)
+        else:
             result = self.function(image, **bound)
-        except ValueError as error:
-            if "read-only" not in str(error):
-                raise
-            raise ValueError(
-                f"{self.name} writes into its input ({error}); inputs are read-only so "
-                "that layers are never changed: work on a copy, e.g. image = image * 2"
-            ) from error
         if not hasattr(result, "shape") or len(result.shape) < 2:
             shape = getattr(result, "shape", None)
             raise TypeError(
