@@ -72,13 +72,15 @@ def threshold_value(
     array = _checked(array, method)
     if array.dtype.kind in "iu" and reads_histogram(method, array.dtype):
         # scikit-image's own histogram of an integer image, one bin per value, and
-        # 256 bins past 2**24 values (where scikit-image would allocate them all)
-        counted = threshold_histogram(array, method)
-        if _serves(counted, method, array.dtype):
-            return threshold_from_histogram(method, counted)
+        # 256 bins past 2**24 values (where scikit-image would allocate them all);
+        # mean and li of those read the values instead
+        wide = int(array.max()) - int(array.min()) >= _COUNTED_SPAN
+        if not (wide and method in ("mean", "li")):
+            return threshold_from_histogram(method, threshold_histogram(array, method))
         if method == "li":  # its iterations on the values, with its tolerance for integers
             return float(skfilters.threshold_li(array.reshape(-1).astype(np.float64),
                                                 tolerance=0.5))
+        return float(np.mean(array, dtype=np.float64))
     if method == "minimum":
         function = _threshold_minimum
     else:
@@ -123,7 +125,8 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
         low, high = int(array.min()), int(array.max())
         if high - low < _COUNTED_SPAN:
             return _integer_counts(array, low, high), np.arange(low, high + 1, dtype=np.int64)
-        counts, edges = np.histogram(array.reshape(-1), 256, range=(low, high))
+        # (float bounds: uint64 values past 2**63 do not fit numpy's integer range)
+        counts, edges = np.histogram(array.reshape(-1), 256, range=(float(low), float(high)))
         return counts, (edges[:-1] + edges[1:]) / 2.0
     return histogram(array.reshape(-1), 256, source_range="image")
 
@@ -257,6 +260,8 @@ def prepare_threshold(image, parameters: dict, cache: dict | None = None) -> dic
         hist = cache.get("histogram")
         if hist is None:
             hist = cache["histogram"] = threshold_histogram(image, method)
+        if not _serves(hist, method, _dtype(image)):
+            hist = None  # (binned: mean and li read the values)
     value = threshold_value(image, method=method, value=parameters["value"], histogram=hist)
     return {"method": "manual", "value": value}
 
