@@ -60,7 +60,8 @@ def test_recorded_gui_session_replays_to_the_same_layers(
 def test_a_replayed_crop_and_projection_land_where_apply_put_them(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     volume = np.random.default_rng(1).random((6, 30, 40)).astype(np.float32)
-    source = viewer.add_image(volume, name="img", scale=(2, 0.5, 0.5), translate=(7, 100, 200))
+    source = viewer.add_image(volume, name="img", scale=(2, 0.5, 0.5), translate=(7, 100, 200),
+                              units=("nm", "µm", "µm"))
     crop = dock(viewer, qtbot, "crop")
     apply(qtbot, crop, source, start="1, 10, 20", stop="6, 20, 30")
     cropped = viewer.layers[-1]
@@ -77,6 +78,8 @@ def test_a_replayed_crop_and_projection_land_where_apply_put_them(make_napari_vi
     np.testing.assert_array_equal(replay.data, projected.data)
     np.testing.assert_allclose(replay.translate, projected.translate)
     np.testing.assert_allclose(replay.scale, projected.scale)
+    assert tuple(replay.units) == tuple(projected.units)  # z in nm, y in µm
+    assert tuple(str(u) for u in projected.units) == ("nanometer", "micrometer")
 
 
 def test_closing_the_pipeline_dock_disconnects(make_napari_viewer, qtbot):

@@ -133,12 +133,13 @@ def test_run_with_geometry_places_the_result_as_the_steps_one_by_one(volume):
     pipeline.add("crop", start=[1, 5, 10])
     pipeline.add("subsample", step=[1, 2, 1])
     pipeline.add("project", axis=2, method="max")
-    result, spacing, scale, translate = pipeline.run_with_geometry(
-        volume, (2.0, 0.5, 0.5), (2.0, 0.5, 0.5), (7.0, 100.0, 200.0)
+    result, spacing, scale, translate, units = pipeline.run_with_geometry(
+        volume, (2.0, 0.5, 0.5), (2.0, 0.5, 0.5), (7.0, 100.0, 200.0), ("s", "µm", "nm")
     )
     np.testing.assert_array_equal(result, volume[1:, 5::2, 10:].max(axis=2))
     assert spacing == scale == (2.0, 1.0)
     assert translate == (7.0 + 1 * 2.0, 100.0 + 5 * 0.5)
+    assert units == ("s", "µm")  # the projected axis' unit dropped
 
 
 def test_spacing_of_an_rgb_image_follows_its_spatial_axes():

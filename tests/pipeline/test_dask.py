@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from napari_bioimg import ops
 from napari_bioimg.cli import main
 from napari_bioimg.pipeline import Pipeline
 from napari_bioimg.pipeline.batch import collect_inputs, run_batch
@@ -119,3 +120,26 @@ def test_local_cluster_writes_the_same_files_as_one_process(tmp_path, capsys):
     for path in (tmp_path / "single").iterdir():
         assert path.read_bytes() == (tmp_path / "cluster" / path.name).read_bytes(), path.name
     assert len(list((tmp_path / "cluster").iterdir())) == 7
+
+
+def test_running_on_a_dask_array_reads_it_no_more_than_the_operations_do():
+    """Tracking the voxel size reads the array's shape, not its values."""
+    import dask.array as da
+
+    blocks = []
+
+    def counted(block):
+        blocks.append(block.shape)
+        return block
+
+    volume = np.random.default_rng(0).random((8, 64, 64)).astype(np.float32)
+    lazy = da.from_array(volume, chunks=(4, 64, 64)).map_blocks(counted)
+    blocks.clear()  # (dask calls it once at construction, for the result's type)
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    result = pipeline.run(lazy, spacing=(1.0, 1.0, 1.0))
+    np.testing.assert_array_equal(result, ops.gaussian(volume, sigma=1.0))
+    reads = len(blocks)
+    blocks.clear()
+    ops.gaussian(lazy, sigma=1.0)  # the operation alone, called by hand
+    assert reads == len(blocks)

@@ -65,10 +65,8 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     units = geometry.pop("units", None)
     kwargs = dict(name=name, scale=scale, translate=translate, **geometry)
     source_units = getattr(source, "units", None)
-    if units is None and source_units is not None:
-        # The same axes keep their units; a projection keeps the trailing ones (exact
-        # when the axes share a unit; the operation widget passes its own ``units``).
-        units = tuple(source_units)[-ndim:] if ndim <= len(source_units) else None
+    if units is None and source_units is not None and len(source_units) == ndim:
+        units = tuple(source_units)  # the same axes (callers that drop one pass ``units``)
     if len(scale) > ndim:  # the masks of an RGB image, colour first
         kwargs["axis_labels"] = (CHANNEL, *source.axis_labels[-ndim:])
         units = None if units is None else ("pixel", *units)

@@ -99,6 +99,7 @@ class PipelineDock(widgets.Container):
             spatial_scale(layer),
             tuple(layer.scale),
             tuple(layer.translate),
+            tuple(layer.units),
             _start_thread=False,
             _ignore_errors=True,
             _progress={"desc": f"Pipeline on {layer.name}"},
@@ -112,7 +113,7 @@ class PipelineDock(widgets.Container):
     def _finished(self) -> None:
         self._worker = None
 
-    def _show(self, source, result, _spacing, scale, translate) -> None:
+    def _show(self, source, result, _spacing, scale, translate, units) -> None:
         if source not in self.viewer.layers:
             return
         last = self.pipeline().operation(-1)
@@ -125,6 +126,7 @@ class PipelineDock(widgets.Container):
             f"{source.name} pipeline",
             scale=scale,
             translate=translate,
+            units=units,
         )
 
     def save(self, path: str | Path) -> None:

@@ -295,25 +295,28 @@ class Pipeline:
             last = (result, result_spacing)
         return last
 
-    def run_with_geometry(self, image, spacing: Spacing, scale, translate):
-        """Run every step; return ``(result, spacing, scale, translate)`` of the last one.
+    def run_with_geometry(self, image, spacing: Spacing, scale, translate, units):
+        """Run every step; return ``(result, spacing, scale, translate, units)`` of the last.
 
-        ``scale`` and ``translate`` are the input layer's; each step moves them as
-        :func:`~napari_bioimg.ops.planes.output_geometry` says (crop shifts the
-        origin, subsample and resample scale, project drops an axis), so that a
-        replayed result lies where applying the steps one by one put it.
+        ``scale``, ``translate`` and ``units`` are the input layer's; each step
+        changes them as :func:`~napari_bioimg.ops.planes.output_geometry` and
+        ``output_units`` say (crop shifts the origin, subsample and resample
+        scale, project drops an axis), so that a replayed result lies where
+        applying the steps one by one put it, in the same units.
         """
-        from ..ops.planes import output_geometry
+        from ..ops.planes import output_geometry, output_units
 
-        geometry = {INPUT: (np.shape(image), tuple(scale), tuple(translate))}
-        last = (image, spacing, tuple(scale), tuple(translate))
+        geometry = {INPUT: (np.shape(image), tuple(scale), tuple(translate), tuple(units))}
+        last = (image, spacing, *geometry[INPUT][1:])
         for step, result, out_spacing in self._execute(image, spacing, keep=False):
-            shape, step_scale, step_translate = geometry[step.source]
+            shape, step_scale, step_translate, step_units = geometry[step.source]
+            op = self.operation(step.id)
             step_scale, step_translate = output_geometry(
-                self.operation(step.id), step.parameters, shape, step_scale, step_translate
+                op, step.parameters, shape, step_scale, step_translate
             )
-            geometry[step.id] = (np.shape(result), step_scale, step_translate)
-            last = (result, out_spacing, step_scale, step_translate)
+            step_units = output_units(op, step.parameters, step_units)
+            geometry[step.id] = (np.shape(result), step_scale, step_translate, step_units)
+            last = (result, out_spacing, step_scale, step_translate, step_units)
         return last
 
     def _execute(self, image, spacing: Spacing, keep: bool):
@@ -333,7 +336,8 @@ class Pipeline:
                 error.add_note(f"(in {where})")
                 raise
             out_spacing = spacing_after(
-                step.operation, step.parameters, step_spacing, image_axes(np.asarray(data))
+                step.operation, step.parameters, step_spacing,
+                image_axes(data if hasattr(data, "shape") else np.asarray(data)),  # (dask: lazy)
             )
             results[step.id] = (result, out_spacing)
             if not keep and last_read.get(step.source) == index:
