@@ -58,7 +58,13 @@ def as_image(image, *, name: str = "image", allow_rgb: bool = False) -> np.ndarr
 
 
 def looks_rgb(array: np.ndarray) -> bool:
-    """Tell whether the last axis holds 3 or 4 colour channels (napari's guess)."""
+    """Tell whether the last axis holds 3 or 4 colour channels.
+
+    3 or 4 values last and both axes before them longer than 8 pixels. napari
+    guesses RGB only past 30 pixels, but small results of RGB images (a
+    subsampled thumbnail) must stay RGB when written and read back; napari
+    layers carry their own ``rgb`` flag, which the widgets use.
+    """
     return array.ndim >= 3 and array.shape[-1] in (3, 4) and min(array.shape[-3:-1]) > 8
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import tifffile
 
 from napari_bioimg.io_tiff import read_stack, read_tiff
+from napari_bioimg.ops._checks import looks_rgb
 
 __all__ = ["read_image", "process_image", "write_image"]
 
@@ -108,10 +109,7 @@ def write_image(path, image, spacing=None, unit=None, channel_axis=None):
             data = data.astype(np.uint16)
     channels = channel_axis is not None
     # Colour samples last, as napari guesses them.
-    rgb = (
-        not channels and data.ndim >= 3 and data.shape[-1] in (3, 4)
-        and min(data.shape[-3:-1]) > 8
-    )
+    rgb = not channels and looks_rgb(data)
     planes_ndim = data.ndim - rgb - channels
     if spacing is not None and not 2 <= len(spacing) <= planes_ndim:
         spacing = None
