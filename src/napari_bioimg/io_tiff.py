@@ -357,8 +357,12 @@ def _tiff_calibration(page: tifffile.TiffPage, shaped: dict | None = None) -> _C
 # --- axes -------------------------------------------------------------------------
 
 
-def _normalise_axes(axes: str, shape: tuple[int, ...], generic: bool) -> str:
-    """Read generic page stacks as Z, and channels-last generic data as samples."""
+def _normalise_axes(axes: str, shape: tuple[int, ...], generic: bool, planar=False) -> str:
+    """Read generic page stacks as Z, and channels-last generic data as samples.
+
+    ``planar``: the file says its only spatial axes are Y and X (a ``voxel_size``
+    of two values, as napari_bioimg.pipeline writes a batch of 2D images).
+    """
     axes = axes.upper()
     if (
         generic
@@ -372,7 +376,7 @@ def _normalise_axes(axes: str, shape: tuple[int, ...], generic: bool) -> str:
         # and most writers mean channels last.
         return "YXS"
     generic_axes = [a for a in axes if a in _GENERIC_STACK_AXES]
-    if "Z" not in axes and len(generic_axes) == 1:
+    if "Z" not in axes and len(generic_axes) == 1 and not planar:
         axes = axes.replace(generic_axes[0], "Z")
     return axes
 
@@ -439,7 +443,8 @@ def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
             generic = True
             shaped = tif.shaped_metadata[0] if tif.is_shaped and tif.shaped_metadata else None
             calibration = _tiff_calibration(page, shaped)
-        axes = _normalise_axes(series.axes, data.shape, generic)
+        planar = generic and len((shaped or {}).get("voxel_size") or ()) == 2
+        axes = _normalise_axes(series.axes, data.shape, generic, planar)
     if len(axes) != data.ndim:  # pragma: no cover - tifffile keeps them in step
         raise ValueError(f"{path}: axes {axes!r} do not match the data shape {data.shape}")
     return data, axes, calibration

@@ -24,6 +24,8 @@ from ..conftest import data_path
         (np.full((3, 4), -1.5), (0.5, 0.5), "µm", np.float64, False, "YX"),
         (np.full((2, 3, 4), -1, np.int32), (2.0, 0.7, 0.5), None, np.int32, False, "ZYX"),
         (np.full((3, 4), 0.25), (0.7, 0.5), None, np.float64, False, "YX"),
+        # a (T, Z) batch of 2D images: two spatial axes, read back as two
+        (np.ones((2, 5, 3, 4), np.float32), (0.5, 0.5), "nm", np.float32, False, "QTYX"),
     ],
 )
 def test_write_then_read(tmp_path, data, spacing, unit, dtype, imagej, axes):
