@@ -88,3 +88,49 @@ def test_closing_the_pipeline_dock_disconnects(make_napari_viewer, qtbot):
     connected = len(pipeline_dock.recorder.changed)
     viewer.window.remove_dock_widget(pipeline_dock.native)
     qtbot.waitUntil(lambda: len(pipeline_dock.recorder.changed) == connected - 1, timeout=5000)
+
+
+def test_the_record_survives_renaming_reopening_and_removing(make_napari_viewer, qtbot, blobs,
+                                                             monkeypatch):
+    from napari.layers import Labels
+
+    from napari_bioimg._widgets import pipeline_dock as pipeline_dock_module
+
+    errors = []
+    monkeypatch.setattr(pipeline_dock_module, "show_error", errors.append)
+    viewer = make_napari_viewer()
+    source = viewer.add_image(blobs, name="blobs")
+    apply(qtbot, dock(viewer, qtbot, "gaussian"), source, sigma=1.0)
+    smoothed = viewer.layers[-1]
+    smoothed.name = "smooth"  # renamed before the next step is applied to it
+    apply(qtbot, dock(viewer, qtbot, "threshold"), smoothed, method="otsu")
+    mask = viewer.layers[-1]
+    _, crop = viewer.window.add_plugin_dock_widget("napari-bioimg", "Crop, subsample and flip")
+    crop.layer = mask  # (masks are flipped in the crop dock)
+    crop.flip_axis = 0
+    crop.flip()
+    qtbot.waitUntil(lambda: not crop.busy, timeout=20000)
+    flipped = viewer.layers[-1]
+    assert isinstance(flipped, Labels)
+
+    # opened after the work (napari resets its choices), then a layer comes in
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    viewer.add_image(blobs, name="another")
+    assert len(pipeline_dock._steps.choices) == 3
+    pipeline = pipeline_dock.pipeline()
+    assert [step.source for step in pipeline][1:] == [pipeline[0].id, pipeline[1].id]
+
+    pipeline_dock._steps.value = 1  # the threshold, which the flip reads
+    pipeline_dock._remove_selected()
+    assert errors and "step 2 cannot be removed: step 3" in errors[0]
+    assert len(pipeline_dock.recorder.steps) == 3
+
+    pipeline_dock.run_on(source)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    replay = viewer.layers[-1]
+    assert replay.name == "blobs pipeline" and isinstance(replay, Labels)  # a mask, as applied
+    np.testing.assert_array_equal(replay.data, flipped.data)
+    pipeline_dock._steps.value = 2  # the flip: nothing reads it
+    pipeline_dock._remove_selected()
+    assert [step.operation for step in pipeline_dock.recorder.steps] == ["gaussian", "threshold"]
+    assert len(pipeline_dock._steps.choices) == 2

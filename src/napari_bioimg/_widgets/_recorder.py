@@ -18,6 +18,33 @@ class RecordedStep:
     spacing: tuple[float, ...] | None = None
     module: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # napari's ``unique_id`` of the layers: the chain survives renaming them
+    input_uid: str = ""
+    output_uid: str = ""
+
+    @property
+    def reads(self) -> str:
+        """The key of the layer it was applied to."""
+        return self.input_uid or self.input_layer
+
+    @property
+    def makes(self) -> str:
+        """The key of the layer it made."""
+        return self.output_uid or self.output_layer
+
+
+def record_applied(viewer, operation, parameters: dict, source, result, spacing=None) -> None:
+    """Record that ``operation`` (a registry Operation) made layer ``result`` from ``source``."""
+    recorder_for(viewer).record(RecordedStep(
+        operation=operation.name,
+        parameters=dict(parameters),
+        input_layer=source.name,
+        output_layer=result.name,
+        spacing=None if spacing is None else tuple(spacing),
+        module=operation.module,
+        input_uid=str(getattr(source, "unique_id", "") or ""),
+        output_uid=str(getattr(result, "unique_id", "") or ""),
+    ))
 
 
 class Recorder:
@@ -34,7 +61,20 @@ class Recorder:
         self.changed.emit()
 
     def remove(self, index: int) -> None:
-        """Forget step ``index``."""
+        """Forget step ``index``.
+
+        Raises
+        ------
+        ValueError
+            When a later step was applied to its result (remove that one first).
+        """
+        made = self.steps[index].makes
+        readers = [n for n, s in enumerate(self.steps[index + 1 :], index + 2) if s.reads == made]
+        if readers:
+            raise ValueError(
+                f"step {index + 1} cannot be removed: step {readers[0]} was applied to its "
+                "result (remove that one first)"
+            )
         del self.steps[index]
         self.changed.emit()
 
@@ -49,9 +89,9 @@ class Recorder:
         pipeline = Pipeline()
         made_by: dict[str, str] = {}
         for step in self.steps:
-            source = made_by.get(step.input_layer, INPUT)
+            source = made_by.get(step.reads, INPUT)
             added = pipeline.append(step.operation, step.parameters, source)
-            made_by[step.output_layer] = added.id
+            made_by[step.makes] = added.id
         return pipeline
 
     def clear(self) -> None:

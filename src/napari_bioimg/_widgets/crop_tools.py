@@ -19,7 +19,7 @@ from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
 from ._layers import add_result, is_preview, layer_data
 from ._lifetime import DockLifetime
-from ._recorder import RecordedStep, recorder_for
+from ._recorder import record_applied
 
 __all__ = ["REGIONS", "CropWidget"]
 
@@ -377,13 +377,7 @@ class CropWidget(widgets.Container):
                     layer.colormap = source.colormap
                 layer.contrast_limits = source.contrast_limits
                 layer.gamma = source.gamma
-            recorder_for(self.viewer).record(RecordedStep(
-                operation=operation.name,
-                parameters=dict(parameters),
-                input_layer=source.name,
-                output_layer=layer.name,
-                module=operation.module,
-            ))
+            record_applied(self.viewer, operation, parameters, source, layer)
             kept.append(layer.name)
         self._status.value = f"made {', '.join(kept)}" if kept else ""
 

@@ -41,7 +41,7 @@ from ._layers import (
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._params import data_range, make_widget, read_value, unit_label
-from ._recorder import RecordedStep, recorder_for
+from ._recorder import record_applied
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
 PREPARE_CACHE_SIZE = 16
@@ -597,15 +597,8 @@ class OperationWidget(widgets.Container):
             translate=translate,
             units=self._units(request),
         )
-        recorder_for(self.viewer).record(
-            RecordedStep(
-                operation=self.operation.name,
-                parameters=dict(request.parameters),
-                input_layer=layer.name,
-                output_layer=kept.name,
-                spacing=request.spacing,
-                module=self.operation.module,
-            )
+        record_applied(
+            self.viewer, self.operation, request.parameters, layer, kept, request.spacing
         )
         return kept
 

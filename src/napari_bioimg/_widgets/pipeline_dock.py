@@ -5,12 +5,12 @@ from pathlib import Path
 import napari
 import numpy as np
 from magicgui import widgets
-from napari.layers import Image
+from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QApplication, QFileDialog
 
-from ..pipeline import Pipeline
+from ..pipeline import INPUT, Pipeline
 from ._layers import add_result, is_preview, layer_data, spatial_scale
 from ._lifetime import DockLifetime
 from ._recorder import recorder_for
@@ -23,7 +23,10 @@ class PipelineDock(widgets.Container):
         super().__init__()
         self.viewer = getattr(viewer, "__wrapped__", viewer)
         self.recorder = recorder_for(self.viewer)
-        self._steps = widgets.Select(label="steps", choices=[], allow_multiple=False)
+        # choices read from the recorder: napari resets every widget's choices (when
+        # the dock is added, when layers come and go), which must not empty the list
+        self._steps = widgets.Select(label="steps", choices=self._step_choices,
+                                     allow_multiple=False)
         self._remove = widgets.PushButton(text="Remove step")
         self._target = widgets.ComboBox(label="run on", choices=self._images, nullable=True)
         self._run = widgets.PushButton(text="Run pipeline on layer")
@@ -65,13 +68,17 @@ class PipelineDock(widgets.Container):
             if isinstance(layer, Image) and not is_preview(layer)
         ]
 
+    def _step_choices(self, _widget=None) -> list[tuple[str, int]]:
+        choices = []
+        for index, step in enumerate(self.recorder.steps):
+            values = ", ".join(f"{k}={v!r}" for k, v in step.parameters.items())
+            line = f"{index + 1}. {step.operation}({values}) on '{step.input_layer}'"
+            choices.append((line, index))
+        return choices
+
     def refresh(self) -> None:
         """Show the recorded steps."""
-        lines = []
-        for number, step in enumerate(self.recorder.steps, start=1):
-            values = ", ".join(f"{k}={v!r}" for k, v in step.parameters.items())
-            lines.append(f"{number}. {step.operation}({values}) on '{step.input_layer}'")
-        self._steps.choices = [(line, index) for index, line in enumerate(lines)]
+        self._steps.reset_choices()
 
     def pipeline(self) -> Pipeline:
         """The recorded steps as a pipeline."""
@@ -79,7 +86,11 @@ class PipelineDock(widgets.Container):
 
     def _remove_selected(self) -> None:
         for index in sorted(self._steps.value, reverse=True):
-            self.recorder.remove(index)
+            try:
+                self.recorder.remove(index)
+            except ValueError as error:  # a later step reads it
+                show_error(f"Pipeline: {error}")
+                return
 
     @property
     def busy(self) -> bool:
@@ -116,8 +127,7 @@ class PipelineDock(widgets.Container):
     def _show(self, source, result, _spacing, scale, translate, units) -> None:
         if source not in self.viewer.layers:
             return
-        last = self.pipeline().operation(-1)
-        kind = "image" if last.output_kind == "image" else "labels"
+        kind = self._result_kind(source)
         add_result(
             self.viewer,
             result,
@@ -128,6 +138,22 @@ class PipelineDock(widgets.Container):
             translate=translate,
             units=units,
         )
+
+    def _result_kind(self, source) -> str:
+        """"labels" or "image", as applying the steps one by one gave it.
+
+        Transforms and projections keep their input's kind (the flip of a mask is a
+        mask); other operations give their declared one.
+        """
+        pipeline = self.pipeline()
+        kinds = {INPUT: "labels" if isinstance(source, Labels) else "image"}
+        for index, step in enumerate(pipeline):
+            op = pipeline.operation(index)
+            if op.category in ("transform", "project"):
+                kinds[step.id] = kinds[step.source]
+            else:
+                kinds[step.id] = "image" if op.output_kind == "image" else "labels"
+        return kinds[pipeline.steps[-1].id]
 
     def save(self, path: str | Path) -> None:
         """Save the pipeline as YAML (``.yaml``/``.yml``/``.json``) or a script (``.py``)."""

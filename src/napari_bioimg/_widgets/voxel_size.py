@@ -30,7 +30,7 @@ from .. import ops
 from ..ops.registry import get_operation
 from ._layers import add_result, is_preview, layer_data
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
-from ._recorder import RecordedStep, recorder_for
+from ._recorder import record_applied
 
 AXES = ("z", "y", "x")
 UNITS = ("pixel", "nm", "µm", "mm", "cm", "m")
@@ -310,15 +310,9 @@ class VoxelSizeWidget(QWidget):
         kept = add_result(self.viewer, result, kind, layer, f"{layer.name} isotropic", scale=scale)
         if kind == "image":
             kept.contrast_limits = layer.contrast_limits
-        recorder_for(self.viewer).record(
-            RecordedStep(
-                operation="resample_isotropic",
-                parameters={"order": order},
-                input_layer=layer.name,
-                output_layer=kept.name,
-                spacing=spacing,
-                module=get_operation("resample_isotropic").module,
-            )
+        record_applied(
+            self.viewer, get_operation("resample_isotropic"), {"order": order}, layer, kept,
+            spacing,
         )
         self._status.setText(f"{kept.name}: {result.shape}, voxel {target:g}")
 
