@@ -45,6 +45,7 @@ class PipelineDock(widgets.Container):
             ]
         )
         self._remove.clicked.connect(self._remove_selected)
+        self._steps.changed.connect(self._on_step_selected)
         self._run.clicked.connect(lambda: self.run_on(self._target.value))
         self._save_yaml.clicked.connect(lambda: self._ask_and_save("yaml"))
         self._save_script.clicked.connect(lambda: self._ask_and_save("py"))
@@ -79,6 +80,7 @@ class PipelineDock(widgets.Container):
     def refresh(self) -> None:
         """Show the recorded steps."""
         self._steps.reset_choices()
+        self._on_step_selected()
 
     def pipeline(self) -> Pipeline:
         """The recorded steps as a pipeline."""
@@ -97,12 +99,21 @@ class PipelineDock(widgets.Container):
         """True while a replay runs."""
         return self._worker is not None
 
-    def run_on(self, layer) -> None:
-        """Replay the pipeline on ``layer`` (in a worker) and add the result as a layer."""
+    def run_on(self, layer, upto: int | None = None) -> None:
+        """Replay the pipeline on ``layer`` (in a worker) and add the result as a layer.
+
+        ``upto``: the index of the step whose result is made (default: the step
+        selected in the list, else the last one), e.g. the end of the main chain
+        when a side branch was applied last.
+        """
         if layer is None or not self.recorder.steps:
             show_info("Record steps with Apply, and choose a layer to run them on.")
             return
         pipeline = self.pipeline()
+        if upto is None:
+            upto = self._selected_step()
+        if upto is not None:
+            pipeline = Pipeline(pipeline.steps[: upto + 1])
         data = np.asarray(layer_data(layer))
         worker = create_worker(
             pipeline.run_with_geometry,
@@ -115,7 +126,9 @@ class PipelineDock(widgets.Container):
             _ignore_errors=True,
             _progress={"desc": f"Pipeline on {layer.name}"},
         )
-        worker.returned.connect(lambda out, source=layer: self._show(source, *out))
+        worker.returned.connect(
+            lambda out, source=layer, ran=pipeline: self._show(source, ran, *out)
+        )
         worker.errored.connect(lambda error: show_error(f"Pipeline: {error}"))
         worker.finished.connect(self._finished)
         self._worker = worker
@@ -124,10 +137,22 @@ class PipelineDock(widgets.Container):
     def _finished(self) -> None:
         self._worker = None
 
-    def _show(self, source, result, _spacing, scale, translate, units) -> None:
+    def _selected_step(self) -> int | None:
+        value = self._steps.value
+        chosen = list(value) if isinstance(value, list | tuple) else [value]
+        chosen = [v for v in chosen if v is not None]
+        return chosen[0] if len(chosen) == 1 else None
+
+    def _on_step_selected(self, _value=None) -> None:
+        upto = self._selected_step()
+        self._run.text = (
+            "Run pipeline on layer" if upto is None else f"Run up to step {upto + 1} on layer"
+        )
+
+    def _show(self, source, pipeline, result, _spacing, scale, translate, units) -> None:
         if source not in self.viewer.layers:
             return
-        kind = self._result_kind(source)
+        kind = self._result_kind(source, pipeline)
         add_result(
             self.viewer,
             result,
@@ -139,13 +164,13 @@ class PipelineDock(widgets.Container):
             units=units,
         )
 
-    def _result_kind(self, source) -> str:
+    @staticmethod
+    def _result_kind(source, pipeline: Pipeline) -> str:
         """"labels" or "image", as applying the steps one by one gave it.
 
         Transforms and projections keep their input's kind (the flip of a mask is a
         mask); other operations give their declared one.
         """
-        pipeline = self.pipeline()
         kinds = {INPUT: "labels" if isinstance(source, Labels) else "image"}
         for index, step in enumerate(pipeline):
             op = pipeline.operation(index)
