@@ -101,22 +101,6 @@ class CompareWidget(widgets.Container):
         )
         self._refresh_choices()
 
-    @property
-    def _saved(self) -> _Saved | None:
-        return self._session.saved
-
-    @_saved.setter
-    def _saved(self, value: _Saved | None) -> None:
-        self._session.saved = value
-
-    @property
-    def _curtain(self) -> Layer | None:
-        return self._session.curtain
-
-    @_curtain.setter
-    def _curtain(self, value: Layer | None) -> None:
-        self._session.curtain = value
-
     # --- the choice of layers -------------------------------------------------------
 
     def _choices(self, _widget=None) -> list[tuple[str, Layer]]:
@@ -204,7 +188,7 @@ class CompareWidget(widgets.Container):
             layer.visible = layer is lower
         active = self.viewer.layers.selection.active
         self._pair = (upper, lower)
-        self._curtain = self._curtain_copy(upper)
+        self._session.curtain = self._curtain_copy(upper)
         if active is not None:
             self.viewer.layers.selection.active = active
         self._enter("curtain", f"left: {upper.name} | right: {lower.name}")
@@ -268,7 +252,7 @@ class CompareWidget(widgets.Container):
         return min(max(math.ceil(column - 1e-9), 0), width)
 
     def _update_curtain(self, _value=None) -> None:
-        curtain = self._curtain
+        curtain = self._session.curtain
         if self.mode != "curtain" or curtain is None or curtain not in self.viewer.layers:
             return
         columns = self.curtain_columns()
@@ -282,14 +266,14 @@ class CompareWidget(widgets.Container):
     @property
     def curtain_layer(self) -> Layer | None:
         """The layer showing the upper layer's left part, while the curtain is on."""
-        return self._curtain
+        return self._session.curtain
 
     # --- state ------------------------------------------------------------------------
 
     def _save(self) -> None:
         grid = self.viewer.canvas.grid
         camera = self.viewer.scene.camera
-        self._saved = _Saved(
+        self._session.saved = _Saved(
             layers=[(layer, layer.visible, layer.name_overlay.visible)
                     for layer in self.viewer.layers],
             grid={"enabled": grid.enabled, "shape": grid.shape, "stride": grid.stride},
@@ -304,8 +288,8 @@ class CompareWidget(widgets.Container):
 
     def restore(self, _value=None) -> None:
         """Put visibility, names, grid and camera back as they were before comparing."""
-        restore_viewer(self.viewer, self._saved, self._curtain)
-        self._saved, self._curtain, self._pair = None, None, None
+        restore_viewer(self.viewer, self._session.saved, self._session.curtain)
+        self._session.saved, self._session.curtain, self._pair = None, None, None
         self.mode = None
         self._restore.enabled = False
         self._status.value = ""

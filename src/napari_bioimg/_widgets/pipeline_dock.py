@@ -138,9 +138,7 @@ class PipelineDock(widgets.Container):
         self._worker = None
 
     def _selected_step(self) -> int | None:
-        value = self._steps.value
-        chosen = list(value) if isinstance(value, list | tuple) else [value]
-        chosen = [v for v in chosen if v is not None]
+        chosen = self._steps.value  # (a list, also for a single choice)
         return chosen[0] if len(chosen) == 1 else None
 
     def _on_step_selected(self, _value=None) -> None:

@@ -74,9 +74,9 @@ def threshold_value(
         # scikit-image's own histogram of an integer image, one bin per value, and
         # 256 bins past 2**24 values (where scikit-image would allocate them all);
         # mean and li of those read the values instead
-        wide = int(array.max()) - int(array.min()) >= _COUNTED_SPAN
-        if not (wide and method in ("mean", "li")):
-            return threshold_from_histogram(method, threshold_histogram(array, method))
+        low, high = int(array.min()), int(array.max())
+        if not (high - low >= _COUNTED_SPAN and method in ("mean", "li")):
+            return threshold_from_histogram(method, _binned(array, low, high))
         if method == "li":  # its iterations on the values, with its tolerance for integers
             return float(skfilters.threshold_li(array.reshape(-1).astype(np.float64),
                                                 tolerance=0.5))
@@ -122,13 +122,17 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
     """
     array = _checked(as_image(image, allow_rgb=True), method)
     if array.dtype.kind in "iu":
-        low, high = int(array.min()), int(array.max())
-        if high - low < _COUNTED_SPAN:
-            return _integer_counts(array, low, high), np.arange(low, high + 1, dtype=np.int64)
-        # (float bounds: uint64 values past 2**63 do not fit numpy's integer range)
-        counts, edges = np.histogram(array.reshape(-1), 256, range=(float(low), float(high)))
-        return counts, (edges[:-1] + edges[1:]) / 2.0
+        return _binned(array, int(array.min()), int(array.max()))
     return histogram(array.reshape(-1), 256, source_range="image")
+
+
+def _binned(array: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`threshold_histogram` of a checked integer image from ``low`` to ``high``."""
+    if high - low < _COUNTED_SPAN:
+        return _integer_counts(array, low, high), np.arange(low, high + 1, dtype=np.int64)
+    # (float bounds: uint64 values past 2**63 do not fit numpy's integer range)
+    counts, edges = np.histogram(array.reshape(-1), 256, range=(float(low), float(high)))
+    return counts, (edges[:-1] + edges[1:]) / 2.0
 
 
 def _serves(hist, method: str, dtype) -> bool:
