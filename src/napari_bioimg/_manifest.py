@@ -74,6 +74,16 @@ READER_PATTERNS = ["*.tif", "*.tiff", "*.TIF", "*.TIFF"]
 BIOIO_PATTERNS = ["*.czi", "*.nd2", "*.lif"]
 
 
+def generated_widgets() -> list[str]:
+    """The operations that get a generated widget.
+
+    All but those a dock of DOCKS serves (``Operation.widget`` naming it: the
+    Voxel size dock sets and records ``set_voxel_size`` on the layer itself).
+    """
+    docks = {key for key, *_ in DOCKS}
+    return [name for name in BUILTIN_NAMES if get_operation(name).widget not in docks]
+
+
 def _submenu_id(category: str) -> str:
     return f"{PLUGIN}.{category}"
 
@@ -83,7 +93,7 @@ def build() -> dict:
     commands, widgets = [], []
     menus: dict[str, list[dict]] = {}
     submenus = []
-    for name in BUILTIN_NAMES:
+    for name in generated_widgets():
         op = get_operation(name)
         command = f"{PLUGIN}.{name}"
         commands.append(

@@ -1,7 +1,9 @@
 """Steps recorded in napari replay headless to the same results."""
 
 import numpy as np
+import pytest
 
+from napari_bioimg import ops
 from napari_bioimg.pipeline import Pipeline
 
 from .test_operation_widget import dock, wait_idle
@@ -142,3 +144,46 @@ def test_the_record_survives_renaming_reopening_and_removing(make_napari_viewer,
     pipeline_dock._remove_selected()
     assert [step.operation for step in pipeline_dock.recorder.steps] == ["gaussian", "threshold"]
     assert len(pipeline_dock._steps.choices) == 2
+
+
+def test_a_voxel_size_set_by_hand_is_a_step_the_replay_and_the_cli_follow(
+    make_napari_viewer, qtbot, banana, tmp_path
+):
+    """The slice distance typed in the Voxel size dock (missing from the files) is
+    recorded, so the replay on a stack read with a guessed z filters as napari did."""
+    viewer = make_napari_viewer()
+    stack = banana[:, ::8, ::8]
+    guessed = (3.12, 3.12, 3.12)  # the reader's guess: the pixel width
+    source = viewer.add_image(stack, name="banana", scale=guessed, units="mm")
+    _, voxel_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {source}
+    assert voxel_dock.apply((5.0, 3.12, 3.12), "mm")
+    assert voxel_dock.apply((8.8, 3.12, 3.12), "mm")  # corrected: replaces the step
+    assert voxel_dock.apply((8.8, 3.12, 3.12), "mm")  # nothing changed: no step
+    median = dock(viewer, qtbot, "median")
+    apply(qtbot, median, source, radius=9.0)
+    filtered = viewer.layers[-1]
+    np.testing.assert_array_equal(
+        filtered.data, ops.median(stack, radius=9.0, spacing=(8.8, 3.12, 3.12))
+    )
+    assert not np.array_equal(filtered.data, ops.median(stack, radius=9.0, spacing=guessed))
+
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline = pipeline_dock.pipeline()
+    assert [(s.operation, s.source) for s in pipeline] == [
+        ("set_voxel_size", "input"), ("median", pipeline[0].id)
+    ]
+    assert pipeline[0].parameters == {"z": 8.8, "y": 3.12, "x": 3.12}
+    result, spacing = pipeline.run_with_spacing(stack, guessed)  # as `napari-bioimg run`
+    np.testing.assert_array_equal(result, filtered.data)
+    assert spacing == (8.8, 3.12, 3.12)
+
+    other = viewer.add_image(stack, name="other", scale=guessed, units="mm")
+    pipeline_dock.run_on(other)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    replay = viewer.layers[-1]
+    np.testing.assert_array_equal(replay.data, filtered.data)
+    np.testing.assert_allclose(replay.scale, (8.8, 3.12, 3.12))
+    np.testing.assert_allclose(other.scale, guessed)  # the input layer keeps its own
+    with pytest.raises(ValueError, match="step 2"):
+        pipeline_dock.recorder.remove(0)  # the median read the layer it set

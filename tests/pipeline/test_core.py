@@ -174,3 +174,44 @@ def test_pipeline_from_steps_and_equality():
     assert repr(copy) == "Pipeline(gaussian -> threshold)"
     copy.add("label")
     assert copy != pipeline
+
+
+def test_set_voxel_size_gives_the_steps_after_it_that_voxel_size(banana):
+    stack = banana[:, ::8, ::8]
+    pipeline = Pipeline()
+    pipeline.append("set_voxel_size", {"z": 8.8, "y": 3.12, "x": 3.12})
+    pipeline.append("gaussian", {"sigma": 6.0})
+    guessed = (3.12, 3.12, 3.12)
+    result, spacing = pipeline.run_with_spacing(stack, guessed)
+    assert spacing == (8.8, 3.12, 3.12)
+    np.testing.assert_array_equal(result, ops.gaussian(stack, sigma=6.0, spacing=spacing))
+    # z=None keeps the input's slice distance; a 2D image takes y and x
+    only_xy = Pipeline()
+    only_xy.append("set_voxel_size", {"y": 0.5, "x": 0.25})
+    assert only_xy.run_with_spacing(stack, guessed)[1] == (3.12, 0.5, 0.25)
+    assert only_xy.run_with_spacing(stack[0], (1.0, 1.0))[1] == (0.5, 0.25)
+    assert only_xy.run_with_spacing(stack, None)[1] == (1.0, 0.5, 0.25)
+    # the geometry of the replayed layer: the new scale, same origin and units
+    geometry = pipeline.run_with_geometry(stack, guessed, guessed, (1.0, 2.0, 3.0), ("mm",) * 3)
+    assert geometry[2:] == ((8.8, 3.12, 3.12), (1.0, 2.0, 3.0), ("mm",) * 3)
+    # the pixels are copied, never shared with the input
+    copy = ops.set_voxel_size(stack, z=8.8)
+    assert np.array_equal(copy, stack) and not np.shares_memory(copy, stack)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "error", "name"),
+    [({"z": 0.0}, ValueError, "z"), ({"y": -1.0}, ValueError, "y"),
+     ({"x": float("inf")}, ValueError, "x"), ({"x": "big"}, TypeError, "x")],
+)
+def test_set_voxel_size_refuses_values_that_are_not_positive(parameters, error, name):
+    with pytest.raises(error, match=name):
+        ops.set_voxel_size(np.zeros((4, 4)), **parameters)
+    pipeline = Pipeline()
+    if error is TypeError:  # not a number: refused when the step is added
+        with pytest.raises(ValueError, match=f"step 1 \\(set_voxel_size\\).*{name}"):
+            pipeline.append("set_voxel_size", parameters)
+        return
+    pipeline.append("set_voxel_size", parameters)
+    with pytest.raises(ValueError, match=f"step 1 \\(set_voxel_size\\).*{name}"):
+        pipeline.run(np.zeros((4, 4)))

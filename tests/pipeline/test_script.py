@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from napari_bioimg import ops
 from napari_bioimg.cli import main
 from napari_bioimg.pipeline import Pipeline
 
@@ -141,3 +142,26 @@ def test_rgb_images_keep_their_colours_and_spacing_in_the_cli_and_scripts(tmp_pa
     assert main(["export-script", str(tmp_path / "p.yaml"), "-o", str(script)]) == 0
     run_script(script, folder / "rgb.tif", tmp_path / "script.tif")
     assert (tmp_path / "script.tif").read_bytes() == (tmp_path / "cli" / "rgb.tif").read_bytes()
+
+
+def test_a_set_voxel_size_step_is_written_by_the_cli_and_the_script(tmp_path, inputs):
+    from napari_bioimg.pipeline.io import read_image
+
+    pipeline = Pipeline()
+    pipeline.add("set_voxel_size", z=2.0, y=0.5, x=0.5)
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline_file = tmp_path / "calibrate.yaml"
+    pipeline.save(pipeline_file)
+    assert main(["run", str(pipeline_file), str(inputs / "stack.tif"),
+                 "--out", str(tmp_path / "cli")]) == 0
+    script = tmp_path / "calibrate.py"
+    assert main(["export-script", str(pipeline_file), "-o", str(script)]) == 0
+    run_script(script, inputs / "stack.tif", tmp_path / "stack.tif")
+    written = tmp_path / "cli" / "stack.tif"
+    assert (tmp_path / "stack.tif").read_bytes() == written.read_bytes()
+    result, spacing, unit, _ = read_image(written)
+    assert spacing == pytest.approx((2.0, 0.5, 0.5)) and unit == "µm"  # the unit stays
+    stack = tifffile.imread(inputs / "stack.tif")
+    np.testing.assert_allclose(
+        result, ops.gaussian(stack, sigma=1.0, spacing=(2.0, 0.5, 0.5)), rtol=1e-6
+    )

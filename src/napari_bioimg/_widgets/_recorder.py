@@ -33,6 +33,11 @@ class RecordedStep:
         return self.output_uid or self.output_layer
 
 
+def layer_key(layer) -> str:
+    """The key a step keeps of ``layer`` (:attr:`RecordedStep.reads`, ``makes``)."""
+    return str(getattr(layer, "unique_id", "") or "") or layer.name
+
+
 def record_applied(viewer, operation, parameters: dict, source, result, spacing=None) -> None:
     """Record that ``operation`` (a registry Operation) made layer ``result`` from ``source``."""
     recorder_for(viewer).record(RecordedStep(

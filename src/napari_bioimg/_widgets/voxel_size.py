@@ -30,7 +30,7 @@ from .. import ops
 from ..ops.registry import get_operation
 from ._layers import add_result, is_preview, layer_data
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
-from ._recorder import record_applied
+from ._recorder import layer_key, record_applied, recorder_for
 
 AXES = ("z", "y", "x")
 UNITS = ("pixel", "nm", "µm", "mm", "cm", "m")
@@ -258,15 +258,37 @@ class VoxelSizeWidget(QWidget):
         for layer in layers:
             n = min(layer.ndim, len(values))
             scale = np.array(layer.scale, dtype=float)
+            changed = not np.array_equal(scale[-n:], values[-n:])
             scale[-n:] = values[-n:]
             layer.scale = scale
             if getattr(layer, "units", None) is not None:
                 layer.units = (*layer.units[:-n], *([unit] * n))
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
+            if changed and isinstance(layer, Image | Labels):
+                self._record(layer, values[-n:])
         self._status.setText(f"set on {len(layers)} layer(s)")
         self.refresh()
         return True
+
+    def _record(self, layer: Layer, values: tuple[float, ...]) -> None:
+        """Record the voxel size set on ``layer`` as a ``set_voxel_size`` step.
+
+        Later steps on the layer read it, so replaying the pipeline (in napari or
+        headless) uses the voxel size set here. Setting it again right away
+        replaces the step instead of adding one.
+        """
+        recorder = recorder_for(self.viewer)
+        last = recorder.steps[-1] if recorder.steps else None
+        if (
+            last is not None
+            and last.operation == "set_voxel_size"
+            and last.makes == layer_key(layer)
+        ):
+            recorder.remove(len(recorder.steps) - 1)
+        z = values[-3] if len(values) == 3 else None
+        parameters = {"z": z, "y": values[-2], "x": values[-1]}
+        record_applied(self.viewer, get_operation("set_voxel_size"), parameters, layer, layer)
 
     # --- resampling -----------------------------------------------------------------------
 

@@ -199,7 +199,8 @@ def output_geometry(
 
     Filters and morphology keep both; ``crop`` moves the origin by ``start``,
     ``subsample`` multiplies the scale by ``step``, ``project`` drops the axis,
-    ``resample_isotropic`` makes the spatial scale isotropic. An RGB image's
+    ``resample_isotropic`` makes the spatial scale isotropic, ``set_voxel_size``
+    sets it (as :func:`~napari_bioimg.pipeline.spacing.spacing_after`). An RGB image's
     colour axis (in ``shape``, not in ``scale``) keeps no geometry.
     """
     scale = [float(s) for s in scale]
@@ -223,6 +224,11 @@ def output_geometry(
         nsp = min(ndim, 3)
         target = min(scale[-nsp:])
         scale[-nsp:] = [target] * nsp
+    elif operation.name == "set_voxel_size":
+        from ..pipeline.spacing import spacing_after
+
+        nsp = min(ndim, 3)
+        scale[-nsp:] = spacing_after(operation.name, p, scale[-nsp:], ndim)
     return tuple(scale), tuple(translate)
 
 

@@ -676,6 +676,33 @@ _add(
         output_plane=transforms.resample_plane,
     )
 )
+_add(
+    Operation(
+        "set_voxel_size",
+        transforms.set_voxel_size,
+        "transform",
+        "Set voxel size",
+        (
+            Parameter(
+                "z",
+                "float",
+                None,
+                1e-6,
+                1e6,
+                0.01,
+                optional=True,
+                description="Slice distance (3D data; none: keep the input's)",
+            ),
+            Parameter("y", "float", 1.0, 1e-6, 1e6, 0.01, description="Pixel height"),
+            Parameter("x", "float", 1.0, 1e-6, 1e6, 0.01, description="Pixel width"),
+        ),
+        uses_spacing=False,
+        accepts_rgb=True,
+        halo=lambda parameters, spacing: (0,) * len(spacing),  # (chunks run alone)
+        widget="voxel_size",  # the Voxel size dock sets it and records it
+        description="Give the result this voxel size, in the input's unit (pixels unchanged)",
+    )
+)
 BUILTIN_NAMES = tuple(_REGISTRY)
 
 

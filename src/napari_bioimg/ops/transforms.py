@@ -15,11 +15,26 @@ import numpy as np
 from numba import njit
 from scipy import ndimage as ndi
 
-from ._checks import as_image, check_choice, check_memory, image_axes, spatial_spacing
+from ._checks import (
+    as_image,
+    check_choice,
+    check_memory,
+    check_positive,
+    image_axes,
+    spatial_spacing,
+)
 from ._footprint import apply_batched
 from ._kernels import n_threads, run_rows, thread_pool
 
-__all__ = ["PROJECTIONS", "crop", "flip", "project", "resample_isotropic", "subsample"]
+__all__ = [
+    "PROJECTIONS",
+    "crop",
+    "flip",
+    "project",
+    "resample_isotropic",
+    "set_voxel_size",
+    "subsample",
+]
 
 PROJECTIONS = ("max", "mean", "min", "sum")
 
@@ -100,6 +115,22 @@ def flip(image, *, axis: int | Sequence[int] = -1):
         if not -ndim <= a < ndim:
             raise ValueError(f"axis must be between {-ndim} and {ndim - 1}, got {a}")
     return np.flip(array, axis=tuple(a % ndim for a in axes)).copy()
+
+
+def set_voxel_size(image, *, z: float | None = None, y: float = 1.0, x: float = 1.0):
+    """Return a copy of ``image``, to be given the voxel size ``(z, y, x)``.
+
+    The pixels do not change: this is the voxel size set by hand (Fiji's *Image >
+    Properties*) as a step of a pipeline, which gives its result the spacing ``(y,
+    x)``, or ``(z, y, x)`` for 3D data (``z=None`` keeps the input's slice distance)
+    in the input's unit (:func:`napari_bioimg.pipeline.spacing.spacing_after`).
+    Every value must be positive.
+    """
+    array = as_image(image, allow_rgb=True)
+    for name, value in (("z", z), ("y", y), ("x", x)):
+        if value is not None:
+            check_positive(value, name)
+    return array.copy()
 
 
 def project(image, *, axis: int = 0, method: str = "max"):

@@ -19,7 +19,7 @@ from .core import INPUT, Pipeline
 __all__ = ["pipeline_script"]
 
 # Operations that change the voxel size of their result (see spacing.spacing_after).
-_RESIZING = ("resample_isotropic", "subsample", "project")
+_RESIZING = ("resample_isotropic", "subsample", "project", "set_voxel_size")
 _HELPERS = (
     looks_rgb, image_axes, spacing.spacing_after, io.read_image, io.process_image, io.write_image
 )

@@ -30,7 +30,9 @@ def spacing_after(operation, parameters, spacing, ndim):
         ``resample_isotropic`` gives cubic voxels of ``min(spacing)``;
         ``subsample`` multiplies each spatial spacing by its step; ``project``
         drops the projected axis (``None`` when fewer than two spatial axes
-        remain); every other operation keeps the spacing.
+        remain); ``set_voxel_size`` gives its ``(y, x)``, or ``(z, y, x)`` on 3D
+        data (its ``z`` None: the input's, 1.0 without one); every other
+        operation keeps the spacing.
 
     Examples
     --------
@@ -40,7 +42,18 @@ def spacing_after(operation, parameters, spacing, ndim):
     (0.5, 1.0)
     >>> spacing_after("project", {"axis": 0, "method": "max"}, (2.0, 0.5, 0.5), 3)
     (0.5, 0.5)
+    >>> spacing_after("set_voxel_size", {"z": None, "y": 0.39, "x": 0.39}, (0.39,) * 3, 3)
+    (0.39, 0.39, 0.39)
+    >>> spacing_after("set_voxel_size", {"z": 8.8, "y": 0.39, "x": 0.39}, None, 3)
+    (8.8, 0.39, 0.39)
     """
+    if operation == "set_voxel_size":
+        n = min(ndim, 3) if spacing is None else len(spacing)
+        z = parameters.get("z")
+        if z is None:
+            z = 1.0 if spacing is None or n < 3 else spacing[-3]
+        values = (float(z), float(parameters.get("y", 1.0)), float(parameters.get("x", 1.0)))
+        return values[3 - n :]
     if spacing is None:
         return None
     spacing = tuple(float(s) for s in spacing)
