@@ -46,6 +46,19 @@ def test_json_and_yaml_files(tmp_path):
     assert Pipeline.load(tmp_path / "p.yaml") == pipeline
 
 
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_numbers_json_writes_in_exponent_form_load_back(tmp_path, suffix):
+    """json writes 1e-05, Infinity and NaN, which YAML 1.1 reads as text."""
+    pipeline = Pipeline()
+    pipeline.add("set_voxel_size", y=6.5e-05, x=1e20)
+    pipeline.add("threshold", method="manual", value=float("inf"))
+    pipeline.add("threshold", method="manual", value=float("-inf"), source="input")
+    pipeline.save(tmp_path / f"p{suffix}")
+    loaded = Pipeline.load(tmp_path / f"p{suffix}")
+    assert loaded == pipeline
+    assert loaded[0].parameters["y"] == 6.5e-05 and loaded[1].parameters["value"] == np.inf
+
+
 def test_hand_written_file_takes_defaults():
     pipeline = Pipeline.from_yaml(
         "napari_bioimg_pipeline: 1\n"
@@ -71,6 +84,14 @@ def test_hand_written_file_takes_defaults():
         ({"operation": "gaussian", "paramters": {}}, r"step 2 \(gaussian\): unknown keys"),
         ({"operation": "gaussian", "source": "step9"}, r"step 2 \(gaussian\): source 'step9'"),
         ({"parameters": {}}, r"step 2: must be a mapping with an 'operation' key"),
+        ({"operation": "label", "parameters": {"connectivity": float("inf")}},
+         r"step 2 \(label\): parameter 'connectivity' must be finite"),
+        ({"operation": "my_filter", "module": ["a"]},
+         r"step 2 \(my_filter\): 'module' must be a module name"),
+        ({"operation": "my_filter", "module": ".relative"},
+         r"step 2 \(my_filter\): operation 'my_filter' comes from module '.relative'"),
+        ({"operation": "my_filter", "module": "__main__"},
+         r"step 2 \(my_filter\): operation 'my_filter' was registered in a script or notebook"),
         ({"operation": "my_filter", "module": "no_such_module_xyz"},
          r"step 2 \(my_filter\): operation 'my_filter' comes from module "
          r"'no_such_module_xyz', which cannot be imported"),
@@ -90,6 +111,9 @@ def test_bad_steps_are_refused_naming_the_step(step, message):
         ("napari_bioimg_pipeline: one\nsteps: []", "must be a format version number"),
         ("napari_bioimg_pipeline: 1\nstep: []", "unknown pipeline keys"),
         ("napari_bioimg_pipeline: 1\nsteps: {a: 1}", "'steps' must be a list"),
+        ("napari_bioimg_pipeline: 1\nsteps: {}", "'steps' must be a list"),
+        ("napari_bioimg_pipeline: 1\nsteps: 0", "'steps' must be a list"),
+        ('{"napari_bioimg_pipeline": 1, "steps": [}', "invalid JSON"),
         ("napari_bioimg_pipeline: [1\n", "invalid YAML"),
         ("!!python/object:os.system {}", "invalid YAML"),
     ],

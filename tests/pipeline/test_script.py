@@ -1,5 +1,6 @@
 """Exported scripts run on their own and write what ``napari-bioimg run`` writes."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -92,8 +93,8 @@ def test_script_imports_user_operations(tmp_path, user_module):
     pipeline.add("add_offset", offset=0.5)
     pipeline.add("gaussian", sigma=1.0)
     source = pipeline.to_python()
-    assert f"from {user_module} import add_offset" in source
-    assert "step1 = add_offset(image, offset=0.5, spacing=spacing)" in source
+    assert f"import {user_module} as _module1" in source
+    assert "step1 = _module1.add_offset(image.copy(), offset=0.5, spacing=spacing)" in source
     script = tmp_path / "user.py"
     script.write_text(source)
     image = np.arange(20 * 20, dtype=np.uint16).reshape(20, 20)
@@ -102,6 +103,53 @@ def test_script_imports_user_operations(tmp_path, user_module):
     run_script(script, tmp_path / "in.tif", tmp_path / "out.tif", env=env)
     expected = Pipeline.from_yaml(pipeline.to_yaml()).run(image, (1.0, 1.0))
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
+
+
+def test_user_functions_of_one_name_and_in_place_writers_run_as_in_the_pipeline(
+    tmp_path, monkeypatch
+):
+    """Two modules' ``shift``, a function called ``process`` that writes into its
+    input, and an infinite parameter: the script gives what the pipeline gives."""
+    from napari_bioimg.ops import register, unregister
+
+    folder = tmp_path / "labs"
+    folder.mkdir()
+    (folder / "lab_up.py").write_text(
+        "def shift(image, amount: float = 1.0):\n    return image + amount\n"
+    )
+    (folder / "lab_down.py").write_text(
+        "def shift(image, amount: float = 1.0):\n    return image - amount\n\n\n"
+        "def process(image, add: float = 1.0):\n    image += add\n    return image\n"
+    )
+    monkeypatch.syspath_prepend(str(folder))
+    importlib.invalidate_caches()
+    up, down = importlib.import_module("lab_up"), importlib.import_module("lab_down")
+    register(up.shift, name="shift_up")
+    register(down.shift, name="shift_down")
+    register(down.process, name="add_in_place")
+    try:
+        pipeline = Pipeline()
+        pipeline.add("shift_up", amount=30.0)
+        pipeline.add("shift_down", amount=10.0)
+        pipeline.add("add_in_place", add=5.0, source="input")
+        pipeline.add("threshold", method="manual", value=float("inf"), source="step2")
+        pipeline.add("mean", radius=1.0, source="input")
+        script = tmp_path / "labs.py"
+        script.write_text(pipeline.to_python())
+        image = (np.arange(12 * 14).reshape(12, 14) % 50).astype(np.float32)
+        tifffile.imwrite(tmp_path / "in.tif", image)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), *sys.path])}
+        run_script(script, tmp_path / "in.tif", tmp_path / "out.tif", env=env)
+        expected = pipeline.run(image, (1.0, 1.0))  # the mean of the untouched input
+        np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
+        np.testing.assert_allclose(expected, ops.mean(image, radius=1.0))
+        shifted = pipeline.run(image, (1.0, 1.0), all_results=True)[1]
+        np.testing.assert_array_equal(shifted, image + 20)
+    finally:
+        for name in ("shift_up", "shift_down", "add_in_place"):
+            unregister(name)
+        for module in ("lab_up", "lab_down"):
+            sys.modules.pop(module, None)
 
 
 def test_functions_from_main_cannot_be_exported():

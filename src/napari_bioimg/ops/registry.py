@@ -102,7 +102,12 @@ class Parameter:
             value, int | float | np.integer | np.floating
         ):
             raise TypeError(f"parameter {self.name!r} must be a number, got {value!r}")
-        if cast is int and float(value) != int(value):
+        infinite = isinstance(value, float | np.floating) and not math.isfinite(value)
+        if infinite and (cast is int or self.unit != "none"):
+            raise ValueError(f"parameter {self.name!r} must be finite, got {value!r}")
+        if cast is int and (
+            isinstance(value, float | np.floating) and not float(value).is_integer()
+        ):
             raise TypeError(f"parameter {self.name!r} must be an integer, got {value!r}")
         return cast(value)
 
@@ -730,9 +735,15 @@ def get_operation(name: str) -> Operation:
 def import_operation(name: str, module: str | None) -> Operation:
     """Return ``name``, importing ``module`` first when it registers the operation."""
     if name not in _REGISTRY and module:
+        if module == "__main__":
+            raise ValueError(
+                f"operation {name!r} was registered in a script or notebook (module "
+                "'__main__'), which a pipeline cannot import: register the function "
+                "first, or move it to an importable module"
+            )
         try:
             importlib.import_module(module)
-        except ImportError as error:
+        except (ImportError, TypeError, ValueError) as error:  # (relative, empty names)
             raise ValueError(
                 f"operation {name!r} comes from module {module!r}, which cannot be "
                 f"imported ({error}); install it or register the function first"

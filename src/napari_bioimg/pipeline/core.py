@@ -387,7 +387,9 @@ class Pipeline:
         if unknown:
             raise ValueError(f"unknown pipeline keys {sorted(unknown)}; expected '{FORMAT_KEY}' "
                              "and 'steps'")
-        steps = data.get("steps") or []
+        steps = data.get("steps")
+        if steps is None:
+            steps = []
         if not isinstance(steps, list):
             raise ValueError(f"'steps' must be a list, got {type(steps).__name__}")
         pipeline = cls()
@@ -406,6 +408,9 @@ class Pipeline:
             raise ValueError(f"{where}: unknown keys {sorted(unknown)}; a step has {_STEP_KEYS}")
         if not isinstance(name, str):
             raise ValueError(f"{where}: 'operation' must be a name")
+        module = entry.get("module")
+        if module is not None and not isinstance(module, str):
+            raise ValueError(f"{where}: 'module' must be a module name, got {module!r}")
         try:
             import_operation(name, entry.get("module"))
         except ValueError as error:

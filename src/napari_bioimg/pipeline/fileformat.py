@@ -54,7 +54,16 @@ def dump_json(data: dict[str, Any]) -> str:
 
 
 def load_yaml(text: str) -> Any:
-    """Parse YAML or JSON text safely (no Python objects), with a clear error."""
+    """Parse YAML or JSON text safely (no Python objects), with a clear error.
+
+    JSON (text starting with ``{``) is read as JSON: YAML 1.1 reads numbers such
+    as ``1e-05``, ``Infinity`` or ``NaN``, which :func:`dump_json` writes, as text.
+    """
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"cannot read the pipeline: invalid JSON ({error})") from error
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:

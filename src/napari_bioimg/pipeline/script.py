@@ -9,6 +9,7 @@ TIFFs with :func:`napari_bioimg.io_tiff.read_tiff`, the reader napari uses.
 
 import importlib
 import inspect
+import math
 
 from .. import ops
 from ..ops._checks import image_axes, looks_rgb
@@ -63,6 +64,8 @@ def _literal(value) -> str:
         return f'"{value}"'
     if isinstance(value, list):
         return "[" + ", ".join(_literal(item) for item in value) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'  # inf, -inf, nan
     return repr(value)
 
 
@@ -80,10 +83,14 @@ def _function_name(op: Operation, where: str, imports: list[str]) -> str:
             f"{where}: cannot export {op.name!r}: its function {name!r} cannot be imported "
             f"from module {module!r}; define it in an importable module"
         )
-    line = f"from {module} import {name}"
-    if line not in imports:
+    # The module under an alias of its own: functions of the same name from two
+    # modules, or named like the script's own (``process``), stay apart.
+    aliases = [line.rsplit(" as ", 1)[1] for line in imports if line.startswith("import ")]
+    line = next((x for x in imports if x.startswith(f"import {module} as ")), None)
+    if line is None:
+        line = f"import {module} as _module{len(aliases) + 1}"
         imports.append(line)
-    return name
+    return f"{line.rsplit(' as ', 1)[1]}.{name}"
 
 
 def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
@@ -119,7 +126,10 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         where = f"step {index + 1} ({step.operation})"
         function = _function_name(op, where, imports)
         variable = f"step{index + 1}"
-        arguments = [names[step.source]]
+        # Your functions get a copy: as in the pipeline, they cannot change the
+        # image that later steps read.
+        builtin = function.startswith("ops.")
+        arguments = [names[step.source] + ("" if builtin else ".copy()")]
         arguments += [f"{key}={_literal(value)}" for key, value in step.parameters.items()]
         if op.uses_spacing or op.needs_spacing:
             arguments.append(f"spacing={spacings[step.source]}")
