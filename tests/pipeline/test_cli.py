@@ -158,3 +158,21 @@ def test_stack_reads_a_folder_of_slices_as_one_stack(tmp_path, pipeline_file, ca
     empty.mkdir()
     assert main(["run", str(pipeline_file), str(empty), "--out", str(out), "--stack"]) == 1
     assert "no TIFF files" in capsys.readouterr().err
+
+
+def test_stack_outputs_are_named_after_the_whole_folder_name(tmp_path, pipeline_file,
+                                                             monkeypatch, capsys):
+
+    stacks = tmp_path / "stacks"
+    for name in ("exp.1", "exp.2"):
+        (stacks / name).mkdir(parents=True)
+        for z in range(3):
+            tifffile.imwrite(stacks / name / f"s{z}.tif", np.full((20, 24), z * 40, np.uint8))
+    out = tmp_path / "out"
+    assert main(["run", str(pipeline_file), str(stacks / "exp.1"), str(stacks / "exp.2"),
+                 "--out", str(out), "--stack"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["exp.1.tif", "exp.2.tif"]
+    monkeypatch.chdir(stacks / "exp.1")  # "." is the folder itself
+    assert main(["run", str(pipeline_file), ".", "--out", str(tmp_path / "here"),
+                 "--stack"]) == 0
+    assert [p.name for p in (tmp_path / "here").iterdir()] == ["exp.1.tif"]

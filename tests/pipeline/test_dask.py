@@ -50,12 +50,22 @@ def test_gaussian_median_chunked_equals_in_memory(volume):
 
 
 @pytest.mark.parametrize("method", ["otsu", "yen", "isodata", "li", "mean", "triangle"])
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float16, np.float32])
 def test_threshold_uses_the_whole_array(volume, method, dtype):
     pipeline = Pipeline()
     pipeline.add("threshold", method=method)
     image = volume.astype(dtype)
+    if dtype == np.float16:  # values between float16's steps: binned in float32 in memory
+        image = (np.random.default_rng(0).random(volume.shape) * 100).astype(dtype)
     np.testing.assert_array_equal(pipeline.run_dask(lazy(image)).compute(), pipeline.run(image))
+
+
+def test_a_bad_spacing_is_a_value_error_naming_it(volume):
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=2.0)
+    for run in (pipeline.run, lambda image, spacing: pipeline.run_dask(lazy(image), spacing)):
+        with pytest.raises(ValueError, match="spacing values must be positive"):
+            run(volume, (0.0, 1.0, 1.0))
 
 
 def test_threshold_errors_match_in_memory():

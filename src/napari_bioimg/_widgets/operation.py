@@ -312,8 +312,9 @@ class OperationWidget(widgets.Container):
         position = layer.world_to_data(self.viewer.dims.point)
         shape = data.shape
         if self.operation.output_plane is not None:  # the result's own pixel grid
+            nsp = len(spatial_scale(layer))
             scale, translate = output_geometry(
-                self.operation, parameters, shape, layer.scale, layer.translate
+                self.operation, parameters, shape, layer.scale, layer.translate, nsp
             )
             position = [
                 (p * s + t - t_out) / s_out
@@ -321,7 +322,7 @@ class OperationWidget(widgets.Container):
                     position, layer.scale, layer.translate, scale, translate, strict=True
                 )
             ]
-            shape = output_shape(self.operation, parameters, shape, layer.scale)
+            shape = output_shape(self.operation, parameters, shape, layer.scale, nsp)
         return tuple(
             int(np.clip(np.round(p), 0, n - 1))
             for p, n in zip(position[: data.ndim - 2], shape[:-2], strict=True)
@@ -541,7 +542,8 @@ class OperationWidget(widgets.Container):
         layer = request.layer
         shape = layer_data(layer).shape
         return output_geometry(
-            self.operation, request.parameters, shape, layer.scale, layer.translate
+            self.operation, request.parameters, shape, layer.scale, layer.translate,
+            len(spatial_scale(layer)),
         )
 
     def _report(self, error: Exception) -> None:

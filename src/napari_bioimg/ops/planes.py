@@ -194,6 +194,7 @@ def output_geometry(
     shape: Sequence[int],
     scale: Sequence[float],
     translate: Sequence[float],
+    spatial: int | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The ``scale`` and ``translate`` of an operation's result, so that it overlays its input.
 
@@ -201,7 +202,9 @@ def output_geometry(
     ``subsample`` multiplies the scale by ``step``, ``project`` drops the axis,
     ``resample_isotropic`` makes the spatial scale isotropic, ``set_voxel_size``
     sets it (as :func:`~napari_bioimg.pipeline.spacing.spacing_after`). An RGB image's
-    colour axis (in ``shape``, not in ``scale``) keeps no geometry.
+    colour axis (in ``shape``, not in ``scale``) keeps no geometry. ``spatial``:
+    the number of spatial axes (the length of the spacing the operation reads;
+    default the last ``min(ndim, 3)``), fewer for masks with a channel axis.
     """
     scale = [float(s) for s in scale]
     translate = [float(t) for t in translate]
@@ -221,13 +224,13 @@ def output_geometry(
         axis = p["axis"] % ndim
         del scale[axis], translate[axis]
     elif operation.name == "resample_isotropic":
-        nsp = min(ndim, 3)
+        nsp = min(ndim, 3) if spatial is None else spatial
         target = min(scale[-nsp:])
         scale[-nsp:] = [target] * nsp
     elif operation.name == "set_voxel_size":
         from ..pipeline.spacing import spacing_after
 
-        nsp = min(ndim, 3)
+        nsp = min(ndim, 3) if spatial is None else spatial
         scale[-nsp:] = spacing_after(operation.name, p, scale[-nsp:], ndim)
     return tuple(scale), tuple(translate)
 
@@ -244,17 +247,18 @@ def output_units(operation: Operation, parameters: dict, units: Sequence) -> tup
 
 
 def output_shape(
-    operation: Operation, parameters: dict, shape: Sequence[int], scale: Sequence[float]
+    operation: Operation, parameters: dict, shape: Sequence[int], scale: Sequence[float],
+    spatial: int | None = None,
 ) -> tuple[int, ...]:
     """The shape of the result of an operation that has an ``output_plane`` hook.
 
     The same as the input's, but for ``resample_isotropic`` (``scale``: the
-    layer's, whose spatial part is the spacing).
+    layer's, whose last ``spatial`` values (default ``min(ndim, 3)``) are the spacing).
     """
     shape = tuple(int(n) for n in shape)
     if operation.name != "resample_isotropic":
         return shape
-    nsp = min(len(shape), 3)
+    nsp = min(len(shape), 3) if spatial is None else spatial
     spacing = [float(s) for s in scale[-nsp:]]
     target = operation.bind(parameters).get("target") or min(spacing)
     return shape[:-nsp] + isotropic_shape(shape[-nsp:], spacing, target)

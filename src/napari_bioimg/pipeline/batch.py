@@ -92,8 +92,15 @@ def collect_inputs(
 
 
 def output_path(input_path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    """``out_dir/<input stem>.tif`` (``a.ome.tif`` gives ``a.tif``: outputs are not OME)."""
-    stem = Path(input_path).stem
+    """``out_dir/<input stem>.tif`` (``a.ome.tif`` gives ``a.tif``: outputs are not OME).
+
+    A folder (a stack of slices) gives ``out_dir/<folder name>.tif``, its whole
+    name (``exp.1``), also when given as ``.``.
+    """
+    path = Path(input_path)
+    if path.is_dir():
+        return Path(out_dir) / f"{path.resolve().name}.tif"
+    stem = path.stem
     if stem.lower().endswith(".ome"):
         stem = stem[:-4]
     return Path(out_dir) / f"{stem}.tif"

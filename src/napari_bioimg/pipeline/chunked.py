@@ -26,7 +26,7 @@ from functools import partial
 
 import numpy as np
 
-from ..ops._checks import image_axes
+from ..ops._checks import image_axes, spatial_spacing
 from ..ops.registry import Operation, import_operation
 from ..ops.threshold import reads_histogram, threshold_from_histogram, threshold_value
 from .core import INPUT, Pipeline, _where
@@ -84,7 +84,8 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
     """
     da = _dask_array()
     array = da.asarray(array)
-    spacing = None if spacing is None else tuple(float(s) for s in spacing)
+    if spacing is not None:  # refused as in memory (the halos divide by it)
+        spacing = spatial_spacing(np.empty((1,) * array.ndim, bool), spacing)
     results = {INPUT: (array, spacing)}
     outputs = []
     for index, step in enumerate(pipeline.steps):
@@ -182,7 +183,10 @@ def _float_threshold(dask, data, method: str) -> float:
 
     scikit-image bins a float image into 256 equal bins over its range with
     ``np.histogram``; the same edges applied chunk by chunk give the same counts.
+    float16 is binned in float32, as scikit-image does in memory.
     """
+    if data.dtype == np.float16:
+        data = data.astype(np.float32)
     low, high, finite = dask.compute(data.min(), data.max(), data.map_blocks(
         lambda block: np.asarray(np.isfinite(block).all())[None], dtype=bool,
         chunks=(1,), drop_axis=list(range(1, data.ndim))).all())

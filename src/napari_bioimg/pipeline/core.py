@@ -306,16 +306,18 @@ class Pipeline:
         """
         from ..ops.planes import output_geometry, output_units
 
-        geometry = {INPUT: (np.shape(image), tuple(scale), tuple(translate), tuple(units))}
-        last = (image, spacing, *geometry[INPUT][1:])
+        nsp = None if spacing is None else len(spacing)  # (a mask's channels: not spatial)
+        geometry = {INPUT: (np.shape(image), tuple(scale), tuple(translate), tuple(units), nsp)}
+        last = (image, spacing, *geometry[INPUT][1:4])
         for step, result, out_spacing in self._execute(image, spacing, keep=False):
-            shape, step_scale, step_translate, step_units = geometry[step.source]
+            shape, step_scale, step_translate, step_units, nsp = geometry[step.source]
             op = self.operation(step.id)
             step_scale, step_translate = output_geometry(
-                op, step.parameters, shape, step_scale, step_translate
+                op, step.parameters, shape, step_scale, step_translate, nsp
             )
             step_units = output_units(op, step.parameters, step_units)
-            geometry[step.id] = (np.shape(result), step_scale, step_translate, step_units)
+            nsp = None if out_spacing is None else len(out_spacing)
+            geometry[step.id] = (np.shape(result), step_scale, step_translate, step_units, nsp)
             last = (result, out_spacing, step_scale, step_translate, step_units)
         return last
 
