@@ -215,3 +215,18 @@ def test_set_voxel_size_refuses_values_that_are_not_positive(parameters, error, 
     pipeline.append("set_voxel_size", parameters)
     with pytest.raises(ValueError, match=f"step 1 \\(set_voxel_size\\).*{name}"):
         pipeline.run(np.zeros((4, 4)))
+
+
+def test_replayed_geometry_reads_the_spatial_axes_the_spacing_names():
+    """A (t, y, x) series with a 2-value spacing: t keeps its scale."""
+    series = np.zeros((4, 20, 30), np.float32)
+    for operation, parameters, expected in [
+        ("resample_isotropic", {}, (0.1, 0.5, 0.5)),
+        ("set_voxel_size", {"z": 2.0, "y": 0.3, "x": 0.3}, (0.1, 0.3, 0.3)),
+    ]:
+        pipeline = Pipeline()
+        pipeline.append(operation, parameters)
+        _, spacing, scale, _, _ = pipeline.run_with_geometry(
+            series, (0.5, 1.0), (0.1, 0.5, 1.0), (0, 0, 0), ("s", "µm", "µm")
+        )
+        assert scale == expected and spacing == expected[1:]
