@@ -153,3 +153,17 @@ def test_running_on_a_dask_array_reads_it_no_more_than_the_operations_do():
     blocks.clear()
     ops.gaussian(lazy, sigma=1.0)  # the operation alone, called by hand
     assert reads == len(blocks)
+
+
+@pytest.mark.parametrize("operation", ["variance", "standard_deviation"])
+@pytest.mark.parametrize("footprint", ["ball", "box"])
+def test_variance_of_16_bit_images_equals_in_memory_bit_for_bit(operation, footprint):
+    """Chunks of very different means (each chunk's mean was the sums' offset)."""
+    rng = np.random.default_rng(0)
+    image = np.zeros((100, 100), np.uint16)
+    image[:, 50:] = rng.integers(0, 3000, (100, 50))
+    image[:, 30:50] = rng.integers(0, 5, (100, 20))
+    pipeline = Pipeline()
+    pipeline.add(operation, radius=2.0, footprint=footprint)
+    chunked = pipeline.run_dask(da.from_array(image, chunks=(100, 50))).compute()
+    np.testing.assert_array_equal(chunked, pipeline.run(image))
