@@ -257,3 +257,30 @@ def test_output_geometry_of_an_rgb_image_ignores_its_colour_axis():
         scale,
         (2.0, 3.0),
     )
+
+
+@pytest.mark.parametrize("name", ["mean", "label", "fill_holes", "remove_small_objects", "flip"])
+def test_plane_index_reads_negatives_as_numpy_and_refuses_out_of_range(name):
+    op = ops.get_operation(name)
+    volume = np.random.default_rng(0).random((7, 14, 15)).astype(np.float32)
+    data = volume > 0.5 if op.input_kind == "mask" else volume
+    full = op(data)
+    np.testing.assert_array_equal(compute_plane(op, data, {}, (-1,)), full[-1])
+    for index in (7, -8):  # (past the end crashed the process in the labelling hooks)
+        with pytest.raises(IndexError, match="out of range"):
+            compute_plane(op, data, {}, (index,))
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "message"),
+    [("laplacian_of_gaussian", {"sigma": 0.0}, "sigma must be positive"),
+     ("difference_of_gaussian", {"sigma2": -1.0}, "sigma2 must be positive"),
+     ("gaussian", {"sigma": -1.0}, "sigma must be positive")],
+)
+def test_plane_previews_refuse_what_the_filters_refuse(name, parameters, message):
+    op = ops.get_operation(name)
+    volume = np.random.default_rng(0).random((7, 14, 15)).astype(np.float32)
+    with pytest.raises(ValueError, match=message):
+        op(volume, **parameters)
+    with pytest.raises(ValueError, match=message):
+        compute_plane(op, volume, parameters, (3,))

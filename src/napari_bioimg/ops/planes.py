@@ -79,6 +79,16 @@ def compute_plane(
     index = tuple(int(i) for i in index)
     if len(index) != data.ndim - 2:
         raise ValueError(f"index needs {data.ndim - 2} values for {data.ndim}D data, got {index}")
+    leading = tuple(data.shape[:-2])
+    if operation.name == "resample_isotropic":  # (the result has its own number of planes)
+        nsp = min(data.ndim, 3) if spacing is None else len(spacing)
+        scale = (1.0,) * (data.ndim - nsp) + (
+            tuple(spacing) if spacing is not None else (1.0,) * nsp
+        )
+        leading = output_shape(operation, parameters, data.shape, scale, nsp)[:-2]
+    if not all(-n <= i < n for i, n in zip(index, leading, strict=True)):
+        raise IndexError(f"plane index {index} is out of range for planes {leading}")
+    index = tuple(i % n for i, n in zip(index, leading, strict=True))  # numpy's negatives
     if operation.output_plane is not None:
         if spacing is None and operation.needs_spacing:
             spacing = (1.0,) * min(data.ndim, 3)

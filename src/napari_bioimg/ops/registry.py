@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import filters, morphology, threshold, transforms
+from ._checks import check_positive
 from ._footprint import FOOTPRINTS, reach
 from .filters import GAUSSIAN_TRUNCATE
 
@@ -251,6 +252,11 @@ def _radius_halo(factor: int = 1) -> HaloFunction:
     return lambda p, spacing: tuple(factor * e for e in reach(p["radius"], spacing))
 
 
+def _sigmas_reach(p: dict, spacing: Sequence[float], *names: str) -> tuple[int, ...]:
+    """The reach of the largest of the sigmas ``names``, each refused as the filter does."""
+    return _sigma_reach(max(check_positive(p[name], name) for name in names), spacing)
+
+
 def _sigma_reach(sigma: float, spacing: Sequence[float]) -> tuple[int, ...]:
     # scipy's gaussian_filter uses a kernel radius of int(truncate * sd + 0.5).
     return tuple(int(GAUSSIAN_TRUNCATE * sigma / s + 0.5) for s in spacing)
@@ -400,7 +406,7 @@ _add(
         "denoise",
         "Gaussian",
         (SIGMA,),
-        halo=lambda p, spacing: _sigma_reach(p["sigma"], spacing),
+        halo=lambda p, spacing: _sigmas_reach(p, spacing, "sigma"),
         description="Gaussian blur",
         plane=filters.gaussian_plane,
     )
@@ -436,7 +442,7 @@ _add(
         "edges",
         "Laplacian of Gaussian",
         (SIGMA,),
-        halo=lambda p, spacing: tuple(e + 1 for e in _sigma_reach(p["sigma"], spacing)),
+        halo=lambda p, spacing: tuple(e + 1 for e in _sigmas_reach(p, spacing, "sigma")),
         description="Gaussian blur, then Laplace",
         plane=filters.laplacian_of_gaussian_plane,
     )
@@ -469,7 +475,7 @@ _add(
                 description="Sigma of the wide Gaussian",
             ),
         ),
-        halo=lambda p, spacing: _sigma_reach(max(p["sigma1"], p["sigma2"]), spacing),
+        halo=lambda p, spacing: _sigmas_reach(p, spacing, "sigma1", "sigma2"),
         description="Band-pass: Gaussian(sigma1) - Gaussian(sigma2)",
         plane=filters.difference_of_gaussian_plane,
     )
