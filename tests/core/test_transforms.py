@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from napari_bioimg import ops
 
@@ -142,3 +143,28 @@ def test_an_rgb_image_is_transformed_along_the_axes_napari_shows():
     stack = np.random.default_rng(3).integers(0, 255, (5, 20, 30, 3)).astype(np.uint8)
     np.testing.assert_array_equal(ops.project(stack, axis=-1, method="max"), stack.max(axis=2))
     np.testing.assert_array_equal(ops.project(stack, axis=0, method="min"), stack.min(axis=0))
+
+
+@pytest.mark.parametrize("order", [1, 3])
+@pytest.mark.parametrize(
+    ("value", "dtype"),
+    [(2**24 + 1, np.int32), (2**31 - 1, np.int32), (-(2**31), np.int32), (2**32 - 1, np.uint32)],
+)
+def test_resampling_32_bit_integers_keeps_their_values(value, dtype, order):
+    """Rounded and clipped in float32 they became 2**24, or wrapped to the other end."""
+    constant = np.full((3, 4, 5), value, dtype)
+    result = ops.resample_isotropic(constant, spacing=(2.0, 1.0, 1.0), order=order)
+    assert result.dtype == dtype and result.shape == (5, 4, 5)
+    assert (result == value).all()
+
+
+def test_resampling_int32_equals_scipy_in_float64():
+    image = np.random.default_rng(0).integers(-(2**31), 2**31 - 1, (5, 12, 13)).astype(np.int32)
+    for order in (1, 2, 3):
+        result = ops.resample_isotropic(image, spacing=(2.0, 1.0, 1.0), order=order)
+        reference = ndi.affine_transform(
+            image.astype(np.float64), np.diag([0.5, 1.0, 1.0]), output_shape=result.shape,
+            order=order, mode="nearest",
+        )
+        expected = np.clip(np.rint(reference), -(2**31), 2**31 - 1).astype(np.int32)
+        np.testing.assert_array_equal(result, expected)

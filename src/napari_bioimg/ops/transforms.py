@@ -286,12 +286,28 @@ def _resampled_plane(planes, k: int, samplings, order: int, dtype) -> np.ndarray
 
 
 def _to_dtype(values: np.ndarray, dtype, order: int) -> np.ndarray:
-    """Interpolated values in the input dtype: integers rounded and clipped (in float32)."""
+    """Interpolated values in the input dtype: integers rounded and clipped.
+
+    In float32 for 8/16-bit integers (exact there), else in float64, clipped to the
+    largest float64 values within the dtype's range (2**63 - 1 is no float64).
+    """
     dtype = np.dtype(dtype)
     if dtype.kind in "iu" and order:
         info = np.iinfo(dtype)
-        return np.clip(np.rint(values.astype(np.float32)), info.min, info.max).astype(dtype)
+        work = _work_dtype(dtype)
+        low = np.nextafter(work.type(info.min), 0) if work.type(info.min) < info.min else info.min
+        high = work.type(info.max)
+        if int(high) > info.max:
+            high = np.nextafter(high, work.type(0))
+        return np.clip(np.rint(values.astype(work)), low, high).astype(dtype)
     return np.array(values, dtype=dtype)
+
+
+def _work_dtype(dtype) -> np.dtype:
+    """float32 for data it holds exactly (float32, 8/16-bit integers), else float64."""
+    dtype = np.dtype(dtype)
+    small = dtype.itemsize <= 4 if dtype.kind == "f" else dtype.itemsize <= 2
+    return np.dtype(np.float32 if small else np.float64)
 
 
 def _samplings(shape, out_shape, ratios, order):
@@ -319,7 +335,7 @@ def _z_coefficients(block, samplings, order: int):
     if order <= 1 or samplings[0] is None:
         return block
     block = np.asarray(block)
-    dtype = np.float32 if block.dtype.itemsize <= 4 else np.float64
+    dtype = _work_dtype(block.dtype)
     nz, ny, nx = block.shape
     out = np.empty((nz + 2 * _NPAD, ny, nx), dtype)
 
@@ -473,7 +489,7 @@ def _coefficient_planes(lines: "_Lazy", taps: np.ndarray, order: int) -> _Planes
     slab = np.asarray(lines[start + i0 : start + i1])
     # The kernel reads native numbers (data from N5 stores can be big-endian).
     slab = np.ascontiguousarray(slab, dtype=slab.dtype.newbyteorder("="))
-    dtype = np.float32 if lines.dtype.itemsize <= 4 else np.float64
+    dtype = _work_dtype(lines.dtype)
     out = np.empty((len(taps), ny, nx), dtype)
     weights = np.ascontiguousarray(weights[:, i0:i1])
     run_rows(_weighted_planes, ny, slab, weights, out)
