@@ -49,3 +49,31 @@ def test_signed_images_spanning_more_than_half_their_range(dtype):
     fp = make_footprint(5.0, "ball", (1.0, 1.0))
     expected = ndi.median_filter(image, footprint=fp, mode="nearest")
     np.testing.assert_array_equal(ops.median(image, radius=5.0), expected)
+
+
+def _sorted_median(image, fp):
+    """The middle of the sorted window values, edges repeated: no float rounding."""
+    reach = [n // 2 for n in fp.shape]
+    padded = np.pad(image, [(r, r) for r in reach], mode="edge")
+    out = np.empty_like(image)
+    for y, x in np.ndindex(image.shape):
+        window = padded[y : y + fp.shape[0], x : x + fp.shape[1]][fp]
+        out[y, x] = np.sort(window)[window.size // 2]
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+@pytest.mark.parametrize(  # ranks in the histogram, or (> 2**16 values) in scipy's median
+    ("shape", "distinct"), [((24, 25), 300), ((300, 300), 2**30)]
+)
+def test_64_bit_integers_beyond_float64_precision(dtype, shape, distinct):
+    """scipy's median rounds int64 through float64: a value that is not in the image."""
+    rng = np.random.default_rng(4)
+    steps = rng.integers(0, distinct, shape).astype(dtype)
+    image = steps * dtype(2**40) + dtype(2**62 + 1)  # neighbours 2**40 apart, odd values
+    image[0, 0] = dtype(2**62 + 3)
+    fp = make_footprint(5.0, "ball", (1.0, 1.0))
+    result = ops.median(image, radius=5.0)
+    assert result.dtype == image.dtype
+    assert distinct < 2**16 or np.unique(image).size > 2**16
+    np.testing.assert_array_equal(result, _sorted_median(image, fp))

@@ -192,11 +192,20 @@ def local_median(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.nd
             shifted = (block - np.array(low, block.dtype)).view(unsigned).astype(np.uint16)
             result = _histogram_median(shifted, footprint, max(span, 1).bit_length(), planes)
             return (result.astype(block.dtype) + np.array(low, block.dtype)).astype(block.dtype)
+        if block.dtype.itemsize == 8:  # scipy's median rounds 64-bit integers through float64
+            return _rank_median(block, footprint, planes)
     elif footprint.sum() >= _FLOAT_MEDIAN_MIN_PIXELS and not np.isnan(block).any():
-        values, ranks = np.unique(block, return_inverse=True)
-        if values.size <= 1 << _HISTOGRAM_BITS:
-            ranks = ranks.reshape(block.shape).astype(np.uint16)
-            nbits = max(values.size - 1, 1).bit_length()
-            result = _histogram_median(ranks, footprint, nbits, planes)
-            return values[result]
+        return _rank_median(block, footprint, planes)
     return ndi.median_filter(block, footprint=footprint, mode="nearest")
+
+
+def _rank_median(block: np.ndarray, footprint: np.ndarray, planes) -> np.ndarray:
+    """The median of the values' ranks (exact, small numbers), read back as values."""
+    values, ranks = np.unique(block, return_inverse=True)
+    ranks = ranks.reshape(block.shape)
+    if values.size <= 1 << _HISTOGRAM_BITS:
+        nbits = max(values.size - 1, 1).bit_length()
+        result = _histogram_median(ranks.astype(np.uint16), footprint, nbits, planes)
+    else:
+        result = ndi.median_filter(ranks, footprint=footprint, mode="nearest")
+    return values[result]
