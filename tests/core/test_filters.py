@@ -332,3 +332,15 @@ def test_nan_and_infinities_reach_only_their_own_windows(footprint, shape):
                 np.testing.assert_array_equal(
                     variance_plane(values, z, params, None), variance[z]
                 )
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
+def test_signed_top_hats_saturate_instead_of_wrapping(dtype):
+    """A difference past the dtype's maximum (int64 wrapped to -1)."""
+    info = np.iinfo(dtype)
+    image = np.array([[info.min, info.max, info.min]] * 3, dtype)
+    white = ops.white_top_hat(image, radius=1, footprint="box")
+    black = ops.black_top_hat(-(image + 1).astype(dtype), radius=1, footprint="box")
+    for result in (white, black):
+        assert result.dtype == dtype
+        np.testing.assert_array_equal(result[1], [0, info.max, 0])

@@ -165,6 +165,24 @@ def test_uint64_images_past_2_to_the_63():
         assert threshold_value(image, method=method) == pytest.approx(expected, rel=1e-9)
 
 
+def test_uint64_images_of_a_narrow_span_past_2_to_the_63_are_counted():
+    """One bin per value from 2**63 + 10 (the bin centres overflowed int64)."""
+    image = np.full((10, 10), 2**63 + 10, np.uint64)
+    image[:5] += 100
+    for method in ("otsu", "yen", "isodata", "triangle", "li", "mean"):
+        value = threshold_value(image, method=method)  # (float64 cannot split these)
+        assert 2**63 <= value <= 2**63 + 110 + 2048, method
+
+
+def test_mean_of_int64_values_whose_sum_overflows_int64():
+    image = np.full((100, 100), 10**15, np.int64)
+    image[:50] += 1000
+    value = threshold_value(image, method="mean")
+    assert value == pytest.approx(skfilters.threshold_mean(image), rel=1e-15)
+    assert value == 10**15 + 500  # exact (np.mean is 0.125 above)
+    assert ops.threshold(image, method="mean").mean() == 0.5
+
+
 def test_a_kept_histogram_that_cannot_be_made_names_the_chosen_method():
     image = np.ones((4, 4))
     image[0, 0] = np.nan

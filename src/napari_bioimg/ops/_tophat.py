@@ -26,11 +26,13 @@ def _difference_row(orow, brow, white, limit):
     """
     nx = orow.shape[0]
     if limit > 0:
+        cap = np.uint64(limit)
         for i in range(nx):
-            a = np.int64(brow[i])
-            b = np.int64(orow[i])
+            # The difference is never negative: modulo 2**64 it is exact (int64 wraps).
+            a = np.uint64(np.int64(brow[i]))
+            b = np.uint64(np.int64(orow[i]))
             d = a - b if white else b - a
-            orow[i] = d if d < limit else limit
+            orow[i] = d if d < cap else cap
     elif white:
         for i in range(nx):
             orow[i] = brow[i] - orow[i]

@@ -129,7 +129,8 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
 def _binned(array: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`threshold_histogram` of a checked integer image from ``low`` to ``high``."""
     if high - low < _COUNTED_SPAN:
-        return _integer_counts(array, low, high), np.arange(low, high + 1, dtype=np.int64)
+        dtype = np.uint64 if high > np.iinfo(np.int64).max else np.int64  # (uint64 past 2**63)
+        return _integer_counts(array, low, high), np.arange(low, high + 1, dtype=dtype)
     # (float bounds: uint64 values past 2**63 do not fit numpy's integer range)
     counts, edges = np.histogram(array.reshape(-1), 256, range=(float(low), float(high)))
     return counts, (edges[:-1] + edges[1:]) / 2.0
@@ -189,7 +190,12 @@ def threshold_from_histogram(method: str, hist) -> float:
     """The threshold by ``method`` from ``(counts, centers)`` (see :func:`reads_histogram`)."""
     counts, centers = hist
     if method == "mean":  # exact: integer sums, as np.mean of an integer image
-        return float(np.sum(counts * centers.astype(np.int64)) / np.sum(counts))
+        total = int(np.sum(counts))
+        low, high = int(centers[0]), int(centers[-1])
+        if max(abs(low), abs(high)) * total < 2**63:
+            return float(np.sum(counts * centers.astype(np.int64)) / total)
+        # Values too large to sum in int64: offsets from the first (one bin per value).
+        return low + float(np.sum(counts * np.arange(counts.size, dtype=np.int64))) / total
     try:
         if method == "minimum":
             return float(_minimum_from_histogram(hist))
