@@ -344,3 +344,20 @@ def test_signed_top_hats_saturate_instead_of_wrapping(dtype):
     for result in (white, black):
         assert result.dtype == dtype
         np.testing.assert_array_equal(result[1], [0, info.max, 0])
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters"),
+    [("median", {"radius": 2.0}), ("minimum", {}), ("maximum", {}), ("white_top_hat", {}),
+     ("black_top_hat", {}), ("crop", {"start": [1]}), ("subsample", {}), ("flip", {}),
+     ("project", {"axis": 0, "method": "max"}), ("project", {"axis": 0, "method": "min"}),
+     ("resample_isotropic", {"spacing": (2.0, 1.0, 1.0)}), ("set_voxel_size", {"z": 2.0})],
+)
+def test_operations_that_keep_the_dtype_keep_float16(name, parameters):
+    """float16 is computed in float32 (exactly: its values are float32 values)."""
+    stack = (np.random.default_rng(0).random((4, 12, 13)) * 100).astype(np.float16)
+    function = getattr(ops, name)
+    result = function(stack, **parameters)
+    assert result.dtype == np.float16
+    expected = function(stack.astype(np.float32), **parameters)
+    np.testing.assert_array_equal(result, expected.astype(np.float16))

@@ -4,6 +4,7 @@ Each check raises ``ValueError`` or ``TypeError`` naming the parameter and
 what was expected, so that the GUI can show the message as it is.
 """
 
+import functools
 import os
 from collections.abc import Sequence
 
@@ -18,6 +19,7 @@ __all__ = [
     "check_nonnegative",
     "check_positive",
     "image_axes",
+    "keeps_float16",
     "spatial_ndim",
     "spatial_spacing",
 ]
@@ -55,6 +57,22 @@ def as_image(image, *, name: str = "image", allow_rgb: bool = False) -> np.ndarr
     if array.dtype == np.float16:
         array = array.astype(np.float32)
     return array
+
+
+def keeps_float16(function):
+    """Give a float16 image's result its dtype back, for operations keeping the dtype.
+
+    :func:`as_image` reads float16 as float32 (the kernels' smallest float).
+    """
+
+    @functools.wraps(function)
+    def keeping(image, *args, **kwargs):
+        result = function(image, *args, **kwargs)
+        if getattr(image, "dtype", None) == np.float16 and result.dtype == np.float32:
+            return result.astype(np.float16)
+        return result
+
+    return keeping
 
 
 def looks_rgb(array: np.ndarray) -> bool:

@@ -21,6 +21,7 @@ from ._checks import (
     check_memory,
     check_positive,
     image_axes,
+    keeps_float16,
     spatial_spacing,
 )
 from ._footprint import apply_batched
@@ -57,6 +58,7 @@ def _integer(value, name: str) -> int:
     return int(value)
 
 
+@keeps_float16
 def crop(
     image, *, start: Sequence[int | None] | None = None, stop: Sequence[int | None] | None = None
 ):
@@ -92,6 +94,7 @@ def crop(
     return array[tuple(window)].copy()
 
 
+@keeps_float16
 def subsample(image, *, step: int | Sequence[int] = 2):
     """Keep every ``step``-th pixel along each axis (one step, or one per axis).
 
@@ -104,6 +107,7 @@ def subsample(image, *, step: int | Sequence[int] = 2):
     return array[tuple(slice(None, None, s) for s in steps)].copy()
 
 
+@keeps_float16
 def flip(image, *, axis: int | Sequence[int] = -1):
     """Reverse the order of pixels along ``axis`` (one axis or several)."""
     array = as_image(image, allow_rgb=True)
@@ -117,6 +121,7 @@ def flip(image, *, axis: int | Sequence[int] = -1):
     return np.flip(array, axis=tuple(a % ndim for a in axes)).copy()
 
 
+@keeps_float16
 def set_voxel_size(image, *, z: float | None = None, y: float = 1.0, x: float = 1.0):
     """Return a copy of ``image``, to be given the voxel size ``(z, y, x)``.
 
@@ -151,10 +156,9 @@ def project(image, *, axis: int = 0, method: str = "max"):
     if not -ndim <= axis < ndim:
         raise ValueError(f"axis must be between {-ndim} and {ndim - 1}, got {axis}")
     axis %= ndim
-    if method == "max":
-        return array.max(axis=axis)
-    if method == "min":
-        return array.min(axis=axis)
+    if method in ("max", "min"):  # (float16 read as float32 by as_image: back)
+        extreme = array.max(axis=axis) if method == "max" else array.min(axis=axis)
+        return extreme.astype(np.asarray(image).dtype, copy=False)
     reducer = np.mean if method == "mean" else np.sum
     return reducer(array, axis=axis, dtype=np.float64).astype(np.float32)
 
@@ -347,6 +351,7 @@ def _z_coefficients(block, samplings, order: int):
     return out
 
 
+@keeps_float16
 def resample_isotropic(
     image, *, spacing: Sequence[float], order: int = 1, target: float | None = None
 ):
