@@ -250,11 +250,27 @@ def test_leading_axes_are_filtered_as_a_batch(blobs):
         (dict(spacing=(1.0,)), ValueError, "spacing"),
         (dict(spacing=(1.0, 0.0)), ValueError, "spacing"),
         (dict(spacing=(1.0, 1.0, 1.0, 1.0)), ValueError, "spacing"),
+        (dict(spacing=("a", 1.0)), TypeError, "spacing"),
     ],
 )
 def test_bad_parameters_name_the_parameter(kwargs, error, word):
     with pytest.raises(error, match=word):
         ops.median(np.zeros((8, 8)), **kwargs)
+
+
+def test_more_bad_parameters_name_the_parameter(monkeypatch):
+    from napari_bioimg.ops import _checks
+
+    volume = np.zeros((4, 8, 8), np.float32)
+    with pytest.raises(TypeError, match="target"):
+        ops.resample_isotropic(volume, spacing=(2.0, 1.0, 1.0), target="1")
+    with pytest.raises(ValueError, match="axis names an axis twice"):
+        ops.flip(volume, axis=(0, -3))
+    with pytest.raises(ValueError, match="NaN"):
+        ops.binary_erosion(np.array([[np.nan, 1.0], [0.0, 1.0]]))
+    monkeypatch.setattr(_checks, "available_memory", lambda: 2**30)  # 1 GiB left
+    with pytest.raises(ValueError, match="sigma 1e\\+09"):  # (was numpy's MemoryError)
+        ops.gaussian(volume, sigma=1e9)
 
 
 @pytest.mark.parametrize(

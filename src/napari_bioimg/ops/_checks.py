@@ -97,9 +97,13 @@ def as_mask(image, *, name: str = "image") -> np.ndarray:
     if array.dtype == bool:
         return array
     if not np.all((array == 0) | (array == 1)):
+        values = (
+            "NaN values" if array.dtype.kind == "f" and np.isnan(array).any()
+            else f"values from {array.min()} to {array.max()}"
+        )
         raise ValueError(
             f"{name} must be binary (bool, or only 0 and 1) for binary morphology; "
-            f"got values from {np.nanmin(array)} to {np.nanmax(array)}: threshold it first"
+            f"got {values}: threshold it first"
         )
     return array.astype(bool)
 
@@ -121,7 +125,10 @@ def spatial_spacing(array: np.ndarray, spacing: Sequence[float] | None) -> tuple
         return (1.0,) * min(array.ndim, 3)
     if np.isscalar(spacing):
         raise TypeError(f"spacing must be a sequence of one number per axis, got {spacing!r}")
-    values = tuple(float(s) for s in spacing)
+    try:
+        values = tuple(float(s) for s in spacing)
+    except (TypeError, ValueError):
+        raise TypeError(f"spacing must hold numbers, got {spacing!r}") from None
     if len(values) not in (2, 3) or len(values) > array.ndim:
         raise ValueError(
             f"spacing must have 2 or 3 values (one per spatial axis, at most image.ndim="

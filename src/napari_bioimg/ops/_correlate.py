@@ -9,6 +9,7 @@ sum of the two mirrored samples, which halves the multiplications.
 import numpy as np
 from numba import njit
 
+from ._checks import check_memory
 from ._kernels import _clamp, run_parallel
 from ._neighbourhood import _as_3d
 
@@ -114,6 +115,7 @@ def correlate(values: np.ndarray, axis: int, weights, planes=None, clear=True) -
 def gaussian_weights(sigma: float, truncate: float) -> np.ndarray:
     """Scipy's ``_gaussian_kernel1d`` weights (order 0), in correlation order."""
     radius = int(truncate * float(sigma) + 0.5)
+    check_memory(8.0 * (2 * radius + 1), f"a Gaussian of sigma {sigma:g} ({2 * radius + 1} taps)")
     x = np.arange(-radius, radius + 1)
     phi = np.exp(-0.5 / (sigma * sigma) * x**2)
     return phi / phi.sum()

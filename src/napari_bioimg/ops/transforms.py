@@ -118,7 +118,10 @@ def flip(image, *, axis: int | Sequence[int] = -1):
     for a in axes:
         if not -ndim <= a < ndim:
             raise ValueError(f"axis must be between {-ndim} and {ndim - 1}, got {a}")
-    return np.flip(array, axis=tuple(a % ndim for a in axes)).copy()
+    unique = {a % ndim for a in axes}
+    if len(unique) < len(axes):
+        raise ValueError(f"axis names an axis twice: {axis!r}")
+    return np.flip(array, axis=tuple(unique)).copy()
 
 
 @keeps_float16
@@ -180,10 +183,7 @@ def _check_order(order) -> int:
 def _resampling(shape, spacing, order: int, target: float | None, dtype):
     """``(order, out_shape, samplings)`` of a resampling, checked (bool data: order 0)."""
     order = _check_order(order)
-    if target is None:
-        target = min(spacing)
-    elif not (np.isfinite(target) and target > 0):
-        raise ValueError(f"target must be a positive number, got {target!r}")
+    target = min(spacing) if target is None else check_positive(target, "target")
     if order and np.dtype(dtype) == np.bool_:
         order = 0
     out_shape = isotropic_shape(shape, spacing, target)
