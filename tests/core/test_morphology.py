@@ -166,3 +166,21 @@ def test_label_numbers_objects_as_scikit_image(ndim):
         for connectivity in range(1, ndim + 1):
             expected = measure.label(mask, connectivity=connectivity)
             np.testing.assert_array_equal(ops.label(mask, connectivity=connectivity), expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters"),
+    [("binary_opening", {"radius": 1.0}), ("fill_holes", {}), ("label", {"connectivity": 2}),
+     ("remove_small_objects", {"min_size": 5.0})],
+)
+def test_the_masks_of_an_rgb_image_are_processed_colour_by_colour(name, parameters):
+    colours = np.random.default_rng(6).integers(0, 255, (30, 40, 3)).astype(np.uint8)
+    masks = ops.threshold(colours, method="otsu")
+    assert masks.shape == (30, 40, 3)
+    function = getattr(ops, name)
+    result = function(masks, **parameters)
+    for colour in range(3):
+        np.testing.assert_array_equal(result[..., colour], function(masks[..., colour],
+                                                                    **parameters))
+    with pytest.raises(TypeError, match="RGB"):  # a colour image itself: refused
+        function(colours, **parameters)

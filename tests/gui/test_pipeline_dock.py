@@ -187,3 +187,40 @@ def test_a_voxel_size_set_by_hand_is_a_step_the_replay_and_the_cli_follow(
     np.testing.assert_allclose(other.scale, guessed)  # the input layer keeps its own
     with pytest.raises(ValueError, match="step 2"):
         pipeline_dock.recorder.remove(0)  # the median read the layer it set
+
+
+def test_a_chain_on_the_masks_of_an_rgb_image_replays_as_applied(make_napari_viewer, qtbot):
+    """Threshold an RGB layer (one mask per colour, colour axis first in napari), fill
+    holes and label each colour: the replay (masks colours last in the pipeline) and
+    the exported pipeline give the same layers."""
+    viewer = make_napari_viewer()
+    colours = np.random.default_rng(5).integers(0, 255, (40, 50, 3)).astype(np.uint8)
+    source = viewer.add_image(colours, name="rgb", rgb=True, scale=(0.5, 0.5))
+    threshold = dock(viewer, qtbot, "threshold")
+    apply(qtbot, threshold, source, method="otsu")
+    masks = viewer.layers[-1]
+    assert masks.data.shape == (3, 40, 50)
+    fill = dock(viewer, qtbot, "fill_holes")
+    apply(qtbot, fill, masks)
+    filled = viewer.layers[-1]
+    label = dock(viewer, qtbot, "label")
+    apply(qtbot, label, viewer.layers[-1], connectivity=1)
+    labels = viewer.layers[-1]
+
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline = pipeline_dock.pipeline()
+    assert [s.operation for s in pipeline] == ["threshold", "fill_holes", "label"]
+    steps = pipeline.run(colours, spacing=(0.5, 0.5), all_results=True)
+    np.testing.assert_array_equal(np.moveaxis(steps[0], -1, 0), masks.data)
+    np.testing.assert_array_equal(np.moveaxis(steps[1], -1, 0), filled.data)
+    for colour in range(3):  # each colour alone (joined across colours before)
+        np.testing.assert_array_equal(labels.data[colour], ops.label(filled.data[colour] > 0))
+    headless = steps[-1]
+    assert headless.shape == (40, 50, 3)
+    np.testing.assert_array_equal(np.moveaxis(headless, -1, 0), labels.data)
+    pipeline_dock.run_on(source)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    replay = viewer.layers[-1]
+    assert replay.name == "rgb pipeline"
+    np.testing.assert_array_equal(replay.data, labels.data)
+    np.testing.assert_allclose(replay.scale, labels.scale)

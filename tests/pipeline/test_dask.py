@@ -167,3 +167,13 @@ def test_variance_of_16_bit_images_equals_in_memory_bit_for_bit(operation, footp
     pipeline.add(operation, radius=2.0, footprint=footprint)
     chunked = pipeline.run_dask(da.from_array(image, chunks=(100, 50))).compute()
     np.testing.assert_array_equal(chunked, pipeline.run(image))
+
+
+def test_the_masks_of_an_rgb_image_chunk_by_chunk():
+    colours = np.random.default_rng(0).integers(0, 255, (40, 50, 3)).astype(np.uint8)
+    pipeline = Pipeline()
+    pipeline.add("threshold", method="otsu")
+    pipeline.add("binary_opening", radius=1.0)
+    pipeline.add("label")
+    chunked = pipeline.run_dask(da.from_array(colours, chunks=(20, 25, 1)), spacing=(1.0, 1.0))
+    np.testing.assert_array_equal(chunked.compute(), pipeline.run(colours, spacing=(1.0, 1.0)))

@@ -20,6 +20,7 @@ __all__ = [
     "check_positive",
     "image_axes",
     "keeps_float16",
+    "per_colour",
     "spatial_ndim",
     "spatial_spacing",
 ]
@@ -73,6 +74,28 @@ def keeps_float16(function):
         return result
 
     return keeping
+
+
+def per_colour(function):
+    """Run a mask operation on each colour's mask of an RGB image alone.
+
+    A threshold of an RGB image gives one mask per colour, colours last; the
+    operation then works on each (as the widgets do with a ``channel`` axis), and
+    the results are stacked colours last again. Other data go through unchanged.
+    """
+
+    @functools.wraps(function)
+    def each(image, *args, **kwargs):
+        if not hasattr(image, "shape"):
+            image = np.asarray(image)
+        if looks_rgb(image):
+            array = np.asarray(image)
+            if array.dtype == bool or np.all((array == 0) | (array == 1)):
+                colours = range(array.shape[-1])
+                return np.stack([function(array[..., c], *args, **kwargs) for c in colours], -1)
+        return function(image, *args, **kwargs)
+
+    return each
 
 
 def looks_rgb(array: np.ndarray) -> bool:

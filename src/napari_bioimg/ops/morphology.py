@@ -16,7 +16,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._checks import as_mask, check_choice, check_memory, check_nonnegative, spatial_spacing
+from ._checks import (
+    as_mask,
+    check_choice,
+    check_memory,
+    check_nonnegative,
+    per_colour,
+    spatial_spacing,
+)
 from ._distance import ball_binary, prefers_distance
 from ._footprint import FOOTPRINTS, apply_batched, make_footprint
 from ._neighbourhood import local_extreme
@@ -94,6 +101,7 @@ def binary_plane(steps: str):
     return plane
 
 
+@per_colour
 def binary_erosion(
     image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
 ):
@@ -115,6 +123,7 @@ def binary_erosion(
     return _binary(image, radius, footprint, spacing, "e")
 
 
+@per_colour
 def binary_dilation(
     image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
 ):
@@ -122,6 +131,7 @@ def binary_dilation(
     return _binary(image, radius, footprint, spacing, "d")
 
 
+@per_colour
 def binary_opening(
     image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
 ):
@@ -129,6 +139,7 @@ def binary_opening(
     return _binary(image, radius, footprint, spacing, "ed")
 
 
+@per_colour
 def binary_closing(
     image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
 ):
@@ -136,6 +147,7 @@ def binary_closing(
     return _binary(image, radius, footprint, spacing, "de")
 
 
+@per_colour
 def fill_holes(image, *, spacing: Spacing = None):
     """Fill background regions not connected to the image border.
 
@@ -195,6 +207,7 @@ def _label_block(block: np.ndarray, connectivity: int) -> np.ndarray:
     return paint(runs, join_runs(runs, min(connectivity, block.ndim))[0])
 
 
+@per_colour
 def label(image, *, connectivity: int = 1, spacing: Spacing = None):
     """Connected-component labelling of a mask: 0 is background, objects 1..N.
 
@@ -217,6 +230,7 @@ def label(image, *, connectivity: int = 1, spacing: Spacing = None):
     return apply_batched(mask, len(spacing), lambda b: _label_block(b, connectivity))
 
 
+@per_colour
 def remove_small_objects(
     image, *, min_size: float = 64, connectivity: int = 1, spacing: Spacing = None
 ):

@@ -26,7 +26,7 @@ from functools import partial
 
 import numpy as np
 
-from ..ops._checks import image_axes, spatial_spacing
+from ..ops._checks import image_axes, looks_rgb, spatial_spacing
 from ..ops.registry import Operation, import_operation
 from ..ops.threshold import reads_histogram, threshold_from_histogram, threshold_value
 from .core import INPUT, Pipeline, _where
@@ -111,7 +111,8 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing):
         _run_block, operation=op.name, module=module, parameters=parameters, spacing=spacing
     )
     spatial = spacing if spacing is not None else (1.0,) * min(data.ndim, 3)
-    halo = op.halo_for(parameters, spatial) if op.batch else None
+    # (the masks of an RGB image, colours last, are filtered colour by colour in memory)
+    halo = op.halo_for(parameters, spatial) if op.batch and not looks_rgb(data) else None
     if halo is not None:
         depth = dict.fromkeys(range(data.ndim), 0)
         depth.update({data.ndim - len(halo) + i: int(h) for i, h in enumerate(halo)})
