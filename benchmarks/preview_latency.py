@@ -19,9 +19,9 @@ from qtpy.QtCore import QThreadPool
 from qtpy.QtWidgets import QApplication
 
 from napari_bioimg import ops
+from napari_bioimg._manifest import generated_widgets
 from napari_bioimg._sample_data import make_nuclei
 from napari_bioimg._widgets.operation import OperationWidget
-from napari_bioimg.ops.registry import BUILTIN_NAMES
 
 SIZES = (2.0, 4.0, 6.0, 8.0, 10.0)  # radius/sigma cycled through, in in-plane pixels
 PIXEL = 0.5  # the layers' in-plane pixel size (µm): sliders are in µm
@@ -120,7 +120,7 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--no-stack", action="store_true")
     args = parser.parse_args()
-    names = args.only.split(",") if args.only else list(BUILTIN_NAMES)
+    names = args.only.split(",") if args.only else generated_widgets()  # (not set_voxel_size)
     names = [n for n in names if n not in ("crop", "subsample")]  # text entries, no slider
     names_3d_only = {"project"}
     viewer = napari.Viewer(show=False)
