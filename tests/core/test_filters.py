@@ -369,11 +369,16 @@ def test_signed_top_hats_saturate_instead_of_wrapping(dtype):
      ("project", {"axis": 0, "method": "max"}), ("project", {"axis": 0, "method": "min"}),
      ("resample_isotropic", {"spacing": (2.0, 1.0, 1.0)}), ("set_voxel_size", {"z": 2.0})],
 )
-def test_operations_that_keep_the_dtype_keep_float16(name, parameters):
-    """float16 is computed in float32 (exactly: its values are float32 values)."""
+def test_operations_that_keep_the_dtype_keep_float16_and_byte_order(name, parameters):
+    """float16 is computed in float32 (exactly: its values are float32 values), and
+    big-endian data (from TIFF files) in native order by the kernels."""
     stack = (np.random.default_rng(0).random((4, 12, 13)) * 100).astype(np.float16)
     function = getattr(ops, name)
     result = function(stack, **parameters)
     assert result.dtype == np.float16
     expected = function(stack.astype(np.float32), **parameters)
     np.testing.assert_array_equal(result, expected.astype(np.float16))
+    big_endian = (stack * 40).astype(">u2")
+    result = function(big_endian, **parameters)
+    assert result.dtype.str == ">u2"
+    np.testing.assert_array_equal(result, function(big_endian.astype("<u2"), **parameters))

@@ -19,7 +19,7 @@ __all__ = [
     "check_nonnegative",
     "check_positive",
     "image_axes",
-    "keeps_float16",
+    "keeps_dtype",
     "per_colour",
     "spatial_ndim",
     "spatial_spacing",
@@ -60,17 +60,22 @@ def as_image(image, *, name: str = "image", allow_rgb: bool = False) -> np.ndarr
     return array
 
 
-def keeps_float16(function):
-    """Give a float16 image's result its dtype back, for operations keeping the dtype.
+def keeps_dtype(function):
+    """Give the result of an operation that keeps the dtype exactly the input's dtype.
 
-    :func:`as_image` reads float16 as float32 (the kernels' smallest float).
+    :func:`as_image` reads float16 as float32 (the kernels' smallest float), and
+    the compiled kernels read and write native byte order (big-endian TIFF data).
     """
 
     @functools.wraps(function)
     def keeping(image, *args, **kwargs):
         result = function(image, *args, **kwargs)
-        if getattr(image, "dtype", None) == np.float16 and result.dtype == np.float32:
-            return result.astype(np.float16)
+        dtype = getattr(image, "dtype", None)
+        if dtype is None or result.dtype == dtype:
+            return result
+        float16 = dtype == np.float16 and result.dtype == np.float32
+        if float16 or result.dtype == dtype.newbyteorder("="):
+            return result.astype(dtype)
         return result
 
     return keeping

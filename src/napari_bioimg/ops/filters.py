@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._checks import as_image, check_memory, check_positive, keeps_float16, spatial_spacing
+from ._checks import as_image, check_memory, check_positive, keeps_dtype, spatial_spacing
 from ._correlate import correlate, gaussian_blur, gaussian_planes_of_slab, gaussian_weights
 from ._footprint import apply_batched, make_footprint
 from ._neighbourhood import (
@@ -122,7 +122,7 @@ def standard_deviation(
     return np.sqrt(variance(image, radius=radius, footprint=footprint, spacing=spacing))
 
 
-@keeps_float16
+@keeps_dtype
 def minimum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
     """Local minimum (grayscale erosion) over a ball or box of ``radius``; keeps dtype.
 
@@ -133,7 +133,7 @@ def minimum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spa
     return apply_batched(array, len(spacing), lambda b: local_extreme(b, fp, "min"))
 
 
-@keeps_float16
+@keeps_dtype
 def maximum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
     """Local maximum (grayscale dilation) over a ball or box of ``radius``; keeps dtype.
 
@@ -144,7 +144,7 @@ def maximum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spa
     return apply_batched(array, len(spacing), lambda b: local_extreme(b, fp, "max"))
 
 
-@keeps_float16
+@keeps_dtype
 def median(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
     """Local median over a ball or box of ``radius``; keeps dtype.
 
@@ -285,7 +285,7 @@ def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
     return apply_batched(array, len(spacing), lambda b: top_hat(b, fp, kind == "white"))
 
 
-@keeps_float16
+@keeps_dtype
 def white_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None):
     """Image minus its opening: bright details smaller than the footprint.
 
@@ -295,7 +295,7 @@ def white_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacin
     return _top_hat(image, radius, footprint, spacing, "white")
 
 
-@keeps_float16
+@keeps_dtype
 def black_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None):
     """Closing minus image: dark details smaller than the footprint; keeps dtype."""
     return _top_hat(image, radius, footprint, spacing, "black")

@@ -21,7 +21,7 @@ from ._checks import (
     check_memory,
     check_positive,
     image_axes,
-    keeps_float16,
+    keeps_dtype,
     spatial_spacing,
 )
 from ._footprint import apply_batched
@@ -58,7 +58,7 @@ def _integer(value, name: str) -> int:
     return int(value)
 
 
-@keeps_float16
+@keeps_dtype
 def crop(
     image, *, start: Sequence[int | None] | None = None, stop: Sequence[int | None] | None = None
 ):
@@ -94,7 +94,7 @@ def crop(
     return array[tuple(window)].copy()
 
 
-@keeps_float16
+@keeps_dtype
 def subsample(image, *, step: int | Sequence[int] = 2):
     """Keep every ``step``-th pixel along each axis (one step, or one per axis).
 
@@ -107,7 +107,7 @@ def subsample(image, *, step: int | Sequence[int] = 2):
     return array[tuple(slice(None, None, s) for s in steps)].copy()
 
 
-@keeps_float16
+@keeps_dtype
 def flip(image, *, axis: int | Sequence[int] = -1):
     """Reverse the order of pixels along ``axis`` (one axis or several)."""
     array = as_image(image, allow_rgb=True)
@@ -124,7 +124,7 @@ def flip(image, *, axis: int | Sequence[int] = -1):
     return np.flip(array, axis=tuple(unique)).copy()
 
 
-@keeps_float16
+@keeps_dtype
 def set_voxel_size(image, *, z: float | None = None, y: float = 1.0, x: float = 1.0):
     """Return a copy of ``image``, to be given the voxel size ``(z, y, x)``.
 
@@ -351,7 +351,7 @@ def _z_coefficients(block, samplings, order: int):
     return out
 
 
-@keeps_float16
+@keeps_dtype
 def resample_isotropic(
     image, *, spacing: Sequence[float], order: int = 1, target: float | None = None
 ):
