@@ -382,3 +382,23 @@ def test_operations_that_keep_the_dtype_keep_float16_and_byte_order(name, parame
     result = function(big_endian, **parameters)
     assert result.dtype.str == ">u2"
     np.testing.assert_array_equal(result, function(big_endian.astype("<u2"), **parameters))
+
+
+@pytest.mark.parametrize("footprint", ["ball", "box"])
+@pytest.mark.parametrize("radius", [1.0, 2.0, 5.0])
+def test_rank_filters_are_nan_where_the_window_holds_a_nan(footprint, radius):
+    """As the mean: before, NaN appeared at places that depended on the kernel's path."""
+    image = np.random.default_rng(2).random((24, 25)).astype(np.float32)
+    image[5, 6] = image[15, 20] = np.nan
+    fp = make_footprint(radius, footprint, (1.0, 1.0))
+    reached = ndi.binary_dilation(np.isnan(image), structure=fp)
+    filled = np.where(np.isnan(image), 0, image)
+    references = {
+        "minimum": ndi.minimum_filter(filled, footprint=fp, mode="nearest"),
+        "maximum": ndi.maximum_filter(filled, footprint=fp, mode="nearest"),
+        "median": ndi.median_filter(filled, footprint=fp, mode="nearest"),
+    }
+    for name, reference in references.items():
+        result = getattr(ops, name)(image, radius=radius, footprint=footprint)
+        np.testing.assert_array_equal(np.isnan(result), reached, err_msg=name)
+        np.testing.assert_array_equal(result[~reached], reference[~reached], err_msg=name)

@@ -7,6 +7,9 @@ dtype for rank filters. Boxes take the separable paths whose cost does not
 grow with the radius; balls take the run (line) decomposition.
 """
 
+import functools
+import inspect
+
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -123,6 +126,31 @@ def local_variance(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.
     return _sums(block, footprint, True, planes)
 
 
+def _nan_windows(local):
+    """Make a rank filter NaN wherever its window holds a NaN (as the mean is).
+
+    The filter runs on the data with NaN as 0; the windows that reached a NaN are
+    the dilation of the NaN pixels by the footprint (the same planes computed).
+    """
+    signature = inspect.signature(local)
+
+    @functools.wraps(local)
+    def ranked(block, footprint, *args, **kwargs):
+        if block.dtype.kind == "f":
+            nan = np.isnan(block)
+            if nan.any():
+                planes = signature.bind(block, footprint, *args, **kwargs).arguments.get("planes")
+                filled = np.where(nan, 0, block).astype(block.dtype)
+                out = local(filled, footprint, *args, **kwargs)
+                reached = local_extreme(nan.view(np.uint8), footprint, "max", planes)
+                out[reached.astype(bool)] = np.nan
+                return out
+        return local(block, footprint, *args, **kwargs)
+
+    return ranked
+
+
+@_nan_windows
 def local_extreme(block: np.ndarray, footprint: np.ndarray, which: str, planes=None) -> np.ndarray:
     """Minimum (``which="min"``) or maximum (``"max"``) over ``footprint``; dtype kept."""
     work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
@@ -156,6 +184,7 @@ def _histogram_median(
     return out.reshape(values.shape)
 
 
+@_nan_windows
 def local_median(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.ndarray:
     """Median over ``footprint`` (an odd number of pixels); dtype kept.
 
