@@ -569,3 +569,32 @@ def test_results_keep_the_inputs_units_so_napari_keeps_using_them(viewer, qtbot)
     assert tuple(str(u) for u in threshold.preview_layer.units) == (
         "pixel", "micrometer", "micrometer"
     )
+
+
+def test_renaming_a_layer_keeps_it_chosen_in_every_dock(viewer, qtbot):
+    """napari resets docked pickers on a rename: the docks switched to another layer."""
+    rng = np.random.default_rng(0)
+    nuclei = viewer.add_image(rng.random((6, 40, 50)).astype(np.float32), name="nuclei")
+    membrane = viewer.add_image(rng.random((6, 40, 50)).astype(np.float32), name="membrane")
+    gaussian = dock(viewer, qtbot, "gaussian")
+    gaussian.input_layer = nuclei
+    wait_idle(qtbot, gaussian)
+    _, crop = viewer.window.add_plugin_dock_widget(PLUGIN, "Crop, subsample and flip")
+    crop.layer = nuclei
+    crop.z_range = (1, 3)
+    _, pipeline = viewer.window.add_plugin_dock_widget(PLUGIN, "Pipeline")
+    pipeline._target.value = nuclei
+    _, compare = viewer.window.add_plugin_dock_widget(PLUGIN, "Compare side by side")
+    compare.chosen = [nuclei, membrane]
+    assert viewer.layers.selection.active is not nuclei  # (the fallback was the active one)
+
+    nuclei.name = "nuclei ch1"
+    wait_idle(qtbot, gaussian)
+    assert gaussian.input_layer is nuclei
+    assert crop.layer is nuclei and tuple(crop.z_range) == (1, 3)
+    assert pipeline._target.value is nuclei
+    assert list(compare.chosen) == [nuclei, membrane]
+    gaussian.apply()
+    wait_idle(qtbot, gaussian)
+    np.testing.assert_allclose(viewer.layers[-1].data, ops.gaussian(nuclei.data, sigma=1.0),
+                               rtol=1e-6)

@@ -121,3 +121,45 @@ class NonzeroView:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         mask = np.asarray(self.data) != 0
         return mask if dtype is None else mask.astype(dtype)
+
+
+def _same(a, b) -> bool:
+    return a is b or (not isinstance(a, Layer) and not isinstance(b, Layer) and a == b)
+
+
+def reset_keeping(widget) -> None:
+    """Reset a picker's choices (magicgui ComboBox or Select), keeping what it shows.
+
+    napari resets the choices of docked widgets on layer-list changes, a rename
+    included, and magicgui then emits passing values (another layer, None) while
+    it refills the list: docks switched to another layer. Here the value stays
+    while it is still offered, and ``changed`` fires once, only if it changed.
+    """
+    before = widget.value
+    with widget.changed.blocked():
+        widget.reset_choices()
+        offered = list(widget.choices)
+        if isinstance(before, list | tuple):
+            kept = [v for v in before if any(_same(v, c) for c in offered)]
+            if kept:  # (magicgui refuses [] as a value; a single-choice list takes one)
+                widget.value = kept if getattr(widget, "_allow_multiple", True) else kept[0]
+        elif before is not None and any(_same(before, c) for c in offered):
+            widget.value = before
+    after = widget.value
+    if isinstance(before, list | tuple):
+        unchanged = len(after) == len(before) and all(map(_same, after, before))
+    else:
+        unchanged = _same(after, before)
+    if not unchanged:
+        widget.changed.emit(after)
+
+
+def reset_all_keeping(container) -> None:
+    """``container.reset_choices()`` with :func:`reset_keeping` for every picker."""
+    from magicgui.widgets.bases import CategoricalWidget
+
+    for widget in container:
+        if isinstance(widget, CategoricalWidget):
+            reset_keeping(widget)
+        elif hasattr(widget, "reset_choices"):
+            widget.reset_choices()

@@ -16,7 +16,7 @@ from magicgui import widgets
 from napari.layers import Image, Labels, Layer
 from napari.utils.notifications import show_error
 
-from ._layers import PREVIEW_KEY, layer_data
+from ._layers import PREVIEW_KEY, layer_data, reset_keeping
 from ._lifetime import DockLifetime
 
 __all__ = ["CURTAIN_KEY", "CompareWidget"]
@@ -116,12 +116,16 @@ class CompareWidget(widgets.Container):
             return selected
         return [layer for layer in candidates if layer.visible]
 
+    def reset_choices(self, *_) -> None:
+        """Refresh the layer list, keeping the chosen layers (napari calls it on renames)."""
+        self._refresh_choices()
+
     def _refresh_choices(self, event=None) -> None:
         if self.mode is not None:
             return  # our own layer changes while comparing
         self._updating = True
         try:
-            self._layers.reset_choices()
+            reset_keeping(self._layers)
             if not self._custom_choice:
                 self._layers.value = self._default_choice()
         finally:
@@ -133,7 +137,7 @@ class CompareWidget(widgets.Container):
             return
         self._updating = True
         try:
-            self._layers.reset_choices()
+            reset_keeping(self._layers)
         finally:
             self._updating = False
 

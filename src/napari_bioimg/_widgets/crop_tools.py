@@ -17,7 +17,7 @@ from napari.utils.notifications import show_error
 from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
-from ._layers import add_result, is_preview, layer_data
+from ._layers import add_result, is_preview, layer_data, reset_keeping
 from ._lifetime import DockLifetime
 from ._recorder import record_applied
 
@@ -114,9 +114,14 @@ class CropWidget(widgets.Container):
             return []
         return [(name, axis) for axis, name in enumerate(axis_names(self.viewer, layer))]
 
+    def reset_choices(self, *_) -> None:
+        """Refresh the pickers, keeping the chosen layers (napari calls it on renames)."""
+        self._refresh_choices()
+
     def _refresh_choices(self, event=None) -> None:
-        self._layer.reset_choices()
-        self._shapes.reset_choices()
+        reset_keeping(self._layer)
+        reset_keeping(self._shapes)
+        reset_keeping(self._flip_axis)
         if self._shapes.value is None:
             shapes = [layer for _, layer in self._shapes_choices()]
             if shapes:

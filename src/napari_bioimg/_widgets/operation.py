@@ -37,6 +37,7 @@ from ._layers import (
     for_display,
     layer_data,
     length_unit,
+    reset_all_keeping,
     spatial_scale,
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
@@ -168,8 +169,12 @@ class OperationWidget(widgets.Container):
             if accepts(layer, op.input_kind, op.accepts_rgb)
         ]
 
+    def reset_choices(self, *_) -> None:
+        """Refresh the pickers, keeping the chosen layer (napari calls it on renames)."""
+        self._refresh_choices()
+
     def _refresh_choices(self, event=None) -> None:
-        self._input.reset_choices()
+        reset_all_keeping(self)
         if self._input.value is None:  # the input was removed: take another layer
             self._select_default_input()
 

@@ -11,7 +11,14 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QApplication, QFileDialog
 
 from ..pipeline import INPUT, Pipeline
-from ._layers import add_result, is_preview, layer_data, spatial_scale
+from ._layers import (
+    add_result,
+    is_preview,
+    layer_data,
+    reset_all_keeping,
+    reset_keeping,
+    spatial_scale,
+)
 from ._lifetime import DockLifetime
 from ._recorder import recorder_for
 
@@ -51,16 +58,16 @@ class PipelineDock(widgets.Container):
         self._save_script.clicked.connect(lambda: self._ask_and_save("py"))
         self._copy_script.clicked.connect(self.copy_script)
         self.recorder.changed.connect(self.refresh)
-        self.viewer.layers.events.inserted.connect(self._target.reset_choices)
-        self.viewer.layers.events.removed.connect(self._target.reset_choices)
+        self.viewer.layers.events.inserted.connect(self._refresh_target)
+        self.viewer.layers.events.removed.connect(self._refresh_target)
         self._lifetime = DockLifetime(self.native, self._disconnect)
         self._worker = None
         self.refresh()
 
     def _disconnect(self) -> None:
         self.recorder.changed.disconnect(self.refresh)
-        self.viewer.layers.events.inserted.disconnect(self._target.reset_choices)
-        self.viewer.layers.events.removed.disconnect(self._target.reset_choices)
+        self.viewer.layers.events.inserted.disconnect(self._refresh_target)
+        self.viewer.layers.events.removed.disconnect(self._refresh_target)
 
     def _images(self, _widget=None):
         return [
@@ -76,6 +83,13 @@ class PipelineDock(widgets.Container):
             line = f"{index + 1}. {step.operation}({values}) on '{step.input_layer}'"
             choices.append((line, index))
         return choices
+
+    def reset_choices(self, *_) -> None:
+        """Refresh the pickers, keeping what they show (napari calls it on renames)."""
+        reset_all_keeping(self)
+
+    def _refresh_target(self, event=None) -> None:
+        reset_keeping(self._target)
 
     def refresh(self) -> None:
         """Show the recorded steps."""
