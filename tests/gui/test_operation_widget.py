@@ -405,6 +405,12 @@ def test_manual_threshold_value_is_only_active_for_manual(viewer, qtbot, blobs):
     assert value.enabled
     wait_idle(qtbot, widget)
     np.testing.assert_array_equal(viewer.layers["blobs threshold"].data, blobs > 100)
+    # a float layer whose maximum is below the value: clamped to the slider's own range
+    smooth = viewer.add_image((blobs / 255 * 0.7).astype(np.float32), name="smooth")
+    widget.input_layer = smooth
+    wait_idle(qtbot, widget)
+    assert value.min <= value.value <= value.max
+    assert value.max == pytest.approx(float(smooth.data.max()), abs=1e-4)
 
 
 def test_threshold_preview_of_a_stack_is_the_plane_of_the_global_mask(viewer, qtbot, banana):

@@ -224,3 +224,38 @@ def test_a_chain_on_the_masks_of_an_rgb_image_replays_as_applied(make_napari_vie
     assert replay.name == "rgb pipeline"
     np.testing.assert_array_equal(replay.data, labels.data)
     np.testing.assert_allclose(replay.scale, labels.scale)
+
+
+def test_labels_layers_are_offered_and_a_script_that_cannot_be_made_is_a_notification(
+    make_napari_viewer, qtbot, monkeypatch
+):
+    from napari_bioimg._widgets import pipeline_dock as pipeline_dock_module
+    from napari_bioimg.ops import register, unregister
+
+    errors = []
+    monkeypatch.setattr(pipeline_dock_module, "show_error", errors.append)
+    viewer = make_napari_viewer()
+    masks = np.random.default_rng(0).random((2, 30, 40)) > 0.5
+    first = viewer.add_labels(masks[0].astype(np.uint8), name="mask1")
+    second = viewer.add_labels(masks[1].astype(np.uint8), name="mask2")
+    apply(qtbot, dock(viewer, qtbot, "binary_opening"), first, radius=1.0)
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    assert second in pipeline_dock._target.choices  # (only images were offered)
+    pipeline_dock.run_on(second)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    np.testing.assert_array_equal(viewer.layers[-1].data, ops.binary_opening(masks[1]))
+
+    def brighten(image, amount: float = 1.0):
+        return image + amount
+
+    from napari_bioimg._widgets.custom import show
+
+    brighten.__module__ = "__main__"  # (defined in the console)
+    register(brighten)
+    try:
+        image = viewer.add_image(np.zeros((10, 10), np.float32), name="image")
+        apply(qtbot, show(viewer, "brighten"), image, amount=2.0)
+        pipeline_dock._copy_script.clicked.emit()  # the button: no traceback
+        assert errors and "cannot export 'brighten'" in errors[-1]
+    finally:
+        unregister("brighten")

@@ -248,6 +248,7 @@ class OperationWidget(widgets.Container):
                 current = control.value
                 control.min, control.max = low, high
                 control.step = (high - low) / 200
+                low, high = control.min, control.max  # (as the slider rounded them)
                 control.value = min(max(current, low), high) if current > low else (low + high) / 2
         if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
             self.viewer.layers.remove(self.preview_layer)

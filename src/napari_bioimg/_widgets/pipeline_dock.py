@@ -56,7 +56,7 @@ class PipelineDock(widgets.Container):
         self._run.clicked.connect(lambda: self.run_on(self._target.value))
         self._save_yaml.clicked.connect(lambda: self._ask_and_save("yaml"))
         self._save_script.clicked.connect(lambda: self._ask_and_save("py"))
-        self._copy_script.clicked.connect(self.copy_script)
+        self._copy_script.clicked.connect(self._copy_clicked)
         self.recorder.changed.connect(self.refresh)
         self.viewer.layers.events.inserted.connect(self._refresh_target)
         self.viewer.layers.events.removed.connect(self._refresh_target)
@@ -73,7 +73,7 @@ class PipelineDock(widgets.Container):
         return [
             (layer.name, layer)
             for layer in self.viewer.layers
-            if isinstance(layer, Image) and not is_preview(layer)
+            if isinstance(layer, Image | Labels) and not is_preview(layer)
         ]
 
     def _step_choices(self, _widget=None) -> list[tuple[str, int]]:
@@ -206,6 +206,12 @@ class PipelineDock(widgets.Container):
         script = self.pipeline().to_python()
         QApplication.clipboard().setText(script)
         return script
+
+    def _copy_clicked(self) -> None:
+        try:
+            self.copy_script()
+        except ValueError as error:  # a function that cannot be imported
+            show_error(f"Could not copy the script: {error}")
 
     def _ask_and_save(self, kind: str) -> None:
         filters = "Pipeline (*.yaml *.yml *.json)" if kind == "yaml" else "Python (*.py)"
