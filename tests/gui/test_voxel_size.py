@@ -161,3 +161,34 @@ def test_the_dock_follows_a_scale_set_elsewhere(viewer):
     layer.scale = (3.0, 0.25, 0.25)  # e.g. in napari's console
     assert widget.apply()  # what the dock shows now: the layer's own values
     np.testing.assert_allclose(layer.scale, (3.0, 0.25, 0.25))
+
+
+def test_unchanged_axes_keep_their_exact_values_and_metres_fit(viewer):
+    image = viewer.add_image(np.zeros((4, 8, 8)), scale=(0.3, 6.5 / 60, 6.5 / 60), name="a")
+    widget = dock(viewer)
+    viewer.layers.selection = {image}
+    widget._spins["z"].setValue(0.5)  # the user changes z only
+    assert widget.apply(unit="µm")
+    np.testing.assert_array_equal(image.scale, (0.5, 6.5 / 60, 6.5 / 60))  # not 0.108333
+    metres = viewer.add_image(np.zeros((4, 8, 8)), scale=(3e-7, 1.08e-7, 1.08e-7), units="m",
+                              name="b")
+    viewer.layers.selection = {metres}
+    assert widget.spacing == pytest.approx((3e-7, 1.08e-7, 1.08e-7))  # (6 decimals: 0.0)
+    widget._spins["z"].setValue(4e-7)
+    assert widget.apply()
+    np.testing.assert_allclose(metres.scale, (4e-7, 1.08e-7, 1.08e-7))
+
+
+def test_a_correction_on_several_layers_replaces_their_steps(viewer):
+    from napari_bioimg._widgets._recorder import recorder_for
+
+    first = viewer.add_image(np.zeros((4, 8, 8)), name="ch1")
+    second = viewer.add_image(np.zeros((4, 8, 8)), name="ch2")
+    widget = dock(viewer)
+    viewer.layers.selection = {first, second}
+    assert widget.apply((2.0, 0.5, 0.5), "µm")
+    assert widget.apply((3.0, 0.5, 0.5), "µm")
+    steps = recorder_for(viewer).steps
+    assert [(s.operation, s.input_layer, s.parameters["z"]) for s in steps] == [
+        ("set_voxel_size", "ch1", 3.0), ("set_voxel_size", "ch2", 3.0)
+    ]

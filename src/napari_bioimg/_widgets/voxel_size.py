@@ -92,11 +92,12 @@ class VoxelSizeWidget(QWidget):
         self._names = QLabel("")
         self._names.setWordWrap(True)
         self._spins: dict[str, QDoubleSpinBox] = {}
+        self._exact: dict[str, tuple[float, float]] = {}  # axis: (value shown, exact value)
         form = QFormLayout()
         form.addRow("layers", self._names)
         for axis in AXES:
             spin = QDoubleSpinBox()
-            spin.setDecimals(6)
+            spin.setDecimals(9)  # (sizes in m: 1e-7)
             spin.setRange(0.0, 1e9)
             spin.setValue(1.0)
             spin.setToolTip(f"Distance between pixel centres along {axis}")
@@ -170,8 +171,17 @@ class VoxelSizeWidget(QWidget):
 
     @property
     def spacing(self) -> tuple[float, float, float]:
-        """The (z, y, x) spacing in the spin boxes."""
-        return tuple(self._spins[axis].value() for axis in AXES)
+        """The (z, y, x) spacing in the spin boxes.
+
+        A box still showing a layer's value gives that value exactly (6.5/60 is
+        not 0.108333333): changing z alone leaves y and x as they were.
+        """
+        values = []
+        for axis in AXES:
+            typed = self._spins[axis].value()
+            shown, exact = self._exact.get(axis, (None, None))
+            values.append(exact if typed == shown else typed)
+        return tuple(values)
 
     @property
     def unit(self) -> str:
@@ -188,6 +198,7 @@ class VoxelSizeWidget(QWidget):
         if spacing is not None:
             for axis, value in zip(AXES[-len(spacing) :], spacing, strict=True):
                 self._spins[axis].setValue(float(value))
+                self._exact[axis] = (self._spins[axis].value(), float(value))
         if unit is not None:
             self._unit.setCurrentText(unit)
 
@@ -275,17 +286,16 @@ class VoxelSizeWidget(QWidget):
         """Record the voxel size set on ``layer`` as a ``set_voxel_size`` step.
 
         Later steps on the layer read it, so replaying the pipeline (in napari or
-        headless) uses the voxel size set here. Setting it again right away
-        replaces the step instead of adding one.
+        headless) uses the voxel size set here. Setting it again before any step
+        reads the layer replaces the step instead of adding one.
         """
         recorder = recorder_for(self.viewer)
-        last = recorder.steps[-1] if recorder.steps else None
-        if (
-            last is not None
-            and last.operation == "set_voxel_size"
-            and last.makes == layer_key(layer)
-        ):
-            recorder.remove(len(recorder.steps) - 1)
+        key = layer_key(layer)
+        touching = [n for n, step in enumerate(recorder.steps) if key in (step.reads, step.makes)]
+        if touching:  # nothing read the layer since its voxel size was set: a correction
+            last = recorder.steps[touching[-1]]
+            if last.operation == "set_voxel_size" and last.makes == key:
+                recorder.remove(touching[-1])
         z = values[-3] if len(values) == 3 else None
         parameters = {"z": z, "y": values[-2], "x": values[-1]}
         record_applied(self.viewer, get_operation("set_voxel_size"), parameters, layer, layer)
