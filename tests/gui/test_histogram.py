@@ -239,6 +239,25 @@ def test_big_layers_are_sampled(monkeypatch, viewer, qtbot, banana):
     assert widget.stats["sampled"]
 
 
+def test_a_sampled_rgb_image_keeps_every_colour(monkeypatch, viewer, qtbot):
+    """Stepping every axis kept colours 0 and 2 only: a green image read as black."""
+    monkeypatch.setattr(histogram, "BIG", 100_000)
+    monkeypatch.setattr(histogram, "SAMPLE", 50_000)
+    green = np.zeros((300, 310, 3), np.uint8)
+    green[..., 1] = 180
+    layer = viewer.add_image(green, name="gfp", rgb=True)
+    widget = dock(viewer)
+    wait_idle(qtbot, widget)
+    assert widget.stats["sampled"]
+    assert (widget.stats["min"], widget.stats["max"]) == (0, 180)
+    assert widget.stats["mean"] == pytest.approx(60.0)
+    widget.set_limits_from_percentiles(0.175, 99.825)
+    wait_idle(qtbot, widget)
+    assert tuple(layer.contrast_limits) == (0.0, 180.0)
+    sample, sampled = histogram.subsample(green, 50_000)
+    assert sampled and sample.shape[-1] == 3 and 10_000 < sample.size <= 50_000
+
+
 def test_closing_the_dock_disconnects(viewer, banana):
     viewer.add_image(banana, name="banana")
     widget = dock(viewer)

@@ -1,5 +1,8 @@
 """Small helpers between napari layers and the headless core."""
 
+import math
+from typing import Any
+
 import numpy as np
 from napari.layers import Image, Labels, Layer
 
@@ -163,3 +166,19 @@ def reset_all_keeping(container) -> None:
             reset_keeping(widget)
         elif hasattr(widget, "reset_choices"):
             widget.reset_choices()
+
+
+def subsample(data, limit: int) -> tuple[Any, bool]:
+    """Every k-th value along each axis so that about ``limit`` values remain.
+
+    Axes of at most 4 values (an RGB(A) image's colours, a few channels) stay
+    whole: stepping them dropped colours. Returns the (possibly lazy) array and
+    whether it was subsampled.
+    """
+    size = math.prod(data.shape)
+    if size <= limit or data.ndim == 0:
+        return data, False
+    long_axes = [n > 4 for n in data.shape]
+    step = math.ceil((size / limit) ** (1 / max(sum(long_axes), 1)))
+    index = tuple(slice(None, None, step) if long else slice(None) for long in long_axes)
+    return data[index], True

@@ -5,6 +5,7 @@ from magicgui import widgets
 from magicgui.widgets.bases import ValueWidget
 
 from ..ops.registry import Parameter
+from ._layers import subsample
 
 _POWERS = {2: "²", 3: "³"}
 
@@ -85,7 +86,7 @@ def unit_label(parameter: Parameter, unit: str, ndim: int) -> str:
 
 def data_range(data) -> tuple[float, float]:
     """Finite minimum and maximum of ``data`` (sampled for very large arrays)."""
-    array = np.asarray(data if data.size <= 16_000_000 else data[..., ::4, ::4])
+    array = np.asarray(subsample(data, 16_000_000)[0])  # (an RGB image's colours whole)
     if array.dtype == bool:
         return 0.0, 1.0
     finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array

@@ -15,7 +15,6 @@ says "sampled". Drawing uses QPainter: matplotlib is not a dependency.
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import napari
 import numpy as np
@@ -39,7 +38,7 @@ from qtpy.QtWidgets import (
 )
 
 from .. import ops
-from ._layers import is_preview, layer_data, length_unit, spatial_scale
+from ._layers import is_preview, layer_data, length_unit, spatial_scale, subsample
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from .operation import OPEN_WIDGETS, OperationWidget
 
@@ -54,16 +53,6 @@ PLANE, STACK = "current plane", "whole stack"
 # --- pure helpers (run in workers; no Qt, no layers) -----------------------------------
 
 
-def subsample(data, limit: int) -> tuple[Any, bool]:
-    """Every k-th value along each axis so that about ``limit`` values remain.
-
-    Returns the (possibly lazy) array and whether it was subsampled.
-    """
-    size = math.prod(data.shape)
-    if size <= limit or data.ndim == 0:
-        return data, False
-    step = math.ceil((size / limit) ** (1 / data.ndim))
-    return data[(slice(None, None, step),) * data.ndim], True
 
 
 def bin_layout(low: float, high: float, dtype) -> tuple[int, tuple[float, float]]:
