@@ -604,3 +604,21 @@ def test_renaming_a_layer_keeps_it_chosen_in_every_dock(viewer, qtbot):
     wait_idle(qtbot, gaussian)
     np.testing.assert_allclose(viewer.layers[-1].data, ops.gaussian(nuclei.data, sigma=1.0),
                                rtol=1e-6)
+
+
+def test_a_time_lapse_is_filtered_frame_by_frame(viewer, qtbot):
+    """Frames (an axis labelled t, as the reader labels TYX files) are not a z axis:
+    napari gave a 3D Gaussian over (t, y, x), the recorded pipeline a 2D one per frame."""
+    frames = (np.random.default_rng(0).random((6, 40, 50)) * 200).astype(np.uint16)
+    layer = viewer.add_image(frames, name="movie", scale=(5.0, 0.5, 0.5),
+                             axis_labels=("t", "y", "x"))
+    widget = dock(viewer, qtbot, "gaussian")
+    widget.input_layer = layer
+    widget.set_parameters(sigma=1.0)
+    wait_idle(qtbot, widget)
+    per_frame = ops.gaussian(frames, sigma=1.0, spacing=(0.5, 0.5))
+    step = viewer.dims.current_step[0]
+    np.testing.assert_allclose(widget.preview_layer.data[0], per_frame[step], rtol=1e-6)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    np.testing.assert_allclose(viewer.layers[-1].data, per_frame, rtol=1e-6)

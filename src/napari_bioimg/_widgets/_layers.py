@@ -21,18 +21,22 @@ def layer_data(layer: Layer):
 
 # The axis label of a channel axis (the masks of an RGB image have one first).
 CHANNEL = "channel"
+NOT_SPATIAL = (CHANNEL, "t", "time")  # axis labels of batch axes
 
 
 def spatial_scale(layer: Layer) -> tuple[float, ...]:
     """The voxel size of the spatial (last 2 or 3) axes.
 
-    An axis labelled ``"channel"`` and those before it are not spatial: the
-    channels of a mask are labelled, filtered and measured one by one.
+    An axis labelled ``"channel"`` or time (``"t"``, as the reader labels a
+    time-lapse) and those before it are not spatial: the channels of a mask and
+    the frames of a time-lapse are filtered and measured one by one, as
+    ``napari-bioimg run`` does with the file.
     """
     nsp = min(layer.ndim, 3)
     labels = [str(label).lower() for label in layer.axis_labels[-nsp:]]
-    if CHANNEL in labels:
-        nsp -= labels.index(CHANNEL) + 1
+    batch = [i for i, label in enumerate(labels) if label in NOT_SPATIAL]
+    if batch:
+        nsp -= batch[-1] + 1
     return tuple(float(s) for s in layer.scale[layer.ndim - max(nsp, 2) :])
 
 
