@@ -258,6 +258,20 @@ def test_a_sampled_rgb_image_keeps_every_colour(monkeypatch, viewer, qtbot):
     assert sampled and sample.shape[-1] == 3 and 10_000 < sample.size <= 50_000
 
 
+def test_data_replaced_while_reading_shows_the_new_data(monkeypatch, viewer, qtbot):
+    """The old data's result put its range and statistics back (min 100 for 3000s)."""
+    monkeypatch.setattr(histogram, "BIG", 100_000)  # read in a worker
+    layer = viewer.add_image(np.full((1000, 1000), 100, np.uint16), name="big")
+    widget = dock(viewer)
+    assert widget.busy
+    layer.data = np.full((1000, 1000), 3000, np.uint16)
+    wait_idle(qtbot, widget)
+    qtbot.waitUntil(lambda: not widget.busy and widget.stats is not None, timeout=20000)
+    assert (widget.stats["min"], widget.stats["max"]) == (3000, 3000)
+    centres = (widget.edges[:-1] + widget.edges[1:]) / 2
+    assert centres[np.nonzero(widget.counts)[0]].tolist() == [3000.0]
+
+
 def test_closing_the_dock_disconnects(viewer, banana):
     viewer.add_image(banana, name="banana")
     widget = dock(viewer)

@@ -278,7 +278,7 @@ class HistogramDock(QWidget):
         self._threshold_widget: OperationWidget | None = None
         self._threshold_connections: list = []
         self._alive = True
-        self._generation = 0
+        self._data_generation = 0
         self._worker = None
         self._pending = False
         self._threshold_worker = None
@@ -447,6 +447,7 @@ class HistogramDock(QWidget):
 
     def _on_data(self, event=None) -> None:
         self._values_range = None
+        self._data_generation += 1  # a result of the old data must not be shown
         self.schedule()
 
     def _on_contrast_limits(self, event=None) -> None:
@@ -530,7 +531,6 @@ class HistogramDock(QWidget):
         """Recompute the histogram (and the summary on a new layer or data)."""
         if not self._alive:
             return
-        self._generation += 1
         layer = self._layer
         if layer is None:
             self._index = None
@@ -551,15 +551,18 @@ class HistogramDock(QWidget):
             return
         self._status.setText("computing…")
         worker = create_worker(compute, *args, _start_thread=False, _ignore_errors=True)
-        generation = self._generation
-        worker.returned.connect(partial(self._show_if_current, generation, layer))
+        worker.returned.connect(partial(self._show_if_current, self._data_generation, layer))
         worker.errored.connect(self._report)
         worker.finished.connect(self._on_worker_finished)
         self._worker = worker
         worker.start()
 
-    def _show_if_current(self, generation: int, layer: Layer, result: Computed) -> None:
-        if self._alive and layer is self._layer:
+    def _show_if_current(self, data_generation: int, layer: Layer, result: Computed) -> None:
+        """Show ``result`` unless its layer is not followed or its data changed since.
+
+        (It would put back the old data's range and statistics; the next run shows.)
+        """
+        if self._alive and layer is self._layer and data_generation == self._data_generation:
             self._show(result, layer)
 
     def _on_worker_finished(self) -> None:
