@@ -622,3 +622,28 @@ def test_a_time_lapse_is_filtered_frame_by_frame(viewer, qtbot):
     widget.apply()
     wait_idle(qtbot, widget)
     np.testing.assert_allclose(viewer.layers[-1].data, per_frame, rtol=1e-6)
+
+
+def test_size_sliders_span_their_pixel_range_in_the_layer_unit(viewer, qtbot):
+    """At 65 nm pixels the radius slider stopped at 30 nm (half a pixel)."""
+    plain = viewer.add_image(np.zeros((20, 20), np.float32), name="plain")
+    sted = viewer.add_image(np.zeros((20, 20), np.float32), name="sted", scale=(65.0, 65.0),
+                            units="nm")
+    op = ops.get_operation("median")
+    radius = op.parameter("radius")
+    widget = dock(viewer, qtbot, "median")
+    widget.input_layer = plain
+    control = widget._controls["radius"]
+    assert (control.min, control.max) == (radius.minimum, radius.maximum)
+    widget.set_parameters(radius=3.0)
+    widget.input_layer = sted
+    assert control.max == pytest.approx(radius.maximum * 65.0)
+    assert control.value == pytest.approx(3.0 * 65.0)  # the same 3 pixels, in nm
+    assert control.label == "radius (nm)"
+    widget.input_layer = plain
+    assert control.max == pytest.approx(radius.maximum) and control.value == pytest.approx(3.0)
+    remove = dock(viewer, qtbot, "remove_small_objects")  # a volume: pixels times the area
+    mask = viewer.add_labels(np.zeros((20, 20), np.uint8), name="mask", scale=(0.5, 0.5))
+    remove.input_layer = mask
+    min_size = ops.get_operation("remove_small_objects").parameter("min_size")
+    assert remove._controls["min_size"].max == pytest.approx(min_size.maximum * 0.25)

@@ -41,7 +41,14 @@ from ._layers import (
     spatial_scale,
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
-from ._params import data_range, make_widget, read_value, unit_label
+from ._params import (
+    data_range,
+    make_widget,
+    read_value,
+    set_size_range,
+    size_factor,
+    unit_label,
+)
 from ._recorder import record_applied
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
@@ -103,6 +110,7 @@ class OperationWidget(widgets.Container):
 
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
         self._controls = {p.name: make_widget(p) for p in operation.parameters}
+        self._size_factors: dict[str, float] = {}  # layer units per pixel of size sliders
         self._preview = widgets.CheckBox(value=True, text="live preview")
         self._apply = widgets.PushButton(text="Apply")
         self._cancel = widgets.PushButton(text="Cancel", enabled=False)
@@ -235,9 +243,15 @@ class OperationWidget(widgets.Container):
         layer = self.input_layer
         unit = length_unit(layer)
         nsp = min(layer.ndim, 3) if layer is not None else 2
+        spacing = spatial_scale(layer) if layer is not None else None
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
             control.label = unit_label(parameter, unit, nsp)
+            factor = size_factor(parameter, spacing)
+            if factor is not None and factor != self._size_factors.get(parameter.name, 1.0):
+                previous = self._size_factors.get(parameter.name, 1.0)
+                set_size_range(parameter, control, factor, previous)
+                self._size_factors[parameter.name] = factor
             if parameter.ndim_range is not None and layer is not None:
                 ndim = layer_data(layer).ndim
                 low, high = (-ndim, ndim - 1) if parameter.ndim_range == "axis" else (1, nsp)
