@@ -17,6 +17,13 @@ def apply(qtbot, widget, layer, **parameters):
     wait_idle(qtbot, widget)
 
 
+def replay_on(qtbot, pipeline_dock, layer):
+    """Run the recorded steps on ``layer`` (the dock's button) and return the result layer."""
+    pipeline_dock.run_on(layer)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    return pipeline_dock.viewer.layers[-1]
+
+
 def test_recorded_gui_session_replays_to_the_same_layers(
     make_napari_viewer, qtbot, blobs, tmp_path
 ):
@@ -73,9 +80,7 @@ def test_a_replayed_crop_and_projection_land_where_apply_put_them(make_napari_vi
     assert tuple(projected.translate) == (9.0, 105.0)  # Apply: the crop's origin, z and y
 
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
-    pipeline_dock.run_on(source)
-    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    replay = viewer.layers[-1]
+    replay = replay_on(qtbot, pipeline_dock, source)
     assert replay.name == "img pipeline"
     np.testing.assert_array_equal(replay.data, projected.data)
     np.testing.assert_allclose(replay.translate, projected.translate)
@@ -135,9 +140,7 @@ def test_the_record_survives_renaming_reopening_and_removing(make_napari_viewer,
     np.testing.assert_array_equal(viewer.layers[-1].data, mask.data)
     pipeline_dock._steps.native.clearSelection()  # (the user clicks the selected line again)
     assert pipeline_dock._run.text == "Run pipeline on layer"
-    pipeline_dock.run_on(source)
-    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    replay = viewer.layers[-1]
+    replay = replay_on(qtbot, pipeline_dock, source)
     assert replay.name.startswith("blobs pipeline") and isinstance(replay, Labels)  # a mask
     np.testing.assert_array_equal(replay.data, flipped.data)
     pipeline_dock._steps.value = 2  # the flip: nothing reads it
@@ -179,9 +182,7 @@ def test_a_voxel_size_set_by_hand_is_a_step_the_replay_and_the_cli_follow(
     assert spacing == (8.8, 3.12, 3.12)
 
     other = viewer.add_image(stack, name="other", scale=guessed, units="mm")
-    pipeline_dock.run_on(other)
-    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    replay = viewer.layers[-1]
+    replay = replay_on(qtbot, pipeline_dock, other)
     np.testing.assert_array_equal(replay.data, filtered.data)
     np.testing.assert_allclose(replay.scale, (8.8, 3.12, 3.12))
     np.testing.assert_allclose(other.scale, guessed)  # the input layer keeps its own
@@ -218,9 +219,7 @@ def test_a_chain_on_the_masks_of_an_rgb_image_replays_as_applied(make_napari_vie
     headless = steps[-1]
     assert headless.shape == (40, 50, 3)
     np.testing.assert_array_equal(np.moveaxis(headless, -1, 0), labels.data)
-    pipeline_dock.run_on(source)
-    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    replay = viewer.layers[-1]
+    replay = replay_on(qtbot, pipeline_dock, source)
     assert replay.name == "rgb pipeline"
     np.testing.assert_array_equal(replay.data, labels.data)
     np.testing.assert_allclose(replay.scale, labels.scale)
