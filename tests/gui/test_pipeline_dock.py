@@ -258,3 +258,26 @@ def test_labels_layers_are_offered_and_a_script_that_cannot_be_made_is_a_notific
         assert errors and "cannot export 'brighten'" in errors[-1]
     finally:
         unregister("brighten")
+
+
+def test_a_voxel_size_set_while_an_apply_runs_comes_after_its_step(make_napari_viewer, qtbot):
+    """The Apply computed with the old voxel size: its step goes before the new size's."""
+    viewer = make_napari_viewer()
+    stack = np.random.default_rng(1).integers(0, 200, (6, 30, 40)).astype(np.uint8)
+    source = viewer.add_image(stack, name="stack", scale=(1.0, 1.0, 1.0))
+    median = dock(viewer, qtbot, "median")
+    median.input_layer = source
+    median.set_parameters(radius=2.0)
+    wait_idle(qtbot, median)
+    _, voxel_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {source}
+    median.apply()  # (its result reaches the viewer through the event loop, later)
+    assert voxel_dock.apply((4.0, 1.0, 1.0), "pixel")
+    wait_idle(qtbot, median)
+    applied = viewer.layers[-1]
+    np.testing.assert_array_equal(applied.data, ops.median(stack, radius=2.0))
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline = pipeline_dock.pipeline()
+    assert [s.operation for s in pipeline] == ["median", "set_voxel_size"]
+    np.testing.assert_array_equal(pipeline.run(stack, (1.0, 1.0, 1.0), all_results=True)[0],
+                                  applied.data)

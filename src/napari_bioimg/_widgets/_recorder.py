@@ -38,8 +38,14 @@ def layer_key(layer) -> str:
     return str(getattr(layer, "unique_id", "") or "") or layer.name
 
 
-def record_applied(viewer, operation, parameters: dict, source, result, spacing=None) -> None:
-    """Record that ``operation`` (a registry Operation) made layer ``result`` from ``source``."""
+def record_applied(
+    viewer, operation, parameters: dict, source, result, spacing=None, at: int | None = None
+) -> None:
+    """Record that ``operation`` (a registry Operation) made layer ``result`` from ``source``.
+
+    ``at``: the number of steps recorded when the work started (steps recorded while
+    it ran, e.g. a new voxel size of ``source``, come after it: it did not see them).
+    """
     recorder_for(viewer).record(RecordedStep(
         operation=operation.name,
         parameters=dict(parameters),
@@ -49,7 +55,7 @@ def record_applied(viewer, operation, parameters: dict, source, result, spacing=
         module=operation.module,
         input_uid=str(getattr(source, "unique_id", "") or ""),
         output_uid=str(getattr(result, "unique_id", "") or ""),
-    ))
+    ), at)
 
 
 class Recorder:
@@ -60,9 +66,9 @@ class Recorder:
     def __init__(self) -> None:
         self.steps: list[RecordedStep] = []
 
-    def record(self, step: RecordedStep) -> None:
-        """Append ``step``."""
-        self.steps.append(step)
+    def record(self, step: RecordedStep, at: int | None = None) -> None:
+        """Append ``step`` (or insert it at index ``at``)."""
+        self.steps.insert(len(self.steps) if at is None else min(at, len(self.steps)), step)
         self.changed.emit()
 
     def remove(self, index: int) -> None:

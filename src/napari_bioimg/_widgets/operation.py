@@ -49,7 +49,7 @@ from ._params import (
     size_factor,
     unit_label,
 )
-from ._recorder import record_applied
+from ._recorder import record_applied, recorder_for
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
 PREPARE_CACHE_SIZE = 16
@@ -596,14 +596,15 @@ class OperationWidget(widgets.Container):
                 "desc": f"{self.operation.display_name} on {request.layer.name}",
             },
         )
-        worker.returned.connect(lambda result, r=request: self._keep(r, result))
+        at = len(recorder_for(self.viewer).steps)  # (steps recorded meanwhile come after)
+        worker.returned.connect(lambda result, r=request: self._keep(r, result, at))
         worker.errored.connect(self._report)
         worker.finished.connect(self._on_apply_finished)
         self._apply_worker = worker
         self._apply.enabled, self._cancel.enabled = False, True
         worker.start()
 
-    def _keep(self, request: Request, result: np.ndarray) -> Layer | None:
+    def _keep(self, request: Request, result: np.ndarray, at: int | None = None) -> Layer | None:
         layer = request.layer
         if not self._alive or layer not in self.viewer.layers:
             return None
@@ -620,7 +621,7 @@ class OperationWidget(widgets.Container):
             units=self._units(request),
         )
         record_applied(
-            self.viewer, self.operation, request.parameters, layer, kept, request.spacing
+            self.viewer, self.operation, request.parameters, layer, kept, request.spacing, at
         )
         return kept
 
