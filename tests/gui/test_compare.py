@@ -155,3 +155,16 @@ def test_the_dock_close_button_ends_compare_mode(viewer, filtered, qtbot):
 
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # no error either
     assert not filtered[0].visible
+
+
+def test_a_curtain_of_labels_cannot_be_painted(viewer, blobs):
+    """The curtain is a view of the user's labels: painting it would edit them."""
+    image = viewer.add_image(blobs, name="blobs")
+    mask = viewer.add_labels((blobs > 128).astype(np.uint8), name="mask")  # the upper one
+    widget = dock(viewer)
+    widget.chosen = [image, mask]
+    widget.curtain()
+    curtain = widget.curtain_layer
+    assert np.shares_memory(curtain.data, mask.data) and not curtain.editable
+    widget._split.value = 0.8
+    assert not widget.curtain_layer.editable

@@ -265,6 +265,8 @@ class CompareWidget(widgets.Container):
         curtain.data = self._left_part(source, columns)
         if limits is not None:
             curtain.contrast_limits = limits
+        if isinstance(curtain, Labels):  # a view of the user's labels: no painting on it
+            curtain.editable = False  # (napari makes labels editable again with new data)
         curtain.visible = columns > 0
 
     @property
