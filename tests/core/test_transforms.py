@@ -145,7 +145,7 @@ def test_an_rgb_image_is_transformed_along_the_axes_napari_shows():
     np.testing.assert_array_equal(ops.project(stack, axis=0, method="min"), stack.min(axis=0))
 
 
-@pytest.mark.parametrize("order", [1, 3])
+@pytest.mark.parametrize("order", [0, 1, 3])
 @pytest.mark.parametrize(
     ("value", "dtype"),
     [(2**24 + 1, np.int32), (2**31 - 1, np.int32), (-(2**31), np.int32), (2**32 - 1, np.uint32)],
@@ -168,3 +168,13 @@ def test_resampling_int32_equals_scipy_in_float64():
         )
         expected = np.clip(np.rint(reference), -(2**31), 2**31 - 1).astype(np.int32)
         np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype"), [(2**53 + 1, np.int64), (2**63 - 1, np.int64), (2**64 - 1, np.uint64)]
+)
+def test_nearest_resampling_of_64_bit_integers_copies_the_values(value, dtype):
+    """Order 0 (labels) multiplied by a float weight: 2**53 + 1 became 2**53, wrapped."""
+    constant = np.full((3, 4, 5), value, dtype)
+    result = ops.resample_isotropic(constant, spacing=(2.0, 1.0, 1.0), order=0)
+    assert result.dtype == dtype and (result == value).all()

@@ -621,7 +621,18 @@ def test_a_time_lapse_is_filtered_frame_by_frame(viewer, qtbot):
     np.testing.assert_allclose(widget.preview_layer.data[0], per_frame[step], rtol=1e-6)
     widget.apply()
     wait_idle(qtbot, widget)
-    np.testing.assert_allclose(viewer.layers[-1].data, per_frame, rtol=1e-6)
+    smoothed = viewer.layers[-1]
+    np.testing.assert_allclose(smoothed.data, per_frame, rtol=1e-6)
+    assert tuple(smoothed.axis_labels) == ("t", "y", "x")  # the next step: per frame too
+    median = dock(viewer, qtbot, "median")
+    median.input_layer = smoothed
+    median.set_parameters(radius=1.0)
+    wait_idle(qtbot, median)
+    median.apply()
+    wait_idle(qtbot, median)
+    np.testing.assert_array_equal(
+        viewer.layers[-1].data, ops.median(smoothed.data, radius=1.0, spacing=(0.5, 0.5))
+    )
 
 
 def test_size_sliders_span_their_pixel_range_in_the_layer_unit(viewer, qtbot):
@@ -642,6 +653,10 @@ def test_size_sliders_span_their_pixel_range_in_the_layer_unit(viewer, qtbot):
     assert control.label == "radius (nm)"
     widget.input_layer = plain
     assert control.max == pytest.approx(radius.maximum) and control.value == pytest.approx(3.0)
+    widget.input_layer = sted
+    sted.scale, sted.units = (0.065, 0.065), ("µm", "µm")  # corrected after choosing it
+    assert control.label == "radius (µm)" and control.max == pytest.approx(30 * 0.065)
+    assert widget.parameters()["radius"] == pytest.approx(3 * 0.065)  # still 3 pixels
     remove = dock(viewer, qtbot, "remove_small_objects")  # a volume: pixels times the area
     mask = viewer.add_labels(np.zeros((20, 20), np.uint8), name="mask", scale=(0.5, 0.5))
     remove.input_layer = mask

@@ -281,3 +281,35 @@ def test_a_voxel_size_set_while_an_apply_runs_comes_after_its_step(make_napari_v
     assert [s.operation for s in pipeline] == ["median", "set_voxel_size"]
     np.testing.assert_array_equal(pipeline.run(stack, (1.0, 1.0, 1.0), all_results=True)[0],
                                   applied.data)
+
+
+def test_voxel_size_corrections_during_an_apply_and_after_removing_the_step(
+    make_napari_viewer, qtbot
+):
+    viewer = make_napari_viewer()
+    stack = np.random.default_rng(2).integers(0, 200, (6, 30, 40)).astype(np.uint8)
+    source = viewer.add_image(stack, name="stack")
+    _, voxel_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {source}
+    assert voxel_dock.apply((1.5, 1.0, 1.0), "pixel")
+    median = dock(viewer, qtbot, "median")
+    median.input_layer = source
+    median.set_parameters(radius=2.0)
+    wait_idle(qtbot, median)
+    median.apply()
+    assert voxel_dock.apply((4.0, 1.0, 1.0), "pixel")  # while the Apply (at z 1.5) runs
+    wait_idle(qtbot, median)
+    applied = viewer.layers[-1]
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline = pipeline_dock.pipeline()
+    assert [(s.operation, s.parameters.get("z")) for s in pipeline] == [
+        ("set_voxel_size", 1.5), ("median", None), ("set_voxel_size", 4.0)
+    ]
+    results = pipeline.run(stack, (1.0, 1.0, 1.0), all_results=True)
+    np.testing.assert_array_equal(results[1], applied.data)  # the size the Apply saw
+
+    recorder = pipeline_dock.recorder
+    recorder.remove(2)  # the user removes the last step, then applies the same size again
+    assert voxel_dock.apply((4.0, 1.0, 1.0), "pixel")
+    assert [s.operation for s in recorder.steps][-1] == "set_voxel_size"
+    assert recorder.steps[-1].parameters["z"] == 4.0

@@ -177,3 +177,12 @@ def test_the_masks_of_an_rgb_image_chunk_by_chunk():
     pipeline.add("label")
     chunked = pipeline.run_dask(da.from_array(colours, chunks=(20, 25, 1)), spacing=(1.0, 1.0))
     np.testing.assert_array_equal(chunked.compute(), pipeline.run(colours, spacing=(1.0, 1.0)))
+
+
+def test_uint64_past_2_to_the_63_thresholds_as_in_memory():
+    image = np.full((20, 30), 2**63 + 10, np.uint64)
+    image[:10] += 100
+    pipeline = Pipeline()
+    pipeline.add("threshold", method="otsu")
+    chunked = pipeline.run_dask(da.from_array(image, chunks=(10, 15)))  # (OverflowError)
+    np.testing.assert_array_equal(chunked.compute(), pipeline.run(image))

@@ -154,3 +154,11 @@ def test_append_takes_parameters_named_like_add_arguments():
     step = pipeline.append("gaussian", {"sigma": 2.0}, "input", step_id="blur")
     assert step == pipeline[0]
     assert (step.id, step.source, step.parameters) == ("blur", "input", {"sigma": 2.0})
+
+
+def test_yaml_in_flow_style_still_loads():
+    """Text starting with { is JSON first, then YAML (flow style)."""
+    pipeline = Pipeline.from_yaml(
+        "{napari_bioimg_pipeline: 1, steps: [{operation: gaussian, parameters: {sigma: 2}}]}"
+    )
+    assert pipeline[0].parameters == {"sigma": 2.0}

@@ -128,23 +128,26 @@ def test_user_functions_of_one_name_and_in_place_writers_run_as_in_the_pipeline(
     register(down.shift, name="shift_down")
     register(down.process, name="add_in_place")
     try:
-        pipeline = Pipeline()
-        pipeline.add("shift_up", amount=30.0)
-        pipeline.add("shift_down", amount=10.0)
-        pipeline.add("add_in_place", add=5.0, source="input")
-        pipeline.add("threshold", method="manual", value=float("inf"), source="step2")
-        pipeline.add("mean", radius=1.0, source="input")
-        script = tmp_path / "labs.py"
-        script.write_text(pipeline.to_python())
         image = (np.arange(12 * 14).reshape(12, 14) % 50).astype(np.float32)
         tifffile.imwrite(tmp_path / "in.tif", image)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), *sys.path])}
-        run_script(script, tmp_path / "in.tif", tmp_path / "out.tif", env=env)
-        expected = pipeline.run(image, (1.0, 1.0))  # the mean of the untouched input
-        np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
-        np.testing.assert_allclose(expected, ops.mean(image, radius=1.0))
-        shifted = pipeline.run(image, (1.0, 1.0), all_results=True)[1]
-        np.testing.assert_array_equal(shifted, image + 20)
+        shifts = Pipeline()  # two functions called shift: +30 then -10
+        shifts.add("shift_up", amount=30.0)
+        shifts.add("shift_down", amount=10.0)
+        in_place = Pipeline()  # a writer into its input, then a step reading the input
+        in_place.add("add_in_place", add=5.0)
+        in_place.add("threshold", method="manual", value=float("inf"), source="step1")
+        in_place.add("mean", radius=1.0, source="input")
+        for name, pipeline, expected in [
+            ("shifts", shifts, image + 20),
+            ("in_place", in_place, ops.mean(image, radius=1.0)),  # of the untouched input
+        ]:
+            script = tmp_path / f"{name}.py"
+            script.write_text(pipeline.to_python())
+            run_script(script, tmp_path / "in.tif", tmp_path / f"{name}.tif", env=env)
+            written = tifffile.imread(tmp_path / f"{name}.tif")
+            np.testing.assert_array_equal(written, pipeline.run(image, (1.0, 1.0)))
+            np.testing.assert_allclose(written, expected, rtol=1e-6)
     finally:
         for name in ("shift_up", "shift_down", "add_in_place"):
             unregister(name)

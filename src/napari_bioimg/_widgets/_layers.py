@@ -77,9 +77,9 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     if len(scale) > ndim:  # the masks of an RGB image, colour first
         kwargs["axis_labels"] = (CHANNEL, *source.axis_labels[-ndim:])
         units = None if units is None else ("pixel", *units)
-    elif len(scale) == source.ndim and CHANNEL in [
-        str(label).lower() for label in source.axis_labels
-    ]:  # results of those masks: still one per colour for the next operation
+    elif len(scale) == source.ndim and any(
+        str(label).lower() in NOT_SPATIAL for label in source.axis_labels
+    ):  # results of those masks, or of a time-lapse: still per colour / frame next time
         kwargs["axis_labels"] = tuple(source.axis_labels)
     if units is not None:
         # napari ignores every layer's units when one layer's differ: keep them all

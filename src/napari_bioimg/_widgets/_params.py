@@ -104,16 +104,18 @@ def size_factor(parameter: Parameter, spacing) -> float | None:
     """
     if parameter.kind != "float" or not spacing:
         return None
+    pixel = float(spacing[-1])
+    if not 1e-3 <= pixel <= 1e4:  # (sizes in m or km: beyond the sliders' precision)
+        return 1.0
     if parameter.unit == "length":
-        return float(spacing[-1])
+        return pixel
     if parameter.unit == "volume":
         return float(np.prod(spacing))
     return None
 
 
-def set_size_range(parameter: Parameter, control, factor: float, previous: float) -> None:
-    """Scale a size slider to ``factor`` layer units per pixel, keeping its size in pixels."""
-    pixels = control.value / previous
+def set_size_range(parameter: Parameter, control, factor: float, pixels: float) -> None:
+    """Scale a size slider to ``factor`` layer units per pixel, showing ``pixels`` pixels."""
     low, high = parameter.minimum * factor, parameter.maximum * factor
     control.max = max(high, control.min)
     control.min = low

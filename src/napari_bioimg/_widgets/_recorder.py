@@ -38,13 +38,16 @@ def layer_key(layer) -> str:
     return str(getattr(layer, "unique_id", "") or "") or layer.name
 
 
+LAST = object()  # "after the last step" (record_applied, Recorder.record)
+
+
 def record_applied(
-    viewer, operation, parameters: dict, source, result, spacing=None, at: int | None = None
+    viewer, operation, parameters: dict, source, result, spacing=None, after=LAST
 ) -> None:
     """Record that ``operation`` (a registry Operation) made layer ``result`` from ``source``.
 
-    ``at``: the number of steps recorded when the work started (steps recorded while
-    it ran, e.g. a new voxel size of ``source``, come after it: it did not see them).
+    ``after``: the last step recorded when the work started (None: there was none);
+    steps recorded while it ran, e.g. a new voxel size of ``source``, come after it.
     """
     recorder_for(viewer).record(RecordedStep(
         operation=operation.name,
@@ -55,7 +58,7 @@ def record_applied(
         module=operation.module,
         input_uid=str(getattr(source, "unique_id", "") or ""),
         output_uid=str(getattr(result, "unique_id", "") or ""),
-    ), at)
+    ), after)
 
 
 class Recorder:
@@ -66,10 +69,20 @@ class Recorder:
     def __init__(self) -> None:
         self.steps: list[RecordedStep] = []
 
-    def record(self, step: RecordedStep, at: int | None = None) -> None:
-        """Append ``step`` (or insert it at index ``at``)."""
-        self.steps.insert(len(self.steps) if at is None else min(at, len(self.steps)), step)
+    def record(self, step: RecordedStep, after=LAST) -> None:
+        """Append ``step``, or insert it right after step ``after`` (None: first)."""
+        index = len(self.steps)
+        if after is None:
+            index = 0
+        elif after is not LAST:
+            found = [n for n, kept in enumerate(self.steps) if kept is after]
+            index = found[0] + 1 if found else len(self.steps)
+        self.steps.insert(index, step)
         self.changed.emit()
+
+    def last(self):
+        """The last recorded step, or None."""
+        return self.steps[-1] if self.steps else None
 
     def remove(self, index: int) -> None:
         """Forget step ``index``.

@@ -9,6 +9,7 @@ of planes that the operation's halo needs.
 
 import weakref
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import napari
@@ -49,7 +50,7 @@ from ._params import (
     size_factor,
     unit_label,
 )
-from ._recorder import record_applied, recorder_for
+from ._recorder import LAST, record_applied, recorder_for
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
 PREPARE_CACHE_SIZE = 16
@@ -111,6 +112,7 @@ class OperationWidget(widgets.Container):
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
         self._controls = {p.name: make_widget(p) for p in operation.parameters}
         self._size_factors: dict[str, float] = {}  # layer units per pixel of size sliders
+        self._size_pixels: dict[str, float] = {}  # their sizes in pixels, as last set
         self._preview = widgets.CheckBox(value=True, text="live preview")
         self._apply = widgets.PushButton(text="Apply")
         self._cancel = widgets.PushButton(text="Cancel", enabled=False)
@@ -128,9 +130,12 @@ class OperationWidget(widgets.Container):
         self.native.setToolTip(operation.description)
 
         self._input.changed.connect(self._on_input_changed)
-        for control in self._controls.values():
+        for parameter in operation.parameters:
+            control = self._controls[parameter.name]
             control.changed.connect(self._update_enabled)
             control.changed.connect(self.schedule)
+            if parameter.kind == "float" and parameter.unit in ("length", "volume"):
+                control.changed.connect(partial(self._remember_size, parameter.name))
         self._update_enabled()
         self._preview.changed.connect(self._on_preview_toggled)
         self._apply.clicked.connect(self.apply)
@@ -241,17 +246,10 @@ class OperationWidget(widgets.Container):
 
     def _on_input_changed(self, _value=None) -> None:
         layer = self.input_layer
-        unit = length_unit(layer)
         nsp = min(layer.ndim, 3) if layer is not None else 2
-        spacing = spatial_scale(layer) if layer is not None else None
+        self._fit_sizes(layer)
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
-            control.label = unit_label(parameter, unit, nsp)
-            factor = size_factor(parameter, spacing)
-            if factor is not None and factor != self._size_factors.get(parameter.name, 1.0):
-                previous = self._size_factors.get(parameter.name, 1.0)
-                set_size_range(parameter, control, factor, previous)
-                self._size_factors[parameter.name] = factor
             if parameter.ndim_range is not None and layer is not None:
                 ndim = layer_data(layer).ndim
                 low, high = (-ndim, ndim - 1) if parameter.ndim_range == "axis" else (1, nsp)
@@ -296,7 +294,32 @@ class OperationWidget(widgets.Container):
         self._forget_data()
         self.schedule()
 
+    def _fit_sizes(self, layer: Layer | None) -> None:
+        """Units in the labels; size sliders over their pixel range in the layer's unit.
+
+        The size in pixels stays as it was (a new layer, or a new voxel size).
+        """
+        unit = length_unit(layer)
+        nsp = min(layer.ndim, 3) if layer is not None else 2
+        spacing = spatial_scale(layer) if layer is not None else None
+        for parameter in self.operation.parameters:
+            control = self._controls[parameter.name]
+            control.label = unit_label(parameter, unit, nsp)
+            factor = size_factor(parameter, spacing)
+            previous = self._size_factors.get(parameter.name, 1.0)
+            if factor is not None and factor != previous:
+                # the size in pixels as the user set it (the slider rounds what it shows)
+                pixels = self._size_pixels.get(parameter.name, control.value / previous)
+                with control.changed.blocked():  # (one preview, scheduled by the caller)
+                    set_size_range(parameter, control, factor, pixels)
+                self._size_factors[parameter.name] = factor
+                self._size_pixels[parameter.name] = pixels
+
+    def _remember_size(self, name: str, value) -> None:
+        self._size_pixels[name] = value / self._size_factors.get(name, 1.0)
+
     def _on_geometry(self, event=None) -> None:
+        self._fit_sizes(self.input_layer)
         if self._preview.value:
             self.schedule()
 
@@ -596,15 +619,15 @@ class OperationWidget(widgets.Container):
                 "desc": f"{self.operation.display_name} on {request.layer.name}",
             },
         )
-        at = len(recorder_for(self.viewer).steps)  # (steps recorded meanwhile come after)
-        worker.returned.connect(lambda result, r=request: self._keep(r, result, at))
+        after = recorder_for(self.viewer).last()  # (steps recorded meanwhile come after)
+        worker.returned.connect(lambda result, r=request: self._keep(r, result, after))
         worker.errored.connect(self._report)
         worker.finished.connect(self._on_apply_finished)
         self._apply_worker = worker
         self._apply.enabled, self._cancel.enabled = False, True
         worker.start()
 
-    def _keep(self, request: Request, result: np.ndarray, at: int | None = None) -> Layer | None:
+    def _keep(self, request: Request, result: np.ndarray, after=LAST) -> Layer | None:
         layer = request.layer
         if not self._alive or layer not in self.viewer.layers:
             return None
@@ -621,7 +644,7 @@ class OperationWidget(widgets.Container):
             units=self._units(request),
         )
         record_applied(
-            self.viewer, self.operation, request.parameters, layer, kept, request.spacing, at
+            self.viewer, self.operation, request.parameters, layer, kept, request.spacing, after
         )
         return kept
 

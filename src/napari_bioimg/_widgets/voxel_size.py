@@ -269,14 +269,13 @@ class VoxelSizeWidget(QWidget):
         for layer in layers:
             n = min(layer.ndim, len(values))
             scale = np.array(layer.scale, dtype=float)
-            changed = not np.array_equal(scale[-n:], values[-n:])
             scale[-n:] = values[-n:]
             layer.scale = scale
             if getattr(layer, "units", None) is not None:
                 layer.units = (*layer.units[:-n], *([unit] * n))
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
-            if changed and isinstance(layer, Image | Labels):
+            if isinstance(layer, Image | Labels):
                 self._record(layer, values[-n:])
         self._status.setText(f"set on {len(layers)} layer(s)")
         self.refresh()
@@ -287,18 +286,33 @@ class VoxelSizeWidget(QWidget):
 
         Later steps on the layer read it, so replaying the pipeline (in napari or
         headless) uses the voxel size set here. Setting it again before any step
-        reads the layer replaces the step instead of adding one.
+        reads the layer replaces the step (not while an Apply that read it runs);
+        the values of the layer's last recorded size add nothing; others are recorded
+        even when the layer has them already (the user confirms them, e.g. after
+        removing the step).
         """
         recorder = recorder_for(self.viewer)
         key = layer_key(layer)
-        touching = [n for n, step in enumerate(recorder.steps) if key in (step.reads, step.makes)]
-        if touching:  # nothing read the layer since its voxel size was set: a correction
-            last = recorder.steps[touching[-1]]
-            if last.operation == "set_voxel_size" and last.makes == key:
-                recorder.remove(touching[-1])
         z = values[-3] if len(values) == 3 else None
         parameters = {"z": z, "y": values[-2], "x": values[-1]}
+        sets = [s for s in recorder.steps if s.operation == "set_voxel_size" and s.makes == key]
+        if sets and sets[-1].parameters == parameters:
+            return  # recorded already
+        touching = [n for n, step in enumerate(recorder.steps) if key in (step.reads, step.makes)]
+        last = recorder.steps[touching[-1]] if touching else None
+        if last is not None and last is (sets[-1] if sets else None):
+            if not self._applying_on(layer):  # a correction before any step read it
+                recorder.remove(touching[-1])
         record_applied(self.viewer, get_operation("set_voxel_size"), parameters, layer, layer)
+
+    def _applying_on(self, layer: Layer) -> bool:
+        """Whether an operation dock's Apply that reads ``layer`` is running."""
+        from .operation import OperationWidget
+
+        return any(
+            widget.input_layer is layer and widget._apply_worker is not None
+            for widget in OperationWidget.open_widgets(self.viewer)
+        )
 
     # --- resampling -----------------------------------------------------------------------
 

@@ -136,15 +136,14 @@ def _nan_windows(local):
 
     @functools.wraps(local)
     def ranked(block, footprint, *args, **kwargs):
-        if block.dtype.kind == "f":
+        if block.dtype.kind == "f" and np.isnan(np.min(block)):  # (min: NaN if any is)
             nan = np.isnan(block)
-            if nan.any():
-                planes = signature.bind(block, footprint, *args, **kwargs).arguments.get("planes")
-                filled = np.where(nan, 0, block).astype(block.dtype)
-                out = local(filled, footprint, *args, **kwargs)
-                reached = local_extreme(nan.view(np.uint8), footprint, "max", planes)
-                out[reached.astype(bool)] = np.nan
-                return out
+            planes = signature.bind(block, footprint, *args, **kwargs).arguments.get("planes")
+            filled = np.where(nan, 0, block).astype(block.dtype)
+            out = local(filled, footprint, *args, **kwargs)
+            reached = local_extreme(nan.view(np.uint8), footprint, "max", planes)
+            out[reached.astype(bool)] = np.nan
+            return out
         return local(block, footprint, *args, **kwargs)
 
     return ranked

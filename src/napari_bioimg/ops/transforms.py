@@ -161,7 +161,8 @@ def project(image, *, axis: int = 0, method: str = "max"):
     axis %= ndim
     if method in ("max", "min"):  # (float16 read as float32 by as_image: back)
         extreme = array.max(axis=axis) if method == "max" else array.min(axis=axis)
-        return extreme.astype(np.asarray(image).dtype, copy=False)
+        dtype = image.dtype if hasattr(image, "dtype") else np.asarray(image).dtype
+        return extreme.astype(dtype, copy=False)
     reducer = np.mean if method == "mean" else np.sum
     return reducer(array, axis=axis, dtype=np.float64).astype(np.float32)
 
@@ -257,6 +258,8 @@ def _coefficients(values, axis: int, order: int, dtype=np.float64) -> np.ndarray
 
 def _interpolate_axis(values: np.ndarray, sampling, axis: int, order: int) -> np.ndarray:
     taps, weights = sampling
+    if order == 0:  # nearest: the values themselves (64-bit integers lost digits in float)
+        return np.take(values, taps[0], axis=axis)
     values = _coefficients(values, axis, order)
     shape = [1] * values.ndim
     shape[axis] = -1
@@ -277,7 +280,10 @@ def _resampled_plane(planes, k: int, samplings, order: int, dtype) -> np.ndarray
             plane = np.asarray(planes[k])
         else:
             taps, weights = samplings[0]
-            plane = np.asarray(planes[taps[0, k]]) * weights[0, k]
+            if order == 0:  # (nearest: the plane itself)
+                plane = np.asarray(planes[taps[0, k]])
+            else:
+                plane = np.asarray(planes[taps[0, k]]) * weights[0, k]
             for t in range(1, len(taps)):
                 plane = plane + np.asarray(planes[taps[t, k]]) * weights[t, k]
         samplings = samplings[1:]

@@ -208,4 +208,8 @@ def _float_counts(block: np.ndarray, low, high) -> np.ndarray:
 
 
 def _counts(block: np.ndarray, low: int, length: int) -> np.ndarray:
-    return np.bincount((block.astype(np.int64) - low).ravel(), minlength=length)
+    if block.dtype.kind == "u":  # (uint64 past 2**63 does not fit int64; offsets do)
+        offsets = (block - block.dtype.type(low)).astype(np.int64)
+    else:
+        offsets = block.astype(np.int64) - low
+    return np.bincount(offsets.ravel(), minlength=length)

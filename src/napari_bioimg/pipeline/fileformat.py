@@ -62,8 +62,8 @@ def load_yaml(text: str) -> Any:
     if text.lstrip().startswith("{"):
         try:
             return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"cannot read the pipeline: invalid JSON ({error})") from error
+        except json.JSONDecodeError:
+            pass  # YAML in flow style (or broken): read as YAML below
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
