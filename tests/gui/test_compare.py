@@ -168,3 +168,13 @@ def test_a_curtain_of_labels_cannot_be_painted(viewer, blobs):
     assert np.shares_memory(curtain.data, mask.data) and not curtain.editable
     widget._split.value = 0.8
     assert not widget.curtain_layer.editable
+
+
+def test_live_previews_are_not_compared_by_default(viewer, blobs):
+    from napari_bioimg._widgets._layers import PREVIEW_KEY
+
+    viewer.add_image(blobs, name="blobs")
+    viewer.add_image(blobs[::-1], name="flipped")
+    viewer.add_image(blobs, name="blobs gaussian", metadata={PREVIEW_KEY: True})
+    widget = dock(viewer)
+    assert [layer.name for layer in widget.chosen] == ["blobs", "flipped"]

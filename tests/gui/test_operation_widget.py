@@ -543,11 +543,12 @@ def test_the_preview_follows_the_inputs_voxel_size_and_position(viewer, qtbot):
     wait_idle(qtbot, widget)
     # (a plane preview lies at the plane shown)
     np.testing.assert_allclose(widget.preview_layer.translate[1:], (10.0, 20.0))
-    source.scale = (2.0, 0.5, 0.5)  # sigma 2 µm: 1 plane, 4 pixels now
+    source.scale = (2.0, 0.5, 0.5)  # the slider keeps 2 pixels: sigma 1 µm now
     wait_idle(qtbot, widget)
+    assert widget.parameters()["sigma"] == pytest.approx(1.0)
     np.testing.assert_allclose(widget.preview_layer.scale, (2.0, 0.5, 0.5))
     z = int(round((widget.preview_layer.translate[0] - source.translate[0]) / 2.0))
-    expected = ops.gaussian(volume, sigma=2.0, spacing=(2.0, 0.5, 0.5))[z]
+    expected = ops.gaussian(volume, sigma=1.0, spacing=(2.0, 0.5, 0.5))[z]
     np.testing.assert_allclose(np.squeeze(widget.preview_layer.data), expected, rtol=1e-5,
                                atol=1e-6)
 

@@ -192,3 +192,14 @@ def test_a_correction_on_several_layers_replaces_their_steps(viewer):
     assert [(s.operation, s.input_layer, s.parameters["z"]) for s in steps] == [
         ("set_voxel_size", "ch1", 3.0), ("set_voxel_size", "ch2", 3.0)
     ]
+
+
+def test_a_time_lapse_keeps_its_frame_interval(viewer):
+    """The frames (axis t) are no z: the dock sets y and x only."""
+    movie = viewer.add_image(np.zeros((5, 8, 8)), scale=(10.0, 1.0, 1.0), name="movie",
+                             axis_labels=("t", "y", "x"))
+    widget = dock(viewer)
+    viewer.layers.selection = {movie}
+    assert widget.spacing[1:] == (1.0, 1.0) and not widget._spins["z"].isEnabled()
+    assert widget.apply((2.0, 0.5, 0.5), "µm")
+    np.testing.assert_allclose(movie.scale, (10.0, 0.5, 0.5))

@@ -16,7 +16,7 @@ from magicgui import widgets
 from napari.layers import Image, Labels, Layer
 from napari.utils.notifications import show_error
 
-from ._layers import PREVIEW_KEY, layer_data, reset_keeping
+from ._layers import PREVIEW_KEY, is_preview, layer_data, reset_keeping
 from ._lifetime import DockLifetime
 
 __all__ = ["CURTAIN_KEY", "CompareWidget"]
@@ -114,7 +114,7 @@ class CompareWidget(widgets.Container):
         selected = [layer for layer in candidates if layer in self.viewer.layers.selection]
         if len(selected) >= 2:
             return selected
-        return [layer for layer in candidates if layer.visible]
+        return [layer for layer in candidates if layer.visible and not is_preview(layer)]
 
     def reset_choices(self, *_) -> None:
         """Refresh the layer list, keeping the chosen layers (napari calls it on renames)."""

@@ -246,7 +246,7 @@ class OperationWidget(widgets.Container):
 
     def _on_input_changed(self, _value=None) -> None:
         layer = self.input_layer
-        nsp = min(layer.ndim, 3) if layer is not None else 2
+        nsp = len(spatial_scale(layer)) if layer is not None else 2  # (t, channels: batch)
         self._fit_sizes(layer)
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
@@ -300,8 +300,8 @@ class OperationWidget(widgets.Container):
         The size in pixels stays as it was (a new layer, or a new voxel size).
         """
         unit = length_unit(layer)
-        nsp = min(layer.ndim, 3) if layer is not None else 2
         spacing = spatial_scale(layer) if layer is not None else None
+        nsp = len(spacing) if spacing is not None else 2
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
             control.label = unit_label(parameter, unit, nsp)

@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 
 from .. import ops
 from ..ops.registry import get_operation
-from ._layers import add_result, is_preview, layer_data
+from ._layers import add_result, is_preview, layer_data, spatial_scale
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._recorder import layer_key, record_applied, recorder_for
 
@@ -221,11 +221,11 @@ class VoxelSizeWidget(QWidget):
         self._names.setText(", ".join(layer.name for layer in layers) or "(select layers)")
         self._apply.setEnabled(bool(layers))
         self._resample.setEnabled(any(isinstance(la, Image | Labels) for la in layers))
-        has_z = any(layer.ndim >= 3 for layer in layers)
+        has_z = any(len(spatial_scale(layer)) >= 3 for layer in layers)
         self._spins["z"].setEnabled(has_z or not layers)
         if layers:
-            first = max(layers, key=lambda layer: layer.ndim)
-            scale = [float(s) for s in first.scale[-min(first.ndim, 3) :]]
+            first = max(layers, key=lambda layer: len(spatial_scale(layer)))
+            scale = list(spatial_scale(first))  # (not a time-lapse's t, a mask's channels)
             self.set_values(scale, unit_text(first))
         guessed = [
             la for la in layers if la.metadata.get("z_spacing_known") is False and la.ndim >= 3
@@ -257,7 +257,7 @@ class VoxelSizeWidget(QWidget):
             return False
         spacing = self.spacing if spacing is None else tuple(spacing)
         unit = self.unit if unit is None else unit
-        needed = 3 if any(layer.ndim >= 3 for layer in layers) else 2
+        needed = 3 if any(len(spatial_scale(layer)) >= 3 for layer in layers) else 2
         try:
             if len(spacing) < needed:
                 raise ValueError(f"give {needed} spacings (z, y, x) for a 3D layer")
@@ -267,7 +267,7 @@ class VoxelSizeWidget(QWidget):
             show_error(f"Voxel size not changed: {error}")
             return False
         for layer in layers:
-            n = min(layer.ndim, len(values))
+            n = min(len(spatial_scale(layer)), len(values))
             scale = np.array(layer.scale, dtype=float)
             scale[-n:] = values[-n:]
             layer.scale = scale

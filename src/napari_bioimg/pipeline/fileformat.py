@@ -59,12 +59,13 @@ def load_yaml(text: str) -> Any:
     JSON (text starting with ``{``) is read as JSON: YAML 1.1 reads numbers such
     as ``1e-05``, ``Infinity`` or ``NaN``, which :func:`dump_json` writes, as text.
     """
+    kind = "YAML"
     if text.lstrip().startswith("{"):
         try:
             return json.loads(text)
         except json.JSONDecodeError:
-            pass  # YAML in flow style (or broken): read as YAML below
+            kind = "JSON or YAML"  # YAML in flow style (or broken): read as YAML below
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ValueError(f"cannot read the pipeline: invalid YAML ({error})") from error
+        raise ValueError(f"cannot read the pipeline: invalid {kind} ({error})") from error
