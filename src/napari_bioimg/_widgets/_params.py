@@ -102,16 +102,12 @@ def size_factor(parameter: Parameter, spacing) -> float | None:
     A length slider spans the registry's range in pixels, shown in the layer's
     unit (a radius of 30 px is 1.95 µm at 65 nm pixels); a volume, in voxels.
     """
-    if parameter.kind != "float" or not spacing:
+    if parameter.kind != "float" or parameter.unit not in ("length", "volume") or not spacing:
         return None
     pixel = float(spacing[-1])
     if not 1e-3 <= pixel <= 1e4:  # (sizes in m or km: beyond the sliders' precision)
         return 1.0
-    if parameter.unit == "length":
-        return pixel
-    if parameter.unit == "volume":
-        return float(np.prod(spacing))
-    return None
+    return pixel if parameter.unit == "length" else float(np.prod(spacing))
 
 
 def set_size_range(parameter: Parameter, control, factor: float, pixels: float) -> None:

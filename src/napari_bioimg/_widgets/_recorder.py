@@ -33,9 +33,13 @@ class RecordedStep:
         return self.output_uid or self.output_layer
 
 
+def _uid(layer) -> str:
+    return str(getattr(layer, "unique_id", "") or "")
+
+
 def layer_key(layer) -> str:
     """The key a step keeps of ``layer`` (:attr:`RecordedStep.reads`, ``makes``)."""
-    return str(getattr(layer, "unique_id", "") or "") or layer.name
+    return _uid(layer) or layer.name
 
 
 LAST = object()  # "after the last step" (record_applied, Recorder.record)
@@ -56,8 +60,8 @@ def record_applied(
         output_layer=result.name,
         spacing=None if spacing is None else tuple(spacing),
         module=operation.module,
-        input_uid=str(getattr(source, "unique_id", "") or ""),
-        output_uid=str(getattr(result, "unique_id", "") or ""),
+        input_uid=_uid(source),
+        output_uid=_uid(result),
     ), after)
 
 

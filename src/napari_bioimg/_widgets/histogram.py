@@ -53,8 +53,6 @@ PLANE, STACK = "current plane", "whole stack"
 # --- pure helpers (run in workers; no Qt, no layers) -----------------------------------
 
 
-
-
 def bin_layout(low: float, high: float, dtype) -> tuple[int, tuple[float, float]]:
     """Return the number of bins and their range (one bin per value for narrow integer ranges)."""
     if np.dtype(dtype).kind in "iub" and high - low + 1 <= BINS:

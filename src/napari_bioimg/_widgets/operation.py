@@ -666,4 +666,9 @@ class OperationWidget(widgets.Container):
     @property
     def busy(self) -> bool:
         """True while a preview or an Apply is computing."""
-        return self._worker is not None or self._apply_worker is not None
+        return self._worker is not None or self.applying
+
+    @property
+    def applying(self) -> bool:
+        """True while an Apply is computing."""
+        return self._apply_worker is not None

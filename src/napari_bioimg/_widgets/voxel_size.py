@@ -299,10 +299,9 @@ class VoxelSizeWidget(QWidget):
         if sets and sets[-1].parameters == parameters:
             return  # recorded already
         touching = [n for n, step in enumerate(recorder.steps) if key in (step.reads, step.makes)]
-        last = recorder.steps[touching[-1]] if touching else None
-        if last is not None and last is (sets[-1] if sets else None):
-            if not self._applying_on(layer):  # a correction before any step read it
-                recorder.remove(touching[-1])
+        corrects = sets and recorder.steps[touching[-1]] is sets[-1]  # (no step read it since)
+        if corrects and not self._applying_on(layer):
+            recorder.remove(touching[-1])
         record_applied(self.viewer, get_operation("set_voxel_size"), parameters, layer, layer)
 
     def _applying_on(self, layer: Layer) -> bool:
@@ -310,7 +309,7 @@ class VoxelSizeWidget(QWidget):
         from .operation import OperationWidget
 
         return any(
-            widget.input_layer is layer and widget._apply_worker is not None
+            widget.input_layer is layer and widget.applying
             for widget in OperationWidget.open_widgets(self.viewer)
         )
 

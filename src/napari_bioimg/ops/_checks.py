@@ -95,12 +95,17 @@ def per_colour(function):
             image = np.asarray(image)
         if looks_rgb(image):
             array = np.asarray(image)
-            if array.dtype == bool or np.all((array == 0) | (array == 1)):
+            if _binary(array):
                 colours = range(array.shape[-1])
                 return np.stack([function(array[..., c], *args, **kwargs) for c in colours], -1)
         return function(image, *args, **kwargs)
 
     return each
+
+
+def _binary(array: np.ndarray) -> bool:
+    """Whether ``array`` holds only 0 and 1 (or is bool)."""
+    return array.dtype == bool or bool(np.all((array == 0) | (array == 1)))
 
 
 def looks_rgb(array: np.ndarray) -> bool:
@@ -124,7 +129,7 @@ def as_mask(image, *, name: str = "image") -> np.ndarray:
     array = as_image(image, name=name)
     if array.dtype == bool:
         return array
-    if not np.all((array == 0) | (array == 1)):
+    if not _binary(array):
         values = (
             "NaN values" if array.dtype.kind == "f" and np.isnan(array).any()
             else f"values from {array.min()} to {array.max()}"

@@ -139,7 +139,7 @@ def _nan_windows(local):
         if block.dtype.kind == "f" and np.isnan(np.min(block)):  # (min: NaN if any is)
             nan = np.isnan(block)
             planes = signature.bind(block, footprint, *args, **kwargs).arguments.get("planes")
-            filled = np.where(nan, 0, block).astype(block.dtype)
+            filled = np.where(nan, block.dtype.type(0), block)
             out = local(filled, footprint, *args, **kwargs)
             reached = local_extreme(nan.view(np.uint8), footprint, "max", planes)
             out[reached.astype(bool)] = np.nan
@@ -194,9 +194,7 @@ def local_median(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.nd
     """
     if footprint.sum() == 1:
         return block.copy()
-    if footprint.sum() <= _NETWORK_MAX_PIXELS and not (
-        block.dtype.kind == "f" and np.isnan(block).any()
-    ):
+    if footprint.sum() <= _NETWORK_MAX_PIXELS:  # (no NaN here: _nan_windows)
         work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
         out = np.empty_like(work)
         table = kernels.row_table(footprint)
@@ -222,7 +220,7 @@ def local_median(block: np.ndarray, footprint: np.ndarray, planes=None) -> np.nd
             return (result.astype(block.dtype) + np.array(low, block.dtype)).astype(block.dtype)
         if block.dtype.itemsize == 8:  # scipy's median rounds 64-bit integers through float64
             return _rank_median(block, footprint, planes)
-    elif footprint.sum() >= _FLOAT_MEDIAN_MIN_PIXELS and not np.isnan(block).any():
+    elif footprint.sum() >= _FLOAT_MEDIAN_MIN_PIXELS:
         return _rank_median(block, footprint, planes)
     return ndi.median_filter(block, footprint=footprint, mode="nearest")
 

@@ -82,9 +82,7 @@ def compute_plane(
     leading = tuple(data.shape[:-2])
     if operation.name == "resample_isotropic":  # (the result has its own number of planes)
         nsp = min(data.ndim, 3) if spacing is None else len(spacing)
-        scale = (1.0,) * (data.ndim - nsp) + (
-            tuple(spacing) if spacing is not None else (1.0,) * nsp
-        )
+        scale = (1.0,) * nsp if spacing is None else tuple(spacing)  # (the last nsp read)
         leading = output_shape(operation, parameters, data.shape, scale, nsp)[:-2]
     if not all(-n <= i < n for i, n in zip(index, leading, strict=True)):
         raise IndexError(f"plane index {index} is out of range for planes {leading}")

@@ -305,11 +305,10 @@ def _to_dtype(values: np.ndarray, dtype, order: int) -> np.ndarray:
     if dtype.kind in "iu" and order:
         info = np.iinfo(dtype)
         work = _work_dtype(dtype)
-        low = np.nextafter(work.type(info.min), 0) if work.type(info.min) < info.min else info.min
-        high = work.type(info.max)
+        high = work.type(info.max)  # (info.min, 0 or -2**k, is a float exactly)
         if int(high) > info.max:
             high = np.nextafter(high, work.type(0))
-        return np.clip(np.rint(values.astype(work)), low, high).astype(dtype)
+        return np.clip(np.rint(values.astype(work)), info.min, high).astype(dtype)
     return np.array(values, dtype=dtype)
 
 

@@ -414,7 +414,7 @@ class Pipeline:
         if module is not None and not isinstance(module, str):
             raise ValueError(f"{where}: 'module' must be a module name, got {module!r}")
         try:
-            import_operation(name, entry.get("module"))
+            import_operation(name, module)
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from error
         self.append(name, entry.get("parameters"), entry.get("source"), step_id=entry.get("id"))

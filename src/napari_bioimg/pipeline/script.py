@@ -85,10 +85,9 @@ def _function_name(op: Operation, where: str, imports: list[str]) -> str:
         )
     # The module under an alias of its own: functions of the same name from two
     # modules, or named like the script's own (``process``), stay apart.
-    aliases = [line.rsplit(" as ", 1)[1] for line in imports if line.startswith("import ")]
     line = next((x for x in imports if x.startswith(f"import {module} as ")), None)
     if line is None:
-        line = f"import {module} as _module{len(aliases) + 1}"
+        line = f"import {module} as _module{sum(x.startswith('import ') for x in imports) + 1}"
         imports.append(line)
     return f"{line.rsplit(' as ', 1)[1]}.{name}"
 
