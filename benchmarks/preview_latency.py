@@ -15,7 +15,7 @@ import time
 
 import napari
 import numpy as np
-from qtpy.QtCore import QThreadPool
+from qtpy.QtCore import QEventLoop, QThreadPool, QTimer
 from qtpy.QtWidgets import QApplication
 
 from napari_bioimg import ops
@@ -64,9 +64,17 @@ def changes(op, ndim, pixel=1.0):
 
 
 def wait(widget, app):
+    """Run the event loop until the widget is idle, sleeping between events as napari's.
+
+    (Polling with short sleeps kept the GUI thread busy enough to slow the
+    kernels, which want both cores; a timer wakes the loop now and then in case
+    the last event came before the check.)
+    """
+    timer = QTimer()
+    timer.start(20)
     while widget.busy:
-        app.processEvents()
-        time.sleep(0.0005)
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+    timer.stop()
 
 
 def measure(viewer, layer, name, repeats, app):

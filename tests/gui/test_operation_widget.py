@@ -161,6 +161,35 @@ def test_plane_previews_are_copied_into_the_preview_array_never_the_input(
 
 
 @pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("median", [{"radius": 1.0}, {"radius": 3.0}, {"radius": 2.0}]),
+        ("threshold", [{"method": "otsu"}, {"method": "li"}, {"method": "yen"}]),  # Labels
+    ],
+)
+def test_previews_of_a_2d_image_are_updated_in_place_and_shown(
+    viewer, qtbot, blobs, name, values
+):
+    image = blobs.copy()
+    layer = viewer.add_image(image, name="blobs", scale=(0.5, 0.5))
+    widget = dock(viewer, qtbot, name)
+    arrays = []
+    for parameters in values:
+        widget.set_parameters(**parameters)
+        wait_idle(qtbot, widget)
+        preview = viewer.layers[f"blobs {name}"]
+        arrays.append(preview.data)
+        expected = ops.get_operation(name)(blobs, spacing=(0.5, 0.5), **parameters)
+        np.testing.assert_array_equal(preview.data, expected)
+        # what napari shows (its slice of the layer) is the new result
+        np.testing.assert_array_equal(np.asarray(preview._slice.image.raw), expected)
+        np.testing.assert_allclose(preview.extent.world, layer.extent.world)
+    assert arrays[-1] is arrays[-2]  # updated in place
+    assert not np.shares_memory(arrays[-1], layer.data)
+    np.testing.assert_array_equal(layer.data, blobs)
+
+
+@pytest.mark.parametrize(
     ("name", "parameters"),
     [
         ("label", {"connectivity": 3}),

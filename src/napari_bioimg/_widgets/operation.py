@@ -7,6 +7,8 @@ is shown in 2D, the preview computes just the displayed plane from the slab
 of planes that the operation's halo needs.
 """
 
+import inspect
+import math
 import weakref
 from dataclasses import dataclass, field
 from functools import partial
@@ -54,6 +56,11 @@ from ._recorder import LAST, record_applied, recorder_for
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
 PREPARE_CACHE_SIZE = 16
+# Layer.refresh(extent=False) (napari >= 0.5.x): redraw new values of the same shape
+# without the viewer's dims update that recomputing the extent brings.
+_REFRESH_KEEPING_EXTENT = (
+    {"extent": False} if "extent" in inspect.signature(Layer.refresh).parameters else {}
+)
 
 
 class _OpenWidgets:
@@ -517,20 +524,24 @@ class OperationWidget(widgets.Container):
         )
 
     def _replace_preview_data(self, layer: Layer, data: np.ndarray, plane: bool) -> None:
-        """Show ``data`` in the preview layer, in place for the planes of a stack.
+        """Show ``data`` in the preview layer, in place when it is one plane.
 
-        Assigning ``layer.data`` re-runs the viewer's dims and extent updates (~8
-        ms on every preview) although a plane preview keeps its shape: the plane
-        is copied into an array the widget made for the layer (never a view of
-        the input), and napari's ``refresh()`` redraws it (docks do not follow
-        preview layers).
+        Assigning ``layer.data`` re-runs the viewer's dims and extent updates and
+        the layer's own (~15 ms on every preview) although a plane keeps its
+        shape: a plane preview of a stack, or the preview of a 2D image, is
+        copied into an array the widget made for the layer (never a view of the
+        input) and redrawn without recomputing the extent, which the shape
+        fixes (docks do not follow preview layers). Whole volumes are assigned:
+        copying them would cost more than the updates.
         """
+        rgb = int(bool(getattr(layer, "rgb", False)))
+        one_plane = plane or math.prod(data.shape[: data.ndim - 2 - rgb]) == 1
         own = self._preview_array
-        if plane and layer.data is own and (own.shape, own.dtype) == (data.shape, data.dtype):
+        if one_plane and layer.data is own and (own.shape, own.dtype) == (data.shape, data.dtype):
             np.copyto(own, data)
-            layer.refresh()
+            layer.refresh(**_REFRESH_KEEPING_EXTENT)
             return
-        self._preview_array = np.array(data) if plane else None
+        self._preview_array = np.array(data) if one_plane else None
         layer.data = data if self._preview_array is None else self._preview_array
 
     def _update_preview_layer(
