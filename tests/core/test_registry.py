@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 
@@ -155,9 +156,24 @@ def test_a_user_function_may_call_routines_that_refuse_read_only_buffers():
     np.testing.assert_array_equal(result, rank.median(image, disk(2)))
 
 
-def test_a_user_function_gets_a_read_only_input_and_must_return_an_image():
+def test_a_user_function_gets_its_own_copy_and_must_return_an_image():
     def doubling_in_place(image, k: float = 1.0):
         image *= 2
+        return image
+
+    def writable_again(image, k: float = 1.0):
+        image.flags.writeable = True  # (a read-only view of a writable array allows it)
+        image[...] = 7
+        return image + 0
+
+    @numba.njit
+    def _clip_flat(a, top):  # numba writes through read-only arrays with .flat
+        for i in range(a.size):
+            if a.flat[i] > top:
+                a.flat[i] = top
+
+    def clip_numba(image, k: float = 0.5):
+        _clip_flat(image, k)
         return image
 
     def a_number(image, k: float = 1.0):
@@ -170,11 +186,16 @@ def test_a_user_function_gets_a_read_only_input_and_must_return_an_image():
         return image[::1]
 
     image = np.ones((8, 8))
+    functions = (
+        doubling_in_place, writable_again, clip_numba, a_number, forgets_to_return, identity
+    )
     try:
-        for function in (doubling_in_place, a_number, forgets_to_return, identity):
+        for function in functions:
             ops.register(function)
-        # runs again on a copy: the answer is doubled, the input unchanged
+        # whatever the function does to its image, the caller's array is unchanged
         np.testing.assert_array_equal(ops.get_operation("doubling_in_place")(image), 2.0)
+        np.testing.assert_array_equal(ops.get_operation("writable_again")(image), 7.0)
+        np.testing.assert_array_equal(ops.get_operation("clip_numba")(image, k=0.5), 0.5)
         np.testing.assert_array_equal(image, 1.0)
         with pytest.raises(TypeError, match="a_number must return an image.*got float"):
             ops.get_operation("a_number")(image)
@@ -184,8 +205,8 @@ def test_a_user_function_gets_a_read_only_input_and_must_return_an_image():
         assert not np.shares_memory(same, image) and same.flags.writeable
         np.testing.assert_array_equal(same, image)
     finally:
-        for name in ("doubling_in_place", "a_number", "forgets_to_return", "identity"):
-            ops.unregister(name)
+        for function in functions:
+            ops.unregister(function.__name__)
 
 
 def test_register_refuses_unannotated_and_builtin_names():

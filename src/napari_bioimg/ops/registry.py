@@ -208,32 +208,23 @@ class Operation:
         return self._call_user_function(image, bound)
 
     def _call_user_function(self, image, bound: dict):
-        """A registered user function, given a read-only view, giving an image back.
+        """A registered user function, given its own copy of the image, giving an image back.
 
-        The view keeps napari layers from being changed in place; a function that
-        needs a writable array (it writes into its input, or calls a routine that
-        refuses read-only buffers) runs again on a copy. An answer that is no
-        image names the function; one that is the input (or a view of it) is copied.
+        A copy, not a read-only view: numba kernels write through read-only
+        arrays (``a.flat[i] = v``), refuse them with errors of their own, and a
+        view can be made writable again; whatever the function does, napari
+        layers and the caller's arrays never change. An answer that is no image
+        names the function.
         """
         if isinstance(image, np.ndarray):
-            view = image.view()
-            view.flags.writeable = False
-            try:
-                result = self.function(view, **bound)
-            except ValueError as error:
-                if "read-only" not in str(error):
-                    raise
-                result = self.function(image.copy(), **bound)
-        else:
-            result = self.function(image, **bound)
+            image = image.copy()
+        result = self.function(image, **bound)
         if not hasattr(result, "shape") or len(result.shape) < 2:
             shape = getattr(result, "shape", None)
             raise TypeError(
                 f"{self.name} must return an image (an array of at least 2 axes), got "
                 f"{type(result).__name__}" + ("" if shape is None else f" of shape {shape}")
             )
-        if isinstance(result, np.ndarray) and np.may_share_memory(result, image):
-            result = result.copy()  # (the input itself, or a view): a layer of its own
         return result
 
     def halo_for(
