@@ -55,6 +55,10 @@ def test_parameters_match_function_signatures():
                 assert parameter.minimum <= parameter.default <= parameter.maximum
             if parameter.kind == "choice":
                 assert parameter.default in parameter.choices
+            # ops.mean(image) and a pipeline step without a radius do the same
+            default = signature[parameter.name].default
+            if default is not inspect.Parameter.empty:
+                assert default == parameter.default, (op.name, parameter.name)
         assert op.menu.startswith("napari/layers/")
 
 

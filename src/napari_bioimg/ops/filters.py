@@ -70,7 +70,7 @@ def _prepare(
 # --- rank and statistics filters ------------------------------------------------
 
 
-def mean(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
+def mean(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
     """Local mean over a ball or box of ``radius``.
 
     Parameters
@@ -102,7 +102,7 @@ def mean(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacin
     return apply_batched(array, len(spacing), lambda b: local_mean(b, fp))
 
 
-def variance(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
+def variance(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
     """Local (population) variance over a ball or box of ``radius``.
 
     Same parameters as :func:`mean`. Returns float32 in squared intensity units.
@@ -113,7 +113,7 @@ def variance(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Sp
 
 
 def standard_deviation(
-    image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
+    image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None
 ):
     """Local standard deviation over a ball or box of ``radius``.
 
@@ -123,7 +123,7 @@ def standard_deviation(
 
 
 @keeps_dtype
-def minimum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
+def minimum(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
     """Local minimum (grayscale erosion) over a ball or box of ``radius``; keeps dtype.
 
     Same parameters as :func:`mean`.
@@ -134,7 +134,7 @@ def minimum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spa
 
 
 @keeps_dtype
-def maximum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
+def maximum(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
     """Local maximum (grayscale dilation) over a ball or box of ``radius``; keeps dtype.
 
     Same parameters as :func:`mean`.
@@ -145,7 +145,7 @@ def maximum(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spa
 
 
 @keeps_dtype
-def median(image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None):
+def median(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
     """Local median over a ball or box of ``radius``; keeps dtype.
 
     Same parameters as :func:`mean`. Footprints always hold an odd number of
@@ -286,7 +286,9 @@ def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
 
 
 @keeps_dtype
-def white_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None):
+def white_top_hat(
+    image, *, radius: float = 10.0, footprint: str = "ball", spacing: Spacing = None
+):
     """Image minus its opening: bright details smaller than the footprint.
 
     Subtracts a background that varies more slowly than the footprint (the
@@ -296,7 +298,9 @@ def white_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacin
 
 
 @keeps_dtype
-def black_top_hat(image, *, radius: float = 5.0, footprint: str = "ball", spacing: Spacing = None):
+def black_top_hat(
+    image, *, radius: float = 10.0, footprint: str = "ball", spacing: Spacing = None
+):
     """Closing minus image: dark details smaller than the footprint; keeps dtype."""
     return _top_hat(image, radius, footprint, spacing, "black")
 
