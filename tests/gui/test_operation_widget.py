@@ -692,3 +692,21 @@ def test_size_sliders_span_their_pixel_range_in_the_layer_unit(viewer, qtbot):
     remove.input_layer = mask
     min_size = ops.get_operation("remove_small_objects").parameter("min_size")
     assert remove._controls["min_size"].max == pytest.approx(min_size.maximum * 0.25)
+    # a scale without a unit: the numbers are the scale's, not pixels
+    assert remove._controls["min_size"].label == "min size (scale units²)"
+
+
+def test_size_sliders_in_metres_show_pixels_and_give_metres(viewer, qtbot):
+    """At 65 nm pixels in m the slider said "radius (m)" and 2.0 meant 2 m (3e7 px)."""
+    data = np.random.default_rng(0).integers(0, 255, (20, 20)).astype(np.uint8)
+    image = viewer.add_image(data, name="m", scale=(6.5e-8, 6.5e-8), units="m")
+    widget = dock(viewer, qtbot, "median")
+    widget.input_layer = image
+    control = widget._controls["radius"]
+    assert control.label == "radius (px)"
+    widget.set_parameters(radius=3 * 6.5e-8)  # in the layer's unit, as replays give it
+    assert control.value == pytest.approx(3.0)
+    assert widget.parameters()["radius"] == pytest.approx(3 * 6.5e-8)
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(widget.preview_layer.data, ops.median(
+        image.data, radius=3 * 6.5e-8, spacing=(6.5e-8, 6.5e-8)))

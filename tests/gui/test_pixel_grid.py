@@ -62,6 +62,15 @@ def test_a_plane_of_a_scaled_stack_follows_the_dims_slider(viewer, qtbot, banana
     assert layer is grid.layer
 
 
+def test_scaled_coordinates_without_a_unit_are_not_called_pixels(viewer, blobs):
+    viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
+    grid = dock(viewer)
+    viewer.cursor.position = (20.0, 30.0)
+    text = grid._position.text()
+    assert "y=40, x=60" in text and "y=20, x=30" in text  # pixel, then position
+    assert text.count("pixel") == 1  # the "pixel:" of the indices only
+
+
 def test_float_and_labels_layers(viewer):
     image = np.linspace(-1e-6, 2.5, 64, dtype=np.float32).reshape(8, 8)
     image[3, 3] = np.nan

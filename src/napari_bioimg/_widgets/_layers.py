@@ -41,15 +41,23 @@ def spatial_scale(layer: Layer) -> tuple[float, ...]:
 
 
 def length_unit(layer: Layer | None) -> str:
-    """Abbreviated unit of the layer's last axis ("µm"), or "px" without a scale."""
+    """Abbreviated unit of the layer's last axis ("µm"), "px" without a scale.
+
+    A scale without a unit (napari's "pixel") gives "scale units": sizes are then
+    in the scale's numbers, not in pixels.
+    """
     if layer is None:
         return "px"
     units = getattr(layer, "units", None)
-    scale = layer.scale[-min(layer.ndim, 3) :]
-    if units is None or np.allclose(scale, 1.0) and str(units[-1]) == "pixel":
-        return "px"
-    text = format(units[-1], "~")
-    return "px" if text in ("", "pixel", "px") else text
+    text = "pixel" if units is None else format(units[-1], "~")
+    return axis_unit(text, layer.scale[-min(layer.ndim, 3) :])
+
+
+def axis_unit(unit: str, scale) -> str:
+    """``unit`` as shown beside lengths of axes scaled by ``scale``."""
+    if unit not in ("", "pixel", "px"):
+        return unit
+    return "px" if np.allclose(scale, 1.0) else "scale units"
 
 
 def accepts(layer: Layer, input_kind: str, accepts_rgb: bool) -> bool:

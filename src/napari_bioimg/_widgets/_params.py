@@ -105,9 +105,16 @@ def size_factor(parameter: Parameter, spacing) -> float | None:
     if parameter.kind != "float" or parameter.unit not in ("length", "volume") or not spacing:
         return None
     pixel = float(spacing[-1])
-    if not 1e-3 <= pixel <= 1e4:  # (sizes in m or km: beyond the sliders' precision)
-        return 1.0
     return pixel if parameter.unit == "length" else float(np.prod(spacing))
+
+
+def shown_in_pixels(spacing) -> bool:
+    """Whether size sliders show pixels: the layer's numbers are beyond their precision.
+
+    Pixels of more than 1e4 or less than 1e-3 layer units (sizes in m or km);
+    the widget converts what they show to layer units.
+    """
+    return bool(spacing) and not 1e-3 <= float(spacing[-1]) <= 1e4
 
 
 def set_size_range(parameter: Parameter, control, factor: float, pixels: float) -> None:

@@ -49,6 +49,7 @@ from ._params import (
     make_widget,
     read_value,
     set_size_range,
+    shown_in_pixels,
     size_factor,
     unit_label,
 )
@@ -120,6 +121,7 @@ class OperationWidget(widgets.Container):
         self._controls = {p.name: make_widget(p) for p in operation.parameters}
         self._size_factors: dict[str, float] = {}  # layer units per pixel of size sliders
         self._size_pixels: dict[str, float] = {}  # their sizes in pixels, as last set
+        self._size_to_layer: dict[str, float] = {}  # layer units per unit shown (sliders in px)
         self._preview = widgets.CheckBox(value=True, text="live preview")
         self._apply = widgets.PushButton(text="Apply")
         self._cancel = widgets.PushButton(text="Cancel", enabled=False)
@@ -235,6 +237,9 @@ class OperationWidget(widgets.Container):
     def parameters(self) -> dict[str, Any]:
         """Current parameter values, as the core expects them."""
         values = {p.name: read_value(p, self._controls[p.name]) for p in self.operation.parameters}
+        for name, to_layer in self._size_to_layer.items():
+            if to_layer != 1.0 and values[name] is not None:
+                values[name] *= to_layer
         for p in self.operation.parameters:
             if p.active_when is not None and values[p.active_when[0]] != p.active_when[1]:
                 values[p.name] = None
@@ -247,9 +252,10 @@ class OperationWidget(widgets.Container):
                 self._controls[p.name].enabled = self._controls[name].value == wanted
 
     def set_parameters(self, **values) -> None:
-        """Set controls by parameter name (each change schedules a preview)."""
+        """Set controls by parameter name, sizes in layer units (each schedules a preview)."""
         for name, value in values.items():
-            self._controls[name].value = value
+            to_layer = self._size_to_layer.get(name, 1.0)
+            self._controls[name].value = value if to_layer == 1.0 else value / to_layer
 
     def _on_input_changed(self, _value=None) -> None:
         layer = self.input_layer
@@ -305,21 +311,28 @@ class OperationWidget(widgets.Container):
         """Units in the labels; size sliders over their pixel range in the layer's unit.
 
         The size in pixels stays as it was (a new layer, or a new voxel size).
+        Pixels too small or large for the sliders' numbers (sizes in m) are shown
+        as pixels and converted to the layer's unit by :meth:`parameters`.
         """
         unit = length_unit(layer)
         spacing = spatial_scale(layer) if layer is not None else None
         nsp = len(spacing) if spacing is not None else 2
+        in_pixels = shown_in_pixels(spacing)
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
-            control.label = unit_label(parameter, unit, nsp)
             factor = size_factor(parameter, spacing)
+            control.label = unit_label(
+                parameter, "px" if in_pixels and factor is not None else unit, nsp
+            )
+            shown = 1.0 if in_pixels or factor is None else factor
+            self._size_to_layer[parameter.name] = factor if in_pixels and factor else 1.0
             previous = self._size_factors.get(parameter.name, 1.0)
-            if factor is not None and factor != previous:
+            if factor is not None and shown != previous:
                 # the size in pixels as the user set it (the slider rounds what it shows)
                 pixels = self._size_pixels.get(parameter.name, control.value / previous)
                 with control.changed.blocked():  # (one preview, scheduled by the caller)
-                    set_size_range(parameter, control, factor, pixels)
-                self._size_factors[parameter.name] = factor
+                    set_size_range(parameter, control, shown, pixels)
+                self._size_factors[parameter.name] = shown
                 self._size_pixels[parameter.name] = pixels
 
     def _remember_size(self, name: str, value) -> None:

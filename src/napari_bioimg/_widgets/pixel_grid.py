@@ -388,9 +388,11 @@ class PixelGrid(QWidget):
         )
         if scaled:
             world = layer.data_to_world(np.asarray(centre, dtype=float))
-            unit_text = (
-                [format(u, "~") for u in units] if units is not None else [""] * layer.ndim
-            )
+            # (no unit, napari's "pixel", beside scaled numbers: they are not pixels)
+            unit_text = [
+                "" if u is None or format(u, "~") in ("pixel", "px") else format(u, "~")
+                for u in (units if units is not None else [None] * layer.ndim)
+            ]
             physical = ", ".join(
                 f"{a}={float(w):g} {u}".rstrip()
                 for a, w, u in zip(labels, world, unit_text, strict=True)
