@@ -185,3 +185,48 @@ def test_importing_the_package_does_not_import_napari():
         "assert 'napari' not in sys.modules and 'qtpy' not in sys.modules, 'napari imported'"
     )
     subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True)
+
+
+def test_a_function_reducing_a_stack_to_a_plane_is_shown_applied_and_replayed(
+    viewer, qtbot, banana, monkeypatch
+):
+    """A projection of one's own on a stack ended in a traceback (3 scale values for 2D)."""
+    from napari_bioimg._widgets import operation as operation_module
+
+    errors = []
+    monkeypatch.setattr(operation_module, "show_error", errors.append)
+    stack = banana[:, ::4, ::4]
+    source = viewer.add_image(stack, name="banana", scale=(8.8, 1.56, 1.56),
+                              translate=(0.0, 5.0, 7.0))
+    viewer.dims.set_current_step(0, 10)
+
+    def my_mip(image, gain: float = 1.0):
+        return image.max(axis=0) * gain
+
+    try:
+        widget = napari_bioimg.show(viewer, my_mip)
+        widget.input_layer = source
+        widget.set_parameters(gain=2.0)
+        wait_idle(qtbot, widget)
+        expected = stack.max(axis=0) * 2.0
+        preview = widget.preview_layer
+        np.testing.assert_array_equal(preview.data, expected)  # the whole result
+        np.testing.assert_allclose(preview.scale, (1.56, 1.56))
+        np.testing.assert_allclose(preview.translate, (5.0, 7.0))
+        widget.apply()
+        wait_idle(qtbot, widget)
+        kept = viewer.layers[-1]
+        np.testing.assert_array_equal(kept.data, expected)
+        np.testing.assert_allclose(kept.scale, (1.56, 1.56))
+        _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+        pipeline_dock.run_on(source)
+        qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+        replayed = viewer.layers[-1]
+        assert replayed is not kept
+        np.testing.assert_array_equal(replayed.data, expected)
+        np.testing.assert_allclose(replayed.scale, (1.56, 1.56))
+        np.testing.assert_allclose(replayed.translate, (5.0, 7.0))
+    finally:
+        unregister("my_mip")
+    assert errors == []
+    np.testing.assert_array_equal(source.data, stack)

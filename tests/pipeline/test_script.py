@@ -155,6 +155,52 @@ def test_user_functions_of_one_name_and_in_place_writers_run_as_in_the_pipeline(
             sys.modules.pop(module, None)
 
 
+def test_a_function_reducing_a_stack_to_a_plane_keeps_the_plane_voxel_size(
+    tmp_path, inputs, monkeypatch
+):
+    """A projection of one's own, then a Gaussian: the later step gets the plane's
+    spacing (it got the stack's 3 values), in the pipeline, the CLI and the script."""
+    from napari_bioimg.ops import register, unregister
+
+    folder = tmp_path / "labs"
+    folder.mkdir()
+    (folder / "lab_mip.py").write_text(
+        "def mip(image, gain: float = 1.0):\n    return image.max(axis=0) * gain\n"
+    )
+    monkeypatch.syspath_prepend(str(folder))
+    importlib.invalidate_caches()
+    register(importlib.import_module("lab_mip").mip, name="my_mip")
+    try:
+        pipeline = Pipeline()
+        pipeline.add("my_mip", gain=2.0)
+        pipeline.add("gaussian", sigma=0.5)
+        stack = tifffile.imread(inputs / "stack.tif")
+        expected = ops.gaussian(stack.max(axis=0) * 2.0, sigma=0.5, spacing=(0.25, 0.25))
+        np.testing.assert_allclose(pipeline.run(stack, (0.75, 0.25, 0.25)), expected, rtol=1e-6)
+        result, spacing, scale, translate, units = pipeline.run_with_geometry(
+            stack, (0.75, 0.25, 0.25), (0.75, 0.25, 0.25), (1.0, 2.0, 3.0), ("um",) * 3
+        )
+        assert (spacing, scale, translate, units) == (
+            (0.25, 0.25), (0.25, 0.25), (2.0, 3.0), ("um", "um")
+        )
+        pipeline_file = tmp_path / "mip.yaml"
+        pipeline.save(pipeline_file)
+        assert main(["run", str(pipeline_file), str(inputs / "stack.tif"), "--out",
+                     str(tmp_path / "cli")]) == 0
+        script = tmp_path / "mip.py"
+        script.write_text(pipeline.to_python())
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), *sys.path])}
+        run_script(script, inputs / "stack.tif", tmp_path / "script.tif", env=env)
+        written = tmp_path / "cli" / "stack.tif"
+        assert (tmp_path / "script.tif").read_bytes() == written.read_bytes()
+        np.testing.assert_allclose(tifffile.imread(written), expected, rtol=1e-6)
+        with tifffile.TiffFile(written) as tif:
+            assert tif.pages[0].tags["XResolution"].value == (4, 1)  # 0.25 um pixels
+    finally:
+        unregister("my_mip")
+        sys.modules.pop("lab_mip", None)
+
+
 def test_functions_from_main_cannot_be_exported():
     from napari_bioimg.ops import register, unregister
 

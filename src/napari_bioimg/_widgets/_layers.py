@@ -6,6 +6,8 @@ from typing import Any
 import numpy as np
 from napari.layers import Image, Labels, Layer
 
+from ..pipeline.spacing import trailing
+
 PREVIEW_KEY = "napari_bioimg_preview"
 
 
@@ -96,6 +98,21 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
         rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1 >= 3
         return viewer.add_image(data, rgb=rgb, **kwargs)
     return viewer.add_labels(data, **kwargs)
+
+
+def fit_axes(data: np.ndarray, source: Layer, scale, translate, units) -> tuple:
+    """``(scale, translate, units)`` for a result with other axes than its input.
+
+    A registered function may reduce a stack to a plane or make a stack of a
+    plane: the result keeps the input's trailing axes (numpy's alignment, as
+    napari's), new leading axes get unit steps. Results with the input's axes
+    (and an RGB image's colours, or the masks made of them) are left alone.
+    """
+    n = len(scale)
+    if data.ndim == n or (data.ndim == n + 1 and getattr(source, "rgb", False)):
+        return tuple(scale), tuple(translate), units
+    units = None if units is None else trailing(units, data.ndim, "pixel")
+    return trailing(scale, data.ndim, 1.0), trailing(translate, data.ndim, 0.0), units
 
 
 def for_display(data: np.ndarray, kind: str, source: Layer, scale, translate) -> tuple:

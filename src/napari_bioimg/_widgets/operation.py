@@ -10,7 +10,7 @@ of planes that the operation's halo needs.
 import inspect
 import math
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -31,12 +31,13 @@ from ..ops.planes import (
     output_units,
     plane_previewable,
 )
-from ..ops.registry import Operation
+from ..ops.registry import BUILTIN_NAMES, Operation
 from ._layers import (
     PREVIEW_KEY,
     NonzeroView,
     accepts,
     add_result,
+    fit_axes,
     for_display,
     layer_data,
     length_unit,
@@ -440,11 +441,12 @@ class OperationWidget(widgets.Container):
                 _ignore_errors=True,
                 _progress={"total": slabs, "desc": f"Preview of {self.operation.display_name}"},
             )
-        else:
+            worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
+        else:  # (answers with the request it answers: see _compute)
             worker = create_worker(
                 self._compute, request, data, _start_thread=False, _ignore_errors=True
             )
-        worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
+            worker.returned.connect(lambda answer: self._show_preview(*answer))
         worker.errored.connect(self._report)
         worker.finished.connect(self._on_preview_finished)
         self._worker = worker
@@ -485,7 +487,21 @@ class OperationWidget(widgets.Container):
             del self._prepare_cache[next(iter(self._prepare_cache))]
         return value
 
-    def _compute(self, request: Request, data) -> np.ndarray:
+    def _compute(self, request: Request, data) -> tuple[Request, np.ndarray]:
+        """The request's result, with the request it answers.
+
+        A registered function that gives another shape than its data's (a
+        projection of a stack) has no plane to show: its whole result answers.
+        """
+        op = self.operation
+        if request.index is not None and op.name not in BUILTIN_NAMES and op.halo is None:
+            whole = np.asarray(op(np.asarray(data), spacing=request.spacing, **request.parameters))
+            if whole.shape == tuple(data.shape):
+                return request, whole[request.index]
+            return replace(request, index=None), whole
+        return request, self._computed(request, data)
+
+    def _computed(self, request: Request, data) -> np.ndarray:
         if self.operation.prepare is not None:
             parameters = self._prepared(data, request.parameters)
             if request.index is None:
@@ -522,7 +538,7 @@ class OperationWidget(widgets.Container):
             return  # stale: a newer request is pending or the input changed
         if layer not in self.viewer.layers:
             return
-        scale, translate = self._geometry(request)
+        scale, translate, units = self._result_geometry(request, result)
         if request.index is not None:
             lead = len(request.index)
             result = result.reshape((1,) * lead + result.shape)
@@ -533,7 +549,7 @@ class OperationWidget(widgets.Container):
                 )
             )
         self._update_preview_layer(
-            layer, result, scale, translate, request.index is not None, self._units(request)
+            layer, result, scale, translate, request.index is not None, units
         )
 
     def _replace_preview_data(self, layer: Layer, data: np.ndarray, plane: bool) -> None:
@@ -600,6 +616,14 @@ class OperationWidget(widgets.Container):
         if active is not None:
             selection.active = active
 
+    def _result_geometry(self, request: Request, result: np.ndarray) -> tuple:
+        """Scale, translate and units of the result (of a plane: of its stack)."""
+        scale, translate = self._geometry(request)
+        units = self._units(request)
+        if request.index is None:  # (a registered function may add or drop axes)
+            scale, translate, units = fit_axes(result, request.layer, scale, translate, units)
+        return scale, translate, units
+
     def _units(self, request: Request) -> tuple:
         """The result's units: the input's, less a projected axis'."""
         return output_units(self.operation, request.parameters, request.layer.units)
@@ -655,7 +679,7 @@ class OperationWidget(widgets.Container):
         layer = request.layer
         if not self._alive or layer not in self.viewer.layers:
             return None
-        scale, translate = self._geometry(request)
+        scale, translate, units = self._result_geometry(request, result)
         kind = "image" if self.operation.output_kind == "image" else "labels"
         kept = add_result(
             self.viewer,
@@ -665,7 +689,7 @@ class OperationWidget(widgets.Container):
             f"{layer.name} {self.operation.name}",
             scale=scale,
             translate=translate,
-            units=self._units(request),
+            units=units,
         )
         record_applied(
             self.viewer, self.operation, request.parameters, layer, kept, request.spacing, after

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..ops._checks import image_axes
 from ..ops.registry import BUILTIN_NAMES, Operation, get_operation, import_operation
-from .spacing import spacing_after
+from .spacing import spacing_after, spacing_of_result, trailing
 
 __all__ = ["FORMAT_KEY", "FORMAT_VERSION", "INPUT", "Pipeline", "Step", "plain"]
 
@@ -316,6 +316,12 @@ class Pipeline:
                 op, step.parameters, shape, step_scale, step_translate, nsp
             )
             step_units = output_units(op, step.parameters, step_units)
+            if step.operation not in BUILTIN_NAMES:  # (a function may add or drop axes)
+                ndim = len(step_scale) + np.ndim(result) - len(shape)
+                step_scale, step_translate, step_units = (
+                    trailing(step_scale, ndim, 1.0), trailing(step_translate, ndim, 0.0),
+                    trailing(step_units, ndim, "pixel"),
+                )
             nsp = None if out_spacing is None else len(out_spacing)
             geometry[step.id] = (np.shape(result), step_scale, step_translate, step_units, nsp)
             last = (result, out_spacing, step_scale, step_translate, step_units)
@@ -341,6 +347,8 @@ class Pipeline:
                 step.operation, step.parameters, step_spacing,
                 image_axes(data if hasattr(data, "shape") else np.asarray(data)),  # (dask: lazy)
             )
+            if step.operation not in BUILTIN_NAMES:  # (a function may drop axes)
+                out_spacing = spacing_of_result(out_spacing, image_axes(result))
             results[step.id] = (result, out_spacing)
             if not keep and last_read.get(step.source) == index:
                 del results[step.source]

@@ -22,7 +22,8 @@ __all__ = ["pipeline_script"]
 # Operations that change the voxel size of their result (see spacing.spacing_after).
 _RESIZING = ("resample_isotropic", "subsample", "project", "set_voxel_size")
 _HELPERS = (
-    looks_rgb, image_axes, spacing.spacing_after, io.read_image, io.process_image, io.write_image
+    looks_rgb, image_axes, spacing.spacing_after, spacing.spacing_of_result, io.read_image,
+    io.process_image, io.write_image,
 )
 
 _HEADER = '''\
@@ -137,7 +138,13 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         body.append(f"{variable} = {function}({', '.join(arguments)})")
         names[step.id] = variable
         spacings[step.id] = spacings[step.source]
-        if step.operation in _RESIZING:
+        if not builtin:  # (a function may reduce a stack to a plane)
+            spacings[step.id] = f"spacing{index + 1}"
+            body.append(
+                f"spacing{index + 1} = spacing_of_result({spacings[step.source]}, "
+                f"image_axes({variable}))"
+            )
+        elif step.operation in _RESIZING:
             parameters = "{" + ", ".join(
                 f'"{key}": {_literal(value)}' for key, value in step.parameters.items()
             ) + "}"

@@ -5,7 +5,7 @@ Kept free of any import so that :mod:`napari_bioimg.pipeline.script` can copy
 pipeline then track spacing with the very same code.
 """
 
-__all__ = ["spacing_after"]
+__all__ = ["spacing_after", "spacing_of_result", "trailing"]
 
 
 def spacing_after(operation, parameters, spacing, ndim):
@@ -79,3 +79,33 @@ def spacing_after(operation, parameters, spacing, ndim):
         remaining = spacing[:axis] + spacing[axis + 1 :]
         return remaining if len(remaining) >= 2 else None
     return spacing
+
+
+def spacing_of_result(spacing, axes):
+    """The spacing of a registered function's result of ``axes`` image axes.
+
+    A function may reduce a stack to a plane (a projection of its own): the
+    result keeps the voxel size of the trailing axes it has (numpy's and
+    napari's alignment), None under two; more axes than the input's are new
+    leading axes, not spatial ones: the spacing stays.
+
+    >>> spacing_of_result((2.0, 0.5, 0.5), 2)
+    (0.5, 0.5)
+    >>> spacing_of_result((0.5, 0.5), 3)
+    (0.5, 0.5)
+    """
+    if spacing is None or axes >= len(spacing):
+        return spacing
+    return tuple(spacing)[len(spacing) - axes :] if axes >= 2 else None
+
+
+def trailing(values, ndim, fill):
+    """Per-axis ``values`` for ``ndim`` axes aligned at the end, ``fill`` for new leading ones.
+
+    >>> trailing((2.0, 0.5, 0.25), 2, 1.0)
+    (0.5, 0.25)
+    >>> trailing((0.5, 0.25), 3, 1.0)
+    (1.0, 0.5, 0.25)
+    """
+    values = tuple(values)
+    return (fill,) * (ndim - len(values)) + values[max(len(values) - ndim, 0) :]
