@@ -293,3 +293,35 @@ def test_an_image_without_one_finite_value_shows_no_bars_and_no_error(viewer):
     assert widget._insight["min"].text() == "nan"
     viewer.add_image(np.arange(12, dtype=np.float32).reshape(3, 4), name="finite")
     assert widget.counts.sum() == 12 and widget._insight["max"].text() == "11"
+
+
+def test_integer_bins_hold_whole_numbers_of_values(viewer):
+    """256 bins over 300 values held one or two values each: a flat image drawn as a comb."""
+    flat = np.tile(np.arange(300, dtype=np.uint16), (40, 1))
+    viewer.add_image(flat, name="flat")
+    widget = dock(viewer)
+    assert len(widget.counts) == 150 and set(widget.counts.tolist()) == {80}
+    np.testing.assert_allclose(np.diff(widget.edges), 2.0)
+    assert widget.counts.sum() == flat.size
+
+
+def test_values_a_sample_missed_are_counted_and_the_extremes_are_exact(
+    monkeypatch, viewer, qtbot
+):
+    """The bins came from a sample: 199 saturated pixels of the plane were left out."""
+    monkeypatch.setattr(histogram, "BIG", 100_000)
+    monkeypatch.setattr(histogram, "SAMPLE", 20_000)
+    rng = np.random.default_rng(0)
+    stack = rng.integers(100, 200, (8, 120, 130)).astype(np.uint16)
+    stack[4, 7, 3:] = 0
+    stack[4, 50, :] = 60000
+    viewer.add_image(stack, name="stack")
+    viewer.dims.set_current_step(0, 4)
+    widget = dock(viewer)
+    wait_idle(qtbot, widget)
+    assert widget.stats["sampled"]
+    assert (widget.stats["min"], widget.stats["max"]) == (0, 60000)
+    assert "sampled" not in widget._insight["max"].text()
+    assert widget.counts.sum() == stack[4].size  # every pixel of the plane is in a bin
+    expected, _ = np.histogram(stack[4], bins=widget.edges)
+    np.testing.assert_array_equal(widget.counts, expected)

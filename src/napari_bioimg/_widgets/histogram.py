@@ -54,12 +54,29 @@ PLANE, STACK = "current plane", "whole stack"
 
 
 def bin_layout(low: float, high: float, dtype) -> tuple[int, tuple[float, float]]:
-    """Return the number of bins and their range (one bin per value for narrow integer ranges)."""
-    if np.dtype(dtype).kind in "iub" and high - low + 1 <= BINS:
-        return int(high - low + 1), (low - 0.5, high + 0.5)
+    """Return the number of bins and their range.
+
+    Integers get bins of a whole number of values (one per value for narrow
+    ranges): 256 bins over 300 values would hold one or two values each, a comb.
+    """
+    if np.dtype(dtype).kind in "iub":
+        values = int(high - low) + 1
+        width = -(-values // BINS)  # (ceiling)
+        bins = -(-values // width)
+        return bins, (low - 0.5, low - 0.5 + bins * width)
     if low == high:
         return 1, (low - 0.5, high + 0.5)
     return BINS, (float(low), float(high))
+
+
+def _extremes(values) -> tuple[float, float] | None:
+    """Finite minimum and maximum of ``values`` (None: no finite value)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    return float(values.min()), float(values.max())
 
 
 @dataclass
@@ -91,9 +108,19 @@ def compute(data, index, values_range, spacing, limit: int) -> Computed:
             stats = {"dtype": str(data.dtype), "min": nan, "max": nan, "mean": nan, "std": nan}
             values_range = (0.0, 1.0)
         stats["shape"] = tuple(data.shape)
-        stats["sampled"] = whole_sampled
+        stats["sampled"] = stats["extremes sampled"] = whole_sampled
+        if whole_sampled and isinstance(data, np.ndarray):  # in memory: exact, one read
+            extremes = _extremes(data) if data.dtype.kind == "f" else (
+                float(data.min()), float(data.max())
+            )
+            if extremes is not None:
+                stats["min"], stats["max"] = values_range = extremes
+                stats["extremes sampled"] = False
     part = data if index is None else data[index]
     values, sampled = subsample(part, limit)
+    shown = _extremes(values)  # a sample may have missed them: no pixel left out
+    if shown is not None and (shown[0] < values_range[0] or shown[1] > values_range[1]):
+        values_range = (min(shown[0], values_range[0]), max(shown[1], values_range[1]))
     bins, span = bin_layout(*values_range, data.dtype)
     try:
         counts, edges = ops.histogram(np.asarray(values), bins=bins, range=span)
@@ -589,8 +616,9 @@ class HistogramDock(QWidget):
         sampled = " (sampled)" if stats.get("sampled") else ""
         self._insight["shape"].setText(" × ".join(str(n) for n in stats["shape"]))
         self._insight["dtype"].setText(stats["dtype"])
-        self._insight["min"].setText(f"{stats['min']:.6g}{sampled}")
-        self._insight["max"].setText(f"{stats['max']:.6g}{sampled}")
+        extremes = " (sampled)" if stats.get("extremes sampled", stats.get("sampled")) else ""
+        self._insight["min"].setText(f"{stats['min']:.6g}{extremes}")
+        self._insight["max"].setText(f"{stats['max']:.6g}{extremes}")
         self._insight["mean"].setText(f"{stats['mean']:.6g}{sampled}")
         self._insight["std"].setText(f"{stats['std']:.6g}{sampled}")
         spacing = " × ".join(f"{s:.4g}" for s in spatial_scale(layer))
