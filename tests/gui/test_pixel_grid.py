@@ -71,6 +71,20 @@ def test_scaled_coordinates_without_a_unit_are_not_called_pixels(viewer, blobs):
     assert text.count("pixel") == 1  # the "pixel:" of the indices only
 
 
+def test_painting_labels_updates_the_numbers(viewer):
+    """A click of the brush without moving the mouse left the old value shown."""
+    labels = np.zeros((20, 30), np.int32)
+    labels[5, 7] = 7
+    layer = viewer.add_labels(labels, name="labels")
+    grid = dock(viewer)
+    viewer.cursor.position = (5.0, 7.0)
+    assert grid.cell_text(5, 5) == "7"
+    layer.paint((5, 7), 9, refresh=True)
+    assert grid.cell_text(5, 5) == "9"
+    layer.fill((0, 0), 3)
+    assert grid.cell_text(0, 0) == "3"
+
+
 def test_float_and_labels_layers(viewer):
     image = np.linspace(-1e-6, 2.5, 64, dtype=np.float32).reshape(8, 8)
     image[3, 3] = np.nan

@@ -258,7 +258,9 @@ class PixelGrid(QWidget):
         active = self.viewer.layers.selection.active
         self.layer = active if isinstance(active, Image | Labels) else None
         if self.layer is not None:
-            for name in ("data", "contrast_limits", "colormap", "gamma", "scale", "translate"):
+            # (labels_update: painting and filling, which change the data in place)
+            for name in ("data", "contrast_limits", "colormap", "gamma", "scale", "translate",
+                         "labels_update"):
                 emitter = getattr(self.layer.events, name, None)
                 if emitter is not None:
                     emitter.connect(self.refresh)
