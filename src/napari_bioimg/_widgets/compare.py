@@ -135,6 +135,12 @@ class CompareWidget(widgets.Container):
         if self.mode is None:
             self._refresh_choices()
             return
+        removed = getattr(event, "value", None)
+        if self.mode == "curtain" and removed is not None and (
+            removed in (self._pair or ()) or removed is self._session.curtain
+        ):  # a compared layer (or the curtain) is gone: the curtain ends
+            self.restore()
+            return
         self._updating = True
         try:
             reset_keeping(self._layers)
