@@ -275,3 +275,25 @@ def test_the_dock_does_not_float(viewer, qtbot, stack):
     qtbot.waitUntil(lambda: not dock_widget.features() & floatable, timeout=5000)
     button = getattr(dock_widget.titleBarWidget(), "float_button", None)
     assert button is None or button.isHidden()
+
+
+def test_an_rgb_stack_is_shown_in_every_view(viewer):
+    """RGB z-stacks (z, y, x, colours) were not offered: XZ and YZ stayed empty."""
+    rgb = np.random.default_rng(0).integers(0, 255, (10, 64, 80, 3), dtype=np.uint8)
+    layer = viewer.add_image(rgb, rgb=True, name="rgb stack", scale=(2.0, 0.5, 0.5))
+    gray = viewer.add_image(rgb[..., 1], name="gray", scale=(2.0, 0.5, 0.5))
+    viewer.layers.selection.active = layer
+    widget = dock(viewer)
+    assert widget.shown_layers() == [layer]
+    assert widget.aspect("xz") == pytest.approx(4.0)
+    viewer.dims.point = (7 * 2.0, 20 * 0.5, 33 * 0.5)
+    xz, yz = widget.view_model("xz").layers["rgb stack"], widget.view_model("yz").layers[
+        "rgb stack"
+    ]
+    assert xz.rgb and yz.rgb
+    np.testing.assert_array_equal(np.asarray(xz._slice.image.raw), rgb[:, 20, :, :])  # z, x
+    np.testing.assert_array_equal(  # rows y, columns z
+        np.asarray(yz._slice.image.raw), rgb[:, :, 33, :].transpose(1, 0, 2)
+    )
+    viewer.layers.selection.active = gray
+    assert widget.shown_layers() == [gray]

@@ -389,7 +389,6 @@ class OrthogonalViews(QWidget):
             if isinstance(layer, Image | Labels)
             and layer.ndim >= 3
             and not layer.metadata.get(CROSSHAIR_KEY)
-            and not getattr(layer, "rgb", False)
         ]
         selected = self.viewer.layers.selection
         anchors = [la for la in candidates if isinstance(la, Image) and la in selected]
