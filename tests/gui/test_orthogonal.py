@@ -297,3 +297,10 @@ def test_an_rgb_stack_is_shown_in_every_view(viewer):
     )
     viewer.layers.selection.active = gray
     assert widget.shown_layers() == [gray]
+
+
+def test_without_a_stack_the_dock_says_so(viewer, blobs):
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    assert widget.shown_layers() == []
+    assert widget._info.text() == "(no 3D image)"

@@ -185,7 +185,7 @@ class OrthogonalViews(QWidget):
         self._crosshair_box.setChecked(True)
         self._crosshair_box.setToolTip("Lines through the current position in every view")
         self._crosshair_box.toggled.connect(self._on_crosshair_toggled)
-        self._info = QLabel("")
+        self._info = QLabel("(no 3D image)")
         self._info.setWordWrap(True)
         splitter = QSplitter(Qt.Orientation.Vertical)
         for name in ("xz", "yz"):
