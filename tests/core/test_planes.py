@@ -98,6 +98,11 @@ def test_output_geometry_keeps_results_overlaid():
     assert output_geometry(sub, {"step": [1, 5, 5]}, shape, scale, translate)[0] == (2.0, 2.5, 2.5)
     proj = ops.get_operation("project")
     assert output_geometry(proj, {"axis": 0}, shape, scale, translate) == ((0.5, 0.5), (0.0, 0.0))
+    # along y: a side view (z rows, x columns) just below the stack, not over it
+    side_scale, side_translate = output_geometry(proj, {"axis": 1}, shape, scale, translate)
+    assert side_scale == (2.0, 0.5)
+    height = shape[1] * 0.5
+    assert side_translate == pytest.approx((-0.25 + height * 1.05 + 1.0, 0.0))
     iso = ops.get_operation("resample_isotropic")
     assert output_geometry(iso, {}, shape, scale, translate)[0] == (0.5, 0.5, 0.5)
 

@@ -710,3 +710,23 @@ def test_size_sliders_in_metres_show_pixels_and_give_metres(viewer, qtbot):
     wait_idle(qtbot, widget)
     np.testing.assert_array_equal(widget.preview_layer.data, ops.median(
         image.data, radius=3 * 6.5e-8, spacing=(6.5e-8, 6.5e-8)))
+
+
+def test_a_projection_along_y_lies_below_the_stack_not_over_it(viewer, qtbot, banana):
+    """Its z rows were laid over the stack's y (the viewer's y range grew to z's 211 mm)."""
+    stack = banana[:, ::4, ::4]
+    source = viewer.add_image(stack, name="banana", scale=(8.8, 1.5625, 1.5625),
+                              translate=(0.0, 10.0, 20.0))
+    project = dock(viewer, qtbot, "project")
+    project.input_layer = source
+    project.set_parameters(axis=1, method="max")
+    wait_idle(qtbot, project)
+    project.apply()
+    wait_idle(qtbot, project)
+    side = viewer.layers[-1]
+    np.testing.assert_array_equal(side.data, stack.max(axis=1))
+    np.testing.assert_allclose(side.scale, (8.8, 1.5625))
+    stack_box, side_box = source.extent.world, side.extent.world
+    assert side_box[0][0] > stack_box[1][1]  # its first row is below the stack's last
+    np.testing.assert_allclose(side_box[:, 1], stack_box[:, 2])  # columns under x
+    np.testing.assert_allclose(project.preview_layer.translate, side.translate)

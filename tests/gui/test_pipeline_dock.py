@@ -77,7 +77,9 @@ def test_a_replayed_crop_and_projection_land_where_apply_put_them(make_napari_vi
     project = dock(viewer, qtbot, "project")
     apply(qtbot, project, cropped, axis=2, method="max")
     projected = viewer.layers[-1]
-    assert tuple(projected.translate) == (9.0, 105.0)  # Apply: the crop's origin, z and y
+    # Apply: a side view (rows z, columns y) just below the crop (y 104.75..109.75, a gap of
+    # 5 % of its height, then half a z step); its columns start at the crop's y origin
+    np.testing.assert_allclose(projected.translate, (109.75 + 0.25 + 1.0, 105.0))
 
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     replay = replay_on(qtbot, pipeline_dock, source)

@@ -196,6 +196,10 @@ def compute_slabs(
     return output
 
 
+# Space between an image and a projection of it along y or x laid below it (of its height).
+SIDE_VIEW_GAP = 0.05
+
+
 def output_geometry(
     operation: Operation,
     parameters: dict,
@@ -209,7 +213,9 @@ def output_geometry(
     Filters and morphology keep both; ``crop`` moves the origin by ``start``,
     ``subsample`` multiplies the scale by ``step``, ``project`` drops the axis,
     ``resample_isotropic`` makes the spatial scale isotropic, ``set_voxel_size``
-    sets it (as :func:`~napari_bioimg.pipeline.spacing.spacing_after`). An RGB image's
+    sets it (as :func:`~napari_bioimg.pipeline.spacing.spacing_after`); a projection
+    along y or x (a side view, its rows the axis before) lies just below the input
+    (napari lays its last two axes over y and x). An RGB image's
     colour axis (in ``shape``, not in ``scale``) keeps no geometry. ``spatial``:
     the number of spatial axes (the length of the spacing the operation reads;
     default the last ``min(ndim, 3)``), fewer for masks with a channel axis.
@@ -230,6 +236,14 @@ def output_geometry(
         scale = [s * k for s, k in zip(scale, steps, strict=True)]
     elif operation.name == "project":
         axis = p["axis"] % ndim
+        if ndim >= 3 and axis >= ndim - 2:
+            # A side view (along y or x, rows are the axis before): napari lays its
+            # last two axes over y and x, so it lies just below the input, not over it.
+            y = ndim - 2
+            bottom = translate[y] + (shape[y] - 0.5) * scale[y]
+            translate[ndim - 3] = bottom + SIDE_VIEW_GAP * shape[y] * scale[y] + (
+                scale[ndim - 3] / 2
+            )
         del scale[axis], translate[axis]
     elif operation.name == "resample_isotropic":
         nsp = min(ndim, 3) if spatial is None else spatial
