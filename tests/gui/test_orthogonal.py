@@ -109,6 +109,18 @@ def test_a_click_moves_the_shared_position(viewer, stack, name, moved, kept):
         assert model.dims.current_step[sliced] == viewer.dims.current_step[sliced]
 
 
+def test_a_click_in_naparis_canvas_with_rolled_axes_sets_the_axes_it_shows(viewer, stack):
+    """The canvas showing (x, z) after rolling the dims: a click moved x only."""
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    viewer.dims.order = (1, 2, 0)  # rows x, columns z; y sliced
+    before = viewer.dims.point
+    widget.click("xy", (150.0, 60.0, 20.0))
+    assert viewer.dims.point[0] == pytest.approx(150.0, abs=4.4)  # z moved too
+    assert viewer.dims.point[2] == pytest.approx(20.0, abs=0.8)
+    assert viewer.dims.point[1] == pytest.approx(before[1])  # y (sliced) kept
+
+
 def _event(kind, position, pos):
     return SimpleNamespace(
         type=kind,

@@ -344,7 +344,10 @@ class OrthogonalViews(QWidget):
         """
         point = list(self.viewer.dims.point)
         position = tuple(position)
-        for axis in VIEW_AXES[name][:2]:
+        axes = VIEW_AXES[name][:2]
+        if name == "xy":  # napari's canvas: the axes it displays (rolled: maybe x and z)
+            axes = tuple(a - len(point) for a in self.viewer.dims.displayed[-2:])
+        for axis in axes:
             if len(position) >= -axis and len(point) >= -axis:
                 point[axis] = float(position[axis])
         return tuple(point)
