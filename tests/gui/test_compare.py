@@ -1,5 +1,7 @@
 """The compare dock: side by side in napari's grid, a curtain, and restore."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -194,3 +196,19 @@ def test_removing_a_compared_layer_ends_the_curtain(viewer, filtered, removed):
     others = [layer.name for layer in filtered if layer is not gone]
     assert visible(viewer) == others  # the rest shown again, as before comparing
     widget.split = 0.3  # nothing left to follow the slider
+
+
+def test_the_curtain_cuts_across_the_columns_the_canvas_shows(viewer, filtered, blobs):
+    """With the axes transposed the curtain still cut along data x (now the screen's rows)."""
+    widget = dock(viewer)
+    widget.chosen = [filtered[0], filtered[2]]
+    viewer.dims.order = (1, 0)  # columns on screen: data rows (y)
+    widget.curtain()
+    widget.split = 0.25
+    rows = blobs.shape[0]
+    curtain = widget.curtain_layer
+    np.testing.assert_array_equal(curtain.data, filtered[2].data[: math.ceil(rows / 4 - 0.5)])
+    viewer.dims.order = (0, 1)  # back: columns are x again
+    np.testing.assert_array_equal(
+        curtain.data, filtered[2].data[:, : math.ceil(blobs.shape[1] / 4 - 0.5)]
+    )

@@ -92,6 +92,7 @@ class CompareWidget(widgets.Container):
             (self.viewer.layers.events.inserted, self._refresh_choices),
             (self.viewer.layers.events.removed, self._on_removed),
             (self.viewer.layers.selection.events.changed, self._refresh_choices),
+            (self.viewer.dims.events.order, self._update_curtain),  # (columns: another axis)
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
@@ -213,7 +214,7 @@ class CompareWidget(widgets.Container):
         )
         if getattr(source, "units", None) is not None:
             common["units"] = source.units
-        view = self._left_part(source, 1)
+        view = self._left_part(source, 1, self._column_axis(source))
         if isinstance(source, Labels):
             return self.viewer.add_labels(view, colormap=source.colormap, **common)
         return self.viewer.add_image(
@@ -221,14 +222,18 @@ class CompareWidget(widgets.Container):
             **({} if source.rgb else {"colormap": source.colormap}), **common,
         )
 
+    def _column_axis(self, layer: Layer) -> int:
+        """The layer axis napari shows as columns (the last one if it shows none of its)."""
+        axis = self.viewer.dims.displayed[-1] - (self.viewer.dims.ndim - layer.ndim)
+        return axis if 0 <= axis < layer.ndim else layer.ndim - 1
+
     @staticmethod
-    def _left_part(source: Layer, columns: int):
-        """The first ``columns`` columns (last spatial axis) of the data: a view, no copy."""
+    def _left_part(source: Layer, columns: int, axis: int):
+        """The first ``columns`` columns (along ``axis``) of the data: a view, no copy."""
         data = layer_data(source)
-        window = (Ellipsis, slice(0, max(columns, 1)))
-        if getattr(source, "rgb", False):
-            window = (*window, slice(None))
-        return data[window]
+        window = [slice(None)] * data.ndim  # (an RGB image's colours stay last, whole)
+        window[axis] = slice(0, max(columns, 1))
+        return data[tuple(window)]
 
     @property
     def split(self) -> float:
@@ -249,16 +254,18 @@ class CompareWidget(widgets.Container):
             return 0
         edges = []
         for layer in self._pair:
-            width = layer_data(layer).shape[layer.ndim - 1]
+            axis = self._column_axis(layer)
+            width = layer_data(layer).shape[axis]
             for column in (-0.5, width - 0.5):
                 point = np.zeros(layer.ndim)
-                point[-1] = column
-                edges.append(float(np.asarray(layer.data_to_world(point))[-1]))
+                point[axis] = column
+                edges.append(float(np.asarray(layer.data_to_world(point))[axis]))
         low, high = min(edges), max(edges)
         upper = self._pair[0]
-        split = _with_last(upper, low + self.split * (high - low))
-        column = float(np.asarray(upper.world_to_data(split))[-1])
-        width = layer_data(upper).shape[upper.ndim - 1]
+        axis = self._column_axis(upper)
+        split = _with_coordinate(upper, axis, low + self.split * (high - low))
+        column = float(np.asarray(upper.world_to_data(split))[axis])
+        width = layer_data(upper).shape[axis]
         return min(max(math.ceil(column - 1e-9), 0), width)
 
     def _update_curtain(self, _value=None) -> None:
@@ -268,7 +275,7 @@ class CompareWidget(widgets.Container):
         columns = self.curtain_columns()
         source = self._pair[0]
         limits = getattr(curtain, "contrast_limits", None)
-        curtain.data = self._left_part(source, columns)
+        curtain.data = self._left_part(source, columns, self._column_axis(source))
         if limits is not None:
             curtain.contrast_limits = limits
         if isinstance(curtain, Labels):  # a view of the user's labels: no painting on it
@@ -312,10 +319,10 @@ class CompareWidget(widgets.Container):
         show_error(f"Compare: {message}")
 
 
-def _with_last(layer: Layer, x_world: float) -> np.ndarray:
-    """A world point on the layer's axes whose last coordinate is ``x_world``."""
+def _with_coordinate(layer: Layer, axis: int, world: float) -> np.ndarray:
+    """A world point on the layer's axes whose coordinate along ``axis`` is ``world``."""
     point = np.asarray(layer.data_to_world(np.zeros(layer.ndim)), dtype=float)
-    point[-1] = x_world
+    point[axis] = world
     return point
 
 
