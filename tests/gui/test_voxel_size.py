@@ -145,6 +145,36 @@ def test_resample_labels_uses_nearest(viewer, qtbot):
     assert set(np.unique(result)) == {0, 3, 7}
 
 
+def test_resample_of_a_time_lapse_keeps_its_frames(viewer, qtbot, monkeypatch):
+    """Frames 60 s apart were interpolated as 481 planes of 0.5 (t taken for z)."""
+    from napari_bioimg._widgets._recorder import recorder_for
+
+    frames = np.random.default_rng(0).integers(0, 255, (5, 16, 24)).astype(np.uint8)
+    layer = viewer.add_image(frames, scale=(60.0, 0.5, 0.25), axis_labels=("t", "y", "x"),
+                             name="movie")
+    widget = dock(viewer)
+    viewer.layers.selection = {layer}
+    widget.resample()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=30000)
+    result = viewer.layers["movie isotropic"]
+    expected = ops.resample_isotropic(frames, spacing=(0.5, 0.25))  # frame by frame
+    assert expected.shape == (5, 31, 24)  # (y: 16 rows of 0.5 -> 31 of 0.25, centre to centre)
+    np.testing.assert_array_equal(result.data, expected)
+    np.testing.assert_allclose(result.scale, (60.0, 0.25, 0.25))
+    pipeline = recorder_for(viewer).to_pipeline()
+    np.testing.assert_array_equal(pipeline.run(frames, (0.5, 0.25)), expected)
+
+
+def test_resample_of_only_rgb_images_says_why_nothing_happens(viewer, monkeypatch):
+    messages = []
+    monkeypatch.setattr("napari_bioimg._widgets.voxel_size.show_info", messages.append)
+    rgb = viewer.add_image(np.zeros((20, 30, 3), np.uint8), rgb=True, name="rgb")
+    widget = dock(viewer)
+    viewer.layers.selection = {rgb}
+    assert not widget._resample.isEnabled()
+    assert widget.resample() == [] and messages and "grey image" in messages[-1]
+
+
 def test_closing_the_dock_disconnects(viewer):
     viewer.add_image(np.zeros((3, 8, 8)), name="a")
     widget = dock(viewer)

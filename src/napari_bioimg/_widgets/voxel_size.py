@@ -220,7 +220,7 @@ class VoxelSizeWidget(QWidget):
         layers = self.layers
         self._names.setText(", ".join(layer.name for layer in layers) or "(select layers)")
         self._apply.setEnabled(bool(layers))
-        self._resample.setEnabled(any(isinstance(la, Image | Labels) for la in layers))
+        self._resample.setEnabled(any(_resamplable(la) for la in layers))
         has_z = any(len(spatial_scale(layer)) >= 3 for layer in layers)
         self._spins["z"].setEnabled(has_z or not layers)
         if layers:
@@ -324,10 +324,9 @@ class VoxelSizeWidget(QWidget):
         """
         started = []
         for layer in self.layers:
-            if not isinstance(layer, Image | Labels) or getattr(layer, "rgb", False):
+            if not _resamplable(layer):
                 continue
-            nsp = min(layer.ndim, 3)
-            spacing = tuple(float(s) for s in layer.scale[-nsp:])
+            spacing = spatial_scale(layer)  # (a time-lapse's t, a mask's channels: batch)
             layer_order = 0 if isinstance(layer, Labels) else order
             worker = create_worker(
                 ops.resample_isotropic,
@@ -344,6 +343,8 @@ class VoxelSizeWidget(QWidget):
             started.append(worker)
             self._status.setText("resampling…")
             worker.start()
+        if not started:
+            show_info("Resample to isotropic: select a grey image or a labels layer")
         return started
 
     def _keep(self, layer: Layer, spacing, order: int, result: np.ndarray) -> None:
@@ -369,3 +370,8 @@ class VoxelSizeWidget(QWidget):
     def busy(self) -> bool:
         """True while a resampling runs."""
         return bool(self._workers)
+
+
+def _resamplable(layer: Layer) -> bool:
+    """Grey images and labels (RGB images are not resampled)."""
+    return isinstance(layer, Image | Labels) and not getattr(layer, "rgb", False)
