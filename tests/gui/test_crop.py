@@ -208,3 +208,65 @@ def test_the_dock_close_button_stops_following_the_layer_list(viewer, blobs):
     dock_widget.title.close_button.click()
     assert len(viewer.layers.events.inserted.callbacks) == opened - 1  # its own one
     viewer.add_image(blobs, name="again")  # nothing follows it: no error
+
+
+def test_corners_on_pixel_centres_keep_those_pixels_on_every_axis(viewer, qtbot, blobs):
+    """Shapes hold float32 corners: a corner on row 123's centre read 123.0000031 (dropped)."""
+    layer = viewer.add_image(blobs, name="blobs", scale=(0.39, 0.39))
+    widget = dock(viewer)
+    shapes = widget.draw_rectangle()
+    for (y0, x0), (y1, x1) in [((123, 10), (200, 77)), ((7, 101), (59, 203))]:
+        shapes.data = []
+        shapes.add_rectangles(np.array([layer.data_to_world((y0, x0)),
+                                        layer.data_to_world((y1, x1))]))
+        assert widget.crop_parameters() == {"start": [y0, x0], "stop": [y1 + 1, x1 + 1]}
+
+
+def test_all_layers_of_this_shape_crop_their_own_pixels_in_the_rectangle(viewer, qtbot, blobs):
+    """A same-shape layer shifted by 20 was cropped at the chosen layer's indices."""
+    image = viewer.add_image(blobs, name="blobs")
+    shifted = viewer.add_image(blobs[::-1].copy(), name="shifted", translate=(0.0, 20.0))
+    widget = dock(viewer)
+    widget.layer = image
+    widget.all_same_shape = True
+    shapes = widget.draw_rectangle()
+    shapes.add_rectangles(np.array([world_corner(image, 30, 60), world_corner(image, 90, 150)]))
+    run(qtbot, widget, widget.crop)
+    np.testing.assert_array_equal(viewer.layers["blobs crop"].data, blobs[30:90, 60:150])
+    cropped = viewer.layers["shifted crop"]
+    np.testing.assert_array_equal(cropped.data, shifted.data[30:90, 40:130])
+    np.testing.assert_allclose(cropped.data_to_world((0, 0)), image.data_to_world((30, 60)))
+    step = recorder_for(viewer).steps[-1]
+    assert step.input_layer == "shifted" and step.parameters["start"] == [30, 40]
+
+
+def test_z_range_only_of_a_2d_layer_is_refused(viewer, qtbot, monkeypatch, blobs):
+    messages = []
+    monkeypatch.setattr("napari_bioimg._widgets.crop_tools.show_error", messages.append)
+    viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    widget.region = "z range only"
+    count = len(viewer.layers)
+    assert widget.crop() is None
+    assert messages and "no z range" in messages[-1] and len(viewer.layers) == count
+
+
+def test_a_crop_of_a_lazy_stack_reads_only_its_region(viewer, qtbot, banana):
+    import dask.array as da
+
+    read = []
+
+    def counted(block, block_info=None):
+        read.append(block_info[0]["chunk-location"])
+        return block
+
+    lazy = da.from_array(banana, chunks=(1, 384, 384)).map_blocks(counted, dtype=banana.dtype)
+    layer = viewer.add_image(lazy, name="lazy")
+    widget = dock(viewer)
+    widget.layer = layer
+    widget.region = "z range only"
+    widget.z_range = (10, 11)
+    read.clear()
+    cropped = run(qtbot, widget, widget.crop)
+    np.testing.assert_array_equal(cropped.data, banana[10:12])
+    assert sorted({location[0] for location in read}) == [10, 11]

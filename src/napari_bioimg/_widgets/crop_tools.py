@@ -25,12 +25,20 @@ __all__ = ["REGIONS", "CropWidget"]
 
 REGIONS = ("rectangle", "view", "z range only")
 RECTANGLE_LAYER = "crop rectangle"
-# Rectangle corners come back from world_to_data with rounding noise.
-_TOLERANCE = 1e-6
+# Rectangle corners come back from world_to_data with rounding noise: napari keeps
+# Shapes data in float32 (a corner on pixel 123's centre reads 123.0000031).
+_TOLERANCE = 1e-4
 
 
-def _compute(operation: Operation, parameters: dict, arrays: list) -> list[np.ndarray]:
-    return [np.asarray(operation(np.asarray(a), **parameters)) for a in arrays]
+def _compute(operation: Operation, parameters: list[dict], arrays: list) -> list[np.ndarray]:
+    results = []
+    for a, p in zip(arrays, parameters, strict=True):
+        if operation.name == "crop":  # read only the region (a lazy stack: its chunks)
+            window = tuple(slice(b, e) for b, e in zip(p["start"], p["stop"], strict=False))
+            results.append(np.array(a[window]))
+        else:
+            results.append(np.asarray(operation(np.asarray(a), **p)))
+    return results
 
 
 class CropWidget(widgets.Container):
@@ -292,9 +300,13 @@ class CropWidget(widgets.Container):
             full.append(world)
         return full
 
-    def crop_parameters(self) -> dict[str, list[int]]:
-        """The ``start`` and ``stop`` of the crop for the current settings (plain ints)."""
-        layer = self.layer
+    def crop_parameters(self, layer: Layer | None = None) -> dict[str, list[int]]:
+        """The ``start`` and ``stop`` of the crop for the current settings (plain ints).
+
+        Of the chosen layer, or of ``layer`` (another one of its shape: its own
+        pixels in the region, whatever its translate or scale).
+        """
+        layer = self.layer if layer is None else layer
         if layer is None:
             raise ValueError("choose a layer first")
         shape = layer_data(layer).shape[: layer.ndim]
@@ -310,6 +322,8 @@ class CropWidget(widgets.Container):
         elif self.region == "view":
             starts, stops = self.view_bounds(layer)
         else:
+            if len(shape) < 3:
+                raise ValueError(f"{layer.name!r} has no z range to crop (it is 2D)")
             starts, stops = {}, {}
         for axis in starts:
             start[axis], stop[axis] = starts[axis], stops[axis]
@@ -322,15 +336,15 @@ class CropWidget(widgets.Container):
 
     def crop(self, _value=None):
         """Crop the layer(s) to the region; returns the worker (None on error)."""
-        return self._run("crop", self.crop_parameters)
+        return self._run("crop", self.crop_parameters)  # (each layer's own pixels)
 
     def subsample(self, _value=None):
         """Keep every n-th pixel per axis; the scale grows by the step."""
-        return self._run("subsample", lambda: {"step": self.steps})
+        return self._run("subsample", lambda _layer: {"step": self.steps})
 
     def flip(self, _value=None):
         """Reverse the chosen axis."""
-        return self._run("flip", lambda: {"axis": self.flip_axis})
+        return self._run("flip", lambda _layer: {"axis": self.flip_axis})
 
     def _targets(self, layer: Layer) -> list[Layer]:
         if not self.all_same_shape:
@@ -345,11 +359,11 @@ class CropWidget(widgets.Container):
         try:
             if self.layer is None:
                 raise ValueError("choose a layer first")
-            parameters = operation.bind(parameters_of())
+            targets = self._targets(self.layer)
+            parameters = [operation.bind(parameters_of(layer)) for layer in targets]
         except (ValueError, TypeError) as error:
             self._report(error)
             return None
-        targets = self._targets(self.layer)
         arrays = [layer_data(layer) for layer in targets]
         worker = create_worker(
             _compute, operation, parameters, arrays, _start_thread=False, _ignore_errors=True
@@ -364,9 +378,10 @@ class CropWidget(widgets.Container):
         worker.start()
         return worker
 
-    def _keep(self, operation: Operation, parameters: dict, sources: list, results: list) -> None:
+    def _keep(self, operation: Operation, parameter_list: list, sources: list, results: list
+              ) -> None:
         kept = []
-        for source, result in zip(sources, results, strict=True):
+        for source, parameters, result in zip(sources, parameter_list, results, strict=True):
             if source not in self.viewer.layers:
                 continue
             scale, translate = output_geometry(
