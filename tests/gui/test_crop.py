@@ -149,7 +149,7 @@ def test_flip_and_all_layers_of_the_same_shape(viewer, qtbot, blobs):
     assert type(viewer.layers["mask flip"]).__name__ == "Labels"
     steps = recorder_for(viewer).steps[-2:]
     assert [s.input_layer for s in steps] == ["blobs", "mask"]
-    assert steps[0].parameters == {"axis": 0}
+    assert steps[0].parameters == {"axis": -2}  # (counted from the last: y on any data)
     np.testing.assert_array_equal(replay(steps[0], blobs), ops.flip(blobs, axis=0))
 
 
@@ -270,3 +270,18 @@ def test_a_crop_of_a_lazy_stack_reads_only_its_region(viewer, qtbot, banana):
     cropped = run(qtbot, widget, widget.crop)
     np.testing.assert_array_equal(cropped.data, banana[10:12])
     assert sorted({location[0] for location in read}) == [10, 11]
+
+
+def test_a_flip_recorded_on_an_image_flips_the_same_axis_of_a_stack(viewer, qtbot, blobs,
+                                                                     banana):
+    """Recorded as axis 1 on 2D, the replay on a stack flipped y instead of x."""
+    image = viewer.add_image(blobs, name="blobs")
+    stack = viewer.add_image(banana[:, ::8, ::8], name="stack")
+    widget = dock(viewer)
+    widget.layer = image
+    widget.flip_axis = 1  # x
+    run(qtbot, widget, widget.flip)
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline_dock.run_on(stack)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    np.testing.assert_array_equal(viewer.layers[-1].data, banana[:, ::8, ::8][:, :, ::-1])

@@ -53,9 +53,14 @@ def record_applied(
     ``after``: the last step recorded when the work started (None: there was none);
     steps recorded while it ran, e.g. a new voxel size of ``source``, come after it.
     """
+    parameters = dict(parameters)
+    for parameter in operation.parameters:  # axes counted from the last: x is x on any data
+        value = parameters.get(parameter.name)
+        if parameter.ndim_range == "axis" and isinstance(value, int) and value >= 0:
+            parameters[parameter.name] = value - source.ndim
     recorder_for(viewer).record(RecordedStep(
         operation=operation.name,
-        parameters=dict(parameters),
+        parameters=parameters,
         input_layer=source.name,
         output_layer=result.name,
         spacing=None if spacing is None else tuple(spacing),
