@@ -182,18 +182,24 @@ def test_live_previews_are_not_compared_by_default(viewer, blobs):
     assert [layer.name for layer in widget.chosen] == ["blobs", "flipped"]
 
 
-@pytest.mark.parametrize("removed", ["upper", "lower", "curtain"])
-def test_removing_a_compared_layer_ends_the_curtain(viewer, filtered, removed):
-    """The upper layer deleted, its curtain copy stayed and followed the slider."""
+@pytest.mark.parametrize("removed", ["upper", "lower", "curtain", "all"])
+def test_removing_a_compared_layer_ends_the_curtain(viewer, qtbot, filtered, removed):
+    """The upper layer deleted, its curtain copy stayed and followed the slider; deleting a
+    selection holding the curtain (napari's Delete) must not fail either."""
     widget = dock(viewer)
     widget.chosen = [filtered[0], filtered[2]]  # blobs (lower), median (upper)
     widget.curtain()
     curtain = widget.curtain_layer
-    gone = {"upper": filtered[2], "lower": filtered[0], "curtain": curtain}[removed]
-    viewer.layers.remove(gone)
-    assert widget.mode is None and widget.curtain_layer is None
-    assert curtain not in viewer.layers
-    others = [layer.name for layer in filtered if layer is not gone]
+    if removed == "all":
+        viewer.layers.selection = set(viewer.layers)
+        viewer.layers.remove_selected()
+        gone = set(filtered)
+    else:
+        gone = {{"upper": filtered[2], "lower": filtered[0], "curtain": curtain}[removed]}
+        viewer.layers.remove(*gone)
+    qtbot.waitUntil(lambda: widget.mode is None, timeout=5000)
+    assert widget.curtain_layer is None and curtain not in viewer.layers
+    others = [layer.name for layer in filtered if layer not in gone]
     assert visible(viewer) == others  # the rest shown again, as before comparing
     widget.split = 0.3  # nothing left to follow the slider
 

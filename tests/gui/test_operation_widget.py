@@ -694,6 +694,10 @@ def test_size_sliders_span_their_pixel_range_in_the_layer_unit(viewer, qtbot):
     assert remove._controls["min_size"].max == pytest.approx(min_size.maximum * 0.25)
     # a scale without a unit: the numbers are the scale's, not pixels
     assert remove._controls["min_size"].label == "min size (scale units²)"
+    movie = viewer.add_image(np.zeros((3, 20, 20), np.float32), name="movie",
+                             scale=(60.0, 1.0, 1.0), axis_labels=("t", "y", "x"))
+    widget.input_layer = movie  # frames 60 s apart, pixels of 1: sizes in px
+    assert control.label == "radius (px)"
 
 
 def test_size_sliders_in_metres_show_pixels_and_give_metres(viewer, qtbot):

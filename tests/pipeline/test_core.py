@@ -138,7 +138,9 @@ def test_run_with_geometry_places_the_result_as_the_steps_one_by_one(volume):
     )
     np.testing.assert_array_equal(result, volume[1:, 5::2, 10:].max(axis=2))
     assert spacing == scale == (2.0, 1.0)
-    assert translate == (7.0 + 1 * 2.0, 100.0 + 5 * 0.5)
+    # a side view (z rows, y columns) just below the cropped, subsampled stack (18 rows of
+    # 1.0 from y 102.5): its bottom edge, a gap of 5 % of its height, half a z step
+    assert translate == pytest.approx((102.5 + 17.5 + 0.9 + 1.0, 100.0 + 5 * 0.5))
     assert units == ("s", "µm")  # the projected axis' unit dropped
 
 
@@ -230,3 +232,26 @@ def test_replayed_geometry_reads_the_spatial_axes_the_spacing_names():
             series, (0.5, 1.0), (0.1, 0.5, 1.0), (0, 0, 0), ("s", "µm", "µm")
         )
         assert scale == expected and spacing == expected[1:]
+
+
+def test_a_function_making_an_rgb_image_grey_keeps_both_axes_geometry():
+    """The colour axis counted as an axis: the grey result lost y's scale and translate."""
+    from napari_bioimg.ops import register, unregister
+
+    def to_grey(image, gain: float = 1.0):
+        return image.mean(axis=-1) * gain
+
+    register(to_grey)
+    try:
+        pipeline = Pipeline()
+        pipeline.add("to_grey")
+        rgb = np.random.default_rng(0).integers(0, 255, (40, 50, 3)).astype(np.uint8)
+        result, spacing, scale, translate, units = pipeline.run_with_geometry(
+            rgb, (0.5, 0.5), (0.5, 0.5), (10.0, 20.0), ("um", "um")
+        )
+        np.testing.assert_allclose(result, rgb.mean(axis=-1))
+        assert (spacing, scale, translate, units) == (
+            (0.5, 0.5), (0.5, 0.5), (10.0, 20.0), ("um", "um")
+        )
+    finally:
+        unregister("to_grey")

@@ -52,7 +52,7 @@ def length_unit(layer: Layer | None) -> str:
         return "px"
     units = getattr(layer, "units", None)
     text = "pixel" if units is None else format(units[-1], "~")
-    return axis_unit(text, layer.scale[-min(layer.ndim, 3) :])
+    return axis_unit(text, spatial_scale(layer))  # (not a time-lapse's t, a mask's channels)
 
 
 def axis_unit(unit: str, scale) -> str:

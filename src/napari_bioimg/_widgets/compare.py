@@ -15,9 +15,10 @@ import numpy as np
 from magicgui import widgets
 from napari.layers import Image, Labels, Layer
 from napari.utils.notifications import show_error
+from qtpy.QtCore import QTimer
 
 from ._layers import PREVIEW_KEY, is_preview, layer_data, reset_keeping
-from ._lifetime import DockLifetime
+from ._lifetime import DockLifetime, weak_callback
 
 __all__ = ["CURTAIN_KEY", "CompareWidget"]
 
@@ -139,14 +140,23 @@ class CompareWidget(widgets.Container):
         removed = getattr(event, "value", None)
         if self.mode == "curtain" and removed is not None and (
             removed in (self._pair or ()) or removed is self._session.curtain
-        ):  # a compared layer (or the curtain) is gone: the curtain ends
-            self.restore()
+        ):  # a compared layer (or the curtain) is gone: the curtain ends, once napari
+            # is done removing (Delete of a selection holding the curtain removes it next)
+            QTimer.singleShot(0, weak_callback(self._end_curtain))
             return
         self._updating = True
         try:
             reset_keeping(self._layers)
         finally:
             self._updating = False
+
+    def _end_curtain(self) -> None:
+        if self._session.curtain is None:  # restored meanwhile, or the dock closed
+            return
+        if self.mode == "curtain" and self._pair is not None and not all(
+            layer in self.viewer.layers for layer in (*self._pair, self._session.curtain)
+        ):
+            self.restore()
 
     def _on_user_choice(self, _value=None) -> None:
         if not self._updating:

@@ -70,13 +70,20 @@ def bin_layout(low: float, high: float, dtype) -> tuple[int, tuple[float, float]
 
 
 def _extremes(values) -> tuple[float, float] | None:
-    """Finite minimum and maximum of ``values`` (None: no finite value)."""
+    """Finite minimum and maximum of ``values`` (None: no finite value).
+
+    Float data plane by plane: a finite-value copy of a big stack would double it.
+    """
     values = np.asarray(values)
-    if values.dtype.kind == "f":
-        values = values[np.isfinite(values)]
-    if values.size == 0:
+    if values.dtype.kind != "f":
+        return (float(values.min()), float(values.max())) if values.size else None
+    rows = values.reshape(-1, values.shape[-1]) if values.ndim else values.reshape(1, 1)
+    pieces = np.array_split(rows, max(1, values.size // 4_000_000))  # (~16 MB each)
+    found = [piece[np.isfinite(piece)] for piece in pieces]
+    found = [(f.min(), f.max()) for f in found if f.size]
+    if not found:
         return None
-    return float(values.min()), float(values.max())
+    return float(min(low for low, _ in found)), float(max(high for _, high in found))
 
 
 @dataclass
@@ -110,9 +117,7 @@ def compute(data, index, values_range, spacing, limit: int) -> Computed:
         stats["shape"] = tuple(data.shape)
         stats["sampled"] = stats["extremes sampled"] = whole_sampled
         if whole_sampled and isinstance(data, np.ndarray):  # in memory: exact, one read
-            extremes = _extremes(data) if data.dtype.kind == "f" else (
-                float(data.min()), float(data.max())
-            )
+            extremes = _extremes(data)
             if extremes is not None:
                 stats["min"], stats["max"] = values_range = extremes
                 stats["extremes sampled"] = False

@@ -10,7 +10,7 @@ of planes that the operation's halo needs.
 import inspect
 import math
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -31,7 +31,7 @@ from ..ops.planes import (
     output_units,
     plane_previewable,
 )
-from ..ops.registry import BUILTIN_NAMES, Operation
+from ..ops.registry import Operation
 from ._layers import (
     PREVIEW_KEY,
     NonzeroView,
@@ -441,12 +441,11 @@ class OperationWidget(widgets.Container):
                 _ignore_errors=True,
                 _progress={"total": slabs, "desc": f"Preview of {self.operation.display_name}"},
             )
-            worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
-        else:  # (answers with the request it answers: see _compute)
+        else:
             worker = create_worker(
                 self._compute, request, data, _start_thread=False, _ignore_errors=True
             )
-            worker.returned.connect(lambda answer: self._show_preview(*answer))
+        worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
         worker.errored.connect(self._report)
         worker.finished.connect(self._on_preview_finished)
         self._worker = worker
@@ -487,21 +486,7 @@ class OperationWidget(widgets.Container):
             del self._prepare_cache[next(iter(self._prepare_cache))]
         return value
 
-    def _compute(self, request: Request, data) -> tuple[Request, np.ndarray]:
-        """The request's result, with the request it answers.
-
-        A registered function that gives another shape than its data's (a
-        projection of a stack) has no plane to show: its whole result answers.
-        """
-        op = self.operation
-        if request.index is not None and op.name not in BUILTIN_NAMES and op.halo is None:
-            whole = np.asarray(op(np.asarray(data), spacing=request.spacing, **request.parameters))
-            if whole.shape == tuple(data.shape):
-                return request, whole[request.index]
-            return replace(request, index=None), whole
-        return request, self._computed(request, data)
-
-    def _computed(self, request: Request, data) -> np.ndarray:
+    def _compute(self, request: Request, data) -> np.ndarray:
         if self.operation.prepare is not None:
             parameters = self._prepared(data, request.parameters)
             if request.index is None:

@@ -317,7 +317,7 @@ class Pipeline:
             )
             step_units = output_units(op, step.parameters, step_units)
             if step.operation not in BUILTIN_NAMES:  # (a function may add or drop axes)
-                ndim = len(step_scale) + np.ndim(result) - len(shape)
+                ndim = image_axes(result)  # (an RGB result's colours have no geometry)
                 step_scale, step_translate, step_units = (
                     trailing(step_scale, ndim, 1.0), trailing(step_translate, ndim, 0.0),
                     trailing(step_units, ndim, "pixel"),
