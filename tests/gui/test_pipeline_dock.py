@@ -315,3 +315,30 @@ def test_voxel_size_corrections_during_an_apply_and_after_removing_the_step(
     assert voxel_dock.apply((4.0, 1.0, 1.0), "pixel")
     assert [s.operation for s in recorder.steps][-1] == "set_voxel_size"
     assert recorder.steps[-1].parameters["z"] == 4.0
+
+
+def test_a_lazy_stack_is_read_in_the_worker_not_the_viewers_thread(make_napari_viewer, qtbot,
+                                                                   banana):
+    import threading
+
+    import dask
+    import dask.array as da
+
+    viewer = make_napari_viewer()
+    threads = []
+
+    def counted(block):
+        threads.append(threading.current_thread())
+        return block
+
+    small = banana[:, ::8, ::8]
+    lazy = da.from_array(small, chunks=(1, 48, 48)).map_blocks(counted, dtype=small.dtype)
+    layer = viewer.add_image(lazy, name="lazy")
+    flip = dock(viewer, qtbot, "flip")
+    apply(qtbot, flip, layer, axis=2)
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    threads.clear()
+    with dask.config.set(scheduler="synchronous"):  # chunks read on the calling thread
+        replayed = replay_on(qtbot, pipeline_dock, layer)
+    np.testing.assert_array_equal(replayed.data, small[:, :, ::-1])
+    assert threads and threading.main_thread() not in threads

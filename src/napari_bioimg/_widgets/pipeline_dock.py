@@ -128,10 +128,10 @@ class PipelineDock(widgets.Container):
             upto = self._selected_step()
         if upto is not None:
             pipeline = Pipeline(pipeline.steps[: upto + 1])
-        data = np.asarray(layer_data(layer))
         worker = create_worker(
-            pipeline.run_with_geometry,
-            data,
+            _run_in_memory,
+            pipeline,
+            layer_data(layer),  # (a lazy stack is read in the worker, not the viewer's thread)
             spatial_scale(layer),
             tuple(layer.scale),
             tuple(layer.translate),
@@ -196,7 +196,7 @@ class PipelineDock(widgets.Container):
         """Save the pipeline as YAML (``.yaml``/``.yml``/``.json``) or a script (``.py``)."""
         path = Path(path)
         pipeline = self.pipeline()
-        if path.suffix == ".py":
+        if path.suffix.lower() == ".py":
             path.write_text(pipeline.to_python(), encoding="utf-8")
         else:
             pipeline.save(path)
@@ -221,3 +221,8 @@ class PipelineDock(widgets.Container):
                 self.save(path)
             except (OSError, ValueError) as error:
                 show_error(f"Could not save {path}: {error}")
+
+
+def _run_in_memory(pipeline: Pipeline, data, *geometry):
+    """:meth:`Pipeline.run_with_geometry` on ``data`` read into memory."""
+    return pipeline.run_with_geometry(np.asarray(data), *geometry)
