@@ -285,3 +285,21 @@ def test_a_flip_recorded_on_an_image_flips_the_same_axis_of_a_stack(viewer, qtbo
     pipeline_dock.run_on(stack)
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
     np.testing.assert_array_equal(viewer.layers[-1].data, banana[:, ::8, ::8][:, :, ::-1])
+
+
+def test_results_of_a_rotated_sheared_layer_overlay_it(viewer, qtbot, blobs):
+    """Only scale and translate were passed on: a crop of a rotated image lay elsewhere."""
+    layer = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.25), translate=(10.0, -3.0),
+                             rotate=30, shear=[0.2])
+    widget = dock(viewer)
+    # (the bounds of a rectangle on a rotated image: not what this test is about)
+    widget.crop_parameters = lambda layer=None: {"start": [30, 40], "stop": [90, 200]}
+    cropped = run(qtbot, widget, widget.crop)
+    np.testing.assert_allclose(cropped.data_to_world((0, 0)), layer.data_to_world((30, 40)))
+    np.testing.assert_allclose(cropped.data_to_world((5, 7)), layer.data_to_world((35, 47)))
+    widget.steps = [2, 4]
+    sub = run(qtbot, widget, widget.subsample)
+    np.testing.assert_allclose(sub.data_to_world((3, 5)), layer.data_to_world((6, 20)))
+    widget.flip_axis = 1
+    flipped = run(qtbot, widget, widget.flip)
+    np.testing.assert_allclose(flipped.data_to_world((4, 9)), layer.data_to_world((4, 9)))

@@ -734,3 +734,26 @@ def test_a_projection_along_y_lies_below_the_stack_not_over_it(viewer, qtbot, ba
     assert side_box[0][0] > stack_box[1][1]  # its first row is below the stack's last
     np.testing.assert_allclose(side_box[:, 1], stack_box[:, 2])  # columns under x
     np.testing.assert_allclose(project.preview_layer.translate, side.translate)
+
+
+def test_previews_and_results_of_a_rotated_stack_overlay_it(viewer, qtbot, banana):
+    stack = banana[:, ::8, ::8]
+    c, s = np.cos(np.radians(20)), np.sin(np.radians(20))
+    in_plane = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])  # y-x turned by 20°
+    layer = viewer.add_image(stack, name="stack", scale=(8.8, 3.1, 3.1), rotate=in_plane,
+                             translate=(0.0, 5.0, 7.0))
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer, qtbot, "median")
+    widget.input_layer = layer
+    wait_idle(qtbot, widget)
+    preview = widget.preview_layer
+    z = int(round(np.linalg.lstsq(  # the plane the preview shows, from where it lies
+        np.asarray(layer._transforms["data2physical"].linear_matrix),
+        np.asarray(preview.data_to_world((0, 0, 0))) - np.asarray(layer.translate), rcond=None,
+    )[0][0]))
+    np.testing.assert_allclose(preview.data_to_world((0, 4, 6)), layer.data_to_world((z, 4, 6)),
+                               atol=1e-9)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    np.testing.assert_allclose(viewer.layers[-1].data_to_world((3, 4, 6)),
+                               layer.data_to_world((3, 4, 6)), atol=1e-9)

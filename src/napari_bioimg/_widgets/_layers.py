@@ -80,7 +80,8 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     ndim = len(scale)
     data, scale, translate = for_display(data, kind, source, scale, translate)
     units = geometry.pop("units", None)
-    kwargs = dict(name=name, scale=scale, translate=translate, **geometry)
+    translate, orientation = oriented(source, scale, translate)
+    kwargs = dict(name=name, scale=scale, translate=translate, **orientation, **geometry)
     source_units = getattr(source, "units", None)
     if units is None and source_units is not None and len(source_units) == ndim:
         units = tuple(source_units)  # the same axes (callers that drop one pass ``units``)
@@ -98,6 +99,28 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
         rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1 >= 3
         return viewer.add_image(data, rgb=rgb, **kwargs)
     return viewer.add_labels(data, **kwargs)
+
+
+def oriented(source: Layer, scale, translate) -> tuple[tuple, dict]:
+    """The translate, and the rotate/shear/affine, of a result on ``source``'s axes.
+
+    Geometry is computed along the data axes (a crop's origin moves by start x
+    scale); a rotated, sheared or affine-transformed source turns that offset
+    with it and passes those transforms on, so that the result overlays it.
+    Results with other axes (a projection) keep the axis-aligned geometry.
+    """
+    if len(scale) != source.ndim:
+        return tuple(translate), {}
+    linear = np.asarray(source._transforms["data2physical"].linear_matrix, dtype=float)
+    linear = linear / np.asarray(source.scale, dtype=float)  # (rotate @ shear)
+    affine = np.asarray(source.affine.affine_matrix, dtype=float)
+    if np.allclose(linear, np.eye(source.ndim)) and np.allclose(affine, np.eye(source.ndim + 1)):
+        return tuple(translate), {}
+    origin = np.asarray(source.translate, dtype=float)
+    moved = origin + linear @ (np.asarray(translate, dtype=float) - origin)
+    return tuple(float(t) for t in moved), {
+        "rotate": source.rotate, "shear": source.shear, "affine": affine,
+    }
 
 
 def fit_axes(data: np.ndarray, source: Layer, scale, translate, units) -> tuple:

@@ -41,6 +41,7 @@ from ._layers import (
     for_display,
     layer_data,
     length_unit,
+    oriented,
     reset_all_keeping,
     spatial_scale,
 )
@@ -574,7 +575,8 @@ class OperationWidget(widgets.Container):
         )
         if fits:
             self._replace_preview_data(current, data, plane)
-            scale, translate = shown_scale, shown_translate
+            scale = shown_scale
+            translate, _ = oriented(source, shown_scale, shown_translate)
             # Each geometry assignment re-runs napari's dims and transform updates
             # (~15 ms each), even with equal values: assign only what changed.
             if not np.array_equal(current.scale, scale):
