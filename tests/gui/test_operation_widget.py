@@ -131,62 +131,40 @@ def test_resample_preview_is_the_plane_of_the_resampled_stack_under_the_slider(
     np.testing.assert_array_equal(preview.data[0], full[k])
 
 
+@pytest.mark.parametrize("two_d", [False, True], ids=["plane of a stack", "2D image"])
 @pytest.mark.parametrize(
     ("name", "values"),
     [
-        ("median", [{"radius": 1.0}, {"radius": 2.0}, {"radius": 3.0}]),
+        ("median", [{"radius": 0.5}, {"radius": 1.5}, {"radius": 1.0}]),
         ("threshold", [{"method": "otsu"}, {"method": "li"}, {"method": "yen"}]),  # Labels
     ],
 )
-def test_plane_previews_are_copied_into_the_preview_array_never_the_input(
-    viewer, qtbot, banana, name, values
+def test_previews_are_copied_into_the_preview_array_never_the_input_and_shown(
+    viewer, qtbot, banana, blobs, name, values, two_d
 ):
-    stack = banana[:, ::4, ::4].copy()
-    original = stack.copy()
-    layer = viewer.add_image(stack, name="banana")
-    viewer.dims.set_current_step(0, 9)
+    """One plane (a 2D image's, or the shown plane of a stack) is updated in place."""
+    data = blobs.copy() if two_d else banana[:, ::4, ::4].copy()
+    original = data.copy()
+    scale = (0.5,) * data.ndim
+    layer = viewer.add_image(data, name="input", scale=scale)
+    if not two_d:
+        viewer.dims.set_current_step(0, 9)
     widget = dock(viewer, qtbot, name)
     arrays = []
     for parameters in values:
         widget.set_parameters(**parameters)
         wait_idle(qtbot, widget)
-        preview = viewer.layers[f"banana {name}"]
+        preview = viewer.layers[f"input {name}"]
         arrays.append(preview.data)
-        full = ops.get_operation(name)(stack, **parameters)
-        assert preview.data.shape == (1, *stack.shape[1:])  # the displayed plane only
-        np.testing.assert_array_equal(preview.data[0], full[9])
+        full = ops.get_operation(name)(original, spacing=scale, **parameters)
+        expected = full if two_d else full[9]
+        assert preview.data.shape == (full.shape if two_d else (1, *expected.shape))
+        np.testing.assert_array_equal(preview.data.reshape(expected.shape), expected)
+        # what napari shows (its slice of the layer) is the new result
+        np.testing.assert_array_equal(np.asarray(preview._slice.image.raw), expected)
     assert arrays[-1] is arrays[-2]  # updated in place, the viewer's dims untouched
     assert not np.shares_memory(arrays[-1], layer.data)
     np.testing.assert_array_equal(layer.data, original)
-
-
-@pytest.mark.parametrize(
-    ("name", "values"),
-    [
-        ("median", [{"radius": 1.0}, {"radius": 3.0}, {"radius": 2.0}]),
-        ("threshold", [{"method": "otsu"}, {"method": "li"}, {"method": "yen"}]),  # Labels
-    ],
-)
-def test_previews_of_a_2d_image_are_updated_in_place_and_shown(
-    viewer, qtbot, blobs, name, values
-):
-    image = blobs.copy()
-    layer = viewer.add_image(image, name="blobs", scale=(0.5, 0.5))
-    widget = dock(viewer, qtbot, name)
-    arrays = []
-    for parameters in values:
-        widget.set_parameters(**parameters)
-        wait_idle(qtbot, widget)
-        preview = viewer.layers[f"blobs {name}"]
-        arrays.append(preview.data)
-        expected = ops.get_operation(name)(blobs, spacing=(0.5, 0.5), **parameters)
-        np.testing.assert_array_equal(preview.data, expected)
-        # what napari shows (its slice of the layer) is the new result
-        np.testing.assert_array_equal(np.asarray(preview._slice.image.raw), expected)
-        np.testing.assert_allclose(preview.extent.world, layer.extent.world)
-    assert arrays[-1] is arrays[-2]  # updated in place
-    assert not np.shares_memory(arrays[-1], layer.data)
-    np.testing.assert_array_equal(layer.data, blobs)
 
 
 @pytest.mark.parametrize(
