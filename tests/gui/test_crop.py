@@ -303,3 +303,37 @@ def test_results_of_a_rotated_sheared_layer_overlay_it(viewer, qtbot, blobs):
     widget.flip_axis = 1
     flipped = run(qtbot, widget, widget.flip)
     np.testing.assert_allclose(flipped.data_to_world((4, 9)), layer.data_to_world((4, 9)))
+
+
+def test_all_layers_of_this_shape_keep_the_same_planes_in_space(viewer, qtbot, banana):
+    """A same-shape stack 4 (2 planes) higher kept the chosen stack's plane numbers."""
+    stack = banana[:, ::8, ::8]
+    first = viewer.add_image(stack, name="a", scale=(2.0, 1.0, 1.0))
+    viewer.add_image(stack[::-1].copy(), name="b", scale=(2.0, 1.0, 1.0),
+                     translate=(4.0, 0.0, 0.0))
+    widget = dock(viewer)
+    widget.layer = first
+    widget.all_same_shape = True
+    widget.region = "z range only"
+    widget.z_range = (3, 5)
+    run(qtbot, widget, widget.crop)
+    np.testing.assert_array_equal(viewer.layers["a crop"].data, stack[3:6])
+    np.testing.assert_array_equal(viewer.layers["b crop"].data, stack[::-1][1:4])
+    np.testing.assert_allclose(viewer.layers["b crop"].translate[0], 6.0)  # world z 6..10
+
+
+def test_channels_and_frames_are_no_z_range(viewer, qtbot, monkeypatch):
+    """The z boxes cropped a mask's channels (and a time-lapse's frames)."""
+    messages = []
+    monkeypatch.setattr("napari_bioimg._widgets.crop_tools.show_error", messages.append)
+    masks = viewer.add_labels(np.ones((3, 60, 80), np.uint8), name="masks",
+                              axis_labels=("channel", "y", "x"))
+    widget = dock(viewer)
+    widget.layer = masks
+    assert not widget._z_first.visible
+    widget.region = "z range only"
+    assert widget.crop() is None and "no z range" in messages[-1]
+    widget.region = "rectangle"
+    shapes = widget.draw_rectangle()
+    shapes.add_rectangles(np.array([[9.5, 19.5], [29.5, 49.5]]))
+    assert widget.crop_parameters() == {"start": [0, 10, 20], "stop": [3, 30, 50]}

@@ -325,3 +325,12 @@ def test_values_a_sample_missed_are_counted_and_the_extremes_are_exact(
     assert widget.counts.sum() == stack[4].size  # every pixel of the plane is in a bin
     expected, _ = np.histogram(stack[4], bins=widget.edges)
     np.testing.assert_array_equal(widget.counts, expected)
+
+
+def test_extremes_of_empty_and_non_finite_data():
+    assert histogram._extremes(np.zeros((5, 0), np.float32)) is None
+    assert histogram._extremes(np.full((2, 3, 4), np.nan)) is None
+    stack = np.random.default_rng(0).random((4, 5, 6)).astype(np.float32)
+    stack[1, 2, 3], stack[0, 0, 0], stack[3, 4, 5] = np.nan, -np.inf, 7.0
+    finite = stack[np.isfinite(stack)]
+    assert histogram._extremes(stack.T) == (float(finite.min()), 7.0)

@@ -735,3 +735,17 @@ def test_previews_and_results_of_a_rotated_stack_overlay_it(viewer, qtbot, banan
     wait_idle(qtbot, widget)
     np.testing.assert_allclose(viewer.layers[-1].data_to_world((3, 4, 6)),
                                layer.data_to_world((3, 4, 6)), atol=1e-9)
+
+
+def test_a_preview_follows_its_input_turned_after_it_was_made(viewer, qtbot, blobs):
+    layer = viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer, qtbot, "gaussian")
+    widget.input_layer = layer
+    wait_idle(qtbot, widget)
+    layer.rotate = 30
+    wait_idle(qtbot, widget)
+    np.testing.assert_allclose(widget.preview_layer.data_to_world((5, 7)),
+                               layer.data_to_world((5, 7)))
+    layer.rotate = 0
+    wait_idle(qtbot, widget)
+    np.testing.assert_allclose(widget.preview_layer.data_to_world((5, 7)), (5.0, 7.0))

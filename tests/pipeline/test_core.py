@@ -255,3 +255,25 @@ def test_a_function_making_an_rgb_image_grey_keeps_both_axes_geometry():
         )
     finally:
         unregister("to_grey")
+
+
+def test_a_function_making_a_grey_image_rgb_gets_a_leading_axis_as_apply_does():
+    """Replay took the new colour axis for the input's: 2 scale values for 3 axes."""
+    from napari_bioimg.ops import register, unregister
+
+    def to_rgb(image, gain: float = 1.0):
+        return np.stack([image * gain] * 3, axis=-1)
+
+    register(to_rgb)
+    try:
+        pipeline = Pipeline()
+        pipeline.add("to_rgb")
+        grey = np.random.default_rng(0).integers(0, 255, (40, 50)).astype(np.uint8)
+        result, spacing, scale, translate, units = pipeline.run_with_geometry(
+            grey, (0.5, 0.5), (0.5, 0.5), (10.0, 20.0), ("um", "um")
+        )
+        assert result.shape == (40, 50, 3)
+        assert (scale, translate, units) == ((1.0, 0.5, 0.5), (0.0, 10.0, 20.0),
+                                             ("pixel", "um", "um"))
+    finally:
+        unregister("to_rgb")

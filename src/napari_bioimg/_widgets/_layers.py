@@ -101,13 +101,15 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     return viewer.add_labels(data, **kwargs)
 
 
-def oriented(source: Layer, scale, translate) -> tuple[tuple, dict]:
+def oriented(source: Layer, scale, translate, always: bool = False) -> tuple[tuple, dict]:
     """The translate, and the rotate/shear/affine, of a result on ``source``'s axes.
 
     Geometry is computed along the data axes (a crop's origin moves by start x
     scale); a rotated, sheared or affine-transformed source turns that offset
     with it and passes those transforms on, so that the result overlays it.
     Results with other axes (a projection) keep the axis-aligned geometry.
+    ``always``: give the transforms even when they are the identity (to reset a
+    layer made when the source was turned).
     """
     if len(scale) != source.ndim:
         return tuple(translate), {}
@@ -115,7 +117,8 @@ def oriented(source: Layer, scale, translate) -> tuple[tuple, dict]:
     linear = linear / np.asarray(source.scale, dtype=float)  # (rotate @ shear)
     affine = np.asarray(source.affine.affine_matrix, dtype=float)
     if np.allclose(linear, np.eye(source.ndim)) and np.allclose(affine, np.eye(source.ndim + 1)):
-        return tuple(translate), {}
+        identity = {"rotate": source.rotate, "shear": source.shear, "affine": affine}
+        return tuple(translate), identity if always else {}
     origin = np.asarray(source.translate, dtype=float)
     moved = origin + linear @ (np.asarray(translate, dtype=float) - origin)
     return tuple(float(t) for t in moved), {

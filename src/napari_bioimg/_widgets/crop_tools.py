@@ -17,7 +17,7 @@ from napari.utils.notifications import show_error
 from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
-from ._layers import add_result, is_preview, layer_data, reset_keeping
+from ._layers import add_result, is_preview, layer_data, reset_keeping, spatial_scale
 from ._lifetime import DockLifetime
 from ._recorder import record_applied
 
@@ -156,7 +156,7 @@ class CropWidget(widgets.Container):
     def _on_layer(self, _value=None) -> None:
         layer = self.layer
         ndim = layer.ndim if layer is not None else 2
-        stack = ndim >= 3
+        stack = layer is not None and len(spatial_scale(layer)) >= 3  # (z: not t, channels)
         depth = layer_data(layer).shape[ndim - 3] if stack else 1
         for spin in (self._z_first, self._z_last):
             spin.visible = stack
@@ -311,9 +311,12 @@ class CropWidget(widgets.Container):
             raise ValueError("choose a layer first")
         shape = layer_data(layer).shape[: layer.ndim]
         start, stop = [0] * len(shape), list(shape)
-        if len(shape) >= 3:
+        has_z = len(spatial_scale(layer)) >= 3  # (not a time-lapse's t, a mask's channels)
+        if has_z:
             first, last = sorted(self.z_range)
-            start[-3], stop[-3] = first, last + 1
+            if layer is not self.layer and self.layer is not None:  # the same planes in space
+                first, last = sorted(_planes_in(self.layer, layer, first, last))
+            start[-3], stop[-3] = max(first, 0), min(last + 1, shape[-3])
         if self.region == "rectangle":
             shapes = self.rectangle_layer
             if shapes is None or shapes not in self.viewer.layers:
@@ -322,7 +325,7 @@ class CropWidget(widgets.Container):
         elif self.region == "view":
             starts, stops = self.view_bounds(layer)
         else:
-            if len(shape) < 3:
+            if not has_z:
                 raise ValueError(f"{layer.name!r} has no z range to crop (it is 2D)")
             starts, stops = {}, {}
         for axis in starts:
@@ -421,3 +424,14 @@ def _disconnector(connections):
         connections.clear()
 
     return disconnect
+
+
+def _planes_in(chosen: Layer, other: Layer, first: int, last: int) -> tuple[int, int]:
+    """The planes of ``other`` at the world z of planes ``first`` and ``last`` of ``chosen``."""
+    planes = []
+    for plane in (first, last):
+        point = np.zeros(chosen.ndim)
+        point[-3] = plane
+        world = np.asarray(chosen.data_to_world(point), dtype=float)
+        planes.append(int(round(float(np.asarray(other.world_to_data(world))[-3]))))
+    return planes[0], planes[1]

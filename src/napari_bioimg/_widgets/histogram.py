@@ -72,18 +72,19 @@ def bin_layout(low: float, high: float, dtype) -> tuple[int, tuple[float, float]
 def _extremes(values) -> tuple[float, float] | None:
     """Finite minimum and maximum of ``values`` (None: no finite value).
 
-    Float data plane by plane: a finite-value copy of a big stack would double it.
+    Float stacks plane by plane: a finite-value copy of a whole stack would double it.
     """
     values = np.asarray(values)
-    if values.dtype.kind != "f":
-        return (float(values.min()), float(values.max())) if values.size else None
-    rows = values.reshape(-1, values.shape[-1]) if values.ndim else values.reshape(1, 1)
-    pieces = np.array_split(rows, max(1, values.size // 4_000_000))  # (~16 MB each)
-    found = [piece[np.isfinite(piece)] for piece in pieces]
-    found = [(f.min(), f.max()) for f in found if f.size]
-    if not found:
+    if values.size == 0:
         return None
-    return float(min(low for low, _ in found)), float(max(high for _, high in found))
+    if values.dtype.kind != "f":
+        return float(values.min()), float(values.max())
+    low, high = np.inf, -np.inf
+    for piece in values if values.ndim > 2 else [values]:
+        finite = piece[np.isfinite(piece)]
+        if finite.size:
+            low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+    return None if low > high else (low, high)
 
 
 @dataclass

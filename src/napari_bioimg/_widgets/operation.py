@@ -298,7 +298,8 @@ class OperationWidget(widgets.Container):
         moved = weak_callback(self._on_geometry)  # the preview overlays the input
         for name, callback in (
             ("data", edited), ("paint", edited), ("labels_update", edited),
-            ("scale", moved), ("translate", moved), ("units", moved),
+            ("scale", moved), ("translate", moved), ("units", moved), ("rotate", moved),
+            ("shear", moved), ("affine", moved),
         ):
             emitter = getattr(layer.events, name, None)
             if emitter is not None:
@@ -576,7 +577,10 @@ class OperationWidget(widgets.Container):
         if fits:
             self._replace_preview_data(current, data, plane)
             scale = shown_scale
-            translate, _ = oriented(source, shown_scale, shown_translate)
+            translate, orientation = oriented(source, shown_scale, shown_translate, always=True)
+            for attribute, value in orientation.items():  # (the input turned since)
+                if not np.allclose(_matrix(getattr(current, attribute)), _matrix(value)):
+                    setattr(current, attribute, value)
             # Each geometry assignment re-runs napari's dims and transform updates
             # (~15 ms each), even with equal values: assign only what changed.
             if not np.array_equal(current.scale, scale):
@@ -707,3 +711,8 @@ class OperationWidget(widgets.Container):
     def applying(self) -> bool:
         """True while an Apply is computing."""
         return self._apply_worker is not None
+
+
+def _matrix(value) -> np.ndarray:
+    """A layer's rotate/shear (arrays) or affine (a transform) as an array."""
+    return np.asarray(getattr(value, "affine_matrix", value), dtype=float)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops._checks import image_axes
+from ..ops._checks import image_axes, looks_rgb
 from ..ops.registry import BUILTIN_NAMES, Operation, get_operation, import_operation
 from .spacing import spacing_after, spacing_of_result, trailing
 
@@ -317,7 +317,8 @@ class Pipeline:
             )
             step_units = output_units(op, step.parameters, step_units)
             if step.operation not in BUILTIN_NAMES:  # (a function may add or drop axes)
-                ndim = image_axes(result)  # (an RGB result's colours have no geometry)
+                # (an RGB result's colours have no geometry, if the input had colours)
+                ndim = np.ndim(result) - int(looks_rgb(result) and len(shape) > len(step_scale))
                 step_scale, step_translate, step_units = (
                     trailing(step_scale, ndim, 1.0), trailing(step_translate, ndim, 0.0),
                     trailing(step_units, ndim, "pixel"),
