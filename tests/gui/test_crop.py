@@ -337,3 +337,14 @@ def test_channels_and_frames_are_no_z_range(viewer, qtbot, monkeypatch):
     shapes = widget.draw_rectangle()
     shapes.add_rectangles(np.array([[9.5, 19.5], [29.5, 49.5]]))
     assert widget.crop_parameters() == {"start": [0, 10, 20], "stop": [3, 30, 50]}
+
+
+def test_corners_on_pixel_centres_at_stage_coordinates(viewer, qtbot, blobs):
+    """float32 corners at x = 23456.7 are 0.01 px off: the end columns were dropped."""
+    layer = viewer.add_image(blobs, name="blobs", scale=(0.065, 0.065),
+                             translate=(12345.6, 23456.7))
+    widget = dock(viewer)
+    shapes = widget.draw_rectangle()
+    shapes.add_rectangles(np.array([layer.data_to_world((30, 40)),
+                                    layer.data_to_world((90, 200))]))
+    assert widget.crop_parameters() == {"start": [30, 40], "stop": [91, 201]}

@@ -252,11 +252,14 @@ class CropWidget(widgets.Container):
         """Start and stop along the displayed axes of the pixels inside ``corners``."""
         data = np.array([layer.world_to_data(c) for c in corners], dtype=float)
         shape = layer_data(layer).shape
+        # float32 corners far from the origin (stage coordinates) are coarser still
+        coarse = np.finfo(np.float32).eps * np.abs(np.asarray(corners, dtype=float)).max()
         starts, stops = {}, {}
         for axis in self._displayed_axes(layer):
             low, high = data[:, axis].min(), data[:, axis].max()
-            starts[axis] = min(max(math.ceil(low - _TOLERANCE), 0), shape[axis])
-            stops[axis] = min(max(math.floor(high + _TOLERANCE) + 1, 0), shape[axis])
+            tolerance = _TOLERANCE + 2 * coarse / abs(float(layer.scale[axis]))
+            starts[axis] = min(max(math.ceil(low - tolerance), 0), shape[axis])
+            stops[axis] = min(max(math.floor(high + tolerance) + 1, 0), shape[axis])
         return starts, stops
 
     def rectangle_bounds(self, layer: Layer, shapes: Shapes) -> tuple[dict, dict]:
