@@ -342,3 +342,30 @@ def test_a_lazy_stack_is_read_in_the_worker_not_the_viewers_thread(make_napari_v
         replayed = replay_on(qtbot, pipeline_dock, layer)
     np.testing.assert_array_equal(replayed.data, small[:, :, ::-1])
     assert threads and threading.main_thread() not in threads
+
+
+def test_saving_keeps_the_chain_of_the_selected_step_and_says_what_is_left(
+    make_napari_viewer, qtbot, blobs, tmp_path, monkeypatch
+):
+    """A resample applied last made the saved pipeline output it: the labels were lost."""
+    messages = []
+    monkeypatch.setattr("napari_bioimg._widgets.pipeline_dock.show_info", messages.append)
+    viewer = make_napari_viewer()
+    source = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
+    apply(qtbot, dock(viewer, qtbot, "gaussian"), source, sigma=1.0)
+    apply(qtbot, dock(viewer, qtbot, "threshold"), viewer.layers[-1], method="otsu")
+    apply(qtbot, dock(viewer, qtbot, "label"), viewer.layers[-1], connectivity=2)
+    labels = viewer.layers[-1]
+    apply(qtbot, dock(viewer, qtbot, "subsample"), source, step=2)  # a side branch, last
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline_dock.save(tmp_path / "last.yaml")
+    assert [s.operation for s in Pipeline.load(tmp_path / "last.yaml")] == ["subsample"]
+    assert "steps 1, 2, 3 do not lead" in messages[-1]
+    pipeline_dock._steps.value = 2  # the labels
+    pipeline_dock.save(tmp_path / "labels.yaml")
+    loaded = Pipeline.load(tmp_path / "labels.yaml")
+    assert [s.operation for s in loaded] == ["gaussian", "threshold", "label"]
+    assert "do not lead" not in messages[-1]
+    np.testing.assert_array_equal(loaded.run(blobs, (0.5, 0.5)), labels.data)
+    script = pipeline_dock.copy_script()
+    assert "ops.label(" in script and "ops.subsample(" not in script

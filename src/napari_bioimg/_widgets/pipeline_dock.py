@@ -100,6 +100,26 @@ class PipelineDock(widgets.Container):
         """The recorded steps as a pipeline."""
         return self.recorder.to_pipeline()
 
+    def output_pipeline(self, upto: int | None = None) -> tuple[Pipeline, list[int]]:
+        """The steps that make step ``upto``'s result, and the numbers (from 1) of the others.
+
+        ``upto``: default the step selected in the list, else the last one. Steps
+        that do not lead to it (a side branch applied meanwhile) are left out:
+        saved, they would be computed and thrown away.
+        """
+        steps = self.pipeline().steps
+        if upto is None:
+            upto = self._selected_step()
+        if upto is not None:
+            steps = steps[: upto + 1]
+        needed = {steps[-1].id} if steps else set()
+        for step in reversed(steps):
+            if step.id in needed:
+                needed.add(step.source)
+        kept = [step for step in steps if step.id in needed]
+        left = [n + 1 for n, step in enumerate(steps) if step.id not in needed]
+        return Pipeline(kept), left
+
     def _remove_selected(self) -> None:
         for index in sorted(self._steps.value, reverse=True):
             try:
@@ -123,11 +143,7 @@ class PipelineDock(widgets.Container):
         if layer is None or not self.recorder.steps:
             show_info("Record steps with Apply, and choose a layer to run them on.")
             return
-        pipeline = self.pipeline()
-        if upto is None:
-            upto = self._selected_step()
-        if upto is not None:
-            pipeline = Pipeline(pipeline.steps[: upto + 1])
+        pipeline, _ = self.output_pipeline(upto)
         worker = create_worker(
             _run_in_memory,
             pipeline,
@@ -193,18 +209,25 @@ class PipelineDock(widgets.Container):
         return kinds[pipeline.steps[-1].id]
 
     def save(self, path: str | Path) -> None:
-        """Save the pipeline as YAML (``.yaml``/``.yml``/``.json``) or a script (``.py``)."""
+        """Save the pipeline as YAML (``.yaml``/``.yml``/``.json``) or a script (``.py``).
+
+        The steps that make the selected step's result (else the last one's),
+        as "Run pipeline on layer" runs them; a notification says what was left out.
+        """
         path = Path(path)
-        pipeline = self.pipeline()
+        pipeline, left = self.output_pipeline()
         if path.suffix.lower() == ".py":
             path.write_text(pipeline.to_python(), encoding="utf-8")
         else:
             pipeline.save(path)
+        show_info(f"Saved {path.name}: {_what(pipeline, left)}")
 
     def copy_script(self) -> str:
-        """Copy the Python script to the clipboard and return it."""
-        script = self.pipeline().to_python()
+        """Copy the Python script (as :meth:`save` writes it) to the clipboard and return it."""
+        pipeline, left = self.output_pipeline()
+        script = pipeline.to_python()
         QApplication.clipboard().setText(script)
+        show_info(f"Copied the script: {_what(pipeline, left)}")
         return script
 
     def _copy_clicked(self) -> None:
@@ -226,3 +249,15 @@ class PipelineDock(widgets.Container):
 def _run_in_memory(pipeline: Pipeline, data, *geometry):
     """:meth:`Pipeline.run_with_geometry` on ``data`` read into memory."""
     return pipeline.run_with_geometry(np.asarray(data), *geometry)
+
+
+def _what(pipeline: Pipeline, left: list[int]) -> str:
+    """What a saved pipeline makes, and which recorded steps it leaves out."""
+    text = f"{len(pipeline)} step{'s' * (len(pipeline) != 1)}"
+    if left:
+        numbers = ", ".join(str(n) for n in left)
+        text += (
+            f"; steps {numbers} do not lead to its result (select the step whose result"
+            " you want, then save)"
+        )
+    return text
