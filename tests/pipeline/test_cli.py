@@ -176,3 +176,30 @@ def test_stack_outputs_are_named_after_the_whole_folder_name(tmp_path, pipeline_
     assert main(["run", str(pipeline_file), ".", "--out", str(tmp_path / "here"),
                  "--stack"]) == 0
     assert [p.name for p in (tmp_path / "here").iterdir()] == ["exp.1.tif"]
+
+
+def test_files_without_a_voxel_size_get_a_note_about_sizes(tmp_path, pipeline_file):
+    """Sizes recorded in µm were silently taken as pixels (napari's Save writes no scale)."""
+    blobs = tifffile.imread(data_path("blobs.tif"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    tifffile.imwrite(folder / "plain.tif", blobs)  # no voxel size
+    tifffile.imwrite(folder / "calibrated.tif", blobs, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"unit": "um"})
+    result = subprocess.run(
+        [sys.executable, "-m", "napari_bioimg", "run", str(pipeline_file), str(folder),
+         "--out", str(tmp_path / "cli")], capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    plain = next(line for line in lines if "plain.tif ->" in line)
+    calibrated = next(line for line in lines if "calibrated.tif ->" in line)
+    assert "no voxel size in the file: gaussian sigma taken as pixels" in plain
+    assert "note" not in calibrated
+    script = tmp_path / "segment.py"
+    script.write_text(Pipeline.load(pipeline_file).to_python())
+    for name, noted in (("plain.tif", True), ("calibrated.tif", False)):
+        ran = subprocess.run([sys.executable, str(script), str(folder / name),
+                              str(tmp_path / name)], capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert ("gaussian sigma taken as pixels" in ran.stderr) is noted

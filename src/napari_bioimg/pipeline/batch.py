@@ -152,7 +152,31 @@ def process_file(
     except Exception as error:
         partial.unlink(missing_ok=True)
         return _failed(input_path, output, f"cannot write {output}", error)
-    return FileResult(input_path, str(output), "written")
+    note = uncalibrated_note(pipeline) if unit is None and set(spacing) <= {1.0} else ""
+    return FileResult(input_path, str(output), "written", note)
+
+
+def uncalibrated_note(pipeline: Pipeline) -> str:
+    """What an input without a voxel size means for ``pipeline``'s sizes ("" if nothing).
+
+    Sizes set in napari on a scaled layer are in its unit (a radius of 25 µm is
+    50 pixels of 0.5 µm); on a file without a voxel size they are pixels. (napari's
+    File > Save writes no voxel size; a ``set_voxel_size`` step gives one.)
+    """
+    if any(step.operation == "set_voxel_size" for step in pipeline):
+        return ""
+    sizes = [
+        f"{step.operation} {parameter.name}"
+        for index, step in enumerate(pipeline)
+        for parameter in pipeline.operation(index).parameters
+        if parameter.unit in ("length", "volume") and step.parameters.get(parameter.name)
+    ]
+    if not sizes:
+        return ""
+    return (
+        f"no voxel size in the file: {', '.join(sizes)} taken as pixels (add a "
+        "set_voxel_size step, or save the image with its voxel size)"
+    )
 
 
 def _failed(input_path: str, output: Path, what: str, error: BaseException) -> FileResult:
@@ -287,6 +311,8 @@ class TextProgress:
         counter = f"[{self.count:>{len(str(self.total))}}/{self.total}]"
         if result.status == "written":
             text = f"{counter} {result.input} -> {result.output}"
+            if result.message:
+                text += f" (note: {result.message})"
         else:
             text = f"{counter} {result.status} {result.input}: {result.message}"
         print(text, file=self.stream or sys.stderr, flush=True)

@@ -54,9 +54,22 @@ if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(f"usage: python {sys.argv[0]} INPUT.tif OUTPUT.tif")
     image, spacing, unit, channel_axis = read_image(sys.argv[1])
-    result, spacing = process_image(process, image, spacing, channel_axis)
+{uncalibrated}    result, spacing = process_image(process, image, spacing, channel_axis)
     write_image(sys.argv[2], result, spacing, unit, None if channel_axis is None else 0)
 '''
+
+
+def _uncalibrated_check(pipeline: Pipeline) -> str:
+    """The script's note for files without a voxel size, as ``napari-bioimg run`` prints it."""
+    from .batch import uncalibrated_note
+
+    note = uncalibrated_note(pipeline)
+    if not note:
+        return ""
+    return (
+        "    if unit is None and set(spacing) <= {1.0}:\n"
+        f"        print({_literal('note: ' + note)}, file=sys.stderr)\n"
+    )
 
 
 def _literal(value) -> str:
@@ -170,5 +183,5 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         + " -----------------------\n\n\n"
         + helpers
         + "\n\n"
-        + _MAIN
+        + _MAIN.replace("{uncalibrated}", _uncalibrated_check(pipeline))
     )
