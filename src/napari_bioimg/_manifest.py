@@ -136,6 +136,22 @@ def build() -> dict:
             "accepts_directories": True,
         }
     ]
+    commands.append(
+        {
+            "id": f"{PLUGIN}.write_tiff",
+            "title": "Write TIFF with voxel size",
+            "python_name": "napari_bioimg._writer:write_tiff",
+        }
+    )
+    writers = [
+        {
+            "command": f"{PLUGIN}.write_tiff",
+            "layer_types": [kind],
+            "filename_extensions": [".tif", ".tiff"],
+            "display_name": "TIFF with voxel size",
+        }
+        for kind in ("image", "labels")
+    ]
     sample_data = []
     for key, python_name, title in SAMPLES:
         command = f"{PLUGIN}.sample.{key}"
@@ -148,6 +164,7 @@ def build() -> dict:
         "contributions": {
             "commands": commands,
             "readers": readers,
+            "writers": writers,
             "sample_data": sample_data,
             "widgets": widgets,
             "menus": menus,

@@ -1,0 +1,50 @@
+"""The writer: layers saved from napari keep their voxel size (napari's TIFF writer drops it)."""
+
+import numpy as np
+import pytest
+
+from napari_bioimg.pipeline import read_image
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+def save(viewer, layer, path):
+    viewer.layers.selection = {layer}
+    assert viewer.layers.save(str(path), selected=True, plugin="napari-bioimg") == [str(path)]
+    return read_image(path)
+
+
+def test_image_and_labels_layers_keep_their_voxel_size(viewer, tmp_path, banana):
+    stack = banana[:, ::8, ::8]
+    image = viewer.add_image(stack, name="stack", scale=(8.8, 3.125, 3.125), units="mm")
+    data, spacing, unit, channel_axis = save(viewer, image, tmp_path / "stack.tif")
+    np.testing.assert_array_equal(data, stack)
+    assert spacing == pytest.approx((8.8, 3.125, 3.125)) and unit == "mm"
+    assert channel_axis is None
+    labels = viewer.add_labels((stack > stack.mean()).astype(np.uint16), name="mask",
+                               scale=(8.8, 3.125, 3.125), units="mm")
+    data, spacing, unit, _ = save(viewer, labels, tmp_path / "mask.tif")
+    np.testing.assert_array_equal(data, labels.data)
+    assert spacing == pytest.approx((8.8, 3.125, 3.125)) and unit == "mm"
+
+
+def test_frames_channels_and_plain_layers(viewer, tmp_path):
+    rng = np.random.default_rng(0)
+    movie = viewer.add_image(rng.integers(0, 255, (4, 20, 30)).astype(np.uint8), name="movie",
+                             scale=(60.0, 0.5, 0.5), units=("s", "µm", "µm"),
+                             axis_labels=("t", "y", "x"))
+    _, spacing, unit, _ = save(viewer, movie, tmp_path / "movie.tif")
+    assert spacing == pytest.approx((0.5, 0.5)) and unit == "µm"  # t is not a voxel size
+    masks = viewer.add_labels(rng.integers(0, 2, (3, 20, 30)).astype(np.uint8), name="masks",
+                              scale=(1.0, 0.5, 0.5), units=("pixel", "µm", "µm"),
+                              axis_labels=("channel", "y", "x"))
+    data, spacing, unit, channel_axis = save(viewer, masks, tmp_path / "masks.tif")
+    np.testing.assert_array_equal(data, masks.data)
+    assert (spacing, unit, channel_axis) == ((0.5, 0.5), "µm", 0)
+    plain = viewer.add_image(rng.random((20, 30)).astype(np.float32), name="plain")
+    data, spacing, unit, _ = save(viewer, plain, tmp_path / "plain.tif")
+    np.testing.assert_array_equal(data, plain.data)
+    assert (spacing, unit) == ((1.0, 1.0), None)
