@@ -348,3 +348,11 @@ def test_corners_on_pixel_centres_at_stage_coordinates(viewer, qtbot, blobs):
     shapes.add_rectangles(np.array([layer.data_to_world((30, 40)),
                                     layer.data_to_world((90, 200))]))
     assert widget.crop_parameters() == {"start": [30, 40], "stop": [91, 201]}
+    far = viewer.add_image(blobs, name="far", scale=(0.02, 0.02), translate=(50000.0, 80000.0))
+    widget.layer = far
+    shapes.data = []
+    shapes.add_rectangles(np.array([far.data_to_world((30.45, 40.45)),
+                                    far.data_to_world((89.55, 199.55))]))
+    # (no more than float32's half step, 0.2 px here: pixels whose centres lie 0.45 px
+    # outside stay out)
+    assert widget.crop_parameters() == {"start": [31, 41], "stop": [90, 200]}

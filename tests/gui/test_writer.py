@@ -48,3 +48,30 @@ def test_frames_channels_and_plain_layers(viewer, tmp_path):
     data, spacing, unit, _ = save(viewer, plain, tmp_path / "plain.tif")
     np.testing.assert_array_equal(data, plain.data)
     assert (spacing, unit) == ((1.0, 1.0), None)
+
+
+def test_what_the_shape_alone_would_get_wrong(viewer, tmp_path):
+    """A TYX without a scale became ZYX; a grey 3-wide stack RGB; nm beside µm was µm."""
+    rng = np.random.default_rng(1)
+    movie = viewer.add_image(rng.integers(0, 255, (4, 20, 30)).astype(np.uint8), name="movie",
+                             axis_labels=("t", "y", "x"))
+    save(viewer, movie, tmp_path / "movie.tif")
+    import tifffile
+
+    with tifffile.TiffFile(tmp_path / "movie.tif") as tif:
+        assert tif.series[0].axes == "TYX"
+    thin = viewer.add_image(rng.integers(0, 255, (20, 64, 3)).astype(np.uint8), name="thin",
+                            rgb=False, scale=(2.0, 0.5, 0.5), units="µm")
+    data, spacing, unit, _ = save(viewer, thin, tmp_path / "thin.tif")
+    assert data.shape == (20, 64, 3) and spacing == pytest.approx((2.0, 0.5, 0.5))
+    mixed = viewer.add_image(rng.random((3, 10, 12)).astype(np.float32), name="mixed",
+                             scale=(0.3, 100.0, 100.0), units=("µm", "nm", "nm"))
+    _, spacing, unit, _ = save(viewer, mixed, tmp_path / "mixed.tif")
+    assert unit == "nm" and spacing == pytest.approx((300.0, 100.0, 100.0))
+
+
+def test_a_multiscale_layer_is_refused(viewer, tmp_path, blobs):
+    from napari_bioimg._writer import write_tiff
+
+    with pytest.raises(ValueError, match="multiscale"):
+        write_tiff(str(tmp_path / "m.tif"), [blobs, blobs[::2, ::2]], {"multiscale": True})

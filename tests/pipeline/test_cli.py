@@ -203,3 +203,31 @@ def test_files_without_a_voxel_size_get_a_note_about_sizes(tmp_path, pipeline_fi
                               str(tmp_path / name)], capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0, ran.stderr
         assert ("gaussian sigma taken as pixels" in ran.stderr) is noted
+
+
+def test_the_note_reads_the_input_and_the_steps_before_a_set_voxel_size(tmp_path):
+    """The note read the result's spacing (a subsample hid it), any set_voxel_size step
+    silenced it, and a result without spacing (a projection to 1D + t) crashed the run."""
+    from napari_bioimg.pipeline.batch import process_file, uncalibrated_note
+
+    blobs = tifffile.imread(data_path("blobs.tif"))
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, blobs)
+    subsampled = Pipeline()
+    subsampled.add("gaussian", sigma=2.0)
+    subsampled.add("subsample", step=2)
+    assert "gaussian sigma" in process_file(subsampled, plain, tmp_path / "a.tif").message
+    set_after = Pipeline()
+    set_after.add("gaussian", sigma=2.0)
+    set_after.add("set_voxel_size", y=0.5, x=0.5)
+    assert "gaussian sigma" in uncalibrated_note(set_after)
+    set_before = Pipeline()
+    set_before.add("set_voxel_size", y=0.5, x=0.5)
+    set_before.add("gaussian", sigma=2.0)
+    assert uncalibrated_note(set_before) == ""
+    movie = tmp_path / "movie.tif"
+    tifffile.imwrite(movie, np.stack([blobs] * 3), imagej=True, metadata={"axes": "TYX"})
+    projection = Pipeline()
+    projection.add("project", axis=-1, method="max")
+    result = process_file(projection, movie, tmp_path / "p.tif")
+    assert result.status == "written", result.message

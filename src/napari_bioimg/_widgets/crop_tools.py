@@ -252,12 +252,15 @@ class CropWidget(widgets.Container):
         """Start and stop along the displayed axes of the pixels inside ``corners``."""
         data = np.array([layer.world_to_data(c) for c in corners], dtype=float)
         shape = layer_data(layer).shape
-        # float32 corners far from the origin (stage coordinates) are coarser still
-        coarse = np.finfo(np.float32).eps * np.abs(np.asarray(corners, dtype=float)).max()
+        # float32 corners far from the origin (stage coordinates) are coarser still:
+        # half a float32 step of the largest coordinate along the axis, in pixels
+        world = np.abs(np.asarray(corners, dtype=float))
+        offset = world.shape[1] - layer.ndim
         starts, stops = {}, {}
         for axis in self._displayed_axes(layer):
             low, high = data[:, axis].min(), data[:, axis].max()
-            tolerance = _TOLERANCE + 2 * coarse / abs(float(layer.scale[axis]))
+            coarse = np.finfo(np.float32).eps / 2 * world[:, axis + offset].max()
+            tolerance = _TOLERANCE + coarse / abs(float(layer.scale[axis]))
             starts[axis] = min(max(math.ceil(low - tolerance), 0), shape[axis])
             stops[axis] = min(max(math.floor(high + tolerance) + 1, 0), shape[axis])
         return starts, stops

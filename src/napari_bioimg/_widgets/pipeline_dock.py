@@ -107,17 +107,16 @@ class PipelineDock(widgets.Container):
         that do not lead to it (a side branch applied meanwhile) are left out:
         saved, they would be computed and thrown away.
         """
-        steps = self.pipeline().steps
+        recorded = self.pipeline().steps
         if upto is None:
             upto = self._selected_step()
-        if upto is not None:
-            steps = steps[: upto + 1]
+        steps = recorded if upto is None else recorded[: upto + 1]
         needed = {steps[-1].id} if steps else set()
         for step in reversed(steps):
             if step.id in needed:
                 needed.add(step.source)
         kept = [step for step in steps if step.id in needed]
-        left = [n + 1 for n, step in enumerate(steps) if step.id not in needed]
+        left = [n + 1 for n, step in enumerate(recorded) if step.id not in needed]
         return Pipeline(kept), left
 
     def _remove_selected(self) -> None:
@@ -256,8 +255,9 @@ def _what(pipeline: Pipeline, left: list[int]) -> str:
     text = f"{len(pipeline)} step{'s' * (len(pipeline) != 1)}"
     if left:
         numbers = ", ".join(str(n) for n in left)
+        which = f"steps {numbers} do" if len(left) > 1 else f"step {numbers} does"
         text += (
-            f"; steps {numbers} do not lead to its result (select the step whose result"
-            " you want, then save)"
+            f"; {which} not lead to its result (select the step whose result you want,"
+            " then save)"
         )
     return text

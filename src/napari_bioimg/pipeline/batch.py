@@ -141,6 +141,7 @@ def process_file(
         image, spacing, unit, channel_axis = read_image(input_path)
     except Exception as error:  # any unreadable file is reported, the batch goes on
         return _failed(input_path, output, "cannot read it", error)
+    note = uncalibrated_note(pipeline) if unit is None and set(spacing) <= {1.0} else ""
     try:
         result, spacing = process_image(pipeline.run_with_spacing, image, spacing, channel_axis)
     except Exception as error:
@@ -152,7 +153,6 @@ def process_file(
     except Exception as error:
         partial.unlink(missing_ok=True)
         return _failed(input_path, output, f"cannot write {output}", error)
-    note = uncalibrated_note(pipeline) if unit is None and set(spacing) <= {1.0} else ""
     return FileResult(input_path, str(output), "written", note)
 
 
@@ -163,11 +163,14 @@ def uncalibrated_note(pipeline: Pipeline) -> str:
     50 pixels of 0.5 µm); on a file without a voxel size they are pixels. (napari's
     File > Save writes no voxel size; a ``set_voxel_size`` step gives one.)
     """
-    if any(step.operation == "set_voxel_size" for step in pipeline):
-        return ""
+    after_set = set()  # steps reading a voxel size set by a set_voxel_size step
+    for step in pipeline:
+        if step.operation == "set_voxel_size" or step.source in after_set:
+            after_set.add(step.id)
     sizes = [
         f"{step.operation} {parameter.name}"
         for index, step in enumerate(pipeline)
+        if step.id not in after_set
         for parameter in pipeline.operation(index).parameters
         if parameter.unit in ("length", "volume") and step.parameters.get(parameter.name)
     ]

@@ -82,7 +82,7 @@ def process_image(process, image, spacing, channel_axis=None):
     return np.stack([result for result, _ in results]), results[0][1]
 
 
-def write_image(path, image, spacing=None, unit=None, channel_axis=None):
+def write_image(path, image, spacing=None, unit=None, channel_axis=None, rgb=None):
     """Write ``image`` with its voxel size: an ImageJ TIFF when the dtype allows.
 
     Parameters
@@ -98,6 +98,9 @@ def write_image(path, image, spacing=None, unit=None, channel_axis=None):
         Unit of ``spacing``.
     channel_axis : {None, 0}
         0 when the first axis holds channels.
+    rgb : bool, optional
+        Whether the last axis holds colours; None guesses from the shape
+        (:func:`~napari_bioimg.ops._checks.looks_rgb`), as napari does.
     """
     data = np.asarray(image)
     if data.ndim < 2:
@@ -108,8 +111,8 @@ def write_image(path, image, spacing=None, unit=None, channel_axis=None):
         if data.size and data.min() >= 0 and data.max() <= 65535:
             data = data.astype(np.uint16)
     channels = channel_axis is not None
-    # Colour samples last, as napari guesses them.
-    rgb = not channels and looks_rgb(data)
+    # Colour samples last, as napari guesses them (unless told).
+    rgb = not channels and (looks_rgb(data) if rgb is None else bool(rgb))
     planes_ndim = data.ndim - rgb - channels
     if spacing is not None and not 2 <= len(spacing) <= planes_ndim:
         spacing = None
