@@ -225,6 +225,11 @@ def test_the_note_reads_the_input_and_the_steps_before_a_set_voxel_size(tmp_path
     set_before.add("set_voxel_size", y=0.5, x=0.5)
     set_before.add("gaussian", sigma=2.0)
     assert uncalibrated_note(set_before) == ""
+    stack = tmp_path / "z only.tif"  # a slice distance but no unit: y and x in pixels
+    tifffile.imwrite(stack, np.stack([blobs] * 3), imagej=True,
+                     metadata={"axes": "ZYX", "spacing": 4.0})
+    result = process_file(subsampled, stack, tmp_path / "z.tif")
+    assert result.status == "written" and "gaussian sigma" in result.message
     movie = tmp_path / "movie.tif"
     tifffile.imwrite(movie, np.stack([blobs] * 3), imagej=True, metadata={"axes": "TYX"})
     projection = Pipeline()

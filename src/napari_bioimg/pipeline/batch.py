@@ -141,7 +141,8 @@ def process_file(
         image, spacing, unit, channel_axis = read_image(input_path)
     except Exception as error:  # any unreadable file is reported, the batch goes on
         return _failed(input_path, output, "cannot read it", error)
-    note = uncalibrated_note(pipeline) if unit is None and set(spacing) <= {1.0} else ""
+    # (no unit and pixels of 1 in the plane: a z spacing alone leaves y and x in pixels)
+    note = uncalibrated_note(pipeline) if unit is None and set(spacing[-2:]) <= {1.0} else ""
     try:
         result, spacing = process_image(pipeline.run_with_spacing, image, spacing, channel_axis)
     except Exception as error:

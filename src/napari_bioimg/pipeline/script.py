@@ -67,7 +67,7 @@ def _uncalibrated_check(pipeline: Pipeline) -> str:
     if not note:
         return ""
     return (
-        "    if unit is None and set(spacing) <= {1.0}:\n"
+        "    if unit is None and set(spacing[-2:]) <= {1.0}:\n"
         f"        print({_literal('note: ' + note)}, file=sys.stderr)\n"
     )
 
