@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ._widgets._layers import CHANNEL, physical_unit, spatial_count
 from .pipeline.io import write_image
 
 __all__ = ["write_tiff"]
-
-_BATCH = ("channel", "t", "time")  # axis labels that are not spatial (as the widgets)
 
 
 def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
@@ -32,13 +31,10 @@ def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
     ndim = array.ndim - rgb
     scale = [float(s) for s in meta.get("scale", (1.0,) * ndim)][-ndim:]
     labels = [str(label).lower() for label in meta.get("axis_labels", ())][-ndim:]
-    nsp = min(ndim, 3)
-    batch = [i for i, label in enumerate(labels[-nsp:]) if label in _BATCH]
-    if batch:
-        nsp -= batch[-1] + 1
+    nsp = spatial_count(labels, ndim)  # (as the widgets: not a time-lapse's t, channels)
     units = list(meta.get("units") or ())[-ndim:]
     spacing, unit = _in_one_unit(scale[ndim - nsp :], units[ndim - nsp :] if units else [])
-    channel_axis = 0 if labels and labels[0] == "channel" else None
+    channel_axis = 0 if labels and labels[0] == CHANNEL else None
     # (spacing always given: it says how many axes are spatial, a TYX stays TYX)
     write_image(path, array, spacing if nsp >= 2 else None, unit, channel_axis, rgb=rgb)
     return [path]
@@ -46,20 +42,12 @@ def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
 
 def _in_one_unit(spacing: list[float], units: list) -> tuple[tuple[float, ...], str | None]:
     """``spacing`` in the last axis' unit ("µm"), converting other lengths; None: pixels."""
-    if not units or _text(units[-1]) is None:
+    if not units or physical_unit(units[-1]) is None:
         return tuple(spacing), None
     last = units[-1]
     converted = []
     for size, unit in zip(spacing, units, strict=True):
-        if hasattr(unit, "dimensionality") and unit != last and _text(unit) is not None:
+        if hasattr(unit, "dimensionality") and unit != last and physical_unit(unit) is not None:
             size = float((size * unit).to(last).magnitude)
         converted.append(size)
-    return tuple(converted), _text(last)
-
-
-def _text(unit) -> str | None:
-    """A unit as text ("µm"), None for pixels or none."""
-    if unit is None:
-        return None
-    text = format(unit, "~") if hasattr(unit, "dimensionality") else str(unit)
-    return None if text in ("", "pixel", "px", "None") else text
+    return tuple(converted), physical_unit(last)

@@ -34,12 +34,16 @@ def spatial_scale(layer: Layer) -> tuple[float, ...]:
     the frames of a time-lapse are filtered and measured one by one, as
     ``napari-bioimg run`` does with the file.
     """
-    nsp = min(layer.ndim, 3)
-    labels = [str(label).lower() for label in layer.axis_labels[-nsp:]]
-    batch = [i for i, label in enumerate(labels) if label in NOT_SPATIAL]
-    if batch:
-        nsp -= batch[-1] + 1
+    nsp = spatial_count(layer.axis_labels, layer.ndim)
     return tuple(float(s) for s in layer.scale[layer.ndim - max(nsp, 2) :])
+
+
+def spatial_count(axis_labels, ndim: int) -> int:
+    """How many of the last ``ndim`` axes are spatial (see :func:`spatial_scale`)."""
+    nsp = min(ndim, 3)
+    labels = [str(label).lower() for label in list(axis_labels)[-nsp:]]
+    batch = [i for i, label in enumerate(labels) if label in NOT_SPATIAL]
+    return nsp - (batch[-1] + 1 if batch else 0)
 
 
 def length_unit(layer: Layer | None) -> str:
@@ -51,15 +55,19 @@ def length_unit(layer: Layer | None) -> str:
     if layer is None:
         return "px"
     units = getattr(layer, "units", None)
-    text = "pixel" if units is None else format(units[-1], "~")
-    return axis_unit(text, spatial_scale(layer))  # (not a time-lapse's t, a mask's channels)
+    text = None if units is None else physical_unit(units[-1])
+    if text is not None:
+        return text
+    # (not a time-lapse's t, a mask's channels)
+    return "px" if np.allclose(spatial_scale(layer), 1.0) else "scale units"
 
 
-def axis_unit(unit: str, scale) -> str:
-    """``unit`` as shown beside lengths of axes scaled by ``scale``."""
-    if unit not in ("", "pixel", "px"):
-        return unit
-    return "px" if np.allclose(scale, 1.0) else "scale units"
+def physical_unit(unit) -> str | None:
+    """A unit as abbreviated text ("µm"); None for none or napari's "pixel"."""
+    if unit is None:
+        return None
+    text = format(unit, "~") if hasattr(unit, "dimensionality") else str(unit)
+    return None if text in ("", "pixel", "px", "None") else text
 
 
 def accepts(layer: Layer, input_kind: str, accepts_rgb: bool) -> bool:
@@ -101,29 +109,26 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     return viewer.add_labels(data, **kwargs)
 
 
-def oriented(source: Layer, scale, translate, always: bool = False) -> tuple[tuple, dict]:
+def oriented(source: Layer, scale, translate) -> tuple[tuple, dict]:
     """The translate, and the rotate/shear/affine, of a result on ``source``'s axes.
 
     Geometry is computed along the data axes (a crop's origin moves by start x
     scale); a rotated, sheared or affine-transformed source turns that offset
-    with it and passes those transforms on, so that the result overlays it.
+    with it, and its transforms (the identity ones too, to reset a layer made
+    when the source was turned) are passed on, so that the result overlays it.
     Results with other axes (a projection) keep the axis-aligned geometry.
-    ``always``: give the transforms even when they are the identity (to reset a
-    layer made when the source was turned).
     """
     if len(scale) != source.ndim:
         return tuple(translate), {}
     linear = np.asarray(source._transforms["data2physical"].linear_matrix, dtype=float)
     linear = linear / np.asarray(source.scale, dtype=float)  # (rotate @ shear)
     affine = np.asarray(source.affine.affine_matrix, dtype=float)
+    orientation = {"rotate": source.rotate, "shear": source.shear, "affine": affine}
     if np.allclose(linear, np.eye(source.ndim)) and np.allclose(affine, np.eye(source.ndim + 1)):
-        identity = {"rotate": source.rotate, "shear": source.shear, "affine": affine}
-        return tuple(translate), identity if always else {}
+        return tuple(translate), orientation
     origin = np.asarray(source.translate, dtype=float)
     moved = origin + linear @ (np.asarray(translate, dtype=float) - origin)
-    return tuple(float(t) for t in moved), {
-        "rotate": source.rotate, "shear": source.shear, "affine": affine,
-    }
+    return tuple(float(t) for t in moved), orientation
 
 
 def fit_axes(data: np.ndarray, source: Layer, scale, translate, units) -> tuple:
@@ -237,3 +242,21 @@ def subsample(data, limit: int) -> tuple[Any, bool]:
     step = math.ceil((size / limit) ** (1 / max(sum(long_axes), 1)))
     index = tuple(slice(None, None, step) if long else slice(None) for long in long_axes)
     return data[index], True
+
+
+def finite_extremes(values) -> tuple[float, float] | None:
+    """Finite minimum and maximum of ``values`` (None: no finite value).
+
+    Float stacks plane by plane: a finite-value copy of a whole stack would double it.
+    """
+    values = np.asarray(values)
+    if values.size == 0:
+        return None
+    if values.dtype.kind != "f":
+        return float(values.min()), float(values.max())
+    low, high = np.inf, -np.inf
+    for piece in values if values.ndim > 2 else [values]:
+        finite = piece[np.isfinite(piece)]
+        if finite.size:
+            low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+    return None if low > high else (low, high)

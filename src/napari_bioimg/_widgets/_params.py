@@ -5,7 +5,7 @@ from magicgui import widgets
 from magicgui.widgets.bases import ValueWidget
 
 from ..ops.registry import Parameter
-from ._layers import subsample
+from ._layers import finite_extremes, subsample
 
 _POWERS = {2: "²", 3: "³"}
 
@@ -87,12 +87,10 @@ def unit_label(parameter: Parameter, unit: str, ndim: int) -> str:
 def data_range(data) -> tuple[float, float]:
     """Finite minimum and maximum of ``data`` (sampled for very large arrays)."""
     array = np.asarray(subsample(data, 16_000_000)[0])  # (an RGB image's colours whole)
-    if array.dtype == bool:
+    extremes = None if array.dtype == bool else finite_extremes(array)
+    if extremes is None:
         return 0.0, 1.0
-    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
-    if finite.size == 0:
-        return 0.0, 1.0
-    low, high = float(finite.min()), float(finite.max())
+    low, high = extremes
     return (low, high) if high > low else (low, low + 1.0)
 
 

@@ -38,6 +38,7 @@ from qtpy.QtWidgets import (
 )
 
 from .. import ops
+from ._layers import finite_extremes as _extremes
 from ._layers import is_preview, layer_data, length_unit, spatial_scale, subsample
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from .operation import OPEN_WIDGETS, OperationWidget
@@ -67,24 +68,6 @@ def bin_layout(low: float, high: float, dtype) -> tuple[int, tuple[float, float]
     if low == high:
         return 1, (low - 0.5, high + 0.5)
     return BINS, (float(low), float(high))
-
-
-def _extremes(values) -> tuple[float, float] | None:
-    """Finite minimum and maximum of ``values`` (None: no finite value).
-
-    Float stacks plane by plane: a finite-value copy of a whole stack would double it.
-    """
-    values = np.asarray(values)
-    if values.size == 0:
-        return None
-    if values.dtype.kind != "f":
-        return float(values.min()), float(values.max())
-    low, high = np.inf, -np.inf
-    for piece in values if values.ndim > 2 else [values]:
-        finite = piece[np.isfinite(piece)]
-        if finite.size:
-            low, high = min(low, float(finite.min())), max(high, float(finite.max()))
-    return None if low > high else (low, high)
 
 
 @dataclass

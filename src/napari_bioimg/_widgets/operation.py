@@ -577,7 +577,7 @@ class OperationWidget(widgets.Container):
         if fits:
             self._replace_preview_data(current, data, plane)
             scale = shown_scale
-            translate, orientation = oriented(source, shown_scale, shown_translate, always=True)
+            translate, orientation = oriented(source, shown_scale, shown_translate)
             for attribute, value in orientation.items():  # (the input turned since)
                 if not np.allclose(_matrix(getattr(current, attribute)), _matrix(value)):
                     setattr(current, attribute, value)

@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from ._axes import axis_names
-from ._layers import layer_data
+from ._layers import layer_data, physical_unit
 from ._lifetime import DockLifetime
 
 __all__ = ["PixelGrid", "format_value", "window_at"]
@@ -392,7 +392,7 @@ class PixelGrid(QWidget):
             world = layer.data_to_world(np.asarray(centre, dtype=float))
             # (no unit, napari's "pixel", beside scaled numbers: they are not pixels)
             unit_text = [
-                "" if u is None or format(u, "~") in ("pixel", "px") else format(u, "~")
+                physical_unit(u) or ""
                 for u in (units if units is not None else [None] * layer.ndim)
             ]
             physical = ", ".join(

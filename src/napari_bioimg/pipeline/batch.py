@@ -20,7 +20,7 @@ from typing import Any, Literal, TextIO
 
 from ..io_tiff import natural_key, tiff_paths
 from .core import Pipeline
-from .io import process_image, read_image, write_image
+from .io import in_pixels, process_image, read_image, write_image
 
 __all__ = [
     "FileResult",
@@ -141,8 +141,7 @@ def process_file(
         image, spacing, unit, channel_axis = read_image(input_path)
     except Exception as error:  # any unreadable file is reported, the batch goes on
         return _failed(input_path, output, "cannot read it", error)
-    # (no unit and pixels of 1 in the plane: a z spacing alone leaves y and x in pixels)
-    note = uncalibrated_note(pipeline) if unit is None and set(spacing[-2:]) <= {1.0} else ""
+    note = uncalibrated_note(pipeline) if in_pixels(spacing, unit) else ""
     try:
         result, spacing = process_image(pipeline.run_with_spacing, image, spacing, channel_axis)
     except Exception as error:

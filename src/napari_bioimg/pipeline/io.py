@@ -35,7 +35,7 @@ import tifffile
 from napari_bioimg.io_tiff import read_stack, read_tiff
 from napari_bioimg.ops._checks import looks_rgb
 
-__all__ = ["read_image", "process_image", "write_image"]
+__all__ = ["read_image", "in_pixels", "process_image", "write_image"]
 
 
 def read_image(path):
@@ -60,6 +60,14 @@ def read_image(path):
     """
     image = read_stack(path) if os.path.isdir(path) else read_tiff(path)
     return image.data, image.spatial_spacing, image.unit, image.extra["channel_axis"]
+
+
+def in_pixels(spacing, unit) -> bool:
+    """Whether a file's sizes are pixels: no unit and pixels of 1 in the plane.
+
+    (A slice distance alone leaves y and x in pixels.)
+    """
+    return unit is None and set(spacing[-2:]) <= {1.0}
 
 
 def process_image(process, image, spacing, channel_axis=None):

@@ -23,7 +23,7 @@ __all__ = ["pipeline_script"]
 _RESIZING = ("resample_isotropic", "subsample", "project", "set_voxel_size")
 _HELPERS = (
     looks_rgb, image_axes, spacing.spacing_after, spacing.spacing_of_result, io.read_image,
-    io.process_image, io.write_image,
+    io.in_pixels, io.process_image, io.write_image,
 )
 
 _HEADER = '''\
@@ -67,7 +67,7 @@ def _uncalibrated_check(pipeline: Pipeline) -> str:
     if not note:
         return ""
     return (
-        "    if unit is None and set(spacing[-2:]) <= {1.0}:\n"
+        "    if in_pixels(spacing, unit):\n"
         f"        print({_literal('note: ' + note)}, file=sys.stderr)\n"
     )
 
