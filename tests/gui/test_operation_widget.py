@@ -9,6 +9,7 @@ import pytest
 from napari_bioimg import ops
 from napari_bioimg._manifest import DOCKS, build, generated_widgets
 from napari_bioimg._widgets.operation import OperationWidget
+from napari_bioimg._widgets.pipeline_dock import PipelineDock
 from napari_bioimg.ops.planes import compute_slabs
 from napari_bioimg.ops.registry import BUILTIN_NAMES
 
@@ -252,6 +253,40 @@ def test_a_whole_volume_preview_runs_in_slabs_and_newer_values_stop_it(
     preview = viewer.layers["banana median"]
     assert preview.data.shape == banana.shape
     np.testing.assert_array_equal(preview.data, ops.median(banana, radius=3.0))
+
+
+def test_a_3d_preview_of_a_time_lapse_computes_the_volume_shown(viewer, qtbot):
+    """In 3D display every time point was computed (as costly as Apply on each change)."""
+    rng = np.random.default_rng(3)
+    data = (rng.random((4, 6, 20, 24)) * 100).astype(np.float32)
+    data[3] += 400.0  # a bright last frame: the threshold is still the whole data's
+    layer = viewer.add_image(data, name="tzyx", scale=(60.0, 2.0, 0.5, 0.5),
+                             axis_labels=("t", "z", "y", "x"))
+    viewer.dims.ndisplay = 3
+    viewer.dims.set_current_step(0, 1)
+    widget = dock(viewer, qtbot, "gaussian")
+    widget.input_layer = layer
+    widget.set_parameters(sigma=1.0)
+    wait_idle(qtbot, widget)
+    preview = widget.preview_layer
+    assert preview.data.shape == (1, 6, 20, 24)
+    assert preview.translate[0] == 60.0  # where frame 1 lies
+    spacing = (2.0, 0.5, 0.5)
+    np.testing.assert_allclose(
+        preview.data[0], ops.gaussian(data[1], sigma=1.0, spacing=spacing), rtol=1e-6
+    )
+    viewer.dims.set_current_step(0, 2)  # the time slider: the next frame's volume
+    wait_idle(qtbot, widget)
+    np.testing.assert_allclose(
+        widget.preview_layer.data[0], ops.gaussian(data[2], sigma=1.0, spacing=spacing),
+        rtol=1e-6,
+    )
+    assert widget.preview_layer.translate[0] == 120.0
+    threshold = dock(viewer, qtbot, "threshold")
+    threshold.input_layer = layer
+    wait_idle(qtbot, threshold)
+    expected = ops.threshold(data, method="otsu")[2]  # one threshold for the whole data
+    np.testing.assert_array_equal(threshold.preview_layer.data[0], expected)
 
 
 def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, qtbot):
@@ -532,7 +567,7 @@ def test_the_dock_close_button_removes_the_preview_and_keeps_applied_results(vie
 def test_axis_and_connectivity_ranges_follow_the_data(viewer, qtbot):
     viewer.add_image(np.zeros((4, 10, 10)), name="stack")
     project = dock(viewer, qtbot, "project")
-    assert (project._controls["axis"].min, project._controls["axis"].max) == (-3, 2)
+    assert list(project._controls["axis"].choices) == [-3, -2, -1]  # z, y, x of the stack
     viewer.add_labels(np.zeros((10, 10), np.uint8), name="mask")
     label = dock(viewer, qtbot, "label")
     assert (label._controls["connectivity"].min, label._controls["connectivity"].max) == (1, 2)
@@ -641,6 +676,67 @@ def test_a_time_lapse_is_filtered_frame_by_frame(viewer, qtbot):
     np.testing.assert_array_equal(
         viewer.layers[-1].data, ops.median(smoothed.data, radius=1.0, spacing=(0.5, 0.5))
     )
+
+
+@pytest.mark.parametrize(
+    ("labels", "spatial"),
+    [(("t", "z", "y", "x"), 3), (("frame", "y", "x"), 2), (("c", "z", "y", "x"), 3),
+     (("z", "c", "y", "x"), 2), (("-4", "-3", "-2", "-1"), 3), (("time", "y", "x"), 2)],
+)
+def test_time_and_channel_axes_are_not_spatial(labels, spatial):
+    from napari.layers import Image
+
+    from napari_bioimg._widgets._layers import spatial_scale
+
+    layer = Image(np.zeros((2,) * len(labels)), axis_labels=labels,
+                  scale=tuple(range(1, len(labels) + 1)))
+    assert spatial_scale(layer) == tuple(float(s) for s in layer.scale[-spatial:])
+
+
+def test_a_projection_of_a_time_lapse_keeps_its_frames(viewer, qtbot):
+    """The z projection of a TZYX lost its labels: the next Gaussian blurred across
+    frames (a spot of frame 2 leaked into 1 and 3) while the replayed pipeline did not."""
+    data = np.zeros((5, 4, 30, 40), np.float32)
+    data[2, 1, 15, 20] = 1000.0
+    layer = viewer.add_image(data, name="tzyx", scale=(60.0, 2.0, 0.5, 0.5),
+                             axis_labels=("t", "z", "y", "x"), units=("s", "µm", "µm", "µm"),
+                             colormap="green", blending="additive")  # (a channel)
+    project = dock(viewer, qtbot, "project")
+    project.input_layer = layer
+    # the axis by name, z by default (it was a bare slider -4..3 at 0: along time)
+    assert list(project._controls["axis"].choices) == [-4, -3, -2, -1]
+    assert [project._controls["axis"].native.itemText(i) for i in range(4)] == list("tzyx")
+    assert project.parameters()["axis"] == -3
+    wait_idle(qtbot, project)
+    assert tuple(project.preview_layer.axis_labels) == ("t", "y", "x")
+    project.apply()
+    wait_idle(qtbot, project)
+    mip = viewer.layers[-1]
+    assert tuple(mip.axis_labels) == ("t", "y", "x") and tuple(mip.scale) == (60.0, 0.5, 0.5)
+    gaussian = dock(viewer, qtbot, "gaussian")
+    gaussian.input_layer = mip
+    gaussian.set_parameters(sigma=1.0)
+    wait_idle(qtbot, gaussian)
+    gaussian.apply()
+    wait_idle(qtbot, gaussian)
+    assert viewer.layers[-1].colormap.name == "green"  # its look kept: no grey veil
+    assert viewer.layers[-1].blending == "additive"
+    smoothed = np.asarray(viewer.layers[-1].data)
+    assert smoothed[[0, 1, 3, 4]].max() == 0.0  # no frame sees another's spot
+    expected = ops.gaussian(data.max(axis=1), sigma=1.0, spacing=(0.5, 0.5))
+    np.testing.assert_allclose(smoothed, expected, rtol=1e-6)
+    replay = PipelineDock(viewer)
+    replay.run_on(layer)
+    qtbot.waitUntil(lambda: not replay.busy, timeout=20000)
+    replayed = viewer.layers[-1]
+    np.testing.assert_allclose(replayed.data, smoothed, rtol=1e-6)
+    assert tuple(replayed.axis_labels) == ("t", "y", "x")
+    zyx = viewer.add_image(data[0], name="zyx", axis_labels=("z", "y", "x"))  # as read
+    gaussian.input_layer = zyx
+    wait_idle(qtbot, gaussian)
+    gaussian.apply()
+    wait_idle(qtbot, gaussian)
+    assert tuple(viewer.layers[-1].axis_labels) == ("z", "y", "x")
 
 
 def test_size_sliders_span_their_pixel_range_in_the_layer_unit(viewer, qtbot):

@@ -312,7 +312,11 @@ def test_an_rgb_stack_is_shown_in_every_view(viewer):
 
 
 def test_without_a_stack_the_dock_says_so(viewer, blobs):
+    """A time-lapse is no z-stack: its "XZ view" was x against t, aspect 120 (s / µm)."""
     viewer.add_image(blobs, name="blobs")
+    movie = viewer.add_image(np.stack([blobs] * 4), name="movie", scale=(60.0, 0.5, 0.5),
+                             axis_labels=("t", "y", "x"))
+    viewer.layers.selection.active = movie
     widget = dock(viewer)
     assert widget.shown_layers() == []
-    assert widget._info.text() == "(no 3D image)"
+    assert widget._info.text().startswith("(no 3D image")

@@ -133,10 +133,12 @@ def test_run_with_geometry_places_the_result_as_the_steps_one_by_one(volume):
     pipeline.add("crop", start=[1, 5, 10])
     pipeline.add("subsample", step=[1, 2, 1])
     pipeline.add("project", axis=2, method="max")
-    result, spacing, scale, translate, units = pipeline.run_with_geometry(
-        volume, (2.0, 0.5, 0.5), (2.0, 0.5, 0.5), (7.0, 100.0, 200.0), ("s", "µm", "nm")
+    result, spacing, scale, translate, units, labels = pipeline.run_with_geometry(
+        volume, (2.0, 0.5, 0.5), (2.0, 0.5, 0.5), (7.0, 100.0, 200.0), ("s", "µm", "nm"),
+        ("t", "y", "x"),
     )
     np.testing.assert_array_equal(result, volume[1:, 5::2, 10:].max(axis=2))
+    assert labels == ("t", "y")  # the axes keep their names, the projected one goes
     assert spacing == scale == (2.0, 1.0)
     # a side view (z rows, y columns) just below the cropped, subsampled stack (18 rows of
     # 1.0 from y 102.5): its bottom edge, a gap of 5 % of its height, half a z step
@@ -195,7 +197,7 @@ def test_set_voxel_size_gives_the_steps_after_it_that_voxel_size(banana):
     assert only_xy.run_with_spacing(stack, None)[1] == (1.0, 0.5, 0.25)
     # the geometry of the replayed layer: the new scale, same origin and units
     geometry = pipeline.run_with_geometry(stack, guessed, guessed, (1.0, 2.0, 3.0), ("mm",) * 3)
-    assert geometry[2:] == ((8.8, 3.12, 3.12), (1.0, 2.0, 3.0), ("mm",) * 3)
+    assert geometry[2:] == ((8.8, 3.12, 3.12), (1.0, 2.0, 3.0), ("mm",) * 3, None)
     # the pixels are copied, never shared with the input
     copy = ops.set_voxel_size(stack, z=8.8)
     assert np.array_equal(copy, stack) and not np.shares_memory(copy, stack)
@@ -228,7 +230,7 @@ def test_replayed_geometry_reads_the_spatial_axes_the_spacing_names():
     ]:
         pipeline = Pipeline()
         pipeline.append(operation, parameters)
-        _, spacing, scale, _, _ = pipeline.run_with_geometry(
+        _, spacing, scale, _, _, _ = pipeline.run_with_geometry(
             series, (0.5, 1.0), (0.1, 0.5, 1.0), (0, 0, 0), ("s", "µm", "µm")
         )
         assert scale == expected and spacing == expected[1:]
@@ -246,7 +248,7 @@ def test_a_function_making_an_rgb_image_grey_keeps_both_axes_geometry():
         pipeline = Pipeline()
         pipeline.add("to_grey")
         rgb = np.random.default_rng(0).integers(0, 255, (40, 50, 3)).astype(np.uint8)
-        result, spacing, scale, translate, units = pipeline.run_with_geometry(
+        result, spacing, scale, translate, units, _ = pipeline.run_with_geometry(
             rgb, (0.5, 0.5), (0.5, 0.5), (10.0, 20.0), ("um", "um")
         )
         np.testing.assert_allclose(result, rgb.mean(axis=-1))
@@ -269,7 +271,7 @@ def test_a_function_making_a_grey_image_rgb_gets_a_leading_axis_as_apply_does():
         pipeline = Pipeline()
         pipeline.add("to_rgb")
         grey = np.random.default_rng(0).integers(0, 255, (40, 50)).astype(np.uint8)
-        result, spacing, scale, translate, units = pipeline.run_with_geometry(
+        result, spacing, scale, translate, units, _ = pipeline.run_with_geometry(
             grey, (0.5, 0.5), (0.5, 0.5), (10.0, 20.0), ("um", "um")
         )
         assert result.shape == (40, 50, 3)

@@ -177,7 +177,7 @@ def test_a_function_reducing_a_stack_to_a_plane_keeps_the_plane_voxel_size(
         stack = tifffile.imread(inputs / "stack.tif")
         expected = ops.gaussian(stack.max(axis=0) * 2.0, sigma=0.5, spacing=(0.25, 0.25))
         np.testing.assert_allclose(pipeline.run(stack, (0.75, 0.25, 0.25)), expected, rtol=1e-6)
-        result, spacing, scale, translate, units = pipeline.run_with_geometry(
+        result, spacing, scale, translate, units, _ = pipeline.run_with_geometry(
             stack, (0.75, 0.25, 0.25), (0.75, 0.25, 0.25), (1.0, 2.0, 3.0), ("um",) * 3
         )
         assert (spacing, scale, translate, units) == (

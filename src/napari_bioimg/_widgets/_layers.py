@@ -23,13 +23,13 @@ def layer_data(layer: Layer):
 
 # The axis label of a channel axis (the masks of an RGB image have one first).
 CHANNEL = "channel"
-NOT_SPATIAL = (CHANNEL, "t", "time")  # axis labels of batch axes
+NOT_SPATIAL = (CHANNEL, "c", "t", "time", "frame")  # axis labels of batch axes
 
 
 def spatial_scale(layer: Layer) -> tuple[float, ...]:
     """The voxel size of the spatial (last 2 or 3) axes.
 
-    An axis labelled ``"channel"`` or time (``"t"``, as the reader labels a
+    An axis labelled ``"channel"`` (``"c"``) or time (``"t"``, as the reader labels a
     time-lapse) and those before it are not spatial: the channels of a mask and
     the frames of a time-lapse are filtered and measured one by one, as
     ``napari-bioimg run`` does with the file.
@@ -82,31 +82,57 @@ def accepts(layer: Layer, input_kind: str, accepts_rgb: bool) -> bool:
 
 
 def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **geometry) -> Layer:
-    """Add ``data`` as an Image or Labels layer that overlays ``source``."""
+    """Add ``data`` as an Image or Labels layer that overlays ``source``.
+
+    ``geometry``: ``scale``, ``translate``, ``units`` and ``axis_labels`` of the
+    result (default the source's, for a result on the same axes), and other
+    layer keywords. The axis labels name the same axes as the source's (a
+    projection drops one: a time-lapse's ``t`` stays ``t``, and frames stay
+    frames in the next operation).
+    """
     scale = geometry.pop("scale", source.scale)
     translate = geometry.pop("translate", source.translate)
     ndim = len(scale)
     data, scale, translate = for_display(data, kind, source, scale, translate)
     units = geometry.pop("units", None)
+    labels = geometry.pop("axis_labels", None)
     translate, orientation = oriented(source, scale, translate)
     kwargs = dict(name=name, scale=scale, translate=translate, **orientation, **geometry)
     source_units = getattr(source, "units", None)
     if units is None and source_units is not None and len(source_units) == ndim:
         units = tuple(source_units)  # the same axes (callers that drop one pass ``units``)
+    if labels is None and len(source.axis_labels) == ndim:
+        labels = tuple(source.axis_labels)
+    labels = named_axes(labels, ndim)
     if len(scale) > ndim:  # the masks of an RGB image, colour first
-        kwargs["axis_labels"] = (CHANNEL, *source.axis_labels[-ndim:])
+        kwargs["axis_labels"] = (CHANNEL, *(labels or source.axis_labels[-ndim:]))
         units = None if units is None else ("pixel", *units)
-    elif len(scale) == source.ndim and any(
-        str(label).lower() in NOT_SPATIAL for label in source.axis_labels
-    ):  # results of those masks, or of a time-lapse: still per colour / frame next time
-        kwargs["axis_labels"] = tuple(source.axis_labels)
+    elif labels is not None:
+        kwargs["axis_labels"] = labels
     if units is not None:
         # napari ignores every layer's units when one layer's differ: keep them all
         kwargs["units"] = units
     if kind == "image":
         rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1 >= 3
+        if isinstance(source, Image) and not source.rgb:
+            # a channel's look (green, additive) stays: the result does not hide the others
+            kwargs.setdefault("colormap", source.colormap)
+            kwargs.setdefault("blending", source.blending)
         return viewer.add_image(data, rgb=rgb, **kwargs)
     return viewer.add_labels(data, **kwargs)
+
+
+def named_axes(labels, ndim: int) -> tuple | None:
+    """The axis ``labels`` to give a layer of ``ndim`` axes, or None to let napari name them.
+
+    None for napari's own numbers (``-3``, ``0``), a function's new axes (None
+    labels) and a count that does not fit.
+    """
+    if labels is None or len(labels) != ndim or None in labels:
+        return None
+    if all(str(label).lstrip("-").isdigit() for label in labels):
+        return None
+    return tuple(labels)
 
 
 def oriented(source: Layer, scale, translate) -> tuple[tuple, dict]:

@@ -10,10 +10,17 @@ from ._layers import finite_extremes, subsample
 _POWERS = {2: "²", 3: "³"}
 
 
-def make_widget(parameter: Parameter) -> ValueWidget:
-    """A widget for ``parameter`` with the registry's range, step and default."""
+def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
+    """A widget for ``parameter`` with the registry's range, step and default.
+
+    An axis parameter is a drop-down of the input's axes by name (``axes``: a
+    callable giving ``(name, axis)`` pairs, axes counted from the last, -1 = x).
+    """
     label = parameter.name.replace("_", " ")
     tooltip = parameter.description or None
+    if parameter.ndim_range == "axis":
+        axes = axes or (lambda _widget=None: [("z", -3), ("y", -2), ("x", -1)])
+        return widgets.ComboBox(choices=axes, label=label, tooltip=tooltip)
     if parameter.kind == "choice":
         return widgets.ComboBox(
             value=parameter.default, choices=parameter.choices, label=label, tooltip=tooltip

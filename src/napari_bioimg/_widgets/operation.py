@@ -26,12 +26,13 @@ from ..ops.planes import (
     compute_plane,
     compute_slabs,
     count_slabs,
+    output_axes,
     output_geometry,
     output_shape,
-    output_units,
     plane_previewable,
 )
 from ..ops.registry import Operation
+from ._axes import axis_names
 from ._layers import (
     PREVIEW_KEY,
     NonzeroView,
@@ -41,6 +42,7 @@ from ._layers import (
     for_display,
     layer_data,
     length_unit,
+    named_axes,
     oriented,
     reset_all_keeping,
     spatial_scale,
@@ -88,6 +90,8 @@ class Request:
     spacing: tuple[float, ...] | None
     index: tuple[int, ...] | None  # the displayed plane, or None for the whole data
     extra: dict[str, Any] = field(default_factory=dict)
+    # in 3D display, the time point (and channel) shown: the leading axes' indices
+    volume: tuple[int, ...] | None = None
 
 
 class OperationWidget(widgets.Container):
@@ -120,7 +124,7 @@ class OperationWidget(widgets.Container):
         self._layer_connections: list = []
 
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
-        self._controls = {p.name: make_widget(p) for p in operation.parameters}
+        self._controls = {p.name: make_widget(p, self._axis_choices) for p in operation.parameters}
         self._size_factors: dict[str, float] = {}  # layer units per pixel of size sliders
         self._size_pixels: dict[str, float] = {}  # their sizes in pixels, as last set
         self._size_to_layer: dict[str, float] = {}  # layer units per unit shown (sliders in px)
@@ -247,6 +251,12 @@ class OperationWidget(widgets.Container):
                 values[p.name] = None
         return values
 
+    def _axis_choices(self, _widget=None) -> list[tuple[str, int]]:
+        """The input's axes by name (``"t"``, ``"z"``...), counted from the last (-1 = x)."""
+        layer = self.input_layer if hasattr(self, "_input") else None
+        names = axis_names(self.viewer, layer) if layer is not None else ["z", "y", "x"]
+        return [(name, axis - len(names)) for axis, name in enumerate(names)]
+
     def _update_enabled(self, _value=None) -> None:
         for p in self.operation.parameters:
             if p.active_when is not None:
@@ -254,8 +264,14 @@ class OperationWidget(widgets.Container):
                 self._controls[p.name].enabled = self._controls[name].value == wanted
 
     def set_parameters(self, **values) -> None:
-        """Set controls by parameter name, sizes in layer units (each schedules a preview)."""
+        """Set controls by parameter name, sizes in layer units (each schedules a preview).
+
+        Axes count from the first (0) or the last (-1) of the input's axes.
+        """
         for name, value in values.items():
+            axis = self.operation.parameter(name).ndim_range == "axis"
+            if axis and self.input_layer is not None and value >= 0:
+                value -= self.input_layer.ndim  # (the drop-down's axes count from the last)
             to_layer = self._size_to_layer.get(name, 1.0)
             self._controls[name].value = value if to_layer == 1.0 else value / to_layer
 
@@ -265,11 +281,15 @@ class OperationWidget(widgets.Container):
         self._fit_sizes(layer)
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
-            if parameter.ndim_range is not None and layer is not None:
-                ndim = layer_data(layer).ndim
-                low, high = (-ndim, ndim - 1) if parameter.ndim_range == "axis" else (1, nsp)
-                control.min, control.max = low, high
-                control.value = min(max(control.value, low), high)
+            if parameter.ndim_range == "axis":
+                control.native.clear()  # (magicgui appends new choices after kept ones)
+                control.reset_choices()
+                # a projection's default is the axis before y and x (z, not time or channels)
+                default = parameter.default
+                control.value = default if default < 0 else -max(nsp, 2)
+            elif parameter.ndim_range is not None and layer is not None:
+                control.min, control.max = 1, nsp
+                control.value = min(max(control.value, 1), nsp)
             if parameter.from_data and layer is not None:
                 low, high = data_range(layer_data(layer))
                 current = control.value
@@ -400,7 +420,28 @@ class OperationWidget(widgets.Container):
             return None
         parameters = self.operation.bind(self.parameters())  # raises naming the parameter
         index = None if whole else self._displayed_index(layer, parameters)
-        return Request(self._generation, layer, parameters, self._spacing(layer), index)
+        volume = None if whole or index is not None else self._displayed_volume(layer)
+        return Request(
+            self._generation, layer, parameters, self._spacing(layer), index, volume=volume
+        )
+
+    def _displayed_volume(self, layer: Layer) -> tuple[int, ...] | None:
+        """In 3D display, the indices of the axes before the shown volume (time, channel).
+
+        None when there are none, or the displayed axes are not the last three.
+        """
+        data = layer_data(layer)
+        lead = layer.ndim - 3
+        dims = self.viewer.dims
+        if dims.ndisplay != 3 or lead < 1 or tuple(dims.displayed)[-3:] != tuple(
+            range(dims.ndim - 3, dims.ndim)
+        ):
+            return None
+        position = layer.world_to_data(dims.point)
+        return tuple(
+            int(np.clip(np.round(p), 0, n - 1))
+            for p, n in zip(position[:lead], data.shape[:lead], strict=True)
+        )
 
     def _input_array(self, layer: Layer):
         data = layer_data(layer)
@@ -433,9 +474,10 @@ class OperationWidget(widgets.Container):
         if request is None:
             return
         data = self._input_array(request.layer)
-        slabs = self._slab_count(request, data)
+        slabs = self._slab_count(request, _shown_part(data, request))
         if slabs > 1:  # a whole volume: in slabs, with progress, stopped by newer requests
-            args = (self.operation, data, request.parameters, request.spacing)
+            args = (self.operation, _shown_part(data, request), request.parameters,
+                    request.spacing)
             worker = create_worker(
                 compute_slabs,
                 *args,
@@ -490,13 +532,15 @@ class OperationWidget(widgets.Container):
 
     def _compute(self, request: Request, data) -> np.ndarray:
         if self.operation.prepare is not None:
-            parameters = self._prepared(data, request.parameters)
+            parameters = self._prepared(data, request.parameters)  # (of the whole data)
             if request.index is None:
-                return np.asarray(self.operation(np.asarray(data), **parameters))
+                part = np.asarray(_shown_part(data, request))
+                return np.asarray(self.operation(part, **parameters))
             return compute_plane(self.operation, data, parameters, request.index)
         if request.index is None:
+            part = np.asarray(_shown_part(data, request))
             return np.asarray(
-                self.operation(np.asarray(data), spacing=request.spacing, **request.parameters)
+                self.operation(part, spacing=request.spacing, **request.parameters)
             )
         return compute_plane(
             self.operation,
@@ -525,18 +569,17 @@ class OperationWidget(widgets.Container):
             return  # stale: a newer request is pending or the input changed
         if layer not in self.viewer.layers:
             return
-        scale, translate, units = self._result_geometry(request, result)
-        if request.index is not None:
-            lead = len(request.index)
-            result = result.reshape((1,) * lead + result.shape)
+        shown = request.index if request.index is not None else request.volume
+        if shown is not None:  # one plane, or one volume of a time-lapse: its place
+            result = result.reshape((1,) * len(shown) + result.shape)
+        scale, translate, units, labels = self._result_geometry(request, result)
+        if shown is not None:
             translate = tuple(
-                t + i * s if axis < lead else t
-                for axis, (t, s, i) in enumerate(
-                    zip(translate, scale, (*request.index, 0, 0), strict=True)
-                )
+                t + s * (shown[axis] if axis < len(shown) else 0)
+                for axis, (t, s) in enumerate(zip(translate, scale, strict=True))
             )
         self._update_preview_layer(
-            layer, result, scale, translate, request.index is not None, units
+            layer, result, scale, translate, request.index is not None, units, labels
         )
 
     def _replace_preview_data(self, layer: Layer, data: np.ndarray, plane: bool) -> None:
@@ -561,7 +604,7 @@ class OperationWidget(widgets.Container):
         layer.data = data if self._preview_array is None else self._preview_array
 
     def _update_preview_layer(
-        self, source: Layer, result, scale, translate, plane=False, units=None
+        self, source: Layer, result, scale, translate, plane=False, units=None, labels=None
     ) -> None:
         kind = "image" if self.operation.output_kind == "image" else "labels"
         name = f"{source.name} {self.operation.name}"
@@ -573,6 +616,8 @@ class OperationWidget(widgets.Container):
             and current.ndim == data.ndim - bool(getattr(current, "rgb", False))
             and isinstance(current, Image) == (kind == "image")
             and (units is None or tuple(current.units)[-len(units):] == tuple(units))
+            and (named_axes(labels, len(scale)) is None
+                 or tuple(current.axis_labels)[-len(labels):] == tuple(labels))
         )
         if fits:
             self._replace_preview_data(current, data, plane)
@@ -599,7 +644,7 @@ class OperationWidget(widgets.Container):
         # layers (the histogram) never take it for the user's
         self.preview_layer = add_result(
             self.viewer, result, kind, source, name, scale=scale, translate=translate,
-            units=units, metadata={PREVIEW_KEY: True},
+            units=units, axis_labels=labels, metadata={PREVIEW_KEY: True},
         )
         # napari selects a new layer: give the user's selection back, even an empty one
         selection.clear()
@@ -608,16 +653,20 @@ class OperationWidget(widgets.Container):
             selection.active = active
 
     def _result_geometry(self, request: Request, result: np.ndarray) -> tuple:
-        """Scale, translate and units of the result (of a plane: of its stack)."""
+        """Scale, translate, units and axis labels of the result (of a plane: of its stack).
+
+        The units and labels are the input's, less a projected axis' (labels:
+        None when a registered function changed the axes).
+        """
         scale, translate = self._geometry(request)
-        units = self._units(request)
+        units, labels = (
+            output_axes(self.operation, request.parameters, values)
+            for values in (request.layer.units, request.layer.axis_labels)
+        )
         if request.index is None:  # (a registered function may add or drop axes)
             scale, translate, units = fit_axes(result, request.layer, scale, translate, units)
-        return scale, translate, units
-
-    def _units(self, request: Request) -> tuple:
-        """The result's units: the input's, less a projected axis'."""
-        return output_units(self.operation, request.parameters, request.layer.units)
+            labels = labels if len(labels) == len(scale) else None
+        return scale, translate, units, labels
 
     def _geometry(self, request: Request) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Scale and translate of the result, so that it overlays its input."""
@@ -670,7 +719,7 @@ class OperationWidget(widgets.Container):
         layer = request.layer
         if not self._alive or layer not in self.viewer.layers:
             return None
-        scale, translate, units = self._result_geometry(request, result)
+        scale, translate, units, labels = self._result_geometry(request, result)
         kind = "image" if self.operation.output_kind == "image" else "labels"
         kept = add_result(
             self.viewer,
@@ -681,6 +730,7 @@ class OperationWidget(widgets.Container):
             scale=scale,
             translate=translate,
             units=units,
+            axis_labels=labels,
         )
         record_applied(
             self.viewer, self.operation, request.parameters, layer, kept, request.spacing, after
@@ -711,6 +761,11 @@ class OperationWidget(widgets.Container):
     def applying(self) -> bool:
         """True while an Apply is computing."""
         return self._apply_worker is not None
+
+
+def _shown_part(data, request: Request):
+    """The volume shown in 3D display (one time point), or all ``data``."""
+    return data if request.volume is None else data[request.volume]
 
 
 def _matrix(value) -> np.ndarray:

@@ -27,8 +27,10 @@ from napari.layers import Image, Labels, Layer, Vectors
 from qtpy.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from ._layers import is_preview
+from ._layers import is_preview, spatial_scale
 from ._lifetime import weak_callback
+
+NO_STACK = "(no 3D image: a z-stack, not time or channels, has XZ and YZ views)"
 
 VIEWS = ("xy", "xz", "yz")
 # (row axis, column axis, sliced axis) counted from the last axis: -3 z, -2 y, -1 x.
@@ -185,7 +187,7 @@ class OrthogonalViews(QWidget):
         self._crosshair_box.setChecked(True)
         self._crosshair_box.setToolTip("Lines through the current position in every view")
         self._crosshair_box.toggled.connect(self._on_crosshair_toggled)
-        self._info = QLabel("(no 3D image)")
+        self._info = QLabel(NO_STACK)
         self._info.setWordWrap(True)
         splitter = QSplitter(Qt.Orientation.Vertical)
         for name in ("xz", "yz"):
@@ -382,7 +384,8 @@ class OrthogonalViews(QWidget):
     def shown_layers(self) -> list[Layer]:
         """The layers the XZ and YZ views show, in the main viewer's order.
 
-        The selected 3D images (the last ones while only other layers are
+        The selected 3D images, i.e. with a z axis, not a time-lapse's t or a
+        mask's channels (the last ones while only other layers are
         selected), every 3D labels layer overlapping them, and the results and
         previews named after them ("<name> <operation>").
         """
@@ -390,7 +393,7 @@ class OrthogonalViews(QWidget):
             layer
             for layer in self.viewer.layers
             if isinstance(layer, Image | Labels)
-            and layer.ndim >= 3
+            and len(spatial_scale(layer)) >= 3  # a z axis (a time-lapse's t is none)
             and not layer.metadata.get(CROSSHAIR_KEY)
         ]
         selected = self.viewer.layers.selection
@@ -452,7 +455,7 @@ class OrthogonalViews(QWidget):
         for layer in shown:
             if id(layer) not in keep:
                 self._follow(layer)
-        self._info.setText(", ".join(la.name for la in shown) or "(no 3D image)")
+        self._info.setText(", ".join(la.name for la in shown) or NO_STACK)
         self._update_crosshairs()
         self._on_main_point()
         if first_time or not kept:

@@ -151,6 +151,7 @@ class PipelineDock(widgets.Container):
             tuple(layer.scale),
             tuple(layer.translate),
             tuple(layer.units),
+            tuple(layer.axis_labels),
             _start_thread=False,
             _ignore_errors=True,
             _progress={"desc": f"Pipeline on {layer.name}"},
@@ -176,7 +177,7 @@ class PipelineDock(widgets.Container):
             "Run pipeline on layer" if upto is None else f"Run up to step {upto + 1} on layer"
         )
 
-    def _show(self, source, pipeline, result, _spacing, scale, translate, units) -> None:
+    def _show(self, source, pipeline, result, _spacing, scale, translate, units, labels) -> None:
         if source not in self.viewer.layers:
             return
         kind = self._result_kind(source, pipeline)
@@ -189,6 +190,7 @@ class PipelineDock(widgets.Container):
             scale=scale,
             translate=translate,
             units=units,
+            axis_labels=labels,
         )
 
     @staticmethod

@@ -24,7 +24,7 @@ __all__ = [
     "count_slabs",
     "iter_slabs",
     "output_geometry",
-    "output_units",
+    "output_axes",
     "slab_halo",
 ]
 
@@ -257,15 +257,15 @@ def output_geometry(
     return tuple(scale), tuple(translate)
 
 
-def output_units(operation: Operation, parameters: dict, units: Sequence) -> tuple:
-    """The units of a result's axes, from the input's ``units`` (one per axis).
+def output_axes(operation: Operation, parameters: dict, values: Sequence) -> tuple:
+    """Per-axis ``values`` of a result (units, axis labels), from the input's (one per axis).
 
-    A projection drops its axis' unit; every other operation keeps them.
+    A projection drops its axis' value; every other operation keeps them.
     """
-    units = list(units)
+    values = list(values)
     if operation.name == "project":
-        del units[operation.bind(parameters)["axis"] % len(units)]
-    return tuple(units)
+        del values[operation.bind(parameters)["axis"] % len(values)]
+    return tuple(values)
 
 
 def output_shape(

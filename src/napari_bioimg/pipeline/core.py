@@ -295,27 +295,33 @@ class Pipeline:
             last = (result, result_spacing)
         return last
 
-    def run_with_geometry(self, image, spacing: Spacing, scale, translate, units):
-        """Run every step; return ``(result, spacing, scale, translate, units)`` of the last.
+    def run_with_geometry(self, image, spacing: Spacing, scale, translate, units, labels=None):
+        """Run every step; return ``(result, spacing, scale, translate, units, labels)``.
 
-        ``scale``, ``translate`` and ``units`` are the input layer's; each step
-        changes them as :func:`~napari_bioimg.ops.planes.output_geometry` and
-        ``output_units`` say (crop shifts the origin, subsample and resample
-        scale, project drops an axis), so that a replayed result lies where
-        applying the steps one by one put it, in the same units.
+        ``scale``, ``translate``, ``units`` and the axis ``labels`` (optional) are
+        the input layer's; each step changes them as
+        :func:`~napari_bioimg.ops.planes.output_geometry` and ``output_axes`` say
+        (crop shifts the origin, subsample and resample scale, project drops an
+        axis), so that a replayed result lies where applying the steps one by one
+        put it, in the same units, its axes named as before. The labels are None
+        when not given, or when a function added axes.
         """
-        from ..ops.planes import output_geometry, output_units
+        from ..ops.planes import output_axes, output_geometry
 
         nsp = None if spacing is None else len(spacing)  # (a mask's channels: not spatial)
-        geometry = {INPUT: (np.shape(image), tuple(scale), tuple(translate), tuple(units), nsp)}
-        last = (image, spacing, *geometry[INPUT][1:4])
+        labels = None if labels is None else tuple(labels)
+        start = (np.shape(image), tuple(scale), tuple(translate), tuple(units), labels, nsp)
+        geometry = {INPUT: start}
+        last = (image, spacing, *start[1:5])
         for step, result, out_spacing in self._execute(image, spacing, keep=False):
-            shape, step_scale, step_translate, step_units, nsp = geometry[step.source]
+            shape, step_scale, step_translate, step_units, step_labels, nsp = geometry[step.source]
             op = self.operation(step.id)
             step_scale, step_translate = output_geometry(
                 op, step.parameters, shape, step_scale, step_translate, nsp
             )
-            step_units = output_units(op, step.parameters, step_units)
+            step_units = output_axes(op, step.parameters, step_units)
+            if step_labels is not None:
+                step_labels = output_axes(op, step.parameters, step_labels)
             if step.operation not in BUILTIN_NAMES:  # (a function may add or drop axes)
                 # (an RGB result's colours have no geometry, if the input had colours)
                 ndim = np.ndim(result) - int(looks_rgb(result) and len(shape) > len(step_scale))
@@ -323,9 +329,15 @@ class Pipeline:
                     trailing(step_scale, ndim, 1.0), trailing(step_translate, ndim, 0.0),
                     trailing(step_units, ndim, "pixel"),
                 )
+                if step_labels is not None and len(step_labels) < ndim:
+                    step_labels = None  # (napari names the new axes)
+                elif step_labels is not None:
+                    step_labels = trailing(step_labels, ndim, None)
             nsp = None if out_spacing is None else len(out_spacing)
-            geometry[step.id] = (np.shape(result), step_scale, step_translate, step_units, nsp)
-            last = (result, out_spacing, step_scale, step_translate, step_units)
+            geometry[step.id] = (
+                np.shape(result), step_scale, step_translate, step_units, step_labels, nsp
+            )
+            last = (result, out_spacing, step_scale, step_translate, step_units, step_labels)
         return last
 
     def _execute(self, image, spacing: Spacing, keep: bool):
