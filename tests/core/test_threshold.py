@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from skimage import filters as skfilters
@@ -18,6 +20,18 @@ def test_automatic_values_equal_skimage(blobs, method):
     expected = getattr(skfilters, f"threshold_{method}")(blobs)
     assert ops.threshold_value(blobs, method=method) == pytest.approx(float(expected))
     np.testing.assert_array_equal(ops.threshold(blobs, method=method), blobs > expected)
+
+
+@pytest.mark.parametrize("method", ["otsu", "yen", "isodata", "triangle", "mean"])
+def test_a_mask_is_thresholded_as_scikit_image_does(blobs, method):
+    """A bool image is binned as floats (256 bins over 0..1): triangle gave 1.0 and an
+    empty mask, skimage 0.0059 and the mask itself."""
+    mask = blobs > 128
+    with warnings.catch_warnings():  # (skimage warns that it converts bool)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = getattr(skfilters, f"threshold_{method}")(mask)
+    assert ops.threshold_value(mask, method=method) == pytest.approx(float(expected))
+    np.testing.assert_array_equal(ops.threshold(mask, method=method), mask > expected)
 
 
 def test_foreground_is_strictly_above_the_manual_value():

@@ -374,6 +374,54 @@ def test_bad_parameters_become_a_notification(viewer, qtbot, monkeypatch):
     np.testing.assert_array_equal(layer.data, 0)
 
 
+def test_a_failed_preview_is_taken_away_and_the_error_stays(viewer, qtbot, monkeypatch):
+    """The otsu mask stayed, labelled as the new method's, and the status went blank."""
+    messages = []
+    monkeypatch.setattr(
+        "napari_bioimg._widgets.operation.show_error", lambda message: messages.append(message)
+    )
+    image = np.zeros((20, 20), np.uint8)
+    image[5:15, 5:15] = 200  # two values: otsu works, "minimum" finds no two maxima
+    viewer.add_image(image, name="img")
+    widget = dock(viewer, qtbot, "threshold")
+    wait_idle(qtbot, widget)
+    assert widget.preview_layer is not None
+    widget.set_parameters(method="minimum")
+    wait_idle(qtbot, widget)
+    assert messages and "minimum" in messages[-1]
+    assert widget.preview_layer is None and "img threshold" not in viewer.layers
+    assert widget._status.value.startswith("error")
+    widget.set_parameters(method="otsu")  # back to a working value: a preview again
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(widget.preview_layer.data, image > 0)
+    assert widget._status.value == ""
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e-7, 1.0, 4e4])
+def test_the_manual_threshold_spans_the_data_at_any_magnitude(viewer, qtbot, blobs, scale):
+    """At 3e-6..1e-4 the slider spanned 3e-7..1e-5: most values out of reach, the default
+    preview all foreground, and set_parameters inside the data range refused."""
+    data = blobs.astype(np.float32) * np.float32(scale)
+    layer = viewer.add_image(data, name="small")
+    widget = dock(viewer, qtbot, "threshold")
+    widget.input_layer = layer
+    widget.set_parameters(method="manual")
+    control = widget._controls["value"]
+    factor = widget._size_to_layer["value"]
+    assert control.min * factor == pytest.approx(data.min(), rel=0.02)
+    assert control.max * factor == pytest.approx(data.max(), rel=0.02)
+    assert ("×" in control.label) == (factor != 1.0)
+    middle = float(np.float32(128.5) * np.float32(scale))
+    widget.set_parameters(value=middle)
+    assert widget.parameters()["value"] == pytest.approx(middle, rel=1e-3)
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(widget.preview_layer.data, blobs > 128)
+    layer.data = data * 16  # new data: the range follows
+    assert control.max * widget._size_to_layer["value"] == pytest.approx(
+        data.max() * 16, rel=0.02
+    )
+
+
 def test_deleting_or_switching_the_input_while_computing(viewer, qtbot, banana):
     first = viewer.add_image(banana[:, ::2, ::2], name="first")
     second = viewer.add_image(banana[:3, ::2, ::2], name="second")

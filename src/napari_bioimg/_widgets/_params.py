@@ -1,5 +1,7 @@
 """magicgui widgets for registry parameters: sliders, drop-downs, check boxes."""
 
+import math
+
 import numpy as np
 from magicgui import widgets
 from magicgui.widgets.bases import ValueWidget
@@ -99,6 +101,25 @@ def data_range(data) -> tuple[float, float]:
         return 0.0, 1.0
     low, high = extremes
     return (low, high) if high > low else (low, low + 1.0)
+
+
+def data_factor(low: float, high: float) -> float:
+    """A power of ten that brings a data range within a slider's precision (1: none).
+
+    magicgui's float sliders round their ends to a few decimals: a range of
+    3e-6..1e-4 became 3e-7..1e-5 and most of the data could not be reached. Data
+    whose largest magnitude is outside 1e-2..1e5 are shown divided by this factor
+    (their largest value between 100 and 1000).
+    """
+    largest = max(abs(low), abs(high))
+    if largest == 0 or 1e-2 <= largest <= 1e5:
+        return 1.0
+    return 10.0 ** (math.floor(math.log10(largest)) - 2)
+
+
+def factor_text(factor: float) -> str:
+    """`` (×1e-07)`` for a slider shown divided by ``factor``, empty for 1."""
+    return "" if factor == 1.0 else f" (×{factor:.0e})"
 
 
 def size_factor(parameter: Parameter, spacing) -> float | None:

@@ -7,6 +7,7 @@ is shown in 2D, the preview computes just the displayed plane from the slab
 of planes that the operation's halo needs.
 """
 
+import contextlib
 import inspect
 import math
 import weakref
@@ -49,7 +50,9 @@ from ._layers import (
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._params import (
+    data_factor,
     data_range,
+    factor_text,
     make_widget,
     read_value,
     set_size_range,
@@ -127,7 +130,8 @@ class OperationWidget(widgets.Container):
         self._controls = {p.name: make_widget(p, self._axis_choices) for p in operation.parameters}
         self._size_factors: dict[str, float] = {}  # layer units per pixel of size sliders
         self._size_pixels: dict[str, float] = {}  # their sizes in pixels, as last set
-        self._size_to_layer: dict[str, float] = {}  # layer units per unit shown (sliders in px)
+        # layer units per unit shown (size sliders in px, data values divided by 10^k)
+        self._size_to_layer: dict[str, float] = {}
         self._preview = widgets.CheckBox(value=True, text="live preview")
         self._apply = widgets.PushButton(text="Apply")
         self._cancel = widgets.PushButton(text="Cancel", enabled=False)
@@ -279,6 +283,7 @@ class OperationWidget(widgets.Container):
         layer = self.input_layer
         nsp = len(spatial_scale(layer)) if layer is not None else 2  # (t, channels: batch)
         self._fit_sizes(layer)
+        self._fit_data_ranges(layer)
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
             if parameter.ndim_range == "axis":
@@ -290,16 +295,7 @@ class OperationWidget(widgets.Container):
             elif parameter.ndim_range is not None and layer is not None:
                 control.min, control.max = 1, nsp
                 control.value = min(max(control.value, 1), nsp)
-            if parameter.from_data and layer is not None:
-                low, high = data_range(layer_data(layer))
-                current = control.value
-                control.min, control.max = low, high
-                control.step = (high - low) / 200
-                low, high = control.min, control.max  # (as the slider rounded them)
-                control.value = min(max(current, low), high) if current > low else (low + high) / 2
-        if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
-            self.viewer.layers.remove(self.preview_layer)
-        self.preview_layer = self._preview_array = None
+        self._drop_preview()
         self._forget_data()  # a new input: its numbers are computed afresh
         self._watch(layer)
         OPEN_WIDGETS.changed.emit()
@@ -328,7 +324,41 @@ class OperationWidget(widgets.Container):
 
     def _on_data_edited(self, event=None) -> None:
         self._forget_data()
+        if getattr(event, "type", None) == "data":  # new data (not a brush stroke)
+            with self._controls_blocked():
+                self._fit_data_ranges(self.input_layer)
         self.schedule()
+
+    def _fit_data_ranges(self, layer: Layer | None) -> None:
+        """Sliders over the data's values (a manual threshold) span the layer's finite range.
+
+        Values beyond a slider's few decimals (1e-5, 1e7) are shown divided by a
+        power of ten, named in the label and multiplied back by :meth:`parameters`.
+        """
+        if layer is None:
+            return
+        for parameter in self.operation.parameters:
+            if not parameter.from_data:
+                continue
+            control = self._controls[parameter.name]
+            current = control.value * self._size_to_layer.get(parameter.name, 1.0)
+            low, high = data_range(layer_data(layer))
+            factor = data_factor(low, high)
+            self._size_to_layer[parameter.name] = factor
+            control.label = parameter.name.replace("_", " ") + factor_text(factor)
+            low, high, current = low / factor, high / factor, current / factor
+            control.step = (high - low) / 200
+            control.range = (low, high)
+            low, high = control.min, control.max  # (as the slider rounded them)
+            control.value = min(max(current, low), high) if current > low else (low + high) / 2
+
+    @contextlib.contextmanager
+    def _controls_blocked(self):
+        """No preview per control change (the caller schedules one)."""
+        with contextlib.ExitStack() as stack:
+            for control in self._controls.values():
+                stack.enter_context(control.changed.blocked())
+            yield
 
     def _fit_sizes(self, layer: Layer | None) -> None:
         """Units in the labels; size sliders over their pixel range in the layer's unit.
@@ -342,6 +372,8 @@ class OperationWidget(widgets.Container):
         nsp = len(spacing) if spacing is not None else 2
         in_pixels = shown_in_pixels(spacing)
         for parameter in self.operation.parameters:
+            if parameter.from_data:  # (its range and label: _fit_data_ranges)
+                continue
             control = self._controls[parameter.name]
             factor = size_factor(parameter, spacing)
             control.label = unit_label(
@@ -469,7 +501,7 @@ class OperationWidget(widgets.Container):
         try:
             request = self._make_request()
         except (ValueError, TypeError) as error:
-            self._report(error)
+            self._preview_failed(error)
             return
         if request is None:
             return
@@ -490,7 +522,7 @@ class OperationWidget(widgets.Container):
                 self._compute, request, data, _start_thread=False, _ignore_errors=True
             )
         worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
-        worker.errored.connect(self._report)
+        worker.errored.connect(self._preview_failed)
         worker.finished.connect(self._on_preview_finished)
         self._worker = worker
         self._status.value = "computing…"
@@ -558,8 +590,19 @@ class OperationWidget(widgets.Container):
         if self._pending:
             self._pending = False
             self._start_preview()
-        else:
+        elif not self._status.value.startswith("error"):
             self._status.value = ""
+
+    def _preview_failed(self, error: Exception) -> None:
+        """Report the error and take the preview away: it showed the previous values."""
+        self._report(error)
+        if self._alive:
+            self._drop_preview()
+
+    def _drop_preview(self) -> None:
+        if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
+            self.viewer.layers.remove(self.preview_layer)
+        self.preview_layer = self._preview_array = None
 
     def _show_preview(self, request: Request, result: np.ndarray) -> None:
         if not self._alive:

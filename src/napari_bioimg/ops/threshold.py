@@ -93,14 +93,18 @@ def threshold_value(
 
 
 def _checked(array: np.ndarray, method: str) -> np.ndarray:
-    """Refuse data no automatic method can threshold; bool becomes uint8."""
+    """Refuse data no automatic method can threshold; bool becomes float64.
+
+    (scikit-image bins a bool image as floats: 256 bins over 0..1, so that its
+    triangle threshold keeps the True pixels where one over 0/1 integers is 1.)
+    """
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ValueError(
             f"image holds NaN or infinite values: the automatic threshold {method!r} "
             "needs finite data (replace them first, e.g. np.nan_to_num)"
         )
     if array.dtype == bool:
-        array = array.view(np.uint8)
+        array = array.astype(np.float64)
     low, high = array.min(), array.max()
     if low == high:
         raise ValueError(
