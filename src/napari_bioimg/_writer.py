@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._widgets._layers import CHANNEL, physical_unit, spatial_count
+from ._widgets._layers import CHANNEL_LABELS, physical_unit, spatial_count
 from .pipeline.io import write_image
 
 __all__ = ["write_tiff"]
@@ -34,7 +34,7 @@ def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
     nsp = spatial_count(labels, ndim)  # (as the widgets: not a time-lapse's t, channels)
     units = list(meta.get("units") or ())[-ndim:]
     spacing, unit = _in_one_unit(scale[ndim - nsp :], units[ndim - nsp :] if units else [])
-    channel_axis = 0 if labels and labels[0] == CHANNEL else None
+    channel_axis = 0 if labels and labels[0] in CHANNEL_LABELS else None
     # (spacing always given: it says how many axes are spatial, a TYX stays TYX)
     write_image(path, array, spacing if nsp >= 2 else None, unit, channel_axis, rgb=rgb)
     return [path]

@@ -188,6 +188,9 @@ def test_threshold_widget_line_follows_its_parameters(viewer, qtbot, blobs):
     threshold.set_parameters(method="manual", value=123.0)
     qtbot.waitUntil(lambda: widget.threshold == pytest.approx(123.0), timeout=20000)
     assert widget.canvas.threshold == pytest.approx(123.0)
+    layer.data = blobs // 4  # new data: the slider (and the line) keep within its values
+    qtbot.waitUntil(lambda: widget.threshold <= blobs.max() // 4, timeout=20000)
+    assert widget.threshold == pytest.approx(threshold.parameters()["value"])
     wait_idle(qtbot, widget)
     wait_idle(qtbot, threshold)
     viewer.window.remove_dock_widget(threshold.native)  # closing it ends the line, at once

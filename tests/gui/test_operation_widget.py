@@ -287,6 +287,11 @@ def test_a_3d_preview_of_a_time_lapse_computes_the_volume_shown(viewer, qtbot):
     wait_idle(qtbot, threshold)
     expected = ops.threshold(data, method="otsu")[2]  # one threshold for the whole data
     np.testing.assert_array_equal(threshold.preview_layer.data[0], expected)
+    project = dock(viewer, qtbot, "project")  # along t: every time point, not one
+    project.input_layer = layer
+    project.set_parameters(axis=-4)
+    wait_idle(qtbot, project)
+    np.testing.assert_array_equal(project.preview_layer.data, data.max(axis=0))
 
 
 def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, qtbot):
@@ -616,6 +621,13 @@ def test_axis_and_connectivity_ranges_follow_the_data(viewer, qtbot):
     viewer.add_image(np.zeros((4, 10, 10)), name="stack")
     project = dock(viewer, qtbot, "project")
     assert list(project._controls["axis"].choices) == [-3, -2, -1]  # z, y, x of the stack
+    viewer.add_image(np.zeros((2, 2, 10, 10)), name="tcyx", axis_labels=("t", "c", "y", "x"))
+    control = project._controls["axis"]  # (its z is not the viewer's "c": order kept too)
+    assert [control.native.itemText(i) for i in range(3)] == list("zyx")
+    assert list(control.choices) == [-3, -2, -1]
+    movie = viewer.add_image(np.zeros((3, 10, 10)), name="movie", axis_labels=("t", "y", "x"))
+    project.input_layer = movie  # the axis before y: the frames (it gave a t,x side view)
+    assert project.parameters()["axis"] == -3
     viewer.add_labels(np.zeros((10, 10), np.uint8), name="mask")
     label = dock(viewer, qtbot, "label")
     assert (label._controls["connectivity"].min, label._controls["connectivity"].max) == (1, 2)

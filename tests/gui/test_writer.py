@@ -44,6 +44,9 @@ def test_frames_channels_and_plain_layers(viewer, tmp_path):
     data, spacing, unit, channel_axis = save(viewer, masks, tmp_path / "masks.tif")
     np.testing.assert_array_equal(data, masks.data)
     assert (spacing, unit, channel_axis) == ((0.5, 0.5), "µm", 0)
+    masks.axis_labels = ("c", "y", "x")  # (filtered as channels: saved as channels)
+    _, _, _, channel_axis = save(viewer, masks, tmp_path / "masks_c.tif")
+    assert channel_axis == 0
     plain = viewer.add_image(rng.random((20, 30)).astype(np.float32), name="plain")
     data, spacing, unit, _ = save(viewer, plain, tmp_path / "plain.tif")
     np.testing.assert_array_equal(data, plain.data)

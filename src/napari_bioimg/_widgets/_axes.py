@@ -6,13 +6,13 @@ __all__ = ["axis_names"]
 
 
 def axis_names(viewer, layer: Layer) -> list[str]:
-    """Names of the layer's axes: its own labels, the viewer's, or z/y/x for napari's defaults.
+    """Names of the layer's axes: its own labels, or z/y/x for napari's numbers.
 
     napari labels axes ``-3, -2, -1`` (or ``0, 1, 2``) unless told otherwise;
     the last three then read better as z, y and x.
     """
     labels = [str(label) for label in getattr(layer, "axis_labels", ())][-layer.ndim :]
-    if len(labels) != layer.ndim or all(label.lstrip("-").isdigit() for label in labels):
+    if len(labels) != layer.ndim:
         labels = [str(label) for label in viewer.dims.axis_labels][-layer.ndim :]
     if all(label.lstrip("-").isdigit() for label in labels):
         spatial = ["z", "y", "x"][-min(layer.ndim, 3) :]

@@ -4,6 +4,7 @@ import math
 from typing import Any
 
 import numpy as np
+from magicgui.widgets import ComboBox
 from napari.layers import Image, Labels, Layer
 
 from ..pipeline.spacing import trailing
@@ -23,7 +24,8 @@ def layer_data(layer: Layer):
 
 # The axis label of a channel axis (the masks of an RGB image have one first).
 CHANNEL = "channel"
-NOT_SPATIAL = (CHANNEL, "c", "t", "time", "frame")  # axis labels of batch axes
+CHANNEL_LABELS = (CHANNEL, "c")
+NOT_SPATIAL = (*CHANNEL_LABELS, "t", "time", "frame")  # axis labels of batch axes
 
 
 def spatial_scale(layer: Layer) -> tuple[float, ...]:
@@ -226,6 +228,8 @@ def reset_keeping(widget) -> None:
     """
     before = widget.value
     with widget.changed.blocked():
+        if isinstance(widget, ComboBox):
+            widget.native.clear()  # (magicgui appends new choices after the kept ones)
         widget.reset_choices()
         offered = list(widget.choices)
         if isinstance(before, list | tuple):

@@ -7,7 +7,6 @@ is shown in 2D, the preview computes just the displayed plane from the slab
 of planes that the operation's halo needs.
 """
 
-import contextlib
 import inspect
 import math
 import weakref
@@ -31,6 +30,7 @@ from ..ops.planes import (
     output_geometry,
     output_shape,
     plane_previewable,
+    volume_previewable,
 )
 from ..ops.registry import Operation
 from ._axes import axis_names
@@ -289,9 +289,10 @@ class OperationWidget(widgets.Container):
             if parameter.ndim_range == "axis":
                 control.native.clear()  # (magicgui appends new choices after kept ones)
                 control.reset_choices()
-                # a projection's default is the axis before y and x (z, not time or channels)
+                # a projection's default is the axis before y (z of a t,z,y,x stack)
                 default = parameter.default
-                control.value = default if default < 0 else -max(nsp, 2)
+                ndim = layer.ndim if layer is not None else 2
+                control.value = default if default < 0 else -min(ndim, 3)
             elif parameter.ndim_range is not None and layer is not None:
                 control.min, control.max = 1, nsp
                 control.value = min(max(control.value, 1), nsp)
@@ -325,8 +326,7 @@ class OperationWidget(widgets.Container):
     def _on_data_edited(self, event=None) -> None:
         self._forget_data()
         if getattr(event, "type", None) == "data":  # new data (not a brush stroke)
-            with self._controls_blocked():
-                self._fit_data_ranges(self.input_layer)
+            self._fit_data_ranges(self.input_layer)  # (docks follow the value: not blocked)
         self.schedule()
 
     def _fit_data_ranges(self, layer: Layer | None) -> None:
@@ -352,13 +352,6 @@ class OperationWidget(widgets.Container):
             low, high = control.min, control.max  # (as the slider rounded them)
             control.value = min(max(current, low), high) if current > low else (low + high) / 2
 
-    @contextlib.contextmanager
-    def _controls_blocked(self):
-        """No preview per control change (the caller schedules one)."""
-        with contextlib.ExitStack() as stack:
-            for control in self._controls.values():
-                stack.enter_context(control.changed.blocked())
-            yield
 
     def _fit_sizes(self, layer: Layer | None) -> None:
         """Units in the labels; size sliders over their pixel range in the layer's unit.
@@ -468,6 +461,8 @@ class OperationWidget(widgets.Container):
         if dims.ndisplay != 3 or lead < 1 or tuple(dims.displayed)[-3:] != tuple(
             range(dims.ndim - 3, dims.ndim)
         ):
+            return None
+        if not volume_previewable(self.operation):  # (a projection along t: all of it)
             return None
         position = layer.world_to_data(dims.point)
         return tuple(
@@ -807,8 +802,12 @@ class OperationWidget(widgets.Container):
 
 
 def _shown_part(data, request: Request):
-    """The volume shown in 3D display (one time point), or all ``data``."""
-    return data if request.volume is None else data[request.volume]
+    """The volume shown in 3D display (one time point), or all ``data`` (views, lazily)."""
+    if request.volume is None:
+        return data
+    if isinstance(data, NonzeroView):  # (converted in the worker, as planes are)
+        return NonzeroView(data.data[request.volume])
+    return data[request.volume]
 
 
 def _matrix(value) -> np.ndarray:

@@ -20,6 +20,7 @@ __all__ = [
     "compute_plane",
     "output_shape",
     "plane_previewable",
+    "volume_previewable",
     "compute_slabs",
     "count_slabs",
     "iter_slabs",
@@ -42,6 +43,21 @@ def slab_halo(
         return 0  # every plane is its own 2D image in the batch
     volume_spacing = spacing if spacing is not None else (1.0, 1.0, 1.0)
     return operation.halo_for(parameters, volume_spacing)[0]
+
+
+def volume_previewable(operation: Operation) -> bool:
+    """Whether one volume of a time-lapse (or channel) is the same volume of the result.
+
+    Operations processing leading axes as independent images, and thresholds
+    once their value is taken from the whole data (``prepare``); not crop,
+    subsample, flip and project (their parameters address every axis), nor
+    registered functions that need the whole image (no halo).
+    """
+    if operation.prepare is not None:
+        return True
+    return operation.batch and (
+        operation.halo is not None or operation.output_plane is not None
+    )
 
 
 def plane_previewable(operation: Operation, parameters: dict, data, spacing) -> bool:
