@@ -197,7 +197,7 @@ def test_a_function_reducing_a_stack_to_a_plane_is_shown_applied_and_replayed(
     monkeypatch.setattr(operation_module, "show_error", errors.append)
     stack = banana[:, ::4, ::4]
     source = viewer.add_image(stack, name="banana", scale=(8.8, 1.56, 1.56),
-                              translate=(0.0, 5.0, 7.0))
+                              translate=(0.0, 5.0, 7.0), axis_labels=("z", "y", "x"))
     viewer.dims.set_current_step(0, 10)
 
     def my_mip(image, gain: float = 1.0):
@@ -226,6 +226,7 @@ def test_a_function_reducing_a_stack_to_a_plane_is_shown_applied_and_replayed(
         np.testing.assert_array_equal(replayed.data, expected)
         np.testing.assert_allclose(replayed.scale, (1.56, 1.56))
         np.testing.assert_allclose(replayed.translate, (5.0, 7.0))
+        assert tuple(kept.axis_labels) == tuple(replayed.axis_labels) == ("y", "x")
     finally:
         unregister("my_mip")
     assert errors == []

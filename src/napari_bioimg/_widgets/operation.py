@@ -33,6 +33,7 @@ from ..ops.planes import (
     volume_previewable,
 )
 from ..ops.registry import Operation
+from ..pipeline.spacing import trailing
 from ._axes import axis_names
 from ._layers import (
     PREVIEW_KEY,
@@ -297,6 +298,7 @@ class OperationWidget(widgets.Container):
                 control.min, control.max = 1, nsp
                 control.value = min(max(control.value, 1), nsp)
         self._drop_preview()
+        self._status.value = ""  # (an error of the previous input)
         self._forget_data()  # a new input: its numbers are computed afresh
         self._watch(layer)
         OPEN_WIDGETS.changed.emit()
@@ -703,7 +705,7 @@ class OperationWidget(widgets.Container):
         )
         if request.index is None:  # (a registered function may add or drop axes)
             scale, translate, units = fit_axes(result, request.layer, scale, translate, units)
-            labels = labels if len(labels) == len(scale) else None
+            labels = trailing(labels, len(scale), None)  # (as a replay names them)
         return scale, translate, units, labels
 
     def _geometry(self, request: Request) -> tuple[tuple[float, ...], tuple[float, ...]]:
