@@ -62,6 +62,39 @@ def test_leading_axes_keep_their_scale(viewer):
     np.testing.assert_allclose(layer.scale, (5.0, 2.0, 0.5, 0.5))
 
 
+def test_a_numbered_time_lapse_is_named_frames_and_filtered_frame_by_frame(
+    viewer, qtbot, errors
+):
+    """napari's own reader gives numbered axes, read as z: a ball median mixed frames."""
+    from napari_bioimg._widgets.operation import OperationWidget
+
+    rng = np.random.default_rng(4)
+    frames = rng.integers(0, 255, (5, 30, 40)).astype(np.uint8)
+    layer = viewer.add_image(frames, name="movie")
+    median = OperationWidget(viewer, ops.get_operation("median"))
+    median.input_layer = layer
+    median.set_parameters(radius=2.0)
+    widget = dock(viewer)
+    viewer.layers.selection = {layer}
+    assert widget._role.currentText() == "z (slices)" and not widget._role.isHidden()
+    widget._role.setCurrentText("t (frames)")
+    widget._role.activated.emit(widget._role.currentIndex())  # (as a user's choice)
+    assert tuple(layer.axis_labels) == ("t", "y", "x")
+    qtbot.waitUntil(lambda: not median.busy, timeout=20000)
+    step = viewer.dims.current_step[0]
+    np.testing.assert_array_equal(  # the open widget follows: one frame in 2D
+        median.preview_layer.data[0], ops.median(frames[step], radius=2.0)
+    )
+    assert widget.set_axis_role("z") == [layer]
+    assert tuple(layer.axis_labels) == ("z", "y", "x")
+    movie4d = viewer.add_image(np.zeros((2, 3, 8, 8)), name="tzyx",
+                               axis_labels=("t", "z", "y", "x"))
+    viewer.layers.selection = {movie4d}
+    assert widget.set_axis_role("t") == [] and errors  # two t axes: refused, said
+    assert tuple(movie4d.axis_labels) == ("t", "z", "y", "x")
+    median.close()
+
+
 @pytest.mark.parametrize("spacing", [(0.0, 1.0, 1.0), (1.0, -0.5, 1.0), (1.0, 1.0, float("nan"))])
 def test_invalid_spacing_is_a_notification_and_changes_nothing(viewer, errors, spacing):
     layer = viewer.add_image(np.zeros((3, 8, 8)), scale=(2.0, 0.5, 0.5), name="stack")

@@ -47,6 +47,7 @@ from ._layers import (
     named_axes,
     oriented,
     reset_all_keeping,
+    reset_keeping,
     spatial_scale,
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
@@ -318,7 +319,7 @@ class OperationWidget(widgets.Container):
         for name, callback in (
             ("data", edited), ("paint", edited), ("labels_update", edited),
             ("scale", moved), ("translate", moved), ("units", moved), ("rotate", moved),
-            ("shear", moved), ("affine", moved),
+            ("shear", moved), ("affine", moved), ("axis_labels", weak_callback(self._on_renamed)),
         ):
             emitter = getattr(layer.events, name, None)
             if emitter is not None:
@@ -387,6 +388,18 @@ class OperationWidget(widgets.Container):
 
     def _remember_size(self, name: str, value) -> None:
         self._size_pixels[name] = value / self._size_factors.get(name, 1.0)
+
+    def _on_renamed(self, event=None) -> None:
+        """The input's axes were named (a z axis became frames): sizes, axes, numbers anew."""
+        self._forget_data()
+        nsp = len(spatial_scale(self.input_layer)) if self.input_layer is not None else 2
+        for parameter in self.operation.parameters:
+            control = self._controls[parameter.name]
+            if parameter.ndim_range == "axis":
+                reset_keeping(control)
+            elif parameter.ndim_range == "spatial":  # (connectivity: up to the spatial axes)
+                control.max = nsp
+        self._on_geometry()
 
     def _on_geometry(self, event=None) -> None:
         self._fit_sizes(self.input_layer)

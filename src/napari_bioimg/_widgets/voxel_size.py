@@ -28,11 +28,21 @@ from qtpy.QtWidgets import (
 
 from .. import ops
 from ..ops.registry import get_operation
-from ._layers import add_result, is_preview, layer_data, spatial_scale
+from ._layers import (
+    CHANNEL_LABELS,
+    NOT_SPATIAL,
+    add_result,
+    is_preview,
+    layer_data,
+    spatial_scale,
+)
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._recorder import layer_key, record_applied, recorder_for
 
 AXES = ("z", "y", "x")
+# What the axis before y holds: its axis label (the operations filter frames and
+# channels one by one, and only a z axis is spatial).
+ROLES = {"z (slices)": "z", "t (frames)": "t", "channel": "channel"}
 UNITS = ("pixel", "nm", "µm", "mm", "cm", "m")
 GUESSED_Z = (
     "The slice distance (z) of {names} was not in the file: {values} is a guess (the "
@@ -107,6 +117,14 @@ class VoxelSizeWidget(QWidget):
         self._unit.setEditable(True)
         self._unit.addItems(UNITS)
         form.addRow("unit", self._unit)
+        self._role = QComboBox()
+        self._role.addItems(list(ROLES))
+        self._role.setToolTip(
+            "What the axis before y holds: slices (filtered in 3D), time frames or "
+            "channels (filtered one by one). napari's own reader names axes by number."
+        )
+        self._role_label = QLabel("axis before y")
+        form.addRow(self._role_label, self._role)
         self._hint = QLabel("")
         self._hint.setWordWrap(True)
         self._hint.setStyleSheet("color: orange")
@@ -130,6 +148,7 @@ class VoxelSizeWidget(QWidget):
 
         self._apply.clicked.connect(self._on_apply_clicked)
         self._resample.clicked.connect(self._on_resample_clicked)
+        self._role.activated.connect(self._on_role_chosen)
         refresh = weak_callback(self.refresh)
         self._connections = [
             (self.viewer.layers.selection.events.changed, refresh),
@@ -211,7 +230,7 @@ class VoxelSizeWidget(QWidget):
         disconnect_all(self._layer_connections)
         shown = weak_callback(self._show_selection)
         for layer in self.layers:
-            for emitter in (layer.events.scale, layer.events.units):
+            for emitter in (layer.events.scale, layer.events.units, layer.events.axis_labels):
                 emitter.connect(shown)
                 self._layer_connections.append((emitter, shown))
         self._show_selection()
@@ -223,6 +242,13 @@ class VoxelSizeWidget(QWidget):
         self._resample.setEnabled(any(_resamplable(la) for la in layers))
         has_z = any(len(spatial_scale(layer)) >= 3 for layer in layers)
         self._spins["z"].setEnabled(has_z or not layers)
+        stacks = [layer for layer in layers if layer.ndim >= 3]
+        self._role.setVisible(bool(stacks))
+        self._role_label.setVisible(bool(stacks))
+        if stacks:
+            self._role.setCurrentText(
+                {v: k for k, v in ROLES.items()}[_role_of(stacks[0])]
+            )
         if layers:
             first = max(layers, key=lambda layer: len(spatial_scale(layer)))
             scale = list(spatial_scale(first))  # (not a time-lapse's t, a mask's channels)
@@ -238,6 +264,37 @@ class VoxelSizeWidget(QWidget):
         self._hint.setVisible(bool(guessed))
 
     # --- setting the spacing --------------------------------------------------------------
+
+    def _on_role_chosen(self, _index=None) -> None:
+        self.set_axis_role(ROLES[self._role.currentText()])
+
+    def set_axis_role(self, role: str) -> list[Layer]:
+        """Label the axis before y of the selected stacks ``"z"``, ``"t"`` or ``"channel"``.
+
+        A time-lapse opened by napari's own reader has numbered axes, read as
+        z: a ball filter then mixes frames. Layers whose other axes already
+        carry that label are left alone (a notification names them). Returns
+        the layers changed.
+        """
+        if role not in ROLES.values():
+            raise ValueError(f"role must be one of {sorted(ROLES.values())}, got {role!r}")
+        changed, refused = [], []
+        for layer in self.layers:
+            if layer.ndim < 3:
+                continue
+            labels = [str(label) for label in layer.axis_labels]
+            if all(label.lstrip("-").isdigit() for label in labels):
+                labels[-2:] = ["y", "x"]  # (named, so that the new label reads among them)
+            if role in labels[:-3] + labels[-2:]:
+                refused.append(layer.name)
+                continue
+            labels[-3] = role
+            if tuple(labels) != tuple(str(label) for label in layer.axis_labels):
+                layer.axis_labels = tuple(labels)
+                changed.append(layer)
+        if refused:
+            show_error(f"{', '.join(refused)}: another axis is already labelled {role!r}")
+        return changed
 
     def apply(self, spacing=None, unit: str | None = None) -> bool:
         """Set the spacing (default: the controls) on every selected layer.
@@ -370,6 +427,14 @@ class VoxelSizeWidget(QWidget):
     def busy(self) -> bool:
         """True while a resampling runs."""
         return bool(self._workers)
+
+
+def _role_of(layer: Layer) -> str:
+    """``"t"``, ``"channel"`` or ``"z"``: what the axis before y of ``layer`` holds."""
+    label = str(layer.axis_labels[-3]).lower()
+    if label in CHANNEL_LABELS:
+        return "channel"
+    return "t" if label in NOT_SPATIAL else "z"
 
 
 def _resamplable(layer: Layer) -> bool:
