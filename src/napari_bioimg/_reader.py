@@ -107,10 +107,13 @@ def read_tiffs(path: str | Sequence[str]) -> list[LayerData]:
 
 
 def _units(image: TiffImage) -> tuple[str | None, ...] | None:
-    """One unit per scaled axis: the length unit on Z/Y/X, pixels on the others."""
-    if image.unit is None or not _unit_is_known(image.unit):
-        return None
-    return tuple(image.unit if a in "ZYX" else None for a in image.scale_axes)
+    """One unit per scaled axis: the length unit on Z/Y/X, the frame interval's on T."""
+    length = image.unit if image.unit is not None and _unit_is_known(image.unit) else None
+    time = image.extra.get("time_unit")
+    units = tuple(
+        length if a in "ZYX" else time if a == "T" else None for a in image.scale_axes
+    )
+    return None if all(u is None for u in units) else units
 
 
 def _unit_is_known(unit: str) -> bool:

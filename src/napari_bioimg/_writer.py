@@ -36,8 +36,19 @@ def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
     spacing, unit = _in_one_unit(scale[ndim - nsp :], units[ndim - nsp :] if units else [])
     channel_axis = 0 if labels and labels[0] in CHANNEL_LABELS else None
     # (spacing always given: it says how many axes are spatial, a TYX stays TYX)
-    write_image(path, array, spacing if nsp >= 2 else None, unit, channel_axis, rgb=rgb)
+    write_image(path, array, spacing if nsp >= 2 else None, unit, channel_axis, rgb=rgb,
+                frame_interval=_frame_interval(scale, units, labels, ndim - nsp))
     return [path]
+
+
+def _frame_interval(scale, units, labels, lead: int) -> tuple[float, str] | None:
+    """``(interval, unit)`` of a time-lapse's frames (one ``t`` axis in a time unit)."""
+    if lead != 1 or not labels or labels[0] not in ("t", "time", "frame") or not units:
+        return None
+    unit = units[0]
+    if not hasattr(unit, "dimensionality") or str(unit.dimensionality) != "[time]":
+        return None
+    return float(scale[0]), format(unit, "~").replace("µ", "u")  # (ImageJ text: ASCII)
 
 
 def _in_one_unit(spacing: list[float], units: list) -> tuple[tuple[float, ...], str | None]:

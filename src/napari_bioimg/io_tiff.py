@@ -135,9 +135,16 @@ class _Calibration:
     contrast_limits: list[tuple[float, float]] | None = None
     colormaps: list[str | None] | None = None
     dicom: dict[str, float] = field(default_factory=dict)
+    time_unit: str | None = None  # of sizes["T"], the frame interval
 
 
 # --- units ------------------------------------------------------------------------
+
+
+# ImageJ's time units (``tunit``) as pint reads them.
+_TIME_UNITS = {"sec": "s", "s": "s", "second": "s", "seconds": "s", "min": "min",
+               "minute": "min", "minutes": "min", "ms": "ms", "msec": "ms", "h": "h",
+               "hr": "h", "hour": "h", "hours": "h", "us": "µs", "µs": "µs", "usec": "µs"}
 
 
 def canonical_unit(unit: str | None) -> str | None:
@@ -300,6 +307,11 @@ def _imagej_calibration(metadata: dict, page: tifffile.TiffPage) -> _Calibration
     if spacing is not None:
         calibration.sizes["Z"] = spacing * z_factor
     calibration.unit = unit
+    interval = _positive(metadata.get("finterval"))  # (frames apart; ImageJ's unit: sec)
+    time_unit = _TIME_UNITS.get(str(metadata.get("tunit", "sec")).strip().lower())
+    if interval is not None and time_unit is not None:
+        calibration.sizes["T"] = interval
+        calibration.time_unit = time_unit
     n_channels = int(metadata.get("channels", 1) or 1)
     labels = metadata.get("Labels")
     if n_channels > 1 and labels is not None and len(labels) == n_channels:
@@ -423,6 +435,8 @@ def _assemble(
     }
     if "Z" in axes:
         extra.setdefault("z_spacing_known", "Z" in calibration.sizes)
+    if "T" in axes and calibration.time_unit is not None:
+        extra["time_unit"] = calibration.time_unit  # (sizes["T"]: the frame interval)
     return TiffImage(data, tuple(float(s) for s in spacing), calibration.unit, extra)
 
 

@@ -106,6 +106,21 @@ def test_imagej_uncalibrated_has_no_unit(tmp_path):
     assert "units" not in kwargs
 
 
+@pytest.mark.parametrize(("tunit", "unit"), [("sec", "s"), ("min", "min"), (None, "s")])
+def test_imagej_frame_interval_is_the_time_scale(tmp_path, tunit, unit):
+    """Fiji's frame interval (finterval, tunit: sec by default) was dropped: t of 1.0."""
+    metadata = {"axes": "TYX", "finterval": 2.5, "unit": "um"}
+    if tunit is not None:
+        metadata["tunit"] = tunit
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, ramp((3, 8, 8)), imagej=True, metadata=metadata,
+                     resolution=(2.0, 2.0))
+    data, kwargs, _ = one_layer(path)
+    assert kwargs["scale"] == (2.5, 0.5, 0.5)
+    assert kwargs["units"] == (unit, "µm", "µm")
+    assert kwargs["axis_labels"] == ("t", "y", "x")
+
+
 def test_imagej_hyperstack_channels(tmp_path):
     data = ramp((5, 3, 16, 16))
     path = imagej(tmp_path / "hyper.tif", data, pixel=0.2, spacing=0.8, unit="um", axes="ZCYX")

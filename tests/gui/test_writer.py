@@ -38,6 +38,13 @@ def test_frames_channels_and_plain_layers(viewer, tmp_path):
                              axis_labels=("t", "y", "x"))
     _, spacing, unit, _ = save(viewer, movie, tmp_path / "movie.tif")
     assert spacing == pytest.approx((0.5, 0.5)) and unit == "µm"  # t is not a voxel size
+    # the frame interval is kept (ImageJ's finterval) and read back as the t scale, in s
+    from napari_bioimg._reader import get_reader
+
+    [(_, kwargs, _)] = get_reader(str(tmp_path / "movie.tif"))(str(tmp_path / "movie.tif"))
+    assert tuple(kwargs["scale"]) == pytest.approx((60.0, 0.5, 0.5))
+    assert tuple(kwargs["units"]) == ("s", "µm", "µm")
+    assert tuple(kwargs["axis_labels"]) == ("t", "y", "x")
     masks = viewer.add_labels(rng.integers(0, 2, (3, 20, 30)).astype(np.uint8), name="masks",
                               scale=(1.0, 0.5, 0.5), units=("pixel", "µm", "µm"),
                               axis_labels=("channel", "y", "x"))

@@ -90,7 +90,9 @@ def process_image(process, image, spacing, channel_axis=None):
     return np.stack([result for result, _ in results]), results[0][1]
 
 
-def write_image(path, image, spacing=None, unit=None, channel_axis=None, rgb=None):
+def write_image(
+    path, image, spacing=None, unit=None, channel_axis=None, rgb=None, frame_interval=None
+):
     """Write ``image`` with its voxel size: an ImageJ TIFF when the dtype allows.
 
     Parameters
@@ -109,6 +111,9 @@ def write_image(path, image, spacing=None, unit=None, channel_axis=None, rgb=Non
     rgb : bool, optional
         Whether the last axis holds colours; None guesses from the shape
         (:func:`~napari_bioimg.ops._checks.looks_rgb`), as napari does.
+    frame_interval : tuple of (float, str), optional
+        Time between the frames of a time-lapse (one leading axis before the
+        spatial ones) and its unit, ``(60.0, "s")``: ImageJ's ``finterval``.
     """
     data = np.asarray(image)
     if data.ndim < 2:
@@ -141,6 +146,8 @@ def write_image(path, image, spacing=None, unit=None, channel_axis=None, rgb=Non
     options = {"photometric": "rgb" if rgb else "minisblack"}
     if spatial == 3 and spacing is not None:
         metadata["spacing"] = float(spacing[0])
+    if frame_interval is not None and imagej and "T" in axes:
+        metadata["finterval"], metadata["tunit"] = float(frame_interval[0]), frame_interval[1]
     if unit:
         # ImageJ descriptions are ASCII, with \u00B5 escapes as Fiji writes them.
         escaped = "".join(c if c.isascii() else f"\\u{ord(c):04X}" for c in unit)
