@@ -485,7 +485,7 @@ def test_manifest_is_generated_from_the_registry():
     )
     commands = {c["id"] for c in build()["contributions"]["commands"]}
     served = set(BUILTIN_NAMES) - set(generated_widgets())
-    assert served == {"set_voxel_size"}  # the Voxel size dock sets and records it
+    assert served == {"set_voxel_size", "set_axis_role"}  # the Voxel size dock records them
     assert {f"{PLUGIN}.{name}" for name in generated_widgets()} <= commands
     assert {f"{PLUGIN}.{key}" for key, *_ in DOCKS} <= commands
 

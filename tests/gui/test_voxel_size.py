@@ -85,8 +85,27 @@ def test_a_numbered_time_lapse_is_named_frames_and_filtered_frame_by_frame(
     np.testing.assert_array_equal(  # the open widget follows: one frame in 2D
         median.preview_layer.data[0], ops.median(frames[step], radius=2.0)
     )
+    median.apply()
+    qtbot.waitUntil(lambda: not median.busy, timeout=20000)
+    applied = np.asarray(viewer.layers[-1].data)
+    # the naming is a recorded step: the replays filter frame by frame too
+    from napari_bioimg._widgets.pipeline_dock import PipelineDock
+
+    pipeline, _ = PipelineDock(viewer).output_pipeline()
+    assert [step.operation for step in pipeline.steps] == ["set_axis_role", "median"]
+    headless = pipeline.run(frames, spacing=(1.0, 1.0, 1.0))  # (a file read as z, y, x)
+    np.testing.assert_array_equal(headless, ops.median(frames, radius=2.0, spacing=(1.0, 1.0)))
+    np.testing.assert_array_equal(applied, headless)
+    viewer.layers.selection = {layer}
     assert widget.set_axis_role("z") == [layer]
     assert tuple(layer.axis_labels) == ("z", "y", "x")
+    seconds = viewer.add_image(frames, name="read", scale=(60.0, 0.5, 0.5),
+                               units=("s", "µm", "µm"), axis_labels=("t", "y", "x"))
+    viewer.layers.selection = {seconds}
+    assert widget.set_axis_role("z") == [seconds]  # no z of 60 seconds: the pixel width
+    assert tuple(seconds.scale) == (0.5, 0.5, 0.5)
+    assert [format(u, "~") for u in seconds.units] == ["µm", "µm", "µm"]
+    assert "guess" in widget.hint
     movie4d = viewer.add_image(np.zeros((2, 3, 8, 8)), name="tzyx",
                                axis_labels=("t", "z", "y", "x"))
     viewer.layers.selection = {movie4d}

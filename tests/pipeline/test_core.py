@@ -279,3 +279,26 @@ def test_a_function_making_a_grey_image_rgb_gets_a_leading_axis_as_apply_does():
                                              ("pixel", "um", "um"))
     finally:
         unregister("to_rgb")
+
+
+def test_set_axis_role_names_frames_or_a_new_z_axis(volume):
+    frames = Pipeline()
+    frames.add("set_axis_role", role="t")
+    frames.add("gaussian", sigma=1.0)
+    result, spacing = frames.run_with_spacing(volume, (2.0, 0.5, 0.5))
+    np.testing.assert_allclose(result, ops.gaussian(volume, sigma=1.0, spacing=(0.5, 0.5)))
+    assert spacing == (0.5, 0.5)
+    *_, units, labels = frames.run_with_geometry(
+        volume, (2.0, 0.5, 0.5), (2.0, 0.5, 0.5), (0.0,) * 3, ("µm",) * 3, ("-3", "-2", "-1")
+    )
+    assert labels == ("t", "y", "x") and units == ("pixel", "µm", "µm")
+    stack = Pipeline()  # a movie read as frames, named a z-stack: z is the pixel width
+    stack.add("set_axis_role", role="z")
+    assert stack.run_with_spacing(volume, (0.5, 0.5))[1] == (0.5, 0.5, 0.5)
+    assert spacing_after("set_axis_role", {"role": "channel"}, (2.0, 0.5, 0.5), 4) == (0.5, 0.5)
+    copy = ops.set_axis_role(volume, role="t")
+    assert np.array_equal(copy, volume) and not np.shares_memory(copy, volume)
+    with pytest.raises(ValueError, match="role"):
+        ops.set_axis_role(volume, role="time")
+    with pytest.raises(ValueError, match="2D"):
+        ops.set_axis_role(volume[0], role="t")

@@ -241,24 +241,48 @@ def test_rgb_images_keep_their_colours_and_spacing_in_the_cli_and_scripts(tmp_pa
     assert (tmp_path / "script.tif").read_bytes() == (tmp_path / "cli" / "rgb.tif").read_bytes()
 
 
+def same_file_by_cli_and_script(tmp_path, pipeline, source):
+    """Run ``pipeline`` on ``source`` with ``napari-bioimg run`` and as an exported script;
+    both write the same bytes. Returns the CLI's file."""
+    pipeline_file = tmp_path / "pipeline.yaml"
+    pipeline.save(pipeline_file)
+    assert main(["run", str(pipeline_file), str(source), "--out", str(tmp_path / "cli")]) == 0
+    script = tmp_path / "pipeline.py"
+    assert main(["export-script", str(pipeline_file), "-o", str(script)]) == 0
+    run_script(script, source, tmp_path / source.name)
+    written = tmp_path / "cli" / source.name
+    assert (tmp_path / source.name).read_bytes() == written.read_bytes()
+    return written
+
+
 def test_a_set_voxel_size_step_is_written_by_the_cli_and_the_script(tmp_path, inputs):
     from napari_bioimg.pipeline.io import read_image
 
     pipeline = Pipeline()
     pipeline.add("set_voxel_size", z=2.0, y=0.5, x=0.5)
     pipeline.add("gaussian", sigma=1.0)
-    pipeline_file = tmp_path / "calibrate.yaml"
-    pipeline.save(pipeline_file)
-    assert main(["run", str(pipeline_file), str(inputs / "stack.tif"),
-                 "--out", str(tmp_path / "cli")]) == 0
-    script = tmp_path / "calibrate.py"
-    assert main(["export-script", str(pipeline_file), "-o", str(script)]) == 0
-    run_script(script, inputs / "stack.tif", tmp_path / "stack.tif")
-    written = tmp_path / "cli" / "stack.tif"
-    assert (tmp_path / "stack.tif").read_bytes() == written.read_bytes()
+    written = same_file_by_cli_and_script(tmp_path, pipeline, inputs / "stack.tif")
     result, spacing, unit, _ = read_image(written)
     assert spacing == pytest.approx((2.0, 0.5, 0.5)) and unit == "µm"  # the unit stays
     stack = tifffile.imread(inputs / "stack.tif")
     np.testing.assert_allclose(
         result, ops.gaussian(stack, sigma=1.0, spacing=(2.0, 0.5, 0.5)), rtol=1e-6
     )
+
+
+def test_an_axis_named_frames_is_filtered_frame_by_frame_by_the_cli_and_the_script(
+    tmp_path, inputs
+):
+    """A movie in a plain stack (read as z): naming the axis t is a step of its own."""
+    from napari_bioimg.pipeline.io import read_image
+
+    pipeline = Pipeline()
+    pipeline.add("set_axis_role", role="t")
+    pipeline.add("gaussian", sigma=1.0)
+    written = same_file_by_cli_and_script(tmp_path, pipeline, inputs / "stack.tif")
+    result, spacing, _, _ = read_image(written)
+    stack, stack_spacing, _, _ = read_image(inputs / "stack.tif")
+    np.testing.assert_allclose(
+        result, ops.gaussian(stack, sigma=1.0, spacing=stack_spacing[-2:]), rtol=1e-6
+    )
+    assert len(spacing) == 2  # frames: no voxel size along them

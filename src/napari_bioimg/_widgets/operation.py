@@ -713,8 +713,9 @@ class OperationWidget(widgets.Container):
         """
         scale, translate = self._geometry(request)
         units, labels = (
-            output_axes(self.operation, request.parameters, values)
-            for values in (request.layer.units, request.layer.axis_labels)
+            output_axes(self.operation, request.parameters, values, kind)
+            for values, kind in ((request.layer.units, "units"),
+                                 (request.layer.axis_labels, "labels"))
         )
         if request.index is None:  # (a registered function may add or drop axes)
             scale, translate, units = fit_axes(result, request.layer, scale, translate, units)

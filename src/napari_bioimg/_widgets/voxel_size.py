@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
 )
 
 from .. import ops
+from ..ops.planes import output_axes, output_geometry
 from ..ops.registry import get_operation
 from ._layers import (
     CHANNEL_LABELS,
@@ -253,8 +254,9 @@ class VoxelSizeWidget(QWidget):
             first = max(layers, key=lambda layer: len(spatial_scale(layer)))
             scale = list(spatial_scale(first))  # (not a time-lapse's t, a mask's channels)
             self.set_values(scale, unit_text(first))
-        guessed = [
-            la for la in layers if la.metadata.get("z_spacing_known") is False and la.ndim >= 3
+        guessed = [  # (a z axis: not once it is named frames)
+            la for la in layers
+            if la.metadata.get("z_spacing_known") is False and len(spatial_scale(la)) >= 3
         ]
         values = sorted({f"{float(la.scale[-3]):.4g}" for la in guessed})
         self._hint.setText(
@@ -269,31 +271,43 @@ class VoxelSizeWidget(QWidget):
         self.set_axis_role(ROLES[self._role.currentText()])
 
     def set_axis_role(self, role: str) -> list[Layer]:
-        """Label the axis before y of the selected stacks ``"z"``, ``"t"`` or ``"channel"``.
+        """Name the axis before y of the selected stacks ``"z"``, ``"t"`` or ``"channel"``.
 
         A time-lapse opened by napari's own reader has numbered axes, read as
-        z: a ball filter then mixes frames. Layers whose other axes already
-        carry that label are left alone (a notification names them). Returns
-        the layers changed.
+        z: a ball filter then mixes frames. The layer gets the geometry of the
+        ``set_axis_role`` operation (a new z axis: the pixel width, flagged as a
+        guess; frames and channels: no length unit), and the step is recorded,
+        so that replays and headless runs filter as here. Layers with another
+        axis of that kind (a second t) are left alone, named in a notification.
+        Returns the layers changed.
         """
         if role not in ROLES.values():
             raise ValueError(f"role must be one of {sorted(ROLES.values())}, got {role!r}")
+        operation = get_operation("set_axis_role")
+        parameters = {"role": role}
         changed, refused = [], []
         for layer in self.layers:
-            if layer.ndim < 3:
+            if layer.ndim < 3 or _role_of(layer) == role:
                 continue
-            labels = [str(label) for label in layer.axis_labels]
-            if all(label.lstrip("-").isdigit() for label in labels):
-                labels[-2:] = ["y", "x"]  # (named, so that the new label reads among them)
-            if role in labels[:-3] + labels[-2:]:
+            if any(_holds(label, role) for label in layer.axis_labels[:-3]):
                 refused.append(layer.name)
                 continue
-            labels[-3] = role
-            if tuple(labels) != tuple(str(label) for label in layer.axis_labels):
-                layer.axis_labels = tuple(labels)
-                changed.append(layer)
+            nsp = len(spatial_scale(layer))
+            scale, _ = output_geometry(
+                operation, parameters, layer_data(layer).shape, layer.scale, layer.translate, nsp
+            )
+            labels = output_axes(operation, parameters, layer.axis_labels, "labels")
+            units = output_axes(operation, parameters, layer.units, "units")
+            layer.axis_labels = labels
+            layer.units = units
+            if role == "z" and nsp < 3:  # the slice distance is a guess: the dock says so
+                layer.metadata["z_spacing_known"] = False
+            layer.scale = scale
+            self._record(layer, operation.name, parameters)
+            changed.append(layer)
         if refused:
-            show_error(f"{', '.join(refused)}: another axis is already labelled {role!r}")
+            show_error(f"{', '.join(refused)}: another axis already holds {role}")
+        self._show_selection()
         return changed
 
     def apply(self, spacing=None, unit: str | None = None) -> bool:
@@ -333,33 +347,33 @@ class VoxelSizeWidget(QWidget):
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
             if isinstance(layer, Image | Labels):
-                self._record(layer, values[-n:])
+                sizes = values[-n:]
+                z = sizes[-3] if len(sizes) == 3 else None
+                self._record(layer, "set_voxel_size", {"z": z, "y": sizes[-2], "x": sizes[-1]})
         self._status.setText(f"set on {len(layers)} layer(s)")
         self.refresh()
         return True
 
-    def _record(self, layer: Layer, values: tuple[float, ...]) -> None:
-        """Record the voxel size set on ``layer`` as a ``set_voxel_size`` step.
+    def _record(self, layer: Layer, name: str, parameters: dict) -> None:
+        """Record the voxel size (or axis name) set on ``layer`` as a step ``name``.
 
         Later steps on the layer read it, so replaying the pipeline (in napari or
         headless) uses the voxel size set here. Setting it again before any step
         reads the layer replaces the step (not while an Apply that read it runs);
-        the values of the layer's last recorded size add nothing; others are recorded
+        the values of the layer's last recorded step add nothing; others are recorded
         even when the layer has them already (the user confirms them, e.g. after
         removing the step).
         """
         recorder = recorder_for(self.viewer)
         key = layer_key(layer)
-        z = values[-3] if len(values) == 3 else None
-        parameters = {"z": z, "y": values[-2], "x": values[-1]}
-        sets = [s for s in recorder.steps if s.operation == "set_voxel_size" and s.makes == key]
+        sets = [s for s in recorder.steps if s.operation == name and s.makes == key]
         if sets and sets[-1].parameters == parameters:
             return  # recorded already
         touching = [n for n, step in enumerate(recorder.steps) if key in (step.reads, step.makes)]
         corrects = sets and recorder.steps[touching[-1]] is sets[-1]  # (no step read it since)
         if corrects and not self._applying_on(layer):
             recorder.remove(touching[-1])
-        record_applied(self.viewer, get_operation("set_voxel_size"), parameters, layer, layer)
+        record_applied(self.viewer, get_operation(name), parameters, layer, layer)
 
     def _applying_on(self, layer: Layer) -> bool:
         """Whether an operation dock's Apply that reads ``layer`` is running."""
@@ -429,12 +443,22 @@ class VoxelSizeWidget(QWidget):
         return bool(self._workers)
 
 
-def _role_of(layer: Layer) -> str:
-    """``"t"``, ``"channel"`` or ``"z"``: what the axis before y of ``layer`` holds."""
-    label = str(layer.axis_labels[-3]).lower()
+def _kind(label) -> str:
+    """``"t"``, ``"channel"`` or ``"z"``: what an axis of this label holds."""
+    label = str(label).lower()
     if label in CHANNEL_LABELS:
         return "channel"
     return "t" if label in NOT_SPATIAL else "z"
+
+
+def _holds(label, role: str) -> bool:
+    """Whether an axis of this label is named ``role`` already (napari's numbers: no)."""
+    return _kind(label) == role and not str(label).lstrip("-").isdigit()
+
+
+def _role_of(layer: Layer) -> str:
+    """What the axis before y of ``layer`` holds (napari's numbers: z)."""
+    return _kind(layer.axis_labels[-3])
 
 
 def _resamplable(layer: Layer) -> bool:

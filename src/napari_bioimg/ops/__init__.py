@@ -33,7 +33,15 @@ from .morphology import (
 from .registry import Operation, Parameter, get_operation, list_operations, register, unregister
 from .stats import histogram, insight, percentile_range
 from .threshold import threshold, threshold_value
-from .transforms import crop, flip, project, resample_isotropic, set_voxel_size, subsample
+from .transforms import (
+    crop,
+    flip,
+    project,
+    resample_isotropic,
+    set_axis_role,
+    set_voxel_size,
+    subsample,
+)
 
 __all__ = [
     "Operation",
@@ -64,6 +72,7 @@ __all__ = [
     "register",
     "remove_small_objects",
     "resample_isotropic",
+    "set_axis_role",
     "set_voxel_size",
     "sobel",
     "standard_deviation",

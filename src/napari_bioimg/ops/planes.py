@@ -265,6 +265,10 @@ def output_geometry(
         nsp = min(ndim, 3) if spatial is None else spatial
         target = min(scale[-nsp:])
         scale[-nsp:] = [target] * nsp
+    elif operation.name == "set_axis_role" and ndim >= 3:
+        nsp = min(ndim, 3) if spatial is None else spatial
+        if p["role"] == "z" and nsp < 3:  # a new z axis: the pixel width, as Fiji guesses
+            scale[-3] = scale[-1]
     elif operation.name == "set_voxel_size":
         from ..pipeline.spacing import spacing_after
 
@@ -273,14 +277,29 @@ def output_geometry(
     return tuple(scale), tuple(translate)
 
 
-def output_axes(operation: Operation, parameters: dict, values: Sequence) -> tuple:
-    """Per-axis ``values`` of a result (units, axis labels), from the input's (one per axis).
+def output_axes(
+    operation: Operation, parameters: dict, values: Sequence, kind: str = "units"
+) -> tuple:
+    """Per-axis ``values`` of a result (``kind``: "units" or "labels"), from the input's.
 
-    A projection drops its axis' value; every other operation keeps them.
+    A projection drops its axis' value; ``set_axis_role`` names the axis before y
+    (napari's numbered labels become names) and gives it the unit of the pixel
+    width as z, none (pixels) as frames or channels unless it has a non-length
+    unit (a frame interval in s); every other operation keeps them.
     """
     values = list(values)
     if operation.name == "project":
         del values[operation.bind(parameters)["axis"] % len(values)]
+    elif operation.name == "set_axis_role" and len(values) >= 3:
+        role = operation.bind(parameters)["role"]
+        if kind == "labels":
+            if all(str(v).lstrip("-").isdigit() for v in values):
+                values = [f"axis {i}" for i in range(len(values) - 3)] + ["z", "y", "x"]
+            values[-3] = role
+        elif role == "z":
+            values[-3] = values[-1]
+        elif values[-3] == values[-1]:  # (a length: no frame interval, no channel size)
+            values[-3] = "pixel"
     return tuple(values)
 
 

@@ -705,6 +705,25 @@ _add(
         description="Give the result this voxel size, in the input's unit (pixels unchanged)",
     )
 )
+_add(
+    Operation(
+        "set_axis_role",
+        transforms.set_axis_role,
+        "transform",
+        "Name the axis before y",
+        (
+            Parameter(
+                "role", "choice", "t", choices=transforms.AXIS_ROLES,
+                description="What the axis before y holds: z slices, t frames or channels",
+            ),
+        ),
+        uses_spacing=False,
+        accepts_rgb=True,
+        halo=lambda parameters, spacing: (0,) * len(spacing),  # (chunks run alone)
+        widget="voxel_size",  # the Voxel size dock names it and records it
+        description="Frames, channels: filtered one by one; z slices: in 3D (pixels unchanged)",
+    )
+)
 BUILTIN_NAMES = tuple(_REGISTRY)
 
 

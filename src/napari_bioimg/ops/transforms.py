@@ -33,6 +33,7 @@ __all__ = [
     "flip",
     "project",
     "resample_isotropic",
+    "set_axis_role",
     "set_voxel_size",
     "subsample",
 ]
@@ -138,6 +139,28 @@ def set_voxel_size(image, *, z: float | None = None, y: float = 1.0, x: float = 
     for name, value in (("z", z), ("y", y), ("x", x)):
         if value is not None:
             check_positive(value, name)
+    return array.copy()
+
+
+AXIS_ROLES = ("z", "t", "channel")
+
+
+def set_axis_role(image, *, role: str = "t"):
+    """Return a copy of ``image`` whose axis before y holds ``role``: z, t or channel.
+
+    The pixels do not change: this names the third-last axis as a pipeline step
+    (a time-lapse read as a z-stack, e.g. a plain multi-page TIFF). Frames and
+    channels are then filtered one by one, z slices in 3D: the result's spacing
+    drops z, or gains one of the pixel width (unknown, as Fiji guesses it)
+    (:func:`napari_bioimg.pipeline.spacing.spacing_after`).
+    """
+    array = as_image(image, allow_rgb=True)
+    if role not in AXIS_ROLES:
+        raise ValueError(f"role must be one of {', '.join(AXIS_ROLES)}, got {role!r}")
+    if image_axes(array) < 3:
+        raise ValueError(
+            f"image has no axis before y to name (shape {array.shape}): it is 2D"
+        )
     return array.copy()
 
 

@@ -321,7 +321,7 @@ class Pipeline:
             )
             step_units = output_axes(op, step.parameters, step_units)
             if step_labels is not None:
-                step_labels = output_axes(op, step.parameters, step_labels)
+                step_labels = output_axes(op, step.parameters, step_labels, "labels")
             if step.operation not in BUILTIN_NAMES:  # (a function may add or drop axes)
                 # (an RGB result's colours have no geometry, if the input had colours)
                 ndim = np.ndim(result) - int(looks_rgb(result) and len(shape) > len(step_scale))

@@ -20,7 +20,7 @@ from .core import INPUT, Pipeline
 __all__ = ["pipeline_script"]
 
 # Operations that change the voxel size of their result (see spacing.spacing_after).
-_RESIZING = ("resample_isotropic", "subsample", "project", "set_voxel_size")
+_RESIZING = ("resample_isotropic", "subsample", "project", "set_voxel_size", "set_axis_role")
 _HELPERS = (
     looks_rgb, image_axes, spacing.spacing_after, spacing.spacing_of_result, io.read_image,
     io.in_pixels, io.process_image, io.write_image,

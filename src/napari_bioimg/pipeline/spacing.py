@@ -31,7 +31,8 @@ def spacing_after(operation, parameters, spacing, ndim):
         ``subsample`` multiplies each spatial spacing by its step; ``project``
         drops the projected axis (``None`` when fewer than two spatial axes
         remain); ``set_voxel_size`` gives its ``(y, x)``, or ``(z, y, x)`` on 3D
-        data (its ``z`` None: the input's, 1.0 without one); every other
+        data (its ``z`` None: the input's, 1.0 without one); ``set_axis_role``
+        drops z for frames or channels, or adds the pixel width as z; every other
         operation keeps the spacing.
 
     Examples
@@ -47,6 +48,12 @@ def spacing_after(operation, parameters, spacing, ndim):
     >>> spacing_after("set_voxel_size", {"z": 8.8, "y": 0.39, "x": 0.39}, None, 3)
     (8.8, 0.39, 0.39)
     """
+    if operation == "set_axis_role":  # (frames/channels are no voxel size; z: the pixel width)
+        n = min(ndim, 3) if spacing is None else len(spacing)
+        spacing = (1.0,) * n if spacing is None else tuple(float(v) for v in spacing)
+        if parameters.get("role", "t") != "z":
+            return spacing[-2:]
+        return spacing if n >= 3 or ndim < 3 else (spacing[-1], *spacing)
     if operation == "set_voxel_size":
         n = min(ndim, 3) if spacing is None else len(spacing)
         z = parameters.get("z")
