@@ -147,6 +147,22 @@ _TIME_UNITS = {"sec": "s", "s": "s", "second": "s", "seconds": "s", "min": "min"
                "hr": "h", "hour": "h", "hours": "h", "us": "µs", "µs": "µs", "usec": "µs"}
 
 
+def _time_unit(text) -> str | None:
+    """ImageJ's ``tunit`` as pint reads it ("s", "min", "day"); None if it is no time."""
+    text = str(text).strip().replace("\\u00B5", "µ").replace("\\u00b5", "µ")
+    if text.lower() in _TIME_UNITS:
+        return _TIME_UNITS[text.lower()]
+    if not text.isalpha():  # (one word: pint's parser fails in many ways on other text)
+        return None
+    import pint
+
+    try:
+        unit = pint.get_application_registry().parse_units(text)
+    except (pint.errors.PintError, ValueError):
+        return None
+    return format(unit, "~") if unit.dimensionality == {"[time]": 1} else None
+
+
 def canonical_unit(unit: str | None) -> str | None:
     r"""Return the usual spelling of a length unit, or None for "pixel"/missing.
 
@@ -308,10 +324,9 @@ def _imagej_calibration(metadata: dict, page: tifffile.TiffPage) -> _Calibration
         calibration.sizes["Z"] = spacing * z_factor
     calibration.unit = unit
     interval = _positive(metadata.get("finterval"))  # (frames apart; ImageJ's unit: sec)
-    time_unit = _TIME_UNITS.get(str(metadata.get("tunit", "sec")).strip().lower())
-    if interval is not None and time_unit is not None:
+    if interval is not None:
         calibration.sizes["T"] = interval
-        calibration.time_unit = time_unit
+        calibration.time_unit = _time_unit(metadata.get("tunit", "sec"))
     n_channels = int(metadata.get("channels", 1) or 1)
     labels = metadata.get("Labels")
     if n_channels > 1 and labels is not None and len(labels) == n_channels:

@@ -106,7 +106,11 @@ def test_imagej_uncalibrated_has_no_unit(tmp_path):
     assert "units" not in kwargs
 
 
-@pytest.mark.parametrize(("tunit", "unit"), [("sec", "s"), ("min", "min"), (None, "s")])
+@pytest.mark.parametrize(
+    ("tunit", "unit"),
+    [("sec", "s"), ("min", "min"), (None, "s"), ("day", "d"), ("ns", "ns"), ("\\u00B5sec", "µs"),
+     ("frames", None)],  # (an unknown unit: the interval stays, without a unit)
+)
 def test_imagej_frame_interval_is_the_time_scale(tmp_path, tunit, unit):
     """Fiji's frame interval (finterval, tunit: sec by default) was dropped: t of 1.0."""
     metadata = {"axes": "TYX", "finterval": 2.5, "unit": "um"}
@@ -117,7 +121,7 @@ def test_imagej_frame_interval_is_the_time_scale(tmp_path, tunit, unit):
                      resolution=(2.0, 2.0))
     data, kwargs, _ = one_layer(path)
     assert kwargs["scale"] == (2.5, 0.5, 0.5)
-    assert kwargs["units"] == (unit, "µm", "µm")
+    assert kwargs["units"] == (unit, "µm", "µm")  # (None: napari's "pixel")
     assert kwargs["axis_labels"] == ("t", "y", "x")
 
 
