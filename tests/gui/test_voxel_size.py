@@ -114,6 +114,29 @@ def test_a_numbered_time_lapse_is_named_frames_and_filtered_frame_by_frame(
     median.close()
 
 
+def test_naming_an_axis_twice_replays_as_shown(viewer):
+    """z -> t -> z replaced the first step: the replay kept z = 2, the layer showed 0.5."""
+    from napari_bioimg._widgets.pipeline_dock import PipelineDock
+
+    stack = np.zeros((4, 10, 12), np.float32)
+    layer = viewer.add_image(stack, name="zyx", scale=(2.0, 0.5, 0.5), units="µm",
+                             axis_labels=("z", "y", "x"))
+    spots = viewer.add_points(np.zeros((1, 3)), name="spots")
+    widget = dock(viewer)
+    viewer.layers.selection = {layer, spots}
+    assert widget.set_axis_role("t") == [layer]  # (not the points: no step for them)
+    assert widget.set_axis_role("z") == [layer]
+    pipeline, _ = PipelineDock(viewer).output_pipeline()
+    assert [step.parameters["role"] for step in pipeline.steps] == ["t", "z"]
+    _, spacing = pipeline.run_with_spacing(stack, (2.0, 0.5, 0.5))
+    assert spacing == tuple(layer.scale) == (0.5, 0.5, 0.5)  # (the guessed z, both ways)
+    numbered = viewer.add_image(np.zeros((2, 3, 8, 8)), name="czyx")  # napari's numbers
+    viewer.layers.selection = {numbered}
+    assert widget.set_axis_role("channel") == [numbered]
+    assert widget.set_axis_role("z") == [numbered]  # ("axis 0" is no second z)
+    assert tuple(numbered.axis_labels)[-3:] == ("z", "y", "x")
+
+
 @pytest.mark.parametrize("spacing", [(0.0, 1.0, 1.0), (1.0, -0.5, 1.0), (1.0, 1.0, float("nan"))])
 def test_invalid_spacing_is_a_notification_and_changes_nothing(viewer, errors, spacing):
     layer = viewer.add_image(np.zeros((3, 8, 8)), scale=(2.0, 0.5, 0.5), name="stack")

@@ -287,7 +287,7 @@ class VoxelSizeWidget(QWidget):
         parameters = {"role": role}
         changed, refused = [], []
         for layer in self.layers:
-            if layer.ndim < 3 or _role_of(layer) == role:
+            if not isinstance(layer, Image | Labels) or layer.ndim < 3 or _role_of(layer) == role:
                 continue
             if any(_holds(label, role) for label in layer.axis_labels[:-3]):
                 refused.append(layer.name)
@@ -303,7 +303,8 @@ class VoxelSizeWidget(QWidget):
             if role == "z" and nsp < 3:  # the slice distance is a guess: the dock says so
                 layer.metadata["z_spacing_known"] = False
             layer.scale = scale
-            self._record(layer, operation.name, parameters)
+            # each naming is a step of its own: a second one reads the first one's geometry
+            self._record(layer, operation.name, parameters, replace=False)
             changed.append(layer)
         if refused:
             show_error(f"{', '.join(refused)}: another axis already holds {role}")
@@ -354,7 +355,7 @@ class VoxelSizeWidget(QWidget):
         self.refresh()
         return True
 
-    def _record(self, layer: Layer, name: str, parameters: dict) -> None:
+    def _record(self, layer: Layer, name: str, parameters: dict, replace: bool = True) -> None:
         """Record the voxel size (or axis name) set on ``layer`` as a step ``name``.
 
         Later steps on the layer read it, so replaying the pipeline (in napari or
@@ -362,7 +363,8 @@ class VoxelSizeWidget(QWidget):
         reads the layer replaces the step (not while an Apply that read it runs);
         the values of the layer's last recorded step add nothing; others are recorded
         even when the layer has them already (the user confirms them, e.g. after
-        removing the step).
+        removing the step). ``replace=False`` always adds the step (axis namings:
+        each one's geometry follows the previous one).
         """
         recorder = recorder_for(self.viewer)
         key = layer_key(layer)
@@ -371,7 +373,7 @@ class VoxelSizeWidget(QWidget):
             return  # recorded already
         touching = [n for n, step in enumerate(recorder.steps) if key in (step.reads, step.makes)]
         corrects = sets and recorder.steps[touching[-1]] is sets[-1]  # (no step read it since)
-        if corrects and not self._applying_on(layer):
+        if replace and corrects and not self._applying_on(layer):
             recorder.remove(touching[-1])
         record_applied(self.viewer, get_operation(name), parameters, layer, layer)
 
@@ -452,8 +454,8 @@ def _kind(label) -> str:
 
 
 def _holds(label, role: str) -> bool:
-    """Whether an axis of this label is named ``role`` already (napari's numbers: no)."""
-    return _kind(label) == role and not str(label).lstrip("-").isdigit()
+    """Whether an axis of this label is named ``role`` already (z: only "z" itself)."""
+    return str(label).lower() == "z" if role == "z" else _kind(label) == role
 
 
 def _role_of(layer: Layer) -> str:
