@@ -2,6 +2,8 @@
 
 from napari.layers import Layer
 
+from ..ops.planes import default_axis_names
+
 __all__ = ["axis_names"]
 
 
@@ -15,6 +17,5 @@ def axis_names(viewer, layer: Layer) -> list[str]:
     if len(labels) != layer.ndim:
         labels = [str(label) for label in viewer.dims.axis_labels][-layer.ndim :]
     if all(label.lstrip("-").isdigit() for label in labels):
-        spatial = ["z", "y", "x"][-min(layer.ndim, 3) :]
-        labels = [f"axis {i}" for i in range(layer.ndim - len(spatial))] + spatial
+        labels = default_axis_names(layer.ndim)
     return labels

@@ -289,8 +289,7 @@ class OperationWidget(widgets.Container):
         for parameter in self.operation.parameters:
             control = self._controls[parameter.name]
             if parameter.ndim_range == "axis":
-                control.native.clear()  # (magicgui appends new choices after kept ones)
-                control.reset_choices()
+                reset_keeping(control)
                 # a projection's default is the axis before y (z of a t,z,y,x stack)
                 default = parameter.default
                 ndim = layer.ndim if layer is not None else 2
@@ -516,10 +515,10 @@ class OperationWidget(widgets.Container):
         if request is None:
             return
         data = self._input_array(request.layer)
-        slabs = self._slab_count(request, _shown_part(data, request))
+        part = _shown_part(data, request)
+        slabs = self._slab_count(request, part)
         if slabs > 1:  # a whole volume: in slabs, with progress, stopped by newer requests
-            args = (self.operation, _shown_part(data, request), request.parameters,
-                    request.spacing)
+            args = (self.operation, part, request.parameters, request.spacing)
             worker = create_worker(
                 compute_slabs,
                 *args,

@@ -277,6 +277,12 @@ def output_geometry(
     return tuple(scale), tuple(translate)
 
 
+def default_axis_names(ndim: int) -> list[str]:
+    """Names for napari's numbered axes: ``axis 0``... then z, y, x (the last ones)."""
+    spatial = ["z", "y", "x"][-min(ndim, 3) :]
+    return [f"axis {i}" for i in range(ndim - len(spatial))] + spatial
+
+
 def output_axes(
     operation: Operation, parameters: dict, values: Sequence, kind: str = "units"
 ) -> tuple:
@@ -294,7 +300,7 @@ def output_axes(
         role = operation.bind(parameters)["role"]
         if kind == "labels":
             if all(str(v).lstrip("-").isdigit() for v in values):
-                values = [f"axis {i}" for i in range(len(values) - 3)] + ["z", "y", "x"]
+                values = default_axis_names(len(values))
             values[-3] = role
         elif role == "z":
             values[-3] = values[-1]
