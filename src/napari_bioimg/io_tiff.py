@@ -123,6 +123,17 @@ class TiffImage(NamedTuple):
         """Pixel size along the Z, Y and X axes only (``spacing`` of the ops functions)."""
         return tuple(s for a, s in zip(self.scale_axes, self.spacing, strict=True) if a in "ZYX")
 
+    @property
+    def frame_interval(self) -> tuple[float, str] | None:
+        """``(interval, unit)`` between the frames of a time-lapse (ImageJ's ``finterval``).
+
+        None without a ``T`` axis or without a known time unit.
+        """
+        unit = self.extra.get("time_unit")
+        if unit is None or "T" not in self.scale_axes:
+            return None
+        return self.spacing[self.scale_axes.index("T")], unit
+
 
 @dataclass
 class _Calibration:

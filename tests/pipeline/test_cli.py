@@ -48,8 +48,8 @@ def test_run_writes_the_good_files_and_names_the_bad_one(tmp_path, pipeline_file
     assert f"failed: {folder / 'corrupt.tif'}" in err
 
     # the result keeps the input's voxel size, and equals the pipeline run in memory
-    labels, spacing, unit, _ = read_image(out / "banana0010.tif")
-    image, input_spacing, _, _ = read_image(folder / "banana0010.tif")
+    labels, spacing, unit, _, _ = read_image(out / "banana0010.tif")
+    image, input_spacing, _, _, _ = read_image(folder / "banana0010.tif")
     assert (spacing, unit) == (input_spacing, "mm")
     expected = Pipeline.load(pipeline_file).run(image, input_spacing)
     np.testing.assert_array_equal(labels, expected)
@@ -148,7 +148,7 @@ def test_stack_reads_a_folder_of_slices_as_one_stack(tmp_path, pipeline_file, ca
     assert [p.name for p in out.iterdir()] == ["banana.tif"]
     stack = read_stack(slices)
     expected = Pipeline.load(pipeline_file).run(stack.data, spacing=stack.spacing)
-    labels, spacing, unit, _ = read_image(out / "banana.tif")
+    labels, spacing, unit, _, _ = read_image(out / "banana.tif")
     np.testing.assert_array_equal(labels, expected)  # 3D labels, not four 2D ones
     assert labels.shape == (4, 384, 384)
     assert spacing == pytest.approx(stack.spacing) and unit == "mm"

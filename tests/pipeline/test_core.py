@@ -302,3 +302,19 @@ def test_set_axis_role_names_frames_or_a_new_z_axis(volume):
         ops.set_axis_role(volume, role="time")
     with pytest.raises(ValueError, match="2D"):
         ops.set_axis_role(volume[0], role="t")
+
+
+def test_axis_role_is_the_last_naming_on_the_way_to_the_result():
+    pipeline = Pipeline()
+    assert pipeline.axis_role() is None
+    pipeline.add("set_axis_role", role="channel", step_id="channels")
+    pipeline.add("gaussian", sigma=1.0)
+    assert pipeline.axis_role() == "channel"
+    pipeline.add("set_axis_role", role="z")
+    pipeline.add("median", radius=1.0)
+    assert pipeline.axis_role() == "z"
+    # a branch from the first naming: the result reads that one only
+    pipeline.add("mean", radius=1.0, source="channels")
+    assert pipeline.axis_role() == "channel"
+    pipeline.add("minimum", radius=1.0, source="input")
+    assert pipeline.axis_role() is None

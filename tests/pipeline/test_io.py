@@ -31,7 +31,7 @@ from ..conftest import data_path
 def test_write_then_read(tmp_path, data, spacing, unit, dtype, imagej, axes):
     path = tmp_path / "out.tif"
     write_image(path, data, spacing, unit)
-    image, read_spacing, read_unit, channel_axis = read_image(path)
+    image, read_spacing, read_unit, channel_axis, _ = read_image(path)
     assert image.dtype == dtype
     np.testing.assert_array_equal(image, data.astype(dtype))
     with tifffile.TiffFile(path) as tif:
@@ -56,7 +56,7 @@ def test_channels_are_processed_separately_and_written_as_imagej_channels(tmp_pa
     stack = np.random.default_rng(1).integers(0, 100, (4, 2, 10, 12)).astype(np.uint16)
     tifffile.imwrite(tmp_path / "in.tif", stack, imagej=True, resolution=(2.0, 2.0),
                      metadata={"axes": "ZCYX", "spacing": 3.0, "unit": "um"})
-    image, spacing, unit, channel_axis = read_image(tmp_path / "in.tif")
+    image, spacing, unit, channel_axis, _ = read_image(tmp_path / "in.tif")
     assert (spacing, unit, channel_axis) == ((3.0, 0.5, 0.5), "µm", 1)
 
     def project(array, spacing):
@@ -66,13 +66,13 @@ def test_channels_are_processed_separately_and_written_as_imagej_channels(tmp_pa
     np.testing.assert_array_equal(result, stack.max(axis=0))  # (C, Y, X)
     assert result_spacing == (0.5, 0.5)
     write_image(tmp_path / "out.tif", result, result_spacing, unit, channel_axis=0)
-    again, _, _, again_channel_axis = read_image(tmp_path / "out.tif")
+    again, _, _, again_channel_axis, _ = read_image(tmp_path / "out.tif")
     assert again_channel_axis == 0
     np.testing.assert_array_equal(again, result)
 
 
 def test_real_image_voxel_size():
-    image, spacing, unit, channel_axis = read_image(data_path("banana") / "banana0010.tif")
+    image, spacing, unit, channel_axis, _ = read_image(data_path("banana") / "banana0010.tif")
     assert image.shape == (384, 384)
     assert spacing == pytest.approx((0.390625, 0.390625))
     assert unit == "mm"
@@ -82,3 +82,37 @@ def test_real_image_voxel_size():
 def test_one_dimensional_result_is_refused(tmp_path):
     with pytest.raises(ValueError, match="cannot write a 1D result"):
         write_image(tmp_path / "x.tif", np.arange(5))
+
+
+def test_result_axes_keep_frames_and_write_a_named_channel_axis_as_channels():
+    from napari_bioimg.pipeline import result_axes
+
+    movie = np.zeros((4, 20, 30), np.uint8)
+    frames = (30.0, "s")
+    assert result_axes(movie, (0.5, 0.5), None, frames) == (None, frames)
+    assert result_axes(movie, (0.5, 0.5), None, frames, role="t") == (None, frames)
+    # named channels: written as channels, and their axis holds no frames
+    assert result_axes(movie, (0.5, 0.5), None, frames, role="channel") == (0, None)
+    assert result_axes(movie, (2.0, 0.5, 0.5), None, frames, role="z") == (None, None)
+    # the channels of the file come first; a projection of the named axis leaves none
+    assert result_axes(movie, (0.5, 0.5), 2, frames) == (0, frames)
+    assert result_axes(movie[0], (0.5, 0.5), None, None, role="channel") == (None, None)
+    rgb = np.zeros((4, 20, 30, 3), np.uint8)  # frames of colours: the colours are no axis
+    assert result_axes(rgb, (0.5, 0.5), None, None, role="channel") == (0, None)
+
+
+def test_the_frame_interval_is_read_and_written_back(tmp_path):
+    movie = np.arange(4 * 6 * 7, dtype=np.uint16).reshape(4, 6, 7)
+    tifffile.imwrite(tmp_path / "movie.tif", movie, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "TYX", "finterval": 0.5, "tunit": "min", "unit": "um"})
+    image, spacing, unit, channel_axis, frames = read_image(tmp_path / "movie.tif")
+    assert (spacing, unit, channel_axis, frames) == ((0.5, 0.5), "µm", None, (0.5, "min"))
+    write_image(tmp_path / "out.tif", image, spacing, unit, frame_interval=frames)
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        metadata = tif.imagej_metadata
+    assert (metadata["finterval"], metadata["tunit"]) == (0.5, "min")
+    assert read_image(tmp_path / "out.tif")[4] == (0.5, "min")
+    # no frames, or frames without interval: None
+    assert read_image(data_path("blobs.tif"))[4] is None
+    tifffile.imwrite(tmp_path / "plain.tif", movie, imagej=True, metadata={"axes": "TYX"})
+    assert read_image(tmp_path / "plain.tif")[4] is None

@@ -232,7 +232,7 @@ def test_rgb_images_keep_their_colours_and_spacing_in_the_cli_and_scripts(tmp_pa
     pipeline.save(tmp_path / "p.yaml")
     out = tmp_path / "cli"
     assert main(["run", str(tmp_path / "p.yaml"), str(folder), "--out", str(out)]) == 0
-    image, spacing, unit, channel_axis = read_image(tmp_path / "cli" / "rgb.tif")
+    image, spacing, unit, channel_axis, _ = read_image(tmp_path / "cli" / "rgb.tif")
     np.testing.assert_array_equal(image, rgb[::2, ::2][:, ::-1])
     assert (spacing, unit, channel_axis) == ((1.0, 1.0), "µm", None)
     script = tmp_path / "p.py"
@@ -262,7 +262,7 @@ def test_a_set_voxel_size_step_is_written_by_the_cli_and_the_script(tmp_path, in
     pipeline.add("set_voxel_size", z=2.0, y=0.5, x=0.5)
     pipeline.add("gaussian", sigma=1.0)
     written = same_file_by_cli_and_script(tmp_path, pipeline, inputs / "stack.tif")
-    result, spacing, unit, _ = read_image(written)
+    result, spacing, unit, _, _ = read_image(written)
     assert spacing == pytest.approx((2.0, 0.5, 0.5)) and unit == "µm"  # the unit stays
     stack = tifffile.imread(inputs / "stack.tif")
     np.testing.assert_allclose(
@@ -280,9 +280,39 @@ def test_an_axis_named_frames_is_filtered_frame_by_frame_by_the_cli_and_the_scri
     pipeline.add("set_axis_role", role="t")
     pipeline.add("gaussian", sigma=1.0)
     written = same_file_by_cli_and_script(tmp_path, pipeline, inputs / "stack.tif")
-    result, spacing, _, _ = read_image(written)
-    stack, stack_spacing, _, _ = read_image(inputs / "stack.tif")
+    result, spacing, _, _, _ = read_image(written)
+    stack, stack_spacing, _, _, _ = read_image(inputs / "stack.tif")
     np.testing.assert_allclose(
         result, ops.gaussian(stack, sigma=1.0, spacing=stack_spacing[-2:]), rtol=1e-6
     )
     assert len(spacing) == 2  # frames: no voxel size along them
+
+
+def test_the_frame_interval_and_named_channels_are_written_by_the_cli_and_the_script(tmp_path):
+    """A time-lapse keeps its frame interval; an axis named channel is written as channels."""
+    from napari_bioimg.pipeline.io import read_image
+
+    movie = (np.random.default_rng(5).random((3, 20, 24)) * 200).astype(np.uint8)
+    source = tmp_path / "movie.tif"
+    tifffile.imwrite(source, movie, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "TYX", "finterval": 30.0, "unit": "um"})
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    (tmp_path / "frames").mkdir()
+    written = same_file_by_cli_and_script(tmp_path / "frames", pipeline, source)
+    _, spacing, _, channel_axis, frames = read_image(written)
+    assert (spacing, channel_axis, frames) == ((0.5, 0.5), None, (30.0, "s"))
+    with tifffile.TiffFile(written) as tif:
+        assert tif.series[0].axes == "TYX"
+
+    pipeline = Pipeline()
+    pipeline.add("set_axis_role", role="channel")
+    pipeline.add("gaussian", sigma=1.0)
+    (tmp_path / "channels").mkdir()
+    written = same_file_by_cli_and_script(tmp_path / "channels", pipeline, source)
+    result, spacing, _, channel_axis, frames = read_image(written)
+    assert (spacing, channel_axis, frames) == ((0.5, 0.5), 0, None)
+    with tifffile.TiffFile(written) as tif:
+        assert tif.series[0].axes == "CYX"
+    expected = ops.gaussian(movie, sigma=1.0, spacing=(0.5, 0.5))  # frame by frame
+    np.testing.assert_allclose(result, expected, rtol=1e-6)

@@ -10,7 +10,7 @@ Nothing here imports napari or Qt.
 """
 
 from .core import FORMAT_VERSION, INPUT, Pipeline, Step
-from .io import process_image, read_image, write_image
+from .io import process_image, read_image, result_axes, write_image
 from .spacing import spacing_after
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Step",
     "process_image",
     "read_image",
+    "result_axes",
     "spacing_after",
     "write_image",
 ]

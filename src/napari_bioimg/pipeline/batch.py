@@ -20,7 +20,7 @@ from typing import Any, Literal, TextIO
 
 from ..io_tiff import natural_key, tiff_paths
 from .core import Pipeline
-from .io import in_pixels, process_image, read_image, write_image
+from .io import in_pixels, process_image, read_image, result_axes, write_image
 
 __all__ = [
     "FileResult",
@@ -138,7 +138,7 @@ def process_file(
     except Exception as error:  # e.g. a user operation's module missing on a worker
         return _failed(input_path, output, "cannot load the pipeline", error)
     try:
-        image, spacing, unit, channel_axis = read_image(input_path)
+        image, spacing, unit, channel_axis, frames = read_image(input_path)
     except Exception as error:  # any unreadable file is reported, the batch goes on
         return _failed(input_path, output, "cannot read it", error)
     note = uncalibrated_note(pipeline) if in_pixels(spacing, unit) else ""
@@ -148,7 +148,10 @@ def process_file(
         return _failed(input_path, output, "processing failed", error)
     partial = output.with_name(f".{output.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
-        write_image(partial, result, spacing, unit, None if channel_axis is None else 0)
+        channel_axis, frames = result_axes(
+            result, spacing, channel_axis, frames, pipeline.axis_role()
+        )
+        write_image(partial, result, spacing, unit, channel_axis, frame_interval=frames)
         os.replace(partial, output)
     except Exception as error:
         partial.unlink(missing_ok=True)

@@ -258,6 +258,21 @@ class Pipeline:
     def __repr__(self) -> str:
         return f"Pipeline({' -> '.join(s.operation for s in self._steps) or 'no steps'})"
 
+    def axis_role(self) -> str | None:
+        """What the last ``set_axis_role`` step leading to the result named the axis before y.
+
+        ``"z"``, ``"t"`` or ``"channel"``; None when no step on the way from the
+        input to the last step names it (how ``napari-bioimg run`` and scripts
+        write the result's leading axis: :func:`~napari_bioimg.pipeline.io.result_axes`).
+        """
+        by_id = {step.id: step for step in self._steps}
+        step = self._steps[-1] if self._steps else None
+        while step is not None:
+            if step.operation == "set_axis_role":
+                return step.parameters.get("role", "t")
+            step = by_id.get(step.source)
+        return None
+
     def operation(self, step: str | int) -> Operation:
         """Return the registry :class:`~napari_bioimg.ops.Operation` of a step."""
         found = self._steps[self.index(step)]

@@ -22,9 +22,10 @@ for the same data (no date or time in the file):
   understands) and whose ``spacing``/``unit`` and exact ``voxel_size`` (every
   spatial axis, also without a unit) are in a JSON description.
 
-:func:`read_image`, :func:`process_image` and :func:`write_image` are
-self-contained so that exported scripts (:mod:`napari_bioimg.pipeline.script`)
-carry a copy of them: a script and ``napari-bioimg run`` write identical bytes.
+:func:`read_image`, :func:`process_image`, :func:`result_axes` and
+:func:`write_image` are self-contained so that exported scripts
+(:mod:`napari_bioimg.pipeline.script`) carry a copy of them: a script and
+``napari-bioimg run`` write identical bytes.
 """
 
 import os
@@ -33,9 +34,9 @@ import numpy as np
 import tifffile
 
 from napari_bioimg.io_tiff import read_stack, read_tiff
-from napari_bioimg.ops._checks import looks_rgb
+from napari_bioimg.ops._checks import image_axes, looks_rgb
 
-__all__ = ["read_image", "in_pixels", "process_image", "write_image"]
+__all__ = ["read_image", "in_pixels", "process_image", "result_axes", "write_image"]
 
 
 def read_image(path):
@@ -57,9 +58,15 @@ def read_image(path):
         Unit of ``spacing`` (``"µm"``, ``"mm"``...), None when uncalibrated.
     channel_axis : int or None
         The axis holding channels (not RGB colours), if any.
+    frame_interval : tuple of (float, str) or None
+        ``(interval, unit)`` between the frames of a time-lapse (ImageJ's
+        ``finterval``), None without frames or a time unit.
     """
     image = read_stack(path) if os.path.isdir(path) else read_tiff(path)
-    return image.data, image.spatial_spacing, image.unit, image.extra["channel_axis"]
+    return (
+        image.data, image.spatial_spacing, image.unit, image.extra["channel_axis"],
+        image.frame_interval,
+    )
 
 
 def in_pixels(spacing, unit) -> bool:
@@ -88,6 +95,23 @@ def process_image(process, image, spacing, channel_axis=None):
         for channel in range(image.shape[channel_axis])
     ]
     return np.stack([result for result, _ in results]), results[0][1]
+
+
+def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=None):
+    """``(channel_axis, frame_interval)`` to write ``result`` with (see :func:`write_image`).
+
+    ``channel_axis`` and ``frame_interval`` are the input file's
+    (:func:`read_image`); ``role`` is what a ``set_axis_role`` step last named
+    the axis before y (``"z"``, ``"t"`` or ``"channel"``; None: no such step).
+    Channels of the file come first in the result (:func:`process_image`); one
+    leading axis named ``channel`` is written as channels, not as frames; the
+    frame interval stays while the frames are not named otherwise.
+    """
+    frames = frame_interval if role in (None, "t") else None
+    if channel_axis is not None:
+        return 0, frames
+    leading = None if spacing is None else image_axes(result) - len(spacing)
+    return (0 if role == "channel" and leading == 1 else None), frames
 
 
 def write_image(

@@ -23,7 +23,7 @@ __all__ = ["pipeline_script"]
 _RESIZING = ("resample_isotropic", "subsample", "project", "set_voxel_size", "set_axis_role")
 _HELPERS = (
     looks_rgb, image_axes, spacing.spacing_after, spacing.spacing_of_result, io.read_image,
-    io.in_pixels, io.process_image, io.write_image,
+    io.in_pixels, io.process_image, io.result_axes, io.write_image,
 )
 
 _HEADER = '''\
@@ -53,9 +53,10 @@ _MAIN = '''\
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(f"usage: python {sys.argv[0]} INPUT.tif OUTPUT.tif")
-    image, spacing, unit, channel_axis = read_image(sys.argv[1])
+    image, spacing, unit, channel_axis, frames = read_image(sys.argv[1])
 {uncalibrated}    result, spacing = process_image(process, image, spacing, channel_axis)
-    write_image(sys.argv[2], result, spacing, unit, None if channel_axis is None else 0)
+    channel_axis, frames = result_axes(result, spacing, channel_axis, frames, role={role})
+    write_image(sys.argv[2], result, spacing, unit, channel_axis, frame_interval=frames)
 '''
 
 
@@ -183,5 +184,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         + " -----------------------\n\n\n"
         + helpers
         + "\n\n"
-        + _MAIN.replace("{uncalibrated}", _uncalibrated_check(pipeline))
+        + _MAIN.replace("{uncalibrated}", _uncalibrated_check(pipeline)).replace(
+            "{role}", _literal(pipeline.axis_role())
+        )
     )
