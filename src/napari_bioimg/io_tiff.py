@@ -582,6 +582,14 @@ def _slice_distance(calibrations: Sequence[_Calibration], unit: str | None) -> f
     return spacing * factor if spacing else None
 
 
+def _read_slice(path: Path) -> tuple[np.ndarray, str, _Calibration]:
+    """:func:`_read_one` for one slice of a stack: errors name the file."""
+    try:
+        return _read_one(path)
+    except Exception as error:
+        raise ValueError(f"cannot read the slice {path}: {error}") from error
+
+
 def read_stack(source: PathLike | Iterable[PathLike]) -> TiffImage:
     """Read TIFF slices (a folder, a glob pattern or a list of files) as one stack.
 
@@ -612,12 +620,12 @@ def read_stack(source: PathLike | Iterable[PathLike]) -> TiffImage:
         image = read_tiff(paths[0])
         image.extra["paths"] = [str(paths[0])]
         return image
-    first, axes, calibration = _read_one(paths[0])
+    first, axes, calibration = _read_slice(paths[0])
     planes = np.empty((len(paths), *first.shape), dtype=first.dtype)
     planes[0] = first
     calibrations = [calibration]
     for index, path in enumerate(paths[1:], start=1):
-        data, other_axes, other = _read_one(path)
+        data, other_axes, other = _read_slice(path)
         if data.shape != first.shape or data.dtype != first.dtype or other_axes != axes:
             raise ValueError(
                 f"{path.name} holds {other_axes} {data.shape} {data.dtype} but "

@@ -236,3 +236,28 @@ def test_the_note_reads_the_input_and_the_steps_before_a_set_voxel_size(tmp_path
     projection.add("project", axis=-1, method="max")
     result = process_file(projection, movie, tmp_path / "p.tif")
     assert result.status == "written", result.message
+
+
+def test_an_output_never_replaces_another_input(tmp_path, pipeline_file, capsys):
+    """--out the input folder with --overwrite: x.ome.tif's result replaced the input x.tif."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    blobs = data_path("blobs.tif").read_bytes()
+    (folder / "cell.tif").write_bytes(blobs)
+    (folder / "cell.ome.tif").write_bytes(data_path("mitosis_mod.tif").read_bytes())
+    status = main(["run", str(pipeline_file), str(folder), "--out", str(folder), "--overwrite"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert (folder / "cell.tif").read_bytes() == blobs
+    assert f"failed {folder / 'cell.ome.tif'}: its output would replace the input " in err
+    assert sorted(p.name for p in folder.iterdir()) == ["cell.ome.tif", "cell.tif"]
+
+
+def test_a_stack_that_cannot_be_read_names_the_slice(tmp_path, pipeline_file, capsys):
+    folder = tmp_path / "slices"
+    folder.mkdir()
+    (folder / "a.tif").write_bytes(data_path("blobs.tif").read_bytes())
+    (folder / "b.tif").write_bytes(b"not a tiff at all")
+    assert main(["run", str(pipeline_file), str(folder), "--stack", "--out",
+                 str(tmp_path / "out")]) == 1
+    assert f"cannot read the slice {folder / 'b.tif'}: not a TIFF file" in capsys.readouterr().err

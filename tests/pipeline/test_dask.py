@@ -1,5 +1,7 @@
 """Chunked (dask) runs and dask.distributed batches give the in-memory results exactly."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -104,7 +106,7 @@ def test_numpy_input_and_empty_pipeline(volume):
 
 
 @pytest.mark.slow
-def test_local_cluster_writes_the_same_files_as_one_process(tmp_path, capsys):
+def test_local_cluster_writes_the_same_files_as_one_process(tmp_path, capsys, monkeypatch):
     distributed = pytest.importorskip("distributed")
     pipeline = Pipeline()
     pipeline.add("gaussian", sigma=0.8)
@@ -124,9 +126,17 @@ def test_local_cluster_writes_the_same_files_as_one_process(tmp_path, capsys):
         n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        status = main(["run", str(pipeline_file), *inputs, "--out", str(tmp_path / "cluster"),
+        # relative paths, from a folder that is not the workers' working folder: they
+        # were read and written there (the README's example failed)
+        (tmp_path / "in").mkdir()
+        for path in paths:
+            (tmp_path / "in" / os.path.basename(path)).write_bytes(open(path, "rb").read())
+        monkeypatch.chdir(tmp_path)
+        status = main(["run", "pipeline.yaml", "in", "--out", "cluster",
                        "--scheduler", cluster.scheduler_address])
-    assert status == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert "[1/7] in/" in err and " -> cluster/" in err  # the paths as given
     for path in (tmp_path / "single").iterdir():
         assert path.read_bytes() == (tmp_path / "cluster" / path.name).read_bytes(), path.name
     assert len(list((tmp_path / "cluster").iterdir())) == 7

@@ -73,6 +73,23 @@ def test_hand_written_file_takes_defaults():
     assert pipeline[1].parameters == {"method": "li", "value": None}
 
 
+def test_hand_written_numbers_in_exponent_form_are_numbers():
+    """YAML 1.1 read 1e3 as the text '1e3' ("must be a number, got '1e3'")."""
+    pipeline = Pipeline.from_yaml(
+        "napari_bioimg_pipeline: 1\n"
+        "steps:\n"
+        "- operation: gaussian\n"
+        "  parameters: {sigma: 2e-1}\n"
+        "- operation: remove_small_objects\n"
+        "  parameters: {min_size: 1E3}\n"
+        "- operation: median\n"
+        "  parameters: {radius: 1.5e+0}\n"
+    )
+    assert [step.parameters[name] for step, name in zip(
+        pipeline, ("sigma", "min_size", "radius"), strict=True
+    )] == [0.2, 1000.0, 1.5]
+
+
 @pytest.mark.parametrize(
     ("step", "message"),
     [

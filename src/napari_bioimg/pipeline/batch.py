@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -230,14 +230,18 @@ def run_batch(
     results: dict[int, FileResult] = {}
     jobs = []
     claimed: dict[Path, str] = {}
+    # (an output folder holding the inputs: x.ome.tif's output is x.tif, maybe an input too)
+    sources = {Path(path).resolve(): str(path) for path in inputs}
     for index, path in enumerate(inputs):
         output = output_path(path, out_dir)
         key = output.resolve()
-        if key in claimed or key == Path(path).resolve():
-            reason = (
-                "its output would replace the input" if key == Path(path).resolve()
-                else f"{claimed[key]} already writes {output}"
-            )
+        if key in claimed or key in sources:
+            if key == Path(path).resolve():
+                reason = "its output would replace the input"
+            elif key in sources:
+                reason = f"its output would replace the input {sources[key]}"
+            else:
+                reason = f"{claimed[key]} already writes {output}"
             results[index] = FileResult(str(path), str(output), "failed", reason)
             if report:
                 report(results[index])
@@ -283,14 +287,19 @@ def _run_distributed(data, jobs, overwrite, scheduler, workers, done) -> None:
             client = stack.enter_context(distributed.Client(cluster))
         else:
             client = stack.enter_context(distributed.Client(scheduler))
+        # Workers have working folders of their own: they get absolute paths (the
+        # results name the paths as given).
         futures = {
-            client.submit(process_file, data, path, output, overwrite, pure=False): (index, path)
+            client.submit(
+                process_file, data, os.path.abspath(path), os.path.abspath(output), overwrite,
+                pure=False,
+            ): (index, path, output)
             for index, path, output in jobs
         }
         for future in distributed.as_completed(futures):
-            index, path = futures[future]
+            index, path, output = futures[future]
             try:
-                result = future.result()
+                result = replace(future.result(), input=path, output=output)
             except Exception as error:  # a worker died or could not run the task
                 result = FileResult(path, None, "failed", f"task failed on the cluster: {error}")
             done(index, result)

@@ -23,6 +23,7 @@ value of the wrong type, or a user operation whose module cannot be imported.
 """
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -53,6 +54,21 @@ def dump_json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 safe loading, numbers in exponent form without a dot included.
+
+    (YAML 1.1 reads ``1e3`` or ``1e-3``, as written by hand, as text; YAML 1.2
+    and JSON read them as numbers.)
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_yaml(text: str) -> Any:
     """Parse YAML or JSON text safely (no Python objects), with a clear error.
 
@@ -66,6 +82,6 @@ def load_yaml(text: str) -> Any:
         except json.JSONDecodeError:
             kind = "JSON or YAML"  # YAML in flow style (or broken): read as YAML below
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # (a SafeLoader)
     except yaml.YAMLError as error:
         raise ValueError(f"cannot read the pipeline: invalid {kind} ({error})") from error
