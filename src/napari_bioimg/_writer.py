@@ -34,10 +34,19 @@ def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
     nsp = spatial_count(labels, ndim)  # (as the widgets: not a time-lapse's t, channels)
     units = list(meta.get("units") or ())[-ndim:]
     spacing, unit = _in_one_unit(scale[ndim - nsp :], units[ndim - nsp :] if units else [])
-    channel_axis = 0 if labels and labels[0] in CHANNEL_LABELS else None
+    # Channels first, as write_image takes them (a (t, c, y, x) layer: frames of channels)
+    channel = next((i for i, label in enumerate(labels[: ndim - nsp]) if label in CHANNEL_LABELS),
+                   None)
+    if channel is not None:
+        array = np.moveaxis(array, channel, 0)
+        others = [i for i in range(ndim) if i != channel]
+        pick = lambda values: [values[i] for i in others] if values else values  # noqa: E731
+        interval = _frame_interval(pick(scale), pick(units), pick(labels), ndim - nsp - 1)
+    else:
+        interval = _frame_interval(scale, units, labels, ndim - nsp)
     # (spacing always given: it says how many axes are spatial, a TYX stays TYX)
-    write_image(path, array, spacing if nsp >= 2 else None, unit, channel_axis, rgb=rgb,
-                frame_interval=_frame_interval(scale, units, labels, ndim - nsp))
+    write_image(path, array, spacing if nsp >= 2 else None, unit,
+                None if channel is None else 0, rgb=rgb, frame_interval=interval)
     return [path]
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tifffile
 
 from napari_bioimg.pipeline import read_image
 
@@ -85,3 +86,33 @@ def test_a_multiscale_layer_is_refused(viewer, tmp_path, blobs):
 
     with pytest.raises(ValueError, match="multiscale"):
         write_tiff(str(tmp_path / "m.tif"), [blobs, blobs[::2, ::2]], {"multiscale": True})
+
+
+@pytest.mark.parametrize("order", ["tcyx", "ctyx", "tczyx"])
+def test_channels_anywhere_before_y_are_written_as_channels_of_frames(viewer, tmp_path, order):
+    """A (t, c, y, x) layer was written as a plain QTYX TIFF: channels read back as t."""
+    shape = {"t": 3, "c": 2, "z": 4, "y": 10, "x": 12}
+    scale = {"t": 10.0, "c": 1.0, "z": 2.0, "y": 0.5, "x": 0.5}
+    units = {"t": "s", "c": "pixel", "z": "µm", "y": "µm", "x": "µm"}
+    data = np.random.default_rng(1).integers(0, 200, [shape[a] for a in order]).astype(np.uint8)
+    layer = viewer.add_image(data, scale=[scale[a] for a in order],
+                             units=[units[a] for a in order], axis_labels=tuple(order))
+    save(viewer, layer, tmp_path / "movie.tif")
+    with tifffile.TiffFile(tmp_path / "movie.tif") as tif:
+        assert tif.is_imagej
+        assert tif.series[0].axes == ("TZCYX" if "z" in order else "TCYX")
+        assert tif.imagej_metadata["finterval"] == 10.0
+        stored = tif.asarray()
+    # the file holds the layer's pixels, channels moved after t (and z): ImageJ's order
+    np.testing.assert_array_equal(stored, np.moveaxis(data, order.index("c"), -3))
+    from napari_bioimg._reader import get_reader
+
+    read = get_reader(str(tmp_path / "movie.tif"))(str(tmp_path / "movie.tif"))
+    assert len(read) == 1
+    [(channels, kwargs, _)] = read
+    assert kwargs["channel_axis"] is not None
+    kept = [a for a in order if a != "c"]
+    for channel_scale in kwargs["scale"]:  # (one per channel)
+        assert tuple(channel_scale) == pytest.approx([scale[a] for a in kept])
+    for channel_labels in kwargs["axis_labels"]:
+        assert tuple(channel_labels) == tuple(kept)
