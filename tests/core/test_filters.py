@@ -247,6 +247,8 @@ def test_leading_axes_are_filtered_as_a_batch(blobs):
         (dict(radius=-1), ValueError, "radius"),
         (dict(radius="3"), TypeError, "radius"),
         (dict(footprint="star"), ValueError, "footprint"),
+        # (an array: "the truth value of an array is ambiguous")
+        (dict(footprint=np.ones((3, 3), bool)), TypeError, "footprint must be one of"),
         (dict(spacing=(1.0,)), ValueError, "spacing"),
         (dict(spacing=(1.0, 0.0)), ValueError, "spacing"),
         (dict(spacing=(1.0, 1.0, 1.0, 1.0)), ValueError, "spacing"),

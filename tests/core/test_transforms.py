@@ -87,7 +87,9 @@ def _scipy_resample(image, spacing, order):
             image.astype(np.uint8), [target / s for s in spacing], output_shape=out_shape, order=0
         )
         return result.astype(bool)
-    work = image.astype(np.float32) if image.dtype.kind in "iu" and order else image
+    # (integers interpolated in float64 and rounded once: through float32, values such as
+    # 117.49999999999997 rounded to 118)
+    work = image.astype(np.float64) if image.dtype.kind in "iu" and order else image
     result = ndi.affine_transform(
         work, [target / s for s in spacing], output_shape=out_shape, order=order, mode="nearest"
     )
@@ -116,6 +118,14 @@ def test_resample_equals_scipy(dtype, order, spacing):
     else:  # separable passes round differently from scipy's sum over the neighbourhood
         tolerance = 1 if np.dtype(dtype).kind in "iu" else 1e-4
         np.testing.assert_allclose(result.astype(float), expected.astype(float), atol=tolerance)
+
+
+def test_resampled_integers_are_rounded_once_as_scipy_in_float64(banana):
+    """The review's banana columns: 117.49999999999997 gave 118 (rounded via float32)."""
+    column = banana[:, 180:200, 190:200]
+    spacing = (8.8, 0.390625, 0.390625)
+    result = ops.resample_isotropic(column, spacing=spacing, order=1)
+    np.testing.assert_array_equal(result, _scipy_resample(column, spacing, 1))
 
 
 def test_resample_of_a_batch_resamples_each_block():

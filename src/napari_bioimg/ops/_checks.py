@@ -189,10 +189,20 @@ def check_nonnegative(value, name: str) -> float:
 
 
 def check_choice(value, name: str, choices: Sequence[str]) -> str:
-    """Refuse a value that is not one of ``choices``."""
+    """Refuse a value that is not one of ``choices`` (names: text)."""
+    if not isinstance(value, str):  # (an array's ``in`` asks for its truth value)
+        raise TypeError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got "
+            f"{type(value).__name__} {_short(value)}"
+        )
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _as_number(value, name: str) -> float:

@@ -321,13 +321,14 @@ def _resampled_plane(planes, k: int, samplings, order: int, dtype) -> np.ndarray
 def _to_dtype(values: np.ndarray, dtype, order: int) -> np.ndarray:
     """Interpolated values in the input dtype: integers rounded and clipped.
 
-    In float32 for 8/16-bit integers (exact there), else in float64, clipped to the
-    largest float64 values within the dtype's range (2**63 - 1 is no float64).
+    Rounded in the precision they were computed in (float32 rounding first
+    moved values such as 117.49999999999997 to 118), clipped to the largest
+    float64 values within the dtype's range (2**63 - 1 is no float64).
     """
     dtype = np.dtype(dtype)
     if dtype.kind in "iu" and order:
         info = np.iinfo(dtype)
-        work = _work_dtype(dtype)
+        work = np.result_type(values.dtype, _work_dtype(dtype))
         high = work.type(info.max)  # (info.min, 0 or -2**k, is a float exactly)
         if int(high) > info.max:
             high = np.nextafter(high, work.type(0))
