@@ -20,6 +20,7 @@ import glob
 import math
 import os
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -469,10 +470,33 @@ def _assemble(
 # --- public readers ---------------------------------------------------------------
 
 
+def _series_data(tif: tifffile.TiffFile, name: str) -> tuple[np.ndarray, str]:
+    """The pixels of a file's first image series and their axes (tifffile's letters).
+
+    Images appended one by one (``tifffile.imwrite(..., append=True)``, a
+    ``TiffWriter`` writing page after page) are series of one page each, which
+    ImageJ opens as one stack: series of one same-shaped plane each are stacked
+    along a first axis. Other files holding several series (an OME file of
+    several images, a thumbnail) give the first, with a warning.
+    """
+    series = tif.series
+    first = series[0]
+    if len(series) > 1 and not tif.is_ome and all(
+        s.shape == first.shape and s.dtype == first.dtype and s.axes == first.axes
+        for s in series
+    ) and first.axes in ("YX", "YXS"):
+        return np.stack([s.asarray() for s in series]), "Q" + first.axes
+    if len(series) > 1:
+        warnings.warn(
+            f"{name} holds {len(series)} images: only the first, of shape {first.shape}, "
+            "is read", stacklevel=3,
+        )
+    return first.asarray(), first.axes
+
+
 def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
     with tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
-        data = series.asarray()
+        data, series_axes = _series_data(tif, Path(path).name)
         page = tif.pages[0]
         generic = False
         if tif.is_ome and tif.ome_metadata:
@@ -484,7 +508,7 @@ def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
             shaped = tif.shaped_metadata[0] if tif.is_shaped and tif.shaped_metadata else None
             calibration = _tiff_calibration(page, shaped)
         planar = generic and len((shaped or {}).get("voxel_size") or ()) == 2
-        axes = _normalise_axes(series.axes, data.shape, generic, planar)
+        axes = _normalise_axes(series_axes, data.shape, generic, planar)
     if len(axes) != data.ndim:  # pragma: no cover - tifffile keeps them in step
         raise ValueError(f"{path}: axes {axes!r} do not match the data shape {data.shape}")
     return data, axes, calibration

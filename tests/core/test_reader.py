@@ -303,6 +303,40 @@ def test_plain_multipage_tiff_is_a_z_stack(tmp_path):
     assert extra["z_spacing_known"] is False
 
 
+def test_pages_appended_one_by_one_are_one_stack(tmp_path):
+    """Each append=True call (or TiffWriter.write) is a series of its own: only the first
+    plane was read, silently; ImageJ opens them all as a stack."""
+    planes = ramp((6, 8, 9))
+    appended = tmp_path / "appended.tif"
+    for plane in planes:
+        tifffile.imwrite(appended, plane, append=True, resolution=(2.0, 2.0),
+                         resolutionunit="CENTIMETER")
+    written = tmp_path / "written.tif"
+    with tifffile.TiffWriter(written) as writer:
+        for plane in planes:
+            writer.write(plane)
+    for path in (appended, written):
+        data, spacing, _, extra = read_tiff(path)
+        np.testing.assert_array_equal(data, planes)
+        assert extra["axes"] == "ZYX" and extra["z_spacing_known"] is False
+    # calibrated as the same planes written at once
+    tifffile.imwrite(tmp_path / "at once.tif", planes, resolution=(2.0, 2.0),
+                     resolutionunit="CENTIMETER")
+    at_once = read_tiff(tmp_path / "at once.tif")
+    assert read_tiff(appended)[1:3] == at_once[1:3] and at_once.spacing[1:] == (5.0, 5.0)
+
+
+def test_other_series_are_named_in_a_warning(tmp_path):
+    path = tmp_path / "two images.tif"
+    with tifffile.TiffWriter(path) as writer:
+        writer.write(ramp((8, 9)))
+        writer.write(ramp((4, 5)))  # e.g. a thumbnail
+    with pytest.warns(UserWarning, match=r"two images.tif holds 2 images: only the first, of "
+                      r"shape \(8, 9\), is read"):
+        data = read_tiff(path).data
+    np.testing.assert_array_equal(data, ramp((8, 9)))
+
+
 @pytest.mark.parametrize(
     ("resolution", "unit_tag", "size", "unit"),
     [
