@@ -81,6 +81,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         return _error("run", f"--workers must be at least 1, got {args.workers}")
+    if args.out.exists() and not args.out.is_dir():
+        return _error("run", f"--out must be a folder: {args.out} is a file")
     pipeline = _load("run", args.pipeline)
     if pipeline is None:
         return 2

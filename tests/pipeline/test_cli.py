@@ -261,3 +261,17 @@ def test_a_stack_that_cannot_be_read_names_the_slice(tmp_path, pipeline_file, ca
     assert main(["run", str(pipeline_file), str(folder), "--stack", "--out",
                  str(tmp_path / "out")]) == 1
     assert f"cannot read the slice {folder / 'b.tif'}: not a TIFF file" in capsys.readouterr().err
+
+
+def test_out_must_be_a_folder_and_a_script_never_replaces_its_input(tmp_path, pipeline_file,
+                                                                     capsys):
+    source = tmp_path / "blobs.tif"
+    source.write_bytes(data_path("blobs.tif").read_bytes())
+    assert main(["run", str(pipeline_file), str(source), "--out", str(source)]) == 2
+    assert f"--out must be a folder: {source} is a file" in capsys.readouterr().err
+    script = tmp_path / "segment.py"
+    script.write_text(Pipeline.load(pipeline_file).to_python())
+    ran = subprocess.run([sys.executable, str(script), str(source), str(source)],
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode != 0 and "is the input: write the result to another file" in ran.stderr
+    assert source.read_bytes() == data_path("blobs.tif").read_bytes()
