@@ -24,9 +24,13 @@ def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
     converted to it); a time-lapse's frames and a mask's channels stay what they
     are; the layer's position (``translate``) is not stored (a TIFF has none).
     """
+    # TypeError, not ValueError: napari's viewer.layers.save(..., plugin=...) takes a
+    # ValueError for "not a writer for this file" and hides its message.
     if meta.get("multiscale"):
-        raise ValueError("a multiscale layer is not written: save its full-resolution level")
+        raise TypeError("a multiscale layer is not written: save its full-resolution level")
     array = np.asarray(data)
+    if array.ndim < 2:
+        raise TypeError(f"a {array.ndim}D layer is not written as an image (shape {array.shape})")
     rgb = bool(meta.get("rgb", False))
     ndim = array.ndim - rgb
     scale = [float(s) for s in meta.get("scale", (1.0,) * ndim)][-ndim:]

@@ -84,8 +84,14 @@ def test_what_the_shape_alone_would_get_wrong(viewer, tmp_path):
 def test_a_multiscale_layer_is_refused(viewer, tmp_path, blobs):
     from napari_bioimg._writer import write_tiff
 
-    with pytest.raises(ValueError, match="multiscale"):
+    with pytest.raises(TypeError, match="multiscale"):
         write_tiff(str(tmp_path / "m.tif"), [blobs, blobs[::2, ::2]], {"multiscale": True})
+    # napari's save(..., plugin=) hid a ValueError's message ("not a valid writer")
+    layer = viewer.add_image([blobs, blobs[::2, ::2]], multiscale=True)
+    viewer.layers.selection = {layer}
+    with pytest.raises(TypeError, match="multiscale layer is not written"):
+        viewer.layers.save(str(tmp_path / "m.tif"), selected=True, plugin="napari-bioimg")
+    assert not (tmp_path / "m.tif").exists()
 
 
 @pytest.mark.parametrize("order", ["tcyx", "ctyx", "tczyx"])
