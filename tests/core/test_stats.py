@@ -17,6 +17,20 @@ def test_integer_histogram_has_one_bin_per_value():
     counts, edges = ops.histogram(image, bins=256)
     np.testing.assert_array_equal(counts, [1, 2, 0, 1])
     np.testing.assert_allclose(edges, [0.5, 1.5, 2.5, 3.5, 4.5])
+    # equal to numpy's bins of width 1 around each value
+    expected, _ = np.histogram(image, bins=4, range=(0.5, 4.5))
+    np.testing.assert_array_equal(counts, expected)
+
+
+def test_one_bin_per_value_also_beyond_float_precision():
+    """int64 values from 2**53 on: numpy failed ("Too many bins for data range")."""
+    image = np.array([[2**53, 2**53 + 1], [2**53 + 3, 2**53 + 3]], np.int64)
+    counts, edges = ops.histogram(image)
+    np.testing.assert_array_equal(counts, [1, 1, 0, 2])
+    assert edges.size == 5
+    wide = np.array([[-3, 2**62]], np.int64)  # a wide span: the usual 256 bins
+    counts, _ = ops.histogram(wide)
+    assert counts.size == 256 and counts.sum() == 2 and counts[0] == counts[-1] == 1
 
 
 def test_histogram_ignores_nan():

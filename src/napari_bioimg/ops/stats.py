@@ -42,11 +42,16 @@ def histogram(image, *, bins: int = 256, range: tuple[float, float] | None = Non
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
     if range is None:
-        low, high = float(values.min()), float(values.max())
-        if values.dtype.kind in "iu" and high - low + 1 <= bins:
-            bins = int(high - low + 1)
-            low, high = low - 0.5, high + 0.5
-        range = (low, high)  # noqa: A001
+        if values.dtype.kind in "iu" and values.size:
+            first, last = values.min(), values.max()
+            if int(last) - int(first) + 1 <= bins:
+                # One bin per value, counted on exact integers (64-bit values beyond
+                # 2**53 are not all floats: numpy's bins of them fail).
+                counts = np.bincount((values - first).astype(np.int64).ravel(),
+                                     minlength=int(last) - int(first) + 1)
+                edges = float(first) - 0.5 + np.arange(counts.size + 1, dtype=np.float64)
+                return counts.astype(np.int64), edges
+        range = (float(values.min()), float(values.max()))  # noqa: A001
     counts, edges = np.histogram(values, bins=bins, range=range)
     return counts.astype(np.int64), edges
 
