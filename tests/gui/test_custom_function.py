@@ -174,6 +174,39 @@ def test_a_function_writing_into_its_input_leaves_the_layer_and_no_image_is_repo
     assert kept and np.array_equal(kept[-1].data, blobs * 2)
 
 
+def test_an_unfinished_exercise_is_reported_and_the_dock_stays_usable(
+    viewer, qtbot, blobs, monkeypatch
+):
+    """NotImplementedError (a RuntimeError) out of Apply's worker left the dock busy for good:
+    superqt takes it for a deleted worker and emits neither errored nor finished."""
+    from napari_bioimg._widgets import operation as operation_module
+
+    errors = []
+    monkeypatch.setattr(operation_module, "show_error", errors.append)
+    viewer.add_image(blobs, name="blobs")
+
+    def exercise(image, sigma: float = 1.0):
+        if sigma > 0.5:
+            raise NotImplementedError("exercise: write the filter")
+        return np.asarray(image, np.float32)
+
+    try:
+        widget = napari_bioimg.show(viewer, exercise)
+        wait_idle(qtbot, widget)
+        widget.apply()
+        wait_idle(qtbot, widget)  # (timed out: busy for good)
+        assert any("NotImplementedError: exercise: write the filter" in e for e in errors), errors
+        assert widget._apply.enabled
+        widget.set_parameters(sigma=0.3)  # the next values work
+        wait_idle(qtbot, widget)
+        np.testing.assert_array_equal(viewer.layers["blobs exercise"].data, blobs)
+        widget.apply()
+        wait_idle(qtbot, widget)
+        assert any(layer.name.startswith("blobs exercise [") for layer in viewer.layers)
+    finally:
+        unregister("exercise")
+
+
 def test_unknown_names_are_refused(viewer):
     with pytest.raises(ValueError, match="unknown operation 'no_such_filter'"):
         napari_bioimg.show(viewer, "no_such_filter")

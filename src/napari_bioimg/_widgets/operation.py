@@ -520,7 +520,7 @@ class OperationWidget(widgets.Container):
         if slabs > 1:  # a whole volume: in slabs, with progress, stopped by newer requests
             args = (self.operation, part, request.parameters, request.spacing)
             worker = create_worker(
-                compute_slabs,
+                _slabs_in_worker,
                 *args,
                 _start_thread=False,
                 _ignore_errors=True,
@@ -751,7 +751,7 @@ class OperationWidget(widgets.Container):
         data = self._input_array(request.layer)
         args = (self.operation, data, request.parameters, request.spacing)
         worker = create_worker(
-            compute_slabs,
+            _slabs_in_worker,
             *args,
             _start_thread=False,
             _ignore_errors=True,
@@ -814,6 +814,24 @@ class OperationWidget(widgets.Container):
     def applying(self) -> bool:
         """True while an Apply is computing."""
         return self._apply_worker is not None
+
+
+class OperationError(Exception):
+    """An operation's RuntimeError (or NotImplementedError) raised in a worker."""
+
+
+def _slabs_in_worker(*args):
+    """:func:`compute_slabs` for a ``GeneratorWorker``.
+
+    superqt takes a RuntimeError out of a worker's generator for a deleted
+    worker: it emits neither ``errored`` nor ``finished``, so the dock stayed
+    busy for good (a user's function raising NotImplementedError). Such errors
+    leave as :class:`OperationError`, named.
+    """
+    try:
+        return (yield from compute_slabs(*args))
+    except RuntimeError as error:
+        raise OperationError(f"{type(error).__name__}: {error}") from error
 
 
 def _shown_part(data, request: Request):
