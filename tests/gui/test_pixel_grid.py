@@ -62,6 +62,22 @@ def test_a_plane_of_a_scaled_stack_follows_the_dims_slider(viewer, qtbot, banana
     assert layer is grid.layer
 
 
+def test_a_layer_half_a_plane_off_shows_the_plane_napari_shows(viewer, banana):
+    """The review's subsampled stack: at a world z half-way between two of its planes the
+    dock showed plane k + 1 (floor(p + 0.5)) where the canvas shows k (napari's np.round)."""
+    stack = banana[::2, ::8, ::8]
+    layer = viewer.add_image(stack, scale=(2.0, 1.0, 1.0), name="every other plane")
+    viewer.add_image(banana[:, ::8, ::8], name="all planes")  # z steps of 1
+    grid = dock(viewer)
+    grid.layer = layer
+    for step in (1, 3, 5, 9):  # data z = step / 2: x.5
+        viewer.dims.set_current_step(0, step)
+        plane = int(np.round(step / 2))  # halves to even: 0, 2, 2, 4
+        np.testing.assert_array_equal(layer._slice.image.view, stack[plane])  # the canvas
+        viewer.cursor.position = (float(step), 20.0, 20.0)
+        np.testing.assert_array_equal(grid.shown_values, stack[plane, 15:26, 15:26])
+
+
 def test_scaled_coordinates_without_a_unit_are_not_called_pixels(viewer, blobs):
     viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
     grid = dock(viewer)

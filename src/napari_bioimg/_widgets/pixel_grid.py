@@ -91,7 +91,8 @@ def window_at(
     data = layer_data(layer)
     ndim = layer.ndim
     position = np.asarray(layer.world_to_data(world_position), dtype=float)
-    centre = tuple(int(math.floor(p + 0.5)) for p in position[-ndim:])
+    # (np.round, as napari picks the plane and get_value's pixel: halves to even)
+    centre = tuple(int(np.round(p)) for p in position[-ndim:])
     row_axis, col_axis = displayed
     half = size // 2
     empty = np.empty((0, 0) + data.shape[ndim:], dtype=data.dtype)
@@ -322,7 +323,7 @@ class PixelGrid(QWidget):
         values, origin, centre = window_at(layer, world, axes, n)
         self.shown_values = values
         position = np.asarray(layer.world_to_data(world), dtype=float)
-        centre_rc = [int(math.floor(position[a] + 0.5)) for a in axes]
+        centre_rc = [int(np.round(position[a])) for a in axes]
         first = (centre_rc[0] - n // 2, centre_rc[1] - n // 2)
         self._title.setText(f"<b>{layer.name}</b> ({np.dtype(layer.dtype).name})")
         self._table.setVerticalHeaderLabels([str(first[0] + r) for r in range(n)])
