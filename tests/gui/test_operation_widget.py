@@ -905,3 +905,18 @@ def test_a_preview_follows_its_input_turned_after_it_was_made(viewer, qtbot, blo
     layer.rotate = 0
     wait_idle(qtbot, widget)
     np.testing.assert_allclose(widget.preview_layer.data_to_world((5, 7)), (5.0, 7.0))
+
+
+def test_the_dock_is_wide_enough_for_its_labels_and_sliders(viewer, qtbot, banana):
+    """In napari's default window the docks shrank to "radius (mm" and a slider's handle."""
+    from qtpy.QtGui import QFontMetrics
+
+    viewer.add_image(banana[:, ::8, ::8], scale=(8.8, 3.125, 3.125), units=("mm",) * 3)
+    for name in ("median", "remove_small_objects", "threshold"):
+        widget = dock(viewer, qtbot, name)
+        wait_idle(qtbot, widget)
+        metrics = QFontMetrics(widget.native.font())
+        labels = [control.label for control in widget._controls.values()]
+        assert "radius (mm)" in labels or name != "median"
+        widest = max(metrics.horizontalAdvance(label) for label in labels)
+        assert widget.native.minimumWidth() >= widest + 200, (name, labels)

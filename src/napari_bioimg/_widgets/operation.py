@@ -21,6 +21,7 @@ from napari.layers import Image, Layer
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
+from qtpy.QtGui import QFontMetrics
 
 from ..ops.planes import (
     compute_plane,
@@ -71,6 +72,8 @@ PREPARE_CACHE_SIZE = 16
 _REFRESH_KEEPING_EXTENT = (
     {"extent": False} if "extent" in inspect.signature(Layer.refresh).parameters else {}
 )
+# Pixels beside the widest label: a slider long enough to move (~120) and its value box.
+_SLIDER_AND_VALUE_WIDTH = 230
 
 
 class _OpenWidgets:
@@ -173,6 +176,7 @@ class OperationWidget(widgets.Container):
         OperationWidget._open.add(self)
         self._lifetime = DockLifetime(self.native, self._disconnect)
         self._select_default_input()
+        self._fit_width()
         OPEN_WIDGETS.changed.emit()
 
     def _disconnect(self) -> None:
@@ -348,12 +352,24 @@ class OperationWidget(widgets.Container):
             factor = data_factor(low, high)
             self._size_to_layer[parameter.name] = factor
             control.label = parameter.name.replace("_", " ") + factor_text(factor)
+            self._fit_width()
             low, high, current = low / factor, high / factor, current / factor
             control.step = (high - low) / 200
             control.range = (low, high)
             low, high = control.min, control.max  # (as the slider rounded them)
             control.value = min(max(current, low), high) if current > low else (low + high) / 2
 
+
+    def _fit_width(self) -> None:
+        """Keep the dock wide enough for its labels (with units) and usable sliders.
+
+        napari gives a dock its minimum width: in the default window a slider
+        shrank to its handle and "radius (mm)" lost its unit.
+        """
+        metrics = QFontMetrics(self.native.font())
+        labels = [self._input.label, *(control.label for control in self._controls.values())]
+        widest = max(metrics.horizontalAdvance(text) for text in labels)
+        self.native.setMinimumWidth(widest + _SLIDER_AND_VALUE_WIDTH)
 
     def _fit_sizes(self, layer: Layer | None) -> None:
         """Units in the labels; size sliders over their pixel range in the layer's unit.
@@ -384,6 +400,7 @@ class OperationWidget(widgets.Container):
                     set_size_range(parameter, control, shown, pixels)
                 self._size_factors[parameter.name] = shown
                 self._size_pixels[parameter.name] = pixels
+        self._fit_width()
 
     def _remember_size(self, name: str, value) -> None:
         self._size_pixels[name] = value / self._size_factors.get(name, 1.0)
