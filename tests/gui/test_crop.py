@@ -356,3 +356,34 @@ def test_corners_on_pixel_centres_at_stage_coordinates(viewer, qtbot, blobs):
     # (no more than float32's half step, 0.2 px here: pixels whose centres lie 0.45 px
     # outside stay out)
     assert widget.crop_parameters() == {"start": [31, 41], "stop": [90, 200]}
+
+
+def test_a_rotated_rectangle_keeps_its_bounding_box_and_says_so(viewer, qtbot, monkeypatch,
+                                                                 blobs):
+    """Cropping to a rotated rectangle silently kept pixels outside it (its bounding box)."""
+    from napari_bioimg._widgets import crop_tools
+
+    told = []
+    monkeypatch.setattr(crop_tools, "show_info", told.append)
+    layer = viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer)
+    shapes = widget.draw_rectangle()
+    centre, half, angle = np.array([100.0, 100.0]), np.array([15.0, 30.0]), np.deg2rad(30)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    corners = [centre + rotation @ (half * sign) for sign in ((-1, -1), (-1, 1), (1, 1), (1, -1))]
+    shapes.add_rectangles(np.array(corners))
+    low, high = np.min(corners, axis=0), np.max(corners, axis=0)
+    start = [int(np.ceil(v)) for v in low]
+    stop = [int(np.floor(v)) + 1 for v in high]
+    assert widget.crop_parameters() == {"start": start, "stop": stop}
+    assert len(told) == 1 and "rotated" in told[0] and "bounding box" in told[0]
+    widget.crop_parameters()
+    assert len(told) == 1  # once per rectangle
+    cropped = run(qtbot, widget, widget.crop)
+    np.testing.assert_array_equal(cropped.data, blobs[start[0]:stop[0], start[1]:stop[1]])
+    # an upright rectangle says nothing
+    shapes.data = [np.array([world_corner(layer, 30, 40), world_corner(layer, 30, 90),
+                             world_corner(layer, 70, 90), world_corner(layer, 70, 40)])]
+    shapes.shape_type = ["rectangle"]
+    assert widget.crop_parameters() == {"start": [30, 40], "stop": [70, 90]}
+    assert len(told) == 1

@@ -12,7 +12,7 @@ import numpy as np
 from magicgui import widgets
 from napari.layers import Image, Labels, Layer, Shapes
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_info
 
 from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
@@ -54,6 +54,7 @@ class CropWidget(widgets.Container):
         # napari hands plugins a proxy that re-wraps layers; compare by identity.
         self.viewer = getattr(viewer, "__wrapped__", viewer)
         self._worker = None
+        self._told_rotated: set = set()  # rectangles said to be rotated (once each)
 
         self._layer = widgets.ComboBox(label="layer", choices=self._image_choices, nullable=True)
         self._same_shape = widgets.CheckBox(
@@ -276,7 +277,32 @@ class CropWidget(widgets.Container):
         selected = [i for i in rectangles if i in shapes.selected_data]
         index = (selected or rectangles)[-1]
         corners = [shapes.data_to_world(v) for v in np.asarray(shapes.data[index])]
-        return self._bounds_from_world(layer, self._full_world(corners))
+        corners = self._full_world(corners)
+        starts, stops = self._bounds_from_world(layer, corners)
+        self._tell_if_rotated(layer, corners, starts, stops)
+        return starts, stops
+
+    def _tell_if_rotated(self, layer: Layer, corners, starts: dict, stops: dict) -> None:
+        """Say once per rectangle when it is rotated against ``layer``'s pixel grid.
+
+        A crop keeps whole rows and columns: the rectangle's bounding box, which
+        holds pixels outside the rectangle (as Fiji's Crop of a rotated rectangle).
+        """
+        data = np.array([layer.world_to_data(c) for c in corners], dtype=float)
+        for axis in self._displayed_axes(layer):
+            values = data[:, axis]
+            low, high = values.min(), values.max()
+            inner = np.minimum(values - low, high - values)  # 0 at the box's sides
+            if inner.max() > _TOLERANCE * max(high - low, 1.0):
+                key = (layer.name, data.round(3).tobytes())
+                if key not in self._told_rotated:
+                    self._told_rotated.add(key)
+                    size = " × ".join(str(stops[a] - starts[a]) for a in sorted(starts))
+                    show_info(
+                        f"Crop: the rectangle is rotated against {layer.name!r}'s pixels; "
+                        f"its bounding box ({size} pixels) is kept"
+                    )
+                return
 
     def view_bounds(self, layer: Layer) -> tuple[dict, dict]:
         """Start and stop of the displayed axes for the part of the canvas in view."""
