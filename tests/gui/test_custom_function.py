@@ -207,6 +207,29 @@ def test_an_unfinished_exercise_is_reported_and_the_dock_stays_usable(
         unregister("exercise")
 
 
+def test_a_function_returning_complex_numbers_is_reported(viewer, qtbot, blobs, monkeypatch):
+    """np.fft.fft2 gave napari's traceback when shown, and no notification."""
+    from napari_bioimg._widgets import operation as operation_module
+
+    errors = []
+    monkeypatch.setattr(operation_module, "show_error", errors.append)
+    viewer.add_image(blobs, name="blobs")
+
+    def fourier(image, k: int = 1):
+        return np.fft.fft2(image)
+
+    try:
+        widget = napari_bioimg.show(viewer, fourier)
+        wait_idle(qtbot, widget)
+        widget.apply()
+        wait_idle(qtbot, widget)
+    finally:
+        unregister("fourier")
+    assert len(errors) == 2, errors  # the preview's and Apply's
+    assert all("must return an image of numbers" in e and "complex128" in e for e in errors)
+    assert [layer.name for layer in viewer.layers] == ["blobs"]
+
+
 def test_unknown_names_are_refused(viewer):
     with pytest.raises(ValueError, match="unknown operation 'no_such_filter'"):
         napari_bioimg.show(viewer, "no_such_filter")

@@ -464,6 +464,49 @@ def test_cancel_stops_a_long_apply(viewer, qtbot, banana):
     wait_idle(qtbot, widget)
     assert len(viewer.layers) == count  # nothing half-done was added
     assert widget._apply.enabled
+    assert widget._status.value == "Apply cancelled"  # (said nothing)
+
+
+def test_a_result_lies_where_its_input_was_when_asked(viewer, qtbot, banana, monkeypatch):
+    """Apply placed its result with the input's scale when the result arrived: a voxel
+    size changed meanwhile put a result computed with the old one at the new one."""
+    from napari_bioimg._widgets import operation as operation_module
+
+    told = []
+    monkeypatch.setattr(operation_module, "show_info", told.append)
+    stack = banana[:, ::8, ::8]
+    layer = viewer.add_image(stack, scale=(8.8, 3.125, 3.125), units=("mm",) * 3, name="b")
+    widget = dock(viewer, qtbot, "resample_isotropic")
+    wait_idle(qtbot, widget)
+    request = widget._make_request(whole=True)
+    result = ops.resample_isotropic(stack, spacing=request.spacing, order=1)
+    layer.scale = (2.0, 0.5, 0.5)  # while it computes
+    kept = widget._keep(request, result)
+    np.testing.assert_allclose(kept.scale, (3.125, 3.125, 3.125))
+    # the input removed meanwhile: the result is dropped, and that is said
+    viewer.layers.remove(layer)
+    assert widget._keep(request, result) is None
+    assert widget._status.value == "Apply dropped: 'b' was removed" and told
+
+
+def test_a_second_apply_waits_for_the_first(viewer, qtbot, banana, monkeypatch):
+    """apply() during an Apply (scripts) lost track of the first: busy was False meanwhile."""
+    from napari_bioimg._widgets import operation as operation_module
+
+    told = []
+    monkeypatch.setattr(operation_module, "show_info", told.append)
+    viewer.add_image(banana, name="banana")
+    widget = dock(viewer, qtbot, "median")
+    widget.set_parameters(radius=3.0)
+    wait_idle(qtbot, widget)
+    count = len(viewer.layers)
+    widget.apply()
+    first = widget._apply_worker
+    widget.apply()
+    assert widget._apply_worker is first and widget.busy
+    assert told == ["Median: Apply is running (Cancel it first)"]
+    wait_idle(qtbot, widget, timeout=60000)
+    assert len(viewer.layers) == count + 1
 
 
 def test_screenshot_with_a_result_layer_is_not_blank(make_napari_viewer, qtbot, blobs):

@@ -50,8 +50,13 @@ def test_recorded_gui_session_replays_to_the_same_layers(
     np.testing.assert_array_equal(results[1], mask.data.astype(bool))
     np.testing.assert_array_equal(results[-1], labels.data)
 
+    count = len(viewer.layers)
     pipeline_dock.run_on(source)  # the replay button
+    running = pipeline_dock._worker
+    pipeline_dock.run_on(source)  # (a script's second call waits: one result, tracked)
+    assert pipeline_dock._worker is running
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    assert len(viewer.layers) == count + 1
     np.testing.assert_array_equal(viewer.layers[-1].data, labels.data)
     assert viewer.layers[-1].name == "blobs pipeline"
 

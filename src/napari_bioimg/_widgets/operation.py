@@ -100,6 +100,9 @@ class Request:
     extra: dict[str, Any] = field(default_factory=dict)
     # in 3D display, the time point (and channel) shown: the leading axes' indices
     volume: tuple[int, ...] | None = None
+    # the input's shape, scale, translate, units and axis labels when asked: the
+    # result lies as computed, also if the layer changes meanwhile (see _snapshot)
+    geometry: dict[str, Any] = field(default_factory=dict)
 
 
 class OperationWidget(widgets.Container):
@@ -188,6 +191,8 @@ class OperationWidget(widgets.Container):
             emitter.disconnect(callback)
         disconnect_all(self._layer_connections)
         self._forget_data()
+        if self._apply_worker is not None:
+            show_info(f"{self.operation.display_name}: Apply stopped, its dock was closed")
         for worker in (self._worker, self._apply_worker):
             if worker is not None:
                 worker.quit()
@@ -478,7 +483,8 @@ class OperationWidget(widgets.Container):
         index = None if whole else self._displayed_index(layer, parameters)
         volume = None if whole or index is not None else self._displayed_volume(layer)
         return Request(
-            self._generation, layer, parameters, self._spacing(layer), index, volume=volume
+            self._generation, layer, parameters, self._spacing(layer), index, volume=volume,
+            geometry=_snapshot(layer),
         )
 
     def _displayed_volume(self, layer: Layer) -> tuple[int, ...] | None:
@@ -729,9 +735,8 @@ class OperationWidget(widgets.Container):
         """
         scale, translate = self._geometry(request)
         units, labels = (
-            output_axes(self.operation, request.parameters, values, kind)
-            for values, kind in ((request.layer.units, "units"),
-                                 (request.layer.axis_labels, "labels"))
+            output_axes(self.operation, request.parameters, request.geometry[kind], kind)
+            for kind in ("units", "labels")
         )
         if request.index is None:  # (a registered function may add or drop axes)
             scale, translate, units = fit_axes(result, request.layer, scale, translate, units)
@@ -739,12 +744,10 @@ class OperationWidget(widgets.Container):
         return scale, translate, units, labels
 
     def _geometry(self, request: Request) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """Scale and translate of the result, so that it overlays its input."""
-        layer = request.layer
-        shape = layer_data(layer).shape
+        """Scale and translate of the result, so that it overlays its input (as asked)."""
+        g = request.geometry
         return output_geometry(
-            self.operation, request.parameters, shape, layer.scale, layer.translate,
-            len(spatial_scale(layer)),
+            self.operation, request.parameters, g["shape"], g["scale"], g["translate"], g["nsp"]
         )
 
     def _report(self, error: Exception) -> None:
@@ -757,6 +760,9 @@ class OperationWidget(widgets.Container):
 
     def apply(self, _value=None) -> None:
         """Compute the whole data (with progress) and keep it as a new layer."""
+        if self._apply_worker is not None:
+            show_info(f"{self.operation.display_name}: Apply is running (Cancel it first)")
+            return
         try:
             request = self._make_request(whole=True)
         except (ValueError, TypeError) as error:
@@ -787,7 +793,11 @@ class OperationWidget(widgets.Container):
 
     def _keep(self, request: Request, result: np.ndarray, after=LAST) -> Layer | None:
         layer = request.layer
-        if not self._alive or layer not in self.viewer.layers:
+        if not self._alive:
+            return None
+        if layer not in self.viewer.layers:
+            self._status.value = f"Apply dropped: {layer.name!r} was removed"
+            show_info(f"{self.operation.display_name}: {self._status.value}")
             return None
         scale, translate, units, labels = self._result_geometry(request, result)
         kind = "image" if self.operation.output_kind == "image" else "labels"
@@ -811,6 +821,7 @@ class OperationWidget(widgets.Container):
         """Stop a running Apply between two slabs."""
         if self._apply_worker is not None:
             self._apply_worker.quit()
+            self._status.value = "Apply cancelled"
 
     def _on_apply_finished(self) -> None:
         self._apply_worker = None
@@ -831,6 +842,18 @@ class OperationWidget(widgets.Container):
     def applying(self) -> bool:
         """True while an Apply is computing."""
         return self._apply_worker is not None
+
+
+def _snapshot(layer: Layer) -> dict[str, Any]:
+    """What places a result over ``layer``, as it is now (see :attr:`Request.geometry`)."""
+    return {
+        "shape": layer_data(layer).shape,
+        "scale": tuple(layer.scale),
+        "translate": tuple(layer.translate),
+        "units": tuple(layer.units),
+        "labels": tuple(layer.axis_labels),
+        "nsp": len(spatial_scale(layer)),
+    }
 
 
 class OperationError(Exception):

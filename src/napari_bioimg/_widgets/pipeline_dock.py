@@ -142,6 +142,9 @@ class PipelineDock(widgets.Container):
         if layer is None or not self.recorder.steps:
             show_info("Record steps with Apply, and choose a layer to run them on.")
             return
+        if self._worker is not None:
+            show_info("Pipeline: a run is going on; wait for its result")
+            return
         pipeline, _ = self.output_pipeline(upto)
         worker = create_worker(
             _run_in_memory,

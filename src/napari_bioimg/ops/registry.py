@@ -225,6 +225,13 @@ class Operation:
                 f"{self.name} must return an image (an array of at least 2 axes), got "
                 f"{type(result).__name__}" + ("" if shape is None else f" of shape {shape}")
             )
+        kind = np.dtype(getattr(result, "dtype", object)).kind
+        if kind not in "biuf":  # (complex numbers, text, objects: no pixel values to show)
+            raise TypeError(
+                f"{self.name} must return an image of numbers (bool, integers or floats), got "
+                f"dtype {np.dtype(result.dtype)}"
+                + (": take np.abs() or .real of a Fourier transform" if kind == "c" else "")
+            )
         return result
 
     def halo_for(
