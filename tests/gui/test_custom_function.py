@@ -230,6 +230,32 @@ def test_a_function_returning_complex_numbers_is_reported(viewer, qtbot, blobs, 
     assert [layer.name for layer in viewer.layers] == ["blobs"]
 
 
+def test_small_float_defaults_get_sliders_that_show_them(viewer, qtbot, blobs):
+    """eps = 1e-3 sat on a 0..10 slider in steps of 0.1, shown as 0.00."""
+    viewer.add_image(blobs.astype(np.float32), name="blobs")
+
+    def tiny(image, k: float = 0.04, eps: float = 1e-3, big: float = 2.0):
+        return image * k + eps + big
+
+    try:
+        widget = napari_bioimg.show(viewer, tiny)
+        wait_idle(qtbot, widget)
+        eps, k, big = (widget._controls[name] for name in ("eps", "k", "big"))
+        assert eps.label == "eps (×1e-02)" and (eps.min, eps.max, eps.value) == (0.0, 1.0, 0.1)
+        assert (k.min, k.max, k.step) == (0.0, 1.0, 0.01) and k.label == "k"
+        assert (big.min, big.max) == (0.0, 10.0) and big.label == "big"  # as before
+        assert widget.parameters() == pytest.approx({"k": 0.04, "eps": 1e-3, "big": 2.0})
+        widget.set_parameters(eps=0.0025)  # in the function's numbers
+        assert eps.value == pytest.approx(0.25)
+        wait_idle(qtbot, widget)
+        np.testing.assert_allclose(
+            viewer.layers["blobs tiny"].data, tiny(blobs.astype(np.float32), eps=0.0025),
+            rtol=1e-6,
+        )
+    finally:
+        unregister("tiny")
+
+
 def test_unknown_names_are_refused(viewer):
     with pytest.raises(ValueError, match="unknown operation 'no_such_filter'"):
         napari_bioimg.show(viewer, "no_such_filter")

@@ -48,14 +48,33 @@ def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
     minimum = 0.0 if parameter.minimum is None else parameter.minimum
     maximum = 1.0 if parameter.maximum is None else parameter.maximum
     default = minimum if parameter.default is None else parameter.default
+    factor = slider_factor(parameter)  # (the widget's parameters() multiplies it back)
     return widgets.FloatSlider(
-        value=default,
-        min=minimum,
-        max=maximum,
-        step=parameter.step or (maximum - minimum) / 100,
-        label=label,
+        value=default / factor,
+        min=minimum / factor,
+        max=maximum / factor,
+        step=(parameter.step or (maximum - minimum) / 100) / factor,
+        label=label + factor_text(factor),
         tooltip=tooltip,
     )
+
+
+def slider_factor(parameter: Parameter) -> float:
+    """The power of ten a float slider without unit shows its values divided by (1: none).
+
+    magicgui's sliders show two decimals: a parameter of 0..0.01 (``eps = 1e-3``)
+    read 0.00 and its steps could not be told apart; such ranges are shown from
+    1 to 10 (``eps (×1e-02)``), huge ones as :func:`data_factor` shows them.
+    Sizes in a unit and data values get factors of their own.
+    """
+    if parameter.kind != "float" or parameter.from_data or parameter.unit != "none":
+        return 1.0
+    low = 0.0 if parameter.minimum is None else parameter.minimum
+    high = 1.0 if parameter.maximum is None else parameter.maximum
+    largest = max(abs(low), abs(high))
+    if 0 < largest < 1:
+        return 10.0 ** math.floor(math.log10(largest))
+    return data_factor(low, high)
 
 
 def read_value(parameter: Parameter, widget: ValueWidget):

@@ -61,6 +61,7 @@ from ._params import (
     set_size_range,
     shown_in_pixels,
     size_factor,
+    slider_factor,
     unit_label,
 )
 from ._recorder import LAST, record_applied, recorder_for
@@ -138,8 +139,12 @@ class OperationWidget(widgets.Container):
         self._controls = {p.name: make_widget(p, self._axis_choices) for p in operation.parameters}
         self._size_factors: dict[str, float] = {}  # layer units per pixel of size sliders
         self._size_pixels: dict[str, float] = {}  # their sizes in pixels, as last set
+        # values per unit shown of sliders without unit shown divided by 10^k (eps ×1e-02)
+        self._fixed_factors = {
+            p.name: slider_factor(p) for p in operation.parameters if slider_factor(p) != 1.0
+        }
         # layer units per unit shown (size sliders in px, data values divided by 10^k)
-        self._size_to_layer: dict[str, float] = {}
+        self._size_to_layer: dict[str, float] = dict(self._fixed_factors)
         self._preview = widgets.CheckBox(value=True, text="live preview")
         self._apply = widgets.PushButton(text="Apply")
         self._cancel = widgets.PushButton(text="Cancel", enabled=False)
@@ -392,11 +397,12 @@ class OperationWidget(widgets.Container):
                 continue
             control = self._controls[parameter.name]
             factor = size_factor(parameter, spacing)
+            fixed = self._fixed_factors.get(parameter.name, 1.0)
             control.label = unit_label(
                 parameter, "px" if in_pixels and factor is not None else unit, nsp
-            )
+            ) + factor_text(fixed)
             shown = 1.0 if in_pixels or factor is None else factor
-            self._size_to_layer[parameter.name] = factor if in_pixels and factor else 1.0
+            self._size_to_layer[parameter.name] = factor if in_pixels and factor else fixed
             previous = self._size_factors.get(parameter.name, 1.0)
             if factor is not None and shown != previous:
                 # the size in pixels as the user set it (the slider rounds what it shows)

@@ -795,6 +795,8 @@ def _parameter_from(signature_parameter: inspect.Parameter, hint: Any) -> Parame
     if hint in (int, float):
         kind = "int" if hint is int else "float"
         span = max(10.0, 4 * abs(float(default)))
+        if kind == "float" and 0 < abs(default) < 1:  # 0.04: 0..1, 1e-3: 0..0.01
+            span = 10.0 ** math.ceil(math.log10(4 * abs(float(default))))
         minimum = options.get("min", 0 if default >= 0 else -span)
         maximum = options.get("max", span if kind == "float" else math.ceil(span))
         step = options.get("step", 1 if kind == "int" else (maximum - minimum) / 100)
