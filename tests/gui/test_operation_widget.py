@@ -963,3 +963,15 @@ def test_the_dock_is_wide_enough_for_its_labels_and_sliders(viewer, qtbot, banan
         assert "radius (mm)" in labels or name != "median"
         widest = max(metrics.horizontalAdvance(label) for label in labels)
         assert widget.native.minimumWidth() >= widest + 200, (name, labels)
+
+
+def test_the_preview_follows_its_input_s_new_name(viewer, qtbot, blobs):
+    layer = viewer.add_image(blobs, name="blobs")
+    widget = dock(viewer, qtbot, "gaussian")
+    wait_idle(qtbot, widget)
+    assert widget.preview_layer.name == "blobs gaussian"
+    layer.name = "nuclei"
+    assert widget.preview_layer.name == "nuclei gaussian"  # (kept "blobs gaussian")
+    widget.apply()
+    wait_idle(qtbot, widget)
+    assert viewer.layers[-1].name.startswith("nuclei gaussian")

@@ -333,6 +333,7 @@ class OperationWidget(widgets.Container):
             ("data", edited), ("paint", edited), ("labels_update", edited),
             ("scale", moved), ("translate", moved), ("units", moved), ("rotate", moved),
             ("shear", moved), ("affine", moved), ("axis_labels", weak_callback(self._on_renamed)),
+            ("name", weak_callback(self._on_input_named)),
         ):
             emitter = getattr(layer.events, name, None)
             if emitter is not None:
@@ -427,6 +428,12 @@ class OperationWidget(widgets.Container):
             elif parameter.ndim_range == "spatial":  # (connectivity: up to the spatial axes)
                 control.max = nsp
         self._on_geometry()
+
+    def _on_input_named(self, event=None) -> None:
+        """The preview follows its input's new name ("<input> <operation>")."""
+        layer, preview = self.input_layer, self.preview_layer
+        if layer is not None and preview is not None and preview in self.viewer.layers:
+            preview.name = f"{layer.name} {self.operation.name}"
 
     def _on_geometry(self, event=None) -> None:
         self._fit_sizes(self.input_layer)
