@@ -28,6 +28,12 @@ def test_one_bin_per_value_also_beyond_float_precision():
     counts, edges = ops.histogram(image)
     np.testing.assert_array_equal(counts, [1, 1, 0, 2])
     assert edges.size == 5
+    # signed values whose span exceeds their dtype (int8 -100..100 wrapped)
+    for values in ([-100, 100], [-128, 127]):
+        image = np.array([values], np.int8)
+        counts, edges = ops.histogram(image)
+        assert counts.sum() == 2 and counts[0] == counts[-1] == 1
+        assert edges[0] == values[0] - 0.5 and edges[-1] == values[1] + 0.5
     wide = np.array([[-3, 2**62]], np.int64)  # a wide span: the usual 256 bins
     counts, _ = ops.histogram(wide)
     assert counts.size == 256 and counts.sum() == 2 and counts[0] == counts[-1] == 1

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from typing import Annotated
 
 import numpy as np
 import pytest
@@ -234,8 +235,9 @@ def test_small_float_defaults_get_sliders_that_show_them(viewer, qtbot, blobs):
     """eps = 1e-3 sat on a 0..10 slider in steps of 0.1, shown as 0.00."""
     viewer.add_image(blobs.astype(np.float32), name="blobs")
 
-    def tiny(image, k: float = 0.04, eps: float = 1e-3, big: float = 2.0):
-        return image * k + eps + big
+    def tiny(image, k: float = 0.04, eps: float = 1e-3, big: float = 2.0,
+             huge: Annotated[float, {"min": 0, "max": 1e6}] = 2.0):
+        return image * k + eps + big + huge
 
     try:
         widget = napari_bioimg.show(viewer, tiny)
@@ -244,7 +246,11 @@ def test_small_float_defaults_get_sliders_that_show_them(viewer, qtbot, blobs):
         assert eps.label == "eps (×1e-02)" and (eps.min, eps.max, eps.value) == (0.0, 1.0, 0.1)
         assert (k.min, k.max, k.step) == (0.0, 1.0, 0.01) and k.label == "k"
         assert (big.min, big.max) == (0.0, 10.0) and big.label == "big"  # as before
-        assert widget.parameters() == pytest.approx({"k": 0.04, "eps": 1e-3, "big": 2.0})
+        huge = widget._controls["huge"]  # (magicgui's slider overflowed on its step of 1e4)
+        assert (huge.max, huge.value, huge.label) == (1e6, 2.0, "huge")
+        assert widget.parameters() == pytest.approx(
+            {"k": 0.04, "eps": 1e-3, "big": 2.0, "huge": 2.0}
+        )
         widget.set_parameters(eps=0.0025)  # in the function's numbers
         assert eps.value == pytest.approx(0.25)
         wait_idle(qtbot, widget)

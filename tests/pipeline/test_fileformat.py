@@ -179,3 +179,11 @@ def test_yaml_in_flow_style_still_loads():
         "{napari_bioimg_pipeline: 1, steps: [{operation: gaussian, parameters: {sigma: 2}}]}"
     )
     assert pipeline[0].parameters == {"sigma": 2.0}
+
+
+def test_text_that_looks_like_a_number_stays_text():
+    """A choice "1e6" was written unquoted and read back as the number 1e6."""
+    from napari_bioimg.pipeline.fileformat import dump_yaml, load_yaml
+
+    data = {"choice": "1e6", "other": "2E-3", "number": 1e6, "word": "otsu"}
+    assert load_yaml(dump_yaml(data)) == data

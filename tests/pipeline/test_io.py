@@ -87,18 +87,48 @@ def test_one_dimensional_result_is_refused(tmp_path):
 def test_result_axes_keep_frames_and_write_a_named_channel_axis_as_channels():
     from napari_bioimg.pipeline import result_axes
 
-    movie = np.zeros((4, 20, 30), np.uint8)
+    movie = np.arange(4 * 5 * 6).reshape(4, 5, 6).astype(np.uint8)
     frames = (30.0, "s")
-    assert result_axes(movie, (0.5, 0.5), None, frames) == (None, frames)
-    assert result_axes(movie, (0.5, 0.5), None, frames, role="t") == (None, frames)
+
+    def axes(result, spacing, channel_axis=None, role=None):
+        out, channel, interval = result_axes(result, spacing, channel_axis, frames, role)
+        return out.shape, channel, interval
+
+    assert axes(movie, (0.5, 0.5)) == ((4, 5, 6), None, frames)
+    assert axes(movie, (0.5, 0.5), role="t") == ((4, 5, 6), None, frames)
     # named channels: written as channels, and their axis holds no frames
-    assert result_axes(movie, (0.5, 0.5), None, frames, role="channel") == (0, None)
-    assert result_axes(movie, (2.0, 0.5, 0.5), None, frames, role="z") == (None, None)
-    # the channels of the file come first; a projection of the named axis leaves none
-    assert result_axes(movie, (0.5, 0.5), 2, frames) == (0, frames)
-    assert result_axes(movie[0], (0.5, 0.5), None, None, role="channel") == (None, None)
-    rgb = np.zeros((4, 20, 30, 3), np.uint8)  # frames of colours: the colours are no axis
-    assert result_axes(rgb, (0.5, 0.5), None, None, role="channel") == (0, None)
+    assert axes(movie, (0.5, 0.5), role="channel") == ((4, 5, 6), 0, None)
+    # a z axis named back: no frames left to write (write_image writes T only if any)
+    assert axes(movie, (2.0, 0.5, 0.5), role="z") == ((4, 5, 6), None, frames)
+    # the channels of the file come first
+    assert axes(movie, (0.5, 0.5), channel_axis=2) == ((4, 5, 6), 0, frames)
+    # a projection of the named axis leaves none
+    assert axes(movie[0], (0.5, 0.5), role="channel") == ((5, 6), None, None)
+    # frames of channels (t, z named channel, y, x): channels first, the frames keep their
+    # interval (it was written as QTYX)
+    hyper = np.arange(2 * 3 * 5 * 6).reshape(2, 3, 5, 6)
+    out, channel, interval = result_axes(hyper, (0.5, 0.5), None, frames, "channel")
+    np.testing.assert_array_equal(out, np.moveaxis(hyper, 1, 0))
+    assert (channel, interval) == (0, frames)
+    # colours stay colours (the colour axis was taken for x)
+    rgb = np.zeros((4, 20, 30, 3), np.uint8)
+    assert axes(rgb, (0.5, 0.5), role="channel") == ((4, 20, 30, 3), None, None)
+
+
+def test_an_rgb_time_lapse_named_channel_keeps_its_colours(tmp_path):
+    from napari_bioimg.pipeline import Pipeline
+    from napari_bioimg.pipeline.batch import process_file
+
+    movie = np.random.default_rng(0).integers(0, 255, (4, 20, 30, 3)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", movie, imagej=True, photometric="rgb",
+                     metadata={"axes": "TYXS"})
+    pipeline = Pipeline()
+    pipeline.add("set_axis_role", role="channel")
+    pipeline.add("flip")
+    assert process_file(pipeline, tmp_path / "rgb.tif", tmp_path / "out.tif").status == "written"
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert tif.series[0].axes == "TYXS"
+        np.testing.assert_array_equal(tif.asarray(), movie[:, :, ::-1])
 
 
 def test_the_frame_interval_is_read_and_written_back(tmp_path):

@@ -12,6 +12,9 @@ from ._layers import finite_extremes, subsample
 _POWERS = {2: "²", 3: "³"}
 
 
+_LARGEST_STEP = 1000.0
+
+
 def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
     """A widget for ``parameter`` with the registry's range, step and default.
 
@@ -53,7 +56,8 @@ def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
         value=default / factor,
         min=minimum / factor,
         max=maximum / factor,
-        step=(parameter.step or (maximum - minimum) / 100) / factor,
+        # (magicgui's Qt slider overflows on steps of 1e4 and more: a range to 1e6)
+        step=min((parameter.step or (maximum - minimum) / 100) / factor, _LARGEST_STEP),
         label=label + factor_text(factor),
         tooltip=tooltip,
     )
@@ -64,7 +68,8 @@ def slider_factor(parameter: Parameter) -> float:
 
     magicgui's sliders show two decimals: a parameter of 0..0.01 (``eps = 1e-3``)
     read 0.00 and its steps could not be told apart; such ranges are shown from
-    1 to 10 (``eps (×1e-02)``), huge ones as :func:`data_factor` shows them.
+    1 to 10 (``eps (×1e-02)``). Larger ranges stay as they are (a factor would
+    hide small values of a wide range, a voxel size of 1 on a slider to 1e6).
     Sizes in a unit and data values get factors of their own.
     """
     if parameter.kind != "float" or parameter.from_data or parameter.unit != "none":
@@ -72,9 +77,7 @@ def slider_factor(parameter: Parameter) -> float:
     low = 0.0 if parameter.minimum is None else parameter.minimum
     high = 1.0 if parameter.maximum is None else parameter.maximum
     largest = max(abs(low), abs(high))
-    if 0 < largest < 1:
-        return 10.0 ** math.floor(math.log10(largest))
-    return data_factor(low, high)
+    return 10.0 ** math.floor(math.log10(largest)) if 0 < largest < 1 else 1.0
 
 
 def read_value(parameter: Parameter, widget: ValueWidget):

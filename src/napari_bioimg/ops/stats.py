@@ -47,7 +47,10 @@ def histogram(image, *, bins: int = 256, range: tuple[float, float] | None = Non
             if int(last) - int(first) + 1 <= bins:
                 # One bin per value, counted on exact integers (64-bit values beyond
                 # 2**53 are not all floats: numpy's bins of them fail).
-                counts = np.bincount((values - first).astype(np.int64).ravel(),
+                # (signed values in int64 first: int8 -100..100 wrapped in int8)
+                offsets = (values - first if values.dtype.kind == "u"
+                           else values.astype(np.int64) - np.int64(first))
+                counts = np.bincount(offsets.astype(np.int64).ravel(),
                                      minlength=int(last) - int(first) + 1)
                 edges = float(first) - 0.5 + np.arange(counts.size + 1, dtype=np.float64)
                 return counts.astype(np.int64), edges

@@ -148,7 +148,7 @@ def process_file(
         return _failed(input_path, output, "processing failed", error)
     partial = output.with_name(f".{output.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
-        channel_axis, frames = result_axes(
+        result, channel_axis, frames = result_axes(
             result, spacing, channel_axis, frames, pipeline.axis_role()
         )
         write_image(partial, result, spacing, unit, channel_axis, frame_interval=frames)

@@ -98,20 +98,24 @@ def process_image(process, image, spacing, channel_axis=None):
 
 
 def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=None):
-    """``(channel_axis, frame_interval)`` to write ``result`` with (see :func:`write_image`).
+    """``(result, channel_axis, frame_interval)`` to write ``result`` with (:func:`write_image`).
 
     ``channel_axis`` and ``frame_interval`` are the input file's
     (:func:`read_image`); ``role`` is what a ``set_axis_role`` step last named
     the axis before y (``"z"``, ``"t"`` or ``"channel"``; None: no such step).
-    Channels of the file come first in the result (:func:`process_image`); one
-    leading axis named ``channel`` is written as channels, not as frames; the
-    frame interval stays while the frames are not named otherwise.
+    Channels of the file come first in the result (:func:`process_image`). An
+    axis named channel (the third-last) is moved first and written as channels,
+    the frames of a ``t, channel, y, x`` result keeping their interval; the
+    interval is written only where frames remain (a ``T`` axis). Colour images
+    keep their colours: an axis of them named channel stays a leading axis.
     """
-    frames = frame_interval if role in (None, "t") else None
     if channel_axis is not None:
-        return 0, frames
+        return result, 0, frame_interval
     leading = None if spacing is None else image_axes(result) - len(spacing)
-    return (0 if role == "channel" and leading == 1 else None), frames
+    if role != "channel" or looks_rgb(result) or not leading:
+        return result, None, frame_interval if role != "channel" else None
+    moved = np.moveaxis(result, -3, 0)  # (the axis before y: channels first)
+    return moved, 0, frame_interval if leading >= 2 else None
 
 
 def write_image(

@@ -53,11 +53,15 @@ _MAIN = '''\
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(f"usage: python {sys.argv[0]} INPUT.tif OUTPUT.tif")
-    if os.path.exists(sys.argv[2]) and os.path.samefile(sys.argv[1], sys.argv[2]):
+    if os.path.exists(sys.argv[1]) and os.path.exists(sys.argv[2]) and (
+        os.path.samefile(sys.argv[1], sys.argv[2])
+    ):
         sys.exit(f"{sys.argv[2]} is the input: write the result to another file")
     image, spacing, unit, channel_axis, frames = read_image(sys.argv[1])
 {uncalibrated}    result, spacing = process_image(process, image, spacing, channel_axis)
-    channel_axis, frames = result_axes(result, spacing, channel_axis, frames, role={role})
+    result, channel_axis, frames = result_axes(
+        result, spacing, channel_axis, frames, role={role}
+    )
     write_image(sys.argv[2], result, spacing, unit, channel_axis, frame_interval=frames)
 '''
 
