@@ -345,6 +345,8 @@ def _imagej_calibration(metadata: dict, page: tifffile.TiffPage) -> _Calibration
         if int(metadata.get("images", n_channels)) == n_channels:
             calibration.channel_names = [str(label) for label in labels]
     ranges = metadata.get("Ranges")
+    if ranges is None and n_channels == 1 and "min" in metadata and "max" in metadata:
+        ranges = (metadata["min"], metadata["max"])  # (a single channel's display range)
     if ranges is not None and len(ranges) == 2 * n_channels:
         limits = [(float(ranges[2 * i]), float(ranges[2 * i + 1])) for i in range(n_channels)]
         if all(low < high for low, high in limits):
@@ -664,7 +666,9 @@ def read_stack(source: PathLike | Iterable[PathLike]) -> TiffImage:
         unit=calibration.unit if same else None,
         source=calibration.source if same else "none (slices differ)",
         channel_names=calibration.channel_names,
-        contrast_limits=calibration.contrast_limits,
+        # the slices' display range when they share one
+        contrast_limits=calibration.contrast_limits
+        if all(c.contrast_limits == calibration.contrast_limits for c in calibrations) else None,
         colormaps=calibration.colormaps,
     )
     new_axis = "T" if "Z" in axes else "Z"

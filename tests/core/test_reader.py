@@ -71,6 +71,25 @@ def test_imagej_stack_scale_and_unit(tmp_path):
     assert kwargs["name"] == "stack"
 
 
+def test_imagej_display_range_of_one_channel_is_the_layer_s(tmp_path):
+    """Fiji's min/max of a single-channel image (banana: 19-1963) were ignored (0-2992)."""
+    data = ramp((3, 10, 12))
+    path = imagej(tmp_path / "ranged.tif", data, axes="ZYX", min=19.0, max=200.0)
+    _, kwargs, _ = one_layer(path)
+    assert kwargs["contrast_limits"] == (19.0, 200.0)
+    assert "contrast_limits" not in one_layer(imagej(tmp_path / "plain.tif", data))[1]
+    # a folder of slices: their shared range, none when they differ
+    folder = tmp_path / "slices"
+    folder.mkdir()
+    for i in range(3):
+        imagej(folder / f"s{i}.tif", data[i], min=19.0, max=200.0 + 10 * (i == 2))
+    assert read_stack(folder).extra["contrast_limits"] is None
+    imagej(folder / "s2.tif", data[2], min=19.0, max=200.0)
+    assert read_stack(folder).extra["contrast_limits"] == [(19.0, 200.0)]
+    banana = read_stack(shared("banana"))
+    assert banana.extra["contrast_limits"] == [(19.0, 1963.0)]
+
+
 def test_imagej_layer_is_accepted_by_napari(tmp_path):
     from napari.layers import Image
 
