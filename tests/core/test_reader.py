@@ -88,6 +88,10 @@ def test_imagej_display_range_of_one_channel_is_the_layer_s(tmp_path):
     assert read_stack(folder).extra["contrast_limits"] == [(19.0, 200.0)]
     banana = read_stack(shared("banana"))
     assert banana.extra["contrast_limits"] == [(19.0, 1963.0)]
+    # odd values are left to napari (a text min failed the whole file; -inf failed napari)
+    for low in ("abc", float("-inf"), 500.0):
+        odd = imagej(tmp_path / "odd.tif", data, axes="ZYX", min=low, max=200.0)
+        assert read_tiff(odd).extra["contrast_limits"] is None
 
 
 def test_imagej_layer_is_accepted_by_napari(tmp_path):

@@ -318,3 +318,9 @@ def test_axis_role_is_the_last_naming_on_the_way_to_the_result():
     assert pipeline.axis_role() == "channel"
     pipeline.add("minimum", radius=1.0, source="input")
     assert pipeline.axis_role() is None
+    # a projection of the named axis (or of y, x) after it: no named axis is left there
+    for axis, role in ((-3, None), (-1, None), (-4, "channel"), (0, None)):
+        named = Pipeline()
+        named.add("set_axis_role", role="channel")
+        named.add("project", axis=axis)
+        assert named.axis_role() == role, axis

@@ -262,7 +262,8 @@ class Pipeline:
         """What the last ``set_axis_role`` step leading to the result named the axis before y.
 
         ``"z"``, ``"t"`` or ``"channel"``; None when no step on the way from the
-        input to the last step names it (how ``napari-bioimg run`` and scripts
+        input to the last step names it, or a projection after the naming drops that
+        axis or one after it (how ``napari-bioimg run`` and scripts
         write the result's leading axis: :func:`~napari_bioimg.pipeline.io.result_axes`).
         """
         by_id = {step.id: step for step in self._steps}
@@ -270,6 +271,9 @@ class Pipeline:
         while step is not None:
             if step.operation == "set_axis_role":
                 return step.parameters.get("role", "t")
+            axis = step.parameters.get("axis", 0)
+            if step.operation == "project" and not (isinstance(axis, int) and axis < -3):
+                return None  # (the named axis, or one after it, projected away)
             step = by_id.get(step.source)
         return None
 
