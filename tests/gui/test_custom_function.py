@@ -243,21 +243,25 @@ def test_small_float_defaults_get_sliders_that_show_them(viewer, qtbot, blobs):
         widget = napari_bioimg.show(viewer, tiny)
         wait_idle(qtbot, widget)
         eps, k, big = (widget._controls[name] for name in ("eps", "k", "big"))
-        assert eps.label == "eps (×1e-02)" and (eps.min, eps.max, eps.value) == (0.0, 1.0, 0.1)
+        assert eps.label == "eps (×1e-03)" and (eps.min, eps.max, eps.value) == (0.0, 10.0, 1.0)
         assert (k.min, k.max, k.step) == (0.0, 1.0, 0.01) and k.label == "k"
         assert (big.min, big.max) == (0.0, 10.0) and big.label == "big"  # as before
         huge = widget._controls["huge"]  # (magicgui's slider overflowed on its step of 1e4)
+        assert isinstance(huge, widgets.FloatSpinBox)  # (a slider's positions lose digits)
         assert (huge.max, huge.value, huge.label) == (1e6, 2.0, "huge")
         assert widget.parameters() == pytest.approx(
             {"k": 0.04, "eps": 1e-3, "big": 2.0, "huge": 2.0}
         )
         widget.set_parameters(eps=0.0025)  # in the function's numbers
-        assert eps.value == pytest.approx(0.25)
+        assert eps.value == pytest.approx(2.5) and widget.parameters()["eps"] == 0.0025
         wait_idle(qtbot, widget)
         np.testing.assert_allclose(
             viewer.layers["blobs tiny"].data, tiny(blobs.astype(np.float32), eps=0.0025),
             rtol=1e-6,
         )
+        # a slider's own maximum can be set (0.3 / 0.1 was 2.9999999999999996 > 2.999999)
+        widget.set_parameters(eps=0.01, huge=1e6)
+        assert widget.parameters()["eps"] == 0.01 and widget.parameters()["huge"] == 1e6
     finally:
         unregister("tiny")
 

@@ -12,7 +12,9 @@ from ._layers import finite_extremes, subsample
 _POWERS = {2: "²", 3: "³"}
 
 
-_LARGEST_STEP = 1000.0
+# Beyond this magnitude magicgui's float sliders lose digits (their int32 positions):
+# parameters without unit spanning more get a spin box.
+_SLIDER_LIMIT = 1e5
 
 
 def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
@@ -51,16 +53,38 @@ def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
     minimum = 0.0 if parameter.minimum is None else parameter.minimum
     maximum = 1.0 if parameter.maximum is None else parameter.maximum
     default = minimum if parameter.default is None else parameter.default
-    factor = slider_factor(parameter)  # (the widget's parameters() multiplies it back)
+    step = parameter.step or (maximum - minimum) / 100
+    if _plain(parameter) and max(abs(minimum), abs(maximum)) > _SLIDER_LIMIT:
+        # (a slider to 1e6 overflowed on its step, or rounded a default of 2 to 0)
+        return widgets.FloatSpinBox(
+            value=default, min=minimum, max=maximum, step=step, label=label, tooltip=tooltip
+        )
+    factor = slider_factor(parameter)  # (the widget's parameters() takes it back)
     return widgets.FloatSlider(
-        value=default / factor,
-        min=minimum / factor,
-        max=maximum / factor,
-        # (magicgui's Qt slider overflows on steps of 1e4 and more: a range to 1e6)
-        step=min((parameter.step or (maximum - minimum) / 100) / factor, _LARGEST_STEP),
+        value=to_shown(default, factor),
+        min=to_shown(minimum, factor),
+        max=to_shown(maximum, factor),
+        step=to_shown(step, factor),
         label=label + factor_text(factor),
         tooltip=tooltip,
     )
+
+
+def _plain(parameter: Parameter) -> bool:
+    """A float without unit whose range is the registry's (not a size, not data values)."""
+    return parameter.kind == "float" and not parameter.from_data and parameter.unit == "none"
+
+
+def to_shown(value: float, factor: float) -> float:
+    """``value`` as a slider divided by ``factor`` shows it (0.3 / 0.1: 3.0, not 2.9999...)."""
+    return value if factor == 1.0 else float(f"{value / factor:.12g}")
+
+
+def from_shown(value: float, factor: float) -> float:
+    """The value a slider divided by a power of ten ``factor`` shows as ``value``."""
+    if factor == 1.0:
+        return value
+    return float(f"{value / round(1 / factor) if factor < 1 else value * factor:.12g}")
 
 
 def slider_factor(parameter: Parameter) -> float:
@@ -68,16 +92,16 @@ def slider_factor(parameter: Parameter) -> float:
 
     magicgui's sliders show two decimals: a parameter of 0..0.01 (``eps = 1e-3``)
     read 0.00 and its steps could not be told apart; such ranges are shown from
-    1 to 10 (``eps (×1e-02)``). Larger ranges stay as they are (a factor would
-    hide small values of a wide range, a voxel size of 1 on a slider to 1e6).
+    10 to 100 (``eps (×1e-03)``: 0..10). Larger ranges stay as they are (a factor
+    would hide small values of a wide range); those beyond 1e5 get a spin box.
     Sizes in a unit and data values get factors of their own.
     """
-    if parameter.kind != "float" or parameter.from_data or parameter.unit != "none":
+    if not _plain(parameter):
         return 1.0
     low = 0.0 if parameter.minimum is None else parameter.minimum
     high = 1.0 if parameter.maximum is None else parameter.maximum
     largest = max(abs(low), abs(high))
-    return 10.0 ** math.floor(math.log10(largest)) if 0 < largest < 1 else 1.0
+    return 10.0 ** (math.floor(math.log10(largest)) - 1) if 0 < largest < 1 else 1.0
 
 
 def read_value(parameter: Parameter, widget: ValueWidget):

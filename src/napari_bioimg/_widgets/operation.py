@@ -56,12 +56,14 @@ from ._params import (
     data_factor,
     data_range,
     factor_text,
+    from_shown,
     make_widget,
     read_value,
     set_size_range,
     shown_in_pixels,
     size_factor,
     slider_factor,
+    to_shown,
     unit_label,
 )
 from ._recorder import LAST, record_applied, recorder_for
@@ -264,7 +266,9 @@ class OperationWidget(widgets.Container):
         """Current parameter values, as the core expects them."""
         values = {p.name: read_value(p, self._controls[p.name]) for p in self.operation.parameters}
         for name, to_layer in self._size_to_layer.items():
-            if to_layer != 1.0 and values[name] is not None:
+            if to_layer == self._fixed_factors.get(name) and values[name] is not None:
+                values[name] = from_shown(values[name], to_layer)  # (0.1 ×1e-02: 0.001)
+            elif to_layer != 1.0 and values[name] is not None:
                 values[name] *= to_layer
         for p in self.operation.parameters:
             if p.active_when is not None and values[p.active_when[0]] != p.active_when[1]:
@@ -293,7 +297,11 @@ class OperationWidget(widgets.Container):
             if axis and self.input_layer is not None and value >= 0:
                 value -= self.input_layer.ndim  # (the drop-down's axes count from the last)
             to_layer = self._size_to_layer.get(name, 1.0)
-            self._controls[name].value = value if to_layer == 1.0 else value / to_layer
+            if to_layer == self._fixed_factors.get(name):
+                value = to_shown(value, to_layer)
+            elif to_layer != 1.0:
+                value = value / to_layer
+            self._controls[name].value = value
 
     def _on_input_changed(self, _value=None) -> None:
         layer = self.input_layer
