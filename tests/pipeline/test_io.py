@@ -129,6 +129,16 @@ def test_an_rgb_time_lapse_named_channel_keeps_its_colours(tmp_path):
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:
         assert tif.series[0].axes == "TYXS"
         np.testing.assert_array_equal(tif.asarray(), movie[:, :, ::-1])
+    # a result too small for the shape rule keeps the input's colours (was CYX: 7
+    # "channels" of 8 x 3 pixels)
+    pipeline = Pipeline()
+    pipeline.add("set_axis_role", role="channel")
+    pipeline.add("subsample", step=3)
+    assert process_file(pipeline, tmp_path / "rgb.tif", tmp_path / "small.tif").status == (
+        "written")
+    with tifffile.TiffFile(tmp_path / "small.tif") as tif:
+        assert tif.series[0].axes.endswith("YXS")
+        np.testing.assert_array_equal(tif.asarray().reshape(-1, 7, 10, 3), movie[::3, ::3, ::3])
 
 
 def test_the_frame_interval_is_read_and_written_back(tmp_path):

@@ -20,7 +20,14 @@ from typing import Any, Literal, TextIO
 
 from ..io_tiff import natural_key, tiff_paths
 from .core import Pipeline
-from .io import in_pixels, process_image, read_image, result_axes, write_image
+from .io import (
+    colours_kept,
+    in_pixels,
+    process_image,
+    read_image,
+    result_axes,
+    write_image,
+)
 
 __all__ = [
     "FileResult",
@@ -148,10 +155,11 @@ def process_file(
         return _failed(input_path, output, "processing failed", error)
     partial = output.with_name(f".{output.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
+        rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
         result, channel_axis, frames = result_axes(
-            result, spacing, channel_axis, frames, pipeline.axis_role()
+            result, spacing, channel_axis, frames, pipeline.axis_role(), rgb
         )
-        write_image(partial, result, spacing, unit, channel_axis, frame_interval=frames)
+        write_image(partial, result, spacing, unit, channel_axis, rgb, frames)
         os.replace(partial, output)
     except Exception as error:
         partial.unlink(missing_ok=True)

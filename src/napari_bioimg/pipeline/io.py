@@ -22,8 +22,8 @@ for the same data (no date or time in the file):
   understands) and whose ``spacing``/``unit`` and exact ``voxel_size`` (every
   spatial axis, also without a unit) are in a JSON description.
 
-:func:`read_image`, :func:`process_image`, :func:`result_axes` and
-:func:`write_image` are self-contained so that exported scripts
+:func:`read_image`, :func:`process_image`, :func:`colours_kept`,
+:func:`result_axes` and :func:`write_image` are self-contained so that exported scripts
 (:mod:`napari_bioimg.pipeline.script`) carry a copy of them: a script and
 ``napari-bioimg run`` write identical bytes.
 """
@@ -34,9 +34,11 @@ import numpy as np
 import tifffile
 
 from napari_bioimg.io_tiff import read_stack, read_tiff
-from napari_bioimg.ops._checks import image_axes, looks_rgb
+from napari_bioimg.ops._checks import looks_rgb
 
-__all__ = ["read_image", "in_pixels", "process_image", "result_axes", "write_image"]
+__all__ = [
+    "colours_kept", "read_image", "in_pixels", "process_image", "result_axes", "write_image",
+]
 
 
 def read_image(path):
@@ -97,7 +99,19 @@ def process_image(process, image, spacing, channel_axis=None):
     return np.stack([result for result, _ in results]), results[0][1]
 
 
-def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=None):
+def colours_kept(image, result, channel_axis=None) -> bool:
+    """Whether ``result`` keeps the colours of an RGB(A) ``image`` last (also once small).
+
+    The shape rule (:func:`~napari_bioimg.ops._checks.looks_rgb`) is read on the
+    input: a subsampled thumbnail of 8 pixels is still in colour.
+    """
+    return (
+        channel_axis is None and looks_rgb(np.asarray(image)) and np.ndim(result) >= 3
+        and np.shape(result)[-1] == np.shape(image)[-1]
+    )
+
+
+def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=None, rgb=None):
     """``(result, channel_axis, frame_interval)`` to write ``result`` with (:func:`write_image`).
 
     ``channel_axis`` and ``frame_interval`` are the input file's
@@ -107,12 +121,14 @@ def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=No
     axis named channel (the third-last) is moved first and written as channels,
     the frames of a ``t, channel, y, x`` result keeping their interval; the
     interval is written only where frames remain (a ``T`` axis). Colour images
-    keep their colours: an axis of them named channel stays a leading axis.
+    keep their colours: an axis of them named channel stays a leading axis
+    (``rgb``: whether the result holds colours last; None guesses from its shape).
     """
     if channel_axis is not None:
         return result, 0, frame_interval
-    leading = None if spacing is None else image_axes(result) - len(spacing)
-    if role != "channel" or looks_rgb(result) or not leading:
+    rgb = looks_rgb(result) if rgb is None else bool(rgb)
+    leading = None if spacing is None else np.ndim(result) - rgb - len(spacing)
+    if role != "channel" or rgb or not leading:
         return result, None, frame_interval if role != "channel" else None
     moved = np.moveaxis(result, -3, 0)  # (the axis before y: channels first)
     return moved, 0, frame_interval if leading >= 2 else None

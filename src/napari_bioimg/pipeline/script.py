@@ -23,7 +23,7 @@ __all__ = ["pipeline_script"]
 _RESIZING = ("resample_isotropic", "subsample", "project", "set_voxel_size", "set_axis_role")
 _HELPERS = (
     looks_rgb, image_axes, spacing.spacing_after, spacing.spacing_of_result, io.read_image,
-    io.in_pixels, io.process_image, io.result_axes, io.write_image,
+    io.in_pixels, io.process_image, io.colours_kept, io.result_axes, io.write_image,
 )
 
 _HEADER = '''\
@@ -59,10 +59,11 @@ if __name__ == "__main__":
         sys.exit(f"{sys.argv[2]} is the input: write the result to another file")
     image, spacing, unit, channel_axis, frames = read_image(sys.argv[1])
 {uncalibrated}    result, spacing = process_image(process, image, spacing, channel_axis)
+    rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
     result, channel_axis, frames = result_axes(
-        result, spacing, channel_axis, frames, role={role}
+        result, spacing, channel_axis, frames, role={role}, rgb=rgb
     )
-    write_image(sys.argv[2], result, spacing, unit, channel_axis, frame_interval=frames)
+    write_image(sys.argv[2], result, spacing, unit, channel_axis, rgb, frames)
 '''
 
 
