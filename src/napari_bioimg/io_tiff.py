@@ -347,14 +347,15 @@ def _imagej_calibration(metadata: dict, page: tifffile.TiffPage) -> _Calibration
     ranges = metadata.get("Ranges")
     if ranges is None and n_channels == 1 and "min" in metadata and "max" in metadata:
         ranges = (metadata["min"], metadata["max"])  # (a single channel's display range)
-    try:
-        limits = [(float(ranges[2 * i]), float(ranges[2 * i + 1])) for i in range(n_channels)]
-    except (TypeError, ValueError, IndexError):  # none, or not numbers: napari's own
-        limits = []
-    if len(ranges or ()) == 2 * n_channels and limits and all(
-        math.isfinite(low) and math.isfinite(high) and low < high for low, high in limits
-    ):
-        calibration.contrast_limits = limits
+    if ranges is not None and len(ranges) == 2 * n_channels:
+        try:
+            limits = [(float(ranges[2 * i]), float(ranges[2 * i + 1])) for i in range(n_channels)]
+        except (TypeError, ValueError):  # not numbers: napari's own
+            limits = []
+        if limits and all(
+            math.isfinite(low) and math.isfinite(high) and low < high for low, high in limits
+        ):
+            calibration.contrast_limits = limits
     if n_channels > 1:
         calibration.colormaps = _imagej_luts(metadata.get("LUTs"), n_channels)
     info = metadata.get("Info")

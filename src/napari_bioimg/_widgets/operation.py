@@ -143,7 +143,7 @@ class OperationWidget(widgets.Container):
         self._size_pixels: dict[str, float] = {}  # their sizes in pixels, as last set
         # values per unit shown of sliders without unit shown divided by 10^k (eps ×1e-02)
         self._fixed_factors = {
-            p.name: slider_factor(p) for p in operation.parameters if slider_factor(p) != 1.0
+            p.name: f for p in operation.parameters if (f := slider_factor(p)) != 1.0
         }
         # layer units per unit shown (size sliders in px, data values divided by 10^k)
         self._size_to_layer: dict[str, float] = dict(self._fixed_factors)
@@ -377,7 +377,6 @@ class OperationWidget(widgets.Container):
             control.range = (low, high)
             low, high = control.min, control.max  # (as the slider rounded them)
             control.value = min(max(current, low), high) if current > low else (low + high) / 2
-
 
     def _fit_width(self) -> None:
         """Keep the dock wide enough for its labels (with units) and usable sliders.

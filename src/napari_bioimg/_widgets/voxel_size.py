@@ -27,8 +27,10 @@ from qtpy.QtWidgets import (
 )
 
 from .. import ops
+from ..ops._checks import check_choice
 from ..ops.planes import output_axes, output_geometry
 from ..ops.registry import get_operation
+from ..ops.transforms import AXIS_ROLES
 from ._layers import (
     CHANNEL_LABELS,
     NOT_SPATIAL,
@@ -281,8 +283,7 @@ class VoxelSizeWidget(QWidget):
         axis of that kind (a second t) are left alone, named in a notification.
         Returns the layers changed.
         """
-        if role not in ROLES.values():
-            raise ValueError(f"role must be one of {sorted(ROLES.values())}, got {role!r}")
+        check_choice(role, "role", AXIS_ROLES)
         operation = get_operation("set_axis_role")
         parameters = {"role": role}
         changed, refused = [], []

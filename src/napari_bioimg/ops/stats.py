@@ -48,10 +48,9 @@ def histogram(image, *, bins: int = 256, range: tuple[float, float] | None = Non
                 # One bin per value, counted on exact integers (64-bit values beyond
                 # 2**53 are not all floats: numpy's bins of them fail).
                 # (signed values in int64 first: int8 -100..100 wrapped in int8)
-                offsets = (values - first if values.dtype.kind == "u"
+                offsets = ((values - first).astype(np.int64) if values.dtype.kind == "u"
                            else values.astype(np.int64) - np.int64(first))
-                counts = np.bincount(offsets.astype(np.int64).ravel(),
-                                     minlength=int(last) - int(first) + 1)
+                counts = np.bincount(offsets.ravel(), minlength=int(last) - int(first) + 1)
                 edges = float(first) - 0.5 + np.arange(counts.size + 1, dtype=np.float64)
                 return counts.astype(np.int64), edges
         range = (float(values.min()), float(values.max()))  # noqa: A001

@@ -155,8 +155,7 @@ def set_axis_role(image, *, role: str = "t"):
     (:func:`napari_bioimg.pipeline.spacing.spacing_after`).
     """
     array = as_image(image, allow_rgb=True)
-    if role not in AXIS_ROLES:
-        raise ValueError(f"role must be one of {', '.join(AXIS_ROLES)}, got {role!r}")
+    check_choice(role, "role", AXIS_ROLES)
     if image_axes(array) < 3:
         raise ValueError(
             f"image has no axis before y to name (shape {array.shape}): it is 2D"

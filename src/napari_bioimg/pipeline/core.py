@@ -271,9 +271,10 @@ class Pipeline:
         while step is not None:
             if step.operation == "set_axis_role":
                 return step.parameters.get("role", "t")
-            axis = step.parameters.get("axis", 0)
-            if step.operation == "project" and not (isinstance(axis, int) and axis < -3):
-                return None  # (the named axis, or one after it, projected away)
+            if step.operation == "project":
+                axis = step.parameters.get("axis", 0)
+                if not (isinstance(axis, int) and axis < -3):
+                    return None  # (the named axis, or one after it, projected away)
             step = by_id.get(step.source)
         return None
 
