@@ -14,7 +14,7 @@ FLOAT32_OUT = {
 SAME_DTYPE = {"median", "minimum", "maximum", "white_top_hat", "black_top_hat", "crop",
               "subsample", "flip", "resample_isotropic"}
 BOOL_OUT = {"threshold", "binary_erosion", "binary_dilation", "binary_opening",
-            "binary_closing", "fill_holes", "remove_small_objects"}
+            "binary_closing", "fill_holes", "remove_small_objects", "labels_to_mask"}
 BUILTINS = [op for op in ops.list_operations() if op.module == ""]
 DTYPES = [np.bool_, np.uint8, np.uint16, np.int32, np.float32, np.float64]
 

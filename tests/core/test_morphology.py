@@ -168,6 +168,23 @@ def test_label_numbers_objects_as_scikit_image(ndim):
             np.testing.assert_array_equal(ops.label(mask, connectivity=connectivity), expected)
 
 
+def test_labels_to_mask_keeps_every_object_and_only_them():
+    labels = np.array([[0, 3, 0], [-1, 0, 7]], np.int16)  # (napari allows negative labels)
+    expected = np.array([[False, True, False], [True, False, True]])
+    np.testing.assert_array_equal(ops.labels_to_mask(labels), expected)
+    # the labelling of a mask gives the mask back: the two steps undo each other
+    mask = np.random.default_rng(3).random((6, 9, 11)) > 0.6
+    back = ops.get_operation("labels_to_mask")(ops.label(mask))
+    assert back.dtype == bool
+    np.testing.assert_array_equal(back, mask)
+    # a mask is copied, never returned
+    copy = ops.labels_to_mask(mask)
+    np.testing.assert_array_equal(copy, mask)
+    assert not np.shares_memory(copy, mask)
+    with pytest.raises(TypeError, match="threshold"):  # the zeros of grey levels are no background
+        ops.labels_to_mask(np.ones((4, 4), np.float32))
+
+
 @pytest.mark.parametrize(
     ("name", "parameters"),
     [("binary_opening", {"radius": 1.0}), ("fill_holes", {}), ("label", {"connectivity": 2}),

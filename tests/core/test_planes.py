@@ -278,9 +278,9 @@ def test_plane_index_reads_negatives_as_numpy_and_refuses_out_of_range(name):
 
 @pytest.mark.parametrize(
     ("name", "parameters", "message"),
-    [("laplacian_of_gaussian", {"sigma": 0.0}, "sigma must be positive"),
-     ("difference_of_gaussian", {"sigma2": -1.0}, "sigma2 must be positive"),
-     ("gaussian", {"sigma": -1.0}, "sigma must be positive")],
+    [("laplacian_of_gaussian", {"sigma": 0.0}, "'sigma' must be positive"),
+     ("difference_of_gaussian", {"sigma2": -1.0}, "'sigma2' must be positive"),
+     ("gaussian", {"sigma": -1.0}, "'sigma' must be positive")],
 )
 def test_plane_previews_refuse_what_the_filters_refuse(name, parameters, message):
     op = ops.get_operation(name)

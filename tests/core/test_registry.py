@@ -227,6 +227,24 @@ def test_register_refuses_unannotated_and_builtin_names():
         ops.register(gaussian)
 
 
+def test_register_refuses_a_default_outside_its_range_or_choices():
+    """magicgui refused them later, in show(), naming neither parameter nor function."""
+    from typing import Annotated, Literal
+
+    def out_of_range(image, amount: Annotated[float, {"min": 1, "max": 5}] = 0.5):
+        return image
+
+    def not_a_choice(image, mode: Literal["mean", "max"] = "median"):
+        return image
+
+    with pytest.raises(ValueError, match="parameter 'amount': the default 0.5 is outside"):
+        ops.register(out_of_range)
+    with pytest.raises(ValueError, match="parameter 'mode': the default 'median' is not one"):
+        ops.register(not_a_choice)
+    names = {op.name for op in registry.list_operations()}
+    assert not {"out_of_range", "not_a_choice"} & names
+
+
 def test_missing_user_module_gives_a_clear_error():
     with pytest.raises(ValueError, match="not_a_real_module"):
         registry.import_operation("missing_op", "not_a_real_module")
@@ -241,3 +259,38 @@ def test_core_imports_no_gui_library():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _bounded_parameters():
+    for op in ops.list_operations():
+        if op.name in registry.BUILTIN_NAMES:
+            for parameter in op.parameters:
+                if parameter.bound is not None:
+                    yield op, parameter
+
+
+@pytest.mark.parametrize(
+    "op, parameter", list(_bounded_parameters()), ids=lambda x: getattr(x, "name", "")
+)
+def test_a_bound_refuses_what_the_operation_itself_refuses(op, parameter):
+    """The registry refuses a value before any data is read (a pipeline when it is
+    loaded) exactly where the operation would refuse it on the data."""
+    bad = 0 if parameter.bound == "positive" else -1
+    image = np.zeros((3, 12, 12), np.uint8 if op.input_kind == "image" else bool)
+    value = [1, 1, bad] if parameter.kind == "ints" else bad
+    with pytest.raises(ValueError, match=f"parameter '{parameter.name}' must be"):
+        parameter.check(value)
+    with pytest.raises(ValueError, match=parameter.name):
+        op.function(image, **{parameter.name: value})
+    smallest = 1 if parameter.bound == "positive" else 0
+    good = [1, 1, smallest] if parameter.kind == "ints" else smallest
+    assert parameter.check(good) == good
+    op.function(image, **{parameter.name: good})  # accepted by both
+
+
+def test_every_length_and_size_has_a_bound():
+    for op in ops.list_operations():
+        for parameter in op.parameters:
+            if parameter.unit in ("length", "volume", "pixels") and parameter.kind != "ints":
+                assert parameter.bound is not None, (op.name, parameter.name)
+    assert ops.get_operation("subsample").parameter("step").bound == "positive"

@@ -59,3 +59,26 @@ def test_insight(mitosis):
     assert info["std"] == pytest.approx(mitosis.std())
     assert info["percentiles"][50.0] == pytest.approx(np.median(mitosis))
     assert info["spacing"] == (0.5, 0.5)
+
+
+def test_float32_values_near_their_limit_are_binned_and_summed_in_float64():
+    """numpy bins float32 in float32: value - (-3e38) overflowed (IndexError); the
+    squares of 1e300 overflowed the standard deviation (inf)."""
+    image = np.array([[-3e38, 3e38], [0.0, 1.0]], np.float32)
+    counts, edges = ops.histogram(image, bins=4)
+    expected, _ = np.histogram(image.astype(np.float64), bins=4,
+                               range=(float(image.min()), float(image.max())))
+    np.testing.assert_array_equal(counts, expected)
+    assert counts.sum() == 4
+    huge = np.array([[1e300, -1e300], [1e300, -1e300]])
+    summary = ops.insight(huge)
+    assert summary["std"] == pytest.approx(1e300) and summary["mean"] == 0.0
+    small = np.array([[1.0, 3.0]])  # (no scaling: exact as before)
+    assert (ops.insight(small)["mean"], ops.insight(small)["std"]) == (2.0, 1.0)
+
+
+def test_insight_tells_the_images_own_dtype():
+    assert ops.insight(np.zeros((4, 4), np.float16))["dtype"] == "float16"
+    values = np.array([[1_000_000, 1_000_001]], np.uint32)
+    summary = ops.insight(values)
+    assert (summary["min"], summary["max"]) == (1_000_000, 1_000_001)

@@ -202,3 +202,18 @@ def test_a_kept_histogram_that_cannot_be_made_names_the_chosen_method():
     image[0, 0] = np.nan
     with pytest.raises(ValueError, match="threshold 'yen' needs finite data"):
         prepare_threshold(image, {"method": "yen", "value": None}, {})
+
+
+def test_a_manual_threshold_reads_no_pixel_but_still_checks_the_image():
+    """A lazy stack is not read for a manual value; what no operation takes is refused."""
+    import dask.array as da
+
+    reads = []
+    lazy = da.zeros((4, 8, 8), chunks=(1, 8, 8)).map_blocks(
+        lambda block: reads.append(1) or block, dtype=float)
+    reads.clear()
+    assert ops.threshold_value(lazy, method="manual", value=3) == 3.0 and reads == []
+    with pytest.raises(ValueError, match="2D or 3D"):
+        ops.threshold_value(np.zeros(5), method="manual", value=1)
+    with pytest.raises(TypeError, match="real numbers"):
+        ops.threshold_value(np.zeros((3, 3), complex), method="manual", value=1)

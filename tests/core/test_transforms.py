@@ -3,6 +3,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from napari_bioimg import ops
+from napari_bioimg.ops.registry import get_operation
 
 
 @pytest.fixture
@@ -37,6 +38,17 @@ def test_projections_equal_numpy(stack, method):
     expected = getattr(np, method)(stack.astype(np.float64), axis=0)
     np.testing.assert_allclose(result, expected, rtol=1e-6)
     assert result.dtype == (stack.dtype if method in ("max", "min") else np.float32)
+
+
+def test_the_default_projection_is_along_the_axis_before_y():
+    rng = np.random.default_rng(3)
+    movie = rng.integers(0, 1000, (3, 5, 6, 7), dtype=np.uint16)  # t, z, y, x
+    np.testing.assert_array_equal(ops.project(movie), movie.max(axis=1))  # z, per frame
+    np.testing.assert_array_equal(ops.project(movie[0]), movie[0].max(axis=0))
+    rgb = rng.integers(0, 255, (4, 16, 17, 3), dtype=np.uint8)  # z, y, x, colours
+    np.testing.assert_array_equal(ops.project(rgb), rgb.max(axis=0))
+    default = get_operation("project").parameter("axis").default
+    np.testing.assert_array_equal(ops.project(movie, axis=default), ops.project(movie))
 
 
 def test_resample_isotropic_keeps_positions():

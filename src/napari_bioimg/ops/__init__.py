@@ -28,6 +28,7 @@ from .morphology import (
     binary_opening,
     fill_holes,
     label,
+    labels_to_mask,
     remove_small_objects,
 )
 from .registry import Operation, Parameter, get_operation, list_operations, register, unregister
@@ -60,6 +61,7 @@ __all__ = [
     "histogram",
     "insight",
     "label",
+    "labels_to_mask",
     "laplace",
     "laplacian_of_gaussian",
     "list_operations",

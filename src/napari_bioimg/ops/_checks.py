@@ -26,6 +26,27 @@ __all__ = [
 ]
 
 
+def check_header(image, name: str = "image") -> None:
+    """Refuse what :func:`as_image` refuses from ``image``'s dtype and shape alone.
+
+    A lazy (dask, zarr) array is not read; anything without them is converted.
+    """
+    if not (hasattr(image, "dtype") and hasattr(image, "shape")):
+        image = np.asarray(image)
+    dtype, shape = np.dtype(image.dtype), tuple(image.shape)
+    if dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (bool, integer or float), got dtype {dtype}"
+        )
+    if len(shape) < 2:
+        raise ValueError(
+            f"{name} must be 2D or 3D (or more, with leading batch axes), "
+            f"got {len(shape)}D with shape {shape}"
+        )
+    if 0 in shape:
+        raise ValueError(f"{name} is empty (shape {shape})")
+
+
 def as_image(image, *, name: str = "image", allow_rgb: bool = False) -> np.ndarray:
     """Return ``image`` as a numeric ndarray with at least two axes.
 
@@ -38,17 +59,7 @@ def as_image(image, *, name: str = "image", allow_rgb: bool = False) -> np.ndarr
         If the array is empty or has fewer than two axes.
     """
     array = np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must hold real numbers (bool, integer or float), got dtype {array.dtype}"
-        )
-    if array.ndim < 2:
-        raise ValueError(
-            f"{name} must be 2D or 3D (or more, with leading batch axes), "
-            f"got {array.ndim}D with shape {array.shape}"
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape})")
+    check_header(array, name)
     if not allow_rgb and looks_rgb(array):
         raise TypeError(
             f"{name} looks like an RGB(A) image with channels last (shape {array.shape}); "

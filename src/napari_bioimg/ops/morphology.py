@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._checks import (
+    as_image,
     as_mask,
     check_choice,
     check_memory,
@@ -37,6 +38,7 @@ __all__ = [
     "binary_opening",
     "fill_holes",
     "label",
+    "labels_to_mask",
     "remove_small_objects",
 ]
 
@@ -228,6 +230,33 @@ def label(image, *, connectivity: int = 1, spacing: Spacing = None):
     spacing = spatial_spacing(mask, spacing)
     connectivity = _connectivity(connectivity, len(spacing))
     return apply_batched(mask, len(spacing), lambda b: _label_block(b, connectivity))
+
+
+def labels_to_mask(image):
+    """The objects of a label image as one mask: ``image != 0`` (Fiji's Convert to Mask).
+
+    Parameters
+    ----------
+    image : array_like of integers or bool
+        A label image (0 is background; negative labels are objects too) or a mask.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        A new array, also for a mask (the input is never returned).
+
+    Raises
+    ------
+    TypeError
+        For float images: their zeros are no background; threshold them instead.
+    """
+    array = as_image(image, allow_rgb=True)  # (pixel-wise: any last axis)
+    if array.dtype.kind == "f":
+        raise TypeError(
+            f"image must be a label image (integers) or a mask, got dtype {array.dtype}: "
+            "threshold a grey-level image instead"
+        )
+    return array != 0
 
 
 @per_colour

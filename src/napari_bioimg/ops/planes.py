@@ -109,8 +109,9 @@ def compute_plane(
         bound = operation.bind(parameters)
         return operation.output_plane(data, index, bound, spacing, store)
     if operation.prepare is not None:
-        # global numbers first (from the whole data), then pixel-wise on the plane
-        local = operation.prepare(np.asarray(data), operation.bind(parameters))
+        # global numbers first (from the whole data, read only if they need it: not a
+        # manual threshold's), then pixel-wise on the plane
+        local = operation.prepare(data, operation.bind(parameters))
         return operation(np.asarray(data[index]), **local)
     halo = slab_halo(operation, parameters, data, spacing)
     if halo is None:
@@ -277,6 +278,11 @@ def output_geometry(
     return tuple(scale), tuple(translate)
 
 
+def numbered(labels) -> bool:
+    """Whether axis ``labels`` are napari's own numbers (``-3, -2, -1`` or ``0, 1, 2``)."""
+    return all(str(label).lstrip("-").isdigit() for label in labels)
+
+
 def default_axis_names(ndim: int) -> list[str]:
     """Names for napari's numbered axes: ``axis 0``... then z, y, x (the last ones)."""
     spatial = ["z", "y", "x"][-min(ndim, 3) :]
@@ -288,19 +294,25 @@ def output_axes(
 ) -> tuple:
     """Per-axis ``values`` of a result (``kind``: "units" or "labels"), from the input's.
 
-    A projection drops its axis' value; ``set_axis_role`` names the axis before y
+    A projection drops its axis' value (napari's numbered labels become names
+    first); ``set_axis_role`` names the axis before y
     (napari's numbered labels become names) and gives it the unit of the pixel
     width as z, none (pixels) as frames or channels unless it has a non-length
     unit (a frame interval in s); every other operation keeps them.
     """
     values = list(values)
+    names = operation.name == "project" or (
+        operation.name == "set_axis_role" and len(values) >= 3
+    )
+    if names and kind == "labels" and numbered(values):
+        # named: once a projection takes z away, the leading axes of a 4D stack stay
+        # frames (napari would number the rest afresh, its first axis taken for z)
+        values = default_axis_names(len(values))
     if operation.name == "project":
         del values[operation.bind(parameters)["axis"] % len(values)]
     elif operation.name == "set_axis_role" and len(values) >= 3:
         role = operation.bind(parameters)["role"]
         if kind == "labels":
-            if all(str(v).lstrip("-").isdigit() for v in values):
-                values = default_axis_names(len(values))
             values[-3] = role
         elif role == "z":
             values[-3] = values[-1]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import filters, morphology, threshold, transforms
-from ._checks import check_positive
+from ._checks import check_nonnegative, check_positive
 from ._footprint import FOOTPRINTS, reach
 from .filters import GAUSSIAN_TRUNCATE
 
@@ -60,6 +60,11 @@ class Parameter:
     only matters while parameter ``name`` has ``value`` (otherwise it is None).
     ``ndim_range`` narrows an integer's range to the data: ``"axis"`` to
     ``-ndim .. ndim - 1``, ``"spatial"`` to ``1 .. number of spatial axes``.
+    ``bound`` is the sign the operation itself requires (``"positive"``: a sigma,
+    ``"nonnegative"``: a radius), checked with the value's type, so that a
+    pipeline is refused when it is loaded rather than on every file; ``minimum``
+    and ``maximum`` are only the sliders' range, unless ``strict``: the
+    operation's own limits then (an interpolation order of 0 to 3), also checked.
     """
 
     name: str
@@ -74,7 +79,9 @@ class Parameter:
     from_data: bool = False
     active_when: tuple[str, Any] | None = None
     ndim_range: Literal["axis", "spatial"] | None = None
+    bound: Literal["positive", "nonnegative"] | None = None
     description: str = ""
+    strict: bool = False
 
     def check(self, value: Any) -> Any:
         """Return ``value`` coerced to this parameter's type, or raise naming it."""
@@ -99,6 +106,19 @@ class Parameter:
         return self._number(value, int if self.kind == "int" else float)
 
     def _number(self, value, cast):
+        number = self._cast(value, cast)
+        if self.bound == "positive":
+            check_positive(number, f"parameter {self.name!r}")
+        elif self.bound == "nonnegative":
+            check_nonnegative(number, f"parameter {self.name!r}")
+        if self.strict and not self.minimum <= number <= self.maximum:
+            raise ValueError(
+                f"parameter {self.name!r} must be from {self.minimum:g} to {self.maximum:g}, "
+                f"got {number!r}"
+            )
+        return number
+
+    def _cast(self, value, cast):
         if isinstance(value, bool) or not isinstance(
             value, int | float | np.integer | np.floating
         ):
@@ -110,7 +130,12 @@ class Parameter:
             isinstance(value, float | np.floating) and not float(value).is_integer()
         ):
             raise TypeError(f"parameter {self.name!r} must be an integer, got {value!r}")
-        return cast(value)
+        try:
+            return cast(value)
+        except OverflowError:  # (an integer of hundreds of digits as a float)
+            text = repr(value)
+            shown = text if len(text) <= 20 else f"{text[:12]}... ({len(text)} digits)"
+            raise ValueError(f"parameter {self.name!r} is too large, got {shown}") from None
 
 
 HaloFunction = Callable[[dict, Sequence[float]], tuple[int, ...]]
@@ -274,13 +299,15 @@ RADIUS = Parameter(
     30.0,
     0.5,
     unit="length",
+    bound="nonnegative",
     description="Radius of the neighbourhood",
 )
 FOOTPRINT = Parameter(
     "footprint", "choice", "ball", choices=FOOTPRINTS, description="Disk/ball or square/cube"
 )
 SIGMA = Parameter(
-    "sigma", "float", 1.0, 0.1, 20.0, 0.1, unit="length", description="Gaussian sigma"
+    "sigma", "float", 1.0, 0.1, 20.0, 0.1, unit="length", bound="positive",
+    description="Gaussian sigma",
 )
 CONNECTIVITY = Parameter(
     "connectivity",
@@ -291,6 +318,7 @@ CONNECTIVITY = Parameter(
     1,
     ndim_range="spatial",
     description="1: direct neighbours only; ndim: diagonal neighbours too",
+    strict=True,
 )
 
 _REGISTRY: dict[str, Operation] = {}
@@ -375,6 +403,7 @@ _TOP_HAT_RADIUS = Parameter(
     50.0,
     0.5,
     unit="length",
+    bound="nonnegative",
     description="Larger than the objects to keep",
 )
 _neighbourhood(
@@ -460,6 +489,7 @@ _add(
                 20.0,
                 0.1,
                 unit="length",
+                bound="positive",
                 description="Sigma of the narrow Gaussian",
             ),
             Parameter(
@@ -470,6 +500,7 @@ _add(
                 40.0,
                 0.1,
                 unit="length",
+                bound="positive",
                 description="Sigma of the wide Gaussian",
             ),
         ),
@@ -531,6 +562,7 @@ for _name, _display, _factor, _steps in (
                     30.0,
                     0.5,
                     unit="length",
+                    bound="nonnegative",
                     description="Radius of the structuring element",
                 ),
                 FOOTPRINT,
@@ -569,6 +601,7 @@ _add(
                 10000.0,
                 1.0,
                 unit="volume",
+                bound="nonnegative",
                 description="Smallest area/volume kept",
             ),
             CONNECTIVITY,
@@ -589,6 +622,20 @@ _add(
         output_kind="labels",
         description="Label connected objects",
         output_plane=morphology.label_plane,
+    )
+)
+_add(
+    Operation(
+        "labels_to_mask",
+        morphology.labels_to_mask,
+        "binary",
+        "Mask from labels",
+        (),
+        input_kind="mask",
+        output_kind="mask",
+        halo=_constant_halo(0),
+        uses_spacing=False,
+        description="Every object of a label image as foreground (labels != 0)",
     )
 )
 _ANY_AXIS = dict(minimum=-5, maximum=4, step=1, ndim_range="axis")
@@ -629,7 +676,8 @@ _add(
         "Subsample",
         (
             Parameter(
-                "step", "ints", 2, 1, 16, 1, unit="pixels", description="Keep every n-th pixel"
+                "step", "ints", 2, 1, 16, 1, unit="pixels", bound="positive",
+                description="Keep every n-th pixel",
             ),
         ),
         batch=False,
@@ -656,11 +704,15 @@ _add(
         "project",
         "Projection",
         (
-            Parameter("axis", "int", 0, **_ANY_AXIS, description="Axis to project along"),
+            Parameter(
+                "axis", "int", -3, **_ANY_AXIS,
+                description="Axis to project along (default: the one before y)",
+            ),
             Parameter("method", "choice", "max", choices=transforms.PROJECTIONS),
         ),
         batch=False,
         uses_spacing=False,
+        accepts_rgb=True,
     )
 )
 _add(
@@ -678,6 +730,7 @@ _add(
                 3,
                 1,
                 description="Interpolation: 0 nearest, 1 linear, 3 cubic",
+                strict=True,
             ),
         ),
         needs_spacing=True,
@@ -700,10 +753,15 @@ _add(
                 1e6,
                 0.01,
                 optional=True,
+                bound="positive",
                 description="Slice distance (3D data; none: keep the input's)",
             ),
-            Parameter("y", "float", 1.0, 1e-6, 1e6, 0.01, description="Pixel height"),
-            Parameter("x", "float", 1.0, 1e-6, 1e6, 0.01, description="Pixel width"),
+            Parameter(
+                "y", "float", 1.0, 1e-6, 1e6, 0.01, bound="positive", description="Pixel height"
+            ),
+            Parameter(
+                "x", "float", 1.0, 1e-6, 1e6, 0.01, bound="positive", description="Pixel width"
+            ),
         ),
         uses_spacing=False,
         accepts_rgb=True,
@@ -789,7 +847,13 @@ def _parameter_from(signature_parameter: inspect.Parameter, hint: Any) -> Parame
             if isinstance(extra, dict):
                 options.update(extra)
     if typing.get_origin(hint) is Literal:
-        return Parameter(name, "choice", default, choices=tuple(typing.get_args(hint)))
+        choices = tuple(typing.get_args(hint))
+        if default not in choices:
+            raise ValueError(
+                f"parameter {name!r}: the default {default!r} is not one of its choices "
+                f"{', '.join(map(repr, choices))}"
+            )
+        return Parameter(name, "choice", default, choices=choices)
     if hint is bool:
         return Parameter(name, "bool", default)
     if hint in (int, float):
@@ -800,6 +864,11 @@ def _parameter_from(signature_parameter: inspect.Parameter, hint: Any) -> Parame
         minimum = options.get("min", 0 if default >= 0 else -span)
         maximum = options.get("max", span if kind == "float" else math.ceil(span))
         step = options.get("step", 1 if kind == "int" else (maximum - minimum) / 100)
+        if not minimum <= default <= maximum:
+            raise ValueError(
+                f"parameter {name!r}: the default {default!r} is outside its range "
+                f"{minimum!r} to {maximum!r}"
+            )
         return Parameter(
             name, kind, default, minimum, maximum, step, unit=options.get("unit", "none")
         )

@@ -54,6 +54,8 @@ def histogram(image, *, bins: int = 256, range: tuple[float, float] | None = Non
                 edges = float(first) - 0.5 + np.arange(counts.size + 1, dtype=np.float64)
                 return counts.astype(np.int64), edges
         range = (float(values.min()), float(values.max()))  # noqa: A001
+    if values.dtype.kind == "f" and values.dtype.itemsize < 8 and range[1] - range[0] > 1e37:
+        values = values.astype(np.float64)  # (numpy bins in the data's type: overflow)
     counts, edges = np.histogram(values, bins=bins, range=range)
     return counts.astype(np.int64), edges
 
@@ -85,15 +87,19 @@ def insight(image, *, percentiles: Sequence[float] = (1.0, 50.0, 99.0), spacing=
     """
     array = as_image(image, allow_rgb=True)
     values = _finite_values(array)
-    as_float = values.astype(np.float64)
+    low, high = values.min().item(), values.max().item()
+    # (values near the float64 limit are scaled first: their squares overflow)
+    size = max(abs(float(low)), abs(float(high)), 1.0)
+    scale = size if size > 1e150 else 1.0
+    as_float = values.astype(np.float64) / scale
     found = np.percentile(values, list(percentiles)) if len(percentiles) else []
     return {
         "shape": tuple(array.shape),
-        "dtype": str(array.dtype),
-        "min": values.min().item(),
-        "max": values.max().item(),
-        "mean": float(as_float.mean()),
-        "std": float(as_float.std()),
+        "dtype": str(getattr(image, "dtype", array.dtype)),  # (float16 is read as float32)
+        "min": low,
+        "max": high,
+        "mean": float(as_float.mean()) * scale,
+        "std": float(as_float.std()) * scale,
         "percentiles": {float(p): float(v) for p, v in zip(percentiles, found, strict=True)},
         "nonfinite": int(array.size - values.size),
         "spacing": None if spacing is None else tuple(float(s) for s in spacing),

@@ -11,7 +11,7 @@ from scipy import ndimage as ndi
 from skimage import filters as skfilters
 from skimage.exposure import histogram
 
-from ._checks import as_image, check_choice
+from ._checks import as_image, check_choice, check_header
 from ._kernels import n_threads, thread_pool
 
 __all__ = [
@@ -60,8 +60,8 @@ def threshold_value(
     check_choice(method, "method", METHODS)
     if method != "manual" and histogram is not None and _serves(histogram, method, _dtype(image)):
         return threshold_from_histogram(method, histogram)
-    array = as_image(image, allow_rgb=True)
-    if method == "manual":
+    if method == "manual":  # (the image is not read: a lazy stack stays on disk)
+        check_header(image)
         if value is None or isinstance(value, bool):
             raise ValueError("value must be a number when method='manual'")
         if not isinstance(value, int | float | np.integer | np.floating):
@@ -69,7 +69,7 @@ def threshold_value(
         if np.isnan(value):
             raise ValueError("value must not be NaN")
         return float(value)
-    array = _checked(array, method)
+    array = _checked(as_image(image, allow_rgb=True), method)
     if array.dtype.kind in "iu" and reads_histogram(method, array.dtype):
         # scikit-image's own histogram of an integer image, one bin per value, and
         # 256 bins past 2**24 values (where scikit-image would allocate them all);

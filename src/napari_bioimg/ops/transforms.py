@@ -163,8 +163,11 @@ def set_axis_role(image, *, role: str = "t"):
     return array.copy()
 
 
-def project(image, *, axis: int = 0, method: str = "max"):
+def project(image, *, axis: int = -3, method: str = "max"):
     """Project along ``axis`` by ``method`` (``max``, ``mean``, ``min`` or ``sum``).
+
+    The default axis is the one before y: z of a ``z, y, x`` or ``t, z, y, x``
+    stack, the frames of a ``t, y, x`` movie (an RGB image's colours not counted).
 
     ``max`` and ``min`` keep the dtype; ``mean`` and ``sum`` return float32
     (summed in float64), as ImageJ's Z Project does.
