@@ -92,11 +92,65 @@ def test_output_folder_equal_to_input_folder_is_refused(pipeline_file, folder, c
     assert "its output would replace the input" in capsys.readouterr().err
 
 
+def test_an_output_inside_a_stack_folder_is_refused(tmp_path, capsys):
+    """The projection was written into the slices' folder: the next run read 26 slices."""
+    stack = tmp_path / "banana"
+    stack.mkdir()
+    for name in ("banana0010.tif", "banana0011.tif", "banana0012.tif"):
+        (stack / name).write_bytes((data_path("banana") / name).read_bytes())
+    before = sorted(p.name for p in stack.iterdir())
+    pipeline = Pipeline()
+    pipeline.add("project", method="max")
+    pipeline_file = tmp_path / "project.yaml"
+    pipeline.save(pipeline_file)
+    status = main(["run", str(pipeline_file), str(stack), "--stack", "--out", str(stack)])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "its output would be written into the stack folder it reads" in err
+    assert sorted(p.name for p in stack.iterdir()) == before
+    other = tmp_path / "other"  # a second stack's folder as the first's output: refused
+    other.mkdir()
+    (other / "a.tif").write_bytes((stack / "banana0010.tif").read_bytes())
+    status = main(["run", str(pipeline_file), str(other), str(stack), "--stack", "--out",
+                   str(stack)])
+    assert status == 1
+    assert f"into the stack folder {stack}" in capsys.readouterr().err
+    assert sorted(p.name for p in stack.iterdir()) == before
+    assert main(["run", str(pipeline_file), str(stack), "--stack", "--out",
+                 str(stack / "results")]) == 0  # a subfolder, which the stack never reads
+    assert (stack / "results" / "banana.tif").exists()
+    assert main(["run", str(pipeline_file), str(stack), "--stack", "--out",
+                 str(tmp_path / "out")]) == 0  # elsewhere: written
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out" / "banana.tif"),
+                                  tifffile.imread(stack / "results" / "banana.tif"))
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("napari_bioimg_pipeline: 1\nsteps:\n- operation: blur\n", "step 1 (blur): unknown"),
         ("not: a pipeline\n", "not a napari-bioimg pipeline"),
+        # refused once, before any file (it failed on every file, exit 1)
+        (
+            "napari_bioimg_pipeline: 1\nsteps:\n- operation: gaussian\n"
+            "  parameters: {sigma: -1}\n",
+            "step 1 (gaussian): parameter 'sigma' must be positive, got -1.0",
+        ),
+        (  # the operation's own limits (every file failed)
+            "napari_bioimg_pipeline: 1\nsteps:\n- operation: resample_isotropic\n"
+            "  parameters: {order: 7}\n",
+            "step 1 (resample_isotropic): parameter 'order' must be from 0 to 3, got 7",
+        ),
+        (
+            "napari_bioimg_pipeline: 1\nsteps:\n- operation: label\n"
+            "  parameters: {connectivity: 0}\n",
+            "parameter 'connectivity' must be from 1 to 3, got 0",
+        ),
+        (  # (a traceback: OverflowError)
+            "napari_bioimg_pipeline: 1\nsteps:\n- operation: gaussian\n"
+            f"  parameters: {{sigma: 1{'0' * 400}}}\n",
+            "step 1 (gaussian): parameter 'sigma' is too large, got 100000000000... (401 digits)",
+        ),
     ],
 )
 def test_bad_pipeline_exits_2(tmp_path, folder, capsys, content, message):
@@ -275,3 +329,44 @@ def test_out_must_be_a_folder_and_a_script_never_replaces_its_input(tmp_path, pi
                          capture_output=True, text=True, timeout=120)
     assert ran.returncode != 0 and "is the input: write the result to another file" in ran.stderr
     assert source.read_bytes() == data_path("blobs.tif").read_bytes()
+    missing, junk = tmp_path / "missing.tif", tmp_path / "junk.tif"
+    junk.write_bytes(b"not a tiff at all")
+    for given, told in ((missing, f"{missing}: no such file or folder"),
+                        (junk, f"cannot read {junk}: not a TIFF file")):
+        ran = subprocess.run([sys.executable, str(script), str(given), str(tmp_path / "o.tif")],
+                             capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 1 and told in ran.stderr, ran.stderr  # (not a traceback)
+        assert "Traceback" not in ran.stderr
+
+
+def test_a_guessed_slice_distance_gets_a_note_from_run_and_scripts(tmp_path):
+    """A stack calibrated in the plane only: the sizes in 3D read Fiji's guess of z."""
+    from napari_bioimg.pipeline.batch import process_file
+
+    blobs = tifffile.imread(data_path("blobs.tif"))
+    stack = np.stack([blobs, blobs[::-1], blobs[:, ::-1]])
+    guessed = tmp_path / "guessed.tif"
+    tifffile.imwrite(guessed, stack, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "ZYX", "unit": "um"})  # no 'spacing'
+    known = tmp_path / "known.tif"
+    tifffile.imwrite(known, stack, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "ZYX", "unit": "um", "spacing": 3.0})
+    smooth = Pipeline()
+    smooth.add("gaussian", sigma=1.0)
+    z_set = Pipeline()
+    z_set.add("set_voxel_size", z=3.0)
+    z_set.add("gaussian", sigma=1.0)
+    flat = Pipeline()
+    flat.add("flip", axis=-1)  # reads no size
+    note = "gaussian sigma read a guessed z of 1"
+    assert note in process_file(smooth, guessed, tmp_path / "a.tif").message
+    for pipeline, path in ((smooth, known), (z_set, guessed), (flat, guessed)):
+        result = process_file(pipeline, path, tmp_path / "b.tif", overwrite=True)
+        assert result.status == "written" and result.message == ""
+    script = tmp_path / "smooth.py"
+    script.write_text(smooth.to_python())
+    for path, noted in ((guessed, True), (known, False)):
+        ran = subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "c.tif")],
+                             capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert (note in ran.stderr) is noted

@@ -316,3 +316,13 @@ def test_the_frame_interval_and_named_channels_are_written_by_the_cli_and_the_sc
         assert tif.series[0].axes == "CYX"
     expected = ops.gaussian(movie, sigma=1.0, spacing=(0.5, 0.5))  # frame by frame
     np.testing.assert_allclose(result, expected, rtol=1e-6)
+
+    pipeline = Pipeline()  # every second frame: twice the interval (it stayed 30 s)
+    pipeline.add("subsample", step=[2, 1, 1])
+    pipeline.add("gaussian", sigma=1.0)
+    (tmp_path / "every_second").mkdir()
+    written = same_file_by_cli_and_script(tmp_path / "every_second", pipeline, source)
+    result, spacing, _, channel_axis, frames = read_image(written)
+    assert (result.shape, spacing, frames) == ((2, 20, 24), (0.5, 0.5), (60.0, "s"))
+    np.testing.assert_allclose(result, expected[::2], rtol=1e-6)
+    assert Pipeline.load(tmp_path / "every_second" / "pipeline.yaml").frame_step() == 2

@@ -24,7 +24,7 @@ from .io import (
     colours_kept,
     in_pixels,
     process_image,
-    read_image,
+    read_image_guess,
     result_axes,
     write_image,
 )
@@ -145,14 +145,18 @@ def process_file(
     except Exception as error:  # e.g. a user operation's module missing on a worker
         return _failed(input_path, output, "cannot load the pipeline", error)
     try:
-        image, spacing, unit, channel_axis, frames = read_image(input_path)
+        image, spacing, unit, channel_axis, frames, z_guessed = read_image_guess(input_path)
     except Exception as error:  # any unreadable file is reported, the batch goes on
         return _failed(input_path, output, "cannot read it", error)
     note = uncalibrated_note(pipeline) if in_pixels(spacing, unit) else ""
+    if z_guessed and not note:
+        note = guessed_z_note(pipeline, f"{spacing[0]:g}" + (f" {unit}" if unit else ""))
     try:
         result, spacing = process_image(pipeline.run_with_spacing, image, spacing, channel_axis)
     except Exception as error:
         return _failed(input_path, output, "processing failed", error)
+    if frames is not None:  # (every n-th frame kept: n times the interval)
+        frames = (frames[0] * pipeline.frame_step(), frames[1])
     partial = output.with_name(f".{output.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
         rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
@@ -174,23 +178,58 @@ def uncalibrated_note(pipeline: Pipeline) -> str:
     50 pixels of 0.5 µm); on a file without a voxel size they are pixels. (napari's
     File > Save writes no voxel size; a ``set_voxel_size`` step gives one.)
     """
-    after_set = set()  # steps reading a voxel size set by a set_voxel_size step
-    for step in pipeline:
-        if step.operation == "set_voxel_size" or step.source in after_set:
-            after_set.add(step.id)
-    sizes = [
-        f"{step.operation} {parameter.name}"
-        for index, step in enumerate(pipeline)
-        if step.id not in after_set
-        for parameter in pipeline.operation(index).parameters
-        if parameter.unit in ("length", "volume") and step.parameters.get(parameter.name)
-    ]
+    sizes = _sizes_read(pipeline)
     if not sizes:
         return ""
     return (
         f"no voxel size in the file: {', '.join(sizes)} taken as pixels (add a "
         "set_voxel_size step, or save the image with its voxel size)"
     )
+
+
+def guessed_z_note(pipeline: Pipeline, z: str) -> str:
+    """What a slice distance missing from a 3D file means for ``pipeline`` ("" if nothing).
+
+    ``z``: the guessed distance as written in the note (``"0.39 mm"``).
+
+    The reader guesses it as Fiji does (:func:`.io.read_image_guess`); sizes in 3D
+    and resampling to isotropic voxels read it, unless a ``set_voxel_size`` step
+    with a ``z`` comes first.
+    """
+    sizes = _sizes_read(pipeline, z=True)
+    if not sizes:
+        return ""
+    return (
+        f"the slice distance is not in the file: {', '.join(sizes)} read a guessed z of "
+        f"{z} (add a set_voxel_size step with z)"
+    )
+
+
+def _sizes_read(pipeline: Pipeline, z: bool = False) -> list[str]:
+    """The sizes (``"gaussian sigma"``) that read the input's voxel size (its ``z``).
+
+    Not those after a ``set_voxel_size`` step (one that sets ``z``, for ``z``).
+    With ``z``, resampling to isotropic voxels reads it too.
+    """
+    after_set = set()  # steps reading a voxel size set by a set_voxel_size step
+    for step in pipeline:
+        sets = step.operation == "set_voxel_size" and (
+            not z or step.parameters.get("z") is not None
+        )
+        if sets or step.source in after_set:
+            after_set.add(step.id)
+    sizes = []
+    for index, step in enumerate(pipeline):
+        if step.id in after_set:
+            continue
+        if z and step.operation == "resample_isotropic":
+            sizes.append("resample_isotropic")
+        sizes += [
+            f"{step.operation} {parameter.name}"
+            for parameter in pipeline.operation(index).parameters
+            if parameter.unit in ("length", "volume") and step.parameters.get(parameter.name)
+        ]
+    return sizes
 
 
 def _failed(input_path: str, output: Path, what: str, error: BaseException) -> FileResult:
@@ -234,17 +273,23 @@ def run_batch(
         In the order of ``inputs``.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[int, FileResult] = {}
     jobs = []
     claimed: dict[Path, str] = {}
     # (an output folder holding the inputs: x.ome.tif's output is x.tif, maybe an input too)
     sources = {Path(path).resolve(): str(path) for path in inputs}
+    # (a stack's folder holding an output: the next run reads it as one more slice)
+    folders = {source: name for source, name in sources.items() if source.is_dir()}
     for index, path in enumerate(inputs):
         output = output_path(path, out_dir)
         key = output.resolve()
-        if key in claimed or key in sources:
-            if key == Path(path).resolve():
+        folder = key.parent if key.parent in folders else None  # (subfolders are not read)
+        if key in claimed or key in sources or folder is not None:
+            if folder is not None:
+                reason = "its output would be written into the stack folder " + (
+                    "it reads" if folder == Path(path).resolve() else folders[folder]
+                )
+            elif key == Path(path).resolve():
                 reason = "its output would replace the input"
             elif key in sources:
                 reason = f"its output would replace the input {sources[key]}"
@@ -256,6 +301,8 @@ def run_batch(
             continue
         claimed[key] = str(path)
         jobs.append((index, str(path), str(output)))
+    if jobs:  # (not before: a refused output folder is not made)
+        out_dir.mkdir(parents=True, exist_ok=True)
 
     def done(index: int, result: FileResult) -> None:
         results[index] = result

@@ -258,6 +258,28 @@ class Pipeline:
     def __repr__(self) -> str:
         return f"Pipeline({' -> '.join(s.operation for s in self._steps) or 'no steps'})"
 
+    def _chain(self) -> Iterator[Step]:
+        """The steps that make the last step's result, from the last back to the input."""
+        by_id = {step.id: step for step in self._steps}
+        step = self._steps[-1] if self._steps else None
+        while step is not None:
+            yield step
+            step = by_id.get(step.source)
+
+    def frame_step(self) -> int:
+        """How many input frames one frame of the result spans.
+
+        The product of the ``subsample`` steps along the first axis on the way
+        to the last step: a file's frame interval (its first axis, T) times this
+        is the result's.
+        """
+        factor = 1
+        for step in self._chain():
+            if step.operation == "subsample":
+                steps = step.parameters.get("step", 2)
+                factor *= int(steps if isinstance(steps, int) else (list(steps) or [1])[0])
+        return factor
+
     def axis_role(self) -> str | None:
         """What the last ``set_axis_role`` step leading to the result named the axis before y.
 
@@ -266,16 +288,13 @@ class Pipeline:
         axis or one after it (how ``napari-bioimg run`` and scripts
         write the result's leading axis: :func:`~napari_bioimg.pipeline.io.result_axes`).
         """
-        by_id = {step.id: step for step in self._steps}
-        step = self._steps[-1] if self._steps else None
-        while step is not None:
+        for step in self._chain():
             if step.operation == "set_axis_role":
                 return step.parameters.get("role", "t")
             if step.operation == "project":
-                axis = step.parameters.get("axis", 0)
+                axis = step.parameters.get("axis", -3)
                 if not (isinstance(axis, int) and axis < -3):
                     return None  # (the named axis, or one after it, projected away)
-            step = by_id.get(step.source)
         return None
 
     def operation(self, step: str | int) -> Operation:

@@ -64,10 +64,20 @@ def read_image(path):
         ``(interval, unit)`` between the frames of a time-lapse (ImageJ's
         ``finterval``), None without frames or a time unit.
     """
+    return read_image_guess(path)[:5]
+
+
+def read_image_guess(path):
+    """:func:`read_image`, and whether the slice distance was guessed (not in the file).
+
+    The guess is Fiji's: 1.0 in a multi-page file, the pixel width for a folder
+    of slices; always False for 2D images.
+    """
     image = read_stack(path) if os.path.isdir(path) else read_tiff(path)
+    guessed = len(image.spatial_spacing) == 3 and not image.extra.get("z_spacing_known", True)
     return (
         image.data, image.spatial_spacing, image.unit, image.extra["channel_axis"],
-        image.frame_interval,
+        image.frame_interval, guessed,
     )
 
 

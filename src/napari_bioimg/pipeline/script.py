@@ -22,7 +22,7 @@ __all__ = ["pipeline_script"]
 # Operations that change the voxel size of their result (see spacing.spacing_after).
 _RESIZING = ("resample_isotropic", "subsample", "project", "set_voxel_size", "set_axis_role")
 _HELPERS = (
-    looks_rgb, image_axes, spacing.spacing_after, spacing.spacing_of_result, io.read_image,
+    looks_rgb, image_axes, spacing.spacing_after, spacing.spacing_of_result, io.read_image_guess,
     io.in_pixels, io.process_image, io.colours_kept, io.result_axes, io.write_image,
 )
 
@@ -57,8 +57,15 @@ if __name__ == "__main__":
         os.path.samefile(sys.argv[1], sys.argv[2])
     ):
         sys.exit(f"{sys.argv[2]} is the input: write the result to another file")
-    image, spacing, unit, channel_axis, frames = read_image(sys.argv[1])
+    if not os.path.exists(sys.argv[1]):
+        sys.exit(f"{sys.argv[1]}: no such file or folder")
+    try:
+        image, spacing, unit, channel_axis, frames, z_guessed = read_image_guess(sys.argv[1])
+    except (OSError, ValueError) as error:  # (not a TIFF, a corrupt file)
+        sys.exit(f"cannot read {sys.argv[1]}: {error}")
 {uncalibrated}    result, spacing = process_image(process, image, spacing, channel_axis)
+    if frames is not None:  # (every n-th frame kept: n times the interval)
+        frames = (frames[0] * {frame_step}, frames[1])
     rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
     result, channel_axis, frames = result_axes(
         result, spacing, channel_axis, frames, role={role}, rgb=rgb
@@ -69,15 +76,24 @@ if __name__ == "__main__":
 
 def _uncalibrated_check(pipeline: Pipeline) -> str:
     """The script's note for files without a voxel size, as ``napari-bioimg run`` prints it."""
-    from .batch import uncalibrated_note
+    from .batch import guessed_z_note, uncalibrated_note
 
+    check = ""
     note = uncalibrated_note(pipeline)
-    if not note:
-        return ""
-    return (
-        "    if in_pixels(spacing, unit):\n"
-        f"        print({_literal('note: ' + note)}, file=sys.stderr)\n"
-    )
+    if note:
+        check += (
+            "    if in_pixels(spacing, unit):\n"
+            f"        print({_literal('note: ' + note)}, file=sys.stderr)\n"
+        )
+    before, _, after = guessed_z_note(pipeline, "\0").partition("\0")
+    if before:  # (as the command: the note of sizes in pixels first)
+        check += (
+            f"    if z_guessed{' and not in_pixels(spacing, unit)' if note else ''}:\n"
+            f"        z = f\"{{spacing[0]:g}}\" + (f\" {{unit}}\" if unit else \"\")\n"
+            f"        print({_literal('note: ' + before)} + z + {_literal(after)}, "
+            "file=sys.stderr)\n"
+        )
+    return check
 
 
 def _literal(value) -> str:
@@ -193,5 +209,5 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         + "\n\n"
         + _MAIN.replace("{uncalibrated}", _uncalibrated_check(pipeline)).replace(
             "{role}", _literal(pipeline.axis_role())
-        )
+        ).replace("{frame_step}", str(pipeline.frame_step()))
     )

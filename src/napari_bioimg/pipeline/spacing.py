@@ -77,7 +77,7 @@ def spacing_after(operation, parameters, spacing, ndim):
         spatial_steps = steps[first_spatial : first_spatial + len(spacing)]
         return tuple(s * n for s, n in zip(spacing, spatial_steps, strict=True))
     if operation == "project":
-        axis = parameters.get("axis", 0)
+        axis = parameters.get("axis", -3)
         if not -ndim <= axis < ndim:
             return spacing
         axis = axis % ndim - first_spatial
