@@ -218,3 +218,38 @@ def test_the_curtain_cuts_across_the_columns_the_canvas_shows(viewer, filtered, 
     np.testing.assert_array_equal(
         curtain.data, filtered[2].data[:, : math.ceil(blobs.shape[1] / 4 - 0.5)]
     )
+
+
+def test_the_curtain_of_a_turned_layer_lies_on_it_and_follows_its_display(viewer, blobs):
+    """The curtain copy was drawn unrotated, and kept the display it started with."""
+    lower = viewer.add_image(blobs, name="blobs", rotate=20, translate=(5, 7))
+    upper = viewer.add_image(ops.median(blobs, radius=2), name="median", rotate=20,
+                             translate=(5, 7))
+    widget = dock(viewer)
+    widget.chosen = [lower, upper]
+    widget.curtain()
+    curtain = widget.curtain_layer
+    pixel = np.array([200.0, 100.0])
+    np.testing.assert_allclose(curtain.data_to_world(pixel), upper.data_to_world(pixel))
+    upper.contrast_limits = (0, 60)
+    upper.colormap = "magma"
+    upper.gamma = 0.7
+    assert tuple(curtain.contrast_limits) == (0, 60) and curtain.colormap.name == "magma"
+    assert curtain.gamma == 0.7
+    widget.split = 0.3  # a new cut keeps them
+    assert tuple(curtain.contrast_limits) == (0, 60)
+    widget.restore()
+    upper.contrast_limits = (0, 100)  # no longer followed: nothing to update, no error
+    assert curtain not in viewer.layers
+
+
+def test_removing_a_layer_shown_side_by_side_closes_its_column(viewer, filtered, qtbot):
+    widget = dock(viewer)
+    widget.chosen = filtered[:3]
+    widget.side_by_side()
+    assert tuple(viewer.canvas.grid.shape) == (1, 3)
+    viewer.layers.remove(filtered[1])
+    assert tuple(viewer.canvas.grid.shape) == (1, 2) and widget.mode == "grid"
+    viewer.layers.remove(filtered[2])  # one left: nothing to compare, as before comparing
+    qtbot.waitUntil(lambda: widget.mode is None, timeout=5000)
+    assert not viewer.canvas.grid.enabled and visible(viewer) == ["blobs", "blobs gaussian"]

@@ -135,8 +135,11 @@ def test_subsample_multiplies_the_scale_and_replays(viewer, qtbot, banana):
 
 
 def test_flip_and_all_layers_of_the_same_shape(viewer, qtbot, blobs):
+    from napari.utils.colormaps import DirectLabelColormap
+
     image = viewer.add_image(blobs, name="blobs")
-    labels = viewer.add_labels((blobs > 128).astype(np.uint8), name="mask")
+    colours = DirectLabelColormap(color_dict={None: "black", 0: "transparent", 1: "magenta"})
+    labels = viewer.add_labels((blobs > 128).astype(np.uint8), name="mask", colormap=colours)
     viewer.add_image(blobs[:100], name="other shape")
     widget = dock(viewer)
     widget.layer = image
@@ -147,6 +150,9 @@ def test_flip_and_all_layers_of_the_same_shape(viewer, qtbot, blobs):
     np.testing.assert_array_equal(viewer.layers["mask flip"].data, labels.data[::-1])
     assert "other shape flip" not in [layer.name for layer in viewer.layers]
     assert type(viewer.layers["mask flip"]).__name__ == "Labels"
+    flipped_colours = viewer.layers["mask flip"].colormap  # the user's colours stay
+    np.testing.assert_allclose(flipped_colours.map(np.array([1])), colours.map(np.array([1])))
+    assert flipped_colours is not labels.colormap  # (a copy: recolouring one keeps the other)
     steps = recorder_for(viewer).steps[-2:]
     assert [s.input_layer for s in steps] == ["blobs", "mask"]
     assert steps[0].parameters == {"axis": -2}  # (counted from the last: y on any data)

@@ -4,6 +4,7 @@ import importlib
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from typing import Annotated
 
@@ -56,6 +57,16 @@ def lecture_module(tmp_path, monkeypatch):
     unregister(f"unsharp_{suffix}")
     sys.modules.pop(name, None)
 
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """The error notifications of the operation docks, as a list."""
+    from napari_bioimg._widgets import operation as operation_module
+
+    told = []
+    monkeypatch.setattr(operation_module, "show_error", told.append)
+    return told
 
 def wait_idle(qtbot, widget):
     qtbot.waitUntil(lambda: not widget.busy, timeout=20000)
@@ -143,12 +154,8 @@ def test_a_function_from_a_script_is_registered_with_a_warning(viewer, monkeypat
 
 
 def test_a_function_writing_into_its_input_leaves_the_layer_and_no_image_is_reported(
-    viewer, qtbot, blobs, monkeypatch
+    viewer, qtbot, blobs, errors
 ):
-    from napari_bioimg._widgets import operation as operation_module
-
-    errors = []
-    monkeypatch.setattr(operation_module, "show_error", errors.append)
     source = viewer.add_image(blobs.copy(), name="blobs")
 
     def in_place(image, k: float = 2.0):
@@ -175,15 +182,77 @@ def test_a_function_writing_into_its_input_leaves_the_layer_and_no_image_is_repo
     assert kept and np.array_equal(kept[-1].data, blobs * 2)
 
 
+def test_an_error_of_your_own_function_is_told_with_its_type(viewer, qtbot, blobs, errors):
+    """A KeyError was told as 'My fn: 'gain'': no hint of what went wrong."""
+    viewer.add_image(blobs, name="blobs")
+
+    def lookup(image, gain: float = 1.0):
+        if gain > 2:  # a ValueError naming the parameter, as the core's: its message
+            raise ValueError(f"gain must be at most 2, got {gain}")
+        return image * {"offset": 1.0}["gain"]
+
+    try:
+        widget = napari_bioimg.show(viewer, lookup)
+        wait_idle(qtbot, widget)
+        assert errors and errors[-1] == "Lookup: KeyError: 'gain'", errors
+        widget.set_parameters(gain=3.0)
+        wait_idle(qtbot, widget)
+        assert errors[-1] == "Lookup: gain must be at most 2, got 3.0", errors
+    finally:
+        unregister("lookup")
+
+
+def test_the_error_of_values_already_replaced_is_not_told(viewer, qtbot, blobs, errors):
+    """A preview failing after newer values were set reported its stale error."""
+    viewer.add_image(blobs, name="blobs")
+
+    def slow(image, fail: bool = False):
+        time.sleep(0.3)
+        if fail:
+            raise ValueError("fail was set")
+        return np.asarray(image, np.float32)
+
+    try:
+        widget = napari_bioimg.show(viewer, slow)
+        wait_idle(qtbot, widget)
+        widget.set_parameters(fail=True)  # computing...
+        widget.set_parameters(fail=False)  # ...replaced before it fails
+        wait_idle(qtbot, widget)
+        assert errors == []
+        np.testing.assert_array_equal(viewer.layers["blobs slow"].data, blobs)
+        widget.set_parameters(fail=True)  # the latest values' error is told
+        wait_idle(qtbot, widget)
+        assert errors == ["Slow: fail was set"]
+    finally:
+        unregister("slow")
+
+
+def test_unticking_the_preview_while_newer_values_wait_shows_none(viewer, qtbot, blobs):
+    """The values waiting for the running preview were computed and shown once unticked."""
+    viewer.add_image(blobs, name="blobs")
+
+    def slowly(image, gain: float = 1.0):
+        time.sleep(0.3)
+        return image * gain
+
+    try:
+        widget = napari_bioimg.show(viewer, slowly)
+        wait_idle(qtbot, widget)
+        widget.set_parameters(gain=2.0)
+        qtbot.waitUntil(lambda: widget._worker is not None, timeout=5000)  # computing
+        widget.set_parameters(gain=3.0)  # waits for it
+        widget._preview.value = False
+        wait_idle(qtbot, widget)
+        assert "blobs slowly" not in [layer.name for layer in viewer.layers]
+    finally:
+        unregister("slowly")
+
+
 def test_an_unfinished_exercise_is_reported_and_the_dock_stays_usable(
-    viewer, qtbot, blobs, monkeypatch
+    viewer, qtbot, blobs, errors
 ):
     """NotImplementedError (a RuntimeError) out of Apply's worker left the dock busy for good:
     superqt takes it for a deleted worker and emits neither errored nor finished."""
-    from napari_bioimg._widgets import operation as operation_module
-
-    errors = []
-    monkeypatch.setattr(operation_module, "show_error", errors.append)
     viewer.add_image(blobs, name="blobs")
 
     def exercise(image, sigma: float = 1.0):
@@ -208,12 +277,8 @@ def test_an_unfinished_exercise_is_reported_and_the_dock_stays_usable(
         unregister("exercise")
 
 
-def test_a_function_returning_complex_numbers_is_reported(viewer, qtbot, blobs, monkeypatch):
+def test_a_function_returning_complex_numbers_is_reported(viewer, qtbot, blobs, errors):
     """np.fft.fft2 gave napari's traceback when shown, and no notification."""
-    from napari_bioimg._widgets import operation as operation_module
-
-    errors = []
-    monkeypatch.setattr(operation_module, "show_error", errors.append)
     viewer.add_image(blobs, name="blobs")
 
     def fourier(image, k: int = 1):
@@ -262,6 +327,13 @@ def test_small_float_defaults_get_sliders_that_show_them(viewer, qtbot, blobs):
         # a slider's own maximum can be set (0.3 / 0.1 was 2.9999999999999996 > 2.999999)
         widget.set_parameters(eps=0.01, huge=1e6)
         assert widget.parameters()["eps"] == 0.01 and widget.parameters()["huge"] == 1e6
+        # values set (or typed) are read back as set: magicgui truncates them to its
+        # ticks (4.1 read 4.099999, and the recorded step said so); dragged ticks stay
+        for value in (2.01, 4.1, 8.04, 3.3, 0.1):  # (the first three were truncated)
+            widget.set_parameters(big=value)
+            assert widget.parameters()["big"] == value
+        big.value = 2.123455  # a tick a drag reaches: as it is
+        assert widget.parameters()["big"] == pytest.approx(2.123455, abs=1e-6)
     finally:
         unregister("tiny")
 
@@ -280,13 +352,9 @@ def test_importing_the_package_does_not_import_napari():
 
 
 def test_a_function_reducing_a_stack_to_a_plane_is_shown_applied_and_replayed(
-    viewer, qtbot, banana, monkeypatch
+    viewer, qtbot, banana, errors
 ):
     """A projection of one's own on a stack ended in a traceback (3 scale values for 2D)."""
-    from napari_bioimg._widgets import operation as operation_module
-
-    errors = []
-    monkeypatch.setattr(operation_module, "show_error", errors.append)
     stack = banana[:, ::4, ::4]
     source = viewer.add_image(stack, name="banana", scale=(8.8, 1.56, 1.56),
                               translate=(0.0, 5.0, 7.0), axis_labels=("z", "y", "x"))

@@ -337,3 +337,18 @@ def test_extremes_of_empty_and_non_finite_data():
     stack[1, 2, 3], stack[0, 0, 0], stack[3, 4, 5] = np.nan, -np.inf, 7.0
     finite = stack[np.isfinite(stack)]
     assert histogram._extremes(stack.T) == (float(finite.min()), 7.0)
+
+
+def test_integer_extremes_are_shown_whole_and_float16_by_its_name(viewer):
+    """1000000 and 1000001 both showed as 1e+06; float16 data showed as float32."""
+    widget = dock(viewer)
+    viewer.add_image(np.array([[1_000_000, 1_000_001]] * 4, np.uint32), name="counts")
+    assert widget._insight["min"].text() == "1000000"
+    assert widget._insight["max"].text() == "1000001"
+    viewer.add_image(np.linspace(0, 1, 16, dtype=np.float16).reshape(4, 4), name="half")
+    assert widget._insight["dtype"].text() == "float16"
+    big = np.full((2100, 2100), 1_000_000, np.uint32)  # sampled: exact extremes read apart
+    big[-1, -1] = 1_000_001
+    viewer.add_image(big, name="big")
+    assert widget._insight["min"].text() == "1000000"
+    assert widget._insight["max"].text() == "1000001"

@@ -243,6 +243,7 @@ def test_a_whole_volume_preview_runs_in_slabs_and_newer_values_stop_it(
     viewer.add_image(banana, name="banana")
     viewer.dims.ndisplay = 3  # the whole volume is previewed
     widget = dock(viewer, qtbot, "median")
+    qtbot.waitUntil(lambda: widget._worker is not None, timeout=5000)  # (the next turn)
     first = widget._worker
     assert widget._worker_in_slabs  # slab by slab, with progress
     aborted = []
@@ -310,8 +311,9 @@ def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, 
     np.testing.assert_array_equal(
         preview.data, np.moveaxis(ops.threshold(image, method="li"), -1, 0)
     )
-    for name in ("flip", "project", "subsample", "crop"):  # their axes have no colour axis
-        assert "rgb" not in dock(viewer, qtbot, name).input_names
+    for name in ("flip", "subsample", "crop"):  # their axes have no colour axis (the crop
+        assert "rgb" not in dock(viewer, qtbot, name).input_names  # dock's have)
+    assert "rgb" in dock(viewer, qtbot, "project").input_names  # colours kept
     # The masks' colour axis is labelled a channel: they are labelled one by one.
     assert preview.axis_labels[0] == "channel"
     widget.apply()
@@ -351,6 +353,164 @@ def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
         kept.name,
     )
     assert step.parameters["method"] == "li"
+    # the preview keeps its name and stays live beside the result (as the README says)
+    assert kept.name == "blobs threshold [1]"
+    assert viewer.layers["blobs threshold"] is widget.preview_layer
+    widget.apply()
+    wait_idle(qtbot, widget)
+    assert viewer.layers[-1].name == "blobs threshold [2]"
+
+
+def test_labels_and_rgb_stacks_are_projected_as_fiji_does(viewer, qtbot):
+    """Z Project takes any stack: the maximum of labels is labels, their mean an image,
+    an RGB stack's projection RGB."""
+    rng = np.random.default_rng(2)
+    cells = ops.label(rng.random((5, 30, 40)) > 0.8)
+    labels = viewer.add_labels(cells, name="cells", scale=(2.0, 0.5, 0.5))
+    rgb = viewer.add_image(rng.integers(0, 255, (5, 30, 40, 3), dtype=np.uint8), name="rgb",
+                           rgb=True)
+    assert rgb.rgb
+    widget = dock(viewer, qtbot, "project")
+    assert {labels, rgb} <= {layer for _, layer in widget._layer_choices()}
+    widget.input_layer = labels
+    wait_idle(qtbot, widget)
+    preview = viewer.layers["cells project"]
+    assert preview._type_string == "labels"
+    np.testing.assert_array_equal(preview.data, cells.max(axis=0))
+    np.testing.assert_allclose(preview.scale, (0.5, 0.5))
+    widget.set_parameters(method="mean")
+    wait_idle(qtbot, widget)
+    preview = viewer.layers["cells project"]
+    assert preview._type_string == "image"
+    np.testing.assert_allclose(preview.data, cells.mean(axis=0), rtol=1e-6)
+    widget.set_parameters(method="min")
+    wait_idle(qtbot, widget)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    kept = viewer.layers[-1]
+    assert kept._type_string == "labels"
+    np.testing.assert_array_equal(kept.data, cells.min(axis=0))
+    np.testing.assert_array_equal(labels.data, cells)  # the input is unchanged
+    widget.input_layer = rgb
+    widget.set_parameters(method="max")
+    wait_idle(qtbot, widget)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    kept = viewer.layers[-1]
+    assert kept.rgb and kept.data.shape == (30, 40, 3)
+    np.testing.assert_array_equal(kept.data, rgb.data.max(axis=0))
+
+
+def test_a_new_voxel_size_is_never_previewed_with_the_old_slider_number(
+    viewer, qtbot, banana, monkeypatch
+):
+    """napari moves its dims first on a new scale, asking for a preview before the widget
+    had converted its sliders: 30 px became 30 µm (a 362 GiB refusal, or minutes)."""
+    import napari_bioimg._widgets.operation as operation_module
+
+    errors = []
+    monkeypatch.setattr(operation_module, "show_error", errors.append)
+    layer = viewer.add_image(banana[:, ::4, ::4], name="small")
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer, qtbot, "median")
+    widget.set_parameters(radius=30.0)  # pixels: no voxel size yet
+    wait_idle(qtbot, widget)
+    radii = []
+    compute = OperationWidget._compute
+
+    def recorded(self, request, data):  # (on the class: magicgui refuses to delete it)
+        radii.append(request.parameters["radius"])
+        return compute(self, request, data)
+
+    monkeypatch.setattr(OperationWidget, "_compute", recorded)
+    layer.scale = (0.05, 0.01, 0.01)  # as the Voxel size dock sets it (µm)
+    wait_idle(qtbot, widget)
+    assert radii and all(r == pytest.approx(0.3) for r in radii), radii  # 30 px, in µm
+    assert errors == []
+    full = ops.median(banana[:, ::4, ::4], radius=0.3, spacing=(0.05, 0.01, 0.01))
+    z = int(round(layer.world_to_data(viewer.dims.point)[0]))  # (the plane shown now)
+    np.testing.assert_array_equal(viewer.layers["small median"].data[0], full[z])
+
+
+def test_rolling_the_axes_recomputes_and_unticking_the_preview_removes_it(
+    viewer, qtbot, banana
+):
+    """A rolled view kept showing one z plane (a line in the side view); unticking live
+    preview left the old values' layer beside the sliders' new ones."""
+    stack = banana[:, ::8, ::8]
+    viewer.add_image(stack, name="banana")
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer, qtbot, "gaussian")
+    wait_idle(qtbot, widget)
+    assert viewer.layers["banana gaussian"].data.shape == (1, *stack.shape[1:])
+    viewer.dims.roll()  # z now shown as rows or columns: the whole volume
+    wait_idle(qtbot, widget)
+    preview = viewer.layers["banana gaussian"]
+    np.testing.assert_allclose(preview.data, ops.gaussian(stack, sigma=1.0), rtol=1e-6)
+    widget._preview.value = False
+    assert "banana gaussian" not in [layer.name for layer in viewer.layers]
+    widget.set_parameters(sigma=2.0)  # nothing computed while off
+    wait_idle(qtbot, widget)
+    assert "banana gaussian" not in [layer.name for layer in viewer.layers]
+    widget._preview.value = True
+    wait_idle(qtbot, widget)
+    np.testing.assert_allclose(
+        viewer.layers["banana gaussian"].data, ops.gaussian(stack, sigma=2.0), rtol=1e-6
+    )
+
+
+def test_a_threshold_preview_of_a_lazy_stack_reads_one_plane_once_its_value_is_known(
+    viewer, qtbot
+):
+    """Every manual value, dims move or method already counted read the whole stack."""
+    import dask.array as da
+
+    rng = np.random.default_rng(8)
+    stack = (rng.random((16, 48, 64)) * 1000).astype(np.uint16)
+    reads = []
+
+    def counted(block):
+        reads.append(block.shape[0])
+        return block
+
+    lazy = da.from_array(stack, chunks=(1, 48, 64)).map_blocks(counted, dtype=stack.dtype)
+    layer = viewer.add_image(lazy, name="lazy")
+    viewer.dims.set_current_step(0, 5)
+    widget = dock(viewer, qtbot, "threshold")  # otsu: the whole stack, once
+    wait_idle(qtbot, widget)
+    for change in (lambda: widget.set_parameters(method="triangle"),  # histogram kept
+                   lambda: widget.set_parameters(method="manual", value=400.0),
+                   lambda: widget.set_parameters(value=600.0),
+                   lambda: viewer.dims.set_current_step(0, 9)):
+        reads.clear()
+        change()
+        wait_idle(qtbot, widget)
+        assert len(reads) <= 3, reads  # the plane shown (napari's and the preview's)
+    np.testing.assert_array_equal(viewer.layers["lazy threshold"].data[0], stack[9] > 600)
+    assert layer.data is lazy
+
+
+def test_closing_the_viewer_starts_no_preview(make_napari_viewer, qtbot, monkeypatch):
+    """viewer.close() removes the preview first, moving the dims: a preview of the input
+    started while the viewer was torn down (and of the next layer once it was removed)."""
+    viewer = make_napari_viewer()
+    stack = np.random.default_rng(9).random((12, 40, 40)).astype(np.float32)
+    viewer.add_image(stack, name="other")
+    viewer.add_image(stack, name="stack")
+    widget = dock(viewer, qtbot, "gaussian")
+    wait_idle(qtbot, widget)
+    assert viewer.layers["stack gaussian"] is widget.preview_layer
+    started = []
+    start = OperationWidget._start_preview
+
+    def recorded(self):
+        started.append(self.input_layer)
+        start(self)
+
+    monkeypatch.setattr(OperationWidget, "_start_preview", recorded)
+    viewer.layers.clear()  # (what viewer.close() does before closing the window)
+    qtbot.wait(50)
+    assert started == [] and not widget.busy
 
 
 def test_apply_on_a_stack_goes_slab_by_slab(viewer, qtbot, banana):

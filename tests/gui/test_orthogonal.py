@@ -320,3 +320,44 @@ def test_without_a_stack_the_dock_says_so(viewer, blobs):
     widget = dock(viewer)
     assert widget.shown_layers() == []
     assert widget._info.text().startswith("(no 3D image")
+
+
+def test_naming_the_axis_before_y_in_the_voxel_size_dock_updates_the_views(viewer, blobs):
+    """The views kept showing a stack named t (the README: open widgets follow)."""
+    stack = viewer.add_image(np.stack([blobs] * 4), name="stack", scale=(2.0, 0.5, 0.5))
+    widget = dock(viewer)
+    assert widget.shown_layers() == [stack] and widget._info.text() == "stack"
+    _, voxel = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {stack}
+    assert voxel.set_axis_role("t") == [stack]
+    assert widget.shown_layers() == [] and widget._info.text().startswith("(no 3D image")
+    assert len(widget.view_model("xz").layers) == 0  # no copy left
+    assert voxel.set_axis_role("z") == [stack]
+    assert widget.shown_layers() == [stack] and widget._info.text() == "stack"
+
+
+def test_script_ending_without_closing_the_viewer_exits_cleanly():
+    """Python's exit deletes the dock through Qt (``destroyed``) with the views'
+    dims sliders half gone: clearing their layers then raised in a Qt slot,
+    which aborted the interpreter (exit code 134, a traceback)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = """
+        import napari, numpy as np
+        from qtpy.QtWidgets import QApplication
+        from napari_bioimg._widgets.orthogonal import OrthogonalViews
+        viewer = napari.Viewer(show=False)
+        viewer.add_image(np.zeros((10, 32, 32)), scale=(4, 1, 1))
+        viewer.window.add_dock_widget(OrthogonalViews(viewer))
+        QApplication.instance().processEvents()
+        print("end of script")
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip().endswith("end of script")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]

@@ -24,6 +24,15 @@ def replay_on(qtbot, pipeline_dock, layer):
     return pipeline_dock.viewer.layers[-1]
 
 
+def stack_and_voxel_dock(viewer, seed):
+    """A 6x30x40 uint8 stack layer, selected in the Voxel size dock."""
+    stack = np.random.default_rng(seed).integers(0, 200, (6, 30, 40)).astype(np.uint8)
+    source = viewer.add_image(stack, name="stack")
+    _, voxel_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {source}
+    return stack, source, voxel_dock
+
+
 def test_recorded_gui_session_replays_to_the_same_layers(
     make_napari_viewer, qtbot, blobs, tmp_path
 ):
@@ -294,10 +303,7 @@ def test_voxel_size_corrections_during_an_apply_and_after_removing_the_step(
     make_napari_viewer, qtbot
 ):
     viewer = make_napari_viewer()
-    stack = np.random.default_rng(2).integers(0, 200, (6, 30, 40)).astype(np.uint8)
-    source = viewer.add_image(stack, name="stack")
-    _, voxel_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
-    viewer.layers.selection = {source}
+    stack, source, voxel_dock = stack_and_voxel_dock(viewer, 2)
     assert voxel_dock.apply((1.5, 1.0, 1.0), "pixel")
     median = dock(viewer, qtbot, "median")
     median.input_layer = source
@@ -374,3 +380,317 @@ def test_saving_keeps_the_chain_of_the_selected_step_and_says_what_is_left(
     np.testing.assert_array_equal(loaded.run(blobs, (0.5, 0.5)), labels.data)
     script = pipeline_dock.copy_script()
     assert "ops.label(" in script and "ops.subsample(" not in script
+
+
+def test_a_mean_projection_replayed_on_labels_is_an_image(make_napari_viewer, qtbot):
+    """A mean or sum is an image whatever it averages (the replay gave it to add_labels)."""
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    source = viewer.add_image(rng.random((6, 30, 40)).astype(np.float32), name="img")
+    apply(qtbot, dock(viewer, qtbot, "project"), source, method="mean")
+    labels = viewer.add_labels(ops.label(rng.random((6, 30, 40)) > 0.7), name="cells")
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    replay = replay_on(qtbot, pipeline_dock, labels)
+    assert replay.name == "cells pipeline" and replay._type_string == "image"
+    np.testing.assert_allclose(replay.data, labels.data.mean(axis=0), rtol=1e-6)
+    apply(qtbot, dock(viewer, qtbot, "project"), source, method="max")  # keeps the kind
+    replay = replay_on(qtbot, pipeline_dock, labels)
+    assert replay._type_string == "labels"
+    np.testing.assert_array_equal(replay.data, labels.data.max(axis=0))
+
+
+def test_the_z_projection_of_a_numbered_4d_stack_is_filtered_frame_by_frame(
+    make_napari_viewer, qtbot
+):
+    """napari numbers a plain 4D layer's axes; its projection's first axis was taken for z."""
+    viewer = make_napari_viewer()
+    tzyx = np.random.default_rng(5).integers(0, 255, (4, 6, 30, 40)).astype(np.uint8)
+    source = viewer.add_image(tzyx, name="plain")
+    assert tuple(source.axis_labels) == ("-4", "-3", "-2", "-1")
+    apply(qtbot, dock(viewer, qtbot, "project"), source)  # the axis before y
+    projected = viewer.layers[-1]
+    np.testing.assert_array_equal(projected.data, tzyx.max(axis=1))
+    apply(qtbot, dock(viewer, qtbot, "gaussian"), projected, sigma=1.0)
+    blurred = viewer.layers[-1]
+    frames = np.stack([ops.gaussian(frame, sigma=1.0) for frame in tzyx.max(axis=1)])
+    np.testing.assert_allclose(blurred.data, frames, rtol=1e-6)
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    replay = replay_on(qtbot, pipeline_dock, source)
+    np.testing.assert_array_equal(replay.data, blurred.data)
+
+
+def test_mask_operations_on_a_label_image_record_its_mask(make_napari_viewer, qtbot, tmp_path):
+    """The widgets take a label layer's objects (labels != 0) as the mask: so does the record."""
+    viewer = make_napari_viewer()
+    mask = np.random.default_rng(4).random((40, 50)) > 0.7
+    labels = viewer.add_labels(ops.label(mask), name="cells")  # values 0 to dozens
+    assert labels.data.max() > 1
+    apply(qtbot, dock(viewer, qtbot, "binary_dilation"), labels, radius=1.0)
+    dilated = viewer.layers[-1]
+    apply(qtbot, dock(viewer, qtbot, "fill_holes"), dilated)  # a mask already: as it is
+    filled = viewer.layers[-1]
+    apply(qtbot, dock(viewer, qtbot, "binary_erosion"), labels, radius=1.0)  # the same mask
+    eroded = viewer.layers[-1]
+    np.testing.assert_array_equal(eroded.data, ops.binary_erosion(mask, radius=1.0))
+
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline = pipeline_dock.pipeline()
+    assert [s.operation for s in pipeline] == [
+        "labels_to_mask", "binary_dilation", "fill_holes", "binary_erosion"]
+    assert pipeline[3].source == pipeline[0].id
+    results = pipeline.run(labels.data, all_results=True)
+    np.testing.assert_array_equal(results[2], filled.data.astype(bool))
+    np.testing.assert_array_equal(results[3], eroded.data.astype(bool))
+    pipeline_dock.recorder.remove(3)  # the side branch: the dilation chain stays
+    pipeline_dock.save(tmp_path / "steps.yaml")
+    saved = Pipeline.load(tmp_path / "steps.yaml")
+    np.testing.assert_array_equal(saved.run(labels.data), filled.data.astype(bool))
+    assert "ops.labels_to_mask(" in saved.to_python()
+    replay = replay_on(qtbot, pipeline_dock, labels)
+    np.testing.assert_array_equal(replay.data, filled.data)
+
+
+def test_a_mask_step_on_labels_has_a_conversion_of_its_own_that_goes_with_it(
+    make_napari_viewer, qtbot
+):
+    """A Mask from labels applied by hand (its layer may be painted) is not the one a mask
+    step applied to the labels reads; removing that step removes its hidden conversion."""
+    viewer = make_napari_viewer()
+    labels = viewer.add_labels(
+        ops.label(np.random.default_rng(4).random((40, 50)) > 0.7), name="cells"
+    )
+    apply(qtbot, dock(viewer, qtbot, "labels_to_mask"), labels)
+    painted = viewer.layers[-1]
+    painted.data_setitem((np.array([5, 5, 6]), np.array([5, 6, 5])), 1)  # marked edited
+    apply(qtbot, dock(viewer, qtbot, "binary_opening"), labels, radius=1.0)
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    recorder = pipeline_dock.recorder
+    assert [s.operation for s in recorder.steps] == [
+        "labels_to_mask", "labels_to_mask", "binary_opening"]
+    assert recorder.steps[2].reads == recorder.steps[1].makes != recorder.steps[0].makes
+    assert recorder.edited([]) == [1]  # the painted mask, which the opening did not read
+    pipeline, left = pipeline_dock.output_pipeline()
+    assert [s.operation for s in pipeline] == ["labels_to_mask", "binary_opening"]
+    assert recorder.edited(left) == []  # so saving it says nothing of an edit
+    recorder.remove(0)  # the painted mask's step: nothing read it
+    recorder.remove(1)  # the opening: its conversion goes too
+    assert recorder.steps == []
+
+
+@pytest.mark.parametrize("action", ["resample", "flip"])
+def test_a_voxel_size_set_while_a_resample_or_flip_runs_comes_after_its_step(
+    make_napari_viewer, qtbot, action
+):
+    """Not only the operation docks: the Voxel size and Crop docks' own work too."""
+    viewer = make_napari_viewer()
+    stack, source, voxel_dock = stack_and_voxel_dock(viewer, 3)
+    assert voxel_dock.apply((3.0, 1.0, 1.0), "pixel")
+    if action == "resample":
+        voxel_dock.resample()
+        done = lambda: not voxel_dock.busy  # noqa: E731
+    else:
+        _, crop_dock = viewer.window.add_plugin_dock_widget(
+            "napari-bioimg", "Crop, subsample and flip")
+        crop_dock.layer = source
+        assert crop_dock.flip() is not None
+        done = lambda: not crop_dock.busy  # noqa: E731
+    # (its result reaches the viewer through the event loop: it is still to come)
+    assert voxel_dock.apply((5.0, 1.0, 1.0), "pixel")
+    qtbot.waitUntil(done, timeout=20000)
+    made = viewer.layers[-1]
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline = pipeline_dock.pipeline()
+    operation = "resample_isotropic" if action == "resample" else "flip"
+    assert [(s.operation, s.parameters.get("z")) for s in pipeline] == [
+        ("set_voxel_size", 3.0), (operation, None), ("set_voxel_size", 5.0)]
+    results = pipeline.run(stack, (1.0, 1.0, 1.0), all_results=True)
+    np.testing.assert_array_equal(results[1], made.data)
+    if action == "resample":
+        assert made.data.shape[0] == 16  # 6 planes 3 pixels apart
+    else:  # placed with the voxel size it was computed with, as the replay places it
+        np.testing.assert_allclose(made.scale, (3.0, 1.0, 1.0))
+
+
+def test_steps_applied_to_a_replay_result_follow_the_replayed_steps(
+    make_napari_viewer, qtbot, blobs, monkeypatch
+):
+    from napari_bioimg._widgets import pipeline_dock as pipeline_dock_module
+
+    told = []
+    monkeypatch.setattr(pipeline_dock_module, "show_info", told.append)
+    viewer = make_napari_viewer()
+    first = viewer.add_image(blobs, name="first")
+    second = viewer.add_image(blobs[::-1].copy(), name="second")
+    apply(qtbot, dock(viewer, qtbot, "gaussian"), first, sigma=1.5)
+    _, voxel_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {second}  # a voxel size of its own: still an input
+    assert voxel_dock.apply((1.0, 1.0), "µm")
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline_dock._steps.value = 0  # the gaussian (the voxel size was recorded last)
+    replayed = replay_on(qtbot, pipeline_dock, second)
+    pipeline_dock._steps.native.clearSelection()
+    assert replayed.name == "second pipeline"
+    apply(qtbot, dock(viewer, qtbot, "threshold"), replayed, method="otsu")
+    mask = viewer.layers[-1]
+    pipeline, left = pipeline_dock.output_pipeline()
+    assert [s.operation for s in pipeline] == ["gaussian", "threshold"] and left == [2]
+    assert pipeline[1].source == pipeline[0].id
+    np.testing.assert_array_equal(pipeline.run(second.data), mask.data.astype(bool))
+    # a voxel size set on the replay result is its own step, read by what follows,
+    # also when set again (the second replaces the first)
+    viewer.layers.selection = {replayed}
+    assert voxel_dock.apply((3.0, 3.0), "pixel")
+    assert voxel_dock.apply((2.0, 2.0), "pixel")
+    apply(qtbot, dock(viewer, qtbot, "median"), replayed, radius=2.0)
+    pipeline, _ = pipeline_dock.output_pipeline()
+    assert [s.operation for s in pipeline] == ["gaussian", "set_voxel_size", "median"]
+    assert pipeline[1].parameters["y"] == 2.0
+    np.testing.assert_array_equal(pipeline.run(second.data), viewer.layers[-1].data)
+    lines = [line for line, _ in pipeline_dock._step_choices()]
+    assert lines[-1].endswith("on 'second pipeline'")  # (the layer it was applied to)
+
+    # painted, a replay result is an input of its own: the pipeline starts from it
+    pipeline_dock._steps.value = 0
+    again = replay_on(qtbot, pipeline_dock, second)
+    pipeline_dock._steps.native.clearSelection()
+    again.data = again.data * 0.5
+    apply(qtbot, dock(viewer, qtbot, "threshold"), again, method="otsu")
+    pipeline, _ = pipeline_dock.output_pipeline()
+    assert [s.operation for s in pipeline] == ["threshold"]
+    np.testing.assert_array_equal(pipeline.run(again.data), viewer.layers[-1].data.astype(bool))
+
+    # a replay whose layer is removed meanwhile says so
+    pipeline_dock.run_on(second)
+    viewer.layers.remove(second)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    assert told and "'second' was removed" in told[-1]
+
+
+def test_a_replay_error_names_its_step(make_napari_viewer, qtbot, blobs, monkeypatch):
+    from napari_bioimg._widgets import pipeline_dock as pipeline_dock_module
+    from napari_bioimg._widgets.custom import show
+    from napari_bioimg.ops import register, unregister
+
+    errors = []
+    monkeypatch.setattr(pipeline_dock_module, "show_error", errors.append)
+
+    def dim_only(image, limit: float = 10.0):
+        if image.max() > limit:
+            raise RuntimeError("too bright")  # (not a ValueError: told with a note)
+        return image * 1
+
+    register(dim_only)
+    try:
+        viewer = make_napari_viewer()
+        dark = viewer.add_image(np.zeros((20, 20), np.uint8), name="dark")
+        apply(qtbot, show(viewer, "dim_only"), dark, limit=10.0)
+        bright = viewer.add_image(blobs, name="bright")
+        _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+        pipeline_dock.run_on(bright)
+        qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+        assert errors and "too bright" in errors[-1] and "step 1 (dim_only)" in errors[-1]
+    finally:
+        unregister("dim_only")
+
+
+def test_the_step_list_tells_edited_removed_and_renamed_layers(
+    make_napari_viewer, qtbot, blobs, monkeypatch, tmp_path
+):
+    from napari_bioimg._widgets import pipeline_dock as pipeline_dock_module
+
+    told = []
+    monkeypatch.setattr(pipeline_dock_module, "show_info", told.append)
+    viewer = make_napari_viewer()
+    source = viewer.add_image(blobs, name="blobs")
+    apply(qtbot, dock(viewer, qtbot, "threshold"), source, method="otsu")
+    mask = viewer.layers[-1]
+    apply(qtbot, dock(viewer, qtbot, "label"), mask)
+    labels = viewer.layers[-1]
+    apply(qtbot, dock(viewer, qtbot, "gaussian"), source, sigma=1.0)
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+
+    def lines():  # as the list shows them
+        shown = pipeline_dock._steps.native
+        return [shown.item(row).text() for row in range(shown.count())]
+
+    assert len(lines()) == 3 and not any("[result" in line for line in lines())
+    mask.paint((10, 10), 1)  # a hand correction of the mask, as with the brush
+    assert lines()[0].endswith("[result edited by hand]")
+    assert "[result" not in lines()[1]
+    pipeline_dock._steps.value = 1  # save the labelling chain: it reads the edited mask
+    pipeline_dock.save(tmp_path / "steps.yaml")
+    assert "step 1 was edited by hand" in told[-1]
+    pipeline_dock._steps.value = 2  # the gaussian alone: no edited step in it
+    pipeline_dock.save(tmp_path / "steps.yaml")
+    assert "edited" not in told[-1]
+
+    source.name = "cells"
+    viewer.layers.remove(labels)
+    assert lines()[0].endswith("on 'cells' [result edited by hand]")
+    assert lines()[1].endswith("[result layer removed]")
+    assert lines()[2].endswith("on 'cells'")
+
+    objects = viewer.add_labels(ops.label(blobs > 128), name="objects")
+    apply(qtbot, dock(viewer, qtbot, "fill_holes"), objects)  # reads its mask
+    objects.name = "nuclei"
+    assert lines()[-2:] == ["4. labels_to_mask() on 'nuclei'", "5. fill_holes() on 'nuclei'"]
+    pipeline_dock._steps.value = 4
+    pipeline_dock._remove.clicked.emit()  # (the step after it is not selected now)
+    # its labels_to_mask step, which no other step reads, goes with it
+    assert len(lines()) == 3 and pipeline_dock._selected_step() is None
+
+
+def test_a_saved_pipeline_runs_on_a_layer_from_the_dock(
+    make_napari_viewer, qtbot, blobs, monkeypatch, tmp_path
+):
+    from napari_bioimg._widgets import pipeline_dock as pipeline_dock_module
+
+    errors = []
+    monkeypatch.setattr(pipeline_dock_module, "show_error", errors.append)
+    saved = Pipeline()
+    saved.append("gaussian", {"sigma": 2.0})
+    saved.append("threshold", {"method": "li"})
+    saved.save(tmp_path / "nuclei.yaml")
+    viewer = make_napari_viewer()
+    source = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
+    before = source.data.copy()
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline_dock.run_saved(tmp_path / "nuclei.yaml", source)
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    result = viewer.layers[-1]
+    assert result.name == "blobs nuclei"
+    assert type(result).__name__ == "Labels"  # a mask, as Apply shows it
+    np.testing.assert_array_equal(result.data, saved.run(blobs, (0.5, 0.5)))
+    np.testing.assert_allclose(result.scale, (0.5, 0.5))
+    np.testing.assert_array_equal(source.data, before)
+    assert pipeline_dock.recorder.steps == []  # nothing was applied by hand
+
+    (tmp_path / "bad.yaml").write_text(
+        "napari_bioimg_pipeline: 1\nsteps: [{operation: no_such_filter}]\n")
+    pipeline_dock.run_saved(tmp_path / "bad.yaml", source)
+    assert errors and "no_such_filter" in errors[-1] and "bad.yaml" in errors[-1]
+    pipeline_dock.run_saved(tmp_path / "missing.yaml", source)
+    assert "missing.yaml" in errors[-1]
+    assert not pipeline_dock.busy and viewer.layers[-1] is result
+
+
+def test_a_voxel_size_set_between_two_mask_steps_gets_a_mask_of_its_own(
+    make_napari_viewer, qtbot
+):
+    viewer = make_napari_viewer()
+    mask = np.random.default_rng(8).random((5, 30, 40)) > 0.8
+    labels = viewer.add_labels(ops.label(mask), name="cells")
+    apply(qtbot, dock(viewer, qtbot, "binary_dilation"), labels, radius=1.0)
+    _, voxel_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {labels}
+    assert voxel_dock.apply((4.0, 1.0, 1.0), "pixel")
+    apply(qtbot, dock(viewer, qtbot, "binary_dilation"), labels, radius=2.0)
+    dilated = viewer.layers[-1]
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline, _ = pipeline_dock.output_pipeline()
+    assert [s.operation for s in pipeline] == [
+        "set_voxel_size", "labels_to_mask", "binary_dilation"]
+    result = pipeline.run(labels.data, (1.0, 1.0, 1.0))
+    np.testing.assert_array_equal(result, dilated.data.astype(bool))
+    np.testing.assert_array_equal(result, ops.binary_dilation(mask, radius=2.0,
+                                                              spacing=(4.0, 1.0, 1.0)))

@@ -135,6 +135,11 @@ def test_naming_an_axis_twice_replays_as_shown(viewer):
     assert widget.set_axis_role("channel") == [numbered]
     assert widget.set_axis_role("z") == [numbered]  # ("axis 0" is no second z)
     assert tuple(numbered.axis_labels)[-3:] == ("z", "y", "x")
+    assert widget.set_axis_role("t") == [numbered]  # nor a t already ("axis 0": the
+    assert tuple(numbered.axis_labels) == ("axis 0", "t", "y", "x")  # role it is shown)
+    projected = viewer.add_image(np.zeros((2, 8, 8)), name="tyx", axis_labels=("axis 0", "y", "x"))
+    viewer.layers.selection = {projected}  # (a numbered stack's z projection: frames)
+    assert "frame" in widget._role.currentText().lower()
 
 
 @pytest.mark.parametrize("spacing", [(0.0, 1.0, 1.0), (1.0, -0.5, 1.0), (1.0, 1.0, float("nan"))])

@@ -2,7 +2,7 @@
 
 from napari.layers import Layer
 
-from ..ops.planes import default_axis_names
+from ..ops.planes import default_axis_names, numbered
 
 __all__ = ["axis_names"]
 
@@ -16,6 +16,6 @@ def axis_names(viewer, layer: Layer) -> list[str]:
     labels = [str(label) for label in getattr(layer, "axis_labels", ())][-layer.ndim :]
     if len(labels) != layer.ndim:
         labels = [str(label) for label in viewer.dims.axis_labels][-layer.ndim :]
-    if all(label.lstrip("-").isdigit() for label in labels):
+    if numbered(labels):
         labels = default_axis_names(layer.ndim)
     return labels

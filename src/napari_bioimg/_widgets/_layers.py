@@ -1,12 +1,14 @@
 """Small helpers between napari layers and the headless core."""
 
 import math
+import re
 from typing import Any
 
 import numpy as np
-from magicgui.widgets import ComboBox
+from magicgui.widgets import ComboBox, Select
 from napari.layers import Image, Labels, Layer
 
+from ..ops.planes import numbered
 from ..pipeline.spacing import trailing
 
 PREVIEW_KEY = "napari_bioimg_preview"
@@ -28,6 +30,28 @@ CHANNEL_LABELS = (CHANNEL, "c")
 NOT_SPATIAL = (*CHANNEL_LABELS, "t", "time", "frame")  # axis labels of batch axes
 
 
+def error_text(error: BaseException) -> str:
+    """How to tell ``error`` in a notification.
+
+    The core's ValueError and TypeError name the parameter: their message alone.
+    Anything else (a KeyError in a function of your own) is named by its type,
+    ``KeyError: 'gain'``, as Python prints it (unless its message does already).
+    """
+    if type(error) in (ValueError, TypeError) or getattr(error, "tells_its_type", False):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def is_batch_label(label) -> bool:
+    """Whether an axis labelled ``label`` is a batch axis (frames, channels), not space.
+
+    Besides t and channel, the ``axis 0``... that name napari's numbered leading
+    axes once a projection has taken z away (:func:`~napari_bioimg.ops.planes.output_axes`).
+    """
+    label = str(label).lower()
+    return label in NOT_SPATIAL or re.fullmatch(r"axis \d+", label) is not None
+
+
 def spatial_scale(layer: Layer) -> tuple[float, ...]:
     """The voxel size of the spatial (last 2 or 3) axes.
 
@@ -44,7 +68,7 @@ def spatial_count(axis_labels, ndim: int) -> int:
     """How many of the last ``ndim`` axes are spatial (see :func:`spatial_scale`)."""
     nsp = min(ndim, 3)
     labels = [str(label).lower() for label in list(axis_labels)[-nsp:]]
-    batch = [i for i, label in enumerate(labels) if label in NOT_SPATIAL]
+    batch = [i for i, label in enumerate(labels) if is_batch_label(label)]
     return nsp - (batch[-1] + 1 if batch else 0)
 
 
@@ -72,14 +96,19 @@ def physical_unit(unit) -> str | None:
     return None if text in ("", "pixel", "px", "None") else text
 
 
-def accepts(layer: Layer, input_kind: str, accepts_rgb: bool) -> bool:
-    """Tell whether ``layer`` can feed an operation reading ``input_kind`` data."""
+def accepts(layer: Layer, input_kind: str, accepts_rgb: bool, labels: bool = False) -> bool:
+    """Tell whether ``layer`` can feed an operation reading ``input_kind`` data.
+
+    ``labels``: label layers too (a projection: of labels by max or min, labels).
+    """
     if is_preview(layer):
         return False
     if input_kind == "mask":
         return isinstance(layer, Labels) or (
             isinstance(layer, Image) and np.dtype(layer.dtype) == bool
         )
+    if labels and isinstance(layer, Labels):
+        return True
     return isinstance(layer, Image) and (accepts_rgb or not layer.rgb)
 
 
@@ -121,6 +150,8 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
             kwargs.setdefault("colormap", source.colormap)
             kwargs.setdefault("blending", source.blending)
         return viewer.add_image(data, rgb=rgb, **kwargs)
+    if isinstance(source, Labels):  # the same labels keep their colours (a crop, a flip)
+        kwargs.setdefault("colormap", source.colormap.model_copy(deep=True))  # (not shared)
     return viewer.add_labels(data, **kwargs)
 
 
@@ -132,9 +163,7 @@ def named_axes(labels, ndim: int) -> tuple | None:
     """
     if labels is None or len(labels) != ndim or None in labels:
         return None
-    if all(str(label).lstrip("-").isdigit() for label in labels):
-        return None
-    return tuple(labels)
+    return None if numbered(labels) else tuple(labels)
 
 
 def oriented(source: Layer, scale, translate) -> tuple[tuple, dict]:
@@ -228,7 +257,7 @@ def reset_keeping(widget) -> None:
     """
     before = widget.value
     with widget.changed.blocked():
-        if isinstance(widget, ComboBox):
+        if isinstance(widget, ComboBox | Select):
             widget.native.clear()  # (magicgui appends new choices after the kept ones)
         widget.reset_choices()
         offered = list(widget.choices)
@@ -277,11 +306,15 @@ def subsample(data, limit: int) -> tuple[Any, bool]:
 def finite_extremes(values) -> tuple[float, float] | None:
     """Finite minimum and maximum of ``values`` (None: no finite value).
 
+    Integers exactly, as Python ints (a float of 2**62 + 1 is 2**62).
+
     Float stacks plane by plane: a finite-value copy of a whole stack would double it.
     """
     values = np.asarray(values)
     if values.size == 0:
         return None
+    if values.dtype.kind in "iu":
+        return int(values.min()), int(values.max())
     if values.dtype.kind != "f":
         return float(values.min()), float(values.max())
     low, high = np.inf, -np.inf

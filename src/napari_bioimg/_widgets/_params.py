@@ -106,6 +106,8 @@ def slider_factor(parameter: Parameter) -> float:
 
 def read_value(parameter: Parameter, widget: ValueWidget):
     """The widget's value as the core expects it (``ints`` text parsed)."""
+    if isinstance(widget, widgets.FloatSlider):
+        return _untruncated(widget)
     if parameter.kind != "ints":
         return widget.value
     text = str(widget.value).strip().strip("()[]")
@@ -125,6 +127,25 @@ def read_value(parameter: Parameter, widget: ValueWidget):
                 f"got {text!r}"
             ) from None
     return values[0] if len(values) == 1 else values
+
+
+def _untruncated(slider: widgets.FloatSlider) -> float:
+    """A float slider's value, less magicgui's truncation of the values set on it.
+
+    magicgui keeps ``int(value * precision)`` ticks: 33.3 set (or typed in its box)
+    reads back 33.299999, and a recorded step said so. Any value in the tick's
+    span, up to one tick away from zero, gives that tick: the shortest decimal
+    there is the value meant; a value dragged to a tick is that tick itself.
+    """
+    value = slider.value
+    tick = 1.0 / getattr(slider._widget, "_precision", 1e6)
+    size, sign = abs(value), math.copysign(1.0, value)
+    tolerance = 1e-9 * max(1.0, size)
+    for decimals in range(16):
+        candidate = round(size, decimals)
+        if size - tolerance <= candidate <= size + tick + tolerance:
+            return sign * candidate
+    return value
 
 
 def unit_label(parameter: Parameter, unit: str, ndim: int) -> str:

@@ -24,6 +24,8 @@ __all__ = ["CURTAIN_KEY", "CompareWidget"]
 
 CURTAIN_KEY = "napari_bioimg_curtain"
 MAX_ROW = 4  # up to this many layers side by side in one row, more in a square-ish grid
+# what the curtain takes over from its layer, also when changed while it is on
+_DISPLAY = ("contrast_limits", "gamma", "colormap", "opacity", "blending")
 
 
 @dataclass
@@ -42,6 +44,8 @@ class _Session:
 
     saved: _Saved | None = None
     curtain: Layer | None = None
+    # the upper layer's display events the curtain follows: (emitter, callback)
+    following: list = field(default_factory=list)
 
 
 class CompareWidget(widgets.Container):
@@ -60,6 +64,7 @@ class CompareWidget(widgets.Container):
         self.mode: str | None = None
         self._session = _Session()
         self._pair: tuple[Layer, Layer] | None = None  # upper, lower
+        self._side: list[Layer] = []  # the layers side by side
         self._custom_choice = False
         self._updating = False
 
@@ -144,6 +149,12 @@ class CompareWidget(widgets.Container):
             # is done removing (Delete of a selection holding the curtain removes it next)
             QTimer.singleShot(0, weak_callback(self._end_curtain))
             return
+        if self.mode == "grid" and any(removed is layer for layer in self._side):
+            self._side = [layer for layer in self._side if layer in self.viewer.layers]
+            if len(self._side) < 2:
+                QTimer.singleShot(0, weak_callback(self.restore))  # (once napari is done)
+                return
+            self._set_grid(len(self._side))  # no empty column left
         self._updating = True
         try:
             reset_keeping(self._layers)
@@ -187,12 +198,17 @@ class CompareWidget(widgets.Container):
             layer.visible = any(layer is chosen for chosen in layers)
         for layer in layers:
             layer.name_overlay.visible = True
-        grid = self.viewer.canvas.grid
-        grid.stride = 1
-        grid.shape = (1, len(layers)) if len(layers) <= MAX_ROW else (-1, -1)
-        grid.enabled = True
+        self._side = layers
+        self._set_grid(len(layers))
         self.viewer.reset_view()
         self._enter("grid", f"side by side: {', '.join(layer.name for layer in layers)}")
+
+    def _set_grid(self, count: int) -> None:
+        """Turn napari's grid on for ``count`` layers: one row, or a square-ish grid."""
+        grid = self.viewer.canvas.grid
+        grid.stride = 1
+        grid.shape = (1, count) if count <= MAX_ROW else (-1, -1)
+        grid.enabled = True
 
     # --- curtain ----------------------------------------------------------------------
 
@@ -210,27 +226,38 @@ class CompareWidget(widgets.Container):
         active = self.viewer.layers.selection.active
         self._pair = (upper, lower)
         self._session.curtain = self._curtain_copy(upper)
+        follow = weak_callback(self._follow_display)
+        for name in _DISPLAY:
+            emitter = getattr(upper.events, name, None)
+            if emitter is not None and hasattr(upper, name):
+                emitter.connect(follow)
+                self._session.following.append((emitter, follow))
         if active is not None:
             self.viewer.layers.selection.active = active
         self._enter("curtain", f"left: {upper.name} | right: {lower.name}")
         self._update_curtain()
 
+    def _follow_display(self, _event=None) -> None:
+        """Show the curtain as its layer is shown now (new contrast limits, colormap)."""
+        curtain = self._session.curtain
+        if self._pair is None or curtain is None or curtain not in self.viewer.layers:
+            return
+        for name, value in _display_of(self._pair[0]).items():
+            setattr(curtain, name, value)
+
     def _curtain_copy(self, source: Layer) -> Layer:
-        """A layer showing the left part of ``source`` as ``source`` shows it."""
+        """A layer showing the left part of ``source`` as ``source`` shows it (turned too)."""
         common = dict(
             name=f"{source.name} (curtain)", scale=source.scale, translate=source.translate,
-            opacity=source.opacity, blending=source.blending,
-            metadata={CURTAIN_KEY: True, PREVIEW_KEY: True},
+            rotate=source.rotate, shear=source.shear, affine=source.affine,
+            metadata={CURTAIN_KEY: True, PREVIEW_KEY: True}, **_display_of(source),
         )
         if getattr(source, "units", None) is not None:
             common["units"] = source.units
         view = self._left_part(source, 1, self._column_axis(source))
         if isinstance(source, Labels):
-            return self.viewer.add_labels(view, colormap=source.colormap, **common)
-        return self.viewer.add_image(
-            view, rgb=source.rgb, contrast_limits=source.contrast_limits, gamma=source.gamma,
-            **({} if source.rgb else {"colormap": source.colormap}), **common,
-        )
+            return self.viewer.add_labels(view, **common)
+        return self.viewer.add_image(view, rgb=source.rgb, **common)
 
     def _column_axis(self, layer: Layer) -> int:
         """The layer axis napari shows as columns (the last one if it shows none of its)."""
@@ -317,8 +344,8 @@ class CompareWidget(widgets.Container):
 
     def restore(self, _value=None) -> None:
         """Put visibility, names, grid and camera back as they were before comparing."""
-        restore_viewer(self.viewer, self._session.saved, self._session.curtain)
-        self._session.saved, self._session.curtain, self._pair = None, None, None
+        restore_viewer(self.viewer, self._session)
+        self._pair, self._side = None, []
         self.mode = None
         self._restore.enabled = False
         self._status.value = ""
@@ -329,6 +356,19 @@ class CompareWidget(widgets.Container):
         show_error(f"Compare: {message}")
 
 
+def _display_of(source: Layer) -> dict[str, Any]:
+    """How ``source`` is shown (:data:`_DISPLAY`), for its curtain to show it so."""
+    shown = {}
+    for name in _DISPLAY:
+        if not hasattr(source, name) or (name == "colormap" and getattr(source, "rgb", False)):
+            continue  # (an RGB image's colours are its own)
+        value = getattr(source, name)
+        if name == "colormap" and isinstance(source, Labels):
+            value = value.model_copy(deep=True)  # (label colours: not shared)
+        shown[name] = value
+    return shown
+
+
 def _with_coordinate(layer: Layer, axis: int, world: float) -> np.ndarray:
     """A world point on the layer's axes whose coordinate along ``axis`` is ``world``."""
     point = np.asarray(layer.data_to_world(np.zeros(layer.ndim)), dtype=float)
@@ -336,8 +376,13 @@ def _with_coordinate(layer: Layer, axis: int, world: float) -> np.ndarray:
     return point
 
 
-def restore_viewer(viewer, saved: _Saved | None, curtain: Layer | None) -> None:
+def restore_viewer(viewer, session: _Session) -> None:
     """Undo what compare mode changed (safe to call when nothing was changed)."""
+    saved, curtain = session.saved, session.curtain
+    for emitter, callback in session.following:
+        emitter.disconnect(callback)
+    session.following.clear()
+    session.saved = session.curtain = None
     if curtain is not None and curtain in viewer.layers:
         viewer.layers.remove(curtain)
     if saved is None:
@@ -361,7 +406,6 @@ def _closer(viewer, connections, session: _Session):
         for emitter, callback in connections:
             emitter.disconnect(callback)
         connections.clear()
-        restore_viewer(viewer, session.saved, session.curtain)
-        session.saved = session.curtain = None
+        restore_viewer(viewer, session)
 
     return close

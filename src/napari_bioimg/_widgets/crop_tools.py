@@ -6,6 +6,7 @@ and every Apply is recorded like any other operation, for pipelines.
 """
 
 import math
+from functools import partial
 
 import napari
 import numpy as np
@@ -19,7 +20,7 @@ from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
 from ._layers import add_result, is_preview, layer_data, reset_keeping, spatial_scale
 from ._lifetime import DockLifetime
-from ._recorder import record_applied
+from ._recorder import LAST, record_applied, recorder_for
 
 __all__ = ["REGIONS", "CropWidget"]
 
@@ -400,28 +401,37 @@ class CropWidget(widgets.Container):
             self._report(error)
             return None
         arrays = [layer_data(layer) for layer in targets]
+        # where each result goes, as the layers are now (a voxel size set meanwhile
+        # comes after the step: the result keeps the size it was computed with)
+        placed = [
+            output_geometry(operation, p, array.shape, layer.scale, layer.translate)
+            for layer, p, array in zip(targets, parameters, arrays, strict=True)
+        ]
         worker = create_worker(
             _compute, operation, parameters, arrays, _start_thread=False, _ignore_errors=True
         )
+        recorder = recorder_for(self.viewer)
+        after = [recorder.start_reading(layer) for layer in targets][0]
         worker.returned.connect(
-            lambda results: self._keep(operation, parameters, targets, results)
+            lambda results: self._keep(operation, parameters, targets, placed, results, after)
         )
         worker.errored.connect(self._report)
+        for layer in targets:
+            worker.finished.connect(partial(recorder.done_reading, layer))
         worker.finished.connect(self._on_finished)
         self._worker = worker
         self._status.value = f"{operation.display_name}…"
         worker.start()
         return worker
 
-    def _keep(self, operation: Operation, parameter_list: list, sources: list, results: list
-              ) -> None:
+    def _keep(self, operation: Operation, parameter_list: list, sources: list, placed: list,
+              results: list, after=LAST) -> None:
         kept = []
-        for source, parameters, result in zip(sources, parameter_list, results, strict=True):
+        for source, parameters, (scale, translate), result in zip(
+            sources, parameter_list, placed, results, strict=True
+        ):
             if source not in self.viewer.layers:
                 continue
-            scale, translate = output_geometry(
-                operation, parameters, layer_data(source).shape, source.scale, source.translate
-            )
             kind = "labels" if isinstance(source, Labels) else "image"
             layer = add_result(
                 self.viewer, result, kind, source, f"{source.name} {operation.name}",
@@ -432,7 +442,8 @@ class CropWidget(widgets.Container):
                     layer.colormap = source.colormap
                 layer.contrast_limits = source.contrast_limits
                 layer.gamma = source.gamma
-            record_applied(self.viewer, operation, parameters, source, layer)
+            record_applied(self.viewer, operation, parameters, source, layer, after=after)
+            after = recorder_for(self.viewer).last()  # (the next layer's step after this one)
             kept.append(layer.name)
         self._status.value = f"made {', '.join(kept)}" if kept else ""
 

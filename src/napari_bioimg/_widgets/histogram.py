@@ -81,6 +81,15 @@ class Computed:
     stats: dict | None = None
 
 
+def _number(value) -> str:
+    """A minimum or maximum as shown: integers whole (1000001, not 1e+06)."""
+    if isinstance(value, bool | np.bool_):
+        return str(int(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return f"{value:.6g}"
+
+
 def compute(data, index, values_range, spacing, limit: int) -> Computed:
     """Histogram of ``data[index]`` (all of it if ``index`` is None) on fixed bins.
 
@@ -606,8 +615,8 @@ class HistogramDock(QWidget):
         self._insight["shape"].setText(" × ".join(str(n) for n in stats["shape"]))
         self._insight["dtype"].setText(stats["dtype"])
         extremes = " (sampled)" if stats.get("extremes sampled", stats.get("sampled")) else ""
-        self._insight["min"].setText(f"{stats['min']:.6g}{extremes}")
-        self._insight["max"].setText(f"{stats['max']:.6g}{extremes}")
+        self._insight["min"].setText(f"{_number(stats['min'])}{extremes}")
+        self._insight["max"].setText(f"{_number(stats['max'])}{extremes}")
         self._insight["mean"].setText(f"{stats['mean']:.6g}{sampled}")
         self._insight["std"].setText(f"{stats['std']:.6g}{sampled}")
         spacing = " × ".join(f"{s:.4g}" for s in spatial_scale(layer))

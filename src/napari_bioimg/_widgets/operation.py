@@ -17,10 +17,11 @@ from typing import Any
 import napari
 import numpy as np
 from magicgui import widgets
-from napari.layers import Image, Layer
+from napari.layers import Image, Labels, Layer
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info
 from psygnal import Signal
+from qtpy.QtCore import QTimer
 from qtpy.QtGui import QFontMetrics
 
 from ..ops.planes import (
@@ -41,6 +42,7 @@ from ._layers import (
     NonzeroView,
     accepts,
     add_result,
+    error_text,
     fit_axes,
     for_display,
     layer_data,
@@ -66,7 +68,7 @@ from ._params import (
     to_shown,
     unit_label,
 )
-from ._recorder import LAST, record_applied, recorder_for
+from ._recorder import LAST, record_applied, recorder_for, result_kind
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
 PREPARE_CACHE_SIZE = 16
@@ -140,6 +142,8 @@ class OperationWidget(widgets.Container):
         self._input = widgets.ComboBox(label="input", choices=self._layer_choices, nullable=True)
         self._controls = {p.name: make_widget(p, self._axis_choices) for p in operation.parameters}
         self._size_factors: dict[str, float] = {}  # layer units per pixel of size sliders
+        self._fitted_for: tuple | None = None  # the voxel size the sliders were fit to
+        self._start_queued = False  # a preview to start at the next turn of the event loop
         self._size_pixels: dict[str, float] = {}  # their sizes in pixels, as last set
         # values per unit shown of sliders without unit shown divided by 10^k (eps ×1e-02)
         self._fixed_factors = {
@@ -179,6 +183,7 @@ class OperationWidget(widgets.Container):
             (self.viewer.layers.events.removed, self._refresh_choices),
             (self.viewer.dims.events.current_step, self._on_dims),
             (self.viewer.dims.events.ndisplay, self._on_dims),
+            (self.viewer.dims.events.order, self._on_dims),  # (rolled: no plane alone)
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
@@ -216,7 +221,7 @@ class OperationWidget(widgets.Container):
         return [
             (layer.name, layer)
             for layer in self.viewer.layers
-            if accepts(layer, op.input_kind, op.accepts_rgb)
+            if accepts(layer, op.input_kind, op.accepts_rgb, labels=op.category == "project")
         ]
 
     def reset_choices(self, *_) -> None:
@@ -312,10 +317,10 @@ class OperationWidget(widgets.Container):
             control = self._controls[parameter.name]
             if parameter.ndim_range == "axis":
                 reset_keeping(control)
-                # a projection's default is the axis before y (z of a t,z,y,x stack)
-                default = parameter.default
+                # axes count from the last (a projection's default, -3, is the axis
+                # before y: z of a t,z,y,x stack); a 2D layer has no third-last axis
                 ndim = layer.ndim if layer is not None else 2
-                control.value = default if default < 0 else -min(ndim, 3)
+                control.value = max(parameter.default, -ndim)
             elif parameter.ndim_range is not None and layer is not None:
                 control.min, control.max = 1, nsp
                 control.value = min(max(control.value, 1), nsp)
@@ -398,6 +403,7 @@ class OperationWidget(widgets.Container):
         """
         unit = length_unit(layer)
         spacing = spatial_scale(layer) if layer is not None else None
+        self._fitted_for = None if spacing is None else (unit, tuple(spacing))
         nsp = len(spacing) if spacing is not None else 2
         in_pixels = shown_in_pixels(spacing)
         for parameter in self.operation.parameters:
@@ -451,6 +457,11 @@ class OperationWidget(widgets.Container):
         if on:
             self.schedule()
         else:
+            # as Fiji's Preview box: the image alone again, not values the sliders left
+            self._generation += 1  # (a preview computing now is not shown)
+            self._pending = False  # (nor are newer values waiting for it)
+            self._drop_preview()
+            self._status.value = ""
             self._forget_data()  # free what was kept of the stack (runs, blurred planes)
 
     def _on_dims(self, event=None) -> None:
@@ -499,6 +510,10 @@ class OperationWidget(widgets.Container):
         layer = self.input_layer
         if layer is None:
             return None
+        if self._fitted_for != (length_unit(layer), tuple(spatial_scale(layer))):
+            # a new voxel size whose own event has not come yet (napari's dims, moved
+            # first, ask for a preview): the sizes kept in pixels, not the old numbers
+            self._fit_sizes(layer)
         parameters = self.operation.bind(self.parameters())  # raises naming the parameter
         index = None if whole else self._displayed_index(layer, parameters)
         volume = None if whole or index is not None else self._displayed_volume(layer)
@@ -543,11 +558,26 @@ class OperationWidget(widgets.Container):
             return
         self._generation += 1
         if self._worker is None:
-            self._start_preview()
+            if not self._start_queued:
+                # one turn of the event loop later: a viewer closing (its layers removed
+                # one by one, each moving the dims) has taken the input away by then
+                self._start_queued = True
+                QTimer.singleShot(0, weak_callback(self._queued_start))
         else:
             self._pending = True
             if self._worker_in_slabs:  # a whole volume: stop it at the next slab
                 self._worker.quit()
+
+    def _queued_start(self) -> None:
+        self._start_queued = False
+        if not self._alive or self._worker is not None:
+            return
+        try:
+            layer, on = self.input_layer, self._preview.value
+        except RuntimeError:  # (its Qt widgets deleted: the viewer closed meanwhile)
+            return
+        if on and layer is not None and layer in self.viewer.layers:
+            self._start_preview()
 
     def _start_preview(self) -> None:
         try:
@@ -574,7 +604,7 @@ class OperationWidget(widgets.Container):
                 self._compute, request, data, _start_thread=False, _ignore_errors=True
             )
         worker.returned.connect(lambda result, r=request: self._show_preview(r, result))
-        worker.errored.connect(self._preview_failed)
+        worker.errored.connect(lambda error, r=request: self._preview_failed(error, r))
         worker.finished.connect(self._on_preview_finished)
         self._worker = worker
         self._status.value = "computing…"
@@ -607,8 +637,8 @@ class OperationWidget(widgets.Container):
         self._store(data)
         key = repr(sorted(parameters.items()))
         value = self._prepare_cache.pop(key, None)
-        if value is None:
-            value = self.operation.prepare(np.asarray(data), parameters, self._data_store)
+        if value is None:  # (the data read only when the kept histogram does not serve)
+            value = self.operation.prepare(data, parameters, self._data_store)
         self._prepare_cache[key] = value  # most recent last
         while len(self._prepare_cache) > PREPARE_CACHE_SIZE:
             del self._prepare_cache[next(iter(self._prepare_cache))]
@@ -617,10 +647,9 @@ class OperationWidget(widgets.Container):
     def _compute(self, request: Request, data) -> np.ndarray:
         if self.operation.prepare is not None:
             parameters = self._prepared(data, request.parameters)  # (of the whole data)
-            if request.index is None:
-                part = np.asarray(_shown_part(data, request))
-                return np.asarray(self.operation(part, **parameters))
-            return compute_plane(self.operation, data, parameters, request.index)
+            # pixel-wise now: the part shown alone is read (one plane of a lazy stack)
+            part = _shown_part(data, request) if request.index is None else data[request.index]
+            return np.asarray(self.operation(np.asarray(part), **parameters))
         if request.index is None:
             part = np.asarray(_shown_part(data, request))
             return np.asarray(
@@ -641,15 +670,24 @@ class OperationWidget(widgets.Container):
             return
         if self._pending:
             self._pending = False
-            self._start_preview()
+            if self._preview.value:
+                self._start_preview()
         elif not self._status.value.startswith("error"):
             self._status.value = ""
 
-    def _preview_failed(self, error: Exception) -> None:
-        """Report the error and take the preview away: it showed the previous values."""
+    def _preview_failed(self, error: Exception, request: Request | None = None) -> None:
+        """Report the error and take the preview away: it showed the previous values.
+
+        Not the error of a stale ``request``: the newer one pending tells its own.
+        """
+        if not self._alive:
+            return
+        if request is not None and (
+            request.generation != self._generation or request.layer is not self.input_layer
+        ):
+            return
         self._report(error)
-        if self._alive:
-            self._drop_preview()
+        self._drop_preview()
 
     def _drop_preview(self) -> None:
         if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
@@ -674,7 +712,8 @@ class OperationWidget(widgets.Container):
                 for axis, (t, s) in enumerate(zip(translate, scale, strict=True))
             )
         self._update_preview_layer(
-            layer, result, scale, translate, request.index is not None, units, labels
+            layer, result, scale, translate, request.index is not None, units, labels,
+            request.parameters,
         )
 
     def _replace_preview_data(self, layer: Layer, data: np.ndarray, plane: bool) -> None:
@@ -698,10 +737,16 @@ class OperationWidget(widgets.Container):
         self._preview_array = np.array(data) if one_plane else None
         layer.data = data if self._preview_array is None else self._preview_array
 
+    def _result_kind(self, source: Layer, parameters: dict) -> str:
+        """"image" or "labels": the maximum or minimum projection of labels is labels."""
+        kind = "labels" if isinstance(source, Labels) else "image"
+        return result_kind(self.operation, parameters, kind)
+
     def _update_preview_layer(
-        self, source: Layer, result, scale, translate, plane=False, units=None, labels=None
+        self, source: Layer, result, scale, translate, plane=False, units=None, labels=None,
+        parameters=None,
     ) -> None:
-        kind = "image" if self.operation.output_kind == "image" else "labels"
+        kind = self._result_kind(source, parameters or {})
         name = f"{source.name} {self.operation.name}"
         current = self.preview_layer
         data, shown_scale, shown_translate = for_display(result, kind, source, scale, translate)
@@ -773,8 +818,8 @@ class OperationWidget(widgets.Container):
     def _report(self, error: Exception) -> None:
         if not self._alive:
             return
-        self._status.value = f"error: {error}"
-        show_error(f"{self.operation.display_name}: {error}")
+        self._status.value = f"error: {error_text(error)}"
+        show_error(f"{self.operation.display_name}: {error_text(error)}")
 
     # --- apply ----------------------------------------------------------------------
 
@@ -803,9 +848,11 @@ class OperationWidget(widgets.Container):
                 "desc": f"{self.operation.display_name} on {request.layer.name}",
             },
         )
-        after = recorder_for(self.viewer).last()  # (steps recorded meanwhile come after)
+        recorder = recorder_for(self.viewer)
+        after = recorder.start_reading(request.layer)  # (steps recorded meanwhile come after)
         worker.returned.connect(lambda result, r=request: self._keep(r, result, after))
         worker.errored.connect(self._report)
+        worker.finished.connect(lambda: recorder.done_reading(request.layer))
         worker.finished.connect(self._on_apply_finished)
         self._apply_worker = worker
         self._apply.enabled, self._cancel.enabled = False, True
@@ -820,7 +867,7 @@ class OperationWidget(widgets.Container):
             show_info(f"{self.operation.display_name}: {self._status.value}")
             return None
         scale, translate, units, labels = self._result_geometry(request, result)
-        kind = "image" if self.operation.output_kind == "image" else "labels"
+        kind = self._result_kind(layer, request.parameters)
         kept = add_result(
             self.viewer,
             result,
@@ -855,8 +902,8 @@ class OperationWidget(widgets.Container):
 
     @property
     def busy(self) -> bool:
-        """True while a preview or an Apply is computing."""
-        return self._worker is not None or self.applying
+        """True while a preview or an Apply is computing (or about to start)."""
+        return self._worker is not None or self._start_queued or self.applying
 
     @property
     def applying(self) -> bool:
@@ -878,6 +925,8 @@ def _snapshot(layer: Layer) -> dict[str, Any]:
 
 class OperationError(Exception):
     """An operation's RuntimeError (or NotImplementedError) raised in a worker."""
+
+    tells_its_type = True  # (its message starts with the error's type)
 
 
 def _slabs_in_worker(*args):

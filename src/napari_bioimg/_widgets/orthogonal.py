@@ -87,8 +87,14 @@ def _disconnect(connections: list) -> None:
             emitter.disconnect(callback)
 
 
-def _teardown(state: _State, *_args) -> None:
-    """Disconnect every callback, drop the crosshair from the main viewer, close the views."""
+def _teardown(state: _State, *_args, deleted: bool = False) -> None:
+    """Disconnect every callback, drop the crosshair from the main viewer, close the views.
+
+    ``deleted``: Qt has deleted the widget (its ``destroyed`` signal, e.g. at
+    interpreter exit without ``viewer.close()``): the views' own Qt widgets may be
+    half gone, so their layers are left to the garbage collector (clearing them
+    updated a deleted dims slider, and the exception in a Qt slot aborted Python).
+    """
     if state.closed:
         return
     state.closed = True
@@ -104,7 +110,7 @@ def _teardown(state: _State, *_args) -> None:
     if crosshair is not None and crosshair in state.viewer.layers:
         state.viewer.layers.remove(crosshair)
     state.crosshairs.clear()
-    for model in state.models.values():
+    for model in state.models.values() if not deleted else ():
         model.layers.clear()
     for qt_viewer in state.qt_viewers.values():
         with contextlib.suppress(RuntimeError):  # already deleted with its parent
@@ -215,6 +221,8 @@ class OrthogonalViews(QWidget):
             (main.layers.events.removed, weak_callback(self._on_removed)),
             (main.layers.events.moved, rebuild),
             (main.layers.selection.events.changed, rebuild),
+            # an axis named t or z in the Voxel size dock: a stack no more, or again
+            (main.dims.events.axis_labels, rebuild),
             (main.layers.events.begin_batch, weak_callback(self._on_begin_batch)),
             (main.layers.events.end_batch, weak_callback(self._on_end_batch)),
         ]
@@ -230,7 +238,7 @@ class OrthogonalViews(QWidget):
             callback = _click_callback(self, name)
             model.mouse_drag_callbacks.append(callback)
             self._state.mouse_callbacks.append((model, callback))
-        self.destroyed.connect(partial(_teardown, self._state))
+        self.destroyed.connect(partial(_teardown, self._state, deleted=True))
         qt_main = getattr(getattr(main, "window", None), "_qt_viewer", None)
         if qt_main is not None:
             qt_main.installEventFilter(_CloseWatcher(self._state, self))
@@ -509,6 +517,9 @@ class OrthogonalViews(QWidget):
                 callback = partial(_refresh_copies, copies)
                 emitter.connect(callback)
                 connections.append((emitter, callback))
+        rebuild = weak_callback(self.rebuild)  # (its axis before y named t: not shown)
+        layer.events.axis_labels.connect(rebuild)
+        connections.append((layer.events.axis_labels, rebuild))
         geometry = weak_callback(self._update_crosshairs)
         for attribute in ("data", "scale", "translate"):
             emitter = getattr(layer.events, attribute)

@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QApplication, QFileDialog
 from ..pipeline import INPUT, Pipeline
 from ._layers import (
     add_result,
+    error_text,
     is_preview,
     layer_data,
     reset_all_keeping,
@@ -20,7 +21,7 @@ from ._layers import (
     spatial_scale,
 )
 from ._lifetime import DockLifetime
-from ._recorder import recorder_for
+from ._recorder import layer_key, recorder_for, result_kind
 
 
 class PipelineDock(widgets.Container):
@@ -37,6 +38,7 @@ class PipelineDock(widgets.Container):
         self._remove = widgets.PushButton(text="Remove step")
         self._target = widgets.ComboBox(label="run on", choices=self._images, nullable=True)
         self._run = widgets.PushButton(text="Run pipeline on layer")
+        self._run_saved = widgets.PushButton(text="Run saved pipeline on layer…")
         self._save_yaml = widgets.PushButton(text="Save pipeline (YAML)…")
         self._save_script = widgets.PushButton(text="Save Python script…")
         self._copy_script = widgets.PushButton(text="Copy Python script")
@@ -46,6 +48,7 @@ class PipelineDock(widgets.Container):
                 self._remove,
                 self._target,
                 self._run,
+                self._run_saved,
                 self._save_yaml,
                 self._save_script,
                 self._copy_script,
@@ -54,6 +57,7 @@ class PipelineDock(widgets.Container):
         self._remove.clicked.connect(self._remove_selected)
         self._steps.changed.connect(self._on_step_selected)
         self._run.clicked.connect(lambda: self.run_on(self._target.value))
+        self._run_saved.clicked.connect(self._ask_and_run_saved)
         self._save_yaml.clicked.connect(lambda: self._ask_and_save("yaml"))
         self._save_script.clicked.connect(lambda: self._ask_and_save("py"))
         self._copy_script.clicked.connect(self._copy_clicked)
@@ -77,10 +81,18 @@ class PipelineDock(widgets.Container):
         ]
 
     def _step_choices(self, _widget=None) -> list[tuple[str, int]]:
+        names = {layer_key(layer): layer.name for layer in self.viewer.layers}
         choices = []
         for index, step in enumerate(self.recorder.steps):
             values = ", ".join(f"{k}={v!r}" for k, v in step.parameters.items())
-            line = f"{index + 1}. {step.operation}({values}) on '{step.input_layer}'"
+            source = names.get(step.extra.get("on", step.reads), step.input_layer)  # (now)
+            line = f"{index + 1}. {step.operation}({values}) on '{source}'"
+            if step.extra.get("edited"):
+                line += " [result edited by hand]"
+            elif step.reads != step.makes and not step.extra.get("layerless") and (
+                step.makes not in names
+            ):
+                line += " [result layer removed]"
             choices.append((line, index))
         return choices
 
@@ -92,8 +104,8 @@ class PipelineDock(widgets.Container):
         reset_keeping(self._target)
 
     def refresh(self) -> None:
-        """Show the recorded steps."""
-        self._steps.reset_choices()
+        """Show the recorded steps (in order: a changed line stays in its place)."""
+        reset_keeping(self._steps)
         self._on_step_selected()
 
     def pipeline(self) -> Pipeline:
@@ -126,6 +138,8 @@ class PipelineDock(widgets.Container):
             except ValueError as error:  # a later step reads it
                 show_error(f"Pipeline: {error}")
                 return
+            # (kept by its number, the selection would move to the next step)
+            self._steps.native.clearSelection()
 
     @property
     def busy(self) -> bool:
@@ -142,10 +156,36 @@ class PipelineDock(widgets.Container):
         if layer is None or not self.recorder.steps:
             show_info("Record steps with Apply, and choose a layer to run them on.")
             return
+        pipeline, left = self.output_pipeline(upto)
+        if edited := self.recorder.edited(left):
+            show_info(f"Pipeline: {_edits(edited)}")
+        if upto is None:
+            upto = self._selected_step()
+        self._start(pipeline, layer, self.recorder.steps[-1 if upto is None else upto])
+
+    def run_saved(self, path: str | Path, layer) -> None:
+        """Run the pipeline saved in ``path`` (YAML or JSON) on ``layer``, as :meth:`run_on`.
+
+        The recorded steps stay as they are: the result is not linked to them.
+        """
+        if layer is None:
+            show_info("Choose a layer to run the saved pipeline on.")
+            return
+        try:
+            pipeline = Pipeline.load(path)
+        except (OSError, ValueError) as error:
+            show_error(f"Could not load {Path(path).name}: {error}")
+            return
+        if not len(pipeline):
+            show_info(f"{Path(path).name} holds no step")
+            return
+        self._start(pipeline, layer, None, f"{layer.name} {Path(path).stem}")
+
+    def _start(self, pipeline: Pipeline, layer, end, name: str = "") -> None:
+        """Run ``pipeline`` on ``layer`` in a worker; ``end``: the recorded step it ends with."""
         if self._worker is not None:
             show_info("Pipeline: a run is going on; wait for its result")
             return
-        pipeline, _ = self.output_pipeline(upto)
         worker = create_worker(
             _run_in_memory,
             pipeline,
@@ -160,9 +200,11 @@ class PipelineDock(widgets.Container):
             _progress={"desc": f"Pipeline on {layer.name}"},
         )
         worker.returned.connect(
-            lambda out, source=layer, ran=pipeline: self._show(source, ran, *out)
+            lambda out, source=layer, ran=pipeline: self._show(
+                source, ran, end, name or f"{source.name} pipeline", *out
+            )
         )
-        worker.errored.connect(lambda error: show_error(f"Pipeline: {error}"))
+        worker.errored.connect(lambda error: show_error(f"Pipeline: {_told(error)}"))
         worker.finished.connect(self._finished)
         self._worker = worker
         worker.start()
@@ -180,36 +222,38 @@ class PipelineDock(widgets.Container):
             "Run pipeline on layer" if upto is None else f"Run up to step {upto + 1} on layer"
         )
 
-    def _show(self, source, pipeline, result, _spacing, scale, translate, units, labels) -> None:
+    def _show(
+        self, source, pipeline, end, name, result, _spacing, scale, translate, units, labels
+    ) -> None:
         if source not in self.viewer.layers:
+            show_info(f"Pipeline: result dropped, {source.name!r} was removed")
             return
         kind = self._result_kind(source, pipeline)
-        add_result(
+        made = add_result(
             self.viewer,
             result,
             kind,
             source,
-            f"{source.name} pipeline",
+            name,
             scale=scale,
             translate=translate,
             units=units,
             axis_labels=labels,
         )
+        if end is not None:
+            self.recorder.link_replay(source, made, end)
 
     @staticmethod
     def _result_kind(source, pipeline: Pipeline) -> str:
         """"labels" or "image", as applying the steps one by one gave it.
 
-        Transforms and projections keep their input's kind (the flip of a mask is a
-        mask); other operations give their declared one.
+        Transforms and maximum or minimum projections keep their input's kind
+        (:func:`keeps_kind`); other operations give their declared one.
         """
         kinds = {INPUT: "labels" if isinstance(source, Labels) else "image"}
         for index, step in enumerate(pipeline):
             op = pipeline.operation(index)
-            if op.category in ("transform", "project"):
-                kinds[step.id] = kinds[step.source]
-            else:
-                kinds[step.id] = "image" if op.output_kind == "image" else "labels"
+            kinds[step.id] = result_kind(op, step.parameters, kinds[step.source])
         return kinds[pipeline.steps[-1].id]
 
     def save(self, path: str | Path) -> None:
@@ -224,14 +268,14 @@ class PipelineDock(widgets.Container):
             path.write_text(pipeline.to_python(), encoding="utf-8")
         else:
             pipeline.save(path)
-        show_info(f"Saved {path.name}: {_what(pipeline, left)}")
+        show_info(f"Saved {path.name}: {_what(pipeline, left, self.recorder.edited(left))}")
 
     def copy_script(self) -> str:
         """Copy the Python script (as :meth:`save` writes it) to the clipboard and return it."""
         pipeline, left = self.output_pipeline()
         script = pipeline.to_python()
         QApplication.clipboard().setText(script)
-        show_info(f"Copied the script: {_what(pipeline, left)}")
+        show_info(f"Copied the script: {_what(pipeline, left, self.recorder.edited(left))}")
         return script
 
     def _copy_clicked(self) -> None:
@@ -239,6 +283,13 @@ class PipelineDock(widgets.Container):
             self.copy_script()
         except ValueError as error:  # a function that cannot be imported
             show_error(f"Could not copy the script: {error}")
+
+    def _ask_and_run_saved(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.native, "Run a saved pipeline", "", "Pipeline (*.yaml *.yml *.json)"
+        )
+        if path:
+            self.run_saved(path, self._target.value)
 
     def _ask_and_save(self, kind: str) -> None:
         filters = "Pipeline (*.yaml *.yml *.json)" if kind == "yaml" else "Python (*.py)"
@@ -250,13 +301,25 @@ class PipelineDock(widgets.Container):
                 show_error(f"Could not save {path}: {error}")
 
 
+def _told(error: BaseException) -> str:
+    """An error with its notes (the step it happened in)."""
+    return " ".join([error_text(error), *getattr(error, "__notes__", ())])
+
+
 def _run_in_memory(pipeline: Pipeline, data, *geometry):
     """:meth:`Pipeline.run_with_geometry` on ``data`` read into memory."""
     return pipeline.run_with_geometry(np.asarray(data), *geometry)
 
 
-def _what(pipeline: Pipeline, left: list[int]) -> str:
-    """What a saved pipeline makes, and which recorded steps it leaves out."""
+def _edits(edited: list[int]) -> str:
+    """Which steps' results were edited by hand, which no pipeline repeats."""
+    numbers = ", ".join(str(n) for n in edited)
+    which = f"steps {numbers} were" if len(edited) > 1 else f"step {numbers} was"
+    return f"the result of {which} edited by hand after Apply: the pipeline does not repeat edits"
+
+
+def _what(pipeline: Pipeline, left: list[int], edited: list[int] = ()) -> str:
+    """What a saved pipeline makes, which recorded steps it leaves out, and hand edits."""
     text = f"{len(pipeline)} step{'s' * (len(pipeline) != 1)}"
     if left:
         numbers = ", ".join(str(n) for n in left)
@@ -265,4 +328,6 @@ def _what(pipeline: Pipeline, left: list[int]) -> str:
             f"; {which} not lead to its result (select the step whose result you want,"
             " then save)"
         )
+    if edited:
+        text += f"; {_edits(edited)}"
     return text

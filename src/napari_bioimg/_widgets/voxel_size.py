@@ -35,6 +35,7 @@ from ._layers import (
     CHANNEL_LABELS,
     NOT_SPATIAL,
     add_result,
+    is_batch_label,
     is_preview,
     layer_data,
     spatial_scale,
@@ -374,18 +375,9 @@ class VoxelSizeWidget(QWidget):
             return  # recorded already
         touching = [n for n, step in enumerate(recorder.steps) if key in (step.reads, step.makes)]
         corrects = sets and recorder.steps[touching[-1]] is sets[-1]  # (no step read it since)
-        if replace and corrects and not self._applying_on(layer):
+        if replace and corrects and not recorder.is_read(layer):
             recorder.remove(touching[-1])
         record_applied(self.viewer, get_operation(name), parameters, layer, layer)
-
-    def _applying_on(self, layer: Layer) -> bool:
-        """Whether an operation dock's Apply that reads ``layer`` is running."""
-        from .operation import OperationWidget
-
-        return any(
-            widget.input_layer is layer and widget.applying
-            for widget in OperationWidget.open_widgets(self.viewer)
-        )
 
     # --- resampling -----------------------------------------------------------------------
 
@@ -410,8 +402,11 @@ class VoxelSizeWidget(QWidget):
                 _start_thread=False,
                 _ignore_errors=True,
             )
-            worker.returned.connect(partial(self._keep, layer, spacing, layer_order))
+            recorder = recorder_for(self.viewer)
+            after = recorder.start_reading(layer)
+            worker.returned.connect(partial(self._keep, layer, spacing, layer_order, after))
             worker.errored.connect(lambda error: show_error(f"Resample to isotropic: {error}"))
+            worker.finished.connect(partial(recorder.done_reading, layer))
             worker.finished.connect(partial(self._forget, worker))
             self._workers.append(worker)
             started.append(worker)
@@ -421,7 +416,7 @@ class VoxelSizeWidget(QWidget):
             show_info("Resample to isotropic: select a grey image or a labels layer")
         return started
 
-    def _keep(self, layer: Layer, spacing, order: int, result: np.ndarray) -> None:
+    def _keep(self, layer: Layer, spacing, order: int, after, result: np.ndarray) -> None:
         if layer not in self.viewer.layers:
             return
         target = min(spacing)
@@ -432,7 +427,7 @@ class VoxelSizeWidget(QWidget):
             kept.contrast_limits = layer.contrast_limits
         record_applied(
             self.viewer, get_operation("resample_isotropic"), {"order": order}, layer, kept,
-            spacing,
+            spacing, after,
         )
         self._status.setText(f"{kept.name}: {result.shape}, voxel {target:g}")
 
@@ -460,8 +455,14 @@ def _holds(label, role: str) -> bool:
 
 
 def _role_of(layer: Layer) -> str:
-    """What the axis before y of ``layer`` holds (napari's numbers: z)."""
-    return _kind(layer.axis_labels[-3])
+    """What the axis before y of ``layer`` holds.
+
+    napari's numbers: z; the ``axis 0`` that a projection leaves of a numbered
+    stack's frames: frames.
+    """
+    label = layer.axis_labels[-3]
+    kind = _kind(label)
+    return "t" if kind == "z" and is_batch_label(label) else kind
 
 
 def _resamplable(layer: Layer) -> bool:
