@@ -202,7 +202,7 @@ def threshold_from_histogram(method: str, hist) -> float:
         return low + float(np.sum(counts * np.arange(counts.size, dtype=np.int64))) / total
     try:
         if method == "minimum":
-            return float(_minimum_from_histogram(hist))
+            return float(_minimum_from_histogram(_at_most(hist, _MINIMUM_BINS)))
         if method == "li":
             return float(_li_from_histogram(hist))
         if method == "triangle":
@@ -210,6 +210,25 @@ def threshold_from_histogram(method: str, hist) -> float:
         return float(getattr(skfilters, f"threshold_{method}")(hist=hist))
     except RuntimeError as error:
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
+
+
+# ``minimum`` smooths its histogram up to 10000 times: one bin per value is kept
+# up to 16-bit spans (scikit-image's number); wider spans are read in 256 bins, as
+# past 2**24 values (a 2**23-value span took hours and gigabytes otherwise).
+_MINIMUM_BINS = 1 << 16
+
+
+def _at_most(hist, bins: int):
+    """``hist`` (one bin per integer value), or its counts in 256 equal bins past ``bins``.
+
+    The same counts as ``np.histogram(values, 256)`` over the values' range.
+    """
+    counts, centers = hist
+    if len(counts) <= bins:
+        return hist
+    offsets = np.arange(len(counts), dtype=np.float64)  # (one bin per integer value)
+    merged, edges = np.histogram(offsets, 256, range=(0.0, offsets[-1]), weights=counts)
+    return merged.round().astype(np.int64), float(centers[0]) + (edges[:-1] + edges[1:]) / 2
 
 
 def _li_from_histogram(hist) -> float:
