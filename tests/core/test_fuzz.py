@@ -1,5 +1,7 @@
 """Hypothesis: every operation returns its documented dtype and shape or a documented error."""
 
+import os
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -58,7 +60,16 @@ def cases(draw):
     return op, image, params, spacing
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The same 300 examples on every run (derandomize): an example drawn once in a
+# while (an int32 image spanning 8 million values thresholded by "minimum" ran for
+# minutes) stopped one CI run and hung another. Wider random searches by hand, e.g.
+#   NAPARI_BIOIMG_FUZZ_EXAMPLES=4000 pytest tests/core/test_fuzz.py --hypothesis-seed=7
+# (seeds 1-12 with 4000 examples each passed on 2026-12-02).
+EXPLORE = os.environ.get("NAPARI_BIOIMG_FUZZ_EXAMPLES")
+
+
+@settings(max_examples=int(EXPLORE or 300), derandomize=not EXPLORE, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_documented_result_or_documented_error(case):
     op, image, params, spacing = case
