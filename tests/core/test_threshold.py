@@ -8,6 +8,7 @@ from napari_bioimg import ops
 from napari_bioimg._sample_data import make_nuclei
 from napari_bioimg.ops.threshold import (
     AUTOMATIC_METHODS,
+    _count_maxima,
     _threshold_minimum,
     prepare_threshold,
     threshold_histogram,
@@ -92,6 +93,31 @@ def test_fast_minimum_method_equals_skimage(image):
     """The batched smoothing gives scikit-image's number, or its error."""
     expected = _minimum_or_error(skfilters.threshold_minimum, image)
     assert _minimum_or_error(_threshold_minimum, image) == expected
+
+
+def _skimage_maxima(row):
+    """scikit-image's ``find_local_maxima_idx`` (local to ``threshold_minimum``), verbatim."""
+    maximum_idxs = []
+    direction = 1
+    for i in range(row.shape[0] - 1):
+        if direction > 0:
+            if row[i + 1] < row[i]:
+                direction = -1
+                maximum_idxs.append(i)
+        elif row[i + 1] > row[i]:
+            direction = 1
+    return maximum_idxs
+
+
+def test_compiled_maxima_count_is_scikit_images():
+    rng = np.random.default_rng(4)
+    for trial in range(200):
+        shape = (int(rng.integers(1, 8)), int(rng.integers(1, 40)))
+        rows = rng.integers(0, 4, shape).astype(np.float32)  # plateaus everywhere
+        if trial % 2:
+            rows = rng.random(shape).astype(np.float32)
+        expected = [len(_skimage_maxima(row)) for row in rows]
+        assert _count_maxima(rows).tolist() == expected
 
 
 @pytest.mark.parametrize("method", AUTOMATIC_METHODS)

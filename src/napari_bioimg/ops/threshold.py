@@ -299,21 +299,29 @@ def prepare_threshold(image, parameters: dict, cache: dict | None = None) -> dic
     return {"method": "manual", "value": value}
 
 
-def _count_maxima(smoothed: np.ndarray) -> np.ndarray:
+@njit(nogil=True, cache=True)
+def _count_maxima(smoothed):
     """Local maxima per row, counted as scikit-image's ``threshold_minimum`` counts them.
 
     Walking along a row, a maximum is a fall that follows a rise (or the start,
-    which counts as rising); plateaus change nothing. Vectorized over rows.
+    which counts as rising); plateaus change nothing. (One compiled pass: the
+    vectorized count took 40 ms per batch of 64 rows of a 16-bit histogram, 6 s
+    of the 10000 smoothing steps.)
     """
-    steps = np.sign(np.diff(smoothed, axis=1)).astype(np.int8)
-    columns = np.arange(steps.shape[1])
-    last = np.maximum.accumulate(np.where(steps != 0, columns, -1), axis=1)
-    flat = last + (np.arange(steps.shape[0]) * steps.shape[1])[:, None]
-    filled = steps.reshape(-1).take(np.maximum(flat, 0))
-    filled[last < 0] = 1  # the walk starts rising
-    rising_before = np.ones_like(steps)
-    rising_before[:, 1:] = filled[:, :-1]
-    return np.count_nonzero((steps < 0) & (rising_before > 0), axis=1)
+    counts = np.zeros(smoothed.shape[0], np.int64)
+    for r in range(smoothed.shape[0]):
+        rising = True
+        found = 0
+        for i in range(smoothed.shape[1] - 1):
+            step = smoothed[r, i + 1] - smoothed[r, i]
+            if step > 0:
+                rising = True
+            elif step < 0:
+                if rising:
+                    found += 1
+                rising = False
+        counts[r] = found
+    return counts
 
 
 def _threshold_minimum(image: np.ndarray) -> float:
