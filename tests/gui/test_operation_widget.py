@@ -711,6 +711,20 @@ def test_manual_threshold_value_is_only_active_for_manual(viewer, qtbot, blobs):
     assert value.max == pytest.approx(float(smooth.data.max()), abs=1e-4)
 
 
+@pytest.mark.parametrize("low, high", [(135, 4095), (1000, 60000), (-300, 5000)])
+def test_the_manual_threshold_slider_spans_the_layer_it_opens_on(viewer, qtbot, low, high):
+    """magicgui's float slider took a minimum above its old maximum as a tenth of it, and a
+    step set before the range as ten times bigger: 1000..60000 was 10..60000 in 2 steps."""
+    data = np.linspace(low, high, 10000).reshape(100, 100).astype(np.int32)
+    viewer.add_image(data, name="wide")
+    widget = dock(viewer, qtbot, "threshold")
+    value = widget._controls["value"]
+    assert (value.min, value.max) == (low, high)
+    assert value.step == pytest.approx((high - low) / 200)
+    widget.set_parameters(method="manual")
+    assert low <= value.value <= high
+
+
 def test_threshold_preview_of_a_stack_is_the_plane_of_the_global_mask(viewer, qtbot, banana):
     stack = banana[:, ::4, ::4]
     viewer.add_image(stack, name="banana")

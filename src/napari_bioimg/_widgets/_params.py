@@ -210,11 +210,21 @@ def shown_in_pixels(spacing) -> bool:
     return bool(spacing) and not 1e-3 <= float(spacing[-1]) <= 1e4
 
 
-def set_size_range(parameter: Parameter, control, factor: float, pixels: float) -> None:
-    """Scale a size slider to ``factor`` layer units per pixel, showing ``pixels`` pixels."""
-    low, high = parameter.minimum * factor, parameter.maximum * factor
+def set_range(control, low: float, high: float, step: float) -> None:
+    """Give a slider the range ``low..high`` and then its ``step``.
+
+    (magicgui's float slider takes a minimum above its current maximum as a tenth
+    of it, and a step set before a wider range as ten times bigger: the maximum
+    goes first, and the step last.)
+    """
     control.max = max(high, control.min)
     control.min = low
     control.max = high
-    control.step = (parameter.step or (parameter.maximum - parameter.minimum) / 100) * factor
+    control.step = step
+
+
+def set_size_range(parameter: Parameter, control, factor: float, pixels: float) -> None:
+    """Scale a size slider to ``factor`` layer units per pixel, showing ``pixels`` pixels."""
+    step = (parameter.step or (parameter.maximum - parameter.minimum) / 100) * factor
+    set_range(control, parameter.minimum * factor, parameter.maximum * factor, step)
     control.value = min(max(pixels * factor, control.min), control.max)

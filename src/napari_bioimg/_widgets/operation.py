@@ -61,6 +61,7 @@ from ._params import (
     from_shown,
     make_widget,
     read_value,
+    set_range,
     set_size_range,
     shown_in_pixels,
     size_factor,
@@ -378,8 +379,7 @@ class OperationWidget(widgets.Container):
             control.label = parameter.name.replace("_", " ") + factor_text(factor)
             self._fit_width()
             low, high, current = low / factor, high / factor, current / factor
-            control.step = (high - low) / 200
-            control.range = (low, high)
+            set_range(control, low, high, (high - low) / 200)
             low, high = control.min, control.max  # (as the slider rounded them)
             control.value = min(max(current, low), high) if current > low else (low + high) / 2
 
