@@ -189,9 +189,13 @@ def test_a_user_function_gets_its_own_copy_and_must_return_an_image():
     def identity(image, k: float = 1.0):
         return image[::1]
 
+    def empty(image, k: float = 1.0):
+        return image[:0, :0]
+
     image = np.ones((8, 8))
     functions = (
-        doubling_in_place, writable_again, clip_numba, a_number, forgets_to_return, identity
+        doubling_in_place, writable_again, clip_numba, a_number, forgets_to_return, identity,
+        empty,
     )
     try:
         for function in functions:
@@ -205,6 +209,8 @@ def test_a_user_function_gets_its_own_copy_and_must_return_an_image():
             ops.get_operation("a_number")(image)
         with pytest.raises(TypeError, match="forgets_to_return must return an image.*NoneType"):
             ops.get_operation("forgets_to_return")(image)
+        with pytest.raises(ValueError, match=r"empty returned an empty image \(shape \(0, 0\)\)"):
+            ops.get_operation("empty")(image)
         same = ops.get_operation("identity")(image)
         assert not np.shares_memory(same, image) and same.flags.writeable
         np.testing.assert_array_equal(same, image)

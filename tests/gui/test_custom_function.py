@@ -277,6 +277,26 @@ def test_an_unfinished_exercise_is_reported_and_the_dock_stays_usable(
         unregister("exercise")
 
 
+def test_a_function_returning_an_empty_image_is_reported(viewer, qtbot, blobs, errors):
+    """image[:0, :0] gave napari's traceback (its thumbnail of no pixels), no notification,
+    and a preview layer of shape (0, 0) that raised again on every update."""
+    viewer.add_image(blobs, name="blobs")
+
+    def empty(image, k: int = 2):
+        return image[:0, :0] if k == 1 else image * k
+
+    try:
+        widget = napari_bioimg.show(viewer, empty)
+        wait_idle(qtbot, widget)
+        assert viewer.layers["blobs empty"].data.shape == blobs.shape
+        widget.set_parameters(k=1)
+        wait_idle(qtbot, widget)
+    finally:
+        unregister("empty")
+    assert len(errors) == 1 and "empty returned an empty image (shape (0, 0))" in errors[0]
+    assert [layer.name for layer in viewer.layers] == ["blobs"]  # the preview taken away
+
+
 def test_a_function_returning_complex_numbers_is_reported(viewer, qtbot, blobs, errors):
     """np.fft.fft2 gave napari's traceback when shown, and no notification."""
     viewer.add_image(blobs, name="blobs")

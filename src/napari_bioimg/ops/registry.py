@@ -239,7 +239,7 @@ class Operation:
         arrays (``a.flat[i] = v``), refuse them with errors of their own, and a
         view can be made writable again; whatever the function does, napari
         layers and the caller's arrays never change. An answer that is no image
-        names the function.
+        (or an image without pixels) names the function.
         """
         if isinstance(image, np.ndarray):
             image = image.copy()
@@ -256,6 +256,11 @@ class Operation:
                 f"{self.name} must return an image of numbers (bool, integers or floats), got "
                 f"dtype {np.dtype(result.dtype)}"
                 + (": take np.abs() or .real of a Fourier transform" if kind == "c" else "")
+            )
+        if 0 in result.shape:  # (napari cannot show it: its thumbnail divides by zero)
+            raise ValueError(
+                f"{self.name} returned an empty image (shape {tuple(result.shape)}): "
+                "no pixels to show"
             )
         return result
 
