@@ -289,3 +289,25 @@ def test_plane_previews_refuse_what_the_filters_refuse(name, parameters, message
         op(volume, **parameters)
     with pytest.raises(ValueError, match=message):
         compute_plane(op, volume, parameters, (3,))
+
+
+@pytest.mark.parametrize("halo", [0, 1])
+def test_a_function_registered_with_a_halo_must_keep_the_shape(halo):
+    """Its plane preview showed a subsampled plane at the input's scale, and Apply failed
+    with numpy's "could not broadcast input array from shape (8,48,48) into (8,96,96)"."""
+
+    def halves(image, k: int = 2):
+        return image[..., ::k, ::k]
+
+    ops.register(halves, halo=halo)
+    op = ops.get_operation("halves")
+    try:
+        stack = np.random.default_rng(1).random((10, 12, 12)).astype(np.float32)
+        message = r"halves returned shape \((\d+, )?6, 6\) for an image of shape \((\d+, )?12, 12"
+        with pytest.raises(ValueError, match=message + ".*register it without halo"):
+            compute_plane(op, stack, {"k": 2}, (4,))
+        with pytest.raises(ValueError, match=message):
+            list(iter_slabs(op, stack, {"k": 2}))
+        np.testing.assert_array_equal(compute_plane(op, stack, {"k": 1}, (4,)), stack[4])
+    finally:
+        ops.unregister("halves")

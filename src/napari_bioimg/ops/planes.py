@@ -119,7 +119,7 @@ def compute_plane(
     if halo == 0 or data.ndim == 2:
         block = np.asarray(data[index])
         plane_spacing = None if spacing is None else tuple(spacing)[-2:]
-        return operation(block, spacing=plane_spacing, **parameters)
+        return _same_shape(operation, block, operation(block, spacing=plane_spacing, **parameters))
     *batch, z = index
     low, high = max(z - halo, 0), min(z + halo + 1, data.shape[-3])
     block = np.asarray(data[(*batch, slice(low, high))])
@@ -128,7 +128,23 @@ def compute_plane(
         # Hooks that keep per-plane intermediates get the store and the plane's index.
         extra = {"store": store, "index": index} if _keeps(operation.plane) else {}
         return operation.plane(block, z - low, operation.bind(parameters), volume_spacing, **extra)
-    return operation(block, spacing=spacing, **parameters)[z - low]
+    return _same_shape(operation, block, operation(block, spacing=spacing, **parameters))[z - low]
+
+
+def _same_shape(operation: Operation, block: np.ndarray, result):
+    """``result``, refused when an operation computed in pieces changed the piece's shape.
+
+    (A function registered with a halo that subsamples: its plane preview showed
+    half the image at the input's scale, and Apply failed with numpy's "could
+    not broadcast".)
+    """
+    if tuple(result.shape) != tuple(block.shape):
+        raise ValueError(
+            f"{operation.name} returned shape {tuple(result.shape)} for an image of shape "
+            f"{tuple(block.shape)}: an operation registered with a halo is computed plane "
+            "by plane and must keep the shape (register it without halo to change it)"
+        )
+    return result
 
 
 @functools.lru_cache(maxsize=64)
@@ -186,7 +202,7 @@ def iter_slabs(
             stop = min(start + planes, data.shape[axis])
             low, high = max(start - halo, 0), min(stop + halo, data.shape[axis])
             block = np.asarray(data[(*batch, slice(low, high))])
-            result = operation(block, spacing=spacing, **parameters)
+            result = _same_shape(operation, block, operation(block, spacing=spacing, **parameters))
             yield (*batch, slice(start, stop)), result[start - low : stop - low]
 
 

@@ -895,7 +895,10 @@ def register(
     The function takes the image first, then parameters with defaults annotated
     ``int``, ``float``, ``bool`` or ``Literal[...]``; ranges may be given as
     ``Annotated[float, {"min": 0, "max": 5, "step": 0.1}]``. A ``spacing``
-    parameter, if present, receives the layer's voxel size.
+    parameter, if present, receives the layer's voxel size. ``halo`` (pixels
+    each output pixel reads around it; 0: plane by plane) lets previews and
+    Apply compute the function plane by plane or in slabs; it must then keep
+    the image's shape. Without it, the function always gets the whole image.
 
     Examples
     --------
