@@ -300,3 +300,18 @@ def test_every_length_and_size_has_a_bound():
             if parameter.unit in ("length", "volume", "pixels") and parameter.kind != "ints":
                 assert parameter.bound is not None, (op.name, parameter.name)
     assert ops.get_operation("subsample").parameter("step").bound == "positive"
+
+
+def test_nan_is_refused_and_a_manual_threshold_needs_its_value():
+    """Both passed the check when a pipeline was loaded, then failed on every file."""
+    threshold = ops.get_operation("threshold")
+    with pytest.raises(ValueError, match="parameter 'value' must not be NaN"):
+        threshold.bind({"method": "manual", "value": float("nan")})
+    with pytest.raises(ValueError, match="parameter 'value' needs a value when method='manual'"):
+        threshold.bind({"method": "manual"})
+    assert threshold.bind({"method": "otsu"})["value"] is None  # only used by manual
+    image = np.arange(12.0).reshape(3, 4)
+    everything = threshold(image, method="manual", value=float("-inf"))  # infinities: values
+    assert everything.all()
+    with pytest.raises(ValueError, match="parameter 'sigma' must not be NaN"):
+        ops.get_operation("gaussian").bind({"sigma": np.float32("nan")})

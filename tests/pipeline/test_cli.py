@@ -151,6 +151,16 @@ def test_an_output_inside_a_stack_folder_is_refused(tmp_path, capsys):
             f"  parameters: {{sigma: 1{'0' * 400}}}\n",
             "step 1 (gaussian): parameter 'sigma' is too large, got 100000000000... (401 digits)",
         ),
+        (  # a manual threshold without a number failed on every file
+            "napari_bioimg_pipeline: 1\nsteps:\n- operation: threshold\n"
+            "  parameters: {method: manual, value: .nan}\n",
+            "step 1 (threshold): parameter 'value' must not be NaN",
+        ),
+        (
+            "napari_bioimg_pipeline: 1\nsteps:\n- operation: threshold\n"
+            "  parameters: {method: manual}\n",
+            "step 1 (threshold): parameter 'value' needs a value when method='manual'",
+        ),
     ],
 )
 def test_bad_pipeline_exits_2(tmp_path, folder, capsys, content, message):

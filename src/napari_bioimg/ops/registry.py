@@ -123,8 +123,10 @@ class Parameter:
             value, int | float | np.integer | np.floating
         ):
             raise TypeError(f"parameter {self.name!r} must be a number, got {value!r}")
+        if isinstance(value, float | np.floating) and math.isnan(value):
+            raise ValueError(f"parameter {self.name!r} must not be NaN")
         infinite = isinstance(value, float | np.floating) and not math.isfinite(value)
-        if infinite and (cast is int or self.unit != "none"):
+        if infinite and (cast is int or self.unit != "none"):  # (a threshold may be ±inf)
             raise ValueError(f"parameter {self.name!r} must be finite, got {value!r}")
         if cast is int and (
             isinstance(value, float | np.floating) and not float(value).is_integer()
@@ -217,6 +219,14 @@ class Operation:
         bound = self.defaults()
         for name, value in parameters.items():
             bound[name] = self.parameter(name).check(value)
+        for parameter in self.parameters:  # (a manual threshold needs its value)
+            if parameter.active_when is None or bound[parameter.name] is not None:
+                continue
+            other, when = parameter.active_when
+            if bound[other] == when:
+                raise ValueError(
+                    f"parameter {parameter.name!r} needs a value when {other}={when!r}"
+                )
         return bound
 
     def __call__(self, image, *, spacing: Sequence[float] | None = None, **parameters):
