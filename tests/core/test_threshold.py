@@ -63,11 +63,18 @@ def test_threshold_of_a_3d_stack_is_global(banana):
         (np.array([[0.0, np.nan], [1.0, 2.0]]), dict(method="li"), "NaN"),
         (np.zeros((5, 5)), dict(method="manual"), "value"),
         (np.zeros((5, 5)), dict(method="magic"), "method"),
+        # numpy's "Too many bins for data range", said; li gave NaN (an empty mask)
+        (np.array([[1.0, 1.0 + 2**-52], [1.0, 1.0]]), dict(method="otsu"), "too close"),
+        (np.array([[-1e308, 1e308], [0.0, 1.0]]), dict(method="li"), "wider than float64"),
+        (np.array([[-1e308, 1e308], [0.0, 1.0]]), dict(method="minimum"), "rescale first"),
     ],
 )
 def test_bad_input_says_what_is_wrong(image, kwargs, word):
     with pytest.raises(ValueError, match=word):
         ops.threshold(image, **kwargs)
+    if kwargs["method"] in AUTOMATIC_METHODS:  # (the histogram kept by the widgets too)
+        with pytest.raises(ValueError, match=word):
+            threshold_histogram(image, kwargs["method"])
 
 
 def _minimum_or_error(function, image):

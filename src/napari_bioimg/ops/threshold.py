@@ -90,6 +90,8 @@ def threshold_value(
         return float(function(array.reshape(-1)))
     except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
+    except ValueError as error:
+        raise _too_many_bins(error, method, array) from error
 
 
 def _checked(array: np.ndarray, method: str) -> np.ndarray:
@@ -111,7 +113,24 @@ def _checked(array: np.ndarray, method: str) -> np.ndarray:
             f"image is constant (every pixel is {low}): the automatic threshold "
             f"{method!r} needs at least two different values"
         )
+    span = float(high) - float(low)
+    if array.dtype.kind == "f" and method != "mean" and not np.isfinite(span):
+        # (scikit-image's li gave NaN, an empty mask, and the others numpy's error)
+        raise ValueError(
+            f"image values span from {low} to {high}, wider than float64 numbers can "
+            f"hold: the automatic threshold {method!r} cannot bin them (rescale first)"
+        )
     return array
+
+
+def _too_many_bins(error: ValueError, method: str, array: np.ndarray) -> ValueError:
+    """Say numpy's "Too many bins for data range" (values too close for their magnitude)."""
+    if "Too many bins" not in str(error):
+        return error
+    return ValueError(
+        f"image values from {array.min()} to {array.max()} are too close together for "
+        f"their size to make 256 bins: the automatic threshold {method!r} cannot bin them"
+    )
 
 
 def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +146,10 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
     array = _checked(as_image(image, allow_rgb=True), method)
     if array.dtype.kind in "iu":
         return _binned(array, int(array.min()), int(array.max()))
-    return histogram(array.reshape(-1), 256, source_range="image")
+    try:
+        return histogram(array.reshape(-1), 256, source_range="image")
+    except ValueError as error:
+        raise _too_many_bins(error, method, array) from error
 
 
 def _binned(array: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
