@@ -313,3 +313,21 @@ def test_a_time_lapse_keeps_its_frame_interval(viewer):
     assert widget.spacing[1:] == (1.0, 1.0) and not widget._spins["z"].isEnabled()
     assert widget.apply((2.0, 0.5, 0.5), "µm")
     np.testing.assert_allclose(movie.scale, (10.0, 0.5, 0.5))
+
+
+def test_a_new_length_unit_is_told_not_recorded(viewer, banana, monkeypatch):
+    """8800 µm on a mm layer was recorded as set_voxel_size(z=8800) without unit: replayed
+    on the mm stack, and written by run, as 8.8 m slices (review 56)."""
+    warnings = []
+    monkeypatch.setattr("napari_bioimg._widgets.voxel_size.show_warning", warnings.append)
+    calibrated = viewer.add_image(banana[:4, ::8, ::8], scale=(8.8, 3.125, 3.125),
+                                  units="mm", name="banana")
+    plain = viewer.add_image(banana[:4, ::8, ::8], name="plain")
+    widget = dock(viewer)
+    viewer.layers.selection = {calibrated}
+    assert widget.apply((8.8, 3.0, 3.0), "mm") and warnings == []  # its own unit
+    assert widget.apply((8800.0, 3000.0, 3000.0), "µm")
+    assert len(warnings) == 1
+    assert "'banana' (mm) set in µm" in warnings[0] and "not the unit" in warnings[0]
+    viewer.layers.selection = {plain}
+    assert widget.apply((2.0, 0.5, 0.5), "µm") and len(warnings) == 1  # calibrating pixels

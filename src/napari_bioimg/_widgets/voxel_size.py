@@ -14,7 +14,7 @@ import napari
 import numpy as np
 from napari.layers import Image, Labels, Layer
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -340,13 +340,17 @@ class VoxelSizeWidget(QWidget):
         except (ValueError, TypeError) as error:
             show_error(f"Voxel size not changed: {error}")
             return False
+        converted = []  # (layers whose length unit changed: the record keeps numbers only)
         for layer in layers:
             n = min(len(spatial_scale(layer)), len(values))
             scale = np.array(layer.scale, dtype=float)
             scale[-n:] = values[-n:]
+            before = unit_text(layer)
             layer.scale = scale
             if getattr(layer, "units", None) is not None:
                 layer.units = (*layer.units[:-n], *([unit] * n))
+            if isinstance(layer, Image | Labels) and before not in ("pixel", unit_text(layer)):
+                converted.append((layer.name, before))
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
             if isinstance(layer, Image | Labels):
@@ -354,6 +358,13 @@ class VoxelSizeWidget(QWidget):
                 z = sizes[-3] if len(sizes) == 3 else None
                 self._record(layer, "set_voxel_size", {"z": z, "y": sizes[-2], "x": sizes[-1]})
         self._status.setText(f"set on {len(layers)} layer(s)")
+        if converted:
+            names = ", ".join(f"{name!r} ({was})" for name, was in converted)
+            show_warning(
+                f"Voxel size of {names} set in {unit_text(layers[0])}: the pipeline records "
+                "the numbers, not the unit, so a replay or run reads them in its input's "
+                "unit. To record this step, set the voxel size in the layer's own unit."
+            )
         self.refresh()
         return True
 
