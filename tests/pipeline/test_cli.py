@@ -368,9 +368,17 @@ def test_a_guessed_slice_distance_gets_a_note_from_run_and_scripts(tmp_path):
     z_set.add("gaussian", sigma=1.0)
     flat = Pipeline()
     flat.add("flip", axis=-1)  # reads no size
+    frames = Pipeline()  # frames are filtered in 2D: no z read (a false note, review 56)
+    frames.add("set_axis_role", role="t")
+    frames.add("gaussian", sigma=1.0)
+    z_again = Pipeline()
+    z_again.add("set_axis_role", role="z")
+    z_again.add("gaussian", sigma=1.0)
     note = "gaussian sigma read a guessed z of 1"
     assert note in process_file(smooth, guessed, tmp_path / "a.tif").message
-    for pipeline, path in ((smooth, known), (z_set, guessed), (flat, guessed)):
+    assert note in process_file(z_again, guessed, tmp_path / "a.tif", overwrite=True).message
+    for pipeline, path in ((smooth, known), (z_set, guessed), (flat, guessed),
+                           (frames, guessed)):
         result = process_file(pipeline, path, tmp_path / "b.tif", overwrite=True)
         assert result.status == "written" and result.message == ""
     script = tmp_path / "smooth.py"

@@ -208,14 +208,17 @@ def guessed_z_note(pipeline: Pipeline, z: str) -> str:
 def _sizes_read(pipeline: Pipeline, z: bool = False) -> list[str]:
     """The sizes (``"gaussian sigma"``) that read the input's voxel size (its ``z``).
 
-    Not those after a ``set_voxel_size`` step (one that sets ``z``, for ``z``).
-    With ``z``, resampling to isotropic voxels reads it too.
+    Not those after a ``set_voxel_size`` step (one that sets ``z``, for ``z``), nor,
+    for ``z``, those after the axis is named t or channel (frames or channels are
+    filtered one by one, in 2D). With ``z``, resampling to isotropic voxels reads it too.
     """
     after_set = set()  # steps reading a voxel size set by a set_voxel_size step
     for step in pipeline:
         sets = step.operation == "set_voxel_size" and (
             not z or step.parameters.get("z") is not None
         )
+        no_z = step.operation == "set_axis_role" and step.parameters.get("role") != "z"
+        sets = sets or (z and no_z)
         if sets or step.source in after_set:
             after_set.add(step.id)
     sizes = []
