@@ -74,6 +74,8 @@ def test_recorded_gui_session_replays_to_the_same_layers(
     pipeline_dock.save(tmp_path / "steps.py")
     script = (tmp_path / "steps.py").read_text()
     assert "ops.gaussian(" in script and "ops.label(" in script
+    assert "python steps.py INPUT.tif OUTPUT.tif" in script  # its own name (was pipeline.py)
+    assert script == pipeline.to_python("steps.py")
     assert pipeline_dock.copy_script() == pipeline.to_python()
 
     pipeline_dock.recorder.remove(3)

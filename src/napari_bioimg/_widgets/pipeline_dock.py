@@ -265,7 +265,7 @@ class PipelineDock(widgets.Container):
         path = Path(path)
         pipeline, left = self.output_pipeline()
         if path.suffix.lower() == ".py":
-            path.write_text(pipeline.to_python(), encoding="utf-8")
+            path.write_text(pipeline.to_python(path.name), encoding="utf-8")
         else:
             pipeline.save(path)
         show_info(f"Saved {path.name}: {_what(pipeline, left, self.recorder.edited(left))}")

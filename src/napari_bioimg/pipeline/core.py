@@ -505,11 +505,12 @@ class Pipeline:
         """Read a pipeline written by :meth:`save` (YAML or JSON)."""
         return cls.from_yaml(Path(path).read_text(encoding="utf-8"))
 
-    def to_python(self) -> str:
+    def to_python(self, name: str = "pipeline.py") -> str:
         """Return a standalone Python script running this pipeline on a TIFF file.
 
-        See :func:`napari_bioimg.pipeline.script.pipeline_script`.
+        ``name``: the script's file name, for its usage message. See
+        :func:`napari_bioimg.pipeline.script.pipeline_script`.
         """
         from .script import pipeline_script
 
-        return pipeline_script(self)
+        return pipeline_script(self, name)
