@@ -91,7 +91,9 @@ def threshold_value(
     except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
     except ValueError as error:
-        raise _too_many_bins(error, method, array) from error
+        if "Too many bins" not in str(error):
+            raise
+        raise _too_many_bins(method, array) from error
 
 
 def _checked(array: np.ndarray, method: str) -> np.ndarray:
@@ -113,20 +115,20 @@ def _checked(array: np.ndarray, method: str) -> np.ndarray:
             f"image is constant (every pixel is {low}): the automatic threshold "
             f"{method!r} needs at least two different values"
         )
-    span = float(high) - float(low)
-    if array.dtype.kind == "f" and method != "mean" and not np.isfinite(span):
-        # (scikit-image's li gave NaN, an empty mask, and the others numpy's error)
+    span = float(high) - float(low)  # (float64: compared with the image's own limit)
+    limit = float(np.finfo(array.dtype).max) if array.dtype.kind == "f" else np.inf
+    if method != "mean" and not span <= limit:
+        # (scikit-image bins in the image's dtype: its li gave NaN, an empty mask, and
+        # the others numpy's error)
         raise ValueError(
-            f"image values span from {low} to {high}, wider than float64 numbers can "
+            f"image values span from {low} to {high}, wider than {array.dtype} numbers can "
             f"hold: the automatic threshold {method!r} cannot bin them (rescale first)"
         )
     return array
 
 
-def _too_many_bins(error: ValueError, method: str, array: np.ndarray) -> ValueError:
+def _too_many_bins(method: str, array: np.ndarray) -> ValueError:
     """Say numpy's "Too many bins for data range" (values too close for their magnitude)."""
-    if "Too many bins" not in str(error):
-        return error
     return ValueError(
         f"image values from {array.min()} to {array.max()} are too close together for "
         f"their size to make 256 bins: the automatic threshold {method!r} cannot bin them"
@@ -149,7 +151,9 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
     try:
         return histogram(array.reshape(-1), 256, source_range="image")
     except ValueError as error:
-        raise _too_many_bins(error, method, array) from error
+        if "Too many bins" not in str(error):
+            raise
+        raise _too_many_bins(method, array) from error
 
 
 def _binned(array: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
