@@ -329,5 +329,8 @@ def test_a_new_length_unit_is_told_not_recorded(viewer, banana, monkeypatch):
     assert widget.apply((8800.0, 3000.0, 3000.0), "µm")
     assert len(warnings) == 1
     assert "'banana' (mm) set in µm" in warnings[0] and "not the unit" in warnings[0]
+    assert widget.apply((8800.0, 3000.0, 3000.0), "micron") and len(warnings) == 1  # same unit
     viewer.layers.selection = {plain}
     assert widget.apply((2.0, 0.5, 0.5), "µm") and len(warnings) == 1  # calibrating pixels
+    plain.units = ("px",) * 3  # (pint's CSS pixel)
+    assert widget.apply((2.0, 0.5, 0.5), "µm") and len(warnings) == 1

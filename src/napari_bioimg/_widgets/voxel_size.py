@@ -73,6 +73,25 @@ def validate_spacing(spacing) -> tuple[float, ...]:
     return tuple(values)
 
 
+def _last_unit(layer: Layer):
+    """The pint unit of the layer's last axis, or None."""
+    units = getattr(layer, "units", None)
+    return None if units is None else units[-1]
+
+
+def _another_length(before, after) -> bool:
+    """Whether the length unit ``before`` became another one (µm to mm).
+
+    Not a new name of the same unit (micron to µm), nor a calibration of pixels
+    (napari's ``pixel``, and ``px``, which pint reads as a CSS pixel).
+    """
+    if before is None or after is None or str(before) in ("pixel", "css_pixel"):
+        return False
+    if before.dimensionality != after.dimensionality:
+        return False
+    return not np.isclose((1 * before).to(after).magnitude, 1.0)
+
+
 def validate_unit(unit: str) -> str:
     """Return ``unit`` if pint knows it as a length (or "pixel"), else raise ValueError."""
     import pint
@@ -345,12 +364,12 @@ class VoxelSizeWidget(QWidget):
             n = min(len(spatial_scale(layer)), len(values))
             scale = np.array(layer.scale, dtype=float)
             scale[-n:] = values[-n:]
-            before = unit_text(layer)
+            before, shown = _last_unit(layer), unit_text(layer)
             layer.scale = scale
             if getattr(layer, "units", None) is not None:
                 layer.units = (*layer.units[:-n], *([unit] * n))
-            if isinstance(layer, Image | Labels) and before not in ("pixel", unit_text(layer)):
-                converted.append((layer.name, before))
+            if isinstance(layer, Image | Labels) and _another_length(before, _last_unit(layer)):
+                converted.append((layer.name, shown))
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
             if isinstance(layer, Image | Labels):
@@ -363,7 +382,7 @@ class VoxelSizeWidget(QWidget):
             show_warning(
                 f"Voxel size of {names} set in {unit_text(layers[0])}: the pipeline records "
                 "the numbers, not the unit, so a replay or run reads them in its input's "
-                "unit. To record this step, set the voxel size in the layer's own unit."
+                "unit. Set it in the layer's own unit for the pipeline to replay it."
             )
         self.refresh()
         return True
