@@ -94,3 +94,12 @@ def test_float_threshold_errors_match_in_memory():
     image[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         pipeline.run_dask(da.from_array(image, chunks=2)).compute()
+    # (numpy's bare "Too many bins for data range", and Li's NaN, before)
+    image[0, 0, 0] = 3.0 + 2**-51
+    with pytest.raises(ValueError, match="too close together"):
+        pipeline.run_dask(da.from_array(image, chunks=2)).compute()
+    wide = np.array([-3e38, 3e38, 0, 1] * 64, np.float32).reshape(4, 8, 8)
+    li = Pipeline()
+    li.add("threshold", method="li")
+    with pytest.raises(ValueError, match="wider than float32"):
+        li.run_dask(da.from_array(wide, chunks=2)).compute()

@@ -247,7 +247,9 @@ _MINIMUM_BINS = 1 << 16
 def _at_most(hist, bins: int):
     """``hist`` (one bin per integer value), or its counts in 256 equal bins past ``bins``.
 
-    The same counts as ``np.histogram(values, 256)`` over the values' range.
+    The same counts as ``np.histogram(values, 256)`` over the values' range while
+    the values are exact in float64 (below about 2**48); beyond, these counts
+    (binned by offset from the first value) are the exact ones.
     """
     counts, centers = hist
     if len(counts) <= bins:

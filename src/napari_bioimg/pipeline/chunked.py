@@ -28,7 +28,12 @@ import numpy as np
 
 from ..ops._checks import image_axes, looks_rgb, spatial_spacing
 from ..ops.registry import Operation, import_operation
-from ..ops.threshold import reads_histogram, threshold_from_histogram, threshold_value
+from ..ops.threshold import (
+    reads_histogram,
+    threshold_from_histogram,
+    threshold_histogram,
+    threshold_value,
+)
 from .core import INPUT, Pipeline, _where
 from .spacing import spacing_after
 
@@ -191,9 +196,10 @@ def _float_threshold(dask, data, method: str) -> float:
     low, high, finite = dask.compute(data.min(), data.max(), data.map_blocks(
         lambda block: np.asarray(np.isfinite(block).all())[None], dtype=bool,
         chunks=(1,), drop_axis=list(range(1, data.ndim))).all())
-    if not finite or low == high:  # the in-memory error messages, from a tiny image
-        sample = np.array([[low, high]], dtype=data.dtype)
-        threshold_value(np.array([[np.nan, 0]]) if not finite else sample, method=method)
+    # the in-memory checks and messages (NaN, constant, too close or too far apart for
+    # 256 bins), from a tiny image of the same range
+    sample = np.array([[np.nan, 0]]) if not finite else np.array([[low, high]], data.dtype)
+    threshold_histogram(sample, method)
     edges = np.histogram(np.array([low], data.dtype), bins=_FLOAT_BINS, range=(low, high))[1]
     blocks = data.to_delayed().ravel()
     counts = dask.compute(dask.delayed(sum)(
