@@ -196,3 +196,23 @@ def test_uint64_past_2_to_the_63_thresholds_as_in_memory():
     pipeline.add("threshold", method="otsu")
     chunked = pipeline.run_dask(da.from_array(image, chunks=(10, 15)))  # (OverflowError)
     np.testing.assert_array_equal(chunked.compute(), pipeline.run(image))
+
+
+def halves(image, k: int = 2):
+    """A subsampling function, wrongly registered with a halo (module-level: importable)."""
+    return image[..., ::k, ::k]
+
+
+def test_a_function_registered_with_a_halo_must_keep_the_shape_chunkwise(volume):
+    """run_dask announced the input's shape and computed chunks of half its size."""
+    ops.register(halves, halo=1)
+    try:
+        pipeline = Pipeline()
+        pipeline.add("halves", k=2)
+        with pytest.raises(ValueError, match=r"halves returned shape .*register it without"):
+            pipeline.run_dask(lazy(volume)).compute()
+        same = Pipeline()
+        same.add("halves", k=1)
+        np.testing.assert_array_equal(same.run_dask(lazy(volume)).compute(), volume)
+    finally:
+        ops.unregister("halves")

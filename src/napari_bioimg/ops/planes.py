@@ -26,6 +26,7 @@ __all__ = [
     "iter_slabs",
     "output_geometry",
     "output_axes",
+    "same_shape",
     "slab_halo",
 ]
 
@@ -119,7 +120,7 @@ def compute_plane(
     if halo == 0 or data.ndim == 2:
         block = np.asarray(data[index])
         plane_spacing = None if spacing is None else tuple(spacing)[-2:]
-        return _same_shape(operation, block, operation(block, spacing=plane_spacing, **parameters))
+        return same_shape(operation, block, operation(block, spacing=plane_spacing, **parameters))
     *batch, z = index
     low, high = max(z - halo, 0), min(z + halo + 1, data.shape[-3])
     block = np.asarray(data[(*batch, slice(low, high))])
@@ -128,10 +129,10 @@ def compute_plane(
         # Hooks that keep per-plane intermediates get the store and the plane's index.
         extra = {"store": store, "index": index} if _keeps(operation.plane) else {}
         return operation.plane(block, z - low, operation.bind(parameters), volume_spacing, **extra)
-    return _same_shape(operation, block, operation(block, spacing=spacing, **parameters))[z - low]
+    return same_shape(operation, block, operation(block, spacing=spacing, **parameters))[z - low]
 
 
-def _same_shape(operation: Operation, block: np.ndarray, result):
+def same_shape(operation: Operation, block: np.ndarray, result):
     """``result``, refused when an operation computed in pieces changed the piece's shape.
 
     (A function registered with a halo that subsamples: its plane preview showed
@@ -202,7 +203,7 @@ def iter_slabs(
             stop = min(start + planes, data.shape[axis])
             low, high = max(start - halo, 0), min(stop + halo, data.shape[axis])
             block = np.asarray(data[(*batch, slice(low, high))])
-            result = _same_shape(operation, block, operation(block, spacing=spacing, **parameters))
+            result = same_shape(operation, block, operation(block, spacing=spacing, **parameters))
             yield (*batch, slice(start, stop)), result[start - low : stop - low]
 
 

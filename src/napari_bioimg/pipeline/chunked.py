@@ -27,6 +27,7 @@ from functools import partial
 import numpy as np
 
 from ..ops._checks import image_axes, looks_rgb, spatial_spacing
+from ..ops.planes import same_shape
 from ..ops.registry import Operation, import_operation
 from ..ops.threshold import (
     reads_histogram,
@@ -56,6 +57,12 @@ def _dask_array():
 def _run_block(block, operation, module, parameters, spacing):
     # Looked up by name so that tasks pickle by reference on dask workers.
     return import_operation(operation, module)(block, spacing=spacing, **parameters)
+
+
+def _run_overlapping_block(block, operation, module, parameters, spacing):
+    """:func:`_run_block` of a block with its halo, whose shape the result must keep."""
+    result = _run_block(block, operation, module, parameters, spacing)
+    return same_shape(import_operation(operation, module), block, result)
 
 
 def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, *,
@@ -127,8 +134,9 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing):
             data = data.rechunk(whole)
             depth.update(dict.fromkeys(whole, 0))
         dtype = _result_dtype(op, parameters, data, spacing)
+        overlapping = partial(_run_overlapping_block, **block_function.keywords)
         return da.map_overlap(
-            block_function, data, depth=depth, boundary="none", dtype=dtype,
+            overlapping, data, depth=depth, boundary="none", dtype=dtype,
             meta=np.empty((0,) * data.ndim, dtype),
         )
     if op.name == "threshold":
