@@ -368,11 +368,11 @@ class VoxelSizeWidget(QWidget):
             layer.scale = scale
             if getattr(layer, "units", None) is not None:
                 layer.units = (*layer.units[:-n], *([unit] * n))
-            if isinstance(layer, Image | Labels) and _another_length(before, _last_unit(layer)):
-                converted.append((layer.name, shown))
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
             if isinstance(layer, Image | Labels):
+                if _another_length(before, _last_unit(layer)):
+                    converted.append((layer.name, shown))
                 sizes = values[-n:]
                 z = sizes[-3] if len(sizes) == 3 else None
                 self._record(layer, "set_voxel_size", {"z": z, "y": sizes[-2], "x": sizes[-1]})

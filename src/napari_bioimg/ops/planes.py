@@ -26,7 +26,7 @@ __all__ = [
     "iter_slabs",
     "output_geometry",
     "output_axes",
-    "same_shape",
+    "run_piece",
     "slab_halo",
 ]
 
@@ -120,7 +120,7 @@ def compute_plane(
     if halo == 0 or data.ndim == 2:
         block = np.asarray(data[index])
         plane_spacing = None if spacing is None else tuple(spacing)[-2:]
-        return same_shape(operation, block, operation(block, spacing=plane_spacing, **parameters))
+        return run_piece(operation, block, plane_spacing, parameters)
     *batch, z = index
     low, high = max(z - halo, 0), min(z + halo + 1, data.shape[-3])
     block = np.asarray(data[(*batch, slice(low, high))])
@@ -129,16 +129,17 @@ def compute_plane(
         # Hooks that keep per-plane intermediates get the store and the plane's index.
         extra = {"store": store, "index": index} if _keeps(operation.plane) else {}
         return operation.plane(block, z - low, operation.bind(parameters), volume_spacing, **extra)
-    return same_shape(operation, block, operation(block, spacing=spacing, **parameters))[z - low]
+    return run_piece(operation, block, spacing, parameters)[z - low]
 
 
-def same_shape(operation: Operation, block: np.ndarray, result):
-    """``result``, refused when an operation computed in pieces changed the piece's shape.
+def run_piece(operation: Operation, block: np.ndarray, spacing, parameters: dict):
+    """``operation(block)`` for a piece of the data, refused if it changed the piece's shape.
 
     (A function registered with a halo that subsamples: its plane preview showed
     half the image at the input's scale, and Apply failed with numpy's "could
     not broadcast".)
     """
+    result = operation(block, spacing=spacing, **parameters)
     if tuple(result.shape) != tuple(block.shape):
         raise ValueError(
             f"{operation.name} returned shape {tuple(result.shape)} for an image of shape "
@@ -203,7 +204,7 @@ def iter_slabs(
             stop = min(start + planes, data.shape[axis])
             low, high = max(start - halo, 0), min(stop + halo, data.shape[axis])
             block = np.asarray(data[(*batch, slice(low, high))])
-            result = same_shape(operation, block, operation(block, spacing=spacing, **parameters))
+            result = run_piece(operation, block, spacing, parameters)
             yield (*batch, slice(start, stop)), result[start - low : stop - low]
 
 

@@ -123,11 +123,11 @@ class Parameter:
             value, int | float | np.integer | np.floating
         ):
             raise TypeError(f"parameter {self.name!r} must be a number, got {value!r}")
-        if isinstance(value, float | np.floating) and math.isnan(value):
-            raise ValueError(f"parameter {self.name!r} must not be NaN")
-        infinite = isinstance(value, float | np.floating) and not math.isfinite(value)
-        if infinite and (cast is int or self.unit != "none"):  # (a threshold may be ±inf)
-            raise ValueError(f"parameter {self.name!r} must be finite, got {value!r}")
+        if isinstance(value, float | np.floating) and not math.isfinite(value):
+            if math.isnan(value):
+                raise ValueError(f"parameter {self.name!r} must not be NaN")
+            if cast is int or self.unit != "none":  # (a threshold may be ±inf)
+                raise ValueError(f"parameter {self.name!r} must be finite, got {value!r}")
         if cast is int and (
             isinstance(value, float | np.floating) and not float(value).is_integer()
         ):

@@ -5,6 +5,8 @@ A threshold is computed over the whole array (all planes and time points), like
 Fiji's "stack histogram" option.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 from numba import njit
 from scipy import ndimage as ndi
@@ -86,14 +88,11 @@ def threshold_value(
     else:
         function = getattr(skfilters, f"threshold_{method}")
     try:
-        # the values alone matter: flat, so that no shape looks like RGB to skimage
-        return float(function(array.reshape(-1)))
+        with _bins_said(method, array):
+            # the values alone matter: flat, so that no shape looks like RGB to skimage
+            return float(function(array.reshape(-1)))
     except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
-    except ValueError as error:
-        if "Too many bins" not in str(error):
-            raise
-        raise _too_many_bins(method, array) from error
 
 
 def _checked(array: np.ndarray, method: str) -> np.ndarray:
@@ -127,12 +126,18 @@ def _checked(array: np.ndarray, method: str) -> np.ndarray:
     return array
 
 
-def _too_many_bins(method: str, array: np.ndarray) -> ValueError:
+@contextmanager
+def _bins_said(method: str, array: np.ndarray):
     """Say numpy's "Too many bins for data range" (values too close for their magnitude)."""
-    return ValueError(
-        f"image values from {array.min()} to {array.max()} are too close together for "
-        f"their size to make 256 bins: the automatic threshold {method!r} cannot bin them"
-    )
+    try:
+        yield
+    except ValueError as error:
+        if "Too many bins" not in str(error):
+            raise
+        raise ValueError(
+            f"image values from {array.min()} to {array.max()} are too close together for "
+            f"their size to make 256 bins: the automatic threshold {method!r} cannot bin them"
+        ) from error
 
 
 def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, np.ndarray]:
@@ -148,12 +153,8 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
     array = _checked(as_image(image, allow_rgb=True), method)
     if array.dtype.kind in "iu":
         return _binned(array, int(array.min()), int(array.max()))
-    try:
+    with _bins_said(method, array):
         return histogram(array.reshape(-1), 256, source_range="image")
-    except ValueError as error:
-        if "Too many bins" not in str(error):
-            raise
-        raise _too_many_bins(method, array) from error
 
 
 def _binned(array: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:

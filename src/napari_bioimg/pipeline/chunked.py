@@ -27,7 +27,7 @@ from functools import partial
 import numpy as np
 
 from ..ops._checks import image_axes, looks_rgb, spatial_spacing
-from ..ops.planes import same_shape
+from ..ops.planes import run_piece
 from ..ops.registry import Operation, import_operation
 from ..ops.threshold import (
     reads_histogram,
@@ -54,15 +54,12 @@ def _dask_array():
     return dask.array
 
 
-def _run_block(block, operation, module, parameters, spacing):
+def _run_block(block, operation, module, parameters, spacing, piece=False):
     # Looked up by name so that tasks pickle by reference on dask workers.
-    return import_operation(operation, module)(block, spacing=spacing, **parameters)
-
-
-def _run_overlapping_block(block, operation, module, parameters, spacing):
-    """:func:`_run_block` of a block with its halo, whose shape the result must keep."""
-    result = _run_block(block, operation, module, parameters, spacing)
-    return same_shape(import_operation(operation, module), block, result)
+    op = import_operation(operation, module)
+    if piece:  # (a block with its halo: the result must keep its shape)
+        return run_piece(op, block, spacing, parameters)
+    return op(block, spacing=spacing, **parameters)
 
 
 def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, *,
@@ -134,9 +131,8 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing):
             data = data.rechunk(whole)
             depth.update(dict.fromkeys(whole, 0))
         dtype = _result_dtype(op, parameters, data, spacing)
-        overlapping = partial(_run_overlapping_block, **block_function.keywords)
         return da.map_overlap(
-            overlapping, data, depth=depth, boundary="none", dtype=dtype,
+            partial(block_function, piece=True), data, depth=depth, boundary="none", dtype=dtype,
             meta=np.empty((0,) * data.ndim, dtype),
         )
     if op.name == "threshold":
