@@ -31,6 +31,7 @@ import numpy as np
 import tifffile
 
 __all__ = [
+    "LENGTH_UNITS",
     "TIFF_SUFFIXES",
     "TiffImage",
     "canonical_unit",
@@ -46,6 +47,9 @@ PathLike = str | os.PathLike
 
 # Length of one unit in metres, to bring every axis to the unit of x.
 _METRES = {"nm": 1e-9, "µm": 1e-6, "mm": 1e-3, "cm": 1e-2, "m": 1.0, "inch": 0.0254}
+# The length units by their usual spelling (:func:`canonical_unit`): those a
+# ``set_voxel_size`` step can name.
+LENGTH_UNITS = tuple(_METRES)
 _UNIT_ALIASES = {
     "nm": "nm",
     "nanometer": "nm",

@@ -194,7 +194,7 @@ def test_a_voxel_size_set_by_hand_is_a_step_the_replay_and_the_cli_follow(
     assert [(s.operation, s.source) for s in pipeline] == [
         ("set_voxel_size", "input"), ("median", pipeline[0].id)
     ]
-    assert pipeline[0].parameters == {"z": 8.8, "y": 3.12, "x": 3.12}
+    assert pipeline[0].parameters == {"z": 8.8, "y": 3.12, "x": 3.12, "unit": "mm"}
     result, spacing = pipeline.run_with_spacing(stack, guessed)  # as `napari-bioimg run`
     np.testing.assert_array_equal(result, filtered.data)
     assert spacing == (8.8, 3.12, 3.12)
@@ -206,6 +206,48 @@ def test_a_voxel_size_set_by_hand_is_a_step_the_replay_and_the_cli_follow(
     np.testing.assert_allclose(other.scale, guessed)  # the input layer keeps its own
     with pytest.raises(ValueError, match="step 2"):
         pipeline_dock.recorder.remove(0)  # the median read the layer it set
+
+
+def test_a_voxel_size_set_in_another_unit_is_replayed_and_run_in_that_unit(
+    make_napari_viewer, qtbot, banana, tmp_path
+):
+    """8800 µm slices set on a mm layer were recorded as numbers: the replay on a mm
+    stack, and `run` on a mm file, read them as 8.8 m (review 56). The unit is now
+    part of the step: results are in µm, filtered as in napari."""
+    from napari_bioimg.io_tiff import read_tiff
+    from napari_bioimg.pipeline.batch import process_file
+    from napari_bioimg.pipeline.io import write_image
+
+    viewer = make_napari_viewer()
+    stack = banana[:6, ::8, ::8]
+    source = viewer.add_image(stack, name="banana", scale=(8.8, 3.12, 3.12), units="mm")
+    _, voxel_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {source}
+    assert voxel_dock.apply((8800.0, 3120.0, 3120.0), "micron")
+    median = dock(viewer, qtbot, "median")
+    apply(qtbot, median, source, radius=9000.0)  # µm: a bit more than one slice
+    filtered = viewer.layers[-1]
+    expected = ops.median(stack, radius=9000.0, spacing=(8800.0, 3120.0, 3120.0))
+    np.testing.assert_array_equal(filtered.data, expected)
+    assert [format(u, "~") for u in source.units] == ["µm"] * 3  # (micron's usual spelling)
+
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    pipeline = pipeline_dock.pipeline()
+    assert pipeline[0].parameters["unit"] == "µm"
+    other = viewer.add_image(stack, name="other", scale=(8.8, 3.12, 3.12), units="mm")
+    replay = replay_on(qtbot, pipeline_dock, other)
+    np.testing.assert_array_equal(replay.data, expected)
+    np.testing.assert_allclose(replay.scale, (8800.0, 3120.0, 3120.0))
+    assert [format(u, "~") for u in replay.units] == ["µm"] * 3
+    assert [format(u, "~") for u in other.units] == ["mm"] * 3  # the input keeps its own
+
+    write_image(tmp_path / "in.tif", stack, (8.8, 3.12, 3.12), "mm")
+    outcome = process_file(pipeline, tmp_path / "in.tif", tmp_path / "out.tif")
+    assert outcome.status == "written", outcome
+    written = read_tiff(tmp_path / "out.tif")
+    np.testing.assert_array_equal(written.data, expected)
+    assert written.unit == "µm"
+    np.testing.assert_allclose(written.spatial_spacing, (8800.0, 3120.0, 3120.0))
 
 
 def test_a_chain_on_the_masks_of_an_rgb_image_replays_as_applied(make_napari_viewer, qtbot):

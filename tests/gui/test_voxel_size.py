@@ -315,9 +315,12 @@ def test_a_time_lapse_keeps_its_frame_interval(viewer):
     np.testing.assert_allclose(movie.scale, (10.0, 0.5, 0.5))
 
 
-def test_a_new_length_unit_is_told_not_recorded(viewer, banana, monkeypatch):
+def test_a_new_length_unit_is_recorded_or_told(viewer, banana, monkeypatch):
     """8800 µm on a mm layer was recorded as set_voxel_size(z=8800) without unit: replayed
-    on the mm stack, and written by run, as 8.8 m slices (review 56)."""
+    on the mm stack, and written by run, as 8.8 m slices (review 56). The step now names
+    the unit; one it cannot name (Å) is warned about."""
+    from napari_bioimg._widgets._recorder import recorder_for
+
     warnings = []
     monkeypatch.setattr("napari_bioimg._widgets.voxel_size.show_warning", warnings.append)
     calibrated = viewer.add_image(banana[:4, ::8, ::8], scale=(8.8, 3.125, 3.125),
@@ -325,12 +328,20 @@ def test_a_new_length_unit_is_told_not_recorded(viewer, banana, monkeypatch):
     plain = viewer.add_image(banana[:4, ::8, ::8], name="plain")
     widget = dock(viewer)
     viewer.layers.selection = {calibrated}
+
+    def recorded():
+        return recorder_for(viewer).steps[-1].parameters
+
     assert widget.apply((8.8, 3.0, 3.0), "mm") and warnings == []  # its own unit
-    assert widget.apply((8800.0, 3000.0, 3000.0), "µm")
+    assert recorded() == {"z": 8.8, "y": 3.0, "x": 3.0, "unit": "mm"}
+    assert widget.apply((8800.0, 3000.0, 3000.0), "micron") and warnings == []
+    assert recorded() == {"z": 8800.0, "y": 3000.0, "x": 3000.0, "unit": "µm"}
+    assert widget.apply((88.0, 30.0, 30.0), "angstrom")  # (pint knows it; a step cannot)
     assert len(warnings) == 1
-    assert "'banana' (mm) set in µm" in warnings[0] and "not the unit" in warnings[0]
-    assert widget.apply((8800.0, 3000.0, 3000.0), "micron") and len(warnings) == 1  # same unit
+    assert "'banana' (µm) set in Å" in warnings[0] and "names only" in warnings[0]
+    assert "unit" not in recorded()
     viewer.layers.selection = {plain}
+    assert widget.apply((2.0, 0.5, 0.5), "pixel") and len(warnings) == 1  # no unit: none
+    assert recorded() == {"z": 2.0, "y": 0.5, "x": 0.5}
     assert widget.apply((2.0, 0.5, 0.5), "µm") and len(warnings) == 1  # calibrating pixels
-    plain.units = ("px",) * 3  # (pint's CSS pixel)
-    assert widget.apply((2.0, 0.5, 0.5), "µm") and len(warnings) == 1
+    assert recorded()["unit"] == "µm"

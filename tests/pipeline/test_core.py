@@ -203,6 +203,50 @@ def test_set_voxel_size_gives_the_steps_after_it_that_voxel_size(banana):
     assert np.array_equal(copy, stack) and not np.shares_memory(copy, stack)
 
 
+def test_set_voxel_size_with_a_unit_gives_it_to_the_result(banana):
+    """The unit is part of the step: the result's unit for `run`, scripts and replays
+    (the numbers were read in the input's unit: 8800 µm slices on a mm file became 8.8 m)."""
+    stack = banana[:4, ::8, ::8]
+    pipeline = Pipeline()
+    pipeline.append("set_voxel_size", {"z": 8800.0, "y": 3120.0, "x": 3120.0, "unit": "µm"})
+    pipeline.append("gaussian", {"sigma": 6000.0}, step_id="blur")
+    assert pipeline.result_unit("mm") == "µm" and pipeline.result_unit(None) == "µm"
+    result, spacing = pipeline.run_with_spacing(stack, (8.8, 3.12, 3.12))
+    assert spacing == (8800.0, 3120.0, 3120.0)
+    expected = ops.gaussian(stack, sigma=6.0, spacing=(8.8, 3.12, 3.12))  # (the same, in mm)
+    np.testing.assert_array_equal(result, expected)
+    geometry = pipeline.run_with_geometry(stack, (8.8, 3.12, 3.12), (8.8, 3.12, 3.12),
+                                          (0.0,) * 3, ("mm",) * 3)
+    assert geometry[2:5] == ((8800.0, 3120.0, 3120.0), (0.0,) * 3, ("µm",) * 3)
+    # a (t, y, x) series: the unit goes to y and x only; a later step without unit keeps it
+    series = Pipeline()
+    series.append("set_voxel_size", {"y": 0.5, "x": 0.5, "unit": "µm"})
+    series.append("set_voxel_size", {"y": 0.25, "x": 0.25})
+    geometry = series.run_with_geometry(stack, (3.12, 3.12), (2.0, 3.12, 3.12), (0.0,) * 3,
+                                        ("s", "mm", "mm"))
+    assert geometry[2] == (2.0, 0.25, 0.25) and geometry[4] == ("s", "µm", "µm")
+    assert series.result_unit("mm") == "µm"
+    # a branch that does not pass through the step keeps the input's unit
+    branch = Pipeline()
+    branch.append("set_voxel_size", {"y": 0.5, "x": 0.5, "unit": "nm"})
+    branch.append("median", {"radius": 1.0}, source="input")
+    assert branch.result_unit("mm") == "mm"
+    assert Pipeline().result_unit("mm") == "mm"
+
+
+def test_a_unit_on_a_stack_needs_the_slice_distance():
+    """z kept from the input would be read in the new unit (8.8 mm as 8.8 µm)."""
+    pipeline = Pipeline()
+    pipeline.append("set_voxel_size", {"y": 390.0, "x": 390.0, "unit": "µm"})
+    with pytest.raises(ValueError, match=r"step 1 \(set_voxel_size\).*'z' needs a value"):
+        pipeline.run_with_spacing(np.zeros((3, 8, 8)), (8.8, 0.39, 0.39))
+    with pytest.raises(ValueError, match=r"step 1 \(set_voxel_size\).*'z' needs a value"):
+        pipeline.run_dask(np.zeros((3, 8, 8)), (8.8, 0.39, 0.39))
+    assert pipeline.run_with_spacing(np.zeros((8, 8)), (0.39, 0.39))[1] == (390.0, 390.0)
+    with pytest.raises(ValueError, match="'unit' must be one of"):
+        Pipeline().append("set_voxel_size", {"unit": "um"})  # (refused at load)
+
+
 @pytest.mark.parametrize(
     ("parameters", "error", "name"),
     [({"z": 0.0}, ValueError, "z"), ({"y": -1.0}, ValueError, "y"),

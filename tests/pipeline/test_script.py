@@ -270,6 +270,25 @@ def test_a_set_voxel_size_step_is_written_by_the_cli_and_the_script(tmp_path, in
     )
 
 
+def test_a_voxel_size_in_another_unit_is_written_in_it_by_the_cli_and_the_script(
+    tmp_path, inputs
+):
+    """µm pixels set in nm: the result is written in nm (it kept the file's µm, so
+    that 750 nm slices were written as 750 µm), a later step's sizes read in nm."""
+    from napari_bioimg.pipeline.io import read_image
+
+    pipeline = Pipeline()
+    pipeline.add("set_voxel_size", z=750.0, y=250.0, x=250.0, unit="nm")
+    pipeline.add("gaussian", sigma=500.0)  # nm: two pixels
+    written = same_file_by_cli_and_script(tmp_path, pipeline, inputs / "stack.tif")
+    result, spacing, unit, _, _ = read_image(written)
+    assert unit == "nm" and spacing == pytest.approx((750.0, 250.0, 250.0))
+    stack = tifffile.imread(inputs / "stack.tif")
+    np.testing.assert_allclose(
+        result, ops.gaussian(stack, sigma=2.0, spacing=(3.0, 1.0, 1.0)), rtol=1e-6
+    )
+
+
 def test_an_axis_named_frames_is_filtered_frame_by_frame_by_the_cli_and_the_script(
     tmp_path, inputs
 ):

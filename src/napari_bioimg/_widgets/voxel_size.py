@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
 )
 
 from .. import ops
+from ..io_tiff import LENGTH_UNITS, canonical_unit
 from ..ops._checks import check_choice
 from ..ops.planes import output_axes, output_geometry
 from ..ops.registry import get_operation
@@ -359,7 +360,12 @@ class VoxelSizeWidget(QWidget):
         except (ValueError, TypeError) as error:
             show_error(f"Voxel size not changed: {error}")
             return False
-        converted = []  # (layers whose length unit changed: the record keeps numbers only)
+        # The unit recorded with the numbers (a replay or run gives it to the result),
+        # when the step can name it; else a change of length unit is warned about.
+        recorded = canonical_unit(unit)
+        recorded = recorded if recorded in LENGTH_UNITS else None
+        unit = recorded or unit  # (the usual spelling: micron is shown as µm)
+        converted = []  # (layers whose length unit changed and cannot be recorded)
         for layer in layers:
             n = min(len(spatial_scale(layer)), len(values))
             scale = np.array(layer.scale, dtype=float)
@@ -371,18 +377,22 @@ class VoxelSizeWidget(QWidget):
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
             if isinstance(layer, Image | Labels):
-                if _another_length(before, _last_unit(layer)):
+                if recorded is None and _another_length(before, _last_unit(layer)):
                     converted.append((layer.name, shown))
                 sizes = values[-n:]
                 z = sizes[-3] if len(sizes) == 3 else None
-                self._record(layer, "set_voxel_size", {"z": z, "y": sizes[-2], "x": sizes[-1]})
+                parameters = {"z": z, "y": sizes[-2], "x": sizes[-1]}
+                if recorded is not None:
+                    parameters["unit"] = recorded
+                self._record(layer, "set_voxel_size", parameters)
         self._status.setText(f"set on {len(layers)} layer(s)")
         if converted:
             names = ", ".join(f"{name!r} ({was})" for name, was in converted)
             show_warning(
-                f"Voxel size of {names} set in {unit_text(layers[0])}: the pipeline records "
-                "the numbers, not the unit, so a replay or run reads them in its input's "
-                "unit. Set it in the layer's own unit for the pipeline to replay it."
+                f"Voxel size of {names} set in {unit_text(layers[0])}: a pipeline step "
+                f"names only {', '.join(LENGTH_UNITS)}, so it records the numbers, which a "
+                "replay or run reads in its input's unit. Set it in one of those units, or "
+                "the layer's own, for the pipeline to replay it."
             )
         self.refresh()
         return True

@@ -308,7 +308,11 @@ def default_axis_names(ndim: int) -> list[str]:
 
 
 def output_axes(
-    operation: Operation, parameters: dict, values: Sequence, kind: str = "units"
+    operation: Operation,
+    parameters: dict,
+    values: Sequence,
+    kind: str = "units",
+    spatial: int | None = None,
 ) -> tuple:
     """Per-axis ``values`` of a result (``kind``: "units" or "labels"), from the input's.
 
@@ -316,9 +320,17 @@ def output_axes(
     first); ``set_axis_role`` names the axis before y
     (napari's numbered labels become names) and gives it the unit of the pixel
     width as z, none (pixels) as frames or channels unless it has a non-length
-    unit (a frame interval in s); every other operation keeps them.
+    unit (a frame interval in s); ``set_voxel_size`` with a ``unit`` gives it to
+    the ``spatial`` axes (default the last ``min(ndim, 3)``); every other
+    operation keeps them.
     """
     values = list(values)
+    if operation.name == "set_voxel_size" and kind == "units":
+        unit = operation.bind(parameters)["unit"]
+        if unit is not None:
+            nsp = min(len(values), 3) if spatial is None else spatial
+            values[len(values) - nsp :] = [unit] * nsp
+        return tuple(values)
     names = operation.name == "project" or (
         operation.name == "set_axis_role" and len(values) >= 3
     )

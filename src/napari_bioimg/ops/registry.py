@@ -777,12 +777,20 @@ _add(
             Parameter(
                 "x", "float", 1.0, 1e-6, 1e6, 0.01, bound="positive", description="Pixel width"
             ),
+            Parameter(
+                "unit",
+                "choice",
+                None,
+                choices=transforms.LENGTH_UNITS,
+                optional=True,
+                description="Length unit of z, y and x (none: the input's; with z on 3D data)",
+            ),
         ),
         uses_spacing=False,
         accepts_rgb=True,
         halo=lambda parameters, spacing: (0,) * len(spacing),  # (chunks run alone)
         widget="voxel_size",  # the Voxel size dock sets it and records it
-        description="Give the result this voxel size, in the input's unit (pixels unchanged)",
+        description="Give the result this voxel size, in this unit or the input's (pixels kept)",
     )
 )
 _add(

@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 from scipy import ndimage as ndi
 
+from ..io_tiff import LENGTH_UNITS
 from ._checks import (
     as_image,
     check_choice,
@@ -126,19 +127,25 @@ def flip(image, *, axis: int | Sequence[int] = -1):
 
 
 @keeps_dtype
-def set_voxel_size(image, *, z: float | None = None, y: float = 1.0, x: float = 1.0):
+def set_voxel_size(
+    image, *, z: float | None = None, y: float = 1.0, x: float = 1.0, unit: str | None = None
+):
     """Return a copy of ``image``, to be given the voxel size ``(z, y, x)``.
 
     The pixels do not change: this is the voxel size set by hand (Fiji's *Image >
     Properties*) as a step of a pipeline, which gives its result the spacing ``(y,
     x)``, or ``(z, y, x)`` for 3D data (``z=None`` keeps the input's slice distance)
-    in the input's unit (:func:`napari_bioimg.pipeline.spacing.spacing_after`).
-    Every value must be positive.
+    in ``unit`` (one of :data:`~napari_bioimg.io_tiff.LENGTH_UNITS`; None: the
+    input's unit) (:func:`napari_bioimg.pipeline.spacing.spacing_after`). A
+    ``unit`` on 3D data needs ``z``: the slice distance kept would be read in the
+    new unit. Every value must be positive.
     """
     array = as_image(image, allow_rgb=True)
     for name, value in (("z", z), ("y", y), ("x", x)):
         if value is not None:
             check_positive(value, name)
+    if unit is not None:
+        check_choice(unit, "unit", LENGTH_UNITS)
     return array.copy()
 
 

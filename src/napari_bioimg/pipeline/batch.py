@@ -163,6 +163,7 @@ def process_file(
         result, channel_axis, frames = result_axes(
             result, spacing, channel_axis, frames, pipeline.axis_role(), rgb
         )
+        unit = pipeline.result_unit(unit)  # (a set_voxel_size step may name another)
         write_image(partial, result, spacing, unit, channel_axis, rgb, frames)
         os.replace(partial, output)
     except Exception as error:

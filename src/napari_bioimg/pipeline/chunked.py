@@ -102,13 +102,13 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
         op = import_operation(step.operation, step.module)
         try:
             result = _step(da, op, step.parameters, step.module, data, step_spacing)
+            results[step.id] = (result, spacing_after(
+                step.operation, step.parameters, step_spacing, image_axes(data)
+            ))
         except Exception as error:
             if type(error) in (TypeError, ValueError):
                 raise type(error)(f"{_where(index, step.operation)}: {error}") from error
             raise
-        results[step.id] = (result, spacing_after(
-            step.operation, step.parameters, step_spacing, image_axes(data)
-        ))
         outputs.append(result)
     if all_results:
         return outputs

@@ -280,6 +280,18 @@ class Pipeline:
                 factor *= int(steps if isinstance(steps, int) else (list(steps) or [1])[0])
         return factor
 
+    def result_unit(self, unit: str | None) -> str | None:
+        """The length unit of the result of an input in ``unit``.
+
+        The ``unit`` of the last ``set_voxel_size`` step that names one on the way
+        from the input to the last step, else ``unit`` (how ``napari-bioimg run``
+        and scripts write the result's unit).
+        """
+        for step in self._chain():
+            if step.operation == "set_voxel_size" and step.parameters.get("unit"):
+                return step.parameters["unit"]
+        return unit
+
     def axis_role(self) -> str | None:
         """What the last ``set_axis_role`` step leading to the result named the axis before y.
 
@@ -358,7 +370,7 @@ class Pipeline:
             step_scale, step_translate = output_geometry(
                 op, step.parameters, shape, step_scale, step_translate, nsp
             )
-            step_units = output_axes(op, step.parameters, step_units)
+            step_units = output_axes(op, step.parameters, step_units, spatial=nsp)
             if step_labels is not None:
                 step_labels = output_axes(op, step.parameters, step_labels, "labels")
             if step.operation not in BUILTIN_NAMES:  # (a function may add or drop axes)
@@ -390,15 +402,15 @@ class Pipeline:
             op = import_operation(step.operation, step.module)
             try:
                 result = op(data, spacing=step_spacing, **step.parameters)
+                out_spacing = spacing_after(
+                    step.operation, step.parameters, step_spacing,
+                    image_axes(data if hasattr(data, "shape") else np.asarray(data)),  # (dask)
+                )
             except Exception as error:
                 if type(error) in (TypeError, ValueError):
                     raise type(error)(f"{where}: {error}") from error
                 error.add_note(f"(in {where})")
                 raise
-            out_spacing = spacing_after(
-                step.operation, step.parameters, step_spacing,
-                image_axes(data if hasattr(data, "shape") else np.asarray(data)),  # (dask: lazy)
-            )
             if step.operation not in BUILTIN_NAMES:  # (a function may drop axes)
                 out_spacing = spacing_of_result(out_spacing, image_axes(result))
             results[step.id] = (result, out_spacing)

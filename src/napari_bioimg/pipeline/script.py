@@ -64,7 +64,7 @@ if __name__ == "__main__":
     except (OSError, ValueError) as error:  # (not a TIFF, a corrupt file)
         sys.exit(f"cannot read {sys.argv[1]}: {error}")
 {uncalibrated}    result, spacing = process_image(process, image, spacing, channel_axis)
-    if frames is not None:  # (every n-th frame kept: n times the interval)
+{unit}    if frames is not None:  # (every n-th frame kept: n times the interval)
         frames = (frames[0] * {frame_step}, frames[1])
     rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
     result, channel_axis, frames = result_axes(
@@ -94,6 +94,14 @@ def _uncalibrated_check(pipeline: Pipeline) -> str:
             "file=sys.stderr)\n"
         )
     return check
+
+
+def _unit_line(pipeline: Pipeline) -> str:
+    """The script's line giving the result the unit a ``set_voxel_size`` step names, or ""."""
+    unit = pipeline.result_unit(None)
+    if unit is None:
+        return ""
+    return f"    unit = {_literal(unit)}  # (set by a set_voxel_size step)\n"
 
 
 def _literal(value) -> str:
@@ -209,5 +217,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         + "\n\n"
         + _MAIN.replace("{uncalibrated}", _uncalibrated_check(pipeline)).replace(
             "{role}", _literal(pipeline.axis_role())
-        ).replace("{frame_step}", str(pipeline.frame_step()))
+        ).replace("{frame_step}", str(pipeline.frame_step())).replace(
+            "{unit}", _unit_line(pipeline)
+        )
     )

@@ -31,7 +31,8 @@ def spacing_after(operation, parameters, spacing, ndim):
         ``subsample`` multiplies each spatial spacing by its step; ``project``
         drops the projected axis (``None`` when fewer than two spatial axes
         remain); ``set_voxel_size`` gives its ``(y, x)``, or ``(z, y, x)`` on 3D
-        data (its ``z`` None: the input's, 1.0 without one); ``set_axis_role``
+        data (its ``z`` None: the input's, 1.0 without one; ValueError with a
+        ``unit``, which would read the input's ``z`` in it); ``set_axis_role``
         drops z for frames or channels, or adds the pixel width as z; every other
         operation keeps the spacing.
 
@@ -57,6 +58,11 @@ def spacing_after(operation, parameters, spacing, ndim):
     if operation == "set_voxel_size":
         n = min(ndim, 3) if spacing is None else len(spacing)
         z = parameters.get("z")
+        if z is None and n >= 3 and parameters.get("unit") is not None:
+            raise ValueError(
+                "parameter 'z' needs a value with 'unit' on 3D data (the slice distance "
+                "kept would be read in the new unit)"
+            )
         if z is None:
             z = 1.0 if spacing is None or n < 3 else spacing[-3]
         values = (float(z), float(parameters.get("y", 1.0)), float(parameters.get("x", 1.0)))
