@@ -361,6 +361,43 @@ def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
     assert viewer.layers[-1].name == "blobs threshold [2]"
 
 
+def test_labels_are_flipped_and_resampled_as_labels(viewer, qtbot):
+    """Flip and Resample offered no label layer (the crop and voxel size docks did);
+    labels are resampled by nearest neighbours whatever the order slider says."""
+    from napari_bioimg._widgets._recorder import recorder_for
+
+    rng = np.random.default_rng(4)
+    cells = ops.label(rng.random((5, 30, 40)) > 0.7)
+    assert cells.max() > 50
+    labels = viewer.add_labels(cells, name="cells", scale=(2.0, 0.5, 0.5))
+    flip = dock(viewer, qtbot, "flip")
+    assert labels in {layer for _, layer in flip._layer_choices()}
+    flip.input_layer = labels
+    flip.set_parameters(axis=-2)
+    wait_idle(qtbot, flip)
+    flip.apply()
+    wait_idle(qtbot, flip)
+    flipped = viewer.layers[-1]
+    assert flipped._type_string == "labels"
+    np.testing.assert_array_equal(flipped.data, cells[:, ::-1])
+
+    resample = dock(viewer, qtbot, "resample_isotropic")
+    resample.input_layer = labels
+    assert resample.parameters()["order"] == 1  # the slider's (for images)
+    wait_idle(qtbot, resample)
+    preview = viewer.layers["cells resample_isotropic"]
+    assert preview._type_string == "labels"
+    resample.apply()
+    wait_idle(qtbot, resample)
+    kept = viewer.layers[-1]
+    expected = ops.resample_isotropic(cells, spacing=(2.0, 0.5, 0.5), order=0)
+    assert kept._type_string == "labels" and kept.data.shape == (17, 30, 40)  # 4 gaps of 4
+    np.testing.assert_array_equal(kept.data, expected)
+    assert set(np.unique(kept.data)) <= set(np.unique(cells))  # no label made up
+    assert recorder_for(viewer).steps[-1].parameters == {"order": 0}  # replays the same
+    np.testing.assert_array_equal(labels.data, cells)  # the input is unchanged
+
+
 def test_labels_and_rgb_stacks_are_projected_as_fiji_does(viewer, qtbot):
     """Z Project takes any stack: the maximum of labels is labels, their mean an image,
     an RGB stack's projection RGB."""

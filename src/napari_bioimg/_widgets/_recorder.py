@@ -21,6 +21,17 @@ def keeps_kind(operation, parameters: dict) -> bool:
     return operation.category == "transform"
 
 
+def for_kind(parameters: dict, kind: str) -> dict:
+    """The ``parameters`` an operation runs with on a ``kind`` ("image", "labels") layer.
+
+    Labels are resampled with nearest neighbours (``order`` 0) whatever the
+    control says: interpolating label numbers would invent labels between them.
+    """
+    if kind == "labels" and parameters.get("order"):
+        return {**parameters, "order": 0}
+    return parameters
+
+
 def result_kind(operation, parameters: dict, input_kind: str) -> str:
     """"labels" or "image": the layer kind ``operation`` makes of ``input_kind`` data."""
     if keeps_kind(operation, parameters):

@@ -69,7 +69,7 @@ from ._params import (
     to_shown,
     unit_label,
 )
-from ._recorder import LAST, record_applied, recorder_for, result_kind
+from ._recorder import LAST, for_kind, record_applied, recorder_for, result_kind
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
 PREPARE_CACHE_SIZE = 16
@@ -219,10 +219,11 @@ class OperationWidget(widgets.Container):
 
     def _layer_choices(self, _widget=None) -> list[tuple[str, Layer]]:
         op = self.operation
+        labels = op.category in ("project", "transform")  # (a flip of labels is labels)
         return [
             (layer.name, layer)
             for layer in self.viewer.layers
-            if accepts(layer, op.input_kind, op.accepts_rgb, labels=op.category == "project")
+            if accepts(layer, op.input_kind, op.accepts_rgb, labels=labels)
         ]
 
     def reset_choices(self, *_) -> None:
@@ -515,6 +516,7 @@ class OperationWidget(widgets.Container):
             # first, ask for a preview): the sizes kept in pixels, not the old numbers
             self._fit_sizes(layer)
         parameters = self.operation.bind(self.parameters())  # raises naming the parameter
+        parameters = for_kind(parameters, "labels" if isinstance(layer, Labels) else "image")
         index = None if whole else self._displayed_index(layer, parameters)
         volume = None if whole or index is not None else self._displayed_volume(layer)
         return Request(

@@ -42,7 +42,7 @@ from ._layers import (
     spatial_scale,
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
-from ._recorder import layer_key, record_applied, recorder_for
+from ._recorder import for_kind, layer_key, record_applied, recorder_for
 
 AXES = ("z", "y", "x")
 # What the axis before y holds: its axis label (the operations filter frames and
@@ -433,7 +433,8 @@ class VoxelSizeWidget(QWidget):
             if not _resamplable(layer):
                 continue
             spacing = spatial_scale(layer)  # (a time-lapse's t, a mask's channels: batch)
-            layer_order = 0 if isinstance(layer, Labels) else order
+            kind = "labels" if isinstance(layer, Labels) else "image"
+            layer_order = for_kind({"order": order}, kind)["order"]
             worker = create_worker(
                 ops.resample_isotropic,
                 layer_data(layer),
