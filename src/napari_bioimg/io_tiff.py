@@ -36,6 +36,7 @@ __all__ = [
     "TiffImage",
     "canonical_unit",
     "is_tiff",
+    "length_factor",
     "natural_key",
     "read_stack",
     "read_tiff",
@@ -55,6 +56,7 @@ _UNIT_ALIASES = {
     "nanometer": "nm",
     "nanometre": "nm",
     "nanometers": "nm",
+    "nanometres": "nm",
     "um": "µm",
     "µm": "µm",
     "μm": "µm",
@@ -64,16 +66,22 @@ _UNIT_ALIASES = {
     "micrometer": "µm",
     "micrometre": "µm",
     "micrometers": "µm",
+    "micrometres": "µm",
     "mm": "mm",
     "millimeter": "mm",
     "millimetre": "mm",
     "millimeters": "mm",
+    "millimetres": "mm",
     "cm": "cm",
     "centimeter": "cm",
     "centimetre": "cm",
+    "centimeters": "cm",
+    "centimetres": "cm",
     "m": "m",
     "meter": "m",
     "metre": "m",
+    "meters": "m",
+    "metres": "m",
     "inch": "inch",
     "inches": "inch",
     "in": "inch",
@@ -197,7 +205,25 @@ def canonical_unit(unit: str | None) -> str | None:
     text = str(unit).strip()
     if text.lower() in _NO_UNIT:
         return None
-    return _UNIT_ALIASES.get(text.lower(), _UNIT_ALIASES.get(text, text))
+    if text in _UNIT_ALIASES:
+        return _UNIT_ALIASES[text]
+    # Names in any case (Micron, METERS); symbols only as written: Mm is a megametre.
+    lower = text.lower()
+    return _UNIT_ALIASES[lower] if len(lower) > 3 and lower in _UNIT_ALIASES else text
+
+
+def length_factor(from_unit, to_unit) -> float | None:
+    """What one ``from_unit`` is in ``to_unit`` (any spelling; 1000 from mm to µm).
+
+    None unless both are length units of :data:`LENGTH_UNITS` or the same one.
+
+    >>> length_factor("millimeter", "µm")
+    1000.0
+    >>> length_factor("pixel", "µm") is None
+    True
+    """
+    source, target = canonical_unit(from_unit), canonical_unit(to_unit)
+    return None if source is None or target is None else _conversion(source, target)
 
 
 def _conversion(from_unit: str | None, to_unit: str | None) -> float | None:
@@ -205,7 +231,8 @@ def _conversion(from_unit: str | None, to_unit: str | None) -> float | None:
     if from_unit == to_unit:
         return 1.0
     if from_unit in _METRES and to_unit in _METRES:
-        return _METRES[from_unit] / _METRES[to_unit]
+        # (rounded to 12 digits: 1e-3 / 1e-6 is 1000.0000000000001)
+        return float(f"{_METRES[from_unit] / _METRES[to_unit]:.12g}")
     return None
 
 

@@ -201,6 +201,10 @@ def test_canonical_unit():
     assert canonical_unit(None) is None
     assert canonical_unit(" pixels ") is None
     assert canonical_unit("Å") == "Å"
+    # names in any case, symbols as written (Mm: a megametre)
+    assert canonical_unit("MICRON") == canonical_unit("Micrometres") == "µm"
+    assert canonical_unit("Meters") == "m" and canonical_unit("centimetres") == "cm"
+    assert canonical_unit("Mm") == "Mm" and canonical_unit("mm") == "mm"
 
 
 def test_resolution_rationals():

@@ -221,6 +221,23 @@ def test_the_crosshair_is_redrawn_for_a_new_voxel_size_and_a_new_stack(viewer, s
     assert widget.crosshair_layer("xy") is main_crosshairs()[0]
 
 
+def test_the_crosshair_is_drawn_in_world_units_beside_a_layer_in_another_unit(viewer, stack):
+    """A mm stack shown beside its µm copy (a replay of a voxel size set in µm): napari's
+    world is in µm, and the crosshair was drawn 1000 times too far, labelled mm."""
+    image = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), units="mm",
+                             translate=(0.0, 50.0, 50.0), name="banana")
+    viewer.add_image(stack, scale=(8800.0, 1562.5, 1562.5), units="µm",
+                     translate=(0.0, 50000.0, 50000.0), name="banana in µm")
+    viewer.layers.selection = {image}
+    widget = dock(viewer)
+    crosshair = widget.crosshair_layer("xy")
+    assert [format(u, "~") for u in crosshair.units] == ["µm", "µm"]
+    lines = viewer.layers.get_extent([crosshair]).world  # (in the crosshair's µm)
+    box = viewer.layers.get_extent([image]).world[:, 1:] * 1000  # (in the image's mm)
+    np.testing.assert_allclose(lines, box, rtol=0.01)
+    assert widget.crosshair_layer("xz").units == viewer.layers.units
+
+
 def test_leading_axes_stay_when_clicking(viewer):
     data = np.zeros((3, 6, 20, 30), np.uint8)
     viewer.add_image(data, scale=(1.0, 4.0, 1.0, 1.0), name="tzyx")

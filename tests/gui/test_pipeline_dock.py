@@ -194,7 +194,8 @@ def test_a_voxel_size_set_by_hand_is_a_step_the_replay_and_the_cli_follow(
     assert [(s.operation, s.source) for s in pipeline] == [
         ("set_voxel_size", "input"), ("median", pipeline[0].id)
     ]
-    assert pipeline[0].parameters == {"z": 8.8, "y": 3.12, "x": 3.12, "unit": "mm"}
+    # (the layer's own unit: none recorded, the input's is kept)
+    assert pipeline[0].parameters == {"z": 8.8, "y": 3.12, "x": 3.12, "unit": None}
     result, spacing = pipeline.run_with_spacing(stack, guessed)  # as `napari-bioimg run`
     np.testing.assert_array_equal(result, filtered.data)
     assert spacing == (8.8, 3.12, 3.12)
@@ -234,10 +235,12 @@ def test_a_voxel_size_set_in_another_unit_is_replayed_and_run_in_that_unit(
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline = pipeline_dock.pipeline()
     assert pipeline[0].parameters["unit"] == "µm"
-    other = viewer.add_image(stack, name="other", scale=(8.8, 3.12, 3.12), units="mm")
+    other = viewer.add_image(stack, name="other", scale=(8.8, 3.12, 3.12), units="mm",
+                             translate=(0.0, 50.0, 50.0))
     replay = replay_on(qtbot, pipeline_dock, other)
     np.testing.assert_array_equal(replay.data, expected)
     np.testing.assert_allclose(replay.scale, (8800.0, 3120.0, 3120.0))
+    np.testing.assert_allclose(replay.translate, (0.0, 50000.0, 50000.0))  # over its input
     assert [format(u, "~") for u in replay.units] == ["µm"] * 3
     assert [format(u, "~") for u in other.units] == ["mm"] * 3  # the input keeps its own
 

@@ -324,24 +324,34 @@ def test_a_new_length_unit_is_recorded_or_told(viewer, banana, monkeypatch):
     warnings = []
     monkeypatch.setattr("napari_bioimg._widgets.voxel_size.show_warning", warnings.append)
     calibrated = viewer.add_image(banana[:4, ::8, ::8], scale=(8.8, 3.125, 3.125),
-                                  units="mm", name="banana")
+                                  units="mm", name="banana", translate=(0.0, 50.0, 50.0))
     plain = viewer.add_image(banana[:4, ::8, ::8], name="plain")
+    flat = viewer.add_image(banana[0, ::8, ::8], name="flat", scale=(3.0, 3.0), units="mm")
     widget = dock(viewer)
     viewer.layers.selection = {calibrated}
 
     def recorded():
         return recorder_for(viewer).steps[-1].parameters
 
-    assert widget.apply((8.8, 3.0, 3.0), "mm") and warnings == []  # its own unit
-    assert recorded() == {"z": 8.8, "y": 3.0, "x": 3.0, "unit": "mm"}
+    # its own unit: none recorded (the input's, as before: a step recorded on a 2D layer
+    # with a unit but no z would be refused on stacks)
+    assert widget.apply((8.8, 3.0, 3.0), "mm") and warnings == []
+    assert recorded() == {"z": 8.8, "y": 3.0, "x": 3.0}
     assert widget.apply((8800.0, 3000.0, 3000.0), "micron") and warnings == []
     assert recorded() == {"z": 8800.0, "y": 3000.0, "x": 3000.0, "unit": "µm"}
-    assert widget.apply((88.0, 30.0, 30.0), "angstrom")  # (pint knows it; a step cannot)
+    # the layer stays where it was: 50 mm is 50000 µm
+    np.testing.assert_allclose(calibrated.translate, (0.0, 50000.0, 50000.0))
+    assert widget.apply((0.03, 0.01, 0.01), "foot")  # (pint knows it; a step cannot)
     assert len(warnings) == 1
-    assert "'banana' (µm) set in Å" in warnings[0] and "names only" in warnings[0]
+    assert "'banana' (µm) set in ft" in warnings[0] and "names only" in warnings[0]
     assert "unit" not in recorded()
+    np.testing.assert_allclose(calibrated.translate, (0.0, 0.05 / 0.3048, 0.05 / 0.3048))
     viewer.layers.selection = {plain}
     assert widget.apply((2.0, 0.5, 0.5), "pixel") and len(warnings) == 1  # no unit: none
     assert recorded() == {"z": 2.0, "y": 0.5, "x": 0.5}
     assert widget.apply((2.0, 0.5, 0.5), "µm") and len(warnings) == 1  # calibrating pixels
     assert recorded()["unit"] == "µm"
+    np.testing.assert_allclose(plain.translate, (0.0, 0.0, 0.0))
+    viewer.layers.selection = {flat}
+    assert widget.apply((1.0, 3.0, 3.0), "mm") and recorded() == {"z": None, "y": 3.0, "x": 3.0}
+    assert widget.apply((1.0, 3.0, 3.0), "cm") and recorded()["unit"] == "cm"

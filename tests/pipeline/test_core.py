@@ -216,15 +216,17 @@ def test_set_voxel_size_with_a_unit_gives_it_to_the_result(banana):
     expected = ops.gaussian(stack, sigma=6.0, spacing=(8.8, 3.12, 3.12))  # (the same, in mm)
     np.testing.assert_array_equal(result, expected)
     geometry = pipeline.run_with_geometry(stack, (8.8, 3.12, 3.12), (8.8, 3.12, 3.12),
-                                          (0.0,) * 3, ("mm",) * 3)
-    assert geometry[2:5] == ((8800.0, 3120.0, 3120.0), (0.0,) * 3, ("µm",) * 3)
+                                          (1.0, 50.0, 50.0), ("millimeter",) * 3)
+    # the origin stays where it was (in µm now), as the Voxel size dock keeps it
+    assert geometry[2:5] == ((8800.0, 3120.0, 3120.0), (1000.0, 5e4, 5e4), ("µm",) * 3)
     # a (t, y, x) series: the unit goes to y and x only; a later step without unit keeps it
     series = Pipeline()
     series.append("set_voxel_size", {"y": 0.5, "x": 0.5, "unit": "µm"})
     series.append("set_voxel_size", {"y": 0.25, "x": 0.25})
-    geometry = series.run_with_geometry(stack, (3.12, 3.12), (2.0, 3.12, 3.12), (0.0,) * 3,
+    geometry = series.run_with_geometry(stack, (3.12, 3.12), (2.0, 3.12, 3.12), (5.0, 1.0, 1.0),
                                         ("s", "mm", "mm"))
     assert geometry[2] == (2.0, 0.25, 0.25) and geometry[4] == ("s", "µm", "µm")
+    assert geometry[3] == (5.0, 1000.0, 1000.0)  # (t: seconds, kept)
     assert series.result_unit("mm") == "µm"
     # a branch that does not pass through the step keeps the input's unit
     branch = Pipeline()

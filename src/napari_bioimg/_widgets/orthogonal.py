@@ -332,11 +332,28 @@ class OrthogonalViews(QWidget):
         row, column, _ = VIEW_AXES[name]
         return spacing[row] / spacing[column]
 
+    def _extent(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """World ``(z, y, x)`` extent (2, 3) and step of the shown layers, and a factor.
+
+        In the viewer's world units: napari gives a subset of layers in its own
+        (a mm stack shown beside a µm result: the world is in µm, the stack's
+        extent in mm). ``factor`` turns the shown layers' lengths into world ones.
+        """
+        extent = self.viewer.layers.get_extent(self._shown)
+        world, own = self.viewer.layers.units, extent.units
+        factor = np.ones(3)
+        if world is not None and own is not None:
+            for axis in range(-min(3, len(world), len(own)), 0):
+                if own[axis] != world[axis] and own[axis].dimensionality == (
+                    world[axis].dimensionality
+                ):
+                    factor[axis] = float((1 * own[axis]).to(world[axis]).magnitude)
+        return extent.world[:, -3:] * factor, np.asarray(extent.step[-3:]) * factor, factor
+
     def _box(self) -> np.ndarray:
         """World (z, y, x) box of the shown layers, from pixel edge to pixel edge."""
-        extent = self.viewer.layers.get_extent(self._shown)
-        half = np.asarray(extent.step[-3:]) / 2
-        return np.stack([extent.world[0][-3:] - half, extent.world[1][-3:] + half])
+        world, step, _ = self._extent()
+        return np.stack([world[0] - step / 2, world[1] + step / 2])
 
     def view_extent(self, name: str) -> tuple[float, float]:
         """World (height, width) of the shown layers in view ``name``."""
@@ -380,7 +397,7 @@ class OrthogonalViews(QWidget):
         """
         position = np.asarray(self.viewer.dims.point[-3:], dtype=float)
         # pixel centre to pixel centre: the lines leave the views' slider ranges alone
-        extent = self.viewer.layers.get_extent(self._shown).world[:, -3:]
+        extent = self._extent()[0]
         row, column, _ = (axis + 3 for axis in VIEW_AXES[name])
         lines = np.stack([position, position, position, position]).reshape(2, 2, 3)
         lines[0, :, column] = extent[:, column]
@@ -620,15 +637,16 @@ class OrthogonalViews(QWidget):
         Vectors rather than Shapes: with napari 0.9 a Shapes layer whose data was
         replaced crashes the OpenGL drawing (Mesa) once it is removed.
         """
-        unit = min(self.spacing())
+        unit = float(np.min(np.asarray(self.spacing()) * self._extent()[2]))  # (world units)
         lines = self.crosshair_lines(name) / unit
         extent = self._box()
         width = float(np.max(extent[1] - extent[0])) / 250 / unit
         if name == "xy":
             lines = lines[:, :, 1:]
         vectors = np.stack([lines[:, 0], lines[:, 1] - lines[:, 0]], axis=1)  # start, direction
-        # the units of the data: mixed units would make napari drop them all
-        units = tuple(self._shown[0].units[-lines.shape[-1] :])
+        # the world's units (the lines are in them): mixed units would make napari drop them
+        world = self.viewer.layers.units or self._shown[0].units
+        units = tuple(world[-lines.shape[-1] :])
         if layer is None or layer not in model.layers or not np.isclose(layer.scale[-1], unit):
             if layer is not None and layer in model.layers:
                 model.layers.remove(layer)

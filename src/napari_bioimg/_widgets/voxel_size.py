@@ -80,17 +80,17 @@ def _last_unit(layer: Layer):
     return None if units is None else units[-1]
 
 
-def _another_length(before, after) -> bool:
-    """Whether the length unit ``before`` became another one (µm to mm).
+def _length_factor(before, after) -> float | None:
+    """What a length in pint unit ``before`` is in ``after`` (1000 from mm to µm).
 
-    Not a new name of the same unit (micron to µm), nor a calibration of pixels
-    (napari's ``pixel``, and ``px``, which pint reads as a CSS pixel).
+    None unless both are lengths: not for a calibration of pixels (napari's
+    ``pixel``, and ``px``, which pint reads as a CSS pixel).
     """
     if before is None or after is None or str(before) in ("pixel", "css_pixel"):
-        return False
+        return None
     if before.dimensionality != after.dimensionality:
-        return False
-    return not np.isclose((1 * before).to(after).magnitude, 1.0)
+        return None
+    return float((1 * before).to(after).magnitude)
 
 
 def validate_unit(unit: str) -> str:
@@ -374,15 +374,22 @@ class VoxelSizeWidget(QWidget):
             layer.scale = scale
             if getattr(layer, "units", None) is not None:
                 layer.units = (*layer.units[:-n], *([unit] * n))
+            factor = _length_factor(before, _last_unit(layer))
+            if factor is not None and not np.isclose(factor, 1.0):
+                # the origin stays where it was: 50 mm is 50000 µm
+                translate = np.array(layer.translate, dtype=float)
+                translate[-n:] *= factor
+                layer.translate = translate
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
             if isinstance(layer, Image | Labels):
-                if recorded is None and _another_length(before, _last_unit(layer)):
+                changed = canonical_unit(None if before is None else str(before)) != recorded
+                if recorded is None and factor is not None and not np.isclose(factor, 1.0):
                     converted.append((layer.name, shown))
                 sizes = values[-n:]
                 z = sizes[-3] if len(sizes) == 3 else None
                 parameters = {"z": z, "y": sizes[-2], "x": sizes[-1]}
-                if recorded is not None:
+                if recorded is not None and changed:  # (its own unit: the input's, as before)
                     parameters["unit"] = recorded
                 self._record(layer, "set_voxel_size", parameters)
         self._status.setText(f"set on {len(layers)} layer(s)")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io_tiff import length_factor
 from ..ops._checks import image_axes, looks_rgb
 from ..ops.registry import BUILTIN_NAMES, Operation, get_operation, import_operation
 from .spacing import spacing_after, spacing_of_result, trailing
@@ -48,6 +49,21 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple | np.ndarray):
         return [plain(item) for item in value]
     raise TypeError(f"cannot store a {type(value).__name__} ({value!r}) in a pipeline")
+
+
+def _translate_in(unit: str, translate, units, spatial: int | None) -> tuple[float, ...]:
+    """``translate`` with its ``spatial`` axes (default the last three) in ``unit``.
+
+    A layer at 50 mm given µm voxels stays at 50 mm: 50000 µm. Axes whose unit
+    is not a known length (pixels) keep their numbers.
+    """
+    translate = [float(t) for t in translate]
+    n = min(len(translate), 3) if spatial is None else spatial
+    for axis in range(len(translate) - n, len(translate)):
+        factor = length_factor(str(units[axis]), unit)
+        if factor is not None:
+            translate[axis] *= factor
+    return tuple(translate)
 
 
 def _where(index: int, operation: Any) -> str:
@@ -370,6 +386,9 @@ class Pipeline:
             step_scale, step_translate = output_geometry(
                 op, step.parameters, shape, step_scale, step_translate, nsp
             )
+            if step.operation == "set_voxel_size" and step.parameters.get("unit"):
+                step_translate = _translate_in(step.parameters["unit"], step_translate,
+                                               step_units, nsp)
             step_units = output_axes(op, step.parameters, step_units, spatial=nsp)
             if step_labels is not None:
                 step_labels = output_axes(op, step.parameters, step_labels, "labels")
