@@ -130,8 +130,11 @@ def _export_script(args: argparse.Namespace) -> int:
         return _error("export-script", str(error))
     if args.output is None:
         sys.stdout.write(source)
-    else:
+        return 0
+    try:
         args.output.write_text(source, encoding="utf-8")
+    except OSError as error:  # (a missing folder, a folder given as the file)
+        return _error("export-script", f"cannot write {args.output}: {error.strerror or error}")
     return 0
 
 

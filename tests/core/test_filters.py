@@ -302,6 +302,16 @@ def test_a_footprint_that_cannot_fit_in_memory_is_refused_naming_the_radius(name
     assert getattr(ops, name)(volume, radius=100.0).shape == volume.shape  # 201^3 fits
 
 
+def test_a_huge_radius_is_refused_in_a_short_message():
+    """radius 1e300 printed the footprint's side in 301 digits (and numpy's overflow
+    warning, an error here)."""
+    with pytest.raises(ValueError, match=r"\(2e\+300 x 2e\+300 pixels.*about inf GiB") as info:
+        ops.median(np.zeros((10, 10), np.uint8), radius=1e300)
+    assert len(str(info.value)) < 300
+    with pytest.raises(ValueError, match=r"\(20000001 x 20000001 pixels.*about 3.3\de\+06 GiB"):
+        ops.median(np.zeros((10, 10), np.uint8), radius=1e7)
+
+
 def test_non_positive_sigma_is_refused():
     with pytest.raises(ValueError, match="sigma"):
         ops.gaussian(np.zeros((4, 4)), sigma=0)

@@ -216,3 +216,28 @@ def test_a_function_registered_with_a_halo_must_keep_the_shape_chunkwise(volume)
         np.testing.assert_array_equal(same.run_dask(lazy(volume)).compute(), volume)
     finally:
         ops.unregister("halves")
+
+
+@pytest.mark.parametrize(
+    ("steps", "chunks"),
+    [
+        ([("median", {"radius": 1.0})], (16, 20, 32)),  # 67 = 2 x 32 + 3: a 3-wide remainder
+        ([("gaussian", {"sigma": 1.0})], (20, 20, 3)),  # every chunk 3 wide
+        ([("threshold", {"method": "otsu"}), ("binary_dilation", {"radius": 1.0})],
+         (16, 20, 32)),
+        ([("threshold", {"method": "otsu"}), ("binary_opening", {"radius": 1.0})], (16, 20, 4)),
+    ],
+)
+def test_chunks_three_or_four_wide_are_no_rgb_colours(steps, chunks):
+    """A block 3 or 4 pixels wide was taken for RGB by the operations' shape rule:
+    filters refused it, mask operations ran on its columns one by one."""
+    rng = np.random.default_rng(0)
+    volume = (rng.random((16, 40, 67)) * 200).astype(np.uint16)
+    volume[4:12, 10:30, 20:50] += 100
+    pipeline = Pipeline()
+    for name, parameters in steps:
+        pipeline.add(name, **parameters)
+    chunked = pipeline.run_dask(da.from_array(volume, chunks=chunks), spacing=(2.0, 1.0, 1.0))
+    expected = pipeline.run(volume, spacing=(2.0, 1.0, 1.0))
+    np.testing.assert_array_equal(chunked.compute(), expected)
+    assert min(chunked.chunks[-1]) >= 5

@@ -289,6 +289,26 @@ def test_a_voxel_size_in_another_unit_is_written_in_it_by_the_cli_and_the_script
     )
 
 
+def test_a_plane_calibrated_in_a_unit_is_written_in_it_by_the_cli_and_the_script(
+    tmp_path, inputs
+):
+    """An uncalibrated image given 0.5 µm pixels (no z: the step names the unit): the
+    script had a syntax error, the unit line written inside the guessed-z note."""
+    from napari_bioimg.pipeline.io import read_image
+
+    pipeline = Pipeline()
+    pipeline.add("set_voxel_size", y=0.5, x=0.5, unit="µm")
+    pipeline.add("gaussian", sigma=1.0)
+    compile(pipeline.to_python("calibrate.py"), "calibrate.py", "exec")
+    written = same_file_by_cli_and_script(tmp_path, pipeline, inputs / "blobs.tif")
+    result, spacing, unit, _, _ = read_image(written)
+    assert unit == "µm" and spacing == pytest.approx((0.5, 0.5))
+    blobs = tifffile.imread(inputs / "blobs.tif")
+    np.testing.assert_allclose(
+        result, ops.gaussian(blobs, sigma=2.0), rtol=1e-6
+    )
+
+
 def test_an_axis_named_frames_is_filtered_frame_by_frame_by_the_cli_and_the_script(
     tmp_path, inputs
 ):
@@ -345,3 +365,14 @@ def test_the_frame_interval_and_named_channels_are_written_by_the_cli_and_the_sc
     assert (result.shape, spacing, frames) == ((2, 20, 24), (0.5, 0.5), (60.0, "s"))
     np.testing.assert_allclose(result, expected[::2], rtol=1e-6)
     assert Pipeline.load(tmp_path / "every_second" / "pipeline.yaml").frame_step() == 2
+
+
+@pytest.mark.parametrize("where", ["missing/folder/p.py", "."])
+def test_a_script_that_cannot_be_written_is_an_error_line(tmp_path, capsys, where):
+    """A missing folder, or a folder given as the file, gave Python's traceback."""
+    pipeline_file = tmp_path / "p.yaml"
+    segmentation().save(pipeline_file)
+    assert main(["export-script", str(pipeline_file), "-o", str(tmp_path / where)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("napari-bioimg export-script: error: cannot write")
+    assert "Traceback" not in error

@@ -253,8 +253,10 @@ def check_memory(nbytes: float, what: str) -> None:
     """
     available = available_memory()
     if available is not None and nbytes > available:
+        gib = nbytes / 2**30
+        needed = f"{gib:.2f}" if gib < 1e6 else f"{gib:.3g}"  # (1e+300 GiB, inf GiB)
         raise ValueError(
-            f"{what} needs about {nbytes / 2**30:.2f} GiB of memory but only "
+            f"{what} needs about {needed} GiB of memory but only "
             f"{available / 2**30:.2f} GiB is available; crop or subsample the image, "
             "or run the step chunk by chunk on a dask array (Pipeline.run_dask)"
         )

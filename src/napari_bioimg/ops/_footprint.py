@@ -1,5 +1,6 @@
 """Footprints (structuring elements) in physical units, and batch iteration."""
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -41,9 +42,12 @@ def make_footprint(radius: float, shape: str, spacing: Sequence[float]) -> np.nd
     check_choice(shape, "footprint", FOOTPRINTS)
     extents = reach(radius, spacing)
     # the footprint and, for a ball, its float64 squared distances
+    sides = [2 * e + 1 for e in extents]
     check_memory(
-        float(np.prod([2.0 * e + 1 for e in extents])) * (1 if shape == "box" else 9),
-        f"a {shape} of radius {radius:g} ({' x '.join(str(2 * e + 1) for e in extents)} "
+        # (Python floats: a radius of 1e300 gives inf, without numpy's overflow warning)
+        math.prod(float(n) for n in sides) * (1 if shape == "box" else 9),
+        f"a {shape} of radius {radius:g} "
+        f"({' x '.join(str(n) if n < 1e9 else f'{n:.3g}' for n in sides)} "
         "pixels; is the radius in the image's units?)",
     )
     if shape == "box":

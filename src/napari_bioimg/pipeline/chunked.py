@@ -42,6 +42,9 @@ __all__ = ["run_dask"]
 
 _MAX_HISTOGRAM_BINS = 1 << 24
 _FLOAT_BINS = 256  # scikit-image's nbins default for float images
+# Blocks narrower than this along the last axis could be 3 or 4 wide: RGB to the shape
+# rule (:func:`~napari_bioimg.ops._checks.looks_rgb`) of the operations.
+_MIN_LAST_CHUNK = 5
 
 
 def _dask_array():
@@ -130,6 +133,9 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing):
         if whole:
             data = data.rechunk(whole)
             depth.update(dict.fromkeys(whole, 0))
+        if data.ndim >= 3 and min(data.chunks[-1]) < _MIN_LAST_CHUNK <= data.shape[-1]:
+            # a block 3 or 4 wide (a remainder chunk) would be taken for RGB colours
+            data = data.rechunk({data.ndim - 1: _wide_chunks(data.chunks[-1])})
         dtype = _result_dtype(op, parameters, data, spacing)
         return da.map_overlap(
             partial(block_function, piece=True), data, depth=depth, boundary="none", dtype=dtype,
@@ -146,6 +152,28 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing):
         data.chunksize if result.ndim == data.ndim else "auto"
     )
     return da.from_array(result, chunks=chunks)
+
+
+def _wide_chunks(chunks: tuple[int, ...]) -> tuple[int, ...]:
+    """``chunks`` with each one narrower than :data:`_MIN_LAST_CHUNK` merged into a neighbour.
+
+    >>> _wide_chunks((32, 32, 3))
+    (32, 35)
+    >>> _wide_chunks((2, 2, 2, 40))
+    (6, 40)
+    >>> _wide_chunks((3,) * 6)
+    (6, 6, 6)
+    """
+    merged: list[int] = []
+    for chunk in chunks:
+        if merged and merged[-1] < _MIN_LAST_CHUNK:
+            merged[-1] += chunk
+        else:
+            merged.append(chunk)
+    if len(merged) > 1 and merged[-1] < _MIN_LAST_CHUNK:
+        last = merged.pop()
+        merged[-1] += last
+    return tuple(merged)
 
 
 def _result_dtype(op: Operation, parameters: dict, data, spacing) -> np.dtype:

@@ -64,7 +64,7 @@ if __name__ == "__main__":
     except (OSError, ValueError) as error:  # (not a TIFF, a corrupt file)
         sys.exit(f"cannot read {sys.argv[1]}: {error}")
 {uncalibrated}    result, spacing = process_image(process, image, spacing, channel_axis)
-{unit}    if frames is not None:  # (every n-th frame kept: n times the interval)
+{result_unit}    if frames is not None:  # (every n-th frame kept: n times the interval)
         frames = (frames[0] * {frame_step}, frames[1])
     rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
     result, channel_axis, frames = result_axes(
@@ -215,9 +215,10 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         + " -----------------------\n\n\n"
         + helpers
         + "\n\n"
-        + _MAIN.replace("{uncalibrated}", _uncalibrated_check(pipeline)).replace(
+        # (the placeholders filled before the notes' text, which holds "{unit}")
+        + _MAIN.replace("{result_unit}", _unit_line(pipeline)).replace(
             "{role}", _literal(pipeline.axis_role())
         ).replace("{frame_step}", str(pipeline.frame_step())).replace(
-            "{unit}", _unit_line(pipeline)
+            "{uncalibrated}", _uncalibrated_check(pipeline)
         )
     )
