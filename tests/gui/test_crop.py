@@ -393,3 +393,30 @@ def test_a_rotated_rectangle_keeps_its_bounding_box_and_says_so(viewer, qtbot, m
     shapes.shape_type = ["rectangle"]
     assert widget.crop_parameters() == {"start": [30, 40], "stop": [70, 90]}
     assert len(told) == 1
+
+
+def test_the_dock_follows_axes_named_in_the_voxel_size_dock(viewer, qtbot):
+    """A TYX file named z in the Voxel size dock: the crop dock kept its t (no z range),
+    and a crop to a rectangle kept one plane of 12, silently."""
+    frames = np.random.default_rng(0).integers(0, 255, (12, 60, 70)).astype(np.uint8)
+    layer = viewer.add_image(frames, name="tyx", axis_labels=("t", "y", "x"))
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(
+        "napari-bioimg", "Crop, subsample and flip"
+    )
+    widget.layer = layer
+    assert widget.z_range == (0, 0) and widget._steps[0].label == "step t"
+    _, voxel = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {layer}
+    voxel.set_axis_role("z")
+    assert widget.z_range == (0, 11)
+    assert [spin.label for spin in widget._steps] == ["step z", "step y", "step x"]
+    shapes = widget.draw_rectangle()
+    shapes.add_rectangles(np.array([[4.5, 4.5], [19.5, 24.5]]))
+    cropped = run(qtbot, widget, widget.crop)
+    np.testing.assert_array_equal(cropped.data, frames[:, 5:20, 5:25])  # every plane
+    viewer.layers.selection = {layer}
+    voxel.set_axis_role("t")  # and back
+    assert widget.z_range == (0, 0) and widget._steps[0].label == "step t"
+    following = len(layer.events.axis_labels.callbacks)
+    dock_widget.title.close_button.click()  # closed: it no longer follows the layer
+    assert len(layer.events.axis_labels.callbacks) == following - 1

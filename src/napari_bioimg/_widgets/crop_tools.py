@@ -19,7 +19,7 @@ from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
 from ._layers import add_result, is_preview, layer_data, reset_keeping, spatial_scale
-from ._lifetime import DockLifetime
+from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._recorder import LAST, record_applied, recorder_for
 
 __all__ = ["REGIONS", "CropWidget"]
@@ -100,8 +100,12 @@ class CropWidget(widgets.Container):
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
+        # the chosen layer's axis names (a stack named frames in the Voxel size dock)
+        self._layer_connections: list = []
         # closing the dock (napari keeps the widget) or deleting it lets go of the viewer
-        self._lifetime = DockLifetime(self.native, _disconnector(self._connections))
+        self._lifetime = DockLifetime(
+            self.native, _disconnector(self._connections, self._layer_connections)
+        )
         active = self.viewer.layers.selection.active
         if active is not None and active in [layer for _, layer in self._image_choices()]:
             self._layer.value = active
@@ -156,7 +160,13 @@ class CropWidget(widgets.Container):
         self._shapes.value = layer
 
     def _on_layer(self, _value=None) -> None:
+        """Planes, steps and flip axes of the chosen layer (again when its axes are named)."""
         layer = self.layer
+        disconnect_all(self._layer_connections)
+        if layer is not None:
+            callback = weak_callback(self._on_layer)
+            layer.events.axis_labels.connect(callback)
+            self._layer_connections.append((layer.events.axis_labels, callback))
         ndim = layer.ndim if layer is not None else 2
         stack = layer is not None and len(spatial_scale(layer)) >= 3  # (z: not t, channels)
         depth = layer_data(layer).shape[ndim - 3] if stack else 1
@@ -460,11 +470,10 @@ class CropWidget(widgets.Container):
         return self._worker is not None
 
 
-def _disconnector(connections):
+def _disconnector(*lists):
     def disconnect(*_args) -> None:
-        for emitter, callback in connections:
-            emitter.disconnect(callback)
-        connections.clear()
+        for connections in lists:
+            disconnect_all(connections)
 
     return disconnect
 
