@@ -253,3 +253,26 @@ def test_removing_a_layer_shown_side_by_side_closes_its_column(viewer, filtered,
     viewer.layers.remove(filtered[2])  # one left: nothing to compare, as before comparing
     qtbot.waitUntil(lambda: widget.mode is None, timeout=5000)
     assert not viewer.canvas.grid.enabled and visible(viewer) == ["blobs", "blobs gaussian"]
+
+
+def test_the_curtain_over_a_live_preview_follows_its_slider(viewer, qtbot, blobs):
+    """Blobs and its Gaussian preview under the curtain: tuning sigma changed nothing on
+    screen (the preview, hidden, is updated in place) until the split moved."""
+    source = viewer.add_image(blobs, name="blobs")
+    _, gaussian = viewer.window.add_plugin_dock_widget(PLUGIN, "Gaussian")
+    gaussian.input_layer = source
+    gaussian.set_parameters(sigma=1.0)
+    qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)
+    widget = dock(viewer)
+    widget.chosen = [source, gaussian.preview_layer]
+    widget.curtain()
+    widget.split = 0.5
+    columns = widget.curtain_columns()
+    assert 0 < columns < blobs.shape[1]
+    gaussian.set_parameters(sigma=8.0)
+    qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)
+    expected = ops.gaussian(blobs, sigma=8.0)[:, :columns]
+    np.testing.assert_allclose(widget.curtain_layer.data, expected, rtol=1e-5)
+    widget.restore()
+    gaussian.set_parameters(sigma=2.0)  # (no curtain: nothing follows the preview)
+    qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)

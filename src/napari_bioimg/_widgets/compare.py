@@ -19,6 +19,7 @@ from qtpy.QtCore import QTimer
 
 from ._layers import PREVIEW_KEY, is_preview, layer_data, reset_keeping
 from ._lifetime import DockLifetime, weak_callback
+from .operation import OPEN_WIDGETS
 
 __all__ = ["CURTAIN_KEY", "CompareWidget"]
 
@@ -232,6 +233,12 @@ class CompareWidget(widgets.Container):
             if emitter is not None and hasattr(upper, name):
                 emitter.connect(follow)
                 self._session.following.append((emitter, follow))
+        # new pixels: new data, or a live preview's plane copied in place (tuning a filter
+        # with the curtain over its preview)
+        redraw = weak_callback(self._follow_pixels)
+        for emitter in (upper.events.data, OPEN_WIDGETS.preview_shown):
+            emitter.connect(redraw)
+            self._session.following.append((emitter, redraw))
         if active is not None:
             self.viewer.layers.selection.active = active
         self._enter("curtain", f"left: {upper.name} | right: {lower.name}")
@@ -244,6 +251,14 @@ class CompareWidget(widgets.Container):
             return
         for name, value in _display_of(self._pair[0]).items():
             setattr(curtain, name, value)
+
+    def _follow_pixels(self, event=None) -> None:
+        """Redraw the curtain when its layer shows new pixels."""
+        # (the preview layer itself, or napari's data event: a layer's own ``source`` is
+        # where it was read from)
+        layer = event if isinstance(event, Layer) else getattr(event, "source", None)
+        if self._pair is not None and layer is self._pair[0]:
+            self._update_curtain()
 
     def _curtain_copy(self, source: Layer) -> Layer:
         """A layer showing the left part of ``source`` as ``source`` shows it (turned too)."""

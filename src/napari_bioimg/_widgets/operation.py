@@ -83,12 +83,16 @@ _SLIDER_AND_VALUE_WIDTH = 230
 
 
 class _OpenWidgets:
-    """Announces when an operation widget opens, closes or reads another layer.
+    """Announces changes of the operation widgets to the docks that follow them.
 
-    Docks that follow a widget (the histogram's threshold line) listen.
+    ``changed``: a widget opens, closes or reads another layer; ``preview_shown``
+    (with the layer): a preview layer shows new pixels (a plane copied in place
+    sends no napari data event). The docks that follow widgets listen: the histogram's
+    threshold line, the curtain.
     """
 
     changed = Signal()
+    preview_shown = Signal(object)
 
 
 OPEN_WIDGETS = _OpenWidgets()
@@ -777,6 +781,7 @@ class OperationWidget(widgets.Container):
             current.name = name
             if kind == "image":
                 current.reset_contrast_limits()
+            OPEN_WIDGETS.preview_shown.emit(current)
             return
         if current is not None and current in self.viewer.layers:
             self.viewer.layers.remove(current)
