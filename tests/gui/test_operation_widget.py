@@ -748,6 +748,33 @@ def test_manual_threshold_value_is_only_active_for_manual(viewer, qtbot, blobs):
     assert value.max == pytest.approx(float(smooth.data.max()), abs=1e-4)
 
 
+def test_an_automatic_threshold_is_shown_and_manual_starts_from_it(viewer, qtbot, banana):
+    """The greyed value slider showed a stale mid-range number whatever the method
+    (Fiji's dialog shows the computed value); manual then jumped to it, not to Li's."""
+    from skimage import filters
+
+    stack = banana[:, ::4, ::4]
+    viewer.add_image(stack, name="banana", scale=(8.8, 1.56, 1.56))
+    widget = dock(viewer, qtbot, "threshold")
+    value = widget._controls["value"]
+    calls = []
+    widget.changed.connect(calls.append)
+    for method, reference in (("otsu", filters.threshold_otsu), ("li", filters.threshold_li)):
+        before = len(calls)
+        widget.set_parameters(method=method)
+        wait_idle(qtbot, widget)
+        step = (value.max - value.min) / 200
+        assert value.value == pytest.approx(reference(stack), abs=step)
+        assert not value.enabled and widget.parameters()["value"] is None
+        assert len(calls) <= before + 1  # (shown without a change event: no second preview)
+    li = float(value.value)
+    widget.set_parameters(method="manual")
+    assert widget.parameters()["value"] == li
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(widget.preview_layer.data[0], stack[
+        int(widget.preview_layer.translate[0] / 8.8)] > li)
+
+
 @pytest.mark.parametrize("low, high", [(135, 4095), (1000, 60000), (-300, 5000)])
 def test_the_manual_threshold_slider_spans_the_layer_it_opens_on(viewer, qtbot, low, high):
     """magicgui's float slider took a minimum above its old maximum as a tenth of it, and a

@@ -307,12 +307,29 @@ class OperationWidget(widgets.Container):
             axis = self.operation.parameter(name).ndim_range == "axis"
             if axis and self.input_layer is not None and value >= 0:
                 value -= self.input_layer.ndim  # (the drop-down's axes count from the last)
-            to_layer = self._size_to_layer.get(name, 1.0)
-            if to_layer == self._fixed_factors.get(name):
-                value = to_shown(value, to_layer)
-            elif to_layer != 1.0:
-                value = value / to_layer
-            self._controls[name].value = value
+            self._controls[name].value = self._shown(name, value)
+
+    def _shown(self, name: str, value):
+        """``value`` of parameter ``name`` as its control shows it (sizes in its unit)."""
+        to_layer = self._size_to_layer.get(name, 1.0)
+        if to_layer == self._fixed_factors.get(name):
+            return to_shown(value, to_layer)
+        return value / to_layer if to_layer != 1.0 else value
+
+    def _show_computed_threshold(self, request: Request) -> None:
+        """Show an automatic method's threshold on the (greyed) value slider, as Fiji does.
+
+        Switching to manual then starts from it. Shown without a new preview.
+        """
+        if "value" not in self._controls or request.parameters.get("method") in (None, "manual"):
+            return
+        computed = self._prepare_cache.get(repr(sorted(request.parameters.items())))
+        if computed is None or computed.get("value") is None:
+            return
+        control = self._controls["value"]
+        shown = min(max(self._shown("value", float(computed["value"])), control.min), control.max)
+        with control.changed.blocked():
+            control.value = shown
 
     def _on_input_changed(self, _value=None) -> None:
         layer = self.input_layer
@@ -721,6 +738,7 @@ class OperationWidget(widgets.Container):
             layer, result, scale, translate, request.index is not None, units, labels,
             request.parameters,
         )
+        self._show_computed_threshold(request)
 
     def _replace_preview_data(self, layer: Layer, data: np.ndarray, plane: bool) -> None:
         """Show ``data`` in the preview layer, in place when it is one plane.
