@@ -398,6 +398,21 @@ def test_labels_are_flipped_and_resampled_as_labels(viewer, qtbot):
     np.testing.assert_array_equal(labels.data, cells)  # the input is unchanged
 
 
+def test_projection_offers_stacks_only(viewer, qtbot, blobs, monkeypatch):
+    """A 2D layer was offered, and chosen when selected: an error as the dock opened."""
+    errors = []
+    monkeypatch.setattr("napari_bioimg._widgets.operation.show_error", errors.append)
+    flat = viewer.add_image(blobs, name="blobs")
+    viewer.add_image(np.zeros((20, 30, 3), np.uint8), name="rgb", rgb=True)  # (a plane)
+    stack = viewer.add_image(np.stack([blobs] * 3), name="stack")
+    viewer.layers.selection = {flat}
+    widget = dock(viewer, qtbot, "project")
+    assert widget.input_names == ["stack"]
+    wait_idle(qtbot, widget)
+    assert errors == [] and widget.input_layer is stack
+    assert flat in {layer for _, layer in dock(viewer, qtbot, "flip")._layer_choices()}
+
+
 def test_labels_and_rgb_stacks_are_projected_as_fiji_does(viewer, qtbot):
     """Z Project takes any stack: the maximum of labels is labels, their mean an image,
     an RGB stack's projection RGB."""

@@ -224,10 +224,12 @@ class OperationWidget(widgets.Container):
     def _layer_choices(self, _widget=None) -> list[tuple[str, Layer]]:
         op = self.operation
         labels = op.category in ("project", "transform")  # (a flip of labels is labels)
+        # a projection takes an axis away: stacks only (napari's ndim counts no colours)
+        axes = 3 if op.category == "project" else 2
         return [
             (layer.name, layer)
             for layer in self.viewer.layers
-            if accepts(layer, op.input_kind, op.accepts_rgb, labels=labels)
+            if accepts(layer, op.input_kind, op.accepts_rgb, labels=labels) and layer.ndim >= axes
         ]
 
     def reset_choices(self, *_) -> None:
