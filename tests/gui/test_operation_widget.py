@@ -1,6 +1,7 @@
 """The generated operation widgets in a real napari viewer (Xvfb)."""
 
 import importlib
+import os
 import time
 
 import numpy as np
@@ -911,6 +912,53 @@ def test_the_dock_close_button_removes_the_preview_and_keeps_applied_results(vie
     qtbot.waitUntil(lambda: not widget._alive, timeout=5000)
     assert list(viewer.layers) == [source, kept[0]]
     np.testing.assert_array_equal(source.data, blobs)
+
+
+def test_a_closed_dock_no_longer_refreshes_its_drop_downs(viewer, qtbot, blobs):
+    """Closing (or Python exiting with the viewer open) removes the preview: napari then
+    asked the closing widget to refresh its drop-downs, whose Qt parts could already be
+    deleted at exit (magicgui's RuntimeError, then Qt aborted Python)."""
+    source = viewer.add_image(blobs, name="blobs")
+    other = viewer.add_image(blobs[::-1], name="other")
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Threshold")
+    wait_idle(qtbot, widget)
+    assert widget.input_names == ["blobs", "other"]
+    dock_widget.title.close_button.click()
+    qtbot.waitUntil(lambda: not widget._alive, timeout=5000)
+    viewer.layers.remove(other)  # napari calls reset_choices on the docks it knows
+    assert widget.input_names == ["blobs", "other"]  # not refreshed: closed
+    assert source in viewer.layers
+
+
+def test_python_exits_cleanly_with_a_threshold_dock_open(tmp_path):
+    """The exit above, as a user's script does it (Python aborted at exit with these
+    hash seeds, and with most others)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import time\n"
+        "import numpy as np, napari, napari_bioimg\n"
+        "from qtpy.QtWidgets import QApplication\n"
+        "viewer = napari.Viewer(show=False)\n"
+        "viewer.add_image(np.random.default_rng(0).random((64, 64)), name='noise')\n"
+        "widget = napari_bioimg.show(viewer, 'threshold')\n"
+        "start = time.perf_counter()\n"
+        "while (widget.preview_layer is None or widget.busy) and (\n"
+        "    time.perf_counter() - start < 60\n"
+        "):\n"
+        "    QApplication.processEvents()\n"
+        "    time.sleep(0.01)\n"
+        "print('done', widget.preview_layer is not None)\n"
+    )
+    for seed in ("1", "2"):
+        completed = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        assert "done True" in completed.stdout
 
 
 def test_axis_and_connectivity_ranges_follow_the_data(viewer, qtbot):

@@ -233,8 +233,13 @@ class OperationWidget(widgets.Container):
         ]
 
     def reset_choices(self, *_) -> None:
-        """Refresh the pickers, keeping the chosen layer (napari calls it on renames)."""
-        self._refresh_choices()
+        """Refresh the pickers, keeping the chosen layer (napari calls it on renames).
+
+        Not once closed: napari still calls it when the closing dock removes its
+        preview, and at exit Qt may have deleted the drop-downs' parts already.
+        """
+        if self._alive:
+            self._refresh_choices()
 
     def _refresh_choices(self, event=None) -> None:
         reset_all_keeping(self)
