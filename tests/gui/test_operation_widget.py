@@ -314,7 +314,8 @@ def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, 
     )
     for name in ("flip", "subsample", "crop"):  # their axes have no colour axis (the crop
         assert "rgb" not in dock(viewer, qtbot, name).input_names  # dock's have)
-    assert "rgb" in dock(viewer, qtbot, "project").input_names  # colours kept
+    # a plane: no axis to take away (RGB stacks are: test_labels_and_rgb_stacks_...)
+    assert "rgb" not in dock(viewer, qtbot, "project").input_names
     # The masks' colour axis is labelled a channel: they are labelled one by one.
     assert preview.axis_labels[0] == "channel"
     widget.apply()
@@ -756,12 +757,14 @@ def test_manual_threshold_value_is_only_active_for_manual(viewer, qtbot, blobs):
     assert value.enabled
     wait_idle(qtbot, widget)
     np.testing.assert_array_equal(viewer.layers["blobs threshold"].data, blobs > 100)
-    # a float layer whose maximum is below the value: clamped to the slider's own range
+    # a float layer whose maximum is below the value: the middle of its range (clamped
+    # to its maximum, the mask was empty)
     smooth = viewer.add_image((blobs / 255 * 0.7).astype(np.float32), name="smooth")
     widget.input_layer = smooth
     wait_idle(qtbot, widget)
-    assert value.min <= value.value <= value.max
     assert value.max == pytest.approx(float(smooth.data.max()), abs=1e-4)
+    assert value.value == pytest.approx((value.min + value.max) / 2, abs=1e-3)
+    assert 0 < viewer.layers["smooth threshold"].data.mean() < 1
 
 
 def test_an_automatic_threshold_is_shown_and_manual_starts_from_it(viewer, qtbot, banana):

@@ -410,7 +410,8 @@ class OperationWidget(widgets.Container):
             low, high, current = low / factor, high / factor, current / factor
             set_range(control, low, high, (high - low) / 200)
             low, high = control.min, control.max  # (as the slider rounded them)
-            control.value = min(max(current, low), high) if current > low else (low + high) / 2
+            # a value beyond the new range (all or nothing) starts from its middle
+            control.value = current if low < current < high else (low + high) / 2
 
     def _fit_width(self) -> None:
         """Keep the dock wide enough for its labels (with units) and usable sliders.
