@@ -170,7 +170,7 @@ def test_errors_are_reported_not_raised(viewer, qtbot, monkeypatch, blobs):
     shapes = widget.draw_rectangle()
     shapes.add_rectangles(np.array([[-50.0, -50.0], [-20.0, -20.0]]))  # outside the image
     assert widget.crop() is None
-    assert "no pixel" in messages[-1]
+    assert "no pixel of 'blobs' along y" in messages[-1]  # (by name, not "axis 0")
     assert len(viewer.layers) == count + 1  # only the rectangle layer
 
 

@@ -162,3 +162,30 @@ def test_the_dock_close_button_stops_following_the_cursor(viewer, blobs):
     shown = grid.shown_values.copy()
     viewer.cursor.position = (40.2, 100.7)
     np.testing.assert_array_equal(grid.shown_values, shown)
+
+
+def test_title_follows_renaming_and_several_selected_layers_show_the_top_one(viewer, blobs):
+    """The title kept the old name until the cursor moved; with two layers selected the
+    dock asked to select one."""
+    below = viewer.add_image(blobs, name="blobs")
+    labels = viewer.add_labels((blobs > 128).astype(np.uint8), name="mask")
+    grid = dock(viewer)
+    viewer.layers.selection = {below}
+    assert grid.layer is below
+    below.name = "renamed"
+    assert "renamed" in grid._title.text()
+    viewer.layers.selection = {below, labels}
+    assert grid.layer is labels  # the topmost of them
+    viewer.cursor.position = (40.0, 100.0)
+    assert grid.cell_text(5, 5) == str(int(blobs[40, 100] > 128))
+
+
+def test_a_side_view_of_a_plane_is_told_as_such(viewer, blobs):
+    viewer.add_image(np.stack([blobs] * 4), name="stack")
+    plane = viewer.add_image(blobs, name="plane")
+    grid = dock(viewer)
+    viewer.layers.selection = {plane}
+    viewer.dims.order = (1, 0, 2)  # z and x shown: the plane is seen from aside
+    assert "no pixels on the axes shown" in grid._title.text()
+    viewer.dims.ndisplay = 3
+    assert "in the 2D view" in grid._title.text()

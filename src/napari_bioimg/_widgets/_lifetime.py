@@ -38,6 +38,20 @@ def disconnect_all(connections: list, *_args) -> None:
             pass  # already gone with its object
 
 
+def disconnector(*lists: list) -> Callable[..., None]:
+    """A plain function disconnecting the ``(emitter, callback)`` pairs of ``lists``.
+
+    Not a bound method: Qt drops connections to slots of an object being destroyed
+    before it emits ``destroyed``.
+    """
+
+    def disconnect(*_args) -> None:
+        for connections in lists:
+            disconnect_all(connections)
+
+    return disconnect
+
+
 class DockLifetime(QObject):
     """Call ``on_close`` once, when ``widget`` leaves its dock or is destroyed.
 

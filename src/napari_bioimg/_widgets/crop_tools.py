@@ -19,7 +19,7 @@ from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
 from ._layers import add_result, is_preview, layer_data, reset_keeping, spatial_scale
-from ._lifetime import DockLifetime, disconnect_all, weak_callback
+from ._lifetime import DockLifetime, disconnect_all, disconnector, weak_callback
 from ._recorder import LAST, record_applied, recorder_for
 
 __all__ = ["REGIONS", "CropWidget"]
@@ -104,7 +104,7 @@ class CropWidget(widgets.Container):
         self._layer_connections: list = []
         # closing the dock (napari keeps the widget) or deleting it lets go of the viewer
         self._lifetime = DockLifetime(
-            self.native, _disconnector(self._connections, self._layer_connections)
+            self.native, disconnector(self._connections, self._layer_connections)
         )
         active = self.viewer.layers.selection.active
         if active is not None and active in [layer for _, layer in self._image_choices()]:
@@ -373,9 +373,12 @@ class CropWidget(widgets.Container):
             starts, stops = {}, {}
         for axis in starts:
             start[axis], stop[axis] = starts[axis], stops[axis]
+        names = axis_names(self.viewer, layer)
         for axis, (a, b) in enumerate(zip(start, stop, strict=True)):
             if b <= a:
-                raise ValueError(f"the region holds no pixel of {layer.name!r} along axis {axis}")
+                raise ValueError(
+                    f"the region holds no pixel of {layer.name!r} along {names[axis]}"
+                )
         return {"start": [int(v) for v in start], "stop": [int(v) for v in stop]}
 
     # --- actions ----------------------------------------------------------------------
@@ -468,14 +471,6 @@ class CropWidget(widgets.Container):
     def busy(self) -> bool:
         """True while a crop, subsample or flip computes."""
         return self._worker is not None
-
-
-def _disconnector(*lists):
-    def disconnect(*_args) -> None:
-        for connections in lists:
-            disconnect_all(connections)
-
-    return disconnect
 
 
 def _planes_in(chosen: Layer, other: Layer, first: int, last: int) -> tuple[int, int]:

@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 
 from ._axes import axis_names
 from ._layers import layer_data, physical_unit
-from ._lifetime import DockLifetime
+from ._lifetime import DockLifetime, disconnect_all, disconnector
 
 __all__ = ["PixelGrid", "format_value", "window_at"]
 
@@ -210,12 +210,13 @@ class PixelGrid(QWidget):
             (self.viewer.dims.events.ndisplay, self.refresh),
             (self.viewer.dims.events.order, self.refresh),
             (self.viewer.layers.selection.events.active, self._on_active),
+            (self.viewer.layers.selection.events.changed, self._on_active),  # (several)
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
         # closing the dock (napari keeps the widget) or deleting it lets go of the viewer
         self._lifetime = DockLifetime(
-            self, _disconnector(self._connections, self._layer_connections)
+            self, disconnector(self._connections, self._layer_connections)
         )
         self.shown_values: np.ndarray = np.empty((0, 0))
         self._resize_table()
@@ -252,16 +253,18 @@ class PixelGrid(QWidget):
                 self._table.setItem(row, col, item)
 
     def _on_active(self, event=None) -> None:
-        for emitter, callback in self._layer_connections:
-            emitter.disconnect(callback)
-        self._layer_connections.clear()
+        disconnect_all(self._layer_connections)
         self._table.setMinimumWidth(0)
-        active = self.viewer.layers.selection.active
+        selection = self.viewer.layers.selection
+        active = selection.active
+        if active is None:  # several selected: the topmost image or labels layer of them
+            shown = [la for la in self.viewer.layers if la in selection]
+            active = next((la for la in reversed(shown) if isinstance(la, Image | Labels)), None)
         self.layer = active if isinstance(active, Image | Labels) else None
         if self.layer is not None:
             # (labels_update: painting and filling, which change the data in place)
             for name in ("data", "contrast_limits", "colormap", "gamma", "scale", "translate",
-                         "labels_update"):
+                         "labels_update", "name"):
                 emitter = getattr(self.layer.events, name, None)
                 if emitter is not None:
                     emitter.connect(self.refresh)
@@ -317,7 +320,11 @@ class PixelGrid(QWidget):
             return
         axes = self._displayed_axes(layer)
         if axes is None:
-            self._show_message(f"{layer.name}: pixel values follow the cursor in the 2D view.")
+            self._show_message(
+                f"{layer.name}: pixel values follow the cursor in the 2D view."
+                if self.viewer.dims.ndisplay != 2
+                else f"{layer.name} has no pixels on the axes shown (a plane seen from aside)."
+            )
             return
         world = self.cursor_world_position()
         values, origin, centre = window_at(layer, world, axes, n)
@@ -417,15 +424,3 @@ class PixelGrid(QWidget):
     def cell_text(self, row: int, col: int) -> str:
         """The text shown in one cell (row and column of the table)."""
         return self._table.item(row, col).text()
-
-
-def _disconnector(*connection_lists):
-    # A plain function, not a bound method: Qt drops connections to slots of
-    # the object being destroyed before emitting ``destroyed``.
-    def disconnect(*_args) -> None:
-        for connections in connection_lists:
-            for emitter, callback in connections:
-                emitter.disconnect(callback)
-            connections.clear()
-
-    return disconnect
