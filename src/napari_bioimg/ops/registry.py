@@ -667,7 +667,7 @@ _add(
                 None,
                 optional=True,
                 unit="pixels",
-                description="First index per axis",
+                description="First index per axis (negative: from the end, as in numpy)",
             ),
             Parameter(
                 "stop",
@@ -675,7 +675,7 @@ _add(
                 None,
                 optional=True,
                 unit="pixels",
-                description="One past the last index per axis",
+                description="One past the last index per axis (negative: from the end)",
             ),
         ),
         batch=False,
