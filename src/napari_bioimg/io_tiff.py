@@ -207,9 +207,11 @@ def canonical_unit(unit: str | None) -> str | None:
         return None
     if text in _UNIT_ALIASES:
         return _UNIT_ALIASES[text]
-    # Names in any case (Micron, METERS); symbols only as written: Mm is a megametre.
+    # Names in any case (Micron, METERS), symbols in capitals (UM, MM) but not in mixed
+    # case: Mm is a megametre.
     lower = text.lower()
-    return _UNIT_ALIASES[lower] if len(lower) > 3 and lower in _UNIT_ALIASES else text
+    known = lower in _UNIT_ALIASES and (len(lower) > 3 or text.isupper())
+    return _UNIT_ALIASES[lower] if known else text
 
 
 def length_factor(from_unit, to_unit) -> float | None:

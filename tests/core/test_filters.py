@@ -310,6 +310,8 @@ def test_a_huge_radius_is_refused_in_a_short_message():
     assert len(str(info.value)) < 300
     with pytest.raises(ValueError, match=r"\(20000001 x 20000001 pixels.*about 3.3\de\+06 GiB"):
         ops.median(np.zeros((10, 10), np.uint8), radius=1e7)
+    with pytest.raises(ValueError, match="more pixels than a float holds"):  # (OverflowError)
+        ops.median(np.zeros((10, 10), np.uint8), radius=1e300, spacing=(1e-9, 1e-9))
 
 
 def test_non_positive_sigma_is_refused():

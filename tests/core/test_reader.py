@@ -205,6 +205,7 @@ def test_canonical_unit():
     assert canonical_unit("MICRON") == canonical_unit("Micrometres") == "µm"
     assert canonical_unit("Meters") == "m" and canonical_unit("centimetres") == "cm"
     assert canonical_unit("Mm") == "Mm" and canonical_unit("mm") == "mm"
+    assert canonical_unit("UM") == "µm" and canonical_unit("MM") == "mm"  # (files in capitals)
 
 
 def test_resolution_rationals():

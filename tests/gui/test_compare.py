@@ -273,6 +273,16 @@ def test_the_curtain_over_a_live_preview_follows_its_slider(viewer, qtbot, blobs
     qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)
     expected = ops.gaussian(blobs, sigma=8.0)[:, :columns]
     np.testing.assert_allclose(widget.curtain_layer.data, expected, rtol=1e-5)
+    # a preview of the same shape is copied in place (no napari data event): the curtain
+    # (a view of it) must still be redrawn
+    redrawn = []
+    widget.curtain_layer.events.data.connect(redrawn.append)  # (each redraw sets its data)
+    gaussian.set_parameters(sigma=3.0)
+    qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)
+    assert redrawn
+    np.testing.assert_allclose(
+        widget.curtain_layer.data, ops.gaussian(blobs, sigma=3.0)[:, :columns], rtol=1e-5
+    )
     widget.restore()
     gaussian.set_parameters(sigma=2.0)  # (no curtain: nothing follows the preview)
     qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)

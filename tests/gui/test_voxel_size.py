@@ -341,6 +341,12 @@ def test_a_new_length_unit_is_recorded_or_told(viewer, banana, monkeypatch):
     assert recorded() == {"z": 8800.0, "y": 3000.0, "x": 3000.0, "unit": "µm"}
     # the layer stays where it was: 50 mm is 50000 µm
     np.testing.assert_allclose(calibrated.translate, (0.0, 50000.0, 50000.0))
+    # set again (corrected) in µm: the step it replaces named µm, so does this one (the
+    # layer was already in µm, and the unit was dropped: replayed as 8 m slices)
+    assert widget.apply((8000.0, 3000.0, 3000.0), "µm")
+    assert recorded() == {"z": 8000.0, "y": 3000.0, "x": 3000.0, "unit": "µm"}
+    assert len(recorder_for(viewer).steps) == 1  # (replaced, no step read the layer)
+    assert widget.apply((8800.0, 3000.0, 3000.0), "µm")
     assert widget.apply((0.03, 0.01, 0.01), "foot")  # (pint knows it; a step cannot)
     assert len(warnings) == 1
     assert "'banana' (µm) set in ft" in warnings[0] and "names only" in warnings[0]

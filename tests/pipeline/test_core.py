@@ -246,7 +246,12 @@ def test_a_unit_on_a_stack_needs_the_slice_distance():
         pipeline.run_dask(np.zeros((3, 8, 8)), (8.8, 0.39, 0.39))
     assert pipeline.run_with_spacing(np.zeros((8, 8)), (0.39, 0.39))[1] == (390.0, 390.0)
     with pytest.raises(ValueError, match="'unit' must be one of"):
-        Pipeline().append("set_voxel_size", {"unit": "um"})  # (refused at load)
+        Pipeline().append("set_voxel_size", {"unit": "parsec"})  # (refused at load)
+    # other spellings, as files write them, are µm (Greek mu looks the same)
+    for spelling in ("um", "micron", "\u03bcm", "UM", "micrometres"):
+        step = Pipeline().append("set_voxel_size", {"z": 1.0, "unit": spelling})
+        assert step.parameters["unit"] == "µm", spelling
+    assert ops.set_voxel_size(np.zeros((4, 4)), unit="micron").shape == (4, 4)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from ._axes import axis_names
-from ._layers import layer_data, physical_unit
+from ._layers import is_preview, layer_data, physical_unit
 from ._lifetime import DockLifetime, disconnect_all, disconnector
 
 __all__ = ["PixelGrid", "format_value", "window_at"]
@@ -258,7 +258,7 @@ class PixelGrid(QWidget):
         selection = self.viewer.layers.selection
         active = selection.active
         if active is None:  # several selected: the topmost image or labels layer of them
-            shown = [la for la in self.viewer.layers if la in selection]
+            shown = [la for la in self.viewer.layers if la in selection and not is_preview(la)]
             active = next((la for la in reversed(shown) if isinstance(la, Image | Labels)), None)
         self.layer = active if isinstance(active, Image | Labels) else None
         if self.layer is not None:

@@ -31,7 +31,7 @@ from ..io_tiff import LENGTH_UNITS, canonical_unit
 from ..ops._checks import check_choice
 from ..ops.planes import output_axes, output_geometry
 from ..ops.registry import get_operation
-from ..ops.transforms import AXIS_ROLES
+from ..ops.transforms import AXIS_ROLES, length_unit
 from ._layers import (
     CHANNEL_LABELS,
     NOT_SPATIAL,
@@ -362,7 +362,7 @@ class VoxelSizeWidget(QWidget):
             return False
         # The unit recorded with the numbers (a replay or run gives it to the result),
         # when the step can name it; else a change of length unit is warned about.
-        recorded = canonical_unit(unit)
+        recorded = length_unit(unit)
         recorded = recorded if recorded in LENGTH_UNITS else None
         unit = recorded or unit  # (the usual spelling: micron is shown as µm)
         converted = []  # (layers whose length unit changed and cannot be recorded)
@@ -384,6 +384,11 @@ class VoxelSizeWidget(QWidget):
                 layer.metadata["z_spacing_known"] = True
             if isinstance(layer, Image | Labels):
                 changed = canonical_unit(None if before is None else str(before)) != recorded
+                # (set again in the unit the step it replaces gave: that step's unit stays)
+                replaced = self._replaceable(layer, "set_voxel_size")
+                changed = changed or (
+                    replaced is not None and replaced.parameters.get("unit") == recorded
+                )
                 if recorded is None and factor is not None and not np.isclose(factor, 1.0):
                     converted.append((layer.name, shown))
                 sizes = values[-n:]
@@ -420,11 +425,23 @@ class VoxelSizeWidget(QWidget):
         sets = [s for s in recorder.steps if s.operation == name and s.makes == key]
         if sets and sets[-1].parameters == parameters:
             return  # recorded already
-        touching = [n for n, step in enumerate(recorder.steps) if key in (step.reads, step.makes)]
-        corrects = sets and recorder.steps[touching[-1]] is sets[-1]  # (no step read it since)
-        if replace and corrects and not recorder.is_read(layer):
-            recorder.remove(touching[-1])
+        replaced = self._replaceable(layer, name) if replace else None
+        if replaced is not None:
+            recorder.remove(next(i for i, s in enumerate(recorder.steps) if s is replaced))
         record_applied(self.viewer, get_operation(name), parameters, layer, layer)
+
+    def _replaceable(self, layer: Layer, name: str):
+        """Return the step ``name`` that setting ``layer`` again replaces, or None.
+
+        Its last one, when no step read the layer since (nor an Apply reading it runs).
+        """
+        recorder = recorder_for(self.viewer)
+        key = layer_key(layer)
+        sets = [s for s in recorder.steps if s.operation == name and s.makes == key]
+        touching = [step for step in recorder.steps if key in (step.reads, step.makes)]
+        if sets and touching[-1] is sets[-1] and not recorder.is_read(layer):
+            return sets[-1]
+        return None
 
     # --- resampling -----------------------------------------------------------------------
 

@@ -17,7 +17,13 @@ _TOLERANCE = 1e-9
 def reach(radius: float, spacing: Sequence[float]) -> tuple[int, ...]:
     """Return how many pixels a footprint of ``radius`` extends along each axis."""
     radius = check_nonnegative(radius, "radius")
-    return tuple(int(np.floor(radius / s * (1 + _TOLERANCE))) for s in spacing)
+    pixels = [radius / s * (1 + _TOLERANCE) for s in spacing]
+    if not all(math.isfinite(p) for p in pixels):  # (1e300 at 1e-9 spacing: no int)
+        raise ValueError(
+            f"a radius of {radius:g} is more pixels than a float holds at spacing "
+            f"{min(spacing):g}; is the radius in the image's units?"
+        )
+    return tuple(int(math.floor(p)) for p in pixels)
 
 
 def make_footprint(radius: float, shape: str, spacing: Sequence[float]) -> np.ndarray:

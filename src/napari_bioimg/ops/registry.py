@@ -82,6 +82,8 @@ class Parameter:
     bound: Literal["positive", "nonnegative"] | None = None
     description: str = ""
     strict: bool = False
+    # Other spellings of a choice to its own (um and micron to µm), applied first.
+    spelling: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
 
     def check(self, value: Any) -> Any:
         """Return ``value`` coerced to this parameter's type, or raise naming it."""
@@ -89,6 +91,8 @@ class Parameter:
             if self.optional:
                 return None
             raise ValueError(f"parameter {self.name!r} needs a value")
+        if self.spelling is not None:
+            value = self.spelling(value)
         if self.kind == "choice":
             if value not in self.choices:
                 raise ValueError(
@@ -783,6 +787,7 @@ _add(
                 None,
                 choices=transforms.LENGTH_UNITS,
                 optional=True,
+                spelling=transforms.length_unit,
                 description="Length unit of z, y and x (none: the input's; with z on 3D data)",
             ),
         ),

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 from scipy import ndimage as ndi
 
-from ..io_tiff import LENGTH_UNITS
+from ..io_tiff import LENGTH_UNITS, canonical_unit
 from ._checks import (
     as_image,
     check_choice,
@@ -145,8 +145,19 @@ def set_voxel_size(
         if value is not None:
             check_positive(value, name)
     if unit is not None:
-        check_choice(unit, "unit", LENGTH_UNITS)
+        check_choice(length_unit(unit), "unit", LENGTH_UNITS)
     return array.copy()
+
+
+def length_unit(unit):
+    """Return ``unit`` as :data:`~napari_bioimg.io_tiff.LENGTH_UNITS` spell it, if it is one.
+
+    um, micron and μm (Greek mu) are µm; other values come back unchanged.
+    """
+    if not isinstance(unit, str):
+        return unit
+    canonical = canonical_unit(unit)
+    return canonical if canonical in LENGTH_UNITS else unit
 
 
 AXIS_ROLES = ("z", "t", "channel")
