@@ -57,6 +57,26 @@ def test_without_scale_the_views_are_squashed(viewer, banana):
     assert widget.view_extent("xz") == pytest.approx((25, 384))
 
 
+def test_a_voxel_size_set_later_reslices_and_refits_the_views(viewer, banana):
+    """The README's banana, squashed without its voxel size and round with it: given its
+    slice distance after the dock opened, the XZ view went empty (its point in the old
+    coordinates) and kept the framing of the old size."""
+    layer = viewer.add_image(banana, name="banana")
+    widget = dock(viewer)
+    xz = widget.view_model("xz")
+    camera = xz.scene.camera
+    center_before, zoom_before = tuple(camera.center), camera.zoom
+    _, voxel = viewer.window.add_plugin_dock_widget("napari-bioimg", "Voxel size")
+    viewer.layers.selection = {layer}
+    assert voxel.apply(BANANA_SCALE, "mm")
+    copy = xz.layers["banana"]
+    shown = np.asarray(copy._slice.image.raw)
+    assert shown.shape == (25, 384) and shown.max() > 0  # the plane through the point
+    assert widget.point("xz")[1] == pytest.approx(viewer.dims.point[1], abs=BANANA_SCALE[1])
+    assert (tuple(camera.center), camera.zoom) != (center_before, zoom_before)
+    assert widget.view_extent("xz") == pytest.approx((25 * 8.8, 384 * 0.390625))
+
+
 def test_the_main_slider_moves_the_other_views(viewer, stack):
     viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
     widget = dock(viewer)

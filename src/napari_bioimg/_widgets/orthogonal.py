@@ -537,11 +537,32 @@ class OrthogonalViews(QWidget):
         rebuild = weak_callback(self.rebuild)  # (its axis before y named t: not shown)
         layer.events.axis_labels.connect(rebuild)
         connections.append((layer.events.axis_labels, rebuild))
-        geometry = weak_callback(self._update_crosshairs)
-        for attribute in ("data", "scale", "translate"):
-            emitter = getattr(layer.events, attribute)
-            emitter.connect(geometry)
-            connections.append((emitter, geometry))
+        crosshairs = weak_callback(self._update_crosshairs)
+        layer.events.data.connect(crosshairs)
+        connections.append((layer.events.data, crosshairs))
+        geometry = weak_callback(self._on_geometry)
+        for attribute in ("scale", "translate", "units"):
+            emitter = getattr(layer.events, attribute, None)
+            if emitter is not None:
+                # last: napari calls the newest callbacks first, and the copies must have
+                # taken the new value (and the main viewer its new point) before
+                emitter.connect(geometry, position="last")
+                connections.append((emitter, geometry))
+
+    def _on_geometry(self, event=None) -> None:
+        """A shown layer's voxel size or place changed: slice and fit the views anew.
+
+        The views' points were in the old world coordinates (a stack given its slice
+        distance showed an empty XZ view, framed for the old size, until moved).
+        """
+        if self.closed:
+            return
+        self._update_crosshairs()
+        self._on_main_point()
+        with self._quiet():
+            for model in self._state.models.values():
+                _reslice(model)
+        self.reset_views()
 
     # --- keeping positions in step ---------------------------------------------------------
 
@@ -688,6 +709,26 @@ def _overlap(layer: Layer, other: Layer) -> bool:
     """True when the two layers' spatial (z, y, x) world boxes intersect."""
     a, b = layer.extent.world[:, -3:], other.extent.world[:, -3:]
     return bool(np.all(a[0] <= b[1]) and np.all(b[0] <= a[1]))
+
+
+def _reslice(model: ViewerModel) -> None:
+    """Slice ``model``'s layers anew at the same point.
+
+    napari re-slices only for a new point: a layer given new units or a new scale
+    whose point stayed (clamped to the same value) kept its old slice, empty. The
+    point moves by one step along the sliced axis and back.
+    """
+    hidden = list(model.dims.not_displayed)
+    if not hidden:
+        return
+    axis = hidden[-1]
+    point, step = model.dims.point[axis], model.dims.range[axis].step
+    low, high = model.dims.range[axis].start, model.dims.range[axis].stop
+    other = point - step if point - step >= low else point + step
+    if other > high or other == point:
+        return
+    model.dims.set_point(axis, other)
+    model.dims.set_point(axis, point)
 
 
 def _copy_attribute(original: Layer, copies: list, attribute: str, event=None) -> None:
