@@ -446,6 +446,33 @@ def test_a_mean_projection_replayed_on_labels_is_an_image(make_napari_viewer, qt
     np.testing.assert_array_equal(replay.data, labels.data.max(axis=0))
 
 
+def test_a_resampling_replayed_on_labels_makes_up_no_label(make_napari_viewer, qtbot):
+    """Recorded (linear) on an image, replayed on labels: 7 and 300 gave 75, 150, 225...
+    Apply on labels resamples by nearest neighbours; so do replays now."""
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    image = viewer.add_image(rng.random((6, 30, 40)).astype(np.float32), name="img",
+                             scale=(2.0, 0.5, 0.5))
+    apply(qtbot, dock(viewer, qtbot, "resample_isotropic"), image, order=1)
+    cells = np.zeros((6, 30, 40), np.uint16)
+    cells[1:3, 5:15, 5:15] = 7
+    cells[3:5, 10:25, 20:35] = 300
+    labels = viewer.add_labels(cells, name="cells", scale=(2.0, 0.5, 0.5))
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    assert pipeline_dock.pipeline()[0].parameters["order"] == 1  # (the record is kept)
+    replay = replay_on(qtbot, pipeline_dock, labels)
+    assert replay._type_string == "labels"
+    np.testing.assert_array_equal(
+        replay.data, ops.resample_isotropic(cells, spacing=(2.0, 0.5, 0.5), order=0)
+    )
+    assert set(np.unique(replay.data)) == {0, 7, 300}
+    replayed_image = replay_on(qtbot, pipeline_dock, image)  # images: as recorded
+    np.testing.assert_allclose(
+        replayed_image.data,
+        ops.resample_isotropic(image.data, spacing=(2.0, 0.5, 0.5), order=1), rtol=1e-6,
+    )
+
+
 def test_the_z_projection_of_a_numbered_4d_stack_is_filtered_frame_by_frame(
     make_napari_viewer, qtbot
 ):

@@ -1,5 +1,6 @@
 """The Pipeline dock: the applied steps, replay on another layer, save YAML or a script."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import napari
@@ -21,7 +22,7 @@ from ._layers import (
     spatial_scale,
 )
 from ._lifetime import DockLifetime
-from ._recorder import layer_key, recorder_for, result_kind
+from ._recorder import for_kind, layer_key, recorder_for, result_kind
 
 
 class PipelineDock(widgets.Container):
@@ -188,7 +189,7 @@ class PipelineDock(widgets.Container):
             return
         worker = create_worker(
             _run_in_memory,
-            pipeline,
+            self._for_kinds(layer, pipeline),
             layer_data(layer),  # (a lazy stack is read in the worker, not the viewer's thread)
             spatial_scale(layer),
             tuple(layer.scale),
@@ -244,8 +245,8 @@ class PipelineDock(widgets.Container):
             self.recorder.link_replay(source, made, end)
 
     @staticmethod
-    def _result_kind(source, pipeline: Pipeline) -> str:
-        """"labels" or "image", as applying the steps one by one gave it.
+    def _kinds(source, pipeline: Pipeline) -> dict[str, str]:
+        """"labels" or "image" for the input and each step's result, as Apply gave them.
 
         Transforms and maximum or minimum projections keep their input's kind
         (:func:`keeps_kind`); other operations give their declared one.
@@ -254,7 +255,25 @@ class PipelineDock(widgets.Container):
         for index, step in enumerate(pipeline):
             op = pipeline.operation(index)
             kinds[step.id] = result_kind(op, step.parameters, kinds[step.source])
-        return kinds[pipeline.steps[-1].id]
+        return kinds
+
+    @classmethod
+    def _result_kind(cls, source, pipeline: Pipeline) -> str:
+        """"labels" or "image", as applying the steps one by one gave it."""
+        return cls._kinds(source, pipeline)[pipeline.steps[-1].id]
+
+    @classmethod
+    def _for_kinds(cls, source, pipeline: Pipeline) -> Pipeline:
+        """``pipeline`` with each step's parameters for the kind it reads, as Apply runs it.
+
+        A resampling recorded on an image replays on labels by nearest neighbours
+        (it made up label numbers between two others).
+        """
+        kinds = cls._kinds(source, pipeline)
+        return Pipeline(
+            replace(step, parameters=for_kind(step.parameters, kinds[step.source]))
+            for step in pipeline
+        )
 
     def save(self, path: str | Path) -> None:
         """Save the pipeline as YAML (``.yaml``/``.yml``/``.json``) or a script (``.py``).
