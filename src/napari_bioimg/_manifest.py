@@ -136,21 +136,25 @@ def build() -> dict:
             "accepts_directories": True,
         }
     ]
-    commands.append(
+    # one command per layer type: napari tells a writer no type, and labels are marked as
+    # such in the file (reopened as labels)
+    writing = (("image", "write_tiff", "TIFF"), ("labels", "write_labels_tiff", "labels TIFF"))
+    commands.extend(
         {
-            "id": f"{PLUGIN}.write_tiff",
-            "title": "Write TIFF with voxel size",
-            "python_name": "napari_bioimg._writer:write_tiff",
+            "id": f"{PLUGIN}.{function}",
+            "title": f"Write {what} with voxel size",
+            "python_name": f"napari_bioimg._writer:{function}",
         }
+        for _, function, what in writing
     )
     writers = [
         {
-            "command": f"{PLUGIN}.write_tiff",
+            "command": f"{PLUGIN}.{function}",
             "layer_types": [kind],
             "filename_extensions": [".tif", ".tiff"],
             "display_name": "TIFF with voxel size",
         }
-        for kind in ("image", "labels")
+        for kind, function, _ in writing
     ]
     sample_data = []
     for key, python_name, title in SAMPLES:

@@ -147,9 +147,12 @@ def layer_data(image: TiffImage, name: str) -> list[LayerData]:
     labels = tuple(_AXIS_LABELS.get(a, a.lower()) for a in image.scale_axes)
     kwargs: dict[str, Any] = {"scale": image.spacing}
     if channel_axis is None:
-        kwargs.update(name=name, axis_labels=labels, metadata=metadata, rgb=extra["rgb"])
+        kwargs.update(name=name, axis_labels=labels, metadata=metadata)
         if units is not None:
             kwargs["units"] = units
+        if extra.get("layer") == "labels" and image.data.dtype.kind in "iub":
+            return [(image.data, kwargs, "labels")]  # (saved from a labels layer)
+        kwargs["rgb"] = extra["rgb"]
         if extra["contrast_limits"]:
             kwargs["contrast_limits"] = extra["contrast_limits"][0]
         return [(image.data, kwargs, "image")]

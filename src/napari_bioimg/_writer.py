@@ -14,10 +14,15 @@ import numpy as np
 from ._widgets._layers import CHANNEL_LABELS, physical_unit, spatial_count
 from .pipeline.io import write_image
 
-__all__ = ["write_tiff"]
+__all__ = ["write_labels_tiff", "write_tiff"]
 
 
-def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
+def write_labels_tiff(path: str, data: Any, meta: dict) -> list[str]:
+    """Write a labels layer as :func:`write_tiff`, marked so that the reader opens labels."""
+    return write_tiff(path, data, meta, as_labels=True)
+
+
+def write_tiff(path: str, data: Any, meta: dict, *, as_labels: bool = False) -> list[str]:
     """Write one layer (``data`` and its ``meta``, as napari passes them) to ``path``.
 
     The voxel size of the spatial axes in the last axis' unit (other length units
@@ -50,7 +55,8 @@ def write_tiff(path: str, data: Any, meta: dict) -> list[str]:
         interval = _frame_interval(scale, units, labels, ndim - nsp)
     # (spacing always given: it says how many axes are spatial, a TYX stays TYX)
     write_image(path, array, spacing if nsp >= 2 else None, unit,
-                None if channel is None else 0, rgb=rgb, frame_interval=interval)
+                None if channel is None else 0, rgb=rgb, frame_interval=interval,
+                labels=as_labels)
     return [path]
 
 

@@ -158,6 +158,7 @@ class _Calibration:
     channel_names: list[str] | None = None
     contrast_limits: list[tuple[float, float]] | None = None
     colormaps: list[str | None] | None = None
+    layer: str | None = None  # "labels": written from a labels layer (``napari_layer``)
     dicom: dict[str, float] = field(default_factory=dict)
     time_unit: str | None = None  # of sizes["T"], the frame interval
 
@@ -500,6 +501,8 @@ def _assemble(
         "colormaps": calibration.colormaps if channel_axis is not None else None,
         **extra,
     }
+    if calibration.layer == "labels":
+        extra["layer"] = "labels"
     if "Z" in axes:
         extra.setdefault("z_spacing_known", "Z" in calibration.sizes)
     if "T" in axes and calibration.time_unit is not None:
@@ -548,6 +551,8 @@ def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
             shaped = tif.shaped_metadata[0] if tif.is_shaped and tif.shaped_metadata else None
             calibration = _tiff_calibration(page, shaped)
         planar = generic and len((shaped or {}).get("voxel_size") or ()) == 2
+        described = tif.imagej_metadata if tif.is_imagej else shaped if generic else None
+        calibration.layer = (described or {}).get("napari_layer")
         axes = _normalise_axes(series_axes, data.shape, generic, planar)
     if len(axes) != data.ndim:  # pragma: no cover - tifffile keeps them in step
         raise ValueError(f"{path}: axes {axes!r} do not match the data shape {data.shape}")

@@ -122,3 +122,29 @@ def test_channels_anywhere_before_y_are_written_as_channels_of_frames(viewer, tm
         assert tuple(channel_scale) == pytest.approx([scale[a] for a in kept])
     for channel_labels in kwargs["axis_labels"]:
         assert tuple(channel_labels) == tuple(kept)
+
+
+def test_saved_labels_reopen_as_labels_and_images_as_images(viewer, tmp_path, blobs):
+    """A saved mask came back as an Image layer, which mask operations do not offer."""
+    mask = viewer.add_labels((blobs > 128).astype(np.uint8), name="mask", scale=(0.5, 0.5),
+                             units="µm")
+    cells = viewer.add_labels(np.arange(70000, dtype=np.uint32).reshape(280, 250) % 66000,
+                              name="cells")  # (uint32 values within uint16: written so)
+    image = viewer.add_image(blobs, name="blobs")
+    for layer in (mask, cells, image):
+        save(viewer, layer, tmp_path / f"{layer.name}.tif")
+    opened = {}
+    for name in ("mask", "cells", "blobs"):
+        [layer] = viewer.open(str(tmp_path / f"{name}.tif"), plugin="napari-bioimg")
+        opened[name] = layer
+    assert opened["mask"]._type_string == "labels" and opened["cells"]._type_string == "labels"
+    assert opened["blobs"]._type_string == "image"
+    np.testing.assert_array_equal(opened["mask"].data, mask.data)
+    np.testing.assert_array_equal(opened["cells"].data, cells.data)
+    np.testing.assert_allclose(opened["mask"].scale, (0.5, 0.5))
+    _, erosion = viewer.window.add_plugin_dock_widget("napari-bioimg", "Erosion")
+    assert opened["mask"].name in erosion.input_names  # (an Image layer was not offered)
+    big = viewer.add_labels(np.full((20, 30), 70000, np.uint32), name="big")
+    save(viewer, big, tmp_path / "big.tif")  # (not an ImageJ dtype: the JSON description)
+    [reopened] = viewer.open(str(tmp_path / "big.tif"), plugin="napari-bioimg")
+    assert reopened._type_string == "labels" and reopened.data.dtype == np.uint32

@@ -145,7 +145,8 @@ def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=No
 
 
 def write_image(
-    path, image, spacing=None, unit=None, channel_axis=None, rgb=None, frame_interval=None
+    path, image, spacing=None, unit=None, channel_axis=None, rgb=None, frame_interval=None,
+    labels=False,
 ):
     """Write ``image`` with its voxel size: an ImageJ TIFF when the dtype allows.
 
@@ -168,6 +169,9 @@ def write_image(
     frame_interval : tuple of (float, str), optional
         Time between the frames of a time-lapse (one leading axis before the
         spatial ones) and its unit, ``(60.0, "s")``: ImageJ's ``finterval``.
+    labels : bool
+        Mark the image as a labels layer (``napari_layer=labels`` in its
+        description), which napari-bioimg's reader opens as one.
     """
     data = np.asarray(image)
     if data.ndim < 2:
@@ -197,6 +201,8 @@ def write_image(
     else:
         axes = "C" * channels + before + "ZYX"[3 - spatial :] + "S" * rgb
     metadata = {"axes": axes}
+    if labels:
+        metadata["napari_layer"] = "labels"
     options = {"photometric": "rgb" if rgb else "minisblack"}
     if spatial == 3 and spacing is not None:
         metadata["spacing"] = float(spacing[0])
