@@ -21,6 +21,15 @@ def wait_idle(qtbot, widget, timeout=20000):
     qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
 
 
+def apply(qtbot, widget, layer, **parameters):
+    """Set the input and parameters, wait for the preview, Apply and wait for it."""
+    widget.input_layer = layer
+    widget.set_parameters(**parameters)
+    wait_idle(qtbot, widget)
+    widget.apply()
+    wait_idle(qtbot, widget)
+
+
 @pytest.fixture
 def viewer(make_napari_viewer):
     return make_napari_viewer()
@@ -406,12 +415,7 @@ def test_axes_in_different_length_units_are_filtered_in_one(viewer, qtbot):
     data = np.random.default_rng(1).random((6, 30, 40)).astype(np.float32)
     layer = viewer.add_image(data, name="mixed", scale=(500.0, 0.1, 0.1),
                              units=("nm", "µm", "µm"))
-    widget = dock(viewer, qtbot, "gaussian")
-    widget.input_layer = layer
-    widget.set_parameters(sigma=0.3)
-    wait_idle(qtbot, widget)
-    widget.apply()
-    wait_idle(qtbot, widget)
+    apply(qtbot, dock(viewer, qtbot, "gaussian"), layer, sigma=0.3)
     expected = ops.gaussian(data, sigma=0.3, spacing=(0.5, 0.1, 0.1))
     np.testing.assert_allclose(viewer.layers[-1].data, expected, rtol=1e-5, atol=1e-6)
     assert not np.allclose(expected, ops.gaussian(data, sigma=0.3, spacing=(500, 0.1, 0.1)))

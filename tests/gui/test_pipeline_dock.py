@@ -6,15 +6,7 @@ import pytest
 from napari_bioimg import ops
 from napari_bioimg.pipeline import Pipeline
 
-from .test_operation_widget import dock, wait_idle
-
-
-def apply(qtbot, widget, layer, **parameters):
-    widget.input_layer = layer
-    widget.set_parameters(**parameters)
-    wait_idle(qtbot, widget)
-    widget.apply()
-    wait_idle(qtbot, widget)
+from .test_operation_widget import apply, dock, wait_idle
 
 
 def replay_on(qtbot, pipeline_dock, layer):
