@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._widgets._layers import CHANNEL_LABELS, in_one_unit, spatial_count
+from ._widgets._layers import CHANNEL_LABELS, physical_unit, spatial_count
 from .pipeline.io import write_image
 
 __all__ = ["write_labels_tiff", "write_tiff"]
@@ -42,7 +42,7 @@ def write_tiff(path: str, data: Any, meta: dict, *, as_labels: bool = False) -> 
     labels = [str(label).lower() for label in meta.get("axis_labels", ())][-ndim:]
     nsp = spatial_count(labels, ndim)  # (as the widgets: not a time-lapse's t, channels)
     units = list(meta.get("units") or ())[-ndim:]
-    spacing, unit = in_one_unit(scale[ndim - nsp :], units[ndim - nsp :] if units else [])
+    spacing, unit = _in_one_unit(scale[ndim - nsp :], units[ndim - nsp :] if units else [])
     # Channels first, as write_image takes them (a (t, c, y, x) layer: frames of channels)
     channel = next((i for i, label in enumerate(labels[: ndim - nsp]) if label in CHANNEL_LABELS),
                    None)
@@ -68,3 +68,16 @@ def _frame_interval(scale, units, labels, lead: int) -> tuple[float, str] | None
     if not hasattr(unit, "dimensionality") or str(unit.dimensionality) != "[time]":
         return None
     return float(scale[0]), format(unit, "~").replace("µ", "u")  # (ImageJ text: ASCII)
+
+
+def _in_one_unit(spacing: list[float], units: list) -> tuple[tuple[float, ...], str | None]:
+    """``spacing`` in the last axis' unit ("µm"), converting other lengths; None: pixels."""
+    if not units or physical_unit(units[-1]) is None:
+        return tuple(spacing), None
+    last = units[-1]
+    converted = []
+    for size, unit in zip(spacing, units, strict=True):
+        if hasattr(unit, "dimensionality") and unit != last and physical_unit(unit) is not None:
+            size = float((size * unit).to(last).magnitude)
+        converted.append(size)
+    return tuple(converted), physical_unit(last)

@@ -409,21 +409,6 @@ def test_labels_are_flipped_and_resampled_as_labels(viewer, qtbot):
     np.testing.assert_array_equal(labels.data, cells)  # the input is unchanged
 
 
-def test_axes_in_different_length_units_are_filtered_in_one(viewer, qtbot):
-    """z in nm beside y and x in µm: 500 nm slices were read as 500 µm (the writer and so
-    `napari-bioimg run` converted them: napari and the CLI disagreed)."""
-    data = np.random.default_rng(1).random((6, 30, 40)).astype(np.float32)
-    layer = viewer.add_image(data, name="mixed", scale=(500.0, 0.1, 0.1),
-                             units=("nm", "µm", "µm"))
-    apply(qtbot, dock(viewer, qtbot, "gaussian"), layer, sigma=0.3)
-    expected = ops.gaussian(data, sigma=0.3, spacing=(0.5, 0.1, 0.1))
-    np.testing.assert_allclose(viewer.layers[-1].data, expected, rtol=1e-5, atol=1e-6)
-    assert not np.allclose(expected, ops.gaussian(data, sigma=0.3, spacing=(500, 0.1, 0.1)))
-    _, voxel = viewer.window.add_plugin_dock_widget(PLUGIN, "Voxel size")
-    viewer.layers.selection = {layer}
-    assert voxel.spacing == pytest.approx((0.5, 0.1, 0.1)) and voxel.unit == "µm"
-
-
 def test_projection_offers_stacks_only(viewer, qtbot, blobs, monkeypatch):
     """A 2D layer was offered, and chosen when selected: an error as the dock opened."""
     errors = []

@@ -60,30 +60,8 @@ def spatial_scale(layer: Layer) -> tuple[float, ...]:
     the frames of a time-lapse are filtered and measured one by one, as
     ``napari-bioimg run`` does with the file.
     """
-    nsp = max(spatial_count(layer.axis_labels, layer.ndim), 2)
-    scale = [float(s) for s in layer.scale[layer.ndim - nsp :]]
-    units = list(getattr(layer, "units", None) or ())[layer.ndim - nsp :]
-    # (z in nm beside y and x in µm: all in µm, as the writer stores them)
-    return in_one_unit(scale, units)[0]
-
-
-def in_one_unit(spacing, units) -> tuple[tuple[float, ...], str | None]:
-    """``spacing`` in the last axis' unit and that unit ("µm"; None: pixels).
-
-    Other length units are converted (0.5 µm for 500 nm); axes without a length
-    unit keep their numbers.
-    """
-    spacing = [float(s) for s in spacing]
-    if not units or physical_unit(units[-1]) is None:
-        return tuple(spacing), None
-    last = units[-1]
-    converted = []
-    for size, unit in zip(spacing, units, strict=True):
-        if hasattr(unit, "dimensionality") and unit != last and physical_unit(unit) is not None:
-            if unit.dimensionality == last.dimensionality:
-                size = float((size * unit).to(last).magnitude)
-        converted.append(size)
-    return tuple(converted), physical_unit(last)
+    nsp = spatial_count(layer.axis_labels, layer.ndim)
+    return tuple(float(s) for s in layer.scale[layer.ndim - max(nsp, 2) :])
 
 
 def spatial_count(axis_labels, ndim: int) -> int:
