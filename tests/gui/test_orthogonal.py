@@ -77,6 +77,25 @@ def test_a_voxel_size_set_later_reslices_and_refits_the_views(viewer, banana):
     assert widget.view_extent("xz") == pytest.approx((25 * 8.8, 384 * 0.390625))
 
 
+def test_a_zoom_in_a_view_stays_while_a_preview_moves_or_the_box_stays(viewer, qtbot, stack):
+    """Every translate or scale event (a crop preview's, or a voxel size set to the same
+    box) refitted the views: the user's zoom in XZ was lost."""
+    layer = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    camera = widget.view_model("xz").scene.camera
+    camera.zoom = 50.0
+    _, crop = viewer.window.add_plugin_dock_widget("napari-bioimg", "Crop")
+    crop.input_layer = layer
+    for start in ([0, 0, 5], [0, 0, 10], [0, 3, 10]):  # the preview moves each time
+        crop.set_parameters(start=start)
+        qtbot.waitUntil(lambda: not crop.busy, timeout=20000)
+    assert camera.zoom == 50.0
+    layer.translate = (0.0, 0.0, 0.0)  # (an event, the same box)
+    assert camera.zoom == 50.0
+    layer.scale = (4.4, 1.5625, 1.5625)  # a new box: fitted again
+    assert camera.zoom != 50.0
+
+
 def test_the_main_slider_moves_the_other_views(viewer, stack):
     viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
     widget = dock(viewer)

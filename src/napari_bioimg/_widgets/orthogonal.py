@@ -188,6 +188,7 @@ class OrthogonalViews(QWidget):
         self._anchors: list[Layer] = []
         self._shown: list[Layer] = []
         self._copies: dict[str, dict[int, Layer]] = {"xz": {}, "yz": {}}
+        self._fitted_box: np.ndarray | None = None  # (the world box the views were fitted to)
 
         self._crosshair_box = QCheckBox("crosshair")
         self._crosshair_box.setChecked(True)
@@ -297,6 +298,7 @@ class OrthogonalViews(QWidget):
         if not self.closed:
             for model in self._state.models.values():
                 model.reset_view()
+            self._fitted_box = self._box() if self._shown else None
 
     def close_dock(self) -> None:
         """Disconnect every callback, remove the crosshair and close the views."""
@@ -562,7 +564,16 @@ class OrthogonalViews(QWidget):
         with self._quiet():
             for model in self._state.models.values():
                 _reslice(model)
-        self.reset_views()
+        # refit only for a new box of the user's stack: not for a live preview's moves
+        # (a crop preview), nor when the box stays, so that a zoom in XZ/YZ is kept
+        source = getattr(event, "source", None)
+        box = self._box() if self._shown else None
+        preview = source is not None and hasattr(source, "metadata") and is_preview(source)
+        if not preview and box is not None and (
+            self._fitted_box is None or box.shape != self._fitted_box.shape
+            or not np.allclose(box, self._fitted_box)
+        ):
+            self.reset_views()
 
     # --- keeping positions in step ---------------------------------------------------------
 
