@@ -27,7 +27,9 @@ BIOIO_SUFFIXES = (".czi", ".nd2", ".lif")
 _GLOB_CHARACTERS = re.compile(r"[*?[]")
 _AXIS_LABELS = {"Z": "z", "Y": "y", "X": "x", "T": "t"}
 # Metadata that is either shown elsewhere (spacing, unit) or too big for a layer.
-_NOT_IN_METADATA = ("channel_axis", "rgb", "channel_names", "contrast_limits", "colormaps")
+_NOT_IN_METADATA = (
+    "channel_axis", "rgb", "channel_names", "contrast_limits", "colormaps", "layer"
+)
 
 
 def get_reader(path: str | Sequence[str]) -> ReaderFunction | None:
@@ -156,6 +158,16 @@ def layer_data(image: TiffImage, name: str) -> list[LayerData]:
         if extra["contrast_limits"]:
             kwargs["contrast_limits"] = extra["contrast_limits"][0]
         return [(image.data, kwargs, "image")]
+    if extra.get("layer") == "labels" and image.data.dtype.kind in "iub":
+        # one labels layer, its channels a leading axis, as the writer had it (a mask per
+        # colour of an RGB image)
+        kwargs.update(
+            name=name, scale=(1.0, *image.spacing), axis_labels=("channel", *labels),
+            metadata=metadata,
+        )
+        if units is not None:
+            kwargs["units"] = ("pixel", *units)
+        return [(np.moveaxis(image.data, channel_axis, 0), kwargs, "labels")]
     n_channels = image.data.shape[channel_axis]
     names = extra["channel_names"] or [f"ch{i}" for i in range(n_channels)]
     # napari spreads per-channel lists over the layers; giving every entry as a list

@@ -52,6 +52,12 @@ def test_frames_channels_and_plain_layers(viewer, tmp_path):
     data, spacing, unit, channel_axis = save(viewer, masks, tmp_path / "masks.tif")
     np.testing.assert_array_equal(data, masks.data)
     assert (spacing, unit, channel_axis) == ((0.5, 0.5), "µm", 0)
+    [reopened] = viewer.open(str(tmp_path / "masks.tif"), plugin="napari-bioimg")
+    assert reopened._type_string == "labels"  # one labels layer, its channels first
+    np.testing.assert_array_equal(reopened.data, masks.data)
+    assert tuple(reopened.axis_labels) == ("channel", "y", "x")
+    np.testing.assert_allclose(reopened.scale, (1.0, 0.5, 0.5))
+    assert "layer" not in reopened.metadata  # (the file's mark, not metadata)
     masks.axis_labels = ("c", "y", "x")  # (filtered as channels: saved as channels)
     _, _, _, channel_axis = save(viewer, masks, tmp_path / "masks_c.tif")
     assert channel_axis == 0
