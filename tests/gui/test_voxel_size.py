@@ -315,6 +315,17 @@ def test_a_time_lapse_keeps_its_frame_interval(viewer):
     np.testing.assert_allclose(movie.scale, (10.0, 0.5, 0.5))
 
 
+def test_the_origin_stays_axis_by_axis(viewer):
+    """z in nm, y and x in µm, set in µm: the z origin (1000 nm) stayed 1000, now in µm."""
+    layer = viewer.add_image(np.zeros((4, 8, 8)), scale=(500.0, 0.1, 0.1),
+                             units=("nm", "µm", "µm"), translate=(1000.0, 2.0, 3.0))
+    widget = dock(viewer)
+    viewer.layers.selection = {layer}
+    assert widget.apply((0.5, 0.1, 0.1), "µm")
+    np.testing.assert_allclose(layer.translate, (1.0, 2.0, 3.0))
+    assert [format(u, "~") for u in layer.units] == ["µm"] * 3
+
+
 def test_a_new_length_unit_is_recorded_or_told(viewer, banana, monkeypatch):
     """8800 µm on a mm layer was recorded as set_voxel_size(z=8800) without unit: replayed
     on the mm stack, and written by run, as 8.8 m slices (review 56). The step now names

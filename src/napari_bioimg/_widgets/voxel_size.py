@@ -371,14 +371,19 @@ class VoxelSizeWidget(QWidget):
             scale = np.array(layer.scale, dtype=float)
             scale[-n:] = values[-n:]
             before, shown = _last_unit(layer), unit_text(layer)
+            old_units = list(getattr(layer, "units", None) or ())
             layer.scale = scale
             if getattr(layer, "units", None) is not None:
                 layer.units = (*layer.units[:-n], *([unit] * n))
             factor = _length_factor(before, _last_unit(layer))
-            if factor is not None and not np.isclose(factor, 1.0):
-                # the origin stays where it was: 50 mm is 50000 µm
-                translate = np.array(layer.translate, dtype=float)
-                translate[-n:] *= factor
+            # the origin stays where it was (50 mm is 50000 µm), axis by axis (z in nm)
+            translate = np.array(layer.translate, dtype=float)
+            for axis in range(len(translate) - n, len(translate)):
+                if axis < len(old_units):
+                    axis_factor = _length_factor(old_units[axis], _last_unit(layer))
+                    if axis_factor is not None:
+                        translate[axis] *= axis_factor
+            if not np.allclose(translate, layer.translate):
                 layer.translate = translate
             if n == 3:
                 layer.metadata["z_spacing_known"] = True
