@@ -409,6 +409,30 @@ def test_labels_are_flipped_and_resampled_as_labels(viewer, qtbot):
     np.testing.assert_array_equal(labels.data, cells)  # the input is unchanged
 
 
+def test_per_axis_numbers_for_more_axes_than_a_new_input_are_reset(viewer, qtbot, blobs,
+                                                                   monkeypatch):
+    """Crop bounds of a stack, then its layer removed: the widget took the plane left and
+    said "start has 3 values but the image has 2 axes" for a step the user had not taken."""
+    errors = []
+    monkeypatch.setattr("napari_bioimg._widgets.operation.show_error", errors.append)
+    plane = viewer.add_image(blobs, name="plane")
+    stack = viewer.add_image(np.stack([blobs] * 4), name="stack")
+    widget = dock(viewer, qtbot, "crop")
+    widget.input_layer = stack
+    widget.set_parameters(start=[1, 10, 20])
+    wait_idle(qtbot, widget)
+    assert widget.preview_layer.data.shape[-2:] == (blobs.shape[0] - 10, blobs.shape[1] - 20)
+    viewer.layers.remove(stack)
+    wait_idle(qtbot, widget)
+    assert widget.input_layer is plane and errors == []
+    assert widget.parameters()["start"] is None
+    np.testing.assert_array_equal(widget.preview_layer.data, blobs)
+    widget.set_parameters(start=[5, 6])  # (numbers that fit are kept when it changes again)
+    stack_again = viewer.add_image(np.stack([blobs] * 2), name="again")
+    widget.input_layer = stack_again
+    assert widget.parameters()["start"] == [5, 6]
+
+
 def test_projection_offers_stacks_only(viewer, qtbot, blobs, monkeypatch):
     """A 2D layer was offered, and chosen when selected: an error as the dock opened."""
     errors = []

@@ -7,6 +7,7 @@ is shown in 2D, the preview computes just the displayed plane from the slab
 of planes that the operation's halo needs.
 """
 
+import contextlib
 import inspect
 import math
 import weakref
@@ -354,6 +355,15 @@ class OperationWidget(widgets.Container):
             elif parameter.ndim_range is not None and layer is not None:
                 control.min, control.max = 1, nsp
                 control.value = min(max(control.value, 1), nsp)
+            elif parameter.kind == "ints" and layer is not None:
+                # per-axis numbers for more axes than the new input has (a stack's crop
+                # bounds, then a plane): the default again, not an error for each preview
+                with contextlib.suppress(ValueError):
+                    value = read_value(parameter, control)
+                    if isinstance(value, list) and len(value) > layer.ndim:
+                        control.value = "" if parameter.default is None else str(
+                            parameter.default
+                        )
         self._drop_preview()
         self._status.value = ""  # (an error of the previous input)
         self._forget_data()  # a new input: its numbers are computed afresh
