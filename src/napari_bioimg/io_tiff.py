@@ -281,14 +281,18 @@ def _ome_calibration(xml: str) -> _Calibration:
     pixels = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Pixels"), None)
     if pixels is None:
         return _Calibration()
+    interval = _positive(pixels.get("TimeIncrement"))  # (seconds: the schema's default)
+    time_unit = _time_unit(pixels.get("TimeIncrementUnit", "s")) if interval else None
     found = {}
     for letter in "XYZ":
         size = _positive(pixels.get(f"PhysicalSize{letter}"))
         if size is not None:
             # µm is the OME schema's default unit.
             found[letter] = (size, canonical_unit(pixels.get(f"PhysicalSize{letter}Unit", "µm")))
+    if time_unit is not None:  # the frame interval of a time-lapse, as ImageJ's finterval
+        calibration.sizes["T"], calibration.time_unit = interval, time_unit
     if not found:
-        return _Calibration()
+        return calibration if time_unit is not None else _Calibration()
     # Square pixels when only one of the in-plane sizes is given.
     if "X" in found and "Y" not in found:
         found["Y"] = found["X"]

@@ -604,3 +604,21 @@ def test_pipeline_output_reads_back_with_its_voxel_size(tmp_path, dtype, scale, 
     assert read_unit == unit
     assert spacing == pytest.approx((2.0, 0.25, 0.25))
     assert extra["z_spacing_known"] is True
+
+
+def test_an_ome_time_lapse_keeps_its_frame_interval(tmp_path):
+    """OME's TimeIncrement was not read: frames of 2.5 s came as t scale 1.0 without unit."""
+    frames = np.zeros((3, 8, 9), np.uint8)
+    path = tmp_path / "movie.ome.tif"
+    tifffile.imwrite(path, frames, ome=True, metadata={
+        "axes": "TYX", "TimeIncrement": 2.5, "TimeIncrementUnit": "s",
+        "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5,
+    })
+    image = read_tiff(path)
+    assert image.frame_interval == (2.5, "s")
+    assert image.spacing == (2.5, 0.5, 0.5) and image.unit == "µm"
+    path = tmp_path / "fast.ome.tif"  # (no pixel size; milliseconds)
+    tifffile.imwrite(path, frames, ome=True, metadata={
+        "axes": "TYX", "TimeIncrement": 100, "TimeIncrementUnit": "ms",
+    })
+    assert read_tiff(path).frame_interval == (100.0, "ms")
