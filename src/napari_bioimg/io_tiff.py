@@ -268,8 +268,20 @@ def _resolution_sizes(page: tifffile.TiffPage) -> tuple[float | None, float | No
     for name in ("YResolution", "XResolution"):
         tag = page.tags.get(name)
         resolution = _ratio(tag.value) if tag is not None else None
-        sizes.append(1.0 / resolution if resolution else None)
+        sizes.append(_shortest(1.0 / resolution) if resolution else None)
     return sizes[0], sizes[1]
+
+
+def _shortest(value: float) -> float:
+    """Return the shortest decimal within a few ulps of ``value``.
+
+    The rational resolution tag gave 0.65 back as 0.6499999999999999; 1/3 stays 1/3.
+    """
+    for digits in range(1, 18):
+        candidate = float(f"{value:.{digits}g}")
+        if abs(candidate - value) <= 4 * math.ulp(value):
+            return candidate
+    return value
 
 
 def _ome_calibration(xml: str) -> _Calibration:

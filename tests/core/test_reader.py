@@ -622,3 +622,12 @@ def test_an_ome_time_lapse_keeps_its_frame_interval(tmp_path):
         "axes": "TYX", "TimeIncrement": 100, "TimeIncrementUnit": "ms",
     })
     assert read_tiff(path).frame_interval == (100.0, "ms")
+
+
+@pytest.mark.parametrize("size", [0.65, 0.41, 0.390625, 1 / 3, 6.5e-8])
+def test_pixel_sizes_come_back_exactly(tmp_path, size):
+    """Through the rational resolution tags 0.65 came back as 0.6499999999999999."""
+    from napari_bioimg.pipeline.io import write_image
+
+    write_image(tmp_path / "sized.tif", np.zeros((4, 5), np.uint8), (size, size), "µm")
+    assert read_tiff(tmp_path / "sized.tif").spacing == (size, size)
