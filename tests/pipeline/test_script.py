@@ -376,3 +376,27 @@ def test_a_script_that_cannot_be_written_is_an_error_line(tmp_path, capsys, wher
     error = capsys.readouterr().err
     assert error.startswith("napari-bioimg export-script: error: cannot write")
     assert "Traceback" not in error
+
+
+def test_masks_and_labels_written_by_the_cli_and_scripts_open_as_labels(tmp_path, inputs):
+    """They opened as images in napari, which mask operations do not offer."""
+    from napari_bioimg._reader import get_reader
+
+    def kind(path):
+        return get_reader(str(path))(str(path))[0][2]
+
+    for name in ("segment", "smooth", "flip"):
+        (tmp_path / name).mkdir()
+
+    written = same_file_by_cli_and_script(tmp_path / "segment", segmentation(),
+                                          inputs / "blobs.tif")
+    assert kind(written) == "labels"
+    smooth = Pipeline()
+    smooth.add("gaussian", sigma=1.0)
+    assert kind(same_file_by_cli_and_script(tmp_path / "smooth", smooth,
+                                            inputs / "blobs.tif")) == "image"
+    flipped = Pipeline()  # (a transform keeps the kind of its input: an image here)
+    flipped.add("threshold", method="otsu")
+    flipped.add("flip", axis=0)
+    assert kind(same_file_by_cli_and_script(tmp_path / "flip", flipped,
+                                            inputs / "blobs.tif")) == "labels"

@@ -8,35 +8,7 @@ import numpy as np
 from psygnal import Signal
 
 from ..ops.registry import import_operation
-
-
-def keeps_kind(operation, parameters: dict) -> bool:
-    """Whether ``operation`` gives its input's kind (a mask stays a mask).
-
-    The crop or flip of a mask is a mask, and so is its maximum or minimum
-    projection; a mean or sum is an image.
-    """
-    if operation.category == "project":
-        return parameters.get("method") in ("max", "min")
-    return operation.category == "transform"
-
-
-def for_kind(parameters: dict, kind: str) -> dict:
-    """The ``parameters`` an operation runs with on a ``kind`` ("image", "labels") layer.
-
-    Labels are resampled with nearest neighbours (``order`` 0) whatever the
-    control says: interpolating label numbers would invent labels between them.
-    """
-    if kind == "labels" and parameters.get("order"):
-        return {**parameters, "order": 0}
-    return parameters
-
-
-def result_kind(operation, parameters: dict, input_kind: str) -> str:
-    """"labels" or "image": the layer kind ``operation`` makes of ``input_kind`` data."""
-    if keeps_kind(operation, parameters):
-        return input_kind
-    return "image" if operation.output_kind == "image" else "labels"
+from ..pipeline.core import keeps_kind
 
 
 @dataclass

@@ -36,6 +36,7 @@ from ..ops.planes import (
     volume_previewable,
 )
 from ..ops.registry import Operation
+from ..pipeline.core import for_kind, result_kind
 from ..pipeline.spacing import trailing
 from ._axes import axis_names
 from ._layers import (
@@ -70,7 +71,7 @@ from ._params import (
     to_shown,
     unit_label,
 )
-from ._recorder import LAST, for_kind, record_applied, recorder_for, result_kind
+from ._recorder import LAST, record_applied, recorder_for
 
 # Automatic thresholds kept per widget (one per method tried on the current input).
 PREPARE_CACHE_SIZE = 16

@@ -11,7 +11,8 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QApplication, QFileDialog
 
-from ..pipeline import INPUT, Pipeline
+from ..pipeline import Pipeline
+from ..pipeline.core import for_kind
 from ._layers import (
     add_result,
     error_text,
@@ -22,7 +23,7 @@ from ._layers import (
     spatial_scale,
 )
 from ._lifetime import DockLifetime
-from ._recorder import for_kind, layer_key, recorder_for, result_kind
+from ._recorder import layer_key, recorder_for
 
 
 class PipelineDock(widgets.Container):
@@ -251,11 +252,7 @@ class PipelineDock(widgets.Container):
         Transforms and maximum or minimum projections keep their input's kind
         (:func:`keeps_kind`); other operations give their declared one.
         """
-        kinds = {INPUT: "labels" if isinstance(source, Labels) else "image"}
-        for index, step in enumerate(pipeline):
-            op = pipeline.operation(index)
-            kinds[step.id] = result_kind(op, step.parameters, kinds[step.source])
-        return kinds
+        return pipeline.kinds("labels" if isinstance(source, Labels) else "image")
 
     @classmethod
     def _result_kind(cls, source, pipeline: Pipeline) -> str:

@@ -32,6 +32,7 @@ from ..ops._checks import check_choice
 from ..ops.planes import output_axes, output_geometry
 from ..ops.registry import get_operation
 from ..ops.transforms import AXIS_ROLES, length_unit
+from ..pipeline.core import for_kind
 from ._layers import (
     CHANNEL_LABELS,
     NOT_SPATIAL,
@@ -42,7 +43,7 @@ from ._layers import (
     spatial_scale,
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
-from ._recorder import for_kind, layer_key, record_applied, recorder_for
+from ._recorder import layer_key, record_applied, recorder_for
 
 AXES = ("z", "y", "x")
 # What the axis before y holds: its axis label (the operations filter frames and

@@ -164,7 +164,9 @@ def process_file(
             result, spacing, channel_axis, frames, pipeline.axis_role(), rgb
         )
         unit = pipeline.result_unit(unit)  # (a set_voxel_size step may name another)
-        write_image(partial, result, spacing, unit, channel_axis, rgb, frames)
+        # masks and labels marked as such: napari-bioimg opens them as labels layers
+        labels = pipeline.result_kind() == "labels"
+        write_image(partial, result, spacing, unit, channel_axis, rgb, frames, labels=labels)
         os.replace(partial, output)
     except Exception as error:
         partial.unlink(missing_ok=True)

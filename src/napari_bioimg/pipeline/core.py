@@ -51,6 +51,38 @@ def plain(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} ({value!r}) in a pipeline")
 
 
+# --- layer kinds: what napari shows a result as ----------------------------------
+
+
+def keeps_kind(operation, parameters: dict) -> bool:
+    """Whether ``operation`` gives its input's kind (a mask stays a mask).
+
+    The crop or flip of a mask is a mask, and so is its maximum or minimum
+    projection; a mean or sum is an image.
+    """
+    if operation.category == "project":
+        return parameters.get("method") in ("max", "min")
+    return operation.category == "transform"
+
+
+def for_kind(parameters: dict, kind: str) -> dict:
+    """The ``parameters`` an operation runs with on a ``kind`` ("image", "labels") layer.
+
+    Labels are resampled with nearest neighbours (``order`` 0) whatever the
+    control says: interpolating label numbers would invent labels between them.
+    """
+    if kind == "labels" and parameters.get("order"):
+        return {**parameters, "order": 0}
+    return parameters
+
+
+def result_kind(operation, parameters: dict, input_kind: str) -> str:
+    """"labels" or "image": the layer kind ``operation`` makes of ``input_kind`` data."""
+    if keeps_kind(operation, parameters):
+        return input_kind
+    return "image" if operation.output_kind == "image" else "labels"
+
+
 def _translate_in(unit: str, translate, units, spatial: int | None) -> tuple[float, ...]:
     """``translate`` with its ``spatial`` axes (default the last three) in ``unit``.
 
@@ -307,6 +339,22 @@ class Pipeline:
             if step.operation == "set_voxel_size" and step.parameters.get("unit"):
                 return step.parameters["unit"]
         return unit
+
+    def kinds(self, input_kind: str = "image") -> dict[str, str]:
+        """"image" or "labels" for the input and each step's result (by step id).
+
+        As napari shows them (:func:`result_kind`): masks and labels are labels
+        layers; transforms and maximum or minimum projections keep their input's kind.
+        """
+        kinds = {INPUT: input_kind}
+        for index, step in enumerate(self._steps):
+            op = self.operation(index)
+            kinds[step.id] = result_kind(op, step.parameters, kinds[step.source])
+        return kinds
+
+    def result_kind(self, input_kind: str = "image") -> str:
+        """"image" or "labels": what the last step makes of an ``input_kind`` input."""
+        return self.kinds(input_kind)[self._steps[-1].id if self._steps else INPUT]
 
     def axis_role(self) -> str | None:
         """What the last ``set_axis_role`` step leading to the result named the axis before y.

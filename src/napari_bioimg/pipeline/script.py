@@ -70,7 +70,7 @@ if __name__ == "__main__":
     result, channel_axis, frames = result_axes(
         result, spacing, channel_axis, frames, role={role}, rgb=rgb
     )
-    write_image(sys.argv[2], result, spacing, unit, channel_axis, rgb, frames)
+    write_image(sys.argv[2], result, spacing, unit, channel_axis, rgb, frames, labels={labels})
 '''
 
 
@@ -219,6 +219,8 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         + _MAIN.replace("{result_unit}", _unit_line(pipeline)).replace(
             "{role}", _literal(pipeline.axis_role())
         ).replace("{frame_step}", str(pipeline.frame_step())).replace(
+            "{labels}", str(pipeline.result_kind() == "labels")
+        ).replace(
             "{uncalibrated}", _uncalibrated_check(pipeline)
         )
     )
