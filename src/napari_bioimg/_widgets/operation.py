@@ -84,6 +84,11 @@ _REFRESH_KEEPING_EXTENT = (
 _SLIDER_AND_VALUE_WIDTH = 230
 
 
+def _cache_key(parameters: dict) -> str:
+    """The key of a setting's whole-image numbers in the widget's prepare cache."""
+    return repr(sorted(parameters.items()))
+
+
 class _OpenWidgets:
     """Announces changes of the operation widgets to the docks that follow them.
 
@@ -332,7 +337,7 @@ class OperationWidget(widgets.Container):
         """
         if "value" not in self._controls or request.parameters.get("method") in (None, "manual"):
             return
-        computed = self._prepare_cache.get(repr(sorted(request.parameters.items())))
+        computed = self._prepare_cache.get(_cache_key(request.parameters))
         if computed is None or computed.get("value") is None:
             return
         control = self._controls["value"]
@@ -677,7 +682,7 @@ class OperationWidget(widgets.Container):
         costs nothing the second time; the caches empty when the data read changes.
         """
         self._store(data)
-        key = repr(sorted(parameters.items()))
+        key = _cache_key(parameters)
         value = self._prepare_cache.pop(key, None)
         if value is None:  # (the data read only when the kept histogram does not serve)
             value = self.operation.prepare(data, parameters, self._data_store)

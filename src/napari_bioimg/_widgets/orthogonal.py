@@ -352,9 +352,12 @@ class OrthogonalViews(QWidget):
                     factor[axis] = float((1 * own[axis]).to(world[axis]).magnitude)
         return extent.world[:, -3:] * factor, np.asarray(extent.step[-3:]) * factor, factor
 
-    def _box(self) -> np.ndarray:
-        """World (z, y, x) box of the shown layers, from pixel edge to pixel edge."""
-        world, step, _ = self._extent()
+    def _box(self, extent=None) -> np.ndarray:
+        """World (z, y, x) box of the shown layers, from pixel edge to pixel edge.
+
+        ``extent``: :meth:`_extent`'s answer, when the caller has it already.
+        """
+        world, step, _ = self._extent() if extent is None else extent
         return np.stack([world[0] - step / 2, world[1] + step / 2])
 
     def view_extent(self, name: str) -> tuple[float, float]:
@@ -391,15 +394,16 @@ class OrthogonalViews(QWidget):
         """The dims point of view ``name`` (its trailing axes align with the main ones)."""
         return tuple(self.view_model(name).dims.point)
 
-    def crosshair_lines(self, name: str) -> np.ndarray:
+    def crosshair_lines(self, name: str, extent=None) -> np.ndarray:
         """The two crosshair lines of view ``name`` in world (z, y, x) coordinates.
 
         Line 0 runs along the view's columns at the current row; line 1 along
         its rows at the current column; both lie in the displayed plane.
+        ``extent``: :meth:`_extent`'s answer, when the caller has it already.
         """
         position = np.asarray(self.viewer.dims.point[-3:], dtype=float)
         # pixel centre to pixel centre: the lines leave the views' slider ranges alone
-        extent = self._extent()[0]
+        extent = (self._extent() if extent is None else extent)[0]
         row, column, _ = (axis + 3 for axis in VIEW_AXES[name])
         lines = np.stack([position, position, position, position]).reshape(2, 2, 3)
         lines[0, :, column] = extent[:, column]
@@ -647,6 +651,7 @@ class OrthogonalViews(QWidget):
 
     def _draw_crosshairs(self) -> None:
         wanted = self.crosshair and bool(self._shown) and self.viewer.dims.ndim >= 3
+        extent = self._extent() if wanted else None  # (once for the three views)
         for name in VIEWS:
             layer = self._state.crosshairs.get(name)
             model = self.view_model(name)
@@ -659,9 +664,9 @@ class OrthogonalViews(QWidget):
                     model.layers.remove(layer)
                 self._state.crosshairs.pop(name, None)
                 continue
-            self._draw_crosshair(name, model, layer)
+            self._draw_crosshair(name, model, layer, extent)
 
-    def _draw_crosshair(self, name: str, model, layer: Vectors | None) -> None:
+    def _draw_crosshair(self, name: str, model, layer: Vectors | None, extent) -> None:
         """Lines in world units / the smallest spacing, so they are equally thick both ways.
 
         The main viewer gets a 2D layer (y, x) shown on every slice, which leaves
@@ -669,10 +674,10 @@ class OrthogonalViews(QWidget):
         Vectors rather than Shapes: with napari 0.9 a Shapes layer whose data was
         replaced crashes the OpenGL drawing (Mesa) once it is removed.
         """
-        unit = float(np.min(np.asarray(self.spacing()) * self._extent()[2]))  # (world units)
-        lines = self.crosshair_lines(name) / unit
-        extent = self._box()
-        width = float(np.max(extent[1] - extent[0])) / 250 / unit
+        unit = float(np.min(np.asarray(self.spacing()) * extent[2]))  # (world units)
+        lines = self.crosshair_lines(name, extent) / unit
+        box = self._box(extent)
+        width = float(np.max(box[1] - box[0])) / 250 / unit
         if name == "xy":
             lines = lines[:, :, 1:]
         vectors = np.stack([lines[:, 0], lines[:, 1] - lines[:, 0]], axis=1)  # start, direction
