@@ -416,3 +416,37 @@ def test_rank_filters_are_nan_where_the_window_holds_a_nan(footprint, radius):
         result = getattr(ops, name)(image, radius=radius, footprint=footprint)
         np.testing.assert_array_equal(np.isnan(result), reached, err_msg=name)
         np.testing.assert_array_equal(result[~reached], reference[~reached], err_msg=name)
+
+
+@pytest.mark.parametrize("footprint", ["ball", "box"])
+@pytest.mark.parametrize("shape", [(9, 11), (5, 7, 9)])
+def test_means_of_values_near_the_float64_maximum_are_not_nan(footprint, shape):
+    """Running sums of such values overflowed and gave ``inf - inf`` (NaN) along rows.
+
+    Values ``k * 2**1000`` (k small integers) keep every window sum exact: a window's
+    mean is 0 where its k sum to 0 and beyond float32 (an infinity of that sign)
+    elsewhere; its variance is infinite where its k differ (where they are equal, 0
+    within rounding of ``2**2000``, which may itself be beyond float32).
+    """
+    rng = np.random.default_rng(7)
+    k = rng.integers(-3, 4, shape)
+    k[..., :3] = 2  # some windows of equal values
+    values = np.ldexp(k.astype(np.float64), 1000)
+    fp = make_footprint(1.0, footprint, (1.0,) * len(shape)).astype(float)
+    window_sum = ndi.correlate(k.astype(float), fp, mode="nearest")  # small integers
+    window_spread = ndi.maximum_filter(k, footprint=fp, mode="nearest") - ndi.minimum_filter(
+        k, footprint=fp, mode="nearest"
+    )
+    mean = ops.mean(values, radius=1.0, footprint=footprint)
+    expected = np.where(window_sum == 0, 0.0, np.copysign(np.inf, window_sum))
+    np.testing.assert_array_equal(mean, expected.astype(np.float32))
+    variance = ops.variance(values, radius=1.0, footprint=footprint)
+    assert not np.isnan(variance).any()
+    assert np.isposinf(variance[window_spread > 0]).all()
+    assert (variance >= 0).all()
+    assert np.array_equal(values, np.ldexp(k.astype(np.float64), 1000))  # input unchanged
+    if len(shape) == 3:  # the live preview of one plane: the same plane
+        from napari_bioimg.ops.filters import mean_plane
+
+        params = {"radius": 1.0, "footprint": footprint}
+        np.testing.assert_array_equal(mean_plane(values, 2, params, None), mean[2])

@@ -50,13 +50,18 @@ def _is_box(footprint: np.ndarray) -> bool:
     return bool(footprint.all())
 
 
-def _sums(block: np.ndarray, footprint: np.ndarray, variance: bool, planes=None) -> np.ndarray:
+def _sums(
+    block: np.ndarray, footprint: np.ndarray, variance: bool, planes=None, dtype=np.float32
+) -> np.ndarray:
     if block.dtype.kind == "f":
         finite = np.isfinite(block)
         if not finite.all():
             return _sums_not_finite(block, finite, footprint, variance, planes)
+        scaled = _sums_scaled(block, footprint, variance, planes)
+        if scaled is not None:
+            return scaled
     work = _as_3d(block.view(np.uint8) if block.dtype == bool else block)
-    out = np.empty(work.shape, np.float32)
+    out = np.empty(work.shape, dtype)
     # Sums of values shifted by the mean keep E[x^2] - E[x]^2 accurate; the
     # mean itself is summed unshifted, exactly for integer data. 8- and 16-bit
     # images are summed unshifted too: their sums of squares are exact integers in
@@ -75,6 +80,31 @@ def _sums(block: np.ndarray, footprint: np.ndarray, variance: bool, planes=None)
             table.row_w, float(table.count), offset, variance, planes=planes,
         )
     return out.reshape(block.shape)
+
+
+def _sums_scaled(block, footprint, variance: bool, planes):
+    """:func:`_sums` of float values whose window sums would overflow float64, else None.
+
+    The running sums of values near the float64 maximum overflow to infinity and
+    then give ``inf - inf`` (NaN) along the row. Such values are summed scaled by
+    a power of two (exact), and the float32 results scaled back: infinity where
+    the true mean or variance is beyond float32, as a direct sum cast gives it.
+    (The scaled sums are kept in float64: ordinary values scaled down so far would
+    be zero in float32.)
+    """
+    if block.size == 0 or block.dtype.itemsize < 8:  # (float32 sums fit float64)
+        return None
+    # Keep sums (and squared sums) of the footprint's values well inside float64.
+    count = max(float(footprint.sum()), 1.0)
+    largest = max(-float(np.min(block)), float(np.max(block)))
+    limit = 2.0**400 if variance else 2.0**1000
+    if largest * count < limit:
+        return None
+    shift = int(np.frexp(largest)[1]) - 100  # the largest value becomes about 2**100
+    scaled = np.ldexp(block.astype(np.float64), -shift)
+    result = _sums(scaled, footprint, variance, planes, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return np.ldexp(result, 2 * shift if variance else shift).astype(np.float32)
 
 
 def _sums_not_finite(block, finite, footprint, variance: bool, planes) -> np.ndarray:
