@@ -125,24 +125,11 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     translate = geometry.pop("translate", source.translate)
     ndim = len(scale)
     data, scale, translate = for_display(data, kind, source, scale, translate)
-    units = geometry.pop("units", None)
-    labels = geometry.pop("axis_labels", None)
+    axes = result_axes(
+        source, ndim, len(scale), geometry.pop("units", None), geometry.pop("axis_labels", None)
+    )
     translate, orientation = oriented(source, scale, translate)
-    kwargs = dict(name=name, scale=scale, translate=translate, **orientation, **geometry)
-    source_units = getattr(source, "units", None)
-    if units is None and source_units is not None and len(source_units) == ndim:
-        units = tuple(source_units)  # the same axes (callers that drop one pass ``units``)
-    if labels is None and len(source.axis_labels) == ndim:
-        labels = tuple(source.axis_labels)
-    labels = named_axes(labels, ndim)
-    if len(scale) > ndim:  # the masks of an RGB image, colour first
-        kwargs["axis_labels"] = (CHANNEL, *(labels or source.axis_labels[-ndim:]))
-        units = None if units is None else ("pixel", *units)
-    elif labels is not None:
-        kwargs["axis_labels"] = labels
-    if units is not None:
-        # napari ignores every layer's units when one layer's differ: keep them all
-        kwargs["units"] = units
+    kwargs = dict(name=name, scale=scale, translate=translate, **orientation, **axes, **geometry)
     if kind == "image":
         rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1 >= 3
         if isinstance(source, Image) and not source.rgb:
@@ -153,6 +140,42 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
     if isinstance(source, Labels):  # the same labels keep their colours (a crop, a flip)
         kwargs.setdefault("colormap", source.colormap.model_copy(deep=True))  # (not shared)
     return viewer.add_labels(data, **kwargs)
+
+
+def result_axes(source: Layer, ndim: int, shown: int, units=None, labels=None) -> dict:
+    """The ``units`` and ``axis_labels`` keywords of a result of ``ndim`` spatial axes.
+
+    ``shown``: the number of axes of the layer (one more than ``ndim`` for the
+    masks of an RGB image, colour first). ``units`` and ``labels`` default to the
+    source's when it has the same axes (callers that drop one pass them).
+    """
+    axes = {}
+    source_units = getattr(source, "units", None)
+    if units is None and source_units is not None and len(source_units) == ndim:
+        units = tuple(source_units)
+    if labels is None and len(source.axis_labels) == ndim:
+        labels = tuple(source.axis_labels)
+    labels = named_axes(labels, ndim)
+    if shown > ndim:  # the masks of an RGB image, colour first
+        axes["axis_labels"] = (CHANNEL, *(labels or source.axis_labels[-ndim:]))
+        units = None if units is None else ("pixel", *units)
+    elif labels is not None:
+        axes["axis_labels"] = labels
+    if units is not None:
+        # napari ignores every layer's units when one layer's differ: keep them all
+        axes["units"] = tuple(units)
+    return axes
+
+
+def pint_units(units) -> tuple:
+    """``units`` (names, symbols or pint units) as the pint units napari gives a layer."""
+    import pint
+
+    registry = pint.get_application_registry()
+    return tuple(
+        u if isinstance(u, pint.Unit) else registry.parse_expression(u or "pixel").units
+        for u in units
+    )
 
 
 def named_axes(labels, ndim: int) -> tuple | None:
