@@ -400,3 +400,48 @@ def test_masks_and_labels_written_by_the_cli_and_scripts_open_as_labels(tmp_path
     flipped.add("flip", axis=0)
     assert kind(same_file_by_cli_and_script(tmp_path / "flip", flipped,
                                             inputs / "blobs.tif")) == "labels"
+
+
+def test_labels_files_are_resampled_by_nearest_neighbours_and_stay_labels(tmp_path):
+    """A file written from a labels layer (napari_layer=labels) went through run and
+    scripts as an image: a resampling recorded with order 1 made up label numbers
+    between two others, and its flip was written as an image. Now as in napari: the
+    order is 0 on labels (and on a crop of them), and transforms keep them labels."""
+    from napari_bioimg._reader import get_reader
+    from napari_bioimg.pipeline.io import read_image_guess, write_image
+
+    labels = np.zeros((4, 20, 22), np.uint16)
+    labels[1:3, 3:9, 4:10] = 7
+    labels[0:2, 10:17, 12:20] = 300
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "cells.tif", labels, (2.0, 0.5, 0.5), "µm", labels=True)
+    write_image(folder / "image.tif", labels, (2.0, 0.5, 0.5), "µm")  # the same, unmarked
+    assert read_image_guess(folder / "cells.tif")[-1] == "labels"
+    assert read_image_guess(folder / "image.tif")[-1] == "image"
+
+    resample = Pipeline()
+    resample.add("crop", start=[0, 1, 1], stop=[4, 19, 21])
+    resample.add("resample_isotropic", order=1)
+    assert resample.for_input("labels")[1].parameters["order"] == 0
+    assert resample.for_input("image") == resample
+    nearest = ops.resample_isotropic(labels[:, 1:19, 1:21], order=0, spacing=(2.0, 0.5, 0.5))
+    linear = ops.resample_isotropic(labels[:, 1:19, 1:21], order=1, spacing=(2.0, 0.5, 0.5))
+    assert set(np.unique(linear)) - {0, 7, 300}  # (order 1 makes up numbers)
+    flip = Pipeline()
+    flip.add("flip", axis=-1)
+    for name, pipeline in (("resample", resample), ("flip", flip)):
+        for source in ("cells.tif", "image.tif"):
+            out = tmp_path / f"{name}-{source[:-4]}"
+            out.mkdir()
+            written = same_file_by_cli_and_script(out, pipeline, folder / source)
+            layer = get_reader(str(written))(str(written))[0]
+            assert layer[2] == ("labels" if source == "cells.tif" else "image"), (name, source)
+            if name == "resample":
+                expected = nearest if source == "cells.tif" else linear
+                np.testing.assert_array_equal(layer[0], expected)
+            else:
+                np.testing.assert_array_equal(layer[0], labels[..., ::-1])
+    np.testing.assert_array_equal(  # the Python API, as the command
+        resample.for_input("labels").run(labels, (2.0, 0.5, 0.5)), nearest
+    )

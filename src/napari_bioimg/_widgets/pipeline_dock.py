@@ -1,6 +1,5 @@
 """The Pipeline dock: the applied steps, replay on another layer, save YAML or a script."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import napari
@@ -12,7 +11,6 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QApplication, QFileDialog
 
 from ..pipeline import Pipeline
-from ..pipeline.core import for_kind
 from ._layers import (
     add_result,
     error_text,
@@ -261,16 +259,8 @@ class PipelineDock(widgets.Container):
 
     @classmethod
     def _for_kinds(cls, source, pipeline: Pipeline) -> Pipeline:
-        """``pipeline`` with each step's parameters for the kind it reads, as Apply runs it.
-
-        A resampling recorded on an image replays on labels by nearest neighbours
-        (it made up label numbers between two others).
-        """
-        kinds = cls._kinds(source, pipeline)
-        return Pipeline(
-            replace(step, parameters=for_kind(step.parameters, kinds[step.source]))
-            for step in pipeline
-        )
+        """``pipeline`` with each step's parameters for the kind it reads, as Apply runs it."""
+        return pipeline.for_input("labels" if isinstance(source, Labels) else "image")
 
     def save(self, path: str | Path) -> None:
         """Save the pipeline as YAML (``.yaml``/``.yml``/``.json``) or a script (``.py``).

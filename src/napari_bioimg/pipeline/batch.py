@@ -145,14 +145,18 @@ def process_file(
     except Exception as error:  # e.g. a user operation's module missing on a worker
         return _failed(input_path, output, "cannot load the pipeline", error)
     try:
-        image, spacing, unit, channel_axis, frames, z_guessed = read_image_guess(input_path)
+        image, spacing, unit, channel_axis, frames, z_guessed, kind = read_image_guess(
+            input_path
+        )
     except Exception as error:  # any unreadable file is reported, the batch goes on
         return _failed(input_path, output, "cannot read it", error)
     note = uncalibrated_note(pipeline) if in_pixels(spacing, unit) else ""
     if z_guessed and not note:
         note = guessed_z_note(pipeline, f"{spacing[0]:g}" + (f" {unit}" if unit else ""))
     try:
-        result, spacing = process_image(pipeline.run_with_spacing, image, spacing, channel_axis)
+        # (labels resampled by nearest neighbours, as the widgets do)
+        steps = pipeline.for_input(kind)
+        result, spacing = process_image(steps.run_with_spacing, image, spacing, channel_axis)
     except Exception as error:
         return _failed(input_path, output, "processing failed", error)
     if frames is not None:  # (every n-th frame kept: n times the interval)
@@ -165,7 +169,7 @@ def process_file(
         )
         unit = pipeline.result_unit(unit)  # (a set_voxel_size step may name another)
         # masks and labels marked as such: napari-bioimg opens them as labels layers
-        labels = pipeline.result_kind() == "labels"
+        labels = pipeline.result_kind(kind) == "labels"
         write_image(partial, result, spacing, unit, channel_axis, rgb, frames, labels=labels)
         os.replace(partial, output)
     except Exception as error:

@@ -7,7 +7,7 @@ default changes) and reads either the pipeline's input or an earlier step.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +355,19 @@ class Pipeline:
     def result_kind(self, input_kind: str = "image") -> str:
         """"image" or "labels": what the last step makes of an ``input_kind`` input."""
         return self.kinds(input_kind)[self._steps[-1].id if self._steps else INPUT]
+
+    def for_input(self, input_kind: str = "image") -> "Pipeline":
+        """Return the pipeline with each step's parameters for the kind of data it reads.
+
+        As the operation widgets run them (:func:`for_kind`): a resampling
+        recorded on an image resamples labels (a labels input, or its crop) by
+        nearest neighbours, not making up label numbers between two others.
+        """
+        kinds = self.kinds(input_kind)
+        return Pipeline(
+            replace(step, parameters=for_kind(step.parameters, kinds[step.source]))
+            for step in self._steps
+        )
 
     def axis_role(self) -> str | None:
         """What the last ``set_axis_role`` step leading to the result named the axis before y.

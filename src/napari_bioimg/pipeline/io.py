@@ -68,16 +68,19 @@ def read_image(path):
 
 
 def read_image_guess(path):
-    """:func:`read_image`, and whether the slice distance was guessed (not in the file).
+    """:func:`read_image`, whether the slice distance was guessed, and the layer kind.
 
     The guess is Fiji's: 1.0 in a multi-page file, the pixel width for a folder
-    of slices; always False for 2D images.
+    of slices; always False for 2D images. The kind is ``"labels"`` for integer
+    data written from a labels layer (napari-bioimg opens it as one), else
+    ``"image"``.
     """
     image = read_stack(path) if os.path.isdir(path) else read_tiff(path)
     guessed = len(image.spatial_spacing) == 3 and not image.extra.get("z_spacing_known", True)
+    labels = image.extra.get("layer") == "labels" and image.data.dtype.kind in "iub"
     return (
         image.data, image.spatial_spacing, image.unit, image.extra["channel_axis"],
-        image.frame_interval, guessed,
+        image.frame_interval, guessed, "labels" if labels else "image",
     )
 
 

@@ -60,10 +60,14 @@ if __name__ == "__main__":
     if not os.path.exists(sys.argv[1]):
         sys.exit(f"{sys.argv[1]}: no such file or folder")
     try:
-        image, spacing, unit, channel_axis, frames, z_guessed = read_image_guess(sys.argv[1])
+        image, spacing, unit, channel_axis, frames, z_guessed, kind = read_image_guess(
+            sys.argv[1]
+        )
     except (OSError, ValueError) as error:  # (not a TIFF, a corrupt file)
         sys.exit(f"cannot read {sys.argv[1]}: {error}")
-{uncalibrated}    result, spacing = process_image(process, image, spacing, channel_axis)
+{uncalibrated}    result, spacing = process_image(
+        {process}, image, spacing, channel_axis
+    )
 {result_unit}    if frames is not None:  # (every n-th frame kept: n times the interval)
         frames = (frames[0] * {frame_step}, frames[1])
     rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
@@ -166,6 +170,9 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
     names = {INPUT: "image"}
     spacings = {INPUT: "spacing"}
     body = []
+    # Parameters that differ on a labels input (a resampling's order: labels are
+    # resampled by nearest neighbours, as in napari) are chosen when the script runs.
+    on_labels = pipeline.for_input("labels")
     for index, step in enumerate(pipeline.steps):
         op = pipeline.operation(index)
         where = f"step {index + 1} ({step.operation})"
@@ -175,7 +182,12 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         # image that later steps read.
         builtin = function.startswith("ops.")
         arguments = [names[step.source] + ("" if builtin else ".copy()")]
-        arguments += [f"{key}={_literal(value)}" for key, value in step.parameters.items()]
+        arguments += [
+            f"{key}={_literal(value)}" if value == on_labels[index].parameters[key]
+            else f"{key}={_literal(on_labels[index].parameters[key])} if labels_input else "
+            f"{_literal(value)}"
+            for key, value in step.parameters.items()
+        ]
         if op.uses_spacing or op.needs_spacing:
             arguments.append(f"spacing={spacings[step.source]}")
         if step.id != variable:
@@ -201,11 +213,16 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
             )
     last = pipeline.steps[-1].id if len(pipeline) else INPUT
     body.append(f"return {names[last]}, {spacings[last]}")
+    by_kind = on_labels != pipeline
     process = (
-        "def process(image, spacing):\n"
-        '    """Run the pipeline steps; return the result and its voxel size."""\n'
+        ("def process(image, spacing, labels_input=False):\n" if by_kind
+         else "def process(image, spacing):\n")
+        + '    """Run the pipeline steps; return the result and its voxel size.'
+        + ("\n\n    labels_input: the image is labels (napari-bioimg's mark in the file).\n"
+           '    """\n' if by_kind else '"""\n')
         + "".join(f"    {line}\n" for line in body)
     )
+    result_kinds = {pipeline.result_kind(kind) for kind in ("image", "labels")}
     helpers = "\n\n".join(inspect.getsource(helper) for helper in _HELPERS)
     return (
         _HEADER.format(name=name, imports="\n".join(imports))
@@ -219,7 +236,11 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         + _MAIN.replace("{result_unit}", _unit_line(pipeline)).replace(
             "{role}", _literal(pipeline.axis_role())
         ).replace("{frame_step}", str(pipeline.frame_step())).replace(
-            "{labels}", str(pipeline.result_kind() == "labels")
+            "{labels}",
+            'kind == "labels"' if len(result_kinds) == 2 else str(result_kinds == {"labels"}),
+        ).replace(
+            "{process}",
+            'lambda data, size: process(data, size, kind == "labels")' if by_kind else "process",
         ).replace(
             "{uncalibrated}", _uncalibrated_check(pipeline)
         )
