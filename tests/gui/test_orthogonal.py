@@ -417,3 +417,20 @@ def test_script_ending_without_closing_the_viewer_exits_cleanly():
     assert result.stdout.strip().endswith("end of script")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
+
+
+def test_labels_in_another_unit_are_shown_where_they_overlap_the_stack(viewer, stack):
+    """Extents were compared in each layer's own numbers: labels in mm 2 mm along x
+    from the origin, over a µm stack reaching from 1900 to 2600 µm, were left out (and
+    labels 2 m away, whose numbers fall within the stack's, were shown)."""
+    image = viewer.add_image(stack[:, :8, :8], scale=(8800.0, 100.0, 100.0), units="µm",
+                             translate=(0.0, 1900.0, 1900.0), name="stack")
+    mask = np.ones((25, 4, 4), np.uint8)
+    near = viewer.add_labels(mask, scale=(8.8, 0.1, 0.1), units="mm",
+                             translate=(0.0, 2.0, 2.0), name="cells")
+    far = viewer.add_labels(mask, scale=(8.8, 0.1, 0.1), units="mm",
+                            translate=(0.0, 2000.0, 2000.0), name="elsewhere")
+    viewer.layers.selection = {image}
+    shown = dock(viewer).shown_layers()
+    assert image in shown and near in shown
+    assert far not in shown

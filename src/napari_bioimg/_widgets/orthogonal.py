@@ -342,14 +342,7 @@ class OrthogonalViews(QWidget):
         extent in mm). ``factor`` turns the shown layers' lengths into world ones.
         """
         extent = self.viewer.layers.get_extent(self._shown)
-        world, own = self.viewer.layers.units, extent.units
-        factor = np.ones(3)
-        if world is not None and own is not None:
-            for axis in range(-min(3, len(world), len(own)), 0):
-                if own[axis] != world[axis] and own[axis].dimensionality == (
-                    world[axis].dimensionality
-                ):
-                    factor[axis] = float((1 * own[axis]).to(world[axis]).magnitude)
+        factor = _factors(extent.units, self.viewer.layers.units)
         return extent.world[:, -3:] * factor, np.asarray(extent.step[-3:]) * factor, factor
 
     def _box(self, extent=None) -> np.ndarray:
@@ -721,9 +714,26 @@ class OrthogonalViews(QWidget):
         selection.active = active
 
 
+def _factors(own, world) -> np.ndarray:
+    """Per (z, y, x) axis, what one unit of ``own`` is in ``world`` (pint units; 1 if unknown)."""
+    factor = np.ones(3)
+    if world is not None and own is not None:
+        for axis in range(-min(3, len(world), len(own)), 0):
+            if own[axis] != world[axis] and own[axis].dimensionality == (
+                world[axis].dimensionality
+            ):
+                factor[axis] = float((1 * own[axis]).to(world[axis]).magnitude)
+    return factor
+
+
 def _overlap(layer: Layer, other: Layer) -> bool:
-    """True when the two layers' spatial (z, y, x) world boxes intersect."""
-    a, b = layer.extent.world[:, -3:], other.extent.world[:, -3:]
+    """True when the two layers' spatial (z, y, x) world boxes intersect.
+
+    Each layer's extent is in its own units: ``other``'s is read in ``layer``'s
+    (labels in mm over a stack in µm).
+    """
+    a = layer.extent.world[:, -3:]
+    b = other.extent.world[:, -3:] * _factors(other.units, layer.units)
     return bool(np.all(a[0] <= b[1]) and np.all(b[0] <= a[1]))
 
 
