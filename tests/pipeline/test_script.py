@@ -445,3 +445,25 @@ def test_labels_files_are_resampled_by_nearest_neighbours_and_stay_labels(tmp_pa
     np.testing.assert_array_equal(  # the Python API, as the command
         resample.for_input("labels").run(labels, (2.0, 0.5, 0.5)), nearest
     )
+
+
+def test_masks_of_an_rgb_image_are_written_as_channels_and_open_as_one_labels_layer(tmp_path):
+    """They were written as an RGB TIFF of 0/1 colours: read back as a (y, x, 3) labels
+    layer with a 2D scale, which napari cannot add. Now as the widgets show them: one
+    labels layer, colours first, axis named channel."""
+    from napari.components import ViewerModel
+
+    from napari_bioimg._reader import get_reader
+
+    colours = np.random.default_rng(6).integers(0, 255, (40, 50, 3)).astype(np.uint8)
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "rgb.tif", colours, photometric="rgb")
+    pipeline = Pipeline()
+    pipeline.add("threshold", method="otsu")
+    written = same_file_by_cli_and_script(tmp_path, pipeline, tmp_path / "in" / "rgb.tif")
+    [(data, meta, kind)] = get_reader(str(written))(str(written))
+    assert kind == "labels" and meta["axis_labels"] == ("channel", "y", "x")
+    expected = np.moveaxis(ops.threshold(colours, method="otsu"), -1, 0)
+    np.testing.assert_array_equal(np.asarray(data).astype(bool), expected)
+    layer = ViewerModel().add_labels(data, **meta)
+    assert layer.data.shape == (3, 40, 50)

@@ -174,7 +174,9 @@ def write_image(
         spatial ones) and its unit, ``(60.0, "s")``: ImageJ's ``finterval``.
     labels : bool
         Mark the image as a labels layer (``napari_layer=labels`` in its
-        description), which napari-bioimg's reader opens as one.
+        description), which napari-bioimg's reader opens as one; the masks of
+        an RGB image's colours are written as channels (one labels layer,
+        channels first, as the widgets show them).
     """
     data = np.asarray(image)
     if data.ndim < 2:
@@ -187,6 +189,8 @@ def write_image(
     channels = channel_axis is not None
     # Colour samples last, as napari guesses them (unless told).
     rgb = not channels and (looks_rgb(data) if rgb is None else bool(rgb))
+    if labels and rgb:  # a mask per colour: channels first, as napari shows them
+        data, channels, rgb = np.moveaxis(data, -1, 0), True, False
     planes_ndim = data.ndim - rgb - channels
     if spacing is not None and not 2 <= len(spacing) <= planes_ndim:
         spacing = None
