@@ -53,6 +53,31 @@ def test_counts_of_the_whole_stack_equal_numpy(viewer, banana):
     assert widget.counts.sum() == banana.size
 
 
+def test_in_3d_display_a_time_lapse_counts_the_volume_shown(viewer):
+    """It counted every frame of a (t, z, y, x) time-lapse: the frame shown is counted,
+    and a stack shown in 3D is counted whole."""
+    rng = np.random.default_rng(2)
+    data = rng.integers(0, 50, (3, 4, 20, 30)).astype(np.uint8)
+    data[1] += 100  # frame 1 brighter: a count of every frame differs from its own
+    layer = viewer.add_image(data, name="movie", axis_labels=("t", "z", "y", "x"))
+    widget = dock(viewer)
+    viewer.dims.ndisplay = 3
+    viewer.dims.set_current_step(0, 1)
+    assert widget.layer is layer and widget.plane_index() == (1, slice(None), slice(None),
+                                                                 slice(None))
+    np.testing.assert_array_equal(widget.counts, np.histogram(data[1], bins=widget.edges)[0])
+    viewer.dims.set_current_step(0, 2)  # follows the time slider
+    np.testing.assert_array_equal(widget.counts, np.histogram(data[2], bins=widget.edges)[0])
+    viewer.dims.ndisplay = 2
+    viewer.dims.set_current_step(1, 3)
+    np.testing.assert_array_equal(widget.counts, np.histogram(data[2, 3], bins=widget.edges)[0])
+    volume = viewer.add_image(data[0], name="volume")
+    viewer.layers.selection = {volume}
+    viewer.dims.ndisplay = 3
+    assert widget.layer is volume and widget.plane_index() is None
+    assert widget.counts.sum() == data[0].size
+
+
 def test_integer_images_get_one_bin_per_value(viewer, blobs):
     viewer.add_image(blobs, name="blobs")
     widget = dock(viewer)

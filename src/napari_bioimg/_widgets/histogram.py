@@ -517,22 +517,24 @@ class HistogramDock(QWidget):
     def plane_index(self) -> tuple | None:
         """Index of the displayed plane in the layer's data, or None for all of it.
 
-        None in 3D display, for 2D layers and when the scope is the whole stack.
+        None for 2D layers, stacks shown in 3D and when the scope is the whole stack;
+        in 3D display the volume shown (a time-lapse's current frame).
         """
         layer = self._layer
         dims = self.viewer.dims
-        if layer is None or self.scope == STACK or layer.ndim <= 2 or dims.ndisplay == 3:
+        if layer is None or self.scope == STACK or layer.ndim <= len(dims.displayed):
             return None
         offset = dims.ndim - layer.ndim
         displayed = {axis - offset for axis in dims.displayed}
         position = layer.world_to_data(dims.point)
         shape = layer_data(layer).shape
-        return tuple(
+        index = tuple(
             slice(None)
             if axis in displayed
             else int(np.clip(np.round(position[axis]), 0, shape[axis] - 1))
             for axis in range(layer.ndim)
         )
+        return None if all(isinstance(i, slice) for i in index) else index
 
     def _heavy(self, data, index) -> bool:
         if not isinstance(data, np.ndarray):
