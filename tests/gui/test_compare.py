@@ -286,3 +286,39 @@ def test_the_curtain_over_a_live_preview_follows_its_slider(viewer, qtbot, blobs
     widget.restore()
     gaussian.set_parameters(sigma=2.0)  # (no curtain: nothing follows the preview)
     qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)
+
+
+def test_the_curtain_lies_where_its_layer_lies_when_that_moves(viewer, qtbot):
+    """The curtain kept the place its layer had when it was drawn: over the live preview
+    of a stack it stayed at the old plane when the z slider moved (nothing shown), and it
+    stayed put when the layer was given a voxel size."""
+    stack = np.random.default_rng(8).random((6, 30, 40)).astype(np.float32)
+    source = viewer.add_image(stack, name="stack")
+    viewer.dims.set_current_step(0, 2)
+    _, gaussian = viewer.window.add_plugin_dock_widget(PLUGIN, "Gaussian")
+    gaussian.input_layer = source
+    qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)
+    preview = gaussian.preview_layer
+    widget = dock(viewer)
+    widget.chosen = [source, preview]
+    widget.curtain()
+    curtain = widget.curtain_layer
+    np.testing.assert_array_equal(curtain.translate, preview.translate)
+    viewer.dims.set_current_step(0, 4)  # the preview moves to plane 4
+    qtbot.waitUntil(lambda: not gaussian.busy, timeout=20000)
+    assert preview.translate[0] == 4.0
+    np.testing.assert_array_equal(curtain.translate, preview.translate)
+    columns = widget.curtain_columns()
+    np.testing.assert_array_equal(curtain.data, preview.data[..., :columns])
+    widget.restore()
+
+    blobs = viewer.add_image(stack[0], name="plane")
+    other = viewer.add_image(stack[1], name="other")
+    widget.chosen = [blobs, other]
+    widget.curtain()
+    other.scale, other.translate = (0.5, 0.5), (3.0, 4.0)  # (a voxel size set later)
+    curtain = widget.curtain_layer
+    np.testing.assert_array_equal(curtain.scale, other.scale)
+    np.testing.assert_array_equal(curtain.translate, other.translate)
+    left = curtain.data_to_world((0, -0.5))[1]
+    assert left == pytest.approx(other.data_to_world((0, -0.5))[1])

@@ -27,6 +27,9 @@ CURTAIN_KEY = "napari_bioimg_curtain"
 MAX_ROW = 4  # up to this many layers side by side in one row, more in a square-ish grid
 # what the curtain takes over from its layer, also when changed while it is on
 _DISPLAY = ("contrast_limits", "gamma", "colormap", "opacity", "blending")
+# Where a layer lies: the curtain lies where its layer does (a live preview moves with
+# the plane shown, a voxel size set later scales it).
+_GEOMETRY = ("scale", "translate", "rotate", "shear", "affine", "units")
 
 
 @dataclass
@@ -239,6 +242,13 @@ class CompareWidget(widgets.Container):
         for emitter in (upper.events.data, OPEN_WIDGETS.preview_shown):
             emitter.connect(redraw)
             self._session.following.append((emitter, redraw))
+        # either layer moved or scaled: the curtain's place and its columns
+        place = weak_callback(self._update_curtain)
+        for layer in (upper, lower):
+            for name in _GEOMETRY:
+                emitter = getattr(layer.events, name)
+                emitter.connect(place)
+                self._session.following.append((emitter, place))
         if active is not None:
             self.viewer.layers.selection.active = active
         self._enter("curtain", f"left: {upper.name} | right: {lower.name}")
@@ -263,12 +273,9 @@ class CompareWidget(widgets.Container):
     def _curtain_copy(self, source: Layer) -> Layer:
         """A layer showing the left part of ``source`` as ``source`` shows it (turned too)."""
         common = dict(
-            name=f"{source.name} (curtain)", scale=source.scale, translate=source.translate,
-            rotate=source.rotate, shear=source.shear, affine=source.affine,
-            metadata={CURTAIN_KEY: True, PREVIEW_KEY: True}, **_display_of(source),
+            name=f"{source.name} (curtain)", metadata={CURTAIN_KEY: True, PREVIEW_KEY: True},
+            **_geometry_of(source), **_display_of(source),
         )
-        if getattr(source, "units", None) is not None:
-            common["units"] = source.units
         view = self._left_part(source, 1, self._column_axis(source))
         if isinstance(source, Labels):
             return self.viewer.add_labels(view, **common)
@@ -327,7 +334,14 @@ class CompareWidget(widgets.Container):
         columns = self.curtain_columns()
         source = self._pair[0]
         limits = getattr(curtain, "contrast_limits", None)
-        curtain.data = self._left_part(source, columns, self._column_axis(source))
+        view = self._left_part(source, columns, self._column_axis(source))
+        if view.ndim != curtain.data.ndim:  # (data of other axes: left as it was)
+            return
+        curtain.data = view
+        for name, value in _geometry_of(source).items():
+            # (each assignment rebuilds napari's transforms: only what changed)
+            if _differs(getattr(curtain, name), value):
+                setattr(curtain, name, value)
         if limits is not None:
             curtain.contrast_limits = limits
         if isinstance(curtain, Labels):  # a view of the user's labels: no painting on it
@@ -369,6 +383,22 @@ class CompareWidget(widgets.Container):
     def _report(self, message: str) -> None:
         self._status.value = message
         show_error(f"Compare: {message}")
+
+
+def _geometry_of(source: Layer) -> dict[str, Any]:
+    """Where ``source`` lies: its scale, translate, rotate, shear, affine and units."""
+    geometry = {name: getattr(source, name) for name in _GEOMETRY[:-1]}
+    if getattr(source, "units", None) is not None:
+        geometry["units"] = source.units
+    return geometry
+
+
+def _differs(value, other) -> bool:
+    if hasattr(value, "affine_matrix"):  # (napari's Affine transforms)
+        value, other = value.affine_matrix, other.affine_matrix
+    if isinstance(value, tuple | list):  # (units)
+        return tuple(value) != tuple(other)
+    return not np.array_equal(np.asarray(value), np.asarray(other))
 
 
 def _display_of(source: Layer) -> dict[str, Any]:
