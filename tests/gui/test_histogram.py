@@ -78,6 +78,26 @@ def test_in_3d_display_a_time_lapse_counts_the_volume_shown(viewer):
     assert widget.counts.sum() == data[0].size
 
 
+def test_the_plane_counted_follows_the_layer_moved_under_the_slider(viewer):
+    """Given a new translate or scale (a voxel size set, a layer beside it keeping the
+    dims range), napari showed another plane while the dock counted the old one."""
+    stack = np.stack([np.full((20, 20), 10 * k, np.uint8) for k in range(8)])  # plane k: 10k
+    viewer.add_image(np.zeros((20, 20, 20), np.uint8), name="background")
+    layer = viewer.add_image(stack, name="stack")
+    widget = dock(viewer)
+    viewer.dims.set_current_step(0, 5)
+
+    def counted():
+        return {int(round((widget.edges[i] + widget.edges[i + 1]) / 2))
+                for i in np.nonzero(widget.counts)[0]}
+
+    assert counted() == {50}
+    layer.translate = (2, 0, 0)  # the point (z 5) is now its plane 3
+    assert counted() == {30}
+    layer.scale = (0.5, 1, 1)  # plane (5 - 2) / 0.5 = 6
+    assert counted() == {60}
+
+
 def test_integer_images_get_one_bin_per_value(viewer, blobs):
     viewer.add_image(blobs, name="blobs")
     widget = dock(viewer)

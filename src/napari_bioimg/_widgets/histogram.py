@@ -443,6 +443,9 @@ class HistogramDock(QWidget):
                 (events.scale, self._show_insight),
                 (events.units, self._show_insight),
                 (events.name, self._show_title),
+                # the layer moved under the dims point: another of its planes is shown
+                *((getattr(events, name), self.schedule_if_plane_changed)
+                  for name in ("scale", "translate", "rotate", "shear", "affine")),
             ):
                 callback = weak_callback(method)
                 emitter.connect(callback)
