@@ -434,3 +434,32 @@ def test_labels_in_another_unit_are_shown_where_they_overlap_the_stack(viewer, s
     shown = dock(viewer).shown_layers()
     assert image in shown and near in shown
     assert far not in shown
+
+
+def test_undoing_a_paint_stroke_redraws_the_side_views(viewer):
+    """Undo and redo only refresh the labels layer (napari's set_data): XZ and YZ kept
+    the painted pixels until the point moved."""
+    image = viewer.add_image(np.zeros((6, 20, 30), np.uint8), name="stack")
+    labels = viewer.add_labels(np.zeros((6, 20, 30), np.uint8), name="cells")
+    viewer.layers.selection = {image}
+    widget = dock(viewer)
+    assert labels in widget.shown_layers()
+    viewer.dims.point = (3.0, 10.0, 15.0)
+    xz = widget.view_model("xz").layers["cells"]
+    redrawn = []  # (its slice is a view of the shared data: the texture is what goes stale)
+    xz.events.set_data.connect(redrawn.append)
+
+    def shown():
+        return np.asarray(xz._slice.image.raw)  # z, x at y = 10
+
+    labels.paint((3, 10, 15), 5, refresh=True)
+    assert shown()[3, 15] == 5 and redrawn
+    redrawn.clear()
+    labels.undo()
+    assert shown()[3, 15] == 0 and redrawn
+    redrawn.clear()
+    labels.redo()
+    assert shown()[3, 15] == 5 and redrawn
+    redrawn.clear()
+    viewer.dims.set_point(0, 4.0)  # a new plane in the main view: XZ has nothing to redraw
+    assert not redrawn

@@ -99,6 +99,12 @@ def test_painting_labels_updates_the_numbers(viewer):
     assert grid.cell_text(5, 5) == "9"
     layer.fill((0, 0), 3)
     assert grid.cell_text(0, 0) == "3"
+    layer.undo()  # (undo and redo only refresh the layer: they kept the values shown)
+    assert grid.cell_text(0, 0) == "0" and grid.cell_text(5, 5) == "9"
+    layer.undo()
+    assert grid.cell_text(5, 5) == "7"
+    layer.redo()
+    assert grid.cell_text(5, 5) == "9"
 
 
 def test_float_and_labels_layers(viewer):

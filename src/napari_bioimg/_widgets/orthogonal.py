@@ -527,12 +527,19 @@ class OrthogonalViews(QWidget):
             callback = partial(_copy_attribute, layer, copies, attribute)
             emitter.connect(callback)
             connections.append((emitter, callback))
-        for attribute in ("labels_update", "paint", "refresh"):
+        for attribute in ("labels_update", "paint"):
             emitter = getattr(layer.events, attribute, None)
             if emitter is not None:
                 callback = partial(_refresh_copies, copies)
                 emitter.connect(callback)
                 connections.append((emitter, callback))
+        # A layer refreshed in place (undo or redo of painting, a live preview's plane
+        # copied in): napari's set_data, also sent for every new slice of the main view,
+        # whose copies need nothing then (their planes did not move).
+        refreshed = partial(_refresh_copies_in_place, self.viewer, copies,
+                            [tuple(self.viewer.dims.point)])
+        layer.events.set_data.connect(refreshed)
+        connections.append((layer.events.set_data, refreshed))
         rebuild = weak_callback(self.rebuild)  # (its axis before y named t: not shown)
         layer.events.axis_labels.connect(rebuild)
         connections.append((layer.events.axis_labels, rebuild))
@@ -762,6 +769,14 @@ def _copy_attribute(original: Layer, copies: list, attribute: str, event=None) -
     for copy in copies:
         with contextlib.suppress(ValueError, TypeError):
             setattr(copy, attribute, value)
+
+
+def _refresh_copies_in_place(viewer, copies: list, last: list, event=None) -> None:
+    """Refresh ``copies`` when their layer was refreshed at the same point (in place)."""
+    point = tuple(viewer.dims.point)
+    if point == last[0]:
+        _refresh_copies(copies)
+    last[0] = point
 
 
 def _refresh_copies(copies: list, event=None) -> None:

@@ -262,9 +262,10 @@ class PixelGrid(QWidget):
             active = next((la for la in reversed(shown) if isinstance(la, Image | Labels)), None)
         self.layer = active if isinstance(active, Image | Labels) else None
         if self.layer is not None:
-            # (labels_update: painting and filling, which change the data in place)
+            # (labels_update: painting and filling, which change the data in place;
+            # set_data: a layer refreshed, as undo and redo of them do)
             for name in ("data", "contrast_limits", "colormap", "gamma", "scale", "translate",
-                         "labels_update", "name"):
+                         "labels_update", "set_data", "name"):
                 emitter = getattr(self.layer.events, name, None)
                 if emitter is not None:
                     emitter.connect(self.refresh)
