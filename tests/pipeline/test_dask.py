@@ -241,3 +241,26 @@ def test_chunks_three_or_four_wide_are_no_rgb_colours(steps, chunks):
     expected = pipeline.run(volume, spacing=(2.0, 1.0, 1.0))
     np.testing.assert_array_equal(chunked.compute(), expected)
     assert min(chunked.chunks[-1]) >= 5
+
+
+def max_projection(image):
+    """A projection of the user's own (module-level: importable)."""
+    return np.asarray(image).max(axis=-3)
+
+
+def test_a_function_dropping_an_axis_gives_the_next_steps_the_plane_voxel_size():
+    """run_dask kept the stack's three sizes after it: the next Gaussian refused them
+    ("spacing must have 2 or 3 values"), while Pipeline.run gave the plane's two."""
+    ops.register(max_projection)
+    try:
+        pipeline = Pipeline()
+        pipeline.add("max_projection")
+        pipeline.add("gaussian", sigma=1.0)
+        stack = np.random.default_rng(0).random((8, 64, 64)).astype(np.float32)
+        expected = ops.gaussian(stack.max(axis=0), sigma=1.0, spacing=(0.5, 0.5))
+        np.testing.assert_array_equal(pipeline.run(stack, (2.0, 0.5, 0.5)), expected)
+        chunked = pipeline.run_dask(da.from_array(stack, chunks=(8, 32, 32)),
+                                    spacing=(2.0, 0.5, 0.5))
+        np.testing.assert_allclose(chunked.compute(), expected, rtol=1e-6)
+    finally:
+        ops.unregister("max_projection")

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..ops._checks import image_axes, looks_rgb, spatial_spacing
 from ..ops.planes import run_piece
-from ..ops.registry import Operation, import_operation
+from ..ops.registry import BUILTIN_NAMES, Operation, import_operation
 from ..ops.threshold import (
     reads_histogram,
     threshold_from_histogram,
@@ -36,7 +36,7 @@ from ..ops.threshold import (
     threshold_value,
 )
 from .core import INPUT, Pipeline, _where
-from .spacing import spacing_after
+from .spacing import spacing_after, spacing_of_result
 
 __all__ = ["run_dask"]
 
@@ -105,9 +105,12 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
         op = import_operation(step.operation, step.module)
         try:
             result = _step(da, op, step.parameters, step.module, data, step_spacing)
-            results[step.id] = (result, spacing_after(
+            out_spacing = spacing_after(
                 step.operation, step.parameters, step_spacing, image_axes(data)
-            ))
+            )
+            if step.operation not in BUILTIN_NAMES:  # (a function may drop axes)
+                out_spacing = spacing_of_result(out_spacing, image_axes(result))
+            results[step.id] = (result, out_spacing)
         except Exception as error:
             if type(error) in (TypeError, ValueError):
                 raise type(error)(f"{_where(index, step.operation)}: {error}") from error
