@@ -467,3 +467,51 @@ def test_masks_of_an_rgb_image_are_written_as_channels_and_open_as_one_labels_la
     np.testing.assert_array_equal(np.asarray(data).astype(bool), expected)
     layer = ViewerModel().add_labels(data, **meta)
     assert layer.data.shape == (3, 40, 50)
+
+
+def test_a_frame_interval_in_microseconds_and_a_kymograph_are_written_truthfully(tmp_path):
+    """µs (ImageJ's tunit=us, read as µs) was written unescaped into the ASCII ImageJ
+    description: run wrote nothing, scripts died. A projection along y of a movie (a
+    kymograph: no two spatial axes left, no voxel size) was written with the unit µm
+    and sizes 1, claiming 1 µm pixels."""
+    from napari_bioimg.pipeline.io import read_image
+
+    movie = np.random.default_rng(1).random((4, 32, 40)).astype(np.float32)
+    source = tmp_path / "movie.tif"
+    tifffile.imwrite(source, movie, imagej=True, resolution=(1 / 0.65, 1 / 0.65),
+                     metadata={"axes": "TYX", "finterval": 50.0, "tunit": "us", "unit": "um"})
+    assert read_image(source)[4] == (50.0, "µs")
+    smooth = Pipeline()
+    smooth.add("gaussian", sigma=1.0)
+    (tmp_path / "smooth").mkdir()
+    written = same_file_by_cli_and_script(tmp_path / "smooth", smooth, source)
+    _, spacing, unit, _, frames = read_image(written)
+    assert frames == (50.0, "µs") and unit == "µm" and spacing == pytest.approx((0.65, 0.65))
+
+    kymograph = Pipeline()
+    kymograph.add("project", axis=-2, method="max")
+    (tmp_path / "kymograph").mkdir()
+    written = same_file_by_cli_and_script(tmp_path / "kymograph", kymograph, source)
+    result, spacing, unit, _, _ = read_image(written)
+    np.testing.assert_array_equal(result, movie.max(axis=1))
+    assert unit is None  # (sizes in pixels, said so)
+
+
+def test_a_script_given_a_corrupt_compressed_tiff_says_so_in_one_line(tmp_path):
+    """It died with a zlib.error traceback (napari-bioimg run reported it in one line)."""
+    image = np.random.default_rng(0).integers(0, 255, (128, 128)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "full.tif", image, compression="zlib")
+    data = (tmp_path / "full.tif").read_bytes()
+    (tmp_path / "truncated.tif").write_bytes(data[: len(data) // 2])
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    script = tmp_path / "p.py"
+    script.write_text(pipeline.to_python())
+    completed = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "truncated.tif"), str(tmp_path / "o.tif")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 1
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"cannot read {tmp_path / 'truncated.tif'}")
+    assert not (tmp_path / "o.tif").exists()

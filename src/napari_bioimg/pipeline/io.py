@@ -213,12 +213,14 @@ def write_image(
     options = {"photometric": "rgb" if rgb else "minisblack"}
     if spatial == 3 and spacing is not None:
         metadata["spacing"] = float(spacing[0])
+    def ascii_text(text: str) -> str:  # ImageJ descriptions are ASCII, with \u00B5 escapes
+        return "".join(c if c.isascii() else f"\\u{ord(c):04X}" for c in text)
+
     if frame_interval is not None and imagej and "T" in axes:
-        metadata["finterval"], metadata["tunit"] = float(frame_interval[0]), frame_interval[1]
-    if unit:
-        # ImageJ descriptions are ASCII, with \u00B5 escapes as Fiji writes them.
-        escaped = "".join(c if c.isascii() else f"\\u{ord(c):04X}" for c in unit)
-        metadata["unit"] = escaped if imagej else unit
+        metadata["finterval"] = float(frame_interval[0])
+        metadata["tunit"] = ascii_text(frame_interval[1])  # (µs)
+    if unit and spacing is not None:  # (no sizes, no unit: they would read as 1 µm)
+        metadata["unit"] = ascii_text(unit) if imagej else unit
     if spacing is not None and not imagej:
         # The exact voxel size, also without a unit (the resolution tags then say NONE).
         metadata["voxel_size"] = [float(v) for v in spacing]

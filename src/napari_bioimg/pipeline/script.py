@@ -63,7 +63,7 @@ if __name__ == "__main__":
         image, spacing, unit, channel_axis, frames, z_guessed, kind = read_image_guess(
             sys.argv[1]
         )
-    except (OSError, ValueError) as error:  # (not a TIFF, a corrupt file)
+    except Exception as error:  # (not a TIFF, a corrupt file: zlib.error, ...)
         sys.exit(f"cannot read {sys.argv[1]}: {error}")
 {uncalibrated}    result, spacing = process_image(
         {process}, image, spacing, channel_axis
