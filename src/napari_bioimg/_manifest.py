@@ -129,12 +129,24 @@ def build() -> dict:
             "python_name": "napari_bioimg._reader:get_reader",
         }
     )
+    commands.append(
+        {
+            "id": f"{PLUGIN}.read_pipeline",
+            "title": "Run a saved pipeline on the selected layer",
+            "python_name": "napari_bioimg._pipeline_reader:get_pipeline_reader",
+        }
+    )
     readers = [
         {
             "command": f"{PLUGIN}.read_tiff",
             "filename_patterns": READER_PATTERNS + BIOIO_PATTERNS,
             "accepts_directories": True,
-        }
+        },
+        {
+            "command": f"{PLUGIN}.read_pipeline",
+            "filename_patterns": ["*.yaml", "*.yml", "*.json"],
+            "accepts_directories": False,
+        },
     ]
     # one command per layer type: napari tells a writer no type, and labels are marked as
     # such in the file (reopened as labels)

@@ -760,3 +760,35 @@ def test_a_voxel_size_set_between_two_mask_steps_gets_a_mask_of_its_own(
     np.testing.assert_array_equal(result, dilated.data.astype(bool))
     np.testing.assert_array_equal(result, ops.binary_dilation(mask, radius=2.0,
                                                               spacing=(4.0, 1.0, 1.0)))
+
+
+def test_a_pipeline_file_opened_in_napari_runs_on_the_selected_layer(
+    make_napari_viewer, qtbot, tmp_path, blobs
+):
+    """File → Open (or a drop) of a saved pipeline: napari found no reader for it."""
+    from napari_bioimg._pipeline_reader import get_pipeline_reader
+
+    saved = Pipeline()
+    saved.add("gaussian", sigma=1.0)
+    saved.add("threshold", method="otsu")
+    saved.save(tmp_path / "nuclei.yaml")
+    saved.save(tmp_path / "nuclei.json")
+    (tmp_path / "other.yaml").write_text("name: a file of some other tool\n")
+    assert get_pipeline_reader(str(tmp_path / "other.yaml")) is None
+    assert get_pipeline_reader(str(tmp_path / "missing.yaml")) is None
+    viewer = make_napari_viewer()
+    other = viewer.add_image(blobs[::-1], name="other")
+    source = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
+    viewer.layers.selection = {source}
+    assert viewer.open(tmp_path / "nuclei.yaml", plugin="napari-bioimg") == []
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    result = viewer.layers[-1]
+    assert result.name == "blobs nuclei"
+    np.testing.assert_array_equal(result.data, saved.run(blobs, (0.5, 0.5)))
+    np.testing.assert_array_equal(source.data, blobs)
+    viewer.layers.selection = {other}  # JSON too, on the layer selected now
+    viewer.open(tmp_path / "nuclei.json", plugin="napari-bioimg")
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    assert viewer.layers[-1].name == "other nuclei"
+    np.testing.assert_array_equal(viewer.layers[-1].data, saved.run(blobs[::-1], (1.0, 1.0)))
