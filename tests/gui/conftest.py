@@ -18,3 +18,13 @@ def _no_full_collection_per_removed_layer(monkeypatch):
     from napari._vispy import canvas
 
     monkeypatch.setattr(canvas, "gc", SimpleNamespace(collect=lambda *args: 0))
+
+
+def newest(viewer):
+    """The topmost layer that is no live preview: the result last applied or replayed.
+
+    (An Apply puts its result under the widget's preview, which stays on top.)
+    """
+    from napari_bioimg._widgets._layers import is_preview
+
+    return [layer for layer in viewer.layers if not is_preview(layer)][-1]

@@ -8,6 +8,8 @@ from napari_bioimg._widgets._recorder import recorder_for
 from napari_bioimg._widgets.crop_tools import CropWidget
 from napari_bioimg.pipeline import Pipeline
 
+from .conftest import newest
+
 
 @pytest.fixture
 def viewer(make_napari_viewer):
@@ -24,7 +26,7 @@ def run(qtbot, widget, action):
     worker = action()
     assert worker is not None, widget._status.value
     qtbot.waitUntil(lambda: not widget.busy, timeout=20000)
-    return widget.viewer.layers[-1]
+    return newest(widget.viewer)
 
 
 def replay(step, data):
@@ -290,7 +292,7 @@ def test_a_flip_recorded_on_an_image_flips_the_same_axis_of_a_stack(viewer, qtbo
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline_dock.run_on(stack)
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    np.testing.assert_array_equal(viewer.layers[-1].data, banana[:, ::8, ::8][:, :, ::-1])
+    np.testing.assert_array_equal(newest(viewer).data, banana[:, ::8, ::8][:, :, ::-1])
 
 
 def test_results_of_a_rotated_sheared_layer_overlay_it(viewer, qtbot, blobs):

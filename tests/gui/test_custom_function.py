@@ -18,6 +18,8 @@ from napari_bioimg._widgets.operation import OperationWidget
 from napari_bioimg.ops.registry import get_operation, unregister
 from napari_bioimg.pipeline import Pipeline
 
+from .conftest import newest
+
 SOURCE = '''
 """Filters written during the lecture."""
 from typing import Annotated
@@ -101,7 +103,7 @@ def test_a_pipeline_using_it_records_the_module_and_replays(viewer, qtbot, blobs
     wait_idle(qtbot, widget)
     widget.apply()
     wait_idle(qtbot, widget)
-    kept = viewer.layers[-1]
+    kept = newest(viewer)
     step = recorder_for(viewer).steps[-1]
     assert (step.operation, step.module) == (name, module.__name__)
 
@@ -395,13 +397,13 @@ def test_a_function_reducing_a_stack_to_a_plane_is_shown_applied_and_replayed(
         np.testing.assert_allclose(preview.translate, (5.0, 7.0))
         widget.apply()
         wait_idle(qtbot, widget)
-        kept = viewer.layers[-1]
+        kept = newest(viewer)
         np.testing.assert_array_equal(kept.data, expected)
         np.testing.assert_allclose(kept.scale, (1.56, 1.56))
         _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
         pipeline_dock.run_on(source)
         qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-        replayed = viewer.layers[-1]
+        replayed = newest(viewer)
         assert replayed is not kept
         np.testing.assert_array_equal(replayed.data, expected)
         np.testing.assert_allclose(replayed.scale, (1.56, 1.56))

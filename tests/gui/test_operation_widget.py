@@ -14,6 +14,8 @@ from napari_bioimg._widgets.pipeline_dock import PipelineDock
 from napari_bioimg.ops.planes import compute_slabs
 from napari_bioimg.ops.registry import BUILTIN_NAMES
 
+from .conftest import newest
+
 PLUGIN = "napari-bioimg"
 
 
@@ -329,7 +331,7 @@ def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, 
     assert preview.axis_labels[0] == "channel"
     widget.apply()
     wait_idle(qtbot, widget)
-    masks = viewer.layers[-1]
+    masks = newest(viewer)
     assert masks.axis_labels[0] == "channel"
     labelled = dock(viewer, qtbot, "label")
     labelled.input_layer = masks
@@ -341,7 +343,7 @@ def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, 
     np.testing.assert_array_equal(viewer.layers[f"{masks.name} label"].data[0], expected[channel])
     labelled.apply()
     wait_idle(qtbot, labelled)
-    np.testing.assert_array_equal(viewer.layers[-1].data, expected)
+    np.testing.assert_array_equal(newest(viewer).data, expected)
 
 
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
@@ -355,7 +357,7 @@ def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
     widget.apply()
     wait_idle(qtbot, widget)
     assert len(viewer.layers) == count + 1
-    kept = viewer.layers[-1]
+    kept = newest(viewer)
     np.testing.assert_array_equal(kept.data, ops.threshold(blobs, method="li"))
     step = recorder_for(viewer).steps[-1]
     assert (step.operation, step.input_layer, step.output_layer) == (
@@ -367,9 +369,19 @@ def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
     # the preview keeps its name and stays live beside the result (as the README says)
     assert kept.name == "blobs threshold [1]"
     assert viewer.layers["blobs threshold"] is widget.preview_layer
+    # ... above it, so that tuning on shows (the kept layer covered it: the picture froze)
+    assert list(viewer.layers)[-2:] == [kept, widget.preview_layer]
+    widget.set_parameters(method="otsu")
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(widget.preview_layer.data, ops.threshold(blobs, method="otsu"))
+    np.testing.assert_array_equal(kept.data, ops.threshold(blobs, method="li"))
     widget.apply()
     wait_idle(qtbot, widget)
-    assert viewer.layers[-1].name == "blobs threshold [2]"
+    assert newest(viewer).name == "blobs threshold [2]"
+    assert [la.name for la in viewer.layers] == [
+        "blobs", "blobs threshold [1]", "blobs threshold [2]", "blobs threshold"
+    ]
+    assert viewer.layers.selection.active is newest(viewer)  # the kept result, selected
 
 
 def test_labels_are_flipped_and_resampled_as_labels(viewer, qtbot):
@@ -388,7 +400,7 @@ def test_labels_are_flipped_and_resampled_as_labels(viewer, qtbot):
     wait_idle(qtbot, flip)
     flip.apply()
     wait_idle(qtbot, flip)
-    flipped = viewer.layers[-1]
+    flipped = newest(viewer)
     assert flipped._type_string == "labels"
     np.testing.assert_array_equal(flipped.data, cells[:, ::-1])
 
@@ -400,7 +412,7 @@ def test_labels_are_flipped_and_resampled_as_labels(viewer, qtbot):
     assert preview._type_string == "labels"
     resample.apply()
     wait_idle(qtbot, resample)
-    kept = viewer.layers[-1]
+    kept = newest(viewer)
     expected = ops.resample_isotropic(cells, spacing=(2.0, 0.5, 0.5), order=0)
     assert kept._type_string == "labels" and kept.data.shape == (17, 30, 40)  # 4 gaps of 4
     np.testing.assert_array_equal(kept.data, expected)
@@ -474,7 +486,7 @@ def test_labels_and_rgb_stacks_are_projected_as_fiji_does(viewer, qtbot):
     wait_idle(qtbot, widget)
     widget.apply()
     wait_idle(qtbot, widget)
-    kept = viewer.layers[-1]
+    kept = newest(viewer)
     assert kept._type_string == "labels"
     np.testing.assert_array_equal(kept.data, cells.min(axis=0))
     np.testing.assert_array_equal(labels.data, cells)  # the input is unchanged
@@ -483,7 +495,7 @@ def test_labels_and_rgb_stacks_are_projected_as_fiji_does(viewer, qtbot):
     wait_idle(qtbot, widget)
     widget.apply()
     wait_idle(qtbot, widget)
-    kept = viewer.layers[-1]
+    kept = newest(viewer)
     assert kept.rgb and kept.data.shape == (30, 40, 3)
     np.testing.assert_array_equal(kept.data, rgb.data.max(axis=0))
 
@@ -609,7 +621,7 @@ def test_apply_on_a_stack_goes_slab_by_slab(viewer, qtbot, banana):
     widget.apply()
     wait_idle(qtbot, widget)
     np.testing.assert_array_equal(
-        viewer.layers[-1].data, ops.median(stack, radius=9.0, spacing=(8.8, 1.5625, 1.5625))
+        newest(viewer).data, ops.median(stack, radius=9.0, spacing=(8.8, 1.5625, 1.5625))
     )
 
 
@@ -672,6 +684,9 @@ def test_the_manual_threshold_spans_the_data_at_any_magnitude(viewer, qtbot, blo
     assert control.max * widget._size_to_layer["value"] == pytest.approx(
         data.max() * 16, rel=0.02
     )
+    typed = float(f"{100 * scale * 16:.12g}")  # a value set is read back as set (the
+    widget.set_parameters(value=typed)  # product 300 x 1e-7 recorded 2.9999999999999997e-05)
+    assert widget.parameters()["value"] == typed
 
 
 def test_deleting_or_switching_the_input_while_computing(viewer, qtbot, banana):
@@ -1045,7 +1060,7 @@ def test_results_keep_the_inputs_units_so_napari_keeps_using_them(viewer, qtbot)
     assert tuple(str(u) for u in project.preview_layer.units) == ("nanometer", "micrometer")
     project.apply()
     wait_idle(qtbot, project)
-    kept = viewer.layers[-1]
+    kept = newest(viewer)
     assert kept is not project.preview_layer
     assert tuple(str(u) for u in kept.units) == ("nanometer", "micrometer")
 
@@ -1085,7 +1100,7 @@ def test_renaming_a_layer_keeps_it_chosen_in_every_dock(viewer, qtbot):
     assert list(compare.chosen) == [nuclei, membrane]
     gaussian.apply()
     wait_idle(qtbot, gaussian)
-    np.testing.assert_allclose(viewer.layers[-1].data, ops.gaussian(nuclei.data, sigma=1.0),
+    np.testing.assert_allclose(newest(viewer).data, ops.gaussian(nuclei.data, sigma=1.0),
                                rtol=1e-6)
 
 
@@ -1104,7 +1119,7 @@ def test_a_time_lapse_is_filtered_frame_by_frame(viewer, qtbot):
     np.testing.assert_allclose(widget.preview_layer.data[0], per_frame[step], rtol=1e-6)
     widget.apply()
     wait_idle(qtbot, widget)
-    smoothed = viewer.layers[-1]
+    smoothed = newest(viewer)
     np.testing.assert_allclose(smoothed.data, per_frame, rtol=1e-6)
     assert tuple(smoothed.axis_labels) == ("t", "y", "x")  # the next step: per frame too
     median = dock(viewer, qtbot, "median")
@@ -1114,7 +1129,7 @@ def test_a_time_lapse_is_filtered_frame_by_frame(viewer, qtbot):
     median.apply()
     wait_idle(qtbot, median)
     np.testing.assert_array_equal(
-        viewer.layers[-1].data, ops.median(smoothed.data, radius=1.0, spacing=(0.5, 0.5))
+        newest(viewer).data, ops.median(smoothed.data, radius=1.0, spacing=(0.5, 0.5))
     )
 
 
@@ -1175,7 +1190,7 @@ def test_a_projection_of_a_time_lapse_keeps_its_frames(viewer, qtbot):
     assert tuple(project.preview_layer.axis_labels) == ("t", "y", "x")
     project.apply()
     wait_idle(qtbot, project)
-    mip = viewer.layers[-1]
+    mip = newest(viewer)
     assert tuple(mip.axis_labels) == ("t", "y", "x") and tuple(mip.scale) == (60.0, 0.5, 0.5)
     gaussian = dock(viewer, qtbot, "gaussian")
     gaussian.input_layer = mip
@@ -1183,16 +1198,16 @@ def test_a_projection_of_a_time_lapse_keeps_its_frames(viewer, qtbot):
     wait_idle(qtbot, gaussian)
     gaussian.apply()
     wait_idle(qtbot, gaussian)
-    assert viewer.layers[-1].colormap.name == "green"  # its look kept: no grey veil
-    assert viewer.layers[-1].blending == "additive"
-    smoothed = np.asarray(viewer.layers[-1].data)
+    assert newest(viewer).colormap.name == "green"  # its look kept: no grey veil
+    assert newest(viewer).blending == "additive"
+    smoothed = np.asarray(newest(viewer).data)
     assert smoothed[[0, 1, 3, 4]].max() == 0.0  # no frame sees another's spot
     expected = ops.gaussian(data.max(axis=1), sigma=1.0, spacing=(0.5, 0.5))
     np.testing.assert_allclose(smoothed, expected, rtol=1e-6)
     replay = PipelineDock(viewer)
     replay.run_on(layer)
     qtbot.waitUntil(lambda: not replay.busy, timeout=20000)
-    replayed = viewer.layers[-1]
+    replayed = newest(viewer)
     np.testing.assert_allclose(replayed.data, smoothed, rtol=1e-6)
     assert tuple(replayed.axis_labels) == ("t", "y", "x")
     zyx = viewer.add_image(data[0], name="zyx", axis_labels=("z", "y", "x"))  # as read
@@ -1200,7 +1215,7 @@ def test_a_projection_of_a_time_lapse_keeps_its_frames(viewer, qtbot):
     wait_idle(qtbot, gaussian)
     gaussian.apply()
     wait_idle(qtbot, gaussian)
-    assert tuple(viewer.layers[-1].axis_labels) == ("z", "y", "x")
+    assert tuple(newest(viewer).axis_labels) == ("z", "y", "x")
 
 
 def test_size_sliders_span_their_pixel_range_in_the_layer_unit(viewer, qtbot):
@@ -1265,7 +1280,7 @@ def test_a_projection_along_y_lies_below_the_stack_not_over_it(viewer, qtbot, ba
     wait_idle(qtbot, project)
     project.apply()
     wait_idle(qtbot, project)
-    side = viewer.layers[-1]
+    side = newest(viewer)
     np.testing.assert_array_equal(side.data, stack.max(axis=1))
     np.testing.assert_allclose(side.scale, (8.8, 1.5625))
     stack_box, side_box = source.extent.world, side.extent.world
@@ -1293,7 +1308,7 @@ def test_previews_and_results_of_a_rotated_stack_overlay_it(viewer, qtbot, banan
                                atol=1e-9)
     widget.apply()
     wait_idle(qtbot, widget)
-    np.testing.assert_allclose(viewer.layers[-1].data_to_world((3, 4, 6)),
+    np.testing.assert_allclose(newest(viewer).data_to_world((3, 4, 6)),
                                layer.data_to_world((3, 4, 6)), atol=1e-9)
 
 
@@ -1335,4 +1350,4 @@ def test_the_preview_follows_its_input_s_new_name(viewer, qtbot, blobs):
     assert widget.preview_layer.name == "nuclei gaussian"  # (kept "blobs gaussian")
     widget.apply()
     wait_idle(qtbot, widget)
-    assert viewer.layers[-1].name.startswith("nuclei gaussian")
+    assert newest(viewer).name.startswith("nuclei gaussian")

@@ -6,6 +6,7 @@ import pytest
 from napari_bioimg import ops
 from napari_bioimg.pipeline import Pipeline
 
+from .conftest import newest
 from .test_operation_widget import apply, dock, wait_idle
 
 
@@ -13,7 +14,7 @@ def replay_on(qtbot, pipeline_dock, layer):
     """Run the recorded steps on ``layer`` (the dock's button) and return the result layer."""
     pipeline_dock.run_on(layer)
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    return pipeline_dock.viewer.layers[-1]
+    return newest(pipeline_dock.viewer)
 
 
 def stack_and_voxel_dock(viewer, seed):
@@ -32,15 +33,15 @@ def test_recorded_gui_session_replays_to_the_same_layers(
     source = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
     gaussian = dock(viewer, qtbot, "gaussian")
     apply(qtbot, gaussian, source, sigma=1.0)
-    smoothed = viewer.layers[-1]
+    smoothed = newest(viewer)
     threshold = dock(viewer, qtbot, "threshold")
     apply(qtbot, threshold, smoothed, method="otsu")
-    mask = viewer.layers[-1]
+    mask = newest(viewer)
     opening = dock(viewer, qtbot, "binary_opening")
     apply(qtbot, opening, mask, radius=1.0)
     label = dock(viewer, qtbot, "label")
-    apply(qtbot, label, viewer.layers[-1], connectivity=2)
-    labels = viewer.layers[-1]
+    apply(qtbot, label, newest(viewer), connectivity=2)
+    labels = newest(viewer)
 
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline = pipeline_dock.pipeline()
@@ -58,8 +59,8 @@ def test_recorded_gui_session_replays_to_the_same_layers(
     assert pipeline_dock._worker is running
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
     assert len(viewer.layers) == count + 1
-    np.testing.assert_array_equal(viewer.layers[-1].data, labels.data)
-    assert viewer.layers[-1].name == "blobs pipeline"
+    np.testing.assert_array_equal(newest(viewer).data, labels.data)
+    assert newest(viewer).name == "blobs pipeline"
 
     pipeline_dock.save(tmp_path / "steps.yaml")
     assert Pipeline.load(tmp_path / "steps.yaml") == pipeline
@@ -81,10 +82,10 @@ def test_a_replayed_crop_and_projection_land_where_apply_put_them(make_napari_vi
                               units=("nm", "µm", "µm"))
     crop = dock(viewer, qtbot, "crop")
     apply(qtbot, crop, source, start="1, 10, 20", stop="6, 20, 30")
-    cropped = viewer.layers[-1]
+    cropped = newest(viewer)
     project = dock(viewer, qtbot, "project")
     apply(qtbot, project, cropped, axis=2, method="max")
-    projected = viewer.layers[-1]
+    projected = newest(viewer)
     # Apply: a side view (rows z, columns y) just below the crop (y 104.75..109.75, a gap of
     # 5 % of its height, then half a z step); its columns start at the crop's y origin
     np.testing.assert_allclose(projected.translate, (109.75 + 0.25 + 1.0, 105.0))
@@ -118,16 +119,16 @@ def test_the_record_survives_renaming_reopening_and_removing(make_napari_viewer,
     viewer = make_napari_viewer()
     source = viewer.add_image(blobs, name="blobs")
     apply(qtbot, dock(viewer, qtbot, "gaussian"), source, sigma=1.0)
-    smoothed = viewer.layers[-1]
+    smoothed = newest(viewer)
     smoothed.name = "smooth"  # renamed before the next step is applied to it
     apply(qtbot, dock(viewer, qtbot, "threshold"), smoothed, method="otsu")
-    mask = viewer.layers[-1]
+    mask = newest(viewer)
     _, crop = viewer.window.add_plugin_dock_widget("napari-bioimg", "Crop, subsample and flip")
     crop.layer = mask  # (masks are flipped in the crop dock)
     crop.flip_axis = 0
     crop.flip()
     qtbot.waitUntil(lambda: not crop.busy, timeout=20000)
-    flipped = viewer.layers[-1]
+    flipped = newest(viewer)
     assert isinstance(flipped, Labels)
 
     # opened after the work (napari resets its choices), then a layer comes in
@@ -147,7 +148,7 @@ def test_the_record_survives_renaming_reopening_and_removing(make_napari_viewer,
     assert pipeline_dock._run.text == "Run up to step 2 on layer"
     pipeline_dock.run_on(source)
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    np.testing.assert_array_equal(viewer.layers[-1].data, mask.data)
+    np.testing.assert_array_equal(newest(viewer).data, mask.data)
     pipeline_dock._steps.native.clearSelection()  # (the user clicks the selected line again)
     assert pipeline_dock._run.text == "Run pipeline on layer"
     replay = replay_on(qtbot, pipeline_dock, source)
@@ -175,7 +176,7 @@ def test_a_voxel_size_set_by_hand_is_a_step_the_replay_and_the_cli_follow(
     assert voxel_dock.apply((8.8, 3.12, 3.12), "mm")  # nothing changed: no step
     median = dock(viewer, qtbot, "median")
     apply(qtbot, median, source, radius=9.0)
-    filtered = viewer.layers[-1]
+    filtered = newest(viewer)
     np.testing.assert_array_equal(
         filtered.data, ops.median(stack, radius=9.0, spacing=(8.8, 3.12, 3.12))
     )
@@ -219,7 +220,7 @@ def test_a_voxel_size_set_in_another_unit_is_replayed_and_run_in_that_unit(
     assert voxel_dock.apply((8800.0, 3120.0, 3120.0), "micron")
     median = dock(viewer, qtbot, "median")
     apply(qtbot, median, source, radius=9000.0)  # µm: a bit more than one slice
-    filtered = viewer.layers[-1]
+    filtered = newest(viewer)
     expected = ops.median(stack, radius=9000.0, spacing=(8800.0, 3120.0, 3120.0))
     np.testing.assert_array_equal(filtered.data, expected)
     assert [format(u, "~") for u in source.units] == ["µm"] * 3  # (micron's usual spelling)
@@ -254,14 +255,14 @@ def test_a_chain_on_the_masks_of_an_rgb_image_replays_as_applied(make_napari_vie
     source = viewer.add_image(colours, name="rgb", rgb=True, scale=(0.5, 0.5))
     threshold = dock(viewer, qtbot, "threshold")
     apply(qtbot, threshold, source, method="otsu")
-    masks = viewer.layers[-1]
+    masks = newest(viewer)
     assert masks.data.shape == (3, 40, 50)
     fill = dock(viewer, qtbot, "fill_holes")
     apply(qtbot, fill, masks)
-    filled = viewer.layers[-1]
+    filled = newest(viewer)
     label = dock(viewer, qtbot, "label")
-    apply(qtbot, label, viewer.layers[-1], connectivity=1)
-    labels = viewer.layers[-1]
+    apply(qtbot, label, newest(viewer), connectivity=1)
+    labels = newest(viewer)
 
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline = pipeline_dock.pipeline()
@@ -297,7 +298,7 @@ def test_labels_layers_are_offered_and_a_script_that_cannot_be_made_is_a_notific
     assert second in pipeline_dock._target.choices  # (only images were offered)
     pipeline_dock.run_on(second)
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    np.testing.assert_array_equal(viewer.layers[-1].data, ops.binary_opening(masks[1]))
+    np.testing.assert_array_equal(newest(viewer).data, ops.binary_opening(masks[1]))
 
     def brighten(image, amount: float = 1.0):
         return image + amount
@@ -329,7 +330,7 @@ def test_a_voxel_size_set_while_an_apply_runs_comes_after_its_step(make_napari_v
     median.apply()  # (its result reaches the viewer through the event loop, later)
     assert voxel_dock.apply((4.0, 1.0, 1.0), "pixel")
     wait_idle(qtbot, median)
-    applied = viewer.layers[-1]
+    applied = newest(viewer)
     np.testing.assert_array_equal(applied.data, ops.median(stack, radius=2.0))
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline = pipeline_dock.pipeline()
@@ -351,7 +352,7 @@ def test_voxel_size_corrections_during_an_apply_and_after_removing_the_step(
     median.apply()
     assert voxel_dock.apply((4.0, 1.0, 1.0), "pixel")  # while the Apply (at z 1.5) runs
     wait_idle(qtbot, median)
-    applied = viewer.layers[-1]
+    applied = newest(viewer)
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline = pipeline_dock.pipeline()
     assert [(s.operation, s.parameters.get("z")) for s in pipeline] == [
@@ -403,9 +404,9 @@ def test_saving_keeps_the_chain_of_the_selected_step_and_says_what_is_left(
     viewer = make_napari_viewer()
     source = viewer.add_image(blobs, name="blobs", scale=(0.5, 0.5))
     apply(qtbot, dock(viewer, qtbot, "gaussian"), source, sigma=1.0)
-    apply(qtbot, dock(viewer, qtbot, "threshold"), viewer.layers[-1], method="otsu")
-    apply(qtbot, dock(viewer, qtbot, "label"), viewer.layers[-1], connectivity=2)
-    labels = viewer.layers[-1]
+    apply(qtbot, dock(viewer, qtbot, "threshold"), newest(viewer), method="otsu")
+    apply(qtbot, dock(viewer, qtbot, "label"), newest(viewer), connectivity=2)
+    labels = newest(viewer)
     apply(qtbot, dock(viewer, qtbot, "subsample"), source, step=2)  # a side branch, last
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline_dock.save(tmp_path / "last.yaml")
@@ -474,10 +475,10 @@ def test_the_z_projection_of_a_numbered_4d_stack_is_filtered_frame_by_frame(
     source = viewer.add_image(tzyx, name="plain")
     assert tuple(source.axis_labels) == ("-4", "-3", "-2", "-1")
     apply(qtbot, dock(viewer, qtbot, "project"), source)  # the axis before y
-    projected = viewer.layers[-1]
+    projected = newest(viewer)
     np.testing.assert_array_equal(projected.data, tzyx.max(axis=1))
     apply(qtbot, dock(viewer, qtbot, "gaussian"), projected, sigma=1.0)
-    blurred = viewer.layers[-1]
+    blurred = newest(viewer)
     frames = np.stack([ops.gaussian(frame, sigma=1.0) for frame in tzyx.max(axis=1)])
     np.testing.assert_allclose(blurred.data, frames, rtol=1e-6)
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
@@ -492,11 +493,11 @@ def test_mask_operations_on_a_label_image_record_its_mask(make_napari_viewer, qt
     labels = viewer.add_labels(ops.label(mask), name="cells")  # values 0 to dozens
     assert labels.data.max() > 1
     apply(qtbot, dock(viewer, qtbot, "binary_dilation"), labels, radius=1.0)
-    dilated = viewer.layers[-1]
+    dilated = newest(viewer)
     apply(qtbot, dock(viewer, qtbot, "fill_holes"), dilated)  # a mask already: as it is
-    filled = viewer.layers[-1]
+    filled = newest(viewer)
     apply(qtbot, dock(viewer, qtbot, "binary_erosion"), labels, radius=1.0)  # the same mask
-    eroded = viewer.layers[-1]
+    eroded = newest(viewer)
     np.testing.assert_array_equal(eroded.data, ops.binary_erosion(mask, radius=1.0))
 
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
@@ -526,7 +527,7 @@ def test_a_mask_step_on_labels_has_a_conversion_of_its_own_that_goes_with_it(
         ops.label(np.random.default_rng(4).random((40, 50)) > 0.7), name="cells"
     )
     apply(qtbot, dock(viewer, qtbot, "labels_to_mask"), labels)
-    painted = viewer.layers[-1]
+    painted = newest(viewer)
     painted.data_setitem((np.array([5, 5, 6]), np.array([5, 6, 5])), 1)  # marked edited
     apply(qtbot, dock(viewer, qtbot, "binary_opening"), labels, radius=1.0)
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
@@ -563,7 +564,7 @@ def test_a_voxel_size_set_while_a_resample_or_flip_runs_comes_after_its_step(
     # (its result reaches the viewer through the event loop: it is still to come)
     assert voxel_dock.apply((5.0, 1.0, 1.0), "pixel")
     qtbot.waitUntil(done, timeout=20000)
-    made = viewer.layers[-1]
+    made = newest(viewer)
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline = pipeline_dock.pipeline()
     operation = "resample_isotropic" if action == "resample" else "flip"
@@ -597,7 +598,7 @@ def test_steps_applied_to_a_replay_result_follow_the_replayed_steps(
     pipeline_dock._steps.native.clearSelection()
     assert replayed.name == "second pipeline"
     apply(qtbot, dock(viewer, qtbot, "threshold"), replayed, method="otsu")
-    mask = viewer.layers[-1]
+    mask = newest(viewer)
     pipeline, left = pipeline_dock.output_pipeline()
     assert [s.operation for s in pipeline] == ["gaussian", "threshold"] and left == [2]
     assert pipeline[1].source == pipeline[0].id
@@ -611,7 +612,7 @@ def test_steps_applied_to_a_replay_result_follow_the_replayed_steps(
     pipeline, _ = pipeline_dock.output_pipeline()
     assert [s.operation for s in pipeline] == ["gaussian", "set_voxel_size", "median"]
     assert pipeline[1].parameters["y"] == 2.0
-    np.testing.assert_array_equal(pipeline.run(second.data), viewer.layers[-1].data)
+    np.testing.assert_array_equal(pipeline.run(second.data), newest(viewer).data)
     lines = [line for line, _ in pipeline_dock._step_choices()]
     assert lines[-1].endswith("on 'second pipeline'")  # (the layer it was applied to)
 
@@ -623,7 +624,7 @@ def test_steps_applied_to_a_replay_result_follow_the_replayed_steps(
     apply(qtbot, dock(viewer, qtbot, "threshold"), again, method="otsu")
     pipeline, _ = pipeline_dock.output_pipeline()
     assert [s.operation for s in pipeline] == ["threshold"]
-    np.testing.assert_array_equal(pipeline.run(again.data), viewer.layers[-1].data.astype(bool))
+    np.testing.assert_array_equal(pipeline.run(again.data), newest(viewer).data.astype(bool))
 
     # a replay whose layer is removed meanwhile says so
     pipeline_dock.run_on(second)
@@ -669,9 +670,9 @@ def test_the_step_list_tells_edited_removed_and_renamed_layers(
     viewer = make_napari_viewer()
     source = viewer.add_image(blobs, name="blobs")
     apply(qtbot, dock(viewer, qtbot, "threshold"), source, method="otsu")
-    mask = viewer.layers[-1]
+    mask = newest(viewer)
     apply(qtbot, dock(viewer, qtbot, "label"), mask)
-    labels = viewer.layers[-1]
+    labels = newest(viewer)
     apply(qtbot, dock(viewer, qtbot, "gaussian"), source, sigma=1.0)
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
 
@@ -723,7 +724,7 @@ def test_a_saved_pipeline_runs_on_a_layer_from_the_dock(
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline_dock.run_saved(tmp_path / "nuclei.yaml", source)
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    result = viewer.layers[-1]
+    result = newest(viewer)
     assert result.name == "blobs nuclei"
     assert type(result).__name__ == "Labels"  # a mask, as Apply shows it
     np.testing.assert_array_equal(result.data, saved.run(blobs, (0.5, 0.5)))
@@ -737,7 +738,7 @@ def test_a_saved_pipeline_runs_on_a_layer_from_the_dock(
     assert errors and "no_such_filter" in errors[-1] and "bad.yaml" in errors[-1]
     pipeline_dock.run_saved(tmp_path / "missing.yaml", source)
     assert "missing.yaml" in errors[-1]
-    assert not pipeline_dock.busy and viewer.layers[-1] is result
+    assert not pipeline_dock.busy and newest(viewer) is result
 
 
 def test_a_voxel_size_set_between_two_mask_steps_gets_a_mask_of_its_own(
@@ -751,7 +752,7 @@ def test_a_voxel_size_set_between_two_mask_steps_gets_a_mask_of_its_own(
     viewer.layers.selection = {labels}
     assert voxel_dock.apply((4.0, 1.0, 1.0), "pixel")
     apply(qtbot, dock(viewer, qtbot, "binary_dilation"), labels, radius=2.0)
-    dilated = viewer.layers[-1]
+    dilated = newest(viewer)
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     pipeline, _ = pipeline_dock.output_pipeline()
     assert [s.operation for s in pipeline] == [
@@ -783,12 +784,12 @@ def test_a_pipeline_file_opened_in_napari_runs_on_the_selected_layer(
     assert viewer.open(tmp_path / "nuclei.yaml", plugin="napari-bioimg") == []
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    result = viewer.layers[-1]
+    result = newest(viewer)
     assert result.name == "blobs nuclei"
     np.testing.assert_array_equal(result.data, saved.run(blobs, (0.5, 0.5)))
     np.testing.assert_array_equal(source.data, blobs)
     viewer.layers.selection = {other}  # JSON too, on the layer selected now
     viewer.open(tmp_path / "nuclei.json", plugin="napari-bioimg")
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
-    assert viewer.layers[-1].name == "other nuclei"
-    np.testing.assert_array_equal(viewer.layers[-1].data, saved.run(blobs[::-1], (1.0, 1.0)))
+    assert newest(viewer).name == "other nuclei"
+    np.testing.assert_array_equal(newest(viewer).data, saved.run(blobs[::-1], (1.0, 1.0)))

@@ -6,6 +6,8 @@ import pytest
 from napari_bioimg import ops
 from napari_bioimg._widgets.voxel_size import VoxelSizeWidget
 
+from .conftest import newest
+
 PLUGIN = "napari-bioimg"
 
 
@@ -87,7 +89,7 @@ def test_a_numbered_time_lapse_is_named_frames_and_filtered_frame_by_frame(
     )
     median.apply()
     qtbot.waitUntil(lambda: not median.busy, timeout=20000)
-    applied = np.asarray(viewer.layers[-1].data)
+    applied = np.asarray(newest(viewer).data)
     # the naming is a recorded step: the replays filter frame by frame too
     from napari_bioimg._widgets.pipeline_dock import PipelineDock
 

@@ -422,6 +422,8 @@ class OperationWidget(widgets.Container):
             low, high = data_range(layer_data(layer))
             factor = data_factor(low, high)
             self._size_to_layer[parameter.name] = factor
+            # a power of ten: values read back as shown (3e-05, not 2.9999999999999997e-05)
+            self._fixed_factors[parameter.name] = factor
             control.label = parameter.name.replace("_", " ") + factor_text(factor)
             self._fit_width()
             low, high, current = low / factor, high / factor, current / factor
@@ -934,6 +936,11 @@ class OperationWidget(widgets.Container):
             units=units,
             axis_labels=labels,
         )
+        preview, layers = self.preview_layer, self.viewer.layers
+        if preview in layers and layers.index(kept) > layers.index(preview):
+            # under the live preview, which stays on top following the sliders (else the
+            # picture froze at the applied values)
+            layers.move(layers.index(kept), layers.index(preview))
         record_applied(
             self.viewer, self.operation, request.parameters, layer, kept, request.spacing, after
         )
