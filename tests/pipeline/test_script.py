@@ -515,3 +515,25 @@ def test_a_script_given_a_corrupt_compressed_tiff_says_so_in_one_line(tmp_path):
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"cannot read {tmp_path / 'truncated.tif'}")
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_labels_made_in_the_pipeline_are_resampled_by_nearest_neighbours_by_both(
+    tmp_path, inputs
+):
+    """run resampled labels made by a label step with order 0 (as napari), while the
+    script took the recorded order 1 on an image input: the two files differed."""
+    pipeline = Pipeline()
+    pipeline.add("threshold", method="otsu")
+    pipeline.add("label", connectivity=1)
+    pipeline.add("resample_isotropic", order=1)
+    from napari_bioimg.pipeline.io import write_image
+
+    stack = (np.random.default_rng(0).random((4, 30, 32)) * 1000).astype(np.uint16)
+    write_image(inputs / "noise.tif", stack, (2.0, 0.5, 0.5), "µm")  # many labels side by side
+    written = same_file_by_cli_and_script(tmp_path, pipeline, inputs / "noise.tif")
+    labels = ops.label(ops.threshold(stack, method="otsu"), connectivity=1)
+    expected = ops.resample_isotropic(labels, order=0, spacing=(2.0, 0.5, 0.5))
+    assert not np.array_equal(
+        expected, ops.resample_isotropic(labels, order=1, spacing=(2.0, 0.5, 0.5))
+    )
+    np.testing.assert_array_equal(tifffile.imread(written), expected)

@@ -172,7 +172,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
     body = []
     # Parameters that differ on a labels input (a resampling's order: labels are
     # resampled by nearest neighbours, as in napari) are chosen when the script runs.
-    on_labels = pipeline.for_input("labels")
+    on_images, on_labels = pipeline.for_input("image"), pipeline.for_input("labels")
     for index, step in enumerate(pipeline.steps):
         op = pipeline.operation(index)
         where = f"step {index + 1} ({step.operation})"
@@ -186,7 +186,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
             f"{key}={_literal(value)}" if value == on_labels[index].parameters[key]
             else f"{key}={_literal(on_labels[index].parameters[key])} if labels_input else "
             f"{_literal(value)}"
-            for key, value in step.parameters.items()
+            for key, value in on_images[index].parameters.items()
         ]
         if op.uses_spacing or op.needs_spacing:
             arguments.append(f"spacing={spacings[step.source]}")
@@ -213,7 +213,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
             )
     last = pipeline.steps[-1].id if len(pipeline) else INPUT
     body.append(f"return {names[last]}, {spacings[last]}")
-    by_kind = on_labels != pipeline
+    by_kind = on_labels != on_images
     process = (
         ("def process(image, spacing, labels_input=False):\n" if by_kind
          else "def process(image, spacing):\n")
