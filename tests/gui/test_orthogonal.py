@@ -463,3 +463,23 @@ def test_undoing_a_paint_stroke_redraws_the_side_views(viewer):
     redrawn.clear()
     viewer.dims.set_point(0, 4.0)  # a new plane in the main view: XZ has nothing to redraw
     assert not redrawn
+
+
+def test_undo_after_moving_an_axis_the_labels_lack_redraws_the_side_views(viewer):
+    """3D labels over a (t, z, y, x) movie: the time slider moved (the labels are not
+    sliced anew), and the next undo was taken for a new slice: XZ kept the paint."""
+    movie = viewer.add_image(np.zeros((3, 6, 20, 30), np.uint8), name="movie",
+                             axis_labels=("t", "z", "y", "x"))
+    labels = viewer.add_labels(np.zeros((6, 20, 30), np.uint8), name="cells")
+    viewer.layers.selection = {movie}
+    widget = dock(viewer)
+    assert labels in widget.shown_layers()
+    viewer.dims.point = (0.0, 3.0, 10.0, 15.0)
+    xz = widget.view_model("xz").layers["cells"]
+    redrawn = []
+    xz.events.set_data.connect(redrawn.append)
+    labels.paint((3, 10, 15), 5, refresh=True)
+    viewer.dims.set_point(0, 2.0)  # another time point
+    redrawn.clear()
+    labels.undo()
+    assert redrawn and np.asarray(xz._slice.image.raw)[3, 15] == 0

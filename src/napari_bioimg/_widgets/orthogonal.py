@@ -536,8 +536,8 @@ class OrthogonalViews(QWidget):
         # A layer refreshed in place (undo or redo of painting, a live preview's plane
         # copied in): napari's set_data, also sent for every new slice of the main view,
         # whose copies need nothing then (their planes did not move).
-        refreshed = partial(_refresh_copies_in_place, self.viewer, copies,
-                            [tuple(self.viewer.dims.point)])
+        refreshed = partial(_refresh_copies_in_place, self.viewer, layer, copies,
+                            [_layer_point(self.viewer, layer)])
         layer.events.set_data.connect(refreshed)
         connections.append((layer.events.set_data, refreshed))
         rebuild = weak_callback(self.rebuild)  # (its axis before y named t: not shown)
@@ -771,9 +771,19 @@ def _copy_attribute(original: Layer, copies: list, attribute: str, event=None) -
             setattr(copy, attribute, value)
 
 
-def _refresh_copies_in_place(viewer, copies: list, last: list, event=None) -> None:
-    """Refresh ``copies`` when their layer was refreshed at the same point (in place)."""
-    point = tuple(viewer.dims.point)
+def _layer_point(viewer, layer: Layer) -> tuple:
+    """The viewer's point on ``layer``'s own axes (a 3D layer under a time-lapse: no t)."""
+    return tuple(viewer.dims.point[-layer.ndim:])
+
+
+def _refresh_copies_in_place(viewer, layer: Layer, copies: list, last: list, event=None) -> None:
+    """Refresh ``copies`` when their layer was refreshed at the same point (in place).
+
+    The point on the layer's own axes: napari does not slice a layer anew for an
+    axis it lacks (a time slider moved), so the point of the last slice would be
+    left behind and the next undo taken for a new slice.
+    """
+    point = _layer_point(viewer, layer)
     if point == last[0]:
         _refresh_copies(copies)
     last[0] = point
