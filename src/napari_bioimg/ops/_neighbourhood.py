@@ -88,9 +88,10 @@ def _sums_scaled(block, footprint, variance: bool, planes):
     The running sums of values near the float64 maximum overflow to infinity and
     then give ``inf - inf`` (NaN) along the row. Such values are summed scaled by
     a power of two (exact), and the float32 results scaled back: infinity where
-    the true mean or variance is beyond float32, as a direct sum cast gives it.
-    (The scaled sums are kept in float64: ordinary values scaled down so far would
-    be zero in float32.)
+    the true mean or variance is beyond float32, as a direct sum cast gives it;
+    variances are capped by their window's half range squared. (The scaled sums
+    are kept in float64: ordinary values scaled down so far would be zero in
+    float32.)
     """
     if block.size == 0 or block.dtype.itemsize < 8:  # (float32 sums fit float64)
         return None
@@ -103,6 +104,15 @@ def _sums_scaled(block, footprint, variance: bool, planes):
     shift = int(np.frexp(largest)[1]) - 100  # the largest value becomes about 2**100
     scaled = np.ldexp(block.astype(np.float64), -shift)
     result = _sums(scaled, footprint, variance, planes, dtype=np.float64)
+    if variance:
+        # The running sums' rounding, of the order of the largest square, would
+        # read as a variance beyond float32 in windows far from the largest values:
+        # a variance is at most (half its window's range) squared, 0 for equal values.
+        half_range = (
+            local_extreme(scaled, footprint, "max", planes)
+            - local_extreme(scaled, footprint, "min", planes)
+        ) / 2
+        result = np.minimum(result, half_range * half_range)
     with np.errstate(over="ignore"):
         return np.ldexp(result, 2 * shift if variance else shift).astype(np.float32)
 
