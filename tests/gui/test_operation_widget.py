@@ -800,9 +800,14 @@ def test_manual_threshold_value_is_only_active_for_manual(viewer, qtbot, blobs):
     widget = dock(viewer, qtbot, "threshold")
     value = widget._controls["value"]
     assert not value.enabled and widget.parameters()["value"] is None
+    # its number box too (typing in it while Otsu was chosen showed a value not used)
+    from qtpy.QtWidgets import QAbstractSpinBox
+
+    boxes = value.native.findChildren(QAbstractSpinBox)
+    assert boxes and not any(box.isEnabled() for box in boxes)
     assert (value.min, value.max) == (blobs.min(), blobs.max())  # range from the data
     widget.set_parameters(method="manual", value=100.0)
-    assert value.enabled
+    assert value.enabled and all(box.isEnabled() for box in boxes)
     wait_idle(qtbot, widget)
     np.testing.assert_array_equal(viewer.layers["blobs threshold"].data, blobs > 100)
     # a float layer whose maximum is below the value: the middle of its range (clamped

@@ -311,7 +311,10 @@ class OperationWidget(widgets.Container):
         for p in self.operation.parameters:
             if p.active_when is not None:
                 name, wanted = p.active_when
-                self._controls[p.name].enabled = self._controls[name].value == wanted
+                control, active = self._controls[p.name], self._controls[name].value == wanted
+                control.enabled = active
+                # (magicgui disables a slider's handle only: its number box stays editable)
+                control.native.setEnabled(active)
 
     def set_parameters(self, **values) -> None:
         """Set controls by parameter name, sizes in layer units (each schedules a preview).
