@@ -374,3 +374,18 @@ def test_a_new_length_unit_is_recorded_or_told(viewer, banana, monkeypatch):
     viewer.layers.selection = {flat}
     assert widget.apply((1.0, 3.0, 3.0), "mm") and recorded() == {"z": None, "y": 3.0, "x": 3.0}
     assert widget.apply((1.0, 3.0, 3.0), "cm") and recorded()["unit"] == "cm"
+
+
+def test_the_plane_shown_stays_when_the_voxel_size_changes(viewer, banana):
+    """napari kept the world point: banana at plane 12 with its 8.8 mm slices set to
+    1 mm jumped to plane 24 (105.6 mm is past the new end), blank."""
+    stack = banana[:, ::8, ::8]
+    layer = viewer.add_image(stack, scale=(8.8, 3.125, 3.125), units="mm", name="banana")
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer)
+    viewer.layers.selection = {layer}
+    assert widget.apply((1.0, 1.0, 1.0), "mm")
+    assert viewer.dims.current_step[0] == 12
+    assert viewer.dims.point[0] == pytest.approx(12.0)
+    assert widget.apply((2.0, 0.5, 0.5), "µm")  # another unit: still plane 12
+    assert viewer.dims.current_step[0] == 12

@@ -367,6 +367,10 @@ class VoxelSizeWidget(QWidget):
         recorded = recorded if recorded in LENGTH_UNITS else None
         unit = recorded or unit  # (the usual spelling: micron is shown as µm)
         converted = []  # (layers whose length unit changed and cannot be recorded)
+        # The plane shown stays: napari keeps the world point, which in the new sizes
+        # lies elsewhere in the stack (often past its end: the last plane, blank).
+        anchor = layers[0]
+        plane = np.asarray(anchor.world_to_data(self.viewer.dims.point), dtype=float)
         for layer in layers:
             n = min(len(spatial_scale(layer)), len(values))
             scale = np.array(layer.scale, dtype=float)
@@ -403,6 +407,7 @@ class VoxelSizeWidget(QWidget):
                 if recorded is not None and changed:  # (its own unit: the input's, as before)
                     parameters["unit"] = recorded
                 self._record(layer, "set_voxel_size", parameters)
+        self._keep_plane(anchor, plane)
         self._status.setText(f"set on {len(layers)} layer(s)")
         if converted:
             names = ", ".join(f"{name!r} ({was})" for name, was in converted)
@@ -414,6 +419,15 @@ class VoxelSizeWidget(QWidget):
             )
         self.refresh()
         return True
+
+    def _keep_plane(self, layer: Layer, plane: np.ndarray) -> None:
+        """Move the dims slider back to data point ``plane`` of ``layer`` (sliced axes only)."""
+        dims = self.viewer.dims
+        world = np.asarray(layer.data_to_world(plane), dtype=float)
+        offset = dims.ndim - layer.ndim
+        for axis in dims.not_displayed:
+            if axis >= offset and np.isfinite(world[axis - offset]):
+                dims.set_point(axis, float(world[axis - offset]))
 
     def _record(self, layer: Layer, name: str, parameters: dict, replace: bool = True) -> None:
         """Record the voxel size (or axis name) set on ``layer`` as a step ``name``.
