@@ -793,3 +793,17 @@ def test_a_pipeline_file_opened_in_napari_runs_on_the_selected_layer(
     qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
     assert newest(viewer).name == "other nuclei"
     np.testing.assert_array_equal(newest(viewer).data, saved.run(blobs[::-1], (1.0, 1.0)))
+
+
+def test_the_layer_to_run_on_starts_as_the_selected_one(make_napari_viewer, blobs):
+    """The picker started empty: Run pipeline on layer did nothing until one was chosen."""
+    viewer = make_napari_viewer()
+    first = viewer.add_image(blobs, name="first")
+    viewer.add_image(blobs[::-1], name="second")
+    viewer.layers.selection.active = first
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    assert pipeline_dock._target.value is first
+    viewer.add_image(blobs, name="third")  # a choice made stays
+    assert pipeline_dock._target.value is first
+    viewer.layers.remove(first)
+    assert pipeline_dock._target.value is viewer.layers["third"]

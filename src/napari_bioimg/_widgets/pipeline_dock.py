@@ -67,6 +67,7 @@ class PipelineDock(widgets.Container):
         self._lifetime = DockLifetime(self.native, self._disconnect)
         self._worker = None
         self.refresh()
+        self._refresh_target()
 
     def _disconnect(self) -> None:
         self.recorder.changed.disconnect(self.refresh)
@@ -102,6 +103,11 @@ class PipelineDock(widgets.Container):
 
     def _refresh_target(self, event=None) -> None:
         reset_keeping(self._target)
+        if self._target.value is None and self._target.choices:
+            # (it started empty) the selected image or labels layer, else the topmost
+            active = self.viewer.layers.selection.active
+            offered = list(self._target.choices)
+            self._target.value = active if active in offered else offered[-1]
 
     def refresh(self) -> None:
         """Show the recorded steps (in order: a changed line stays in its place)."""
