@@ -205,7 +205,8 @@ def _layers(
     }
     if len(shape) == 3:
         metadata["z_spacing_known"] = True
-    common = {"scale": spacing, "units": units}
+    # named as the reader names a file's axes (napari's numbers -3, -2, -1 otherwise)
+    common = {"scale": spacing, "units": units, "axis_labels": ("z", "y", "x")[-len(shape):]}
     return [
         (image, {"name": name, **common, "metadata": metadata}, "image"),
         (

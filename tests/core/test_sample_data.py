@@ -39,6 +39,7 @@ def test_layer_data_3d(sample_3d):
     assert labels.dtype == np.int32
     assert image_kwargs["scale"] == labels_kwargs["scale"] == (2.0, 0.5, 0.5)
     assert image_kwargs["units"] == ("µm", "µm", "µm")
+    assert image_kwargs["axis_labels"] == labels_kwargs["axis_labels"] == ("z", "y", "x")
     assert image_kwargs["metadata"]["z_spacing_known"] is True
 
 
@@ -51,6 +52,7 @@ def test_napari_accepts_the_layer_data(sample_3d):
     for layer in (image_layer, labels_layer):
         np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))
         assert all(str(u) == "micrometer" for u in layer.units)
+        assert tuple(layer.axis_labels) == ("z", "y", "x")  # (the dims slider reads z)
 
 
 @pytest.mark.parametrize("function", [nuclei_2d, nuclei_3d])
