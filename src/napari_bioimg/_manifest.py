@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from ._pipeline_reader import PIPELINE_SUFFIXES
 from .ops.registry import BUILTIN_NAMES, CATEGORIES, get_operation
 
 PLUGIN = "napari-bioimg"
@@ -144,7 +145,7 @@ def build() -> dict:
         },
         {
             "command": f"{PLUGIN}.read_pipeline",
-            "filename_patterns": ["*.yaml", "*.yml", "*.json"],
+            "filename_patterns": [f"*{suffix}" for suffix in PIPELINE_SUFFIXES],
             "accepts_directories": False,
         },
     ]

@@ -34,16 +34,10 @@ def get_pipeline_reader(path):
 def run_pipeline_file(path) -> list[tuple[None]]:
     """Run the pipeline in ``path`` on the selected layer of the current viewer."""
     import napari
-    from napari.layers import Image, Labels
-
-    from ._widgets._layers import is_preview
 
     viewer = napari.current_viewer()
     if viewer is None:
         raise ValueError(f"{Path(path).name}: a pipeline runs on a layer of a napari viewer")
     _, dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
-    layer = viewer.layers.selection.active
-    if not isinstance(layer, Image | Labels) or is_preview(layer):
-        layer = dock._target.value  # (the dock's choice: the topmost image)
-    dock.run_saved(path, layer)
+    dock.run_saved(path, dock.layer_to_run_on())
     return [(None,)]

@@ -178,6 +178,11 @@ def pint_units(units) -> tuple:
     )
 
 
+def transform_matrix(value) -> np.ndarray:
+    """A layer's scale/translate/rotate/shear (arrays) or affine (a transform) as an array."""
+    return np.asarray(getattr(value, "affine_matrix", value), dtype=float)
+
+
 def named_axes(labels, ndim: int) -> tuple | None:
     """The axis ``labels`` to give a layer of ``ndim`` axes, or None to let napari name them.
 

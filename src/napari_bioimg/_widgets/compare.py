@@ -17,7 +17,7 @@ from napari.layers import Image, Labels, Layer
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
-from ._layers import PREVIEW_KEY, is_preview, layer_data, reset_keeping
+from ._layers import PREVIEW_KEY, is_preview, layer_data, reset_keeping, transform_matrix
 from ._lifetime import DockLifetime, weak_callback
 from .operation import OPEN_WIDGETS
 
@@ -394,11 +394,9 @@ def _geometry_of(source: Layer) -> dict[str, Any]:
 
 
 def _differs(value, other) -> bool:
-    if hasattr(value, "affine_matrix"):  # (napari's Affine transforms)
-        value, other = value.affine_matrix, other.affine_matrix
     if isinstance(value, tuple | list):  # (units)
         return tuple(value) != tuple(other)
-    return not np.array_equal(np.asarray(value), np.asarray(other))
+    return not np.array_equal(transform_matrix(value), transform_matrix(other))
 
 
 def _display_of(source: Layer) -> dict[str, Any]:

@@ -55,6 +55,7 @@ from ._layers import (
     reset_keeping,
     result_axes,
     spatial_scale,
+    transform_matrix,
 )
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._params import (
@@ -823,7 +824,8 @@ class OperationWidget(widgets.Container):
             scale = shown_scale
             translate, orientation = oriented(source, shown_scale, shown_translate)
             for attribute, value in orientation.items():  # (the input turned since)
-                if not np.allclose(_matrix(getattr(current, attribute)), _matrix(value)):
+                shown = transform_matrix(getattr(current, attribute))
+                if not np.allclose(shown, transform_matrix(value)):
                     setattr(current, attribute, value)
             # Each geometry assignment re-runs napari's dims and transform updates
             # (~15 ms each), even with equal values: assign only what changed.
@@ -1017,6 +1019,3 @@ def _shown_part(data, request: Request):
     return data[request.volume]
 
 
-def _matrix(value) -> np.ndarray:
-    """A layer's rotate/shear (arrays) or affine (a transform) as an array."""
-    return np.asarray(getattr(value, "affine_matrix", value), dtype=float)

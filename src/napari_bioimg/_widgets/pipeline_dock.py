@@ -105,9 +105,12 @@ class PipelineDock(widgets.Container):
         reset_keeping(self._target)
         if self._target.value is None and self._target.choices:
             # (it started empty) the selected image or labels layer, else the topmost
-            active = self.viewer.layers.selection.active
-            offered = list(self._target.choices)
-            self._target.value = active if active in offered else offered[-1]
+            self._target.value = self.layer_to_run_on() or self._target.choices[-1]
+
+    def layer_to_run_on(self):
+        """The selected image or labels layer (not a preview), else the one chosen here."""
+        active = self.viewer.layers.selection.active
+        return active if any(active is la for _, la in self._images()) else self._target.value
 
     def refresh(self) -> None:
         """Show the recorded steps (in order: a changed line stays in its place)."""

@@ -213,6 +213,7 @@ def write_image(
     options = {"photometric": "rgb" if rgb else "minisblack"}
     if spatial == 3 and spacing is not None:
         metadata["spacing"] = float(spacing[0])
+
     def ascii_text(text: str) -> str:  # ImageJ descriptions are ASCII, with \u00B5 escapes
         return "".join(c if c.isascii() else f"\\u{ord(c):04X}" for c in text)
 
