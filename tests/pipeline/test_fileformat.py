@@ -1,5 +1,6 @@
 """The versioned YAML/JSON pipeline format."""
 
+import json
 import sys
 
 import numpy as np
@@ -57,6 +58,24 @@ def test_numbers_json_writes_in_exponent_form_load_back(tmp_path, suffix):
     loaded = Pipeline.load(tmp_path / f"p{suffix}")
     assert loaded == pipeline
     assert loaded[0].parameters["y"] == 6.5e-05 and loaded[1].parameters["value"] == np.inf
+
+
+def test_json_files_are_strict_json(tmp_path):
+    """Infinity is not JSON: other readers (JavaScript, jq) refuse it; 1e999 is read as inf."""
+    pipeline = Pipeline()
+    pipeline.add("threshold", method="manual", value=float("inf"))
+    pipeline.add("threshold", method="manual", value=float("-inf"), source="input")
+    pipeline.save(tmp_path / "p.json")
+    text = (tmp_path / "p.json").read_text()
+
+    def refuse(constant):
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    data = json.loads(text, parse_constant=refuse)
+    assert [step["parameters"]["value"] for step in data["steps"]] == [np.inf, -np.inf]
+    # files written before hold Infinity, which still loads
+    old = text.replace("-1e999", "-Infinity").replace("1e999", "Infinity")
+    assert Pipeline.from_yaml(old) == pipeline
 
 
 def test_hand_written_file_takes_defaults():

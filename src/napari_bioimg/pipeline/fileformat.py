@@ -23,6 +23,7 @@ value of the wrong type, or a user operation whose module cannot be imported.
 """
 
 import json
+import math
 import re
 from typing import Any
 
@@ -49,9 +50,31 @@ def dump_yaml(data: dict[str, Any]) -> str:
                      default_flow_style=False)
 
 
+# Strict JSON has no infinity: ±inf is written as the number 1e999, which JSON
+# readers (Python's, JavaScript's) read back as infinity.
+_INFINITY = {"__napari_bioimg_inf__": "1e999", "__napari_bioimg_-inf__": "-1e999"}
+
+
+def _mark_infinity(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _mark_infinity(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mark_infinity(item) for item in value]
+    if isinstance(value, float) and math.isinf(value):
+        return "__napari_bioimg_inf__" if value > 0 else "__napari_bioimg_-inf__"
+    return value
+
+
 def dump_json(data: dict[str, Any]) -> str:
-    """Return pipeline data as indented JSON text."""
-    return json.dumps(data, indent=2) + "\n"
+    """Return pipeline data as indented, strict JSON text (infinity as ``1e999``).
+
+    Raises ``ValueError`` for NaN, which strict JSON cannot hold either (the
+    registry refuses NaN parameters).
+    """
+    text = json.dumps(_mark_infinity(data), indent=2, allow_nan=False)
+    for mark, number in _INFINITY.items():
+        text = text.replace(f'"{mark}"', number)
+    return text + "\n"
 
 
 class _Loader(yaml.SafeLoader):
@@ -75,7 +98,8 @@ def load_yaml(text: str) -> Any:
     """Parse YAML or JSON text safely (no Python objects), with a clear error.
 
     JSON (text starting with ``{``) is read as JSON: YAML 1.1 reads numbers such
-    as ``1e-05``, ``Infinity`` or ``NaN``, which :func:`dump_json` writes, as text.
+    as ``1e-05`` or ``1e999`` (infinity), which :func:`dump_json` writes, as text;
+    files of earlier versions hold ``Infinity``, which Python's JSON reader reads too.
     """
     kind = "YAML"
     if text.lstrip().startswith("{"):
