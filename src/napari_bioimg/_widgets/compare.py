@@ -17,6 +17,7 @@ from napari.layers import Image, Labels, Layer
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
+from ._dock import DockContainer
 from ._layers import PREVIEW_KEY, is_preview, layer_data, reset_keeping, transform_matrix
 from ._lifetime import DockLifetime, weak_callback
 from .operation import OPEN_WIDGETS
@@ -52,7 +53,7 @@ class _Session:
     following: list = field(default_factory=list)
 
 
-class CompareWidget(widgets.Container):
+class CompareWidget(DockContainer):
     """Pick layers; show them side by side or with a curtain; restore.
 
     With no choice of its own the widget takes the layers selected in the
@@ -62,7 +63,7 @@ class CompareWidget(widgets.Container):
     """
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True)
+        super().__init__(labels=True, stretch=False)
         # napari hands plugins a proxy that re-wraps layers; compare by identity.
         self.viewer = getattr(viewer, "__wrapped__", viewer)
         self.mode: str | None = None
@@ -85,7 +86,6 @@ class CompareWidget(widgets.Container):
         self._restore = widgets.PushButton(text="Restore", enabled=False)
         self._status = widgets.Label(value="")
         self._status.native.setWordWrap(True)
-        self._layers.native.setMaximumHeight(140)
         buttons = widgets.Container(
             widgets=[self._side_by_side, self._curtain_button, self._restore],
             layout="horizontal", labels=False,

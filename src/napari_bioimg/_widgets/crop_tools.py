@@ -18,6 +18,7 @@ from napari.utils.notifications import show_error, show_info
 from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
+from ._dock import DockContainer
 from ._layers import add_result, is_preview, layer_data, reset_keeping, spatial_scale
 from ._lifetime import DockLifetime, disconnect_all, disconnector, weak_callback
 from ._recorder import LAST, record_applied, recorder_for
@@ -42,7 +43,7 @@ def _compute(operation: Operation, parameters: list[dict], arrays: list) -> list
     return results
 
 
-class CropWidget(widgets.Container):
+class CropWidget(DockContainer):
     """Crop, subsample and flip the chosen layer (optionally all layers of its shape).
 
     Crop keeps the pixels whose centres lie inside the region: the last

@@ -38,6 +38,7 @@ from qtpy.QtWidgets import (
 )
 
 from .. import ops
+from ._dock import scroll_layout
 from ._layers import finite_extremes as _extremes
 from ._layers import is_preview, layer_data, length_unit, spatial_scale, subsample
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
@@ -398,7 +399,7 @@ class HistogramDock(QWidget):
         right.addLayout(form)
         right.addStretch(1)
 
-        layout = QHBoxLayout(self)
+        layout = scroll_layout(self, QHBoxLayout)
         layout.addLayout(left, 3)
         layout.addLayout(right, 1)
 

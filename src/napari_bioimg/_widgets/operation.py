@@ -39,6 +39,7 @@ from ..ops.registry import Operation
 from ..pipeline.core import for_kind, result_kind
 from ..pipeline.spacing import trailing
 from ._axes import axis_names
+from ._dock import DockContainer
 from ._layers import (
     PREVIEW_KEY,
     NonzeroView,
@@ -124,7 +125,7 @@ class Request:
     geometry: dict[str, Any] = field(default_factory=dict)
 
 
-class OperationWidget(widgets.Container):
+class OperationWidget(DockContainer):
     """Input picker, one control per parameter, live preview and Apply.
 
     ``changed`` (magicgui's) fires on every control change; other docks find
@@ -445,7 +446,7 @@ class OperationWidget(widgets.Container):
         metrics = QFontMetrics(self.native.font())
         labels = [self._input.label, *(control.label for control in self._controls.values())]
         widest = max(metrics.horizontalAdvance(text) for text in labels)
-        self.native.setMinimumWidth(widest + _SLIDER_AND_VALUE_WIDTH)
+        self.contents.setMinimumWidth(widest + _SLIDER_AND_VALUE_WIDTH)
 
     def _fit_sizes(self, layer: Layer | None) -> None:
         """Units in the labels; size sliders over their pixel range in the layer's unit.

@@ -27,6 +27,7 @@ from napari.layers import Image, Labels, Layer, Vectors
 from qtpy.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from ._dock import share_when_docked
 from ._layers import is_preview, spatial_scale
 from ._lifetime import weak_callback
 
@@ -213,6 +214,7 @@ class OrthogonalViews(QWidget):
         layout.addWidget(self._crosshair_box)
         layout.addWidget(self._info)
         layout.addWidget(splitter, 1)
+        share_when_docked(self)  # a fair share of its column's height
 
         main = self.viewer
         rebuild = weak_callback(self.rebuild)

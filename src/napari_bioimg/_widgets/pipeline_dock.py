@@ -11,6 +11,7 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QApplication, QFileDialog
 
 from ..pipeline import Pipeline
+from ._dock import DockContainer
 from ._layers import (
     add_result,
     error_text,
@@ -24,11 +25,11 @@ from ._lifetime import DockLifetime
 from ._recorder import layer_key, recorder_for
 
 
-class PipelineDock(widgets.Container):
+class PipelineDock(DockContainer):
     """Lists recorded steps; removes one; re-runs the chain; saves YAML or Python."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        super().__init__()
+        super().__init__(stretch=False)  # the list of steps takes the height
         self.viewer = getattr(viewer, "__wrapped__", viewer)
         self.recorder = recorder_for(self.viewer)
         # choices read from the recorder: napari resets every widget's choices (when

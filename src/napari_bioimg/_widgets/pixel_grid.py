@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from ._axes import axis_names
+from ._dock import share_when_docked
 from ._layers import is_preview, layer_data, physical_unit
 from ._lifetime import DockLifetime, disconnect_all, disconnector
 
@@ -202,6 +203,7 @@ class PixelGrid(QWidget):
         layout.addWidget(self._table)
         layout.addWidget(self._position)
         layout.addStretch(1)
+        share_when_docked(self)  # a fair share of its column's height
 
         self._size.valueChanged.connect(self._on_size)
         self._connections = [

@@ -22,7 +22,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -33,6 +32,7 @@ from ..ops.planes import output_axes, output_geometry
 from ..ops.registry import get_operation
 from ..ops.transforms import AXIS_ROLES, length_unit
 from ..pipeline.core import for_kind
+from ._dock import scroll_layout
 from ._layers import (
     CHANNEL_LABELS,
     NOT_SPATIAL,
@@ -164,11 +164,12 @@ class VoxelSizeWidget(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self._apply)
         buttons.addWidget(self._resample)
-        layout = QVBoxLayout(self)
+        layout = scroll_layout(self)
         layout.addLayout(form)
         layout.addWidget(self._hint)
         layout.addLayout(buttons)
         layout.addWidget(self._status)
+        layout.addStretch(1)  # the controls stay at the top of a taller dock
         layout.addStretch(1)
 
         self._apply.clicked.connect(self._on_apply_clicked)
