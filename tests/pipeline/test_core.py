@@ -370,3 +370,36 @@ def test_axis_role_is_the_last_naming_on_the_way_to_the_result():
         named.add("set_axis_role", role="channel")
         named.add("project", axis=axis)
         assert named.axis_role() == role, axis
+
+
+def _with_failing_side_branch() -> Pipeline:
+    """gaussian -> threshold, with a projection of the 2D input applied in between."""
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0, step_id="smooth")
+    pipeline.add("project", source="input", step_id="side")  # a 2D image has no z: fails
+    pipeline.add("threshold", method="otsu", source="smooth", step_id="mask")
+    return pipeline
+
+
+def test_making_keeps_the_steps_a_result_needs():
+    pipeline = _with_failing_side_branch()
+    assert [step.id for step in pipeline.making()] == ["smooth", "mask"]
+    assert [step.id for step in pipeline.making("side")] == ["side"]
+    assert [step.id for step in pipeline.making(0)] == ["smooth"]
+    assert pipeline.making("mask").steps == (pipeline[0], pipeline[2])
+    assert len(Pipeline().making()) == 0
+
+
+def test_a_side_branch_is_not_run_for_the_last_result(blobs):
+    """Its result would be thrown away: it must not fail the file (nor cost time)."""
+    pipeline = _with_failing_side_branch()
+    expected = ops.threshold(ops.gaussian(blobs, sigma=1.0), method="otsu")
+    np.testing.assert_array_equal(pipeline.run(blobs), expected)
+    result, _ = pipeline.run_with_spacing(blobs, (0.5, 0.5))  # sigma 1 µm: 2 px
+    np.testing.assert_array_equal(
+        result, ops.threshold(ops.gaussian(blobs, sigma=2.0), method="otsu")
+    )
+    np.testing.assert_array_equal(pipeline.run_dask(blobs).compute(), expected)
+    # every result asked for: the side branch runs, and its error names it
+    with pytest.raises(ValueError, match="step 2.*project"):
+        pipeline.run(blobs, all_results=True)

@@ -129,17 +129,13 @@ class PipelineDock(DockContainer):
         that do not lead to it (a side branch applied meanwhile) are left out:
         saved, they would be computed and thrown away.
         """
-        recorded = self.pipeline().steps
+        recorded = self.pipeline()
         if upto is None:
             upto = self._selected_step()
-        steps = recorded if upto is None else recorded[: upto + 1]
-        needed = {steps[-1].id} if steps else set()
-        for step in reversed(steps):
-            if step.id in needed:
-                needed.add(step.source)
-        kept = [step for step in steps if step.id in needed]
+        kept = recorded.making(-1 if upto is None else upto)
+        needed = {step.id for step in kept}
         left = [n + 1 for n, step in enumerate(recorded) if step.id not in needed]
-        return Pipeline(kept), left
+        return kept, left
 
     def _remove_selected(self) -> None:
         for index in sorted(self._steps.value, reverse=True):

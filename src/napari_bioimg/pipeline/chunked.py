@@ -100,7 +100,11 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
         spacing = spatial_spacing(np.empty((1,) * array.ndim, bool), spacing)
     results = {INPUT: (array, spacing)}
     outputs = []
+    # Only the last result wanted: a side branch is not built (nor can it fail).
+    needed = {step.id for step in (pipeline if all_results else pipeline.making())}
     for index, step in enumerate(pipeline.steps):
+        if step.id not in needed:
+            continue
         data, step_spacing = results[step.source]
         op = import_operation(step.operation, step.module)
         try:

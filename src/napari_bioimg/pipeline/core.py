@@ -314,6 +314,21 @@ class Pipeline:
             yield step
             step = by_id.get(step.source)
 
+    def making(self, step: str | int = -1) -> "Pipeline":
+        """The pipeline of the steps that make ``step``'s result (id or index; default the last).
+
+        Steps that do not lead to it (a side branch, or steps after it) are left
+        out; the others keep their order, ids and sources.
+        """
+        if not self._steps:
+            return Pipeline()
+        return Pipeline(self._steps[: self.index(step) + 1])._needed()
+
+    def _needed(self) -> "Pipeline":
+        """:meth:`making` of the last step."""
+        needed = {step.id for step in self._chain()}
+        return Pipeline(step for step in self._steps if step.id in needed)
+
     def frame_step(self) -> int:
         """How many input frames one frame of the result spans.
 
@@ -394,7 +409,10 @@ class Pipeline:
     # --- running ----------------------------------------------------------------
 
     def run(self, image, spacing: Spacing = None, *, all_results: bool = False):
-        """Run every step on ``image``.
+        """Run the pipeline on ``image``.
+
+        Only the steps that make the last step's result are run (a side branch,
+        whose result would be thrown away, is not); with ``all_results`` every step.
 
         Parameters
         ----------
@@ -417,7 +435,7 @@ class Pipeline:
         return self.run_with_spacing(image, spacing)[0]
 
     def run_with_spacing(self, image, spacing: Spacing = None) -> tuple[Any, Spacing]:
-        """Run every step; return the last result and its voxel size."""
+        """Run the steps that make the last result; return it and its voxel size."""
         last = (image, spacing)
         for _, result, result_spacing in self._execute(image, spacing, keep=False):
             last = (result, result_spacing)
@@ -472,11 +490,20 @@ class Pipeline:
         return last
 
     def _execute(self, image, spacing: Spacing, keep: bool):
-        """Yield ``(step, result, spacing)`` for each step, freeing unread results."""
+        """Yield ``(step, result, spacing)`` for each step, freeing unread results.
+
+        ``keep``: every step's result is kept (and every step run); else only the
+        steps that make the last one's are run.
+        """
         spacing = None if spacing is None else tuple(float(s) for s in spacing)
         results: dict[str, tuple[Any, Spacing]] = {INPUT: (image, spacing)}
-        last_read = {step.source: index for index, step in enumerate(self._steps)}
+        # Only the last result wanted: a side branch is not computed (nor can it fail).
+        needed = {step.id for step in (self._steps if keep else self._chain())}
+        last_read = {step.source: index for index, step in enumerate(self._steps)
+                     if step.id in needed}
         for index, step in enumerate(self._steps):
+            if step.id not in needed:
+                continue
             data, step_spacing = results[step.source]
             where = _where(index, step.operation)
             op = import_operation(step.operation, step.module)
