@@ -194,14 +194,16 @@ def _global_threshold(da, data, parameters: dict) -> float | None:
     method, value = parameters["method"], parameters["value"]
     if method == "manual":
         return threshold_value(np.zeros((1, 1)), method=method, value=value)
-    if data.dtype.kind not in "biuf" or not reads_histogram(method, data.dtype):
+    if data.dtype == bool:  # thresholded as floats, as in memory (ops.threshold)
+        data = data.astype(np.float64)
+    if data.dtype.kind not in "iuf" or not reads_histogram(method, data.dtype):
         return None
     import dask
 
     if data.dtype.kind == "f":
         return _float_threshold(dask, data, method)
 
-    work = data.astype(np.uint8) if data.dtype == bool else data
+    work = data
     if work.dtype.itemsize <= 2:  # one pass over the dtype's whole range
         info = np.iinfo(work.dtype)
         low, length = int(info.min), int(info.max) - int(info.min) + 1
