@@ -541,8 +541,10 @@ def _coefficient_planes(lines: "_Lazy", taps: np.ndarray, order: int) -> _Planes
     used = np.flatnonzero(weights.any(axis=0))
     i0, i1 = int(used[0]), int(used[-1]) + 1
     slab = np.asarray(lines[start + i0 : start + i1])
-    # The kernel reads native numbers (data from N5 stores can be big-endian).
-    slab = np.ascontiguousarray(slab, dtype=slab.dtype.newbyteorder("="))
+    # The kernel reads native numbers (data from N5 stores can be big-endian), and
+    # numba has no float16: read as float32, exactly.
+    native = np.float32 if slab.dtype == np.float16 else slab.dtype.newbyteorder("=")
+    slab = np.ascontiguousarray(slab, dtype=native)
     dtype = _work_dtype(lines.dtype)
     out = np.empty((len(taps), ny, nx), dtype)
     weights = np.ascontiguousarray(weights[:, i0:i1])
