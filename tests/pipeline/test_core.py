@@ -403,3 +403,22 @@ def test_a_side_branch_is_not_run_for_the_last_result(blobs):
     # every result asked for: the side branch runs, and its error names it
     with pytest.raises(ValueError, match="step 2.*project"):
         pipeline.run(blobs, all_results=True)
+
+
+def test_mask_operations_on_a_stack_cropped_three_pixels_wide():
+    """Known limit: it looks RGB; its masks work column by column, the spacing's x dropped.
+
+    (The erosion refused the 3-value spacing of the stack, which the README said works.)
+    """
+    stack = np.random.default_rng(3).integers(0, 200, (12, 40, 36)).astype(np.uint8)
+    pipeline = Pipeline()
+    pipeline.add("crop", start=(None, None, 10), stop=(None, None, 13))
+    pipeline.add("threshold", method="otsu")
+    pipeline.add("binary_erosion", radius=1.0)
+    result = pipeline.run(stack, spacing=(2.0, 0.5, 0.5))
+    mask = ops.threshold(stack[:, :, 10:13], method="otsu")
+    expected = np.stack(
+        [ops.binary_erosion(mask[..., c], radius=1.0, spacing=(2.0, 0.5)) for c in range(3)], -1
+    )
+    np.testing.assert_array_equal(result, expected)
+    assert result.any() and not result.all()

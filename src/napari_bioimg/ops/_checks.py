@@ -98,6 +98,9 @@ def per_colour(function):
     A threshold of an RGB image gives one mask per colour, colours last; the
     operation then works on each (as the widgets do with a ``channel`` axis), and
     the results are stacked colours last again. Other data go through unchanged.
+    A ``spacing`` with a value for every axis (a grey stack 3 or 4 pixels wide,
+    which looks RGB) loses its last value: each column's mask is a plane of the
+    first two axes.
     """
 
     @functools.wraps(function)
@@ -107,6 +110,10 @@ def per_colour(function):
         if looks_rgb(image):
             array = np.asarray(image)
             if _binary(array):
+                spacing = kwargs.get("spacing")
+                if spacing is not None and not np.isscalar(spacing) \
+                        and len(spacing) == array.ndim:
+                    kwargs = {**kwargs, "spacing": tuple(spacing)[:-1]}
                 colours = range(array.shape[-1])
                 return np.stack([function(array[..., c], *args, **kwargs) for c in colours], -1)
         return function(image, *args, **kwargs)
