@@ -39,6 +39,26 @@ def test_one_bin_per_value_also_beyond_float_precision():
     assert counts.size == 256 and counts.sum() == 2 and counts[0] == counts[-1] == 1
 
 
+def test_256_bins_of_64_bit_values_past_2_to_the_53():
+    """A span wider than the bins, past 2**53: numpy failed ("Too many bins")."""
+    offsets = np.arange(1000).reshape(20, 50)
+    expected, expected_edges = np.histogram(offsets, 256)
+    for image, first in ((offsets + 2**62, 2**62),
+                         (offsets.astype(np.uint64) + np.uint64(2**64 - 1000), 2**64 - 1000)):
+        counts, edges = ops.histogram(image)
+        np.testing.assert_array_equal(counts, expected)
+        np.testing.assert_allclose(edges, expected_edges + float(first), rtol=1e-15)
+
+
+def test_histogram_of_float64_values_spanning_more_than_float64_holds():
+    image = np.array([[-1.7e308, 0.0, 1.7e308, 1.6e308]])
+    counts, edges = ops.histogram(image)
+    expected, _ = np.histogram(image / 1e300, 256, range=(-1.7e8, 1.7e8))  # scaled by hand
+    np.testing.assert_array_equal(counts, expected)
+    assert counts.sum() == 4 and counts[0] == counts[128] == counts[-1] == 1
+    assert edges[0] == -1.7e308 and edges[-1] == 1.7e308
+
+
 def test_histogram_ignores_nan():
     counts, _ = ops.histogram(np.array([[0.0, np.nan], [1.0, np.inf]]), bins=2)
     assert counts.sum() == 2

@@ -241,6 +241,31 @@ def test_uint64_images_of_a_narrow_span_past_2_to_the_63_are_counted():
         assert 2**63 <= value <= 2**63 + 110 + 2048, method
 
 
+@pytest.mark.parametrize("method", ["otsu", "yen", "isodata", "triangle", "li", "mean", "minimum"])
+@pytest.mark.parametrize(
+    ("dtype", "shift"), [(np.int64, 2**62), (np.int64, -(2**62)), (np.uint64, 2**64 - 1000)]
+)
+def test_64_bit_images_past_2_to_the_53_give_the_mask_of_their_offsets(method, dtype, shift):
+    """Values 2**62 + 0..100 round together as floats: masks were empty (helper review 69).
+
+    Every method is unchanged by a shift of all values, so the mask is that of the
+    small values themselves.
+    """
+    small = np.array([[0, 0, 0, 100], [100, 100, 0, 0], [7, 3, 90, 95]] * 3)
+    image = (small.astype(object) + shift).astype(dtype)
+    np.testing.assert_array_equal(ops.threshold(image, method=method),
+                                  ops.threshold(small, method=method))
+
+
+def test_a_manual_integer_threshold_past_2_to_the_53_is_compared_exactly():
+    image = np.array([[0, 40, 50, 60]], np.int64) + 2**62
+    np.testing.assert_array_equal(ops.threshold(image, method="manual", value=2**62 + 50),
+                                  [[False, False, False, True]])
+    # a float level compares as its floor: 2**62 + 100 is above the float 2**62
+    np.testing.assert_array_equal(ops.threshold(image, method="manual", value=2.0**62),
+                                  [[False, True, True, True]])
+
+
 def test_mean_of_int64_values_whose_sum_overflows_int64():
     image = np.full((100, 100), 10**15, np.int64)
     image[:50] += 1000

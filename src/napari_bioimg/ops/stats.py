@@ -53,11 +53,32 @@ def histogram(image, *, bins: int = 256, range: tuple[float, float] | None = Non
                 counts = np.bincount(offsets.ravel(), minlength=int(last) - int(first) + 1)
                 edges = float(first) - 0.5 + np.arange(counts.size + 1, dtype=np.float64)
                 return counts.astype(np.int64), edges
+        if values.dtype.kind in "iu" and values.size:
+            first, last = int(values.min()), int(values.max())
+            if max(abs(first), abs(last)) > 2**53:
+                return _offset_histogram(values, first, last, bins)
         range = (float(values.min()), float(values.max()))  # noqa: A001
     if values.dtype.kind == "f" and values.dtype.itemsize < 8 and range[1] - range[0] > 1e37:
         values = values.astype(np.float64)  # (numpy bins in the data's type: overflow)
+    if not np.isfinite(float(range[1]) - float(range[0])):
+        # float64 values spanning more than float64 holds (-1.7e308 to 1.7e308): halved,
+        # exactly, and the edges doubled back
+        counts, edges = np.histogram(values / 2, bins=bins, range=(range[0] / 2, range[1] / 2))
+        return counts.astype(np.int64), edges * 2
     counts, edges = np.histogram(values, bins=bins, range=range)
     return counts.astype(np.int64), edges
+
+
+def _offset_histogram(values: np.ndarray, first: int, last: int, bins: int):
+    """:func:`histogram` of 64-bit integers past 2**53, binned as offsets from ``first``.
+
+    Their floats round together (numpy's bins of them failed: "Too many bins");
+    the offsets are exact integers, counted over ``bins`` bins of their span.
+    """
+    # (modulo 2**64 in uint64: exact offsets of int64 values too)
+    offsets = values.astype(np.uint64) - np.uint64(first % 2**64)
+    counts, edges = np.histogram(offsets, bins=bins, range=(0.0, float(last - first)))
+    return counts.astype(np.int64), edges + float(first)
 
 
 def percentile_range(image, *, lower: float = 0.0, upper: float = 95.0) -> tuple[float, float]:

@@ -5,6 +5,7 @@ A threshold is computed over the whole array (all planes and time points), like
 Fiji's "stack histogram" option.
 """
 
+import math
 from contextlib import contextmanager
 
 import numpy as np
@@ -417,4 +418,32 @@ def threshold(image, *, method: str = "otsu", value: float | None = None) -> np.
            [ True,  True]])
     """
     array = as_image(image, allow_rgb=True)
-    return array > threshold_value(array, method=method, value=value)
+    if method == "manual" and isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return _above(array, int(value))  # (as given: float64 rounds integers past 2**53)
+    if method != "manual" and array.dtype.kind in "iu" and array.dtype.itemsize == 8:
+        first, last = int(array.min()), int(array.max())
+        if max(abs(first), abs(last)) > 2**53 and first != last:
+            # Values past 2**53 round together as floats, and so would their threshold:
+            # threshold the exact offsets from the minimum (every method is unchanged
+            # by a shift of the values). (Modulo 2**64 in uint64: int64 ones too.)
+            offsets = array.astype(np.uint64) - np.uint64(first % 2**64)
+            return _above(offsets, threshold_value(offsets, method=method))
+    return _above(array, threshold_value(array, method=method, value=value))
+
+
+def _above(array: np.ndarray, level) -> np.ndarray:
+    """``array > level``, exact for 64-bit integers.
+
+    numpy compares an int64 or uint64 array with a float in float64, where values
+    past 2**53 round together (2**62 + 100 > 2**62 + 50 was False); an integer
+    ``x`` is above ``t`` exactly when it is above ``floor(t)``, compared as integers.
+    """
+    if array.dtype.kind not in "iu" or array.dtype.itemsize < 8 or not math.isfinite(level):
+        return array > level
+    bound = math.floor(level)
+    info = np.iinfo(array.dtype)
+    if bound < int(info.min):
+        return np.ones(array.shape, bool)
+    if bound >= int(info.max):
+        return np.zeros(array.shape, bool)
+    return array > array.dtype.type(bound)
