@@ -315,3 +315,18 @@ def test_a_function_registered_with_a_halo_must_keep_the_shape(halo):
         np.testing.assert_array_equal(compute_plane(op, stack, {"k": 1}, (4,)), stack[4])
     finally:
         ops.unregister("halves")
+
+
+@pytest.mark.parametrize(
+    "name", ["minimum", "maximum", "median", "white_top_hat", "black_top_hat"]
+)
+@pytest.mark.parametrize("dtype", [np.float16, np.dtype(">u2"), np.dtype(">f4")])
+def test_planes_of_dtype_keeping_filters_have_the_whole_results_dtype(name, dtype):
+    """float16 and big-endian data: the planes came back float32 / native (review 69)."""
+    op = ops.get_operation(name)
+    stack = (np.random.default_rng(4).random((5, 40, 40)) * 100).astype(dtype)
+    for radius in (1.0, 6.0):  # (small and large footprints take different paths)
+        full = op(stack, spacing=(1.0, 1.0, 1.0), radius=radius)
+        plane = compute_plane(op, stack, {"radius": radius}, (2,), (1.0, 1.0, 1.0))
+        assert plane.dtype == full.dtype == dtype
+        np.testing.assert_array_equal(plane, full[2])

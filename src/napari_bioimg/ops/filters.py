@@ -182,6 +182,7 @@ def standard_deviation_plane(slab, z, parameters, spacing):
     return np.sqrt(variance_plane(slab, z, parameters, spacing))
 
 
+@keeps_dtype
 def minimum_plane(slab, z, parameters, spacing):
     """Plane ``z`` of ``minimum(slab, ...)``."""
     return _one_plane(
@@ -189,6 +190,7 @@ def minimum_plane(slab, z, parameters, spacing):
     )
 
 
+@keeps_dtype
 def maximum_plane(slab, z, parameters, spacing):
     """Plane ``z`` of ``maximum(slab, ...)``."""
     return _one_plane(
@@ -196,11 +198,13 @@ def maximum_plane(slab, z, parameters, spacing):
     )
 
 
+@keeps_dtype
 def median_plane(slab, z, parameters, spacing):
     """Plane ``z`` of ``median(slab, ...)``."""
     return _one_plane(slab, z, parameters, spacing, local_median)
 
 
+@keeps_dtype
 def white_top_hat_plane(slab, z, parameters, spacing):
     """Plane ``z`` of ``white_top_hat(slab, ...)``."""
     return _one_plane(
@@ -208,6 +212,7 @@ def white_top_hat_plane(slab, z, parameters, spacing):
     )
 
 
+@keeps_dtype
 def black_top_hat_plane(slab, z, parameters, spacing):
     """Plane ``z`` of ``black_top_hat(slab, ...)``."""
     return _one_plane(
