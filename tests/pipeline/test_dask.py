@@ -191,13 +191,21 @@ def test_the_masks_of_an_rgb_image_chunk_by_chunk():
     np.testing.assert_array_equal(chunked.compute(), pipeline.run(colours, spacing=(1.0, 1.0)))
 
 
-def test_uint64_past_2_to_the_63_thresholds_as_in_memory():
-    image = np.full((20, 30), 2**63 + 10, np.uint64)
+@pytest.mark.parametrize("method", ["otsu", "triangle", "mean"])
+@pytest.mark.parametrize(
+    ("dtype", "first"), [(np.uint64, 2**63 + 10), (np.int64, 2**62), (np.int64, -(2**62))]
+)
+def test_64_bit_values_past_2_to_the_53_threshold_as_in_memory(method, dtype, first):
+    """Past 2**53 the level is an exact integer, from the offsets to the minimum."""
+    image = np.full((20, 30), first, dtype)
     image[:10] += 100
+    image[5, :4] += 40
     pipeline = Pipeline()
-    pipeline.add("threshold", method="otsu")
+    pipeline.add("threshold", method=method)
     chunked = pipeline.run_dask(da.from_array(image, chunks=(10, 15)))  # (OverflowError)
-    np.testing.assert_array_equal(chunked.compute(), pipeline.run(image))
+    expected = pipeline.run(image)
+    np.testing.assert_array_equal(chunked.compute(), expected)
+    np.testing.assert_array_equal(expected[:, 0], np.arange(20) < 10)  # (the +100 rows)
 
 
 def halves(image, k: int = 2):

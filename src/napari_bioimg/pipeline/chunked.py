@@ -21,6 +21,7 @@ How each step runs:
 dask is an optional dependency (``pip install 'napari-bioimg[dask]'``).
 """
 
+import math
 from collections.abc import Sequence
 from functools import partial
 
@@ -31,6 +32,7 @@ from ..ops.planes import run_piece
 from ..ops.registry import BUILTIN_NAMES, Operation, import_operation
 from ..ops.threshold import (
     reads_histogram,
+    threshold,
     threshold_from_histogram,
     threshold_histogram,
     threshold_value,
@@ -151,8 +153,9 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing):
     if op.name == "threshold":
         value = _global_threshold(da, data, parameters)
         if value is not None:
-            manual = partial(_run_block, operation="threshold", module=None,
-                             parameters={"method": "manual", "value": value}, spacing=None)
+            # (ops.threshold itself: the registry reads a manual value as a float, which
+            # would round the exact integer level of 64-bit data past 2**53)
+            manual = partial(threshold, method="manual", value=value)
             return da.map_blocks(manual, data, dtype=bool, meta=np.empty((0,) * data.ndim, bool))
     result = block_function(np.asarray(data))
     chunks = data.chunks if result.shape == data.shape else (
@@ -189,7 +192,7 @@ def _result_dtype(op: Operation, parameters: dict, data, spacing) -> np.dtype:
     return op(probe, spacing=spacing, **parameters).dtype
 
 
-def _global_threshold(da, data, parameters: dict) -> float | None:
+def _global_threshold(da, data, parameters: dict) -> float | int | None:
     """Return the threshold of the whole array, or None to threshold it in memory."""
     method, value = parameters["method"], parameters["value"]
     if method == "manual":
@@ -220,6 +223,12 @@ def _global_threshold(da, data, parameters: dict) -> float | None:
     first, last = int(present[0]), int(present[-1])
     if first == last:  # constant: the in-memory error message, from a tiny image
         threshold_value(np.full((1, 2), low + first, dtype=work.dtype), method=method)
+    if max(abs(low + first), abs(low + last)) > 2**53:
+        # as in memory (ops.threshold): the threshold of the exact offsets from the
+        # minimum, as an exact integer level (their floats round together)
+        offsets = np.arange(last - first + 1)
+        level = threshold_from_histogram(method, (counts[first : last + 1], offsets))
+        return low + first + math.floor(level)
     # skimage's histogram of an integer image: one bin per value from min to max.
     centers = np.arange(low + first, low + last + 1)
     return threshold_from_histogram(method, (counts[first : last + 1], centers))
