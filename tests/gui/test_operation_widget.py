@@ -1356,3 +1356,24 @@ def test_the_preview_follows_its_input_s_new_name(viewer, qtbot, blobs):
     widget.apply()
     wait_idle(qtbot, widget)
     assert newest(viewer).name.startswith("nuclei gaussian")
+
+
+def test_a_hidden_preview_takes_its_contrast_limits_from_its_values(viewer, qtbot, banana):
+    """napari measures the slice shown: a hidden preview (eye unticked, or under the
+    Compare curtain) got limits 0..1, white once shown again (review 70)."""
+    stack = banana[:, ::4, ::4]
+    spacing = (8.8, 1.56, 1.56)
+    viewer.add_image(stack, name="banana", scale=spacing)
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer, qtbot, "gaussian")
+    widget.set_parameters(sigma=2.0)
+    wait_idle(qtbot, widget)
+    preview = viewer.layers["banana gaussian"]
+    preview.visible = False
+    for step, sigma in ((6, 2.0), (6, 4.0)):
+        viewer.dims.set_current_step(0, step)
+        widget.set_parameters(sigma=sigma)
+        wait_idle(qtbot, widget)
+        plane = ops.gaussian(stack, sigma=sigma, spacing=spacing)[step]
+        assert plane.max() > 100
+        np.testing.assert_allclose(preview.contrast_limits, [plane.min(), plane.max()], rtol=1e-4)

@@ -836,7 +836,7 @@ class OperationWidget(DockContainer):
                 current.translate = translate
             current.name = name
             if kind == "image":
-                current.reset_contrast_limits()
+                _reset_contrast_limits(current, result)
             OPEN_WIDGETS.preview_shown.emit(current)
             return
         if current is not None and current in self.viewer.layers:
@@ -989,6 +989,29 @@ def _snapshot(layer: Layer) -> dict[str, Any]:
         "labels": tuple(layer.axis_labels),
         "nsp": len(spatial_scale(layer)),
     }
+
+
+def _reset_contrast_limits(layer: Image, result) -> None:
+    """The preview's contrast limits from the values just computed.
+
+    napari measures the slice it shows; a hidden layer (its eye unticked, or
+    under the Compare curtain) shows none, and napari fell back to 0..1: white
+    once shown again. ``result`` is what was computed (the plane shown, or all).
+    """
+    if layer.visible or getattr(layer, "rgb", False):
+        layer.reset_contrast_limits()
+        return
+    values = np.asarray(result)
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    if values.size == 0:
+        return
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        high = low + 1.0  # (napari's limits of a constant image)
+    if low < layer.contrast_limits_range[0] or high > layer.contrast_limits_range[1]:
+        layer.contrast_limits_range = (low, high)
+    layer.contrast_limits = (low, high)
 
 
 class OperationError(Exception):
