@@ -36,6 +36,11 @@ def replay(step, data):
     return Pipeline.from_yaml(pipeline.to_yaml()).run(data)
 
 
+def in_shapes(shapes, corners):
+    """World corners as the rectangle layer's data (it has the layers' step as its scale)."""
+    return np.array([shapes.world_to_data(corner) for corner in corners])
+
+
 def world_corner(layer, row, col):
     """World position of the top-left corner of pixel (row, col)."""
     return layer.data_to_world((row - 0.5, col - 0.5))
@@ -48,7 +53,9 @@ def test_crop_to_a_drawn_rectangle_overlays_the_original(viewer, qtbot, blobs):
     shapes = widget.draw_rectangle()
     assert shapes.mode == "add_rectangle" and widget.rectangle_layer is shapes
     y0, y1, x0, x1 = 30, 91, 40, 200
-    shapes.add_rectangles(np.array([world_corner(layer, y0, x0), world_corner(layer, y1, x1)]))
+    shapes.add_rectangles(
+        in_shapes(shapes, [world_corner(layer, y0, x0), world_corner(layer, y1, x1)])
+    )
     assert widget.crop_parameters() == {"start": [y0, x0], "stop": [y1, x1]}
     cropped = run(qtbot, widget, widget.crop)
     np.testing.assert_array_equal(cropped.data, blobs[y0:y1, x0:x1])
@@ -77,7 +84,7 @@ def test_crop_a_stack_to_a_z_range_and_a_rectangle(viewer, qtbot, banana):
         layer.data_to_world((10, row - 0.5, col - 0.5))
         for row, col in ((20, 15), (20, 80), (60, 80), (60, 15))
     ]
-    shapes.add_rectangles(np.array(corners))
+    shapes.add_rectangles(in_shapes(shapes, corners))
     widget.z_range = (4, 17)
     cropped = run(qtbot, widget, widget.crop)
     np.testing.assert_array_equal(cropped.data, stack[4:18, 20:60, 15:80])
@@ -170,7 +177,7 @@ def test_errors_are_reported_not_raised(viewer, qtbot, monkeypatch, blobs):
     assert widget.crop() is None  # no rectangle yet
     assert messages and "rectangle" in messages[-1]
     shapes = widget.draw_rectangle()
-    shapes.add_rectangles(np.array([[-50.0, -50.0], [-20.0, -20.0]]))  # outside the image
+    shapes.add_rectangles(in_shapes(shapes, [[-50.0, -50.0], [-20.0, -20.0]]))  # outside the image
     assert widget.crop() is None
     assert "no pixel of 'blobs' along y" in messages[-1]  # (by name, not "axis 0")
     assert len(viewer.layers) == count + 1  # only the rectangle layer
@@ -225,7 +232,7 @@ def test_corners_on_pixel_centres_keep_those_pixels_on_every_axis(viewer, qtbot,
     shapes = widget.draw_rectangle()
     for (y0, x0), (y1, x1) in [((123, 10), (200, 77)), ((7, 101), (59, 203))]:
         shapes.data = []
-        shapes.add_rectangles(np.array([layer.data_to_world((y0, x0)),
+        shapes.add_rectangles(in_shapes(shapes, [layer.data_to_world((y0, x0)),
                                         layer.data_to_world((y1, x1))]))
         assert widget.crop_parameters() == {"start": [y0, x0], "stop": [y1 + 1, x1 + 1]}
 
@@ -238,7 +245,9 @@ def test_all_layers_of_this_shape_crop_their_own_pixels_in_the_rectangle(viewer,
     widget.layer = image
     widget.all_same_shape = True
     shapes = widget.draw_rectangle()
-    shapes.add_rectangles(np.array([world_corner(image, 30, 60), world_corner(image, 90, 150)]))
+    shapes.add_rectangles(
+        in_shapes(shapes, [world_corner(image, 30, 60), world_corner(image, 90, 150)])
+    )
     run(qtbot, widget, widget.crop)
     np.testing.assert_array_equal(viewer.layers["blobs crop"].data, blobs[30:90, 60:150])
     cropped = viewer.layers["shifted crop"]
@@ -343,7 +352,7 @@ def test_channels_and_frames_are_no_z_range(viewer, qtbot, monkeypatch):
     assert widget.crop() is None and "no z range" in messages[-1]
     widget.region = "rectangle"
     shapes = widget.draw_rectangle()
-    shapes.add_rectangles(np.array([[9.5, 19.5], [29.5, 49.5]]))
+    shapes.add_rectangles(np.array([[9.5, 19.5], [29.5, 49.5]]))  # (y, x of a scale-1 layer)
     assert widget.crop_parameters() == {"start": [0, 10, 20], "stop": [3, 30, 50]}
 
 
@@ -353,13 +362,13 @@ def test_corners_on_pixel_centres_at_stage_coordinates(viewer, qtbot, blobs):
                              translate=(12345.6, 23456.7))
     widget = dock(viewer)
     shapes = widget.draw_rectangle()
-    shapes.add_rectangles(np.array([layer.data_to_world((30, 40)),
+    shapes.add_rectangles(in_shapes(shapes, [layer.data_to_world((30, 40)),
                                     layer.data_to_world((90, 200))]))
     assert widget.crop_parameters() == {"start": [30, 40], "stop": [91, 201]}
     far = viewer.add_image(blobs, name="far", scale=(0.02, 0.02), translate=(50000.0, 80000.0))
     widget.layer = far
     shapes.data = []
-    shapes.add_rectangles(np.array([far.data_to_world((30.45, 40.45)),
+    shapes.add_rectangles(in_shapes(shapes, [far.data_to_world((30.45, 40.45)),
                                     far.data_to_world((89.55, 199.55))]))
     # (no more than float32's half step, 0.2 px here: pixels whose centres lie 0.45 px
     # outside stay out)
@@ -379,7 +388,7 @@ def test_a_rotated_rectangle_keeps_its_bounding_box_and_says_so(viewer, qtbot, m
     centre, half, angle = np.array([100.0, 100.0]), np.array([15.0, 30.0]), np.deg2rad(30)
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     corners = [centre + rotation @ (half * sign) for sign in ((-1, -1), (-1, 1), (1, 1), (1, -1))]
-    shapes.add_rectangles(np.array(corners))
+    shapes.add_rectangles(in_shapes(shapes, corners))
     low, high = np.min(corners, axis=0), np.max(corners, axis=0)
     start = [int(np.ceil(v)) for v in low]
     stop = [int(np.floor(v)) + 1 for v in high]
@@ -390,8 +399,8 @@ def test_a_rotated_rectangle_keeps_its_bounding_box_and_says_so(viewer, qtbot, m
     cropped = run(qtbot, widget, widget.crop)
     np.testing.assert_array_equal(cropped.data, blobs[start[0]:stop[0], start[1]:stop[1]])
     # an upright rectangle says nothing
-    shapes.data = [np.array([world_corner(layer, 30, 40), world_corner(layer, 30, 90),
-                             world_corner(layer, 70, 90), world_corner(layer, 70, 40)])]
+    shapes.data = [in_shapes(shapes, [world_corner(layer, 30, 40), world_corner(layer, 30, 90),
+                                      world_corner(layer, 70, 90), world_corner(layer, 70, 40)])]
     shapes.shape_type = ["rectangle"]
     assert widget.crop_parameters() == {"start": [30, 40], "stop": [70, 90]}
     assert len(told) == 1
@@ -413,7 +422,7 @@ def test_the_dock_follows_axes_named_in_the_voxel_size_dock(viewer, qtbot):
     assert widget.z_range == (0, 11)
     assert [spin.label for spin in widget._steps] == ["step z", "step y", "step x"]
     shapes = widget.draw_rectangle()
-    shapes.add_rectangles(np.array([[4.5, 4.5], [19.5, 24.5]]))
+    shapes.add_rectangles(np.array([[4.5, 4.5], [19.5, 24.5]]))  # (y, x of a scale-1 layer)
     cropped = run(qtbot, widget, widget.crop)
     np.testing.assert_array_equal(cropped.data, frames[:, 5:20, 5:25])  # every plane
     viewer.layers.selection = {layer}
@@ -422,3 +431,14 @@ def test_the_dock_follows_axes_named_in_the_voxel_size_dock(viewer, qtbot):
     following = len(layer.events.axis_labels.callbacks)
     dock_widget.title.close_button.click()  # closed: it no longer follows the layer
     assert len(layer.events.axis_labels.callbacks) == following - 1
+
+
+def test_the_rectangle_layer_keeps_one_slider_step_per_slice(viewer, banana):
+    """Made at scale 1, it gave the dims slider of 8.8 mm slices 212 positions (review 70)."""
+    layer = viewer.add_image(banana[:, ::4, ::4], scale=(8.8, 1.5625, 1.5625), name="banana")
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer)
+    shapes = widget.draw_rectangle()
+    np.testing.assert_allclose(shapes.scale, layer.scale)
+    assert viewer.dims.nsteps[0] == banana.shape[0]
+    assert viewer.dims.current_step[0] == 12
