@@ -1377,3 +1377,16 @@ def test_a_hidden_preview_takes_its_contrast_limits_from_its_values(viewer, qtbo
         plane = ops.gaussian(stack, sigma=sigma, spacing=spacing)[step]
         assert plane.max() > 100
         np.testing.assert_allclose(preview.contrast_limits, [plane.min(), plane.max()], rtol=1e-4)
+
+
+def test_a_long_error_does_not_widen_the_dock(viewer, qtbot):
+    """The status line wraps: a long message kept the dock wide, the canvas a strip."""
+    viewer.add_image(np.full((40, 40), 7, np.uint16), name="blank")
+    widget = dock(viewer, qtbot, "threshold")
+    widget.set_parameters(method="manual", value=7.5)
+    wait_idle(qtbot, widget)
+    widget.set_parameters(method="otsu")  # a constant image: a long error message
+    qtbot.waitUntil(lambda: "constant" in widget._status.value, timeout=20000)
+    assert len(widget._status.value) > 80
+    # the dock's minimum takes its controls' (the label wraps: 712 px unwrapped)
+    assert widget._status.native.minimumSizeHint().width() < 200

@@ -195,3 +195,18 @@ def test_a_side_view_of_a_plane_is_told_as_such(viewer, blobs):
     assert "no pixels on the axes shown" in grid._title.text()
     viewer.dims.ndisplay = 3
     assert "in the 2D view" in grid._title.text()
+
+
+def test_wide_rgb_cells_scroll_instead_of_widening_the_dock(viewer):
+    """r,g,b cells needed 884 px: the canvas was squeezed to a strip (review 70)."""
+    rgb = np.random.default_rng(1).integers(100, 256, (64, 64, 3)).astype(np.uint8)
+    viewer.add_image(rgb, name="colours", rgb=True)
+    grid = dock(viewer)
+    viewer.cursor.position = (30.0, 30.0)
+    table = grid._table
+    assert grid.cell_text(5, 5) == ",".join(str(v) for v in rgb[30, 30])
+    assert table.horizontalHeader().length() > 600  # the cells need more than that
+    assert table.minimumWidth() <= 480
+    # the centre cell is scrolled into view
+    centre = table.visualItemRect(table.item(5, 5))
+    assert table.viewport().rect().contains(centre.center())

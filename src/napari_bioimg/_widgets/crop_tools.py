@@ -80,6 +80,7 @@ class CropWidget(DockContainer):
         self._flip_axis = widgets.ComboBox(label="flip axis", choices=self._axis_choices)
         self._flip = widgets.PushButton(text="Flip")
         self._status = widgets.Label(value="")
+        self._status.native.setWordWrap(True)  # a long message must not widen the dock
         self.extend([
             self._layer, self._same_shape,
             widgets.Label(value="<b>Crop</b>"), self._region, self._shapes, self._draw,

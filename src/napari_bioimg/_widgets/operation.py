@@ -170,6 +170,7 @@ class OperationWidget(DockContainer):
         self._apply = widgets.PushButton(text="Apply")
         self._cancel = widgets.PushButton(text="Cancel", enabled=False)
         self._status = widgets.Label(value="")
+        self._status.native.setWordWrap(True)  # a long error must not widen the dock
         self.extend(
             [
                 self._input,

@@ -13,6 +13,7 @@ from napari.layers import Image, Labels, Layer
 from qtpy.QtCore import QRect, Qt
 from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from qtpy.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -137,6 +138,11 @@ def _shades(layer: Layer, values: np.ndarray) -> np.ndarray:
     invalid = ~np.isfinite(normalized).reshape(*values.shape[:2], -1).all(axis=-1)
     colours[invalid, 3] = 0.0
     return colours
+
+
+# The widest the table makes its dock (beyond, its columns scroll): the canvas keeps
+# most of a 1280-px window.
+_MAX_TABLE_WIDTH = 480
 
 
 class _CentreDelegate(QStyledItemDelegate):
@@ -359,11 +365,20 @@ class PixelGrid(QWidget):
                     item.setForeground(default)
         self._delegate.centre = (n // 2, n // 2)
         self._fit_width()
+        if self._table.horizontalScrollBar().maximum() > 0:  # (wide cells scroll: keep it shown)
+            self._table.scrollToItem(
+                self._table.item(n // 2, n // 2), QAbstractItemView.ScrollHint.PositionAtCenter
+            )
         self._table.viewport().update()
         self._position.setText(self._describe(layer, centre, values, origin))
 
     def _fit_width(self) -> None:
-        """Widen the table to show every column (never narrower while on one layer)."""
+        """Widen the table to show every column, up to :data:`_MAX_TABLE_WIDTH`.
+
+        Never narrower while on one layer (the dock would jump as values change);
+        wider columns scroll (an RGB layer's ``r,g,b`` cells needed 884 px, which
+        squeezed the canvas to a strip, and the dock kept that width after).
+        """
         table = self._table
         table.resizeColumnsToContents()
         needed = (
@@ -372,6 +387,7 @@ class PixelGrid(QWidget):
             + 2 * table.frameWidth()
             + 4
         )
+        needed = min(needed, _MAX_TABLE_WIDTH)
         if needed > table.minimumWidth():
             table.setMinimumWidth(needed)
 

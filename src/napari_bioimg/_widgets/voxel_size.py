@@ -161,6 +161,7 @@ class VoxelSizeWidget(QWidget):
             "nearest for labels)"
         )
         self._status = QLabel("")
+        self._status.setWordWrap(True)  # a long message must not widen the dock
         buttons = QHBoxLayout()
         buttons.addWidget(self._apply)
         buttons.addWidget(self._resample)
