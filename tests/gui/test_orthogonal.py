@@ -483,3 +483,35 @@ def test_undo_after_moving_an_axis_the_labels_lack_redraws_the_side_views(viewer
     redrawn.clear()
     labels.undo()
     assert redrawn and np.asarray(xz._slice.image.raw)[3, 15] == 0
+
+
+def test_a_stack_opened_after_the_dock_keeps_the_layer_list_whole(viewer, qtbot, stack):
+    """The crosshair was added from inside napari's insertion: the layer list showed
+    an empty extra row (and napari's delegate raised; review 70)."""
+    widget = dock(viewer)
+    image = viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    qtbot.waitUntil(lambda: widget.crosshair_layer("xy") in viewer.layers, timeout=5000)
+    model = viewer.window._qt_viewer.layers.model()
+    assert model.rowCount() == len(viewer.layers) == 2
+    rows = [model.index(row, 0).data() for row in range(model.rowCount())]
+    assert sorted(rows) == ["banana", "crosshair"]
+    assert viewer.layers.selection.active is image
+    # a layer added later goes under the crosshair, which stays on top
+    viewer.add_image(stack[:, ::2, ::2], scale=(8.8, 3.125, 3.125), name="coarse")
+    qtbot.waitUntil(lambda: viewer.layers[-1] is widget.crosshair_layer("xy"), timeout=5000)
+    assert [layer.name for layer in viewer.layers] == ["banana", "coarse", "crosshair"]
+
+
+def test_the_dock_asks_for_at_most_two_fifths_of_the_window(make_napari_viewer, qtbot, stack):
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1400, 900)
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    qtbot.wait(300)
+    assert widget.sizeHint().width() <= 0.4 * window.width() + 1
+    canvas = viewer.window._qt_viewer.canvas.native
+    assert canvas.width() >= 0.35 * window.width()  # (was 250 of 1400 px)
+    # the main view is fitted to its narrower canvas: the whole stack's width is seen
+    width = stack.shape[-1] * 1.5625
+    assert viewer.scene.camera.zoom * width <= canvas.width() + 1

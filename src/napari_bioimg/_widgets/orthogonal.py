@@ -24,7 +24,7 @@ import napari
 import numpy as np
 from napari.components import ViewerModel
 from napari.layers import Image, Labels, Layer, Vectors
-from qtpy.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QDockWidget, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ._dock import share_when_docked
@@ -182,6 +182,8 @@ class OrthogonalViews(QWidget):
         self._syncing = False
         self._drawing = False  # adding a crosshair to the main viewer fires layer events
         self._main_crosshair_removed = False  # by the user (or viewer.close): not re-added
+        self._pending_crosshair: Vectors | None = None  # to add at the next turn of the loop
+        self._fitted_main = False  # the main view fitted to its canvas once docked
         self._batch = False  # the main layer list is in a batched update (e.g. clear)
         self._rebuild_pending = False
         self._docked = False
@@ -220,7 +222,9 @@ class OrthogonalViews(QWidget):
         rebuild = weak_callback(self.rebuild)
         self._state.connections = [
             (main.dims.events.point, weak_callback(self._on_main_point)),
-            (main.layers.events.inserted, rebuild),
+            # after napari's own handling of the insertion: adding the crosshair from
+            # inside it corrupted the layer list's rows (a stack opened after the dock)
+            (main.layers.events.inserted, _deferred(weak_callback(self._on_inserted))),
             (main.layers.events.removed, weak_callback(self._on_removed)),
             (main.layers.events.moved, rebuild),
             (main.layers.selection.events.changed, rebuild),
@@ -259,6 +263,22 @@ class OrthogonalViews(QWidget):
                 self.close_dock()
         return super().event(event)
 
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """At most 40 % of the window's width.
+
+        Docked at its canvases' own hint, the dock took 800 of 1400 px and left the
+        main canvas a 250-px strip.
+        """
+        hint = super().sizeHint()
+        window = self.window()
+        share = int(0.4 * window.width()) if window is not None and window is not self else 420
+        width = min(hint.width(), max(share, self.minimumSizeHint().width()))
+        return QSize(width, hint.height())
+
+    def _fit_main_view(self) -> None:
+        if not self.closed and self._shown:
+            self.viewer.reset_view()
+
     def dock_widget(self) -> QDockWidget | None:
         """The QDockWidget holding the views, if docked."""
         parent = self.parent()
@@ -291,9 +311,15 @@ class OrthogonalViews(QWidget):
             dock.dockLocationChanged.connect(_deferred(weak_callback(self.keep_docked)))
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """Fit the views once they have their real size."""
+        """Fit the views once they have their real size.
+
+        The main view too, once: the dock made its canvas narrower.
+        """
         super().showEvent(event)
         QTimer.singleShot(0, weak_callback(self.reset_views))
+        if not self._fitted_main:
+            self._fitted_main = True
+            QTimer.singleShot(0, weak_callback(self._fit_main_view))
 
     def reset_views(self) -> None:
         """Fit the shown layers in the XZ and YZ views."""
@@ -487,6 +513,20 @@ class OrthogonalViews(QWidget):
         if first_time or not kept:
             self.reset_views()
 
+    def _on_inserted(self) -> None:
+        """Rebuild for a new layer, and keep the main crosshair above it."""
+        if self.closed:
+            return
+        self.rebuild()
+        crosshair = self._state.crosshairs.get("xy")
+        layers = self.viewer.layers
+        if crosshair is not None and crosshair in layers and layers[-1] is not crosshair:
+            self._drawing = True  # (moving it is no change of the layers shown)
+            try:
+                layers.move(layers.index(crosshair), len(layers))
+            finally:
+                self._drawing = False
+
     def _on_begin_batch(self, event=None) -> None:
         self._batch = True
 
@@ -657,7 +697,8 @@ class OrthogonalViews(QWidget):
         for name in VIEWS:
             layer = self._state.crosshairs.get(name)
             model = self.view_model(name)
-            if name == "xy" and layer is not None and layer not in model.layers:
+            if (name == "xy" and layer is not None and layer not in model.layers
+                    and layer is not self._pending_crosshair):
                 self._state.crosshairs.pop(name)  # someone removed it: stay away
                 self._main_crosshair_removed = True
                 layer = None
@@ -702,7 +743,14 @@ class OrthogonalViews(QWidget):
             )
             self._state.crosshairs[name] = layer
             if name == "xy":
-                self._add_keeping_selection(layer)
+                self._pending_crosshair = layer
+                if getattr(self.viewer.layers.events.inserted, "_emitting", False):
+                    # Inside napari's insertion of a layer (whose events, the selection
+                    # napari gives it too, called this): adding one then corrupted the
+                    # layer list's rows. At the next turn of the event loop.
+                    QTimer.singleShot(0, weak_callback(self._add_pending_crosshair))
+                else:
+                    self._add_pending_crosshair()
             else:
                 model.add_layer(layer)
             return
@@ -712,6 +760,16 @@ class OrthogonalViews(QWidget):
             layer.data = vectors
         if not np.isclose(layer.edge_width, width):
             layer.edge_width = width
+
+    def _add_pending_crosshair(self) -> None:
+        layer, self._pending_crosshair = self._pending_crosshair, None
+        if self.closed or layer is None or self._state.crosshairs.get("xy") is not layer:
+            return
+        self._drawing = True  # (its insertion changes no layer shown)
+        try:
+            self._add_keeping_selection(layer)
+        finally:
+            self._drawing = False
 
     def _add_keeping_selection(self, layer: Layer) -> None:
         """Add to the main viewer without taking the selection from the user's layers."""
