@@ -1390,3 +1390,22 @@ def test_a_long_error_does_not_widen_the_dock(viewer, qtbot):
     assert len(widget._status.value) > 80
     # the dock's minimum takes its controls' (the label wraps: 712 px unwrapped)
     assert widget._status.native.minimumSizeHint().width() < 200
+
+
+def test_the_plane_shown_stays_when_a_finer_preview_goes(viewer, qtbot, banana):
+    """napari keeps the slider's step number: plane 12 of 25 became 24 once the
+    resampled preview's 0.39 mm steps were gone (unticked, or its dock closed)."""
+    stack = banana[:, ::8, ::8]
+    viewer.add_image(stack, scale=(8.8, 3.125, 3.125), name="banana")
+    viewer.dims.set_current_step(0, 12)
+    widget = dock(viewer, qtbot, "resample_isotropic")
+    wait_idle(qtbot, widget)
+    assert viewer.dims.nsteps[0] > 25  # the preview's finer steps
+    widget._preview.value = False
+    assert viewer.dims.nsteps[0] == 25 and viewer.dims.current_step[0] == 12
+    widget._preview.value = True
+    wait_idle(qtbot, widget)
+    assert viewer.dims.nsteps[0] > 25
+    viewer.window.remove_dock_widget(widget.native)
+    assert "banana resample_isotropic" not in viewer.layers
+    assert viewer.dims.nsteps[0] == 25 and viewer.dims.current_step[0] == 12

@@ -2,6 +2,7 @@
 
 import math
 import re
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -351,3 +352,23 @@ def finite_extremes(values) -> tuple[float, float] | None:
         if finite.size:
             low, high = min(low, float(finite.min())), max(high, float(finite.max()))
     return None if low > high else (low, high)
+
+
+@contextmanager
+def keeping_point(viewer):
+    """Keep the sliders' world positions across a change of the layers.
+
+    napari keeps each slider's step number: when the step changes (a preview
+    resampled to 0.39 mm slices removed from 8.8 mm ones), the same number is
+    another place, clamped to the last plane (plane 12 of 25 became 24).
+    """
+    dims = viewer.dims
+    ndim, point, sliced = dims.ndim, tuple(dims.point), tuple(dims.not_displayed)
+    yield
+    if dims.ndim != ndim:
+        return
+    for axis in sliced:
+        low, high = (float(v) for v in dims.range[axis][:2])
+        value = min(max(float(point[axis]), low), high)
+        if not math.isclose(float(dims.point[axis]), value):
+            dims.set_point(axis, value)

@@ -46,8 +46,10 @@ from ._layers import (
     accepts,
     add_result,
     error_text,
+    finite_extremes,
     fit_axes,
     for_display,
+    keeping_point,
     layer_data,
     length_unit,
     oriented,
@@ -225,9 +227,7 @@ class OperationWidget(DockContainer):
             if worker is not None:
                 worker.quit()
         # the preview goes with its dock (Apply keeps results), as a closed ImageJ dialog's
-        preview, self.preview_layer, self._preview_array = self.preview_layer, None, None
-        if preview is not None and preview in self.viewer.layers:
-            self.viewer.layers.remove(preview)
+        self._drop_preview()
         OPEN_WIDGETS.changed.emit()
 
     # --- inputs and parameters ------------------------------------------------------
@@ -747,7 +747,8 @@ class OperationWidget(DockContainer):
 
     def _drop_preview(self) -> None:
         if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
-            self.viewer.layers.remove(self.preview_layer)
+            with keeping_point(self.viewer):  # (a resampled preview's finer z steps)
+                self.viewer.layers.remove(self.preview_layer)
         self.preview_layer = self._preview_array = None
 
     def _show_preview(self, request: Request, result: np.ndarray) -> None:
@@ -1002,12 +1003,10 @@ def _reset_contrast_limits(layer: Image, result) -> None:
     if layer.visible or getattr(layer, "rgb", False):
         layer.reset_contrast_limits()
         return
-    values = np.asarray(result)
-    if values.dtype.kind == "f":
-        values = values[np.isfinite(values)]
-    if values.size == 0:
+    extremes = finite_extremes(result)
+    if extremes is None:
         return
-    low, high = float(values.min()), float(values.max())
+    low, high = (float(v) for v in extremes)
     if low == high:
         high = low + 1.0  # (napari's limits of a constant image)
     if low < layer.contrast_limits_range[0] or high > layer.contrast_limits_range[1]:
