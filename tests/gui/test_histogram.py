@@ -397,3 +397,25 @@ def test_integer_extremes_are_shown_whole_and_float16_by_its_name(viewer):
     viewer.add_image(big, name="big")
     assert widget._insight["min"].text() == "1000000"
     assert widget._insight["max"].text() == "1000001"
+
+
+def test_the_statistics_are_of_what_the_bars_count(viewer, qtbot, banana):
+    """With the current plane counted, min to std were the whole stack's (review 70)."""
+    viewer.add_image(banana, scale=(8.8, 0.390625, 0.390625), name="banana")
+    widget = dock(viewer)
+    for z in (0, 12):
+        viewer.dims.set_current_step(0, z)
+        wait_idle(qtbot, widget)
+        plane = banana[z]
+        assert widget.counts.sum() == plane.size
+        assert widget._insight["values of"].text() == f"z {z}"
+        assert widget._insight["min"].text() == str(plane.min())
+        assert widget._insight["max"].text() == str(plane.max())
+        assert float(widget._insight["mean"].text()) == pytest.approx(plane.mean(), rel=1e-5)
+        assert float(widget._insight["std"].text()) == pytest.approx(plane.std(), rel=1e-5)
+    assert banana[0].max() != banana.max()  # (the case: a plane's numbers differ)
+    widget.scope = STACK
+    wait_idle(qtbot, widget)
+    assert widget._insight["values of"].text() == "whole stack"
+    assert widget._insight["max"].text() == str(banana.max())
+    assert float(widget._insight["mean"].text()) == pytest.approx(banana.mean(), rel=1e-5)

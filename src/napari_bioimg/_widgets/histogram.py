@@ -38,6 +38,7 @@ from qtpy.QtWidgets import (
 )
 
 from .. import ops
+from ._axes import axis_names
 from ._dock import scroll_layout
 from ._layers import finite_extremes as _extremes
 from ._layers import is_preview, layer_data, length_unit, spatial_scale, subsample
@@ -80,6 +81,7 @@ class Computed:
     sampled: bool
     values_range: tuple[float, float]
     stats: dict | None = None
+    part_stats: dict | None = None  # of the plane (or volume) counted, when not all
 
 
 def _number(value) -> str:
@@ -100,23 +102,14 @@ def compute(data, index, values_range, spacing, limit: int) -> Computed:
     stats = None
     if values_range is None:
         whole, whole_sampled = subsample(data, limit)
-        whole = np.asarray(whole)
-        try:
-            stats = ops.insight(whole, percentiles=(), spacing=spacing)
-            values_range = (float(stats["min"]), float(stats["max"]))
-        except ValueError:  # not one finite value: the panel says so, no bars
-            nan = float("nan")
-            stats = {"dtype": str(data.dtype), "min": nan, "max": nan, "mean": nan, "std": nan}
-            values_range = (0.0, 1.0)
+        stats = _summary(data, whole, whole_sampled, spacing)
         stats["shape"] = tuple(data.shape)
-        stats["sampled"] = stats["extremes sampled"] = whole_sampled
-        if whole_sampled and isinstance(data, np.ndarray):  # in memory: exact, one read
-            extremes = _extremes(data)
-            if extremes is not None:
-                stats["min"], stats["max"] = values_range = extremes
-                stats["extremes sampled"] = False
+        finite = np.isfinite(float(stats["min"]))
+        values_range = (float(stats["min"]), float(stats["max"])) if finite else (0.0, 1.0)
     part = data if index is None else data[index]
     values, sampled = subsample(part, limit)
+    # the plane counted: its own numbers (Fiji's histogram of a slice)
+    part_stats = None if index is None else _summary(part, values, sampled)
     shown = _extremes(values)  # a sample may have missed them: no pixel left out
     if shown is not None and (shown[0] < values_range[0] or shown[1] > values_range[1]):
         values_range = (min(shown[0], values_range[0]), max(shown[1], values_range[1]))
@@ -125,7 +118,27 @@ def compute(data, index, values_range, spacing, limit: int) -> Computed:
         counts, edges = ops.histogram(np.asarray(values), bins=bins, range=span)
     except ValueError:  # no finite value in this plane
         counts, edges = np.zeros(bins, np.int64), np.linspace(span[0], span[1], bins + 1)
-    return Computed(counts, edges, sampled, values_range, stats)
+    return Computed(counts, edges, sampled, values_range, stats, part_stats)
+
+
+def _summary(data, sample, sampled: bool, spacing=None) -> dict:
+    """:func:`ops.insight` of ``sample`` (of ``data``), NaN when no value is finite.
+
+    The extremes of data in memory are read whole (exact, one read) when the
+    rest is sampled; ``"sampled"`` and ``"extremes sampled"`` say which are.
+    """
+    try:
+        stats = ops.insight(np.asarray(sample), percentiles=(), spacing=spacing)
+    except ValueError:  # not one finite value: the panel says so, no bars
+        nan = float("nan")
+        stats = {"dtype": str(data.dtype), "min": nan, "max": nan, "mean": nan, "std": nan}
+    stats["sampled"] = stats["extremes sampled"] = sampled
+    if sampled and isinstance(data, np.ndarray):
+        extremes = _extremes(data)
+        if extremes is not None:
+            stats["min"], stats["max"] = extremes
+            stats["extremes sampled"] = False
+    return stats
 
 
 def percentiles_of(data, index, lower: float, upper: float, limit: int) -> tuple[float, float]:
@@ -314,6 +327,7 @@ class HistogramDock(QWidget):
         self.edges = np.zeros(1)
         self.sampled = False
         self.stats: dict | None = None
+        self.part_stats: dict | None = None  # min, max, mean, std of the plane counted
         self.threshold: float | None = None
         self._build()
 
@@ -390,7 +404,9 @@ class HistogramDock(QWidget):
 
         self._insight: dict[str, QLabel] = {}
         form = QFormLayout()
-        for key in ("shape", "dtype", "min", "max", "mean", "std", "voxel size", "threshold"):
+        keys = ("shape", "dtype", "values of", "min", "max", "mean", "std", "voxel size",
+                "threshold")
+        for key in keys:
             label = QLabel("–")
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self._insight[key] = label
@@ -606,6 +622,7 @@ class HistogramDock(QWidget):
             self._values_range = result.values_range
         if result.stats is not None:
             self.stats = result.stats
+        self.part_stats = result.part_stats
         self.canvas.note = "sampled" if self.sampled else ""
         self.canvas.set_histogram(self.counts, self.edges)
         self._show_insight()
@@ -617,18 +634,31 @@ class HistogramDock(QWidget):
             for label in self._insight.values():
                 label.setText("–")
             return
-        sampled = " (sampled)" if stats.get("sampled") else ""
         self._insight["shape"].setText(" × ".join(str(n) for n in stats["shape"]))
         self._insight["dtype"].setText(stats["dtype"])
-        extremes = " (sampled)" if stats.get("extremes sampled", stats.get("sampled")) else ""
-        self._insight["min"].setText(f"{_number(stats['min'])}{extremes}")
-        self._insight["max"].setText(f"{_number(stats['max'])}{extremes}")
-        self._insight["mean"].setText(f"{stats['mean']:.6g}{sampled}")
-        self._insight["std"].setText(f"{stats['std']:.6g}{sampled}")
+        # min to std of what the bars count: the plane shown (as Fiji's histogram of
+        # a slice), or all of it (they read the whole stack while the bars one plane)
+        part = self.part_stats if self.part_stats is not None else stats
+        self._insight["values of"].setText(self._counted_text())
+        sampled = " (sampled)" if part.get("sampled") else ""
+        extremes = " (sampled)" if part.get("extremes sampled", part.get("sampled")) else ""
+        self._insight["min"].setText(f"{_number(part['min'])}{extremes}")
+        self._insight["max"].setText(f"{_number(part['max'])}{extremes}")
+        self._insight["mean"].setText(f"{part['mean']:.6g}{sampled}")
+        self._insight["std"].setText(f"{part['std']:.6g}{sampled}")
         spacing = " × ".join(f"{s:.4g}" for s in spatial_scale(layer))
         self._insight["voxel size"].setText(f"{spacing} {length_unit(layer)}")
         threshold = "–" if self.threshold is None else f"{self.threshold:.6g}"
         self._insight["threshold"].setText(threshold)
+
+    def _counted_text(self) -> str:
+        """What the bars and the statistics count: the plane shown, or everything."""
+        index = self._index
+        if self.part_stats is None or not index:
+            return "all" if self._layer is None or self._layer.ndim <= 2 else "whole stack"
+        names = axis_names(self.viewer, self._layer)
+        shown = [f"{names[axis]} {i}" for axis, i in enumerate(index) if isinstance(i, int)]
+        return ", ".join(shown) or "plane shown"
 
     def _report(self, error: Exception) -> None:
         if self._alive:
