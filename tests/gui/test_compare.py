@@ -322,3 +322,22 @@ def test_the_curtain_lies_where_its_layer_lies_when_that_moves(viewer, qtbot):
     np.testing.assert_array_equal(curtain.translate, other.translate)
     left = curtain.data_to_world((0, -0.5))[1]
     assert left == pytest.approx(other.data_to_world((0, -0.5))[1])
+
+
+def test_a_layer_added_side_by_side_gets_its_own_column(viewer, blobs):
+    """A preview added while comparing was drawn over the first column (review 70)."""
+    first = viewer.add_image(blobs, name="blobs")
+    second = viewer.add_image(blobs[::-1].copy(), name="flipped")
+    widget = dock(viewer)
+    widget.side_by_side()
+    assert tuple(viewer.canvas.grid.shape) == (1, 2)
+    added = viewer.add_image(blobs.T.copy(), name="new")
+    assert tuple(viewer.canvas.grid.shape) == (1, 3)
+    assert added.name_overlay.visible
+    positions = {viewer.canvas.grid.position(i, viewer.layers) for i in range(3)}
+    assert len(positions) == 3  # three columns, none shared
+    assert "new" in widget._status.value
+    widget.restore()
+    assert not viewer.canvas.grid.enabled
+    assert not added.name_overlay.visible and added.visible
+    assert first.visible and second.visible

@@ -99,7 +99,7 @@ class CompareWidget(DockContainer):
         self._restore.clicked.connect(self.restore)
         self._split.changed.connect(self._update_curtain)
         self._connections = [
-            (self.viewer.layers.events.inserted, self._refresh_choices),
+            (self.viewer.layers.events.inserted, self._on_inserted),
             (self.viewer.layers.events.removed, self._on_removed),
             (self.viewer.layers.selection.events.changed, self._refresh_choices),
             (self.viewer.dims.events.order, self._update_curtain),  # (columns: another axis)
@@ -141,6 +141,24 @@ class CompareWidget(DockContainer):
                 self._layers.value = self._default_choice()
         finally:
             self._updating = False
+
+    def _on_inserted(self, event=None) -> None:
+        """A layer shown side by side gets a column of its own (a preview, a result).
+
+        napari's grid wrapped it onto the first column, labelled with another
+        layer's name; Restore puts its name display back as it was.
+        """
+        layer = getattr(event, "value", None)
+        if self.mode != "grid" or self._session.saved is None:
+            self._refresh_choices()
+            return
+        if layer is None or not layer.visible or any(layer is side for side in self._side):
+            return
+        self._session.saved.layers.append((layer, layer.visible, layer.name_overlay.visible))
+        layer.name_overlay.visible = True
+        self._side = [la for la in self.viewer.layers if la is layer or la in self._side]
+        self._set_grid(len(self._side))
+        self._status.value = f"side by side: {', '.join(la.name for la in self._side)}"
 
     def _on_removed(self, event=None) -> None:
         if self.mode is None:
