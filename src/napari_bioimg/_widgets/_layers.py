@@ -179,6 +179,14 @@ def pint_units(units) -> tuple:
     )
 
 
+def set_contrast_limits(layer, low: float, high: float) -> None:
+    """Set an image layer's contrast limits, widening its range to hold them."""
+    limits_range = layer.contrast_limits_range
+    if low < limits_range[0] or high > limits_range[1]:
+        layer.contrast_limits_range = (min(low, limits_range[0]), max(high, limits_range[1]))
+    layer.contrast_limits = (low, high)
+
+
 def transform_matrix(value) -> np.ndarray:
     """A layer's scale/translate/rotate/shear (arrays) or affine (a transform) as an array."""
     return np.asarray(getattr(value, "affine_matrix", value), dtype=float)

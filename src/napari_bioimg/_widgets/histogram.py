@@ -41,7 +41,14 @@ from .. import ops
 from ._axes import axis_names
 from ._dock import scroll_layout
 from ._layers import finite_extremes as _extremes
-from ._layers import is_preview, layer_data, length_unit, spatial_scale, subsample
+from ._layers import (
+    is_preview,
+    layer_data,
+    length_unit,
+    set_contrast_limits,
+    spatial_scale,
+    subsample,
+)
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from .operation import OPEN_WIDGETS, OperationWidget
 
@@ -700,12 +707,7 @@ class HistogramDock(QWidget):
         layer = self._layer
         if high <= low:  # e.g. percentiles of an image that is mostly one value
             high = low + (1.0 if np.dtype(layer.dtype).kind in "iub" else self._min_gap())
-        if low < layer.contrast_limits_range[0] or high > layer.contrast_limits_range[1]:
-            layer.contrast_limits_range = (
-                min(low, layer.contrast_limits_range[0]),
-                max(high, layer.contrast_limits_range[1]),
-            )
-        layer.contrast_limits = (low, high)
+        set_contrast_limits(layer, low, high)
 
     def set_limits_from_percentiles(self, lower: float, upper: float):
         """Set the contrast limits to two percentiles of the counted values.

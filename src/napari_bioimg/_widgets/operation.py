@@ -57,6 +57,7 @@ from ._layers import (
     reset_all_keeping,
     reset_keeping,
     result_axes,
+    set_contrast_limits,
     spatial_scale,
     transform_matrix,
 )
@@ -1009,9 +1010,7 @@ def _reset_contrast_limits(layer: Image, result) -> None:
     low, high = (float(v) for v in extremes)
     if low == high:
         high = low + 1.0  # (napari's limits of a constant image)
-    if low < layer.contrast_limits_range[0] or high > layer.contrast_limits_range[1]:
-        layer.contrast_limits_range = (low, high)
-    layer.contrast_limits = (low, high)
+    set_contrast_limits(layer, low, high)
 
 
 class OperationError(Exception):

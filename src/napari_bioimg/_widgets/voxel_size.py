@@ -170,7 +170,6 @@ class VoxelSizeWidget(QWidget):
         layout.addWidget(self._hint)
         layout.addLayout(buttons)
         layout.addWidget(self._status)
-        layout.addStretch(1)  # the controls stay at the top of a taller dock
         layout.addStretch(1)
 
         self._apply.clicked.connect(self._on_apply_clicked)

@@ -121,6 +121,19 @@ def per_colour(function):
     return each
 
 
+def beyond_float(first: int, last: int) -> bool:
+    """Whether integers from ``first`` to ``last`` reach past 2**53, where floats skip some.
+
+    float64 holds every integer up to 2**53 only: values beyond round together.
+    """
+    return max(abs(first), abs(last)) > 2**53
+
+
+def exact_offsets(array: np.ndarray, first: int) -> np.ndarray:
+    """``array - first`` exactly, as uint64 (modulo 2**64: int64 values too)."""
+    return array.astype(np.uint64) - np.uint64(first % 2**64)
+
+
 def _binary(array: np.ndarray) -> bool:
     """Whether ``array`` holds only 0 and 1 (or is bool)."""
     return array.dtype == bool or bool(np.all((array == 0) | (array == 1)))

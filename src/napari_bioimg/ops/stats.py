@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._checks import as_image
+from ._checks import as_image, beyond_float, exact_offsets
 
 __all__ = ["histogram", "insight", "percentile_range"]
 
@@ -55,7 +55,7 @@ def histogram(image, *, bins: int = 256, range: tuple[float, float] | None = Non
                 return counts.astype(np.int64), edges
         if values.dtype.kind in "iu" and values.size:
             first, last = int(values.min()), int(values.max())
-            if max(abs(first), abs(last)) > 2**53:
+            if beyond_float(first, last):
                 return _offset_histogram(values, first, last, bins)
         range = (float(values.min()), float(values.max()))  # noqa: A001
     if values.dtype.kind == "f" and values.dtype.itemsize < 8 and range[1] - range[0] > 1e37:
@@ -75,8 +75,7 @@ def _offset_histogram(values: np.ndarray, first: int, last: int, bins: int):
     Their floats round together (numpy's bins of them failed: "Too many bins");
     the offsets are exact integers, counted over ``bins`` bins of their span.
     """
-    # (modulo 2**64 in uint64: exact offsets of int64 values too)
-    offsets = values.astype(np.uint64) - np.uint64(first % 2**64)
+    offsets = exact_offsets(values, first)
     counts, edges = np.histogram(offsets, bins=bins, range=(0.0, float(last - first)))
     return counts.astype(np.int64), edges + float(first)
 

@@ -14,7 +14,7 @@ from scipy import ndimage as ndi
 from skimage import filters as skfilters
 from skimage.exposure import histogram
 
-from ._checks import as_image, check_choice, check_header
+from ._checks import as_image, beyond_float, check_choice, check_header, exact_offsets
 from ._kernels import n_threads, thread_pool
 
 __all__ = [
@@ -422,11 +422,11 @@ def threshold(image, *, method: str = "otsu", value: float | None = None) -> np.
         return _above(array, int(value))  # (as given: float64 rounds integers past 2**53)
     if method != "manual" and array.dtype.kind in "iu" and array.dtype.itemsize == 8:
         first, last = int(array.min()), int(array.max())
-        if max(abs(first), abs(last)) > 2**53 and first != last:
+        if beyond_float(first, last) and first != last:
             # Values past 2**53 round together as floats, and so would their threshold:
             # threshold the exact offsets from the minimum (every method is unchanged
-            # by a shift of the values). (Modulo 2**64 in uint64: int64 ones too.)
-            offsets = array.astype(np.uint64) - np.uint64(first % 2**64)
+            # by a shift of the values).
+            offsets = exact_offsets(array, first)
             return _above(offsets, threshold_value(offsets, method=method))
     return _above(array, threshold_value(array, method=method, value=value))
 

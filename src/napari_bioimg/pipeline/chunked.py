@@ -27,7 +27,7 @@ from functools import partial
 
 import numpy as np
 
-from ..ops._checks import image_axes, looks_rgb, spatial_spacing
+from ..ops._checks import beyond_float, image_axes, looks_rgb, spatial_spacing
 from ..ops.planes import run_piece
 from ..ops.registry import BUILTIN_NAMES, Operation, import_operation
 from ..ops.threshold import (
@@ -223,7 +223,7 @@ def _global_threshold(da, data, parameters: dict) -> float | int | None:
     first, last = int(present[0]), int(present[-1])
     if first == last:  # constant: the in-memory error message, from a tiny image
         threshold_value(np.full((1, 2), low + first, dtype=work.dtype), method=method)
-    if max(abs(low + first), abs(low + last)) > 2**53:
+    if beyond_float(low + first, low + last):
         # as in memory (ops.threshold): the threshold of the exact offsets from the
         # minimum, as an exact integer level (their floats round together)
         offsets = np.arange(last - first + 1)

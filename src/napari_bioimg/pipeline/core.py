@@ -322,12 +322,9 @@ class Pipeline:
         """
         if not self._steps:
             return Pipeline()
-        return Pipeline(self._steps[: self.index(step) + 1])._needed()
-
-    def _needed(self) -> "Pipeline":
-        """:meth:`making` of the last step."""
-        needed = {step.id for step in self._chain()}
-        return Pipeline(step for step in self._steps if step.id in needed)
+        upto = Pipeline(self._steps[: self.index(step) + 1])
+        needed = {kept.id for kept in upto._chain()}
+        return Pipeline(kept for kept in upto if kept.id in needed)
 
     def frame_step(self) -> int:
         """How many input frames one frame of the result spans.
