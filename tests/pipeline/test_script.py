@@ -537,3 +537,20 @@ def test_labels_made_in_the_pipeline_are_resampled_by_nearest_neighbours_by_both
         expected, ops.resample_isotropic(labels, order=1, spacing=(2.0, 0.5, 0.5))
     )
     np.testing.assert_array_equal(tifffile.imread(written), expected)
+
+
+def test_a_side_branch_is_left_out_of_the_script_as_run_leaves_it_out(tmp_path, inputs):
+    """A projection of the 2D input, applied between the smoothing and its threshold,
+    would fail (and its result be thrown away): neither the CLI nor the script runs it."""
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0, step_id="smooth")
+    pipeline.add("project", source="input", step_id="side")
+    pipeline.add("threshold", method="otsu", source="smooth", step_id="mask")
+    written = same_file_by_cli_and_script(tmp_path, pipeline, inputs / "blobs.tif")
+    blobs = tifffile.imread(inputs / "blobs.tif")
+    np.testing.assert_array_equal(
+        tifffile.imread(written) > 0, ops.threshold(ops.gaussian(blobs, sigma=1.0), method="otsu")
+    )
+    source = (tmp_path / "pipeline.py").read_text()
+    assert "ops.project" not in source
+    assert "step3 = ops.threshold(step1, " in source  # (numbered as in the file)

@@ -173,7 +173,14 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
     # Parameters that differ on a labels input (a resampling's order: labels are
     # resampled by nearest neighbours, as in napari) are chosen when the script runs.
     on_images, on_labels = pipeline.for_input("image"), pipeline.for_input("labels")
+    # As ``napari-bioimg run``: a side branch (a step the result does not come
+    # from) is left out; the steps keep their numbers in the pipeline file.
+    needed = {step.id for step in pipeline.making()}
     for index, step in enumerate(pipeline.steps):
+        if step.id not in needed:
+            body.append(f"# (step {index + 1}, {step.operation}, left out: the result "
+                        "does not come from it)")
+            continue
         op = pipeline.operation(index)
         where = f"step {index + 1} ({step.operation})"
         function = _function_name(op, where, imports)
