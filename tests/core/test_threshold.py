@@ -80,6 +80,23 @@ def test_bad_input_says_what_is_wrong(image, kwargs, word):
             threshold_histogram(image, kwargs["method"])
 
 
+def test_li_and_mean_read_values_too_close_for_bins_as_scikit_image_does():
+    """They bin nothing, so 1 beside 1 + 2**-52 is no reason to refuse them."""
+    image = np.array([[1.0, 1.0 + 2**-52], [1.0, 1.0]])
+    for method in ("li", "mean"):
+        expected = getattr(skfilters, f"threshold_{method}")(image)
+        assert threshold_value(image, method=method) == expected
+        np.testing.assert_array_equal(ops.threshold(image, method=method), image > expected)
+
+
+def test_li_of_int8_with_negative_values_is_that_of_the_same_values_as_floats():
+    """scikit-image's threshold_li of the int8 array is NaN (an empty mask)."""
+    image = np.random.default_rng(0).integers(-128, 127, (50, 50)).astype(np.int8)
+    expected = skfilters.threshold_li(image.astype(np.float64))
+    assert threshold_value(image, method="li") == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_array_equal(ops.threshold(image, method="li"), image > expected)
+
+
 def _minimum_or_error(function, image):
     try:
         return function(image)

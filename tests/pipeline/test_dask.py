@@ -208,6 +208,25 @@ def test_64_bit_values_past_2_to_the_53_threshold_as_in_memory(method, dtype, fi
     np.testing.assert_array_equal(expected[:, 0], np.arange(20) < 10)  # (the +100 rows)
 
 
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+@pytest.mark.parametrize(("dtype", "first"), [(np.uint64, 2**63 + 10), (np.int64, -(2**62))])
+def test_a_manual_integer_level_past_2_to_the_53_stays_exact(tmp_path, suffix, dtype, first):
+    """As a float (the registry's cast), first + 1 rounded to first: a value equal to
+    the level was taken as above it."""
+    image = np.arange(12, dtype=dtype).reshape(3, 4) + dtype(first)
+    level = first + 5
+    pipeline = Pipeline()
+    pipeline.add("threshold", method="manual", value=level)
+    assert pipeline[0].parameters["value"] == level
+    pipeline.save(tmp_path / f"p{suffix}")
+    loaded = Pipeline.load(tmp_path / f"p{suffix}")
+    expected = np.arange(12).reshape(3, 4) > 5  # (compared as integers)
+    for kept in (pipeline, loaded):
+        np.testing.assert_array_equal(kept.run(image), expected)
+        chunked = kept.run_dask(da.from_array(image, chunks=(2, 2)))
+        np.testing.assert_array_equal(chunked.compute(), expected)
+
+
 def halves(image, k: int = 2):
     """A subsampling function, wrongly registered with a halo (module-level: importable)."""
     return image[..., ::k, ::k]

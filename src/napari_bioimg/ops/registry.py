@@ -136,6 +136,11 @@ class Parameter:
             isinstance(value, float | np.floating) and not float(value).is_integer()
         ):
             raise TypeError(f"parameter {self.name!r} must be an integer, got {value!r}")
+        if (
+            cast is float and self.unit == "none" and isinstance(value, int | np.integer)
+            and abs(int(value)) > 2**53 and float(value) != int(value)
+        ):  # (a threshold among 64-bit integers past 2**53: as a float it would round)
+            return int(value)
         try:
             return cast(value)
         except OverflowError:  # (an integer of hundreds of digits as a float)

@@ -196,7 +196,9 @@ def _global_threshold(da, data, parameters: dict) -> float | int | None:
     """Return the threshold of the whole array, or None to threshold it in memory."""
     method, value = parameters["method"], parameters["value"]
     if method == "manual":
-        return threshold_value(np.zeros((1, 1)), method=method, value=value)
+        level = threshold_value(np.zeros((1, 1)), method=method, value=value)  # (its checks)
+        # (an integer as given: as a float, one past 2**53 would round)
+        return value if isinstance(value, int | np.integer) else level
     if data.dtype == bool:  # thresholded as floats, as in memory (ops.threshold)
         data = data.astype(np.float64)
     if data.dtype.kind not in "iuf" or not reads_histogram(method, data.dtype):
