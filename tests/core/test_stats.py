@@ -76,7 +76,8 @@ def test_insight(mitosis):
     assert info["shape"] == mitosis.shape and info["dtype"] == "uint8"
     assert info["min"] == mitosis.min() and info["max"] == mitosis.max()
     assert info["mean"] == pytest.approx(mitosis.mean())
-    assert info["std"] == pytest.approx(mitosis.std())
+    assert info["std"] == pytest.approx(mitosis.std(ddof=1))  # (n - 1: ImageJ's StdDev)
+    assert ops.insight(np.array([[5.0]]))["std"] == 0.0  # (one value: ImageJ's 0)
     assert info["percentiles"][50.0] == pytest.approx(np.median(mitosis))
     assert info["spacing"] == (0.5, 0.5)
 
@@ -92,9 +93,9 @@ def test_float32_values_near_their_limit_are_binned_and_summed_in_float64():
     assert counts.sum() == 4
     huge = np.array([[1e300, -1e300], [1e300, -1e300]])
     summary = ops.insight(huge)
-    assert summary["std"] == pytest.approx(1e300) and summary["mean"] == 0.0
-    small = np.array([[1.0, 3.0]])  # (no scaling: exact as before)
-    assert (ops.insight(small)["mean"], ops.insight(small)["std"]) == (2.0, 1.0)
+    assert summary["std"] == pytest.approx(1e300 * np.sqrt(4 / 3)) and summary["mean"] == 0.0
+    small = np.array([[1.0, 3.0]])  # (no scaling: exact as before; n - 1 = 1)
+    assert (ops.insight(small)["mean"], ops.insight(small)["std"]) == (2.0, np.sqrt(2.0))
 
 
 def test_insight_tells_the_images_own_dtype():

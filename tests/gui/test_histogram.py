@@ -412,7 +412,7 @@ def test_the_statistics_are_of_what_the_bars_count(viewer, qtbot, banana):
         assert widget._insight["min"].text() == str(plane.min())
         assert widget._insight["max"].text() == str(plane.max())
         assert float(widget._insight["mean"].text()) == pytest.approx(plane.mean(), rel=1e-5)
-        assert float(widget._insight["std"].text()) == pytest.approx(plane.std(), rel=1e-5)
+        assert float(widget._insight["std"].text()) == pytest.approx(plane.std(ddof=1), rel=1e-5)
     assert banana[0].max() != banana.max()  # (the case: a plane's numbers differ)
     widget.scope = STACK
     wait_idle(qtbot, widget)

@@ -102,8 +102,9 @@ def insight(image, *, percentiles: Sequence[float] = (1.0, 50.0, 99.0), spacing=
     -------
     dict
         ``shape``, ``dtype``, ``min``, ``max``, ``mean``, ``std`` (of the finite
-        values), ``percentiles`` (mapping percentile -> value), ``nonfinite``
-        (count of NaN/inf) and ``spacing`` (as given, or None).
+        values; the sample standard deviation, n - 1 in the denominator, as
+        ImageJ/Fiji's StdDev; 0 for one value), ``percentiles`` (mapping
+        percentile -> value), ``nonfinite`` (count of NaN/inf) and ``spacing`` (as given, or None).
     """
     array = as_image(image, allow_rgb=True)
     values = _finite_values(array)
@@ -119,7 +120,7 @@ def insight(image, *, percentiles: Sequence[float] = (1.0, 50.0, 99.0), spacing=
         "min": low,
         "max": high,
         "mean": float(as_float.mean()) * scale,
-        "std": float(as_float.std()) * scale,
+        "std": float(as_float.std(ddof=1 if as_float.size > 1 else 0)) * scale,
         "percentiles": {float(p): float(v) for p, v in zip(percentiles, found, strict=True)},
         "nonfinite": int(array.size - values.size),
         "spacing": None if spacing is None else tuple(float(s) for s in spacing),
