@@ -388,3 +388,37 @@ def test_a_guessed_slice_distance_gets_a_note_from_run_and_scripts(tmp_path):
                              capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0, ran.stderr
         assert (note in ran.stderr) is noted
+
+
+def test_naming_frames_z_gets_a_note_of_the_pixel_width_taken_as_z(tmp_path):
+    """set_axis_role z on a time-lapse gives it the pixel width as slice distance: a
+    guess, which the sizes in 3D read (it was written and used without a word)."""
+    from napari_bioimg.pipeline.batch import process_file
+
+    blobs = tifffile.imread(data_path("blobs.tif"))
+    frames = tmp_path / "frames.tif"
+    tifffile.imwrite(frames, np.stack([blobs, blobs[::-1], blobs[:, ::-1]]), imagej=True,
+                     resolution=(2.0, 2.0), metadata={"axes": "TYX", "unit": "um"})
+    as_z = Pipeline()
+    as_z.add("set_axis_role", role="z")
+    as_z.add("gaussian", sigma=1.0)
+    note = ("gaussian sigma read the pixel width 0.5 µm as z, as set_axis_role named the "
+            "axis z (add a set_voxel_size step with z)")
+    assert note in process_file(as_z, frames, tmp_path / "a.tif").message
+    smooth_first = Pipeline()  # (the frames smoothed one by one: no z read)
+    smooth_first.add("gaussian", sigma=1.0)
+    smooth_first.add("set_axis_role", role="z")
+    z_set = Pipeline()
+    z_set.add("set_axis_role", role="z")
+    z_set.add("set_voxel_size", z=3.0, y=0.5, x=0.5)
+    z_set.add("gaussian", sigma=1.0)
+    for pipeline in (smooth_first, z_set):
+        result = process_file(pipeline, frames, tmp_path / "b.tif", overwrite=True)
+        assert result.status == "written" and result.message == "", result.message
+    for pipeline, noted in ((as_z, True), (smooth_first, False)):
+        script = tmp_path / "as_z.py"
+        script.write_text(pipeline.to_python())
+        ran = subprocess.run([sys.executable, str(script), str(frames), str(tmp_path / "c.tif")],
+                             capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert (note in ran.stderr) is noted, ran.stderr

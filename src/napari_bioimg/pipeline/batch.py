@@ -153,6 +153,8 @@ def process_file(
     note = uncalibrated_note(pipeline) if in_pixels(spacing, unit) else ""
     if z_guessed and not note:
         note = guessed_z_note(pipeline, f"{spacing[0]:g}" + (f" {unit}" if unit else ""))
+    if len(spacing) < 3 and not note:
+        note = role_z_note(pipeline, f"{spacing[-1]:g}" + (f" {unit}" if unit else ""))
     try:
         # (labels resampled by nearest neighbours, as the widgets do)
         steps = pipeline.for_input(kind)
@@ -212,25 +214,47 @@ def guessed_z_note(pipeline: Pipeline, z: str) -> str:
     )
 
 
-def _sizes_read(pipeline: Pipeline, z: bool = False) -> list[str]:
+def role_z_note(pipeline: Pipeline, width: str) -> str:
+    """What naming a file's frames or leading axis z means for ``pipeline`` ("" if nothing).
+
+    ``width``: the pixel width as written in the note (``"0.5 µm"``). For a file
+    whose leading axis is not z (frames, or a stack of planes without a z): a
+    ``set_axis_role`` step naming it z takes the pixel width as the slice
+    distance (:func:`.spacing.spacing_after`), a guess that the sizes in 3D and
+    resampling to isotropic voxels after it read.
+    """
+    sizes = _sizes_read(pipeline, z=True, after_role_z=True)
+    if not sizes:
+        return ""
+    return (
+        f"the slice distance is not in the file: {', '.join(sizes)} read the pixel width "
+        f"{width} as z, as set_axis_role named the axis z (add a set_voxel_size step with z)"
+    )
+
+
+def _sizes_read(pipeline: Pipeline, z: bool = False, after_role_z: bool = False) -> list[str]:
     """The sizes (``"gaussian sigma"``) that read the input's voxel size (its ``z``).
 
     Not those after a ``set_voxel_size`` step (one that sets ``z``, for ``z``), nor,
     for ``z``, those after the axis is named t or channel (frames or channels are
     filtered one by one, in 2D). With ``z``, resampling to isotropic voxels reads it too.
+    With ``after_role_z``, only those after a ``set_axis_role`` step naming z.
     """
     after_set = set()  # steps reading a voxel size set by a set_voxel_size step
+    after_role = set()  # steps after a set_axis_role step naming z
     for step in pipeline:
         sets = step.operation == "set_voxel_size" and (
             not z or step.parameters.get("z") is not None
         )
-        no_z = step.operation == "set_axis_role" and step.parameters.get("role") != "z"
-        sets = sets or (z and no_z)
+        role = step.operation == "set_axis_role" and step.parameters.get("role")
+        sets = sets or (z and role not in (False, "z"))
         if sets or step.source in after_set:
             after_set.add(step.id)
+        elif role == "z" or step.source in after_role:
+            after_role.add(step.id)
     sizes = []
     for index, step in enumerate(pipeline):
-        if step.id in after_set:
+        if step.id in after_set or (after_role_z and step.id not in after_role):
             continue
         if z and step.operation == "resample_isotropic":
             sizes.append("resample_isotropic")

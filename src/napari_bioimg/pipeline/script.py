@@ -80,7 +80,7 @@ if __name__ == "__main__":
 
 def _uncalibrated_check(pipeline: Pipeline) -> str:
     """The script's note for files without a voxel size, as ``napari-bioimg run`` prints it."""
-    from .batch import guessed_z_note, uncalibrated_note
+    from .batch import guessed_z_note, role_z_note, uncalibrated_note
 
     check = ""
     note = uncalibrated_note(pipeline)
@@ -95,6 +95,14 @@ def _uncalibrated_check(pipeline: Pipeline) -> str:
             f"    if z_guessed{' and not in_pixels(spacing, unit)' if note else ''}:\n"
             f"        z = f\"{{spacing[0]:g}}\" + (f\" {{unit}}\" if unit else \"\")\n"
             f"        print({_literal('note: ' + before)} + z + {_literal(after)}, "
+            "file=sys.stderr)\n"
+        )
+    before, _, after = role_z_note(pipeline, "\0").partition("\0")
+    if before:  # (a file without z whose leading axis a step names z)
+        check += (
+            f"    if len(spacing) < 3{' and not in_pixels(spacing, unit)' if note else ''}:\n"
+            f"        width = f\"{{spacing[-1]:g}}\" + (f\" {{unit}}\" if unit else \"\")\n"
+            f"        print({_literal('note: ' + before)} + width + {_literal(after)}, "
             "file=sys.stderr)\n"
         )
     return check
