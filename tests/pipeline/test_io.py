@@ -71,6 +71,25 @@ def test_channels_are_processed_separately_and_written_as_imagej_channels(tmp_pa
     np.testing.assert_array_equal(again, result)
 
 
+def test_channel_names_are_written_where_fiji_reads_them(tmp_path):
+    from napari_bioimg.pipeline.io import read_image_guess
+
+    planes = np.arange(2 * 6 * 7, dtype=np.uint16).reshape(2, 6, 7)
+    write_image(tmp_path / "two.tif", planes, (0.5, 0.5), "µm", 0, channel_names=["DAPI", "GFP"])
+    assert read_image_guess(tmp_path / "two.tif")[7] == ["DAPI", "GFP"]
+    with tifffile.TiffFile(tmp_path / "two.tif") as tif:
+        assert tif.imagej_metadata["Labels"] == ["DAPI", "GFP"]
+    # ImageJ's Labels name planes: a z-stack of channels, or a count that is not the
+    # channels', would name slices wrongly, so the names are left out
+    stack = np.zeros((2, 3, 6, 7), np.uint16)
+    write_image(tmp_path / "stack.tif", stack, (2.0, 0.5, 0.5), "µm", 0, channel_names=["a", "b"])
+    write_image(tmp_path / "three.tif", planes, (0.5, 0.5), "µm", 0, channel_names=["a", "b", "c"])
+    for name in ("stack.tif", "three.tif"):
+        assert read_image_guess(tmp_path / name)[7] is None
+        with tifffile.TiffFile(tmp_path / name) as tif:
+            assert "Labels" not in tif.imagej_metadata
+
+
 def test_real_image_voxel_size():
     image, spacing, unit, channel_axis, _ = read_image(data_path("banana") / "banana0010.tif")
     assert image.shape == (384, 384)

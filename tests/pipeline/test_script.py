@@ -11,6 +11,7 @@ import tifffile
 
 from napari_bioimg import ops
 from napari_bioimg.cli import main
+from napari_bioimg.io_tiff import read_tiff
 from napari_bioimg.pipeline import Pipeline
 
 from ..conftest import data_path
@@ -40,7 +41,7 @@ def inputs(tmp_path):
                      metadata={"axes": "ZYX", "spacing": 0.75, "unit": "um"})
     channels = rng.integers(0, 255, (2, 24, 26)).astype(np.uint8)
     tifffile.imwrite(folder / "two channels.tif", channels, imagej=True,
-                     metadata={"axes": "CYX"})
+                     metadata={"axes": "CYX", "Labels": ["DAPI", "GFP"]})
     return folder
 
 
@@ -85,6 +86,10 @@ def test_script_writes_the_same_bytes_as_the_cli(tmp_path, inputs, capsys):
     ).read_bytes()
     labels = tifffile.imread(tmp_path / "cli" / "stack.tif")
     assert labels.shape == (13, 30, 32)  # z resampled from 0.75 to 0.25
+    # the channels keep their names (napari-bioimg names the layers after them)
+    channels = read_tiff(tmp_path / "cli" / "two channels.tif")
+    assert channels.extra["channel_names"] == ["DAPI", "GFP"]
+    assert channels.data.shape == (2, 24, 26)
     assert labels.max() >= 1
 
 

@@ -145,8 +145,8 @@ def process_file(
     except Exception as error:  # e.g. a user operation's module missing on a worker
         return _failed(input_path, output, "cannot load the pipeline", error)
     try:
-        image, spacing, unit, channel_axis, frames, z_guessed, kind = read_image_guess(
-            input_path
+        image, spacing, unit, channel_axis, frames, z_guessed, kind, names = (
+            read_image_guess(input_path)
         )
     except Exception as error:  # any unreadable file is reported, the batch goes on
         return _failed(input_path, output, "cannot read it", error)
@@ -172,7 +172,9 @@ def process_file(
         unit = pipeline.result_unit(unit)  # (a set_voxel_size step may name another)
         # masks and labels marked as such: napari-bioimg opens them as labels layers
         labels = pipeline.result_kind(kind) == "labels"
-        write_image(partial, result, spacing, unit, channel_axis, rgb, frames, labels=labels)
+        write_image(
+            partial, result, spacing, unit, channel_axis, rgb, frames, labels, names
+        )
         os.replace(partial, output)
     except Exception as error:
         partial.unlink(missing_ok=True)

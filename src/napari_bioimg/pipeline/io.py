@@ -68,12 +68,13 @@ def read_image(path):
 
 
 def read_image_guess(path):
-    """:func:`read_image`, whether the slice distance was guessed, and the layer kind.
+    """:func:`read_image`, whether z was guessed, the layer kind and the channel names.
 
     The guess is Fiji's: 1.0 in a multi-page file, the pixel width for a folder
     of slices; always False for 2D images. The kind is ``"labels"`` for integer
     data written from a labels layer (napari-bioimg opens it as one), else
-    ``"image"``.
+    ``"image"``. The channel names (``["DAPI", "GFP"]``, OME or ImageJ's
+    ``Labels``) are None when the file names none.
     """
     image = read_stack(path) if os.path.isdir(path) else read_tiff(path)
     guessed = len(image.spatial_spacing) == 3 and not image.extra.get("z_spacing_known", True)
@@ -81,6 +82,7 @@ def read_image_guess(path):
     return (
         image.data, image.spatial_spacing, image.unit, image.extra["channel_axis"],
         image.frame_interval, guessed, "labels" if labels else "image",
+        image.extra.get("channel_names"),
     )
 
 
@@ -149,7 +151,7 @@ def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=No
 
 def write_image(
     path, image, spacing=None, unit=None, channel_axis=None, rgb=None, frame_interval=None,
-    labels=False,
+    labels=False, channel_names=None,
 ):
     """Write ``image`` with its voxel size: an ImageJ TIFF when the dtype allows.
 
@@ -177,6 +179,11 @@ def write_image(
         description), which napari-bioimg's reader opens as one; the masks of
         an RGB image's colours are written as channels (one labels layer,
         channels first, as the widgets show them).
+    channel_names : sequence of str, optional
+        One name per channel (``channel_axis`` 0), written as ImageJ's
+        ``Labels`` where Fiji reads them as channel names: an ImageJ file of
+        one plane per channel (no z or time). Left out elsewhere, or when
+        their number is not the number of channels.
     """
     data = np.asarray(image)
     if data.ndim < 2:
@@ -210,6 +217,10 @@ def write_image(
     metadata = {"axes": axes}
     if labels:
         metadata["napari_layer"] = "labels"
+    if channels and imagej and axes == "CYX" and channel_names is not None and (
+        len(channel_names) == data.shape[0]
+    ):  # (ImageJ's Labels name planes: channel names only when each channel is one)
+        metadata["Labels"] = [str(name) for name in channel_names]
     options = {"photometric": "rgb" if rgb else "minisblack"}
     if spatial == 3 and spacing is not None:
         metadata["spacing"] = float(spacing[0])

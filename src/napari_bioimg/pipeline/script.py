@@ -60,8 +60,8 @@ if __name__ == "__main__":
     if not os.path.exists(sys.argv[1]):
         sys.exit(f"{sys.argv[1]}: no such file or folder")
     try:
-        image, spacing, unit, channel_axis, frames, z_guessed, kind = read_image_guess(
-            sys.argv[1]
+        image, spacing, unit, channel_axis, frames, z_guessed, kind, names = (
+            read_image_guess(sys.argv[1])
         )
     except Exception as error:  # (not a TIFF, a corrupt file: zlib.error, ...)
         sys.exit(f"cannot read {sys.argv[1]}: {error}")
@@ -74,7 +74,9 @@ if __name__ == "__main__":
     result, channel_axis, frames = result_axes(
         result, spacing, channel_axis, frames, role={role}, rgb=rgb
     )
-    write_image(sys.argv[2], result, spacing, unit, channel_axis, rgb, frames, labels={labels})
+    write_image(
+        sys.argv[2], result, spacing, unit, channel_axis, rgb, frames, {labels}, names
+    )
 '''
 
 
