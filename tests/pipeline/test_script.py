@@ -422,8 +422,8 @@ def test_labels_files_are_resampled_by_nearest_neighbours_and_stay_labels(tmp_pa
     folder.mkdir()
     write_image(folder / "cells.tif", labels, (2.0, 0.5, 0.5), "µm", labels=True)
     write_image(folder / "image.tif", labels, (2.0, 0.5, 0.5), "µm")  # the same, unmarked
-    assert read_image_guess(folder / "cells.tif")[-1] == "labels"
-    assert read_image_guess(folder / "image.tif")[-1] == "image"
+    assert read_image_guess(folder / "cells.tif")[6] == "labels"
+    assert read_image_guess(folder / "image.tif")[6] == "image"
 
     resample = Pipeline()
     resample.add("crop", start=[0, 1, 1], stop=[4, 19, 21])
