@@ -315,6 +315,7 @@ def test_closing_the_dock_disconnects_everything(viewer, stack):
         viewer.layers.events.inserted,
         viewer.layers.events.removed,
         viewer.layers.selection.events.changed,
+        xz.canvas.events.size,
     ]
     for emitter in emitters:
         assert not any(cb in emitter.callbacks for cb in ours)
@@ -515,3 +516,41 @@ def test_the_dock_asks_for_at_most_two_fifths_of_the_window(make_napari_viewer, 
     # the main view is fitted to its narrower canvas: the whole stack's width is seen
     width = stack.shape[-1] * 1.5625
     assert viewer.scene.camera.zoom * width <= canvas.width() + 1
+
+
+def _framed(widget, name):
+    """(seen whole, filling the pane): the stack in view ``name`` against its canvas."""
+    model = widget.view_model(name)
+    shown = np.asarray(widget.view_extent(name)) * model.scene.camera.zoom  # screen pixels
+    canvas = np.asarray(model.canvas.size)  # (height, width)
+    return bool(np.all(shown <= canvas + 1)), bool(np.max(shown / canvas) > 0.9)
+
+
+def test_the_views_are_refitted_when_their_pane_is_resized(make_napari_viewer, qtbot, stack):
+    """Fitted on show only: the dock narrowed later (napari's resizeDocks, a dragged
+    edge) cut the YZ stack off, and widened again left it small in the middle."""
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1400, 900)
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    yz = widget.view_model("yz")
+    qtbot.wait(300)
+    assert _framed(widget, "yz") == (True, True)
+    for width in (300, 560):  # narrower, then wider again
+        before = yz.canvas.size
+        window.resizeDocks([widget.dock_widget()], [width], Qt.Orientation.Horizontal)
+        qtbot.waitUntil(lambda before=before: yz.canvas.size != before, timeout=5000)
+        assert _framed(widget, "yz") == (True, True), width
+    # zoomed or panned by hand: kept as the user left it
+    yz.scene.camera.zoom = 4.0
+    xz = widget.view_model("xz")
+    xz.scene.camera.center = tuple(np.asarray(xz.scene.camera.center) + (0.0, 20.0, 20.0))
+    xz_center = xz.scene.camera.center
+    before = yz.canvas.size
+    window.resizeDocks([widget.dock_widget()], [320], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: yz.canvas.size != before, timeout=5000)
+    assert yz.scene.camera.zoom == pytest.approx(4.0)
+    assert xz.scene.camera.center == pytest.approx(xz_center)

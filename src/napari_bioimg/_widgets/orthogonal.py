@@ -192,6 +192,7 @@ class OrthogonalViews(QWidget):
         self._shown: list[Layer] = []
         self._copies: dict[str, dict[int, Layer]] = {"xz": {}, "yz": {}}
         self._fitted_box: np.ndarray | None = None  # (the world box the views were fitted to)
+        self._fits: dict[str, tuple] = {}  # view -> (camera center, zoom) its last fit gave
 
         self._crosshair_box = QCheckBox("crosshair")
         self._crosshair_box.setChecked(True)
@@ -235,9 +236,13 @@ class OrthogonalViews(QWidget):
         ]
         for name in ("xz", "yz"):
             model = self._state.models[name]
-            self._state.connections.append(
-                (model.dims.events.point, partial(weak_callback(self._on_view_point), name))
-            )
+            self._state.connections += [
+                (model.dims.events.point, partial(weak_callback(self._on_view_point), name)),
+                # the model's canvas size, which napari sets from the vispy canvas' resize
+                # and reset_view reads: a callback on that resize would run before napari's
+                # (vispy calls the newest first) and fit the view to the old size
+                (model.canvas.events.size, partial(weak_callback(self._on_view_resized), name)),
+            ]
         for emitter, callback in self._state.connections:
             emitter.connect(callback)
         for name in VIEWS:
@@ -324,9 +329,44 @@ class OrthogonalViews(QWidget):
     def reset_views(self) -> None:
         """Fit the shown layers in the XZ and YZ views."""
         if not self.closed:
-            for model in self._state.models.values():
-                model.reset_view()
+            for name in self._state.models:
+                self._fit(name)
             self._fitted_box = self._box() if self._shown else None
+
+    def _fit(self, name: str) -> None:
+        """Fit view ``name`` to its canvas and remember where that put the camera."""
+        camera = self._state.models[name].scene.camera
+        self._state.models[name].reset_view()
+        self._fits[name] = (np.asarray(camera.center, dtype=float), float(camera.zoom))
+
+    def moved_by_hand(self, name: str) -> bool:
+        """True when view ``name`` was zoomed or panned since it was last fitted.
+
+        Half a screen pixel of pan, or a zoom off by more than rounding, counts.
+        Only the displayed axes of the center: napari's 2D camera drops the other.
+        """
+        if name not in self._fits:
+            return False
+        model = self._state.models[name]
+        shown = -model.dims.ndisplay
+        center, zoom = self._fits[name][0][shown:], self._fits[name][1]
+        camera = model.scene.camera
+        now = np.asarray(camera.center, dtype=float)[shown:]
+        return (
+            now.shape != center.shape
+            or not np.isclose(camera.zoom, zoom, rtol=1e-4)
+            or float(np.max(np.abs(now - center), initial=0.0)) * camera.zoom > 0.5
+        )
+
+    def _on_view_resized(self, name: str, event=None) -> None:
+        """Fit view ``name`` to its new canvas size, unless the user framed it by hand.
+
+        Its pane changes size after the dock was shown (napari's resizeDocks, the
+        splitter or the dock's edge dragged, the window resized): the stack stayed
+        framed for the old size, too small or cut off.
+        """
+        if not self.closed and not self.moved_by_hand(name):
+            self._fit(name)
 
     def close_dock(self) -> None:
         """Disconnect every callback, remove the crosshair and close the views."""
