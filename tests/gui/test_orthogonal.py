@@ -315,6 +315,8 @@ def test_closing_the_dock_disconnects_everything(viewer, stack):
         viewer.layers.events.inserted,
         viewer.layers.events.removed,
         viewer.layers.selection.events.changed,
+        viewer.scene.camera.events.zoom,
+        xz.scene.camera.events.zoom,
         xz.canvas.events.size,
     ]
     for emitter in emitters:
@@ -554,3 +556,20 @@ def test_the_views_are_refitted_when_their_pane_is_resized(make_napari_viewer, q
     qtbot.waitUntil(lambda: yz.canvas.size != before, timeout=5000)
     assert yz.scene.camera.zoom == pytest.approx(4.0)
     assert xz.scene.camera.center == pytest.approx(xz_center)
+
+
+def test_the_crosshair_is_two_screen_pixels_thick_at_any_zoom(viewer, stack):
+    """Its width was in world units: under a pixel (gone) zoomed out, fat zoomed in."""
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+
+    def pixels(name):
+        layer = widget.crosshair_layer(name)
+        zoom = widget.view_model(name).scene.camera.zoom
+        return layer.edge_width * layer.scale[-1] * zoom
+
+    for name in ("xy", "xz", "yz"):
+        camera = widget.view_model(name).scene.camera
+        for zoom in (0.05, 20.0):
+            camera.zoom = zoom
+            assert pixels(name) == pytest.approx(2.0), (name, zoom)

@@ -39,6 +39,7 @@ VIEWS = ("xy", "xz", "yz")
 VIEW_AXES = {"xy": (-2, -1, -3), "xz": (-3, -1, -2), "yz": (-2, -3, -1)}
 CROSSHAIR_KEY = "napari_bioimg_crosshair"
 CROSSHAIR_COLOR = "yellow"
+CROSSHAIR_PIXELS = 2.0  # the lines' thickness on screen, at any zoom
 CLICK_TOLERANCE = 4  # canvas pixels a press may move and still be a click
 # Layer attributes copied to the views whenever they change on the original.
 SYNCED = (
@@ -243,6 +244,11 @@ class OrthogonalViews(QWidget):
                 # (vispy calls the newest first) and fit the view to the old size
                 (model.canvas.events.size, partial(weak_callback(self._on_view_resized), name)),
             ]
+        for name in VIEWS:
+            self._state.connections.append((
+                self.view_model(name).scene.camera.events.zoom,
+                partial(weak_callback(self._on_zoom), name),
+            ))
         for emitter, callback in self._state.connections:
             emitter.connect(callback)
         for name in VIEWS:
@@ -752,6 +758,7 @@ class OrthogonalViews(QWidget):
     def _draw_crosshair(self, name: str, model, layer: Vectors | None, extent) -> None:
         """Lines in world units / the smallest spacing, so they are equally thick both ways.
 
+        Their width is :data:`CROSSHAIR_PIXELS` on screen (:meth:`_on_zoom` keeps it).
         The main viewer gets a 2D layer (y, x) shown on every slice, which leaves
         the z slider's step alone; the views get a 3D layer in their plane.
         Vectors rather than Shapes: with napari 0.9 a Shapes layer whose data was
@@ -759,8 +766,7 @@ class OrthogonalViews(QWidget):
         """
         unit = float(np.min(np.asarray(self.spacing()) * extent[2]))  # (world units)
         lines = self.crosshair_lines(name, extent) / unit
-        box = self._box(extent)
-        width = float(np.max(box[1] - box[0])) / 250 / unit
+        width = self._crosshair_width(name, unit)
         if name == "xy":
             lines = lines[:, :, 1:]
         vectors = np.stack([lines[:, 0], lines[:, 1] - lines[:, 0]], axis=1)  # start, direction
@@ -799,6 +805,24 @@ class OrthogonalViews(QWidget):
         if not np.allclose(np.asarray(layer.data), vectors):
             layer.data = vectors
         if not np.isclose(layer.edge_width, width):
+            layer.edge_width = width
+
+    def _crosshair_width(self, name: str, unit: float) -> float:
+        """The edge width giving :data:`CROSSHAIR_PIXELS` screen pixels in view ``name``.
+
+        In the data units of a crosshair scaled by ``unit``. A width in world units
+        vanished when zoomed out (under a pixel) and grew fat when zoomed in.
+        """
+        zoom = float(self.view_model(name).scene.camera.zoom)  # screen pixels per world unit
+        return CROSSHAIR_PIXELS / (unit * zoom) if unit * zoom > 0 else 1.0
+
+    def _on_zoom(self, name: str, event=None) -> None:
+        """View ``name`` was zoomed: keep its crosshair as thick on screen."""
+        layer = self._state.crosshairs.get(name)
+        if self.closed or layer is None:
+            return
+        width = self._crosshair_width(name, float(layer.scale[-1]))
+        if not np.isclose(layer.edge_width, width, rtol=1e-6, atol=0.0):
             layer.edge_width = width
 
     def _add_pending_crosshair(self) -> None:
