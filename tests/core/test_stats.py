@@ -71,6 +71,31 @@ def test_percentile_range_equals_numpy(banana):
         ops.percentile_range(banana, lower=5, upper=120)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.float32])
+def test_percentiles_of_values_far_apart_do_not_wrap(dtype):
+    """numpy interpolates in the values' type: between -20000 and 20000 in int16 the
+    difference wrapped (a median of 32768), as for int8 ±100 and float32 ±3e38."""
+    info = np.iinfo(dtype) if np.dtype(dtype).kind == "i" else np.finfo(dtype)
+    far = int(info.max * 0.8) if np.dtype(dtype).kind == "i" else float(info.max) * 0.8
+    image = np.full((10, 10), -far, dtype)
+    image[:5] = far
+    expected = np.percentile(image.astype(np.float64), [0, 50, 99.825])
+    assert ops.percentile_range(image, lower=0, upper=50) == pytest.approx(tuple(expected[:2]))
+    found = ops.insight(image, percentiles=(0, 50, 99.825))["percentiles"]
+    assert list(found.values()) == pytest.approx(list(expected))
+    assert found[50.0] == 0.0  # (half the values each side: the mean of the two)
+
+
+def test_percentiles_equal_numpys_for_every_dtype():
+    rng = np.random.default_rng(7)
+    percentiles = [0, 0.175, 1, 13.7, 50, 95, 99.825, 100]
+    for dtype in (np.uint8, np.int16, np.uint16, np.float32, np.float64, np.int64, bool):
+        image = (rng.random((37, 41)) * 200 - 50).astype(dtype)
+        found = ops.insight(image, percentiles=percentiles)["percentiles"]
+        expected = np.percentile(image.astype(np.float64), percentiles)
+        np.testing.assert_allclose(list(found.values()), expected, rtol=1e-12, atol=0)
+
+
 def test_insight(mitosis):
     info = ops.insight(mitosis, percentiles=(50,), spacing=(0.5, 0.5))
     assert info["shape"] == mitosis.shape and info["dtype"] == "uint8"
