@@ -253,6 +253,63 @@ def test_register_refuses_a_default_outside_its_range_or_choices():
     assert not {"out_of_range", "not_a_choice"} & names
 
 
+def test_register_refuses_a_default_of_another_type_and_a_bad_halo():
+    """An int parameter defaulting to 2.5 was registered; a pipeline saving it could not
+    be loaded again ("must be an integer, got 2.5"); halo=-1 passed, 2.7 was cut to 2
+    (review 78)."""
+
+    def passes(image, n: int = 2.5):
+        return image
+
+    def switch(image, on: bool = 1):
+        return image
+
+    def sized(image, size: float = "big"):
+        return image
+
+    for function, message in (
+        (passes, "parameter 'n': the default 2.5 is not an integer"),
+        (switch, "parameter 'on': the default 1 is not a bool"),
+        (sized, "parameter 'size': the default 'big' is not a finite number"),
+    ):
+        with pytest.raises(TypeError, match=message):
+            ops.register(function)
+
+    def twice(image, n: int = 2.0, sigma: float = 1):
+        return image
+
+    for halo in (-1, 2.7, True, "1"):
+        with pytest.raises(ValueError, match=f"halo must be a whole number.*{halo!r}"):
+            ops.register(twice, halo=halo)
+    names = {op.name for op in registry.list_operations()}
+    assert not {"passes", "switch", "sized", "twice"} & names
+    ops.register(twice, halo=np.int64(1))  # (an integer default given as 2.0 is one)
+    try:
+        op = ops.get_operation("twice")
+        assert op.defaults() == {"n": 2, "sigma": 1.0}
+        assert type(op.defaults()["n"]) is int and op.halo_for({}, (1.0, 1.0)) == (1, 1)
+    finally:
+        ops.unregister("twice")
+
+
+def test_a_function_with_a_halo_must_keep_the_shape_on_the_whole_image_too():
+    """Pipeline.run and napari-bioimg run took the subsampled result that run_dask, the
+    preview and Apply refuse (review 78)."""
+    from napari_bioimg.pipeline import Pipeline
+
+    def halves(image, k: int = 2):
+        return image[..., ::k, ::k]
+
+    ops.register(halves, halo=0)
+    try:
+        pipeline = Pipeline()
+        pipeline.add("halves")
+        with pytest.raises(ValueError, match=r"halves returned shape \(6, 6\).*without halo"):
+            pipeline.run(np.zeros((12, 12), np.float32))
+    finally:
+        ops.unregister("halves")
+
+
 def test_missing_user_module_gives_a_clear_error():
     with pytest.raises(ValueError, match="not_a_real_module"):
         registry.import_operation("missing_op", "not_a_real_module")

@@ -281,6 +281,14 @@ class Operation:
                 f"{self.name} returned an empty image (shape {tuple(result.shape)}): "
                 "no pixels to show"
             )
+        if self.halo is not None and tuple(result.shape) != tuple(np.shape(image)):
+            # (also on the whole image: run and run_dask, Apply and the preview agree)
+            raise ValueError(
+                f"{self.name} returned shape {tuple(result.shape)} for an image of shape "
+                f"{tuple(np.shape(image))}: an operation registered with a halo is computed "
+                "plane by plane and must keep the shape (register it without halo to "
+                "change it)"
+            )
         return result
 
     def halo_for(
@@ -888,9 +896,23 @@ def _parameter_from(signature_parameter: inspect.Parameter, hint: Any) -> Parame
             )
         return Parameter(name, "choice", default, choices=choices)
     if hint is bool:
-        return Parameter(name, "bool", default)
+        if not isinstance(default, bool | np.bool_):
+            raise TypeError(f"parameter {name!r}: the default {default!r} is not a bool")
+        return Parameter(name, "bool", bool(default))
     if hint in (int, float):
         kind = "int" if hint is int else "float"
+        number = isinstance(default, int | float | np.integer | np.floating) and not (
+            isinstance(default, bool | np.bool_)
+        )
+        if not number or not math.isfinite(default) or (
+            kind == "int" and not float(default).is_integer()
+        ):
+            # (a pipeline saving it could not be loaded: 2.5 is no int)
+            raise TypeError(
+                f"parameter {name!r}: the default {default!r} is not "
+                f"{'an integer' if kind == 'int' else 'a finite number'}"
+            )
+        default = int(default) if kind == "int" else float(default)
         span = max(10.0, 4 * abs(float(default)))
         if kind == "float" and 0 < abs(default) < 1:  # 0.04: 0..1, 1e-3: 0..0.01
             span = 10.0 ** math.ceil(math.log10(4 * abs(float(default))))
@@ -951,6 +973,10 @@ def register(
             for p in listed[1:]
             if p.name != "spacing"
         )
+        if halo is not None and (
+            isinstance(halo, bool) or not isinstance(halo, int | np.integer) or halo < 0
+        ):
+            raise ValueError(f"halo must be a whole number of pixels >= 0, got {halo!r}")
         op_name = name or func.__name__
         if op_name in BUILTIN_NAMES:
             raise ValueError(f"name {op_name!r} is a built-in operation; choose another name")
