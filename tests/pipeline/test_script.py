@@ -64,7 +64,7 @@ def test_script_writes_the_same_bytes_as_the_cli(tmp_path, inputs, capsys):
     assert "step3 = ops.median(step2, radius=1.0, footprint=\"ball\", spacing=spacing2)" in source
     imports = {line for line in source.splitlines() if line.startswith(("import ", "from "))}
     assert imports == {
-        "import os", "import sys", "import numpy as np", "import tifffile",
+        "import os", "import sys", "import traceback", "import numpy as np", "import tifffile",
         "from napari_bioimg import ops", "from napari_bioimg.io_tiff import read_stack, read_tiff",
     }
 
@@ -559,3 +559,37 @@ def test_a_side_branch_is_left_out_of_the_script_as_run_leaves_it_out(tmp_path, 
     source = (tmp_path / "pipeline.py").read_text()
     assert "ops.project" not in source
     assert "step3 = ops.threshold(step1, " in source  # (numbered as in the file)
+
+
+def test_a_script_names_the_failing_step_in_one_line_and_makes_the_output_folder(tmp_path):
+    """A NaN image given to otsu died with a traceback without the step (run says
+    "processing failed: step 2 (threshold): ..."); an output in a folder not yet made
+    died in tifffile, where run makes its output folder (review 78)."""
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.add("threshold", method="otsu")
+    script = tmp_path / "p.py"
+    script.write_text(pipeline.to_python())
+    image = np.random.default_rng(0).random((20, 24))
+    tifffile.imwrite(tmp_path / "good.tif", image.astype(np.float32))
+    image[3, 4] = np.nan
+    tifffile.imwrite(tmp_path / "nan.tif", image)
+
+    def run(source, target):
+        return subprocess.run([sys.executable, str(script), str(source), str(target)],
+                              capture_output=True, text=True, timeout=120)
+
+    completed = run(tmp_path / "nan.tif", tmp_path / "o.tif")
+    assert completed.returncode == 1
+    lines = [x for x in completed.stderr.strip().splitlines() if not x.startswith("note:")]
+    assert len(lines) == 1, completed.stderr
+    assert lines[0].startswith(f"processing {tmp_path / 'nan.tif'} failed at line ")
+    assert "(step2 = ops.threshold(step1, method=\"otsu\"" in lines[0]
+    assert "NaN" in lines[0]
+    assert not (tmp_path / "o.tif").exists()
+    target = tmp_path / "new" / "folder" / "o.tif"
+    completed = run(tmp_path / "good.tif", target)
+    assert completed.returncode == 0, completed.stderr
+    good = tifffile.imread(tmp_path / "good.tif")
+    expected = ops.threshold(ops.gaussian(good, sigma=1.0), method="otsu")
+    np.testing.assert_array_equal(tifffile.imread(target).astype(bool), expected)

@@ -42,6 +42,7 @@ and min_size are in the unit of the voxel size.
 
 import os
 import sys
+import traceback
 
 import numpy as np
 import tifffile
@@ -65,18 +66,27 @@ if __name__ == "__main__":
         )
     except Exception as error:  # (not a TIFF, a corrupt file: zlib.error, ...)
         sys.exit(f"cannot read {sys.argv[1]}: {error}")
-{uncalibrated}    result, spacing = process_image(
-        {process}, image, spacing, channel_axis
-    )
+{uncalibrated}    try:
+        result, spacing = process_image(
+            {process}, image, spacing, channel_axis
+        )
+    except Exception as error:  # (bad values for this image: one line naming the step)
+        steps = [f for f in traceback.extract_tb(error.__traceback__) if f.name == "process"]
+        where = f" at line {steps[-1].lineno} ({steps[-1].line})" if steps else ""
+        sys.exit(f"processing {sys.argv[1]} failed{where}: {error}")
 {result_unit}    if frames is not None:  # (every n-th frame kept: n times the interval)
         frames = (frames[0] * {frame_step}, frames[1])
     rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
     result, channel_axis, frames = result_axes(
         result, spacing, channel_axis, frames, role={role}, rgb=rgb
     )
-    write_image(
-        sys.argv[2], result, spacing, unit, channel_axis, rgb, frames, {labels}, names
-    )
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(sys.argv[2])), exist_ok=True)
+        write_image(
+            sys.argv[2], result, spacing, unit, channel_axis, rgb, frames, {labels}, names
+        )
+    except Exception as error:  # (no room, no permission: one line, as run says it)
+        sys.exit(f"cannot write {sys.argv[2]}: {error}")
 '''
 
 
