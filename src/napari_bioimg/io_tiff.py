@@ -443,7 +443,8 @@ def _tiff_calibration(page: tifffile.TiffPage, shaped: dict | None = None) -> _C
         # Bring the sizes to a unit that reads well: µm below 0.1 mm, else mm.
         target = "µm" if width * _METRES[unit] < 1e-4 else "mm"
     factor = _METRES[unit] / _METRES[target]
-    sizes = {"Y": height * factor, "X": width * factor}
+    # (rounded again after the conversion: 0.65e-4 cm read 0.6499999999999999 µm)
+    sizes = {"Y": _shortest(height * factor), "X": _shortest(width * factor)}
     spacing = _positive(shaped.get("spacing"))
     if spacing is not None and canonical_unit(shaped.get("unit")) == target:
         sizes["Z"] = spacing
@@ -539,6 +540,8 @@ def _series_data(tif: tifffile.TiffFile, name: str) -> tuple[np.ndarray, str]:
     several images, a thumbnail) give the first, with a warning.
     """
     series = tif.series
+    if not series:  # (a damaged file: "list index out of range" said nothing)
+        raise ValueError(f"{name} holds no image: not a TIFF, or a damaged one")
     first = series[0]
     if len(series) > 1 and not tif.is_ome and all(
         s.shape == first.shape and s.dtype == first.dtype and s.axes == first.axes

@@ -631,3 +631,21 @@ def test_pixel_sizes_come_back_exactly(tmp_path, size):
 
     write_image(tmp_path / "sized.tif", np.zeros((4, 5), np.uint8), (size, size), "µm")
     assert read_tiff(tmp_path / "sized.tif").spacing == (size, size)
+
+
+@pytest.mark.parametrize("size", [0.65, 0.41, 0.325, 12.5])
+def test_pixel_sizes_in_centimetre_resolution_tags_come_back_exactly(tmp_path, size):
+    """Plain TIFFs in centimetres (as most writers save microscopy): 0.65 µm read
+    0.6499999999999999, rounded before the conversion to µm rather than after (review 78)."""
+    resolution = (1 / (size * 1e-4),) * 2
+    tifffile.imwrite(tmp_path / "cm.tif", np.zeros((4, 5), np.uint8), resolution=resolution,
+                     resolutionunit="CENTIMETER")
+    image = read_tiff(tmp_path / "cm.tif")
+    assert (image.spacing, image.unit) == ((size, size), "µm")
+
+
+def test_a_damaged_file_holding_no_image_says_so(tmp_path):
+    """A file cut after its header failed with "list index out of range" (review 78)."""
+    (tmp_path / "broken.tif").write_bytes(b"II*\0garbage")
+    with pytest.raises(ValueError, match="broken.tif holds no image: not a TIFF, or a damaged"):
+        read_tiff(tmp_path / "broken.tif")
