@@ -183,6 +183,8 @@ def test_labels_to_mask_keeps_every_object_and_only_them():
     assert not np.shares_memory(copy, mask)
     with pytest.raises(TypeError, match="threshold"):  # the zeros of grey levels are no background
         ops.labels_to_mask(np.ones((4, 4), np.float32))
+    with pytest.raises(TypeError, match="got dtype float16:"):  # (as given, not as read)
+        ops.labels_to_mask(np.ones((4, 4), np.float16))
 
 
 @pytest.mark.parametrize(

@@ -253,7 +253,8 @@ def labels_to_mask(image):
     array = as_image(image, allow_rgb=True)  # (pixel-wise: any last axis)
     if array.dtype.kind == "f":
         raise TypeError(
-            f"image must be a label image (integers) or a mask, got dtype {array.dtype}: "
+            "image must be a label image (integers) or a mask, got dtype "
+            f"{getattr(image, 'dtype', array.dtype)}: "
             "threshold a grey-level image instead"
         )
     return array != 0
