@@ -4,6 +4,11 @@ from types import SimpleNamespace
 
 import pytest
 
+# A microscope's file name: the long layer name that used to widen docks.
+LONG_NAME = "2024-05-17_confocal_HeLa_H2B-GFP_fixed_sample_07_position_3_ch1"
+# Rounds of posted events that lay a dock out to the end (see settled_widths).
+LAYOUT_ROUNDS = 5
+
 
 @pytest.fixture(autouse=True)
 def _no_full_collection_per_removed_layer(monkeypatch):
@@ -28,3 +33,32 @@ def newest(viewer):
     from napari_bioimg._widgets._layers import is_preview
 
     return [layer for layer in viewer.layers if not is_preview(layer)][-1]
+
+
+def settled_widths(dock) -> tuple[int, int]:
+    """``dock``'s minimum and preferred widths once Qt has laid it out.
+
+    The layout requests Qt has posted are delivered first, in a few rounds:
+    each round delivers those the previous one posted (a label's row, then the
+    controls, whose minimum the scroll area takes, then the dock); no waiting.
+    """
+    from qtpy.QtWidgets import QApplication
+
+    for _ in range(LAYOUT_ROUNDS):
+        QApplication.processEvents()
+    return dock.minimumSizeHint().width(), dock.sizeHint().width()
+
+
+def tooltip_of(widget, x: int = 4, y: int = 4) -> str:
+    """The tooltip ``widget`` shows when the mouse rests at ``(x, y)`` ("" for none)."""
+    from qtpy.QtCore import QEvent, QPoint
+    from qtpy.QtGui import QHelpEvent
+    from qtpy.QtWidgets import QApplication, QToolTip
+
+    QToolTip.hideText()
+    point = QPoint(x, y)
+    event = QHelpEvent(QEvent.Type.ToolTip, point, widget.mapToGlobal(point))
+    QApplication.sendEvent(widget, event)
+    shown = QToolTip.text() if QToolTip.isVisible() else ""
+    QToolTip.hideText()
+    return shown

@@ -8,6 +8,8 @@ import pytest
 from napari_bioimg import ops
 from napari_bioimg._widgets.compare import CompareWidget
 
+from .conftest import LONG_NAME, settled_widths, tooltip_of
+
 PLUGIN = "napari-bioimg"
 
 
@@ -341,3 +343,28 @@ def test_a_layer_added_side_by_side_gets_its_own_column(viewer, blobs):
     assert not viewer.canvas.grid.enabled
     assert not added.name_overlay.visible and added.visible
     assert first.visible and second.visible
+
+
+def test_long_names_and_messages_leave_the_dock_narrow_and_its_list_still(make_napari_viewer):
+    """The message naming the layers widened the dock to 600 px (magicgui's Label is
+    Fixed), and the list took whatever height the message left (630, 580, 630 px)."""
+    viewer = make_napari_viewer(show=True)
+    for channel in range(3):
+        viewer.add_image(np.zeros((8, 8)), name=f"{LONG_NAME}{channel}")
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Compare side by side")
+    listed, status = widget._layers.native, widget._status.native
+    settled_widths(dock_widget)
+    height = listed.height()
+    assert height <= listed.sizeHint().height()  # as tall as it asks (a tall dock: 630 px)
+    widget.side_by_side()
+    assert LONG_NAME in widget._status.value
+    assert max(settled_widths(dock_widget)) <= 360
+    assert status.width() <= widget.contents.width()  # the message wraps at the dock's width
+    assert listed.height() == height
+    # names elided in the middle, whole as tooltips, rather than scrolled sideways
+    assert not listed.horizontalScrollBar().isVisible()
+    row = listed.visualItemRect(listed.item(0)).center()
+    assert tooltip_of(listed.viewport(), row.x(), row.y()) == f"{LONG_NAME}0"
+    widget.restore()
+    settled_widths(dock_widget)
+    assert listed.height() == height

@@ -6,6 +6,8 @@ from qtpy.QtWidgets import QDockWidget, QScrollArea
 
 from napari_bioimg._widgets._dock import share_height
 
+from .conftest import LONG_NAME, settled_widths, tooltip_of
+
 DOCKS = ("Gaussian", "Threshold", "Histogram and statistics", "Pipeline",
          "Crop, subsample and flip")
 
@@ -64,3 +66,27 @@ def test_operation_dock_is_its_scroll_area(make_napari_viewer):
     assert widget.native.widget() is widget.contents
     assert widget._input.native.parent() is not None
     assert widget.contents.isAncestorOf(widget._input.native)
+
+
+@pytest.mark.parametrize(
+    ("name", "picker", "bound"),
+    [("Gaussian", "_input", 360), ("Crop, subsample and flip", "_layer", 400),
+     ("Pipeline", "_target", 360)],
+)
+def test_a_long_layer_name_leaves_the_dock_narrow(make_napari_viewer, name, picker, bound):
+    """Qt sized a layer drop-down for its longest name when first shown: a
+    64-character file name made these docks 620-660 px wide (the canvas a strip)."""
+    viewer = make_napari_viewer(show=True)
+    layer = viewer.add_image(np.zeros((2, 16, 16)), name=LONG_NAME)
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-bioimg", name)
+    getattr(widget, picker).value = layer
+    combo = getattr(widget, picker).native
+    assert combo.currentText() == LONG_NAME
+    assert max(settled_widths(dock)) <= bound, settled_widths(dock)  # (short names: 310-385)
+    assert combo.width() < combo.fontMetrics().horizontalAdvance(LONG_NAME)  # elided...
+    combo.showPopup()  # ...but whole in its list
+    try:
+        assert combo.view().width() >= combo.fontMetrics().horizontalAdvance(LONG_NAME)
+    finally:
+        combo.hidePopup()
+    assert tooltip_of(combo) == LONG_NAME  # and as tooltip

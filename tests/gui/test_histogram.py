@@ -4,10 +4,13 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QPointF, Qt
 from qtpy.QtGui import QMouseEvent
+from qtpy.QtWidgets import QLabel
 
 from napari_bioimg import ops
 from napari_bioimg._widgets import histogram
 from napari_bioimg._widgets.histogram import FIJI_AUTO, PLANE, STACK, HistogramDock
+
+from .conftest import LONG_NAME, settled_widths, tooltip_of
 
 PLUGIN = "napari-bioimg"
 
@@ -419,3 +422,22 @@ def test_the_statistics_are_of_what_the_bars_count(viewer, qtbot, banana):
     assert widget._insight["values of"].text() == "whole stack"
     assert widget._insight["max"].text() == str(banana.max())
     assert float(widget._insight["mean"].text()) == pytest.approx(banana.mean(), rel=1e-5)
+
+
+def test_a_long_name_and_long_values_leave_the_dock_narrow(make_napari_viewer):
+    """Its title and statistics sized the dock: a 64-character name, a 5D shape
+    and float values with 6 digits made it 770 px wide (460 for short ones)."""
+    viewer = make_napari_viewer(show=True)
+    data = np.random.default_rng(0).random((2, 3, 4, 64, 64)) * 1e7 / 3
+    layer = viewer.add_image(data, name=LONG_NAME, scale=(1, 1, 0.123456, 0.123456, 0.123456))
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Histogram and statistics")
+    assert widget.layer is layer and widget._insight["mean"].text().endswith("e+06")
+    assert max(settled_widths(dock_widget)) <= 500
+    title = widget._title
+    shown = QLabel.text(title)  # what Qt draws
+    assert "…" in shown and shown.endswith("_ch1")  # elided in the middle: the channel stays
+    assert title.text() == tooltip_of(title) == LONG_NAME
+    # every statistic wraps between its words, none of which is cut
+    for key, label in widget._insight.items():
+        widest = max(label.fontMetrics().horizontalAdvance(w) for w in label.text().split())
+        assert label.width() >= widest, key

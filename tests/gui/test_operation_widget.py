@@ -14,7 +14,7 @@ from napari_bioimg._widgets.pipeline_dock import PipelineDock
 from napari_bioimg.ops.planes import compute_slabs
 from napari_bioimg.ops.registry import BUILTIN_NAMES
 
-from .conftest import newest
+from .conftest import newest, settled_widths
 
 PLUGIN = "napari-bioimg"
 
@@ -1379,17 +1379,22 @@ def test_a_hidden_preview_takes_its_contrast_limits_from_its_values(viewer, qtbo
         np.testing.assert_allclose(preview.contrast_limits, [plane.min(), plane.max()], rtol=1e-4)
 
 
-def test_a_long_error_does_not_widen_the_dock(viewer, qtbot):
-    """The status line wraps: a long message kept the dock wide, the canvas a strip."""
+def test_a_long_error_does_not_widen_the_dock(make_napari_viewer, qtbot):
+    """The status line wraps at the dock's width: a long message kept the dock wide,
+    the canvas a strip (magicgui's Label is Fixed: its wrapped lines took 500 px)."""
+    viewer = make_napari_viewer(show=True)
     viewer.add_image(np.full((40, 40), 7, np.uint16), name="blank")
-    widget = dock(viewer, qtbot, "threshold")
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Threshold")
     widget.set_parameters(method="manual", value=7.5)
     wait_idle(qtbot, widget)
+    widths = settled_widths(dock_widget)
     widget.set_parameters(method="otsu")  # a constant image: a long error message
     qtbot.waitUntil(lambda: "constant" in widget._status.value, timeout=20000)
     assert len(widget._status.value) > 80
-    # the dock's minimum takes its controls' (the label wraps: 712 px unwrapped)
-    assert widget._status.native.minimumSizeHint().width() < 200
+    assert settled_widths(dock_widget) == widths
+    status = widget._status.native
+    assert status.width() <= widget.contents.width()
+    assert status.height() > 2 * status.fontMetrics().height()  # (wrapped, none cut off)
 
 
 def test_the_plane_shown_stays_when_a_finer_preview_goes(viewer, qtbot, banana):

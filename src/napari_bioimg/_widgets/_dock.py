@@ -11,13 +11,41 @@ Qt then gives a new dock what the docks above it leave (a Gaussian dock added
 first could be left two rows high while the histogram below had more than it
 wanted): when one of ours is docked, the docks of its column share the height,
 each getting what it asks for up to an equal share (:func:`share_height`).
+
+Long layer names and messages never widen a dock (a 60-character file name
+made an operation dock 650 px wide, squeezing napari's canvas):
+:func:`keep_narrow`.
 """
 
 from magicgui import widgets
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer
-from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtGui import QTextDocumentFragment
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSizePolicy,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QElidingLabel
 
-__all__ = ["DockContainer", "scroll_layout", "share_height", "share_when_docked"]
+__all__ = [
+    "NAME_CHARS",
+    "DockContainer",
+    "keep_narrow",
+    "scroll_layout",
+    "share_height",
+    "share_when_docked",
+]
+
+# Characters a layer drop-down is wide for; longer names are elided (whole in its list).
+NAME_CHARS = 14
 
 
 class _FitWidth(QObject):
@@ -167,3 +195,77 @@ class DockContainer(widgets.Container):
     def contents(self) -> QWidget:
         """The widget in the scroll area, which holds the controls."""
         return self.root_native_widget.widget()
+
+
+def keep_narrow(*items) -> None:
+    """Keep layer pickers and text from widening their dock, however long the names.
+
+    Qt sizes a drop-down for its longest item and a label for its longest
+    line or word: a long file name widened the dock, squeezing the canvas.
+    Here a drop-down is ``NAME_CHARS`` characters wide (its list shows whole
+    names); a list elides names in the middle rather than scroll sideways; a
+    label wraps its lines at the dock's width (a :class:`superqt.QElidingLabel`
+    elides its one line instead), taking no width of its own. Whole names and
+    cut text show as tooltips. magicgui or Qt widgets.
+    """
+    for widget in items:
+        native = getattr(widget, "native", widget)
+        if isinstance(native, QComboBox):
+            native.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            native.setMinimumContentsLength(NAME_CHARS)
+            _WholeText(native, native)
+        elif isinstance(native, QAbstractItemView):
+            native.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            native.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+            _WholeText(native, native.viewport())
+        elif isinstance(native, QLabel):
+            if not isinstance(native, QElidingLabel):
+                native.setWordWrap(True)
+            # magicgui's Label is Fixed, which made its (wrapped) lines as wide as they like
+            native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            _WholeText(native, native)
+        else:
+            raise TypeError(f"keep_narrow: no drop-down, list or label: {native!r}")
+
+
+class _WholeText(QObject):
+    """Show a narrowed widget's whole text as tooltip.
+
+    A drop-down's name and a label's cut text when they have no tooltip of their
+    own; a list's item under the mouse (as Qt shows an item's own tooltip).
+    """
+
+    def __init__(self, widget: QWidget, watched: QWidget) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        watched.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() != QEvent.Type.ToolTip:
+            return False
+        text = self._text(event)
+        if text:
+            QToolTip.showText(event.globalPos(), text, watched)
+        return bool(text)  # (else Qt shows the widget's own tooltip, if any)
+
+    def _text(self, event) -> str:
+        widget = self._widget
+        if isinstance(widget, QAbstractItemView):
+            return str(widget.indexAt(event.pos()).data() or "")
+        if widget.toolTip():
+            return ""
+        if isinstance(widget, QComboBox):
+            return widget.currentText()
+        return widget.text() if _cut(widget) else ""
+
+
+def _cut(label: QLabel) -> bool:
+    """True when a word of the label (its line, unwrapped) is wider than the label."""
+    text = label.text()
+    if Qt.mightBeRichText(text):
+        text = QTextDocumentFragment.fromHtml(text).toPlainText()
+    parts = text.split() if label.wordWrap() else [text]
+    metrics, width = label.fontMetrics(), label.contentsRect().width()
+    return any(metrics.horizontalAdvance(part) > width for part in parts)

@@ -17,7 +17,7 @@ from napari.layers import Image, Labels, Layer
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
-from ._dock import DockContainer
+from ._dock import DockContainer, keep_narrow
 from ._layers import PREVIEW_KEY, is_preview, layer_data, reset_keeping, transform_matrix
 from ._lifetime import DockLifetime, weak_callback
 from .operation import OPEN_WIDGETS
@@ -63,7 +63,7 @@ class CompareWidget(DockContainer):
     """
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True, stretch=False)
+        super().__init__(labels=True)  # (the list keeps its height when a message comes)
         # napari hands plugins a proxy that re-wraps layers; compare by identity.
         self.viewer = getattr(viewer, "__wrapped__", viewer)
         self.mode: str | None = None
@@ -85,7 +85,7 @@ class CompareWidget(DockContainer):
         )
         self._restore = widgets.PushButton(text="Restore", enabled=False)
         self._status = widgets.Label(value="")
-        self._status.native.setWordWrap(True)
+        keep_narrow(self._layers, self._status)  # (long names, a message naming them)
         buttons = widgets.Container(
             widgets=[self._side_by_side, self._curtain_button, self._restore],
             layout="horizontal", labels=False,

@@ -18,7 +18,7 @@ from napari.utils.notifications import show_error, show_info
 from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
 from ._axes import axis_names
-from ._dock import DockContainer
+from ._dock import DockContainer, keep_narrow
 from ._layers import add_result, is_preview, layer_data, reset_keeping, spatial_scale
 from ._lifetime import DockLifetime, disconnect_all, disconnector, weak_callback
 from ._recorder import LAST, record_applied, recorder_for
@@ -80,7 +80,7 @@ class CropWidget(DockContainer):
         self._flip_axis = widgets.ComboBox(label="flip axis", choices=self._axis_choices)
         self._flip = widgets.PushButton(text="Flip")
         self._status = widgets.Label(value="")
-        self._status.native.setWordWrap(True)  # a long message must not widen the dock
+        keep_narrow(self._layer, self._shapes, self._status)  # (a long name or message)
         self.extend([
             self._layer, self._same_shape,
             widgets.Label(value="<b>Crop</b>"), self._region, self._shapes, self._draw,

@@ -36,10 +36,11 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QElidingLabel
 
 from .. import ops
 from ._axes import axis_names
-from ._dock import scroll_layout
+from ._dock import keep_narrow, scroll_layout
 from ._layers import finite_extremes as _extremes
 from ._layers import (
     is_preview,
@@ -365,10 +366,10 @@ class HistogramDock(QWidget):
         self._scope.currentTextChanged.connect(self._on_option)
         self._log = QCheckBox("log counts")
         self._log.toggled.connect(self._on_log)
-        self._title = QLabel("(select an image layer)")
-        self._title.setWordWrap(True)
+        self._title = QElidingLabel("(select an image layer)")
+        self._title.setElideMode(Qt.TextElideMode.ElideMiddle)  # (file names end in ch1, ch2)
         self._status = QLabel("")
-        self._status.setWordWrap(True)
+        keep_narrow(self._title, self._status)
         options = QHBoxLayout()
         options.addWidget(self._scope)
         options.addWidget(self._log)
@@ -416,6 +417,7 @@ class HistogramDock(QWidget):
         for key in keys:
             label = QLabel("–")
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)  # a 5D shape, "(sampled)": as narrow as one number
             self._insight[key] = label
             form.addRow(key, label)
         right = QVBoxLayout()

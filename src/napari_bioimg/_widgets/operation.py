@@ -39,7 +39,7 @@ from ..ops.registry import Operation
 from ..pipeline.core import for_kind, result_kind
 from ..pipeline.spacing import trailing
 from ._axes import axis_names
-from ._dock import DockContainer
+from ._dock import DockContainer, keep_narrow
 from ._layers import (
     PREVIEW_KEY,
     NonzeroView,
@@ -173,7 +173,7 @@ class OperationWidget(DockContainer):
         self._apply = widgets.PushButton(text="Apply")
         self._cancel = widgets.PushButton(text="Cancel", enabled=False)
         self._status = widgets.Label(value="")
-        self._status.native.setWordWrap(True)  # a long error must not widen the dock
+        keep_narrow(self._input, self._status)  # (a long name or error)
         self.extend(
             [
                 self._input,

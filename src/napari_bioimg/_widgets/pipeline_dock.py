@@ -11,7 +11,7 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QApplication, QFileDialog
 
 from ..pipeline import Pipeline
-from ._dock import DockContainer
+from ._dock import DockContainer, keep_narrow
 from ._layers import (
     add_result,
     error_text,
@@ -38,6 +38,7 @@ class PipelineDock(DockContainer):
                                      allow_multiple=False)
         self._remove = widgets.PushButton(text="Remove step")
         self._target = widgets.ComboBox(label="run on", choices=self._images, nullable=True)
+        keep_narrow(self._target)
         self._run = widgets.PushButton(text="Run pipeline on layer")
         self._run_saved = widgets.PushButton(text="Run saved pipeline on layer…")
         self._save_yaml = widgets.PushButton(text="Save pipeline (YAML)…")

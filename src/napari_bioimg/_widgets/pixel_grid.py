@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 )
 
 from ._axes import axis_names
-from ._dock import share_when_docked
+from ._dock import keep_narrow, share_when_docked
 from ._layers import is_preview, layer_data, physical_unit
 from ._lifetime import DockLifetime, disconnect_all, disconnector
 
@@ -183,6 +183,7 @@ class PixelGrid(QWidget):
         self._size.setValue(DEFAULT_SIZE)
         self._size.setToolTip("Number of pixels per side (odd)")
         self._title = QLabel()
+        keep_narrow(self._title)  # (a long name, a message naming it)
         self._position = QLabel()
         self._position.setWordWrap(True)
         self._position.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

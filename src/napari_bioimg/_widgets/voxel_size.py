@@ -32,7 +32,7 @@ from ..ops.planes import output_axes, output_geometry
 from ..ops.registry import get_operation
 from ..ops.transforms import AXIS_ROLES, length_unit
 from ..pipeline.core import for_kind
-from ._dock import scroll_layout
+from ._dock import keep_narrow, scroll_layout
 from ._layers import (
     CHANNEL_LABELS,
     NOT_SPATIAL,
@@ -125,7 +125,6 @@ class VoxelSizeWidget(QWidget):
         self._workers: list = []
 
         self._names = QLabel("")
-        self._names.setWordWrap(True)
         self._spins: dict[str, QDoubleSpinBox] = {}
         self._exact: dict[str, tuple[float, float]] = {}  # axis: (value shown, exact value)
         form = QFormLayout()
@@ -151,7 +150,6 @@ class VoxelSizeWidget(QWidget):
         self._role_label = QLabel("axis before y")
         form.addRow(self._role_label, self._role)
         self._hint = QLabel("")
-        self._hint.setWordWrap(True)
         self._hint.setStyleSheet("color: orange")
         self._hint.setVisible(False)
         self._apply = QPushButton("Apply to selected layers")
@@ -161,7 +159,7 @@ class VoxelSizeWidget(QWidget):
             "nearest for labels)"
         )
         self._status = QLabel("")
-        self._status.setWordWrap(True)  # a long message must not widen the dock
+        keep_narrow(self._names, self._hint, self._status)  # (long names, messages)
         buttons = QHBoxLayout()
         buttons.addWidget(self._apply)
         buttons.addWidget(self._resample)
