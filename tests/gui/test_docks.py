@@ -57,6 +57,29 @@ def test_docks_scroll_and_share_the_height_of_the_screen(make_napari_viewer, qtb
         assert dock.height() <= max(dock.sizeHint().height(), fair) + 10, dock.name
 
 
+def test_a_dock_whose_controls_scroll_gets_the_room_others_do_not_ask_for(
+    make_napari_viewer, qtbot
+):
+    """Qt's hint of a scroll area is at most 24 lines: the Crop dock (controls of ~550 px)
+    asked for ~340, got ~420 and scrolled, while Gaussian and Threshold got more than
+    they asked for."""
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1400, 1000)
+    viewer.add_image(np.random.default_rng(0).random((8, 64, 64)), name="stack")
+    added = [viewer.window.add_plugin_dock_widget("napari-bioimg", name)
+             for name in ("Gaussian", "Crop, subsample and flip", "Threshold")]
+    qtbot.wait(300)
+    (gaussian, _), (crop, crop_widget), (threshold, _) = added
+    contents = _area(crop_widget).widget()
+    assert crop.height() < contents.sizeHint().height()  # (it must scroll: the test's case)
+    for dock in (gaussian, threshold):  # each its wish, no more; the rest to Crop
+        assert abs(dock.height() - dock.sizeHint().height()) <= 10, dock.name
+    column = sum(dock.height() for dock, _ in added)
+    assert crop.height() >= column - gaussian.sizeHint().height() - (
+        threshold.sizeHint().height()
+    ) - 10
+
+
 def test_operation_dock_is_its_scroll_area(make_napari_viewer):
     """napari docks ``native``: the scroll area, not the controls taken out of it."""
     viewer = make_napari_viewer()

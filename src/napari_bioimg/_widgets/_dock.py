@@ -44,6 +44,7 @@ __all__ = [
     "share_when_docked",
 ]
 
+_SCROLLS = "napari_bioimg_scrolls"  # (a Qt property marking our docks' scroll areas)
 # Characters a layer drop-down is wide for; longer names are elided (whole in its list).
 NAME_CHARS = 14
 
@@ -109,11 +110,26 @@ def _share_column(dock: QDockWidget) -> None:
         return
     column.sort(key=QWidget.y)
     heights = share_height(
-        [other.sizeHint().height() for other in column],
+        [_wanted_height(other) for other in column],
         [other.minimumSizeHint().height() for other in column],
         sum(other.height() for other in column),
     )
     window.resizeDocks(column, heights, Qt.Orientation.Vertical)
+
+
+def _wanted_height(dock: QDockWidget) -> int:
+    """The height ``dock`` needs to show its controls without scrolling.
+
+    Qt's hint of a scroll area is at most 24 lines of text: the Crop dock, whose
+    controls want 550 px, asked for 340 and scrolled beside a dock given more
+    than it asked for. One of our scroll areas asks for its contents' height.
+    """
+    hint = dock.sizeHint().height()
+    area = dock.findChild(QScrollArea)
+    if area is not None and area.property(_SCROLLS) and area.widget() is not None:
+        needed = area.widget().sizeHint().height() + 2 * area.frameWidth()
+        hint += max(needed - area.sizeHint().height(), 0)
+    return hint
 
 
 class _OnDocked(QObject):
@@ -144,6 +160,7 @@ def share_when_docked(widget: QWidget) -> None:
 
 def _quiet(area: QScrollArea) -> QScrollArea:
     """Frameless, vertical scrolling only, as wide as the contents need."""
+    area.setProperty(_SCROLLS, True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidgetResizable(True)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
