@@ -376,6 +376,29 @@ def test_a_new_length_unit_is_recorded_or_told(viewer, banana, monkeypatch):
     assert widget.apply((1.0, 3.0, 3.0), "cm") and recorded()["unit"] == "cm"
 
 
+def test_the_point_in_the_plane_stays_too_for_the_orthogonal_views(viewer, banana):
+    """A stack without voxel size given banana's 8.8 / 0.39 mm: napari clamped the point's
+    y and x (191 px) to the new extent (149.6 mm, the last row and column), so the XZ and
+    YZ views sliced the background and the crosshair sat in the corner (review 79)."""
+    stack = banana[:, ::2, ::2]
+    layer = viewer.add_image(stack, name="banana")
+    viewer.dims.set_current_step(0, 12)
+    _, ortho = viewer.window.add_plugin_dock_widget(PLUGIN, "Orthogonal views")
+    before = np.asarray(layer.world_to_data(viewer.dims.point))
+    assert before[1:] == pytest.approx([95.5, 95.5], abs=1)  # (the middle of 192 pixels)
+    widget = dock(viewer)
+    viewer.layers.selection = {layer}
+    assert widget.apply((8.8, 0.78125, 0.78125), "mm")
+    after = np.asarray(layer.world_to_data(viewer.dims.point))
+    assert after == pytest.approx(before, abs=0.5)  # the same voxel, in the new sizes
+    assert viewer.dims.point[1] == pytest.approx(before[1] * 0.78125, abs=0.5)
+    # the side views slice the stack through that voxel, not its empty last row/column
+    for name, axis in (("xz", -2), ("yz", -1)):
+        model = ortho.view_model(name)
+        assert model.dims.point[axis] == pytest.approx(viewer.dims.point[axis]), name
+        assert model.dims.point[axis] < 0.75 * layer.extent.world[1][axis], name
+
+
 def test_the_plane_shown_stays_when_the_voxel_size_changes(viewer, banana):
     """napari kept the world point: banana at plane 12 with its 8.8 mm slices set to
     1 mm jumped to plane 24 (105.6 mm is past the new end), blank."""

@@ -420,13 +420,18 @@ class VoxelSizeWidget(QWidget):
         return True
 
     def _keep_plane(self, layer: Layer, plane: np.ndarray) -> None:
-        """Move the dims slider back to data point ``plane`` of ``layer`` (sliced axes only)."""
+        """Move the viewer's point back to data point ``plane`` of ``layer``.
+
+        The sliders' planes, and the displayed axes' point too: napari clamped the
+        old y and x to the new extent, the image's last row and column, where the
+        Orthogonal views then sliced (two black panes, the crosshair in a corner).
+        """
         dims = self.viewer.dims
         world = np.asarray(layer.data_to_world(plane), dtype=float)
         offset = dims.ndim - layer.ndim
-        for axis in dims.not_displayed:
-            if axis >= offset and np.isfinite(world[axis - offset]):
-                dims.set_point(axis, float(world[axis - offset]))
+        axes = [a for a in range(offset, dims.ndim) if np.isfinite(world[a - offset])]
+        if axes:
+            dims.set_point(axes, [float(world[a - offset]) for a in axes])
 
     def _record(self, layer: Layer, name: str, parameters: dict, replace: bool = True) -> None:
         """Record the voxel size (or axis name) set on ``layer`` as a step ``name``.
