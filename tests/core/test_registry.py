@@ -292,6 +292,27 @@ def test_register_refuses_a_default_of_another_type_and_a_bad_halo():
         ops.unregister("twice")
 
 
+def test_a_registered_function_gives_the_kind_it_declares_whatever_its_category():
+    """A function in the transform category declared to give images made labels of a
+    labels input (a float result shown as labels), and output_kind="imgae" was taken
+    for labels (review 81)."""
+    from napari_bioimg.pipeline.core import result_kind
+
+    def smooth(image, sigma: float = 1.0):
+        return image.astype(np.float32)
+
+    ops.register(smooth, category="transform")
+    try:
+        op = ops.get_operation("smooth")
+        assert result_kind(op, {}, "labels") == "image"
+        assert result_kind(ops.get_operation("flip"), {"axis": -1}, "labels") == "labels"
+    finally:
+        ops.unregister("smooth")
+    with pytest.raises(ValueError, match="output_kind must be one of .*'imgae'"):
+        ops.register(smooth, output_kind="imgae")
+    assert "smooth" not in {op.name for op in registry.list_operations()}
+
+
 def test_a_function_with_a_halo_must_keep_the_shape_on_the_whole_image_too():
     """Pipeline.run and napari-bioimg run took the subsampled result that run_dask, the
     preview and Apply refuse (review 78)."""

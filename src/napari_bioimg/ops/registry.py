@@ -950,6 +950,32 @@ def register(
     Apply compute the function plane by plane or in slabs; it must then keep
     the image's shape. Without it, the function always gets the whole image.
 
+    Parameters
+    ----------
+    function : callable, optional
+        The function; omitted when used as ``@register(...)``.
+    name : str, optional
+        The operation's name in pipelines and the CLI (default: the function's).
+    category : str
+        One of :data:`CATEGORIES`: the napari menu it appears in.
+    output_kind : {"image", "mask", "labels"}
+        What it returns: an image, or a mask or labels shown as a labels layer.
+    halo : int, optional
+        A whole number of pixels >= 0 (see above); None: the whole image.
+
+    Returns
+    -------
+    callable
+        ``function`` itself, registered (or the decorator, without ``function``).
+
+    Raises
+    ------
+    TypeError
+        For a parameter without a default or annotation, or a default not of it.
+    ValueError
+        For a built-in name, an unknown category or output kind, a bad halo, or a
+        default outside its range or choices.
+
     Examples
     --------
     >>> import numpy as np
@@ -982,6 +1008,10 @@ def register(
             raise ValueError(f"name {op_name!r} is a built-in operation; choose another name")
         if category not in CATEGORIES:
             raise ValueError(f"category must be one of {list(CATEGORIES)}, got {category!r}")
+        if output_kind not in typing.get_args(Kind):
+            raise ValueError(
+                f"output_kind must be one of {list(typing.get_args(Kind))}, got {output_kind!r}"
+            )
         _add(
             Operation(
                 op_name,

@@ -58,8 +58,11 @@ def keeps_kind(operation, parameters: dict) -> bool:
     """Whether ``operation`` gives its input's kind (a mask stays a mask).
 
     The crop or flip of a mask is a mask, and so is its maximum or minimum
-    projection; a mean or sum is an image.
+    projection; a mean or sum is an image. A registered function gives the
+    kind it declares (``output_kind``), whatever its category.
     """
+    if operation.name not in BUILTIN_NAMES:
+        return False
     if operation.category == "project":
         return parameters.get("method") in ("max", "min")
     return operation.category == "transform"
