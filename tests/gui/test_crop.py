@@ -225,6 +225,36 @@ def test_the_dock_close_button_stops_following_the_layer_list(viewer, blobs):
     viewer.add_image(blobs, name="again")  # nothing follows it: no error
 
 
+def test_closing_the_dock_stops_a_crop_going_on(viewer, qtbot, monkeypatch, blobs):
+    """Its result landed from a dock no longer there (and wrote to its deleted status
+    line); as an operation dock's Apply, it stops, saying so (review 81)."""
+    import threading
+
+    from napari_bioimg._widgets import crop_tools
+
+    release, original = threading.Event(), crop_tools._compute
+
+    def held(*args):
+        release.wait(10)
+        return original(*args)
+
+    monkeypatch.setattr(crop_tools, "_compute", held)
+    infos = []
+    monkeypatch.setattr(crop_tools, "show_info", infos.append)
+    viewer.add_image(blobs, name="blobs")
+    dock_widget, widget = viewer.window.add_plugin_dock_widget(
+        "napari-bioimg", "Crop, subsample and flip"
+    )
+    steps = len(recorder_for(viewer).steps)
+    assert widget.flip() is not None and widget.busy
+    dock_widget.title.close_button.click()
+    release.set()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=20000)
+    assert [layer.name for layer in viewer.layers] == ["blobs"]
+    assert len(recorder_for(viewer).steps) == steps
+    assert infos == ["Crop: stopped, its dock was closed"]
+
+
 def test_corners_on_pixel_centres_keep_those_pixels_on_every_axis(viewer, qtbot, blobs):
     """Shapes hold float32 corners: a corner on row 123's centre read 123.0000031 (dropped)."""
     layer = viewer.add_image(blobs, name="blobs", scale=(0.39, 0.39))

@@ -108,6 +108,38 @@ def test_closing_the_pipeline_dock_disconnects(make_napari_viewer, qtbot):
     qtbot.waitUntil(lambda: len(pipeline_dock.recorder.changed) == connected - 1, timeout=5000)
 
 
+def test_closing_the_pipeline_dock_stops_a_run_going_on(make_napari_viewer, qtbot,
+                                                        monkeypatch, blobs, tmp_path):
+    """Its result landed after the dock closed (review 81)."""
+    import threading
+
+    from napari_bioimg._widgets import pipeline_dock as module
+
+    release, original = threading.Event(), module._run_in_memory
+
+    def held(*args):
+        release.wait(10)
+        return original(*args)
+
+    monkeypatch.setattr(module, "_run_in_memory", held)
+    infos = []
+    monkeypatch.setattr(module, "show_info", infos.append)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(blobs, name="blobs")
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    path = tmp_path / "smooth.yaml"
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.save(path)
+    pipeline_dock.run_saved(path, layer)
+    assert pipeline_dock.busy
+    viewer.window.remove_dock_widget(pipeline_dock.native)
+    release.set()
+    qtbot.waitUntil(lambda: not pipeline_dock.busy, timeout=20000)
+    assert [each.name for each in viewer.layers] == ["blobs"]
+    assert infos == ["Pipeline: run stopped, its dock was closed"]
+
+
 def test_the_record_survives_renaming_reopening_and_removing(make_napari_viewer, qtbot, blobs,
                                                              monkeypatch):
     from napari.layers import Labels

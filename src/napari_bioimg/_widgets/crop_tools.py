@@ -6,6 +6,7 @@ and every Apply is recorded like any other operation, for pipelines.
 """
 
 import math
+import weakref
 from functools import partial
 
 import napari
@@ -105,9 +106,18 @@ class CropWidget(DockContainer):
         # the chosen layer's axis names (a stack named frames in the Voxel size dock)
         self._layer_connections: list = []
         # closing the dock (napari keeps the widget) or deleting it lets go of the viewer
-        self._lifetime = DockLifetime(
-            self.native, disconnector(self._connections, self._layer_connections)
+        # and stops a crop going on (its result would land from a dock no longer there)
+        self._alive = True
+        disconnect, owner = disconnector(self._connections, self._layer_connections), (
+            weakref.ref(self)
         )
+
+        def close(*_args) -> None:  # (a plain function: see disconnector)
+            disconnect()
+            if (widget := owner()) is not None:
+                widget._stop()
+
+        self._lifetime = DockLifetime(self.native, close)
         active = self.viewer.layers.selection.active
         if active is not None and active in [layer for _, layer in self._image_choices()]:
             self._layer.value = active
@@ -442,8 +452,17 @@ class CropWidget(DockContainer):
         worker.start()
         return worker
 
+    def _stop(self) -> None:
+        """The dock closed: stop a crop going on, drop its result."""
+        self._alive = False
+        if self._worker is not None:
+            show_info("Crop: stopped, its dock was closed")
+            self._worker.quit()
+
     def _keep(self, operation: Operation, parameter_list: list, sources: list, placed: list,
               results: list, after=LAST) -> None:
+        if not self._alive:
+            return
         kept = []
         for source, parameters, (scale, translate), result in zip(
             sources, parameter_list, placed, results, strict=True
@@ -466,6 +485,8 @@ class CropWidget(DockContainer):
         self._status.value = f"made {', '.join(kept)}" if kept else ""
 
     def _report(self, error: Exception) -> None:
+        if not self._alive:
+            return
         self._status.value = f"error: {error}"
         show_error(f"Crop: {error}")
 

@@ -66,12 +66,18 @@ class PipelineDock(DockContainer):
         self.recorder.changed.connect(self.refresh)
         self.viewer.layers.events.inserted.connect(self._refresh_target)
         self.viewer.layers.events.removed.connect(self._refresh_target)
-        self._lifetime = DockLifetime(self.native, self._disconnect)
         self._worker = None
+        self._alive = True
+        self._lifetime = DockLifetime(self.native, self._disconnect)
         self.refresh()
         self._refresh_target()
 
     def _disconnect(self) -> None:
+        """Leave no callback behind when the dock is closed, and stop a run going on."""
+        self._alive = False
+        if self._worker is not None:
+            show_info("Pipeline: run stopped, its dock was closed")
+            self._worker.quit()
         self.recorder.changed.disconnect(self.refresh)
         self.viewer.layers.events.inserted.disconnect(self._refresh_target)
         self.viewer.layers.events.removed.disconnect(self._refresh_target)
@@ -211,13 +217,17 @@ class PipelineDock(DockContainer):
                 source, ran, end, name or f"{source.name} pipeline", *out
             )
         )
-        worker.errored.connect(lambda error: show_error(f"Pipeline: {_told(error)}"))
+        worker.errored.connect(self._report)
         worker.finished.connect(self._finished)
         self._worker = worker
         worker.start()
 
     def _finished(self) -> None:
         self._worker = None
+
+    def _report(self, error: Exception) -> None:
+        if self._alive:  # (its dock closed meanwhile: nothing to say)
+            show_error(f"Pipeline: {_told(error)}")
 
     def _selected_step(self) -> int | None:
         chosen = self._steps.value  # (a list, also for a single choice)
@@ -232,6 +242,8 @@ class PipelineDock(DockContainer):
     def _show(
         self, source, pipeline, end, name, result, _spacing, scale, translate, units, labels
     ) -> None:
+        if not self._alive:  # (its dock closed meanwhile)
+            return
         if source not in self.viewer.layers:
             show_info(f"Pipeline: result dropped, {source.name!r} was removed")
             return
