@@ -175,3 +175,26 @@ def test_the_frame_interval_is_read_and_written_back(tmp_path):
     assert read_image(data_path("blobs.tif"))[4] is None
     tifffile.imwrite(tmp_path / "plain.tif", movie, imagej=True, metadata={"axes": "TYX"})
     assert read_image(tmp_path / "plain.tif")[4] is None
+
+
+def test_a_failing_function_of_yours_is_told_with_its_type_and_step(tmp_path):
+    """run said "processing failed: 'gain'" for a KeyError('gain'): neither the error's
+    type nor the step (review 81)."""
+    from napari_bioimg import ops
+    from napari_bioimg.pipeline import Pipeline
+    from napari_bioimg.pipeline.batch import process_file
+
+    def needs_gain(image, factor: float = 1.0):
+        return image * {"factor": factor}["gain"]
+
+    ops.register(needs_gain)
+    try:
+        pipeline = Pipeline()
+        pipeline.add("gaussian", sigma=1.0)
+        pipeline.add("needs_gain")
+        write_image(tmp_path / "in.tif", np.zeros((8, 9), np.uint8), (0.5, 0.5), "µm")
+        result = process_file(pipeline, tmp_path / "in.tif", tmp_path / "out.tif")
+    finally:
+        ops.unregister("needs_gain")
+    assert result.status == "failed"
+    assert result.message == "processing failed: KeyError: 'gain' (in step 2 (needs_gain))"

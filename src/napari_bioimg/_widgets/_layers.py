@@ -31,18 +31,6 @@ CHANNEL_LABELS = (CHANNEL, "c")
 NOT_SPATIAL = (*CHANNEL_LABELS, "t", "time", "frame")  # axis labels of batch axes
 
 
-def error_text(error: BaseException) -> str:
-    """How to tell ``error`` in a notification.
-
-    The core's ValueError and TypeError name the parameter: their message alone.
-    Anything else (a KeyError in a function of your own) is named by its type,
-    ``KeyError: 'gain'``, as Python prints it (unless its message does already).
-    """
-    if type(error) in (ValueError, TypeError) or getattr(error, "tells_its_type", False):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
-
-
 def is_batch_label(label) -> bool:
     """Whether an axis labelled ``label`` is a batch axis (frames, channels), not space.
 

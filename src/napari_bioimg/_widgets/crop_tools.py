@@ -18,6 +18,7 @@ from napari.utils.notifications import show_error, show_info
 
 from ..ops.planes import output_geometry
 from ..ops.registry import Operation, get_operation
+from ..pipeline.core import error_text
 from ._axes import axis_names
 from ._dock import DockContainer, keep_narrow
 from ._layers import add_result, is_preview, layer_data, reset_keeping, spatial_scale
@@ -487,8 +488,8 @@ class CropWidget(DockContainer):
     def _report(self, error: Exception) -> None:
         if not self._alive:
             return
-        self._status.value = f"error: {error}"
-        show_error(f"Crop: {error}")
+        self._status.value = f"error: {error_text(error)}"
+        show_error(f"Crop: {error_text(error)}")
 
     def _on_finished(self) -> None:
         self._worker = None

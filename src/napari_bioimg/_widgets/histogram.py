@@ -39,6 +39,7 @@ from qtpy.QtWidgets import (
 from superqt import QElidingLabel
 
 from .. import ops
+from ..pipeline.core import error_text
 from ._axes import axis_names
 from ._dock import keep_narrow, scroll_layout
 from ._layers import finite_extremes as _extremes
@@ -671,8 +672,8 @@ class HistogramDock(QWidget):
 
     def _report(self, error: Exception) -> None:
         if self._alive:
-            self._status.setText(f"error: {error}")
-            show_error(f"Histogram: {error}")
+            self._status.setText(f"error: {error_text(error)}")
+            show_error(f"Histogram: {error_text(error)}")
 
     @property
     def busy(self) -> bool:

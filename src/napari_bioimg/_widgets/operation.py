@@ -36,7 +36,7 @@ from ..ops.planes import (
     volume_previewable,
 )
 from ..ops.registry import Operation
-from ..pipeline.core import for_kind, result_kind
+from ..pipeline.core import error_text, for_kind, result_kind
 from ..pipeline.spacing import trailing
 from ._axes import axis_names
 from ._dock import DockContainer, keep_narrow
@@ -45,7 +45,6 @@ from ._layers import (
     NonzeroView,
     accepts,
     add_result,
-    error_text,
     finite_extremes,
     fit_axes,
     for_display,

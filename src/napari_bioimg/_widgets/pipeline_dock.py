@@ -11,10 +11,10 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QApplication, QFileDialog
 
 from ..pipeline import Pipeline
+from ..pipeline.core import told
 from ._dock import DockContainer, keep_narrow
 from ._layers import (
     add_result,
-    error_text,
     is_preview,
     layer_data,
     reset_all_keeping,
@@ -227,7 +227,7 @@ class PipelineDock(DockContainer):
 
     def _report(self, error: Exception) -> None:
         if self._alive:  # (its dock closed meanwhile: nothing to say)
-            show_error(f"Pipeline: {_told(error)}")
+            show_error(f"Pipeline: {told(error)}")
 
     def _selected_step(self) -> int | None:
         chosen = self._steps.value  # (a list, also for a single choice)
@@ -324,11 +324,6 @@ class PipelineDock(DockContainer):
                 self.save(path)
             except (OSError, ValueError) as error:
                 show_error(f"Could not save {path}: {error}")
-
-
-def _told(error: BaseException) -> str:
-    """An error with its notes (the step it happened in)."""
-    return " ".join([error_text(error), *getattr(error, "__notes__", ())])
 
 
 def _run_in_memory(pipeline: Pipeline, data, *geometry):

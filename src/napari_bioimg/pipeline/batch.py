@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from ..io_tiff import natural_key, tiff_paths
-from .core import Pipeline
+from .core import Pipeline, told
 from .io import (
     colours_kept,
     in_pixels,
@@ -269,7 +269,7 @@ def _sizes_read(pipeline: Pipeline, z: bool = False, after_role_z: bool = False)
 
 
 def _failed(input_path: str, output: Path, what: str, error: BaseException) -> FileResult:
-    detail = str(error) or type(error).__name__
+    detail = told(error)  # (a KeyError in a function of yours: KeyError: 'x')
     return FileResult(input_path, str(output), "failed", f"{what}: {detail}")
 
 

@@ -37,7 +37,7 @@ from ..ops.threshold import (
     threshold_histogram,
     threshold_value,
 )
-from .core import INPUT, Pipeline, _where
+from .core import INPUT, Pipeline, _where, naming_step
 from .spacing import spacing_after, spacing_of_result
 
 __all__ = ["run_dask"]
@@ -109,7 +109,7 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
             continue
         data, step_spacing = results[step.source]
         op = import_operation(step.operation, step.module)
-        try:
+        with naming_step(_where(index, step.operation)):
             result = _step(da, op, step.parameters, step.module, data, step_spacing)
             out_spacing = spacing_after(
                 step.operation, step.parameters, step_spacing, image_axes(data)
@@ -117,10 +117,6 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
             if step.operation not in BUILTIN_NAMES:  # (a function may drop axes)
                 out_spacing = spacing_of_result(out_spacing, image_axes(result))
             results[step.id] = (result, out_spacing)
-        except Exception as error:
-            if type(error) in (TypeError, ValueError):
-                raise type(error)(f"{_where(index, step.operation)}: {error}") from error
-            raise
         outputs.append(result)
     if all_results:
         return outputs

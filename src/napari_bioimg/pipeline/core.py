@@ -7,6 +7,7 @@ default changes) and reads either the pipeline's input or an earlier step.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,40 @@ def _translate_in(unit: str, translate, units, spatial: int | None) -> tuple[flo
 def _where(index: int, operation: Any) -> str:
     # Steps are counted from 1 in messages, like the default ids step1, step2...
     return f"step {index + 1} ({operation})"
+
+
+@contextmanager
+def naming_step(where: str):
+    """Name the step ``where`` in an error it raises.
+
+    The core's ValueError and TypeError (which name the parameter) get it in
+    their message; anything else (a KeyError in a function of your own) keeps
+    its type and gets it as a note (:func:`told`).
+    """
+    try:
+        yield
+    except Exception as error:
+        if type(error) in (TypeError, ValueError):
+            raise type(error)(f"{where}: {error}") from error
+        error.add_note(f"(in {where})")
+        raise
+
+
+def error_text(error: BaseException) -> str:
+    """How to tell ``error`` in one line.
+
+    The core's ValueError and TypeError name the parameter: their message alone.
+    Anything else (a KeyError in a function of your own) is named by its type,
+    ``KeyError: 'gain'``, as Python prints it (unless its message does already).
+    """
+    if type(error) in (ValueError, TypeError) or getattr(error, "tells_its_type", False):
+        return str(error) or type(error).__name__
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def told(error: BaseException) -> str:
+    """:func:`error_text` with the error's notes (the step it happened in)."""
+    return " ".join([error_text(error), *getattr(error, "__notes__", ())])
 
 
 @dataclass(frozen=True)
@@ -507,17 +542,12 @@ class Pipeline:
             data, step_spacing = results[step.source]
             where = _where(index, step.operation)
             op = import_operation(step.operation, step.module)
-            try:
+            with naming_step(where):
                 result = op(data, spacing=step_spacing, **step.parameters)
                 out_spacing = spacing_after(
                     step.operation, step.parameters, step_spacing,
                     image_axes(data if hasattr(data, "shape") else np.asarray(data)),  # (dask)
                 )
-            except Exception as error:
-                if type(error) in (TypeError, ValueError):
-                    raise type(error)(f"{where}: {error}") from error
-                error.add_note(f"(in {where})")
-                raise
             if step.operation not in BUILTIN_NAMES:  # (a function may drop axes)
                 out_spacing = spacing_of_result(out_spacing, image_axes(result))
             results[step.id] = (result, out_spacing)
