@@ -160,6 +160,26 @@ def test_a_click_in_naparis_canvas_with_rolled_axes_sets_the_axes_it_shows(viewe
     assert viewer.dims.point[1] == pytest.approx(before[1])  # y (sliced) kept
 
 
+def test_the_main_crosshair_hides_while_naparis_canvas_does_not_show_y_and_x(viewer, stack):
+    """Rolled to z against x, the main crosshair (drawn in y and x) lay on the wrong axes:
+    its line along x sat at the y value (review 80). In 3D display too."""
+    viewer.add_image(stack, scale=(8.8, 1.5625, 1.5625), name="banana")
+    widget = dock(viewer)
+    main = widget.crosshair_layer("xy")
+    assert main is not None and main.visible and widget.main_shows_yx()
+    viewer.dims.order = (1, 0, 2)  # rows z, columns x; y sliced
+    assert not widget.main_shows_yx() and not main.visible
+    viewer.dims.set_point(0, 100.0)  # moving on keeps it hidden, the side views drawn
+    assert not widget.crosshair_layer("xy").visible
+    assert widget.crosshair_layer("xz").visible and widget.crosshair_layer("yz").visible
+    viewer.dims.order = (0, 1, 2)
+    assert widget.crosshair_layer("xy").visible
+    viewer.dims.ndisplay = 3
+    assert not widget.crosshair_layer("xy").visible
+    viewer.dims.ndisplay = 2
+    assert widget.crosshair_layer("xy").visible
+
+
 def _event(kind, position, pos):
     return SimpleNamespace(
         type=kind,
@@ -312,6 +332,8 @@ def test_closing_the_dock_disconnects_everything(viewer, stack):
     assert widget.closed
     emitters = [
         viewer.dims.events.point,
+        viewer.dims.events.order,
+        viewer.dims.events.ndisplay,
         viewer.layers.events.inserted,
         viewer.layers.events.removed,
         viewer.layers.selection.events.changed,

@@ -193,6 +193,7 @@ class OrthogonalViews(QWidget):
         self._shown: list[Layer] = []
         self._copies: dict[str, dict[int, Layer]] = {"xz": {}, "yz": {}}
         self._fitted_box: np.ndarray | None = None  # (the world box the views were fitted to)
+        self._main_shows_yx = True  # napari's canvas shows y and x (not rolled, not 3D)
         self._fits: dict[str, tuple] = {}  # view -> (camera center, zoom) its last fit gave
 
         self._crosshair_box = QCheckBox("crosshair")
@@ -232,6 +233,9 @@ class OrthogonalViews(QWidget):
             (main.layers.selection.events.changed, rebuild),
             # an axis named t or z in the Voxel size dock: a stack no more, or again
             (main.dims.events.axis_labels, rebuild),
+            # rolled axes or 3D display: the main crosshair, drawn in y and x, hides
+            (main.dims.events.order, weak_callback(self._on_main_display)),
+            (main.dims.events.ndisplay, weak_callback(self._on_main_display)),
             (main.layers.events.begin_batch, weak_callback(self._on_begin_batch)),
             (main.layers.events.end_batch, weak_callback(self._on_end_batch)),
         ]
@@ -723,6 +727,24 @@ class OrthogonalViews(QWidget):
         self._main_crosshair_removed = False
         self._update_crosshairs()
 
+    def main_shows_yx(self) -> bool:
+        """Whether napari's canvas shows y and x in 2D, where its crosshair is drawn.
+
+        Rolled (z against x) or in 3D, a crosshair drawn in y and x would lie on
+        the wrong axes: it hides until the canvas shows y and x again.
+        """
+        dims = self.viewer.dims
+        return dims.ndisplay == 2 and tuple(dims.displayed) == (dims.ndim - 2, dims.ndim - 1)
+
+    def _on_main_display(self, event=None) -> None:
+        shows = self.main_shows_yx()
+        if self.closed or shows == self._main_shows_yx:
+            return
+        self._main_shows_yx = shows
+        layer = self._state.crosshairs.get("xy")
+        if layer is not None:
+            layer.visible = shows
+
     def crosshair_layer(self, name: str) -> Vectors | None:
         """The Vectors layer drawing the crosshair of view ``name``, if drawn."""
         return self._state.crosshairs.get(name)
@@ -785,6 +807,7 @@ class OrthogonalViews(QWidget):
                 units=units,
                 name="crosshair",
                 opacity=0.8,
+                visible=name != "xy" or self._main_shows_yx,
                 metadata={CROSSHAIR_KEY: True},
             )
             self._state.crosshairs[name] = layer
