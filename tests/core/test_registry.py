@@ -73,11 +73,15 @@ def test_unknown_operation_and_parameter_are_named():
         ops.get_operation("median").bind({"radius": "big"})
 
 
-def test_calling_an_operation_equals_the_function(blobs):
+def test_calling_an_operation_forwards_its_parameters_and_spacing(blobs):
+    """The registry's call binds the parameters and passes the voxel size on: a
+    sigma of 2 µm on 0.5 µm pixels is 4 pixels (scipy's Gaussian, compared in
+    test_filters, is the reference of ops.gaussian itself)."""
     op = ops.get_operation("gaussian")
-    np.testing.assert_array_equal(
-        op(blobs, sigma=2, spacing=(0.5, 0.5)), ops.gaussian(blobs, sigma=2, spacing=(0.5, 0.5))
-    )
+    in_microns = op(blobs, sigma=2, spacing=(0.5, 0.5))
+    np.testing.assert_array_equal(in_microns, ops.gaussian(blobs, sigma=4))
+    assert not np.array_equal(in_microns, ops.gaussian(blobs, sigma=2))
+    np.testing.assert_array_equal(op(blobs), ops.gaussian(blobs, sigma=op.defaults()["sigma"]))
 
 
 def test_halo_covers_the_footprint():
