@@ -3,9 +3,9 @@
 import napari
 from napari.layers import Image
 
+from ._sample_data import SAMPLES
 from .ops.registry import get_operation
 
-SAMPLES = ("nuclei_2d", "nuclei_3d")
 DOCKED = ("gaussian", "threshold")
 
 
@@ -16,7 +16,7 @@ def launch(sample: str = "nuclei_3d", *, show: bool = True, paths=()) -> napari.
     else on the ``sample`` data.
     """
     if not paths and sample not in SAMPLES:
-        raise ValueError(f"sample must be one of {SAMPLES}, got {sample!r}")
+        raise ValueError(f"sample must be one of {tuple(SAMPLES)}, got {sample!r}")
     viewer = napari.Viewer(title="napari-bioimg", show=show)
     if paths:
         for path in paths:

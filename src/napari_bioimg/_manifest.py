@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from ._pipeline_reader import PIPELINE_SUFFIXES
+from ._sample_data import SAMPLES
 from .ops.registry import BUILTIN_NAMES, CATEGORIES, get_operation
 
 PLUGIN = "napari-bioimg"
@@ -56,19 +57,6 @@ DOCKS = [
         "napari/layers/visualize",
     ),
     ("pipeline", "napari_bioimg._widgets.pipeline_dock:PipelineDock", "Pipeline", None),
-]
-
-SAMPLES = [
-    (
-        "nuclei_2d",
-        "napari_bioimg._sample_data:nuclei_2d",
-        "Nuclei 2D (synthetic, with ground truth)",
-    ),
-    (
-        "nuclei_3d",
-        "napari_bioimg._sample_data:nuclei_3d",
-        "Nuclei 3D, anisotropic (synthetic, with ground truth)",
-    ),
 ]
 
 READER_PATTERNS = ["*.tif", "*.tiff", "*.TIF", "*.TIFF"]
@@ -170,8 +158,9 @@ def build() -> dict:
         for kind, function, _ in writing
     ]
     sample_data = []
-    for key, python_name, title in SAMPLES:
+    for key, title in SAMPLES.items():
         command = f"{PLUGIN}.sample.{key}"
+        python_name = f"napari_bioimg._sample_data:{key}"
         commands.append({"id": command, "title": f"Sample: {title}", "python_name": python_name})
         sample_data.append({"command": command, "key": key, "display_name": title})
     return {

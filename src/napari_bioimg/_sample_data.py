@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["make_nuclei", "nuclei_2d", "nuclei_3d"]
+__all__ = ["SAMPLES", "make_nuclei", "nuclei_2d", "nuclei_3d"]
+
+# The sample data's keys (napari's File > Open Sample, ``napari-bioimg view --sample``)
+# and titles; each key is also the name of the function making it.
+SAMPLES = {
+    "nuclei_2d": "Nuclei 2D (synthetic, with ground truth)",
+    "nuclei_3d": "Nuclei 3D, anisotropic (synthetic, with ground truth)",
+}
 
 LayerData = tuple[np.ndarray, dict[str, Any], str]
 

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ._sample_data import SAMPLES
+
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 Subparsers = argparse._SubParsersAction
@@ -177,7 +179,7 @@ def _add_view(subparsers: Subparsers) -> None:
         "synthetic sample data or on the given files or folders.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="images to open instead")
-    parser.add_argument("--sample", default="nuclei_3d", choices=["nuclei_2d", "nuclei_3d"],
+    parser.add_argument("--sample", default="nuclei_3d", choices=list(SAMPLES),
                         help="sample data to open when no PATH is given")
     parser.set_defaults(handler=_view)
 

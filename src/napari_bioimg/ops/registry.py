@@ -697,7 +697,6 @@ _add(
         ),
         batch=False,
         uses_spacing=False,
-        widget="crop",
     )
 )
 _add(
@@ -714,7 +713,6 @@ _add(
         ),
         batch=False,
         uses_spacing=False,
-        widget="crop",
     )
 )
 _add(
