@@ -200,3 +200,29 @@ def test_nearest_resampling_of_64_bit_integers_copies_the_values(value, dtype):
     constant = np.full((3, 4, 5), value, dtype)
     result = ops.resample_isotropic(constant, spacing=(2.0, 1.0, 1.0), order=0)
     assert result.dtype == dtype and (result == value).all()
+
+
+def test_crop_reads_only_its_window_of_a_lazy_array():
+    """ops.crop read the whole array first (as_image): the Crop dock sliced lazy stacks
+    itself, and run_dask / scripts read everything for a small region (review 81)."""
+
+    class Lazy:
+        def __init__(self, data):
+            self.data, self.shape, self.dtype, self.ndim = data, data.shape, data.dtype, data.ndim
+            self.read = []
+
+        def __getitem__(self, key):
+            self.read.append(key)
+            return self.data[key]
+
+        def __array__(self, *args, **kwargs):
+            raise AssertionError("the whole array was read")
+
+    data = np.arange(4 * 50 * 60, dtype=np.uint16).reshape(4, 50, 60)
+    lazy = Lazy(data)
+    result = ops.crop(lazy, start=[1, 10, 20], stop=[3, 15, 30])
+    np.testing.assert_array_equal(result, data[1:3, 10:15, 20:30])
+    assert lazy.read == [(slice(1, 3), slice(10, 15), slice(20, 30))]
+    assert result.flags.owndata  # (a copy, as of an array)
+    with pytest.raises(ValueError, match="crop along axis 1 is empty"):
+        ops.crop(lazy, start=[0, 40], stop=[4, 40])

@@ -35,14 +35,8 @@ _TOLERANCE = 1e-4
 
 
 def _compute(operation: Operation, parameters: list[dict], arrays: list) -> list[np.ndarray]:
-    results = []
-    for a, p in zip(arrays, parameters, strict=True):
-        if operation.name == "crop":  # read only the region (a lazy stack: its chunks)
-            window = tuple(slice(b, e) for b, e in zip(p["start"], p["stop"], strict=False))
-            results.append(np.array(a[window]))
-        else:
-            results.append(np.asarray(operation(np.asarray(a), **p)))
-    return results
+    # (a crop of a lazy stack reads only its region: ops.crop slices it first)
+    return [np.asarray(operation(a, **p)) for a, p in zip(arrays, parameters, strict=True)]
 
 
 class CropWidget(DockContainer):

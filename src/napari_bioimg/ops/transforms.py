@@ -19,6 +19,7 @@ from ..io_tiff import LENGTH_UNITS, canonical_unit
 from ._checks import (
     as_image,
     check_choice,
+    check_header,
     check_memory,
     check_positive,
     image_axes,
@@ -78,8 +79,12 @@ def crop(
     -------
     numpy.ndarray
         A copy; its origin moved by ``start`` (napari: ``translate += start * scale``).
+        Of a lazy (dask, zarr) array only the window is read.
     """
-    array = as_image(image, allow_rgb=True)
+    if not (hasattr(image, "shape") and hasattr(image, "dtype")):
+        image = np.asarray(image)
+    check_header(image)
+    array = image  # (its shape and dtype: the pixels are read once cropped)
     starts = _per_axis(start, image_axes(array), "start", None)
     stops = _per_axis(stop, image_axes(array), "stop", None)
     window = []
@@ -93,7 +98,7 @@ def crop(
                 f"for an axis of length {array.shape[axis]}"
             )
         window.append(slice(bounds[0], bounds[1]))
-    return array[tuple(window)].copy()
+    return np.array(as_image(array[tuple(window)], allow_rgb=True))  # (a copy)
 
 
 @keeps_dtype
