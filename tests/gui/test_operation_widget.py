@@ -1216,6 +1216,7 @@ def test_a_projection_of_a_time_lapse_keeps_its_frames(viewer, qtbot):
     expected = ops.gaussian(data.max(axis=1), sigma=1.0, spacing=(0.5, 0.5))
     np.testing.assert_allclose(smoothed, expected, rtol=1e-6)
     replay = PipelineDock(viewer)
+    qtbot.addWidget(replay.native)  # (closed at the end: it lets go of the viewer)
     replay.run_on(layer)
     qtbot.waitUntil(lambda: not replay.busy, timeout=20000)
     replayed = newest(viewer)

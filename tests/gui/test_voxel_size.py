@@ -74,6 +74,7 @@ def test_a_numbered_time_lapse_is_named_frames_and_filtered_frame_by_frame(
     frames = rng.integers(0, 255, (5, 30, 40)).astype(np.uint8)
     layer = viewer.add_image(frames, name="movie")
     median = OperationWidget(viewer, ops.get_operation("median"))
+    qtbot.addWidget(median.native)  # (closed at the end: it lets go of the viewer)
     median.input_layer = layer
     median.set_parameters(radius=2.0)
     widget = dock(viewer)
@@ -93,7 +94,9 @@ def test_a_numbered_time_lapse_is_named_frames_and_filtered_frame_by_frame(
     # the naming is a recorded step: the replays filter frame by frame too
     from napari_bioimg._widgets.pipeline_dock import PipelineDock
 
-    pipeline, _ = PipelineDock(viewer).output_pipeline()
+    replay = PipelineDock(viewer)
+    qtbot.addWidget(replay.native)
+    pipeline, _ = replay.output_pipeline()
     assert [step.operation for step in pipeline.steps] == ["set_axis_role", "median"]
     headless = pipeline.run(frames, spacing=(1.0, 1.0, 1.0))  # (a file read as z, y, x)
     np.testing.assert_array_equal(headless, ops.median(frames, radius=2.0, spacing=(1.0, 1.0)))
@@ -116,7 +119,7 @@ def test_a_numbered_time_lapse_is_named_frames_and_filtered_frame_by_frame(
     median.close()
 
 
-def test_naming_an_axis_twice_replays_as_shown(viewer):
+def test_naming_an_axis_twice_replays_as_shown(viewer, qtbot):
     """z -> t -> z replaced the first step: the replay kept z = 2, the layer showed 0.5."""
     from napari_bioimg._widgets.pipeline_dock import PipelineDock
 
@@ -128,7 +131,9 @@ def test_naming_an_axis_twice_replays_as_shown(viewer):
     viewer.layers.selection = {layer, spots}
     assert widget.set_axis_role("t") == [layer]  # (not the points: no step for them)
     assert widget.set_axis_role("z") == [layer]
-    pipeline, _ = PipelineDock(viewer).output_pipeline()
+    replay = PipelineDock(viewer)
+    qtbot.addWidget(replay.native)
+    pipeline, _ = replay.output_pipeline()
     assert [step.parameters["role"] for step in pipeline.steps] == ["t", "z"]
     _, spacing = pipeline.run_with_spacing(stack, (2.0, 0.5, 0.5))
     assert spacing == tuple(layer.scale) == (0.5, 0.5, 0.5)  # (the guessed z, both ways)
