@@ -341,6 +341,18 @@ def _dicom_values(info: str) -> dict[str, float]:
     return values
 
 
+def _label_lut(metadata: dict | None) -> bool:
+    """Whether ImageJ shows the file with a label LUT (glasbey: labels from Fiji).
+
+    Fiji's and MorphoLibJ's label images are saved with a glasbey LUT, which
+    ImageJ names in the file's ``CurrentLUT`` property; integer ones open as
+    labels layers, as napari-bioimg's own ``napari_layer=labels`` files do.
+    """
+    properties = (metadata or {}).get("Properties")
+    lut = properties.get("CurrentLUT") if isinstance(properties, dict) else None
+    return "glasbey" in str(lut or "").lower()
+
+
 def _imagej_luts(luts, n_channels: int) -> list[str | None] | None:
     """Name the napari colormap matching each ImageJ LUT, when it is a plain ramp."""
     if luts is None or len(luts) != n_channels:
@@ -572,6 +584,8 @@ def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
         planar = generic and len((shaped or {}).get("voxel_size") or ()) == 2
         described = tif.imagej_metadata if tif.is_imagej else shaped if generic else None
         calibration.layer = (described or {}).get("napari_layer")
+        if calibration.layer is None and tif.is_imagej and _label_lut(described):
+            calibration.layer = "labels"
         axes = _normalise_axes(series_axes, data.shape, generic, planar)
     if len(axes) != data.ndim:  # pragma: no cover - tifffile keeps them in step
         raise ValueError(f"{path}: axes {axes!r} do not match the data shape {data.shape}")

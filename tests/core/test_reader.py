@@ -649,3 +649,26 @@ def test_a_damaged_file_holding_no_image_says_so(tmp_path):
     (tmp_path / "broken.tif").write_bytes(b"II*\0garbage")
     with pytest.raises(ValueError, match="broken.tif holds no image: not a TIFF, or a damaged"):
         read_tiff(tmp_path / "broken.tif")
+
+
+def test_fiji_labels_saved_with_a_glasbey_lut_open_as_labels():
+    """ImageJ's labelling of blobs (glasbey_on_dark LUT) opened as a grey image (review 80);
+    Fiji's and MorphoLibJ's label images are saved with that LUT."""
+    path = shared("blobs_labels_imagej.tif")
+    [(data, _, kind)] = get_reader(str(path))(str(path))
+    assert kind == "labels" and data.dtype == np.uint16 and int(data.max()) == 63
+    [(_, _, kind)] = get_reader(str(shared("blobs.tif")))(str(shared("blobs.tif")))
+    assert kind == "image"
+
+
+def test_only_integer_images_with_a_glasbey_lut_are_labels(tmp_path):
+    labels = np.zeros((12, 14), np.uint8)
+    labels[2:5, 3:7] = 1
+    for dtype, lut, expected in (
+        (np.uint8, "glasbey_inverted", "labels"), (np.uint8, "Fire", "image"),
+        (np.float32, "glasbey", "image"),
+    ):
+        tifffile.imwrite(tmp_path / "x.tif", labels.astype(dtype), imagej=True,
+                         metadata={"Properties": {"CurrentLUT": lut}})
+        [(_, _, kind)] = get_reader(str(tmp_path / "x.tif"))(str(tmp_path / "x.tif"))
+        assert kind == expected, (dtype, lut)
