@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ._widgets._layers import CHANNEL_LABELS, physical_unit, spatial_count
+from .io_tiff import physical_unit
+from .ops.planes import CHANNEL_LABELS, TIME_LABELS, spatial_count
 from .pipeline.io import write_image
 
 __all__ = ["write_labels_tiff", "write_tiff"]
@@ -62,7 +63,7 @@ def write_tiff(path: str, data: Any, meta: dict, *, as_labels: bool = False) -> 
 
 def _frame_interval(scale, units, labels, lead: int) -> tuple[float, str] | None:
     """``(interval, unit)`` of a time-lapse's frames (one ``t`` axis in a time unit)."""
-    if lead != 1 or not labels or labels[0] not in ("t", "time", "frame") or not units:
+    if lead != 1 or not labels or labels[0] not in TIME_LABELS or not units:
         return None
     unit = units[0]
     if not hasattr(unit, "dimensionality") or str(unit.dimensionality) != "[time]":

@@ -215,6 +215,14 @@ def canonical_unit(unit: str | None) -> str | None:
     return _UNIT_ALIASES[lower] if known else text
 
 
+def physical_unit(unit) -> str | None:
+    """A unit as abbreviated text ("µm"); None for none or napari's "pixel"."""
+    if unit is None:
+        return None
+    text = format(unit, "~") if hasattr(unit, "dimensionality") else str(unit)
+    return None if text in ("", "pixel", "px", "None") else text
+
+
 def length_factor(from_unit, to_unit) -> float | None:
     """What one ``from_unit`` is in ``to_unit`` (any spelling; 1000 from mm to µm).
 

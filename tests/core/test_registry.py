@@ -341,8 +341,12 @@ def test_missing_user_module_gives_a_clear_error():
 
 
 def test_core_imports_no_gui_library():
+    """The core, the pipeline, the command line and the TIFF writer (review 81: it
+    imported the docks' helpers, and with them magicgui and napari)."""
     code = (
-        "import sys, napari_bioimg.ops, napari_bioimg.ops.registry;"
+        "import sys, napari_bioimg.ops, napari_bioimg.ops.registry, napari_bioimg.pipeline,"
+        "napari_bioimg.pipeline.batch, napari_bioimg.pipeline.script, napari_bioimg.cli,"
+        "napari_bioimg._writer, napari_bioimg._reader;"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('napari', 'qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'magicgui', 'vispy')];"
         "print(bad); sys.exit(1 if bad else 0)"

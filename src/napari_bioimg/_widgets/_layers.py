@@ -1,7 +1,6 @@
 """Small helpers between napari layers and the headless core."""
 
 import math
-import re
 from contextlib import contextmanager
 from typing import Any
 
@@ -9,7 +8,15 @@ import numpy as np
 from magicgui.widgets import ComboBox, Select
 from napari.layers import Image, Labels, Layer
 
-from ..ops.planes import numbered
+from ..io_tiff import physical_unit  # noqa: F401 (re-exported for the docks)
+from ..ops.planes import (  # noqa: F401 (re-exported for the docks)
+    CHANNEL,
+    CHANNEL_LABELS,
+    NOT_SPATIAL,
+    is_batch_label,
+    numbered,
+    spatial_count,
+)
 from ..pipeline.spacing import trailing
 
 PREVIEW_KEY = "napari_bioimg_preview"
@@ -25,22 +32,6 @@ def layer_data(layer: Layer):
     return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
 
 
-# The axis label of a channel axis (the masks of an RGB image have one first).
-CHANNEL = "channel"
-CHANNEL_LABELS = (CHANNEL, "c")
-NOT_SPATIAL = (*CHANNEL_LABELS, "t", "time", "frame")  # axis labels of batch axes
-
-
-def is_batch_label(label) -> bool:
-    """Whether an axis labelled ``label`` is a batch axis (frames, channels), not space.
-
-    Besides t and channel, the ``axis 0``... that name napari's numbered leading
-    axes once a projection has taken z away (:func:`~napari_bioimg.ops.planes.output_axes`).
-    """
-    label = str(label).lower()
-    return label in NOT_SPATIAL or re.fullmatch(r"axis \d+", label) is not None
-
-
 def spatial_scale(layer: Layer) -> tuple[float, ...]:
     """The voxel size of the spatial (last 2 or 3) axes.
 
@@ -51,14 +42,6 @@ def spatial_scale(layer: Layer) -> tuple[float, ...]:
     """
     nsp = spatial_count(layer.axis_labels, layer.ndim)
     return tuple(float(s) for s in layer.scale[layer.ndim - max(nsp, 2) :])
-
-
-def spatial_count(axis_labels, ndim: int) -> int:
-    """How many of the last ``ndim`` axes are spatial (see :func:`spatial_scale`)."""
-    nsp = min(ndim, 3)
-    labels = [str(label).lower() for label in list(axis_labels)[-nsp:]]
-    batch = [i for i, label in enumerate(labels) if is_batch_label(label)]
-    return nsp - (batch[-1] + 1 if batch else 0)
 
 
 def length_unit(layer: Layer | None) -> str:
@@ -75,14 +58,6 @@ def length_unit(layer: Layer | None) -> str:
         return text
     # (not a time-lapse's t, a mask's channels)
     return "px" if np.allclose(spatial_scale(layer), 1.0) else "scale units"
-
-
-def physical_unit(unit) -> str | None:
-    """A unit as abbreviated text ("µm"); None for none or napari's "pixel"."""
-    if unit is None:
-        return None
-    text = format(unit, "~") if hasattr(unit, "dimensionality") else str(unit)
-    return None if text in ("", "pixel", "px", "None") else text
 
 
 def accepts(layer: Layer, input_kind: str, accepts_rgb: bool, labels: bool = False) -> bool:

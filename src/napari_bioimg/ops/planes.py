@@ -8,6 +8,7 @@ report progress and be cancelled between slabs.
 
 import functools
 import inspect
+import re
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -17,6 +18,12 @@ from .registry import Operation
 from .transforms import isotropic_shape
 
 __all__ = [
+    "CHANNEL",
+    "CHANNEL_LABELS",
+    "NOT_SPATIAL",
+    "TIME_LABELS",
+    "is_batch_label",
+    "spatial_count",
     "compute_plane",
     "output_shape",
     "plane_previewable",
@@ -361,3 +368,30 @@ def output_shape(
     spacing = [float(s) for s in scale[-nsp:]]
     target = operation.bind(parameters).get("target") or min(spacing)
     return shape[:-nsp] + isotropic_shape(shape[-nsp:], spacing, target)
+
+
+# --- axis labels (napari's axis_labels, the reader's and the writer's) ---------------
+
+# The axis label of a channel axis (the masks of an RGB image have one first).
+CHANNEL = "channel"
+CHANNEL_LABELS = (CHANNEL, "c")
+TIME_LABELS = ("t", "time", "frame")  # axis labels of a time-lapse's frames
+NOT_SPATIAL = (*CHANNEL_LABELS, *TIME_LABELS)  # axis labels of batch axes
+
+
+def is_batch_label(label) -> bool:
+    """Whether an axis labelled ``label`` is a batch axis (frames, channels), not space.
+
+    Besides t and channel, the ``axis 0``... that name napari's numbered leading
+    axes once a projection has taken z away (:func:`~napari_bioimg.ops.planes.output_axes`).
+    """
+    label = str(label).lower()
+    return label in NOT_SPATIAL or re.fullmatch(r"axis \d+", label) is not None
+
+
+def spatial_count(axis_labels, ndim: int) -> int:
+    """How many of the last ``ndim`` axes are spatial: not a batch axis or one before it."""
+    nsp = min(ndim, 3)
+    labels = [str(label).lower() for label in list(axis_labels)[-nsp:]]
+    batch = [i for i, label in enumerate(labels) if is_batch_label(label)]
+    return nsp - (batch[-1] + 1 if batch else 0)
