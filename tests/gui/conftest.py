@@ -62,3 +62,21 @@ def tooltip_of(widget, x: int = 4, y: int = 4) -> str:
     shown = QToolTip.text() if QToolTip.isVisible() else ""
     QToolTip.hideText()
     return shown
+
+
+def hold(monkeypatch, module, name: str):
+    """Make ``module.name`` (a worker's function) wait until the returned event is set.
+
+    Also collects ``module.show_info`` messages: ``(release, infos)``.
+    """
+    import threading
+
+    release, original, infos = threading.Event(), getattr(module, name), []
+
+    def held(*args, **kwargs):
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, held)
+    monkeypatch.setattr(module, "show_info", infos.append)
+    return release, infos

@@ -8,7 +8,7 @@ from napari_bioimg._widgets._recorder import recorder_for
 from napari_bioimg._widgets.crop_tools import CropWidget
 from napari_bioimg.pipeline import Pipeline
 
-from .conftest import newest
+from .conftest import hold, newest
 
 
 @pytest.fixture
@@ -228,19 +228,9 @@ def test_the_dock_close_button_stops_following_the_layer_list(viewer, blobs):
 def test_closing_the_dock_stops_a_crop_going_on(viewer, qtbot, monkeypatch, blobs):
     """Its result landed from a dock no longer there (and wrote to its deleted status
     line); as an operation dock's Apply, it stops, saying so (review 81)."""
-    import threading
-
     from napari_bioimg._widgets import crop_tools
 
-    release, original = threading.Event(), crop_tools._compute
-
-    def held(*args):
-        release.wait(10)
-        return original(*args)
-
-    monkeypatch.setattr(crop_tools, "_compute", held)
-    infos = []
-    monkeypatch.setattr(crop_tools, "show_info", infos.append)
+    release, infos = hold(monkeypatch, crop_tools, "_compute")
     viewer.add_image(blobs, name="blobs")
     dock_widget, widget = viewer.window.add_plugin_dock_widget(
         "napari-bioimg", "Crop, subsample and flip"

@@ -6,7 +6,7 @@ import pytest
 from napari_bioimg import ops
 from napari_bioimg.pipeline import Pipeline
 
-from .conftest import newest
+from .conftest import hold, newest
 from .test_operation_widget import apply, dock, wait_idle
 
 
@@ -111,19 +111,9 @@ def test_closing_the_pipeline_dock_disconnects(make_napari_viewer, qtbot):
 def test_closing_the_pipeline_dock_stops_a_run_going_on(make_napari_viewer, qtbot,
                                                         monkeypatch, blobs, tmp_path):
     """Its result landed after the dock closed (review 81)."""
-    import threading
-
     from napari_bioimg._widgets import pipeline_dock as module
 
-    release, original = threading.Event(), module._run_in_memory
-
-    def held(*args):
-        release.wait(10)
-        return original(*args)
-
-    monkeypatch.setattr(module, "_run_in_memory", held)
-    infos = []
-    monkeypatch.setattr(module, "show_info", infos.append)
+    release, infos = hold(monkeypatch, module, "_run_in_memory")
     viewer = make_napari_viewer()
     layer = viewer.add_image(blobs, name="blobs")
     _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
