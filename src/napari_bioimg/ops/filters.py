@@ -15,6 +15,7 @@ Conventions shared by every filter here:
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ._checks import as_image, check_memory, check_positive, keeps_dtype, spatial_spacing
 from ._correlate import correlate, gaussian_blur, gaussian_planes_of_slab, gaussian_weights
@@ -70,23 +71,50 @@ def _prepare(
 # --- rank and statistics filters ------------------------------------------------
 
 
-def mean(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
+def mean(
+    image: npt.ArrayLike,
+    *,
+    radius: float = 2.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Local mean over a ball or box of ``radius``.
 
     Parameters
     ----------
     image : array_like
-        2D or 3D image (leading axes are a batch).
-    radius : float
-        Radius in pixels, or in the units of ``spacing``.
-    footprint : {"ball", "box"}
-        Shape of the neighbourhood.
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    radius : float, default 2.0
+        Radius of the neighbourhood, in the units of ``spacing`` when given,
+        else in pixels (0: the pixel alone).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
     spacing : sequence of float, optional
-        Pixel size per spatial axis.
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
 
     Returns
     -------
     numpy.ndarray of float32
+        Same shape as ``image``, in its intensity units.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, ``radius`` is negative
+        or not finite, ``footprint`` is unknown, or the footprint or the result
+        does not fit in memory.
+
+    See Also
+    --------
+    median : A rank filter, robust to outliers; keeps the dtype.
 
     Examples
     --------
@@ -102,10 +130,50 @@ def mean(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacin
     return apply_batched(array, len(spacing), lambda b: local_mean(b, fp))
 
 
-def variance(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
+def variance(
+    image: npt.ArrayLike,
+    *,
+    radius: float = 2.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Local (population) variance over a ball or box of ``radius``.
 
-    Same parameters as :func:`mean`. Returns float32 in squared intensity units.
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    radius : float, default 2.0
+        Radius of the neighbourhood, in the units of ``spacing`` when given,
+        else in pixels (0: the pixel alone).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Same shape as ``image``, in squared intensity units.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, ``radius`` is negative
+        or not finite, ``footprint`` is unknown, or the footprint or the result
+        does not fit in memory.
+
+    See Also
+    --------
+    mean, standard_deviation
     """
     array, spacing = _prepare(image, spacing, "variance", 4)
     fp = make_footprint(radius, footprint, spacing)
@@ -113,20 +181,100 @@ def variance(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Sp
 
 
 def standard_deviation(
-    image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None
-):
+    image: npt.ArrayLike,
+    *,
+    radius: float = 2.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Local standard deviation over a ball or box of ``radius``.
 
-    Same parameters as :func:`mean`. Returns float32.
+    The square root of :func:`variance` (population, n in the denominator).
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    radius : float, default 2.0
+        Radius of the neighbourhood, in the units of ``spacing`` when given,
+        else in pixels (0: the pixel alone).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Same shape as ``image``, in its intensity units.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, ``radius`` is negative
+        or not finite, ``footprint`` is unknown, or the footprint or the result
+        does not fit in memory.
+
+    See Also
+    --------
+    variance
     """
     return np.sqrt(variance(image, radius=radius, footprint=footprint, spacing=spacing))
 
 
 @keeps_dtype
-def minimum(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
+def minimum(
+    image: npt.ArrayLike,
+    *,
+    radius: float = 2.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Local minimum (grayscale erosion) over a ball or box of ``radius``; keeps dtype.
 
-    Same parameters as :func:`mean`.
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    radius : float, default 2.0
+        Radius of the neighbourhood, in the units of ``spacing`` when given,
+        else in pixels (0: the pixel alone).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, ``radius`` is negative
+        or not finite, ``footprint`` is unknown, or the footprint or the result
+        does not fit in memory.
+
+    See Also
+    --------
+    maximum, median
     """
     array, spacing = _prepare(image, spacing, "minimum")
     fp = make_footprint(radius, footprint, spacing)
@@ -134,10 +282,50 @@ def minimum(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spa
 
 
 @keeps_dtype
-def maximum(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
+def maximum(
+    image: npt.ArrayLike,
+    *,
+    radius: float = 2.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Local maximum (grayscale dilation) over a ball or box of ``radius``; keeps dtype.
 
-    Same parameters as :func:`mean`.
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    radius : float, default 2.0
+        Radius of the neighbourhood, in the units of ``spacing`` when given,
+        else in pixels (0: the pixel alone).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, ``radius`` is negative
+        or not finite, ``footprint`` is unknown, or the footprint or the result
+        does not fit in memory.
+
+    See Also
+    --------
+    minimum, median
     """
     array, spacing = _prepare(image, spacing, "maximum")
     fp = make_footprint(radius, footprint, spacing)
@@ -145,11 +333,53 @@ def maximum(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spa
 
 
 @keeps_dtype
-def median(image, *, radius: float = 2.0, footprint: str = "ball", spacing: Spacing = None):
+def median(
+    image: npt.ArrayLike,
+    *,
+    radius: float = 2.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Local median over a ball or box of ``radius``; keeps dtype.
 
-    Same parameters as :func:`mean`. Footprints always hold an odd number of
-    pixels, so the median is one of the input values.
+    Footprints always hold an odd number of pixels, so the median is one of
+    the input values.
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    radius : float, default 2.0
+        Radius of the neighbourhood, in the units of ``spacing`` when given,
+        else in pixels (0: the pixel alone).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, ``radius`` is negative
+        or not finite, ``footprint`` is unknown, or the footprint or the result
+        does not fit in memory.
+
+    See Also
+    --------
+    mean, minimum, maximum
     """
     array, spacing = _prepare(image, spacing, "median", temporaries=1)
     fp = make_footprint(radius, footprint, spacing)
@@ -292,21 +522,104 @@ def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
 
 @keeps_dtype
 def white_top_hat(
-    image, *, radius: float = 10.0, footprint: str = "ball", spacing: Spacing = None
-):
+    image: npt.ArrayLike,
+    *,
+    radius: float = 10.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Image minus its opening: bright details smaller than the footprint.
 
     Subtracts a background that varies more slowly than the footprint (the
-    rolling-ball idea). Same parameters as :func:`mean`; keeps dtype.
+    rolling-ball idea); keeps dtype.
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    radius : float, default 10.0
+        Radius of the footprint, larger than the objects to keep, in the units
+        of ``spacing`` when given, else in pixels.
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``image`` (signed integer differences saturate
+        at the dtype's maximum).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, ``radius`` is negative
+        or not finite, ``footprint`` is unknown, or the footprint or the result
+        does not fit in memory.
+
+    See Also
+    --------
+    black_top_hat
     """
     return _top_hat(image, radius, footprint, spacing, "white")
 
 
 @keeps_dtype
 def black_top_hat(
-    image, *, radius: float = 10.0, footprint: str = "ball", spacing: Spacing = None
-):
-    """Closing minus image: dark details smaller than the footprint; keeps dtype."""
+    image: npt.ArrayLike,
+    *,
+    radius: float = 10.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
+    """Closing minus image: dark details smaller than the footprint; keeps dtype.
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    radius : float, default 10.0
+        Radius of the footprint, larger than the objects to keep, in the units
+        of ``spacing`` when given, else in pixels.
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``image`` (signed integer differences saturate
+        at the dtype's maximum).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, ``radius`` is negative
+        or not finite, ``footprint`` is unknown, or the footprint or the result
+        does not fit in memory.
+
+    See Also
+    --------
+    white_top_hat
+    """
     return _top_hat(image, radius, footprint, spacing, "black")
 
 
@@ -322,22 +635,36 @@ def _gaussian_block(block: np.ndarray, sigmas: Sequence[float]) -> np.ndarray:
     return gaussian_blur(block, sigmas, GAUSSIAN_TRUNCATE)
 
 
-def gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
+def gaussian(image: npt.ArrayLike, *, sigma: float = 1.0, spacing: Spacing = None) -> np.ndarray:
     """Gaussian blur with standard deviation ``sigma`` (kernel truncated at 4 sigma).
 
     Parameters
     ----------
     image : array_like
-        2D or 3D image (leading axes are a batch).
-    sigma : float
-        Standard deviation in pixels, or in the units of ``spacing``.
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    sigma : float, default 1.0
+        Standard deviation, positive, in the units of ``spacing`` when given,
+        else in pixels.
     spacing : sequence of float, optional
-        Pixel size per spatial axis.
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
 
     Returns
     -------
     numpy.ndarray of float32
-        In the input's intensity units (no rescaling to 0..1).
+        Same shape as ``image``, in its intensity units (no rescaling to 0..1).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, a sigma is not positive
+        or not finite, or the result does not fit in memory.
     """
     array, spacing = _prepare(image, spacing, "gaussian", 8)
     sigma = check_positive(sigma, "sigma")
@@ -384,12 +711,35 @@ def _sobel_block(block: np.ndarray, planes=None) -> np.ndarray:
     return np.sqrt(total, out=total)
 
 
-def sobel(image, *, spacing: Spacing = None):
+def sobel(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
     """Sobel gradient magnitude, as ``skimage.filters.sobel`` but in intensity units.
 
     ``sqrt(mean over axes of g_i**2)`` where ``g_i`` is the ``[1, 0, -1]``
     derivative along axis ``i`` smoothed by ``[1, 2, 1] / 4`` along the others.
-    ``spacing`` only selects the spatial axes. Returns float32.
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    spacing : sequence of float, optional
+        Only selects the spatial axes: the last ``len(spacing)`` (2 or 3
+        positive values), else the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Same shape as ``image``, in its intensity units.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, or the result does not
+        fit in memory.
     """
     array, spacing = _prepare(image, spacing, "sobel", 8)
     return apply_batched(array, len(spacing), _sobel_block)
@@ -415,11 +765,39 @@ def laplace_plane(slab, z, parameters, spacing):
     return _laplace_block(as_image(slab), (z, z + 1))[0]
 
 
-def laplace(image, *, spacing: Spacing = None):
+def laplace(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
     """Discrete Laplace filter: ``2 * ndim`` at the centre, ``-1`` on direct neighbours.
 
     The kernel of ``skimage.filters.laplace`` (bright spots give positive
-    values). ``spacing`` only selects the spatial axes. Returns float32.
+    values).
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    spacing : sequence of float, optional
+        Only selects the spatial axes: the last ``len(spacing)`` (2 or 3
+        positive values), else the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Same shape as ``image``, in its intensity units.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, or the result does not
+        fit in memory.
+
+    See Also
+    --------
+    laplacian_of_gaussian
 
     Examples
     --------
@@ -435,12 +813,46 @@ def laplace(image, *, spacing: Spacing = None):
 
 
 def difference_of_gaussian(
-    image, *, sigma1: float = 1.0, sigma2: float = 3.0, spacing: Spacing = None
-):
+    image: npt.ArrayLike, *, sigma1: float = 1.0, sigma2: float = 3.0, spacing: Spacing = None
+) -> np.ndarray:
     """``gaussian(image, sigma1) - gaussian(image, sigma2)``: a band-pass filter.
 
     With ``sigma1 < sigma2`` it enhances spots of radius about ``sigma1 * sqrt(2)``
-    and removes background. Returns float32.
+    and removes background.
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    sigma1 : float, default 1.0
+        Sigma of the narrow Gaussian, positive, in the units of ``spacing``
+        when given, else in pixels.
+    sigma2 : float, default 3.0
+        Sigma of the wide Gaussian, in the same units.
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Same shape as ``image``, in its intensity units.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, a sigma is not positive
+        or not finite, or the result does not fit in memory.
+
+    See Also
+    --------
+    gaussian
     """
     array, spacing = _prepare(image, spacing, "difference of Gaussians", 8)
     sigma1 = check_positive(sigma1, "sigma1")
@@ -454,8 +866,43 @@ def difference_of_gaussian(
     return apply_batched(array, len(spacing), block_dog)
 
 
-def laplacian_of_gaussian(image, *, sigma: float = 1.0, spacing: Spacing = None):
-    """Gaussian blur of ``sigma`` followed by :func:`laplace` (positive on bright spots)."""
+def laplacian_of_gaussian(
+    image: npt.ArrayLike, *, sigma: float = 1.0, spacing: Spacing = None
+) -> np.ndarray:
+    """Gaussian blur of ``sigma`` followed by :func:`laplace` (positive on bright spots).
+
+    Parameters
+    ----------
+    image : array_like
+        2D or 3D image; leading axes (time, channels) before the spatial ones
+        are filtered one block at a time.
+    sigma : float, default 1.0
+        Standard deviation of the blur, positive, in the units of ``spacing``
+        when given, else in pixels.
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Same shape as ``image``, in its intensity units.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or a parameter has the wrong type.
+    ValueError
+        If ``image`` is empty or has fewer than two axes, ``spacing`` has
+        the wrong length or a non-positive value, a sigma is not positive
+        or not finite, or the result does not fit in memory.
+
+    See Also
+    --------
+    gaussian, laplace
+    """
     array, spacing = _prepare(image, spacing, "Laplacian of Gaussian", 8)
     sigma = check_positive(sigma, "sigma")
     sigmas = [sigma / s for s in spacing]

@@ -15,6 +15,7 @@ from it.
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ._checks import (
     as_image,
@@ -105,56 +106,240 @@ def binary_plane(steps: str):
 
 @per_colour
 def binary_erosion(
-    image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
-):
+    image: npt.ArrayLike,
+    *,
+    radius: float = 1.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Shrink the mask: keep pixels whose whole ball/box of ``radius`` is foreground.
+
+    Objects touching the image border are not eroded from it (edges replicate).
 
     Parameters
     ----------
     image : array_like of bool (or 0/1)
-        The mask; leading axes beyond the spatial ones are a batch.
-    radius : float
-        In pixels, or in the units of ``spacing``.
-    footprint : {"ball", "box"}
+        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
+        and the masks of an RGB(A) image (colours last) are processed one
+        colour at a time.
+    radius : float, default 1.0
+        Radius of the structuring element, in the units of ``spacing`` when
+        given, else in pixels (0: the mask unchanged).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
     spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
 
     Returns
     -------
     numpy.ndarray of bool
+        Same shape as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or is an RGB(A) image that is not a
+        mask, or a parameter has the wrong type.
+    ValueError
+        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
+        two axes, ``spacing`` has the wrong length or a non-positive value,
+        ``radius`` is negative or not finite, ``footprint`` is unknown, or the
+        footprint or the result does not fit in memory.
+
+    See Also
+    --------
+    binary_dilation, binary_opening
     """
     return _binary(image, radius, footprint, spacing, "e")
 
 
 @per_colour
 def binary_dilation(
-    image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
-):
-    """Grow the mask by a ball/box of ``radius``. Same parameters as :func:`binary_erosion`."""
+    image: npt.ArrayLike,
+    *,
+    radius: float = 1.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
+    """Grow the mask by a ball/box of ``radius``.
+
+    A pixel joins the mask when its distance (with ``spacing``) to the mask is
+    at most ``radius`` (ball), or at most ``radius`` along each axis (box).
+
+    Parameters
+    ----------
+    image : array_like of bool (or 0/1)
+        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
+        and the masks of an RGB(A) image (colours last) are processed one
+        colour at a time.
+    radius : float, default 1.0
+        Radius of the structuring element, in the units of ``spacing`` when
+        given, else in pixels (0: the mask unchanged).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or is an RGB(A) image that is not a
+        mask, or a parameter has the wrong type.
+    ValueError
+        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
+        two axes, ``spacing`` has the wrong length or a non-positive value,
+        ``radius`` is negative or not finite, ``footprint`` is unknown, or the
+        footprint or the result does not fit in memory.
+
+    See Also
+    --------
+    binary_erosion, binary_closing
+    """
     return _binary(image, radius, footprint, spacing, "d")
 
 
 @per_colour
 def binary_opening(
-    image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
-):
-    """Erosion then dilation: removes details thinner than the footprint."""
+    image: npt.ArrayLike,
+    *,
+    radius: float = 1.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
+    """Erosion then dilation: removes details thinner than the footprint.
+
+    Parameters
+    ----------
+    image : array_like of bool (or 0/1)
+        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
+        and the masks of an RGB(A) image (colours last) are processed one
+        colour at a time.
+    radius : float, default 1.0
+        Radius of the structuring element, in the units of ``spacing`` when
+        given, else in pixels (0: the mask unchanged).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or is an RGB(A) image that is not a
+        mask, or a parameter has the wrong type.
+    ValueError
+        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
+        two axes, ``spacing`` has the wrong length or a non-positive value,
+        ``radius`` is negative or not finite, ``footprint`` is unknown, or the
+        footprint or the result does not fit in memory.
+
+    See Also
+    --------
+    binary_erosion, binary_dilation, binary_closing
+    """
     return _binary(image, radius, footprint, spacing, "ed")
 
 
 @per_colour
 def binary_closing(
-    image, *, radius: float = 1.0, footprint: str = "ball", spacing: Spacing = None
-):
-    """Dilation then erosion: closes gaps narrower than the footprint."""
+    image: npt.ArrayLike,
+    *,
+    radius: float = 1.0,
+    footprint: str = "ball",
+    spacing: Spacing = None,
+) -> np.ndarray:
+    """Dilation then erosion: closes gaps narrower than the footprint.
+
+    Parameters
+    ----------
+    image : array_like of bool (or 0/1)
+        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
+        and the masks of an RGB(A) image (colours last) are processed one
+        colour at a time.
+    radius : float, default 1.0
+        Radius of the structuring element, in the units of ``spacing`` when
+        given, else in pixels (0: the mask unchanged).
+    footprint : {"ball", "box"}, default "ball"
+        Disk/ball (offsets within Euclidean distance ``radius``) or
+        square/cube (within ``radius`` along each axis).
+    spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or is an RGB(A) image that is not a
+        mask, or a parameter has the wrong type.
+    ValueError
+        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
+        two axes, ``spacing`` has the wrong length or a non-positive value,
+        ``radius`` is negative or not finite, ``footprint`` is unknown, or the
+        footprint or the result does not fit in memory.
+
+    See Also
+    --------
+    binary_dilation, binary_erosion, binary_opening
+    """
     return _binary(image, radius, footprint, spacing, "de")
 
 
 @per_colour
-def fill_holes(image, *, spacing: Spacing = None):
+def fill_holes(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
     """Fill background regions not connected to the image border.
 
-    ``spacing`` only selects the spatial axes (holes are filled in 2D per plane
-    with a 2-value spacing, in 3D otherwise).
+    Holes are the background components (joined through faces: 4-connected
+    in 2D, 6-connected in 3D) that touch no border of their 2D or 3D block.
+
+    Parameters
+    ----------
+    image : array_like of bool (or 0/1)
+        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
+        and the masks of an RGB(A) image (colours last) are processed one
+        colour at a time.
+    spacing : sequence of float, optional
+        Only selects the spatial axes: holes are filled in 2D per plane with a
+        2-value spacing, in 3D otherwise (the last ``min(ndim, 3)`` axes
+        without it).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or is an RGB(A) image that is not a
+        mask, or a parameter has the wrong type.
+    ValueError
+        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
+        two axes, ``spacing`` has the wrong length or a non-positive value.
     """
     mask = as_mask(image)
     spacing = spatial_spacing(mask, spacing)
@@ -210,21 +395,46 @@ def _label_block(block: np.ndarray, connectivity: int) -> np.ndarray:
 
 
 @per_colour
-def label(image, *, connectivity: int = 1, spacing: Spacing = None):
+def label(
+    image: npt.ArrayLike, *, connectivity: int = 1, spacing: Spacing = None
+) -> np.ndarray:
     """Connected-component labelling of a mask: 0 is background, objects 1..N.
+
+    Objects are numbered in the raster order of their first pixel, as
+    ``skimage.measure.label``.
 
     Parameters
     ----------
     image : array_like of bool (or 0/1)
-    connectivity : int
-        1 joins direct neighbours only (4 in 2D, 6 in 3D); ``ndim`` joins all
-        (8 in 2D, 26 in 3D).
+        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
+        and the masks of an RGB(A) image (colours last) are processed one
+        colour at a time.
+    connectivity : int, default 1
+        1 joins direct neighbours only (4 in 2D, 6 in 3D); ``ndim`` (the
+        number of spatial axes) joins all (8 in 2D, 26 in 3D).
     spacing : sequence of float, optional
-        Only selects the spatial axes; each batch block is labelled from 1.
+        Only selects the spatial axes: the last ``len(spacing)`` (2 or 3
+        positive values), else the last ``min(ndim, 3)``.
+        Each batch block is labelled from 1.
 
     Returns
     -------
     numpy.ndarray of int32
+        Same shape as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or is an RGB(A) image that is not a
+        mask, or a parameter has the wrong type.
+    ValueError
+        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
+        two axes, ``spacing`` has the wrong length or a non-positive value,
+        or ``connectivity`` is not from 1 to the number of spatial axes.
+
+    See Also
+    --------
+    labels_to_mask, remove_small_objects
     """
     mask = as_mask(image)
     spacing = spatial_spacing(mask, spacing)
@@ -232,7 +442,7 @@ def label(image, *, connectivity: int = 1, spacing: Spacing = None):
     return apply_batched(mask, len(spacing), lambda b: _label_block(b, connectivity))
 
 
-def labels_to_mask(image):
+def labels_to_mask(image: npt.ArrayLike) -> np.ndarray:
     """The objects of a label image as one mask: ``image != 0`` (Fiji's Convert to Mask).
 
     Parameters
@@ -243,12 +453,16 @@ def labels_to_mask(image):
     Returns
     -------
     numpy.ndarray of bool
-        A new array, also for a mask (the input is never returned).
+        Same shape as ``image``: a new array, also for a mask (the input is
+        never returned).
 
     Raises
     ------
     TypeError
-        For float images: their zeros are no background; threshold them instead.
+        For float images (their zeros are no background; threshold them
+        instead), or data that are not real numbers.
+    ValueError
+        If ``image`` is empty or has fewer than two axes.
     """
     array = as_image(image, allow_rgb=True)  # (pixel-wise: any last axis)
     if array.dtype.kind == "f":
@@ -262,24 +476,51 @@ def labels_to_mask(image):
 
 @per_colour
 def remove_small_objects(
-    image, *, min_size: float = 64, connectivity: int = 1, spacing: Spacing = None
-):
+    image: npt.ArrayLike,
+    *,
+    min_size: float = 64,
+    connectivity: int = 1,
+    spacing: Spacing = None,
+) -> np.ndarray:
     """Remove connected objects smaller than ``min_size``.
 
     Parameters
     ----------
     image : array_like of bool (or 0/1)
-    min_size : float
-        Objects with fewer than ``min_size`` pixels are removed; with
-        ``spacing``, ``min_size`` is an area or volume in physical units
-        (pixel count times the pixel area/volume).
-    connectivity : int
-        As in :func:`label`.
+        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
+        and the masks of an RGB(A) image (colours last) are processed one
+        colour at a time.
+    min_size : float, default 64
+        Objects with fewer than ``min_size`` pixels are removed (an object of
+        exactly ``min_size`` stays); with ``spacing``, ``min_size`` is an area
+        or volume in physical units (pixel count times the pixel area/volume).
+    connectivity : int, default 1
+        As in :func:`label`: 1 joins direct neighbours only, the number of
+        spatial axes joins all.
     spacing : sequence of float, optional
+        Pixel size per spatial axis (2 or 3 positive values, as napari's
+        ``scale``); the spatial axes are then the last ``len(spacing)``.
+        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
 
     Returns
     -------
     numpy.ndarray of bool
+        Same shape as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or is an RGB(A) image that is not a
+        mask, or a parameter has the wrong type.
+    ValueError
+        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
+        two axes, ``spacing`` has the wrong length or a non-positive value,
+        ``min_size`` is negative or not finite, or ``connectivity`` is not from
+        1 to the number of spatial axes.
+
+    See Also
+    --------
+    label
     """
     mask = as_mask(image)
     spacing = spatial_spacing(mask, spacing)

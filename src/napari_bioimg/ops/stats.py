@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ._checks import as_image, beyond_float, exact_offsets
 
@@ -20,23 +21,40 @@ def _finite_values(image) -> np.ndarray:
     return array
 
 
-def histogram(image, *, bins: int = 256, range: tuple[float, float] | None = None):  # noqa: A002
+def histogram(
+    image: npt.ArrayLike,
+    *,
+    bins: int = 256,
+    range: tuple[float, float] | None = None,  # noqa: A002
+) -> tuple[np.ndarray, np.ndarray]:
     """Histogram of the finite pixel values.
 
     Parameters
     ----------
     image : array_like
-    bins : int
-        Number of bins. For integer images whose value range is smaller than
-        ``bins``, one bin per integer value is used.
+        Image with at least two axes (RGB(A) accepted: all values together);
+        bool is counted as 0 and 1, NaN and infinite values are left out.
+    bins : int, default 256
+        Number of bins (positive). For integer images whose value range is
+        smaller than ``bins`` (and no ``range``), one bin per integer value is
+        used, centred on it.
     range : (float, float), optional
         Lower and upper edge; default the data's minimum and maximum.
 
     Returns
     -------
     counts : numpy.ndarray of int64
+        Pixels per bin, 1D.
     edges : numpy.ndarray of float64
         ``len(counts) + 1`` bin edges, as ``numpy.histogram``.
+
+    Raises
+    ------
+    ValueError
+        If ``bins`` is not a positive integer, a float image holds no finite
+        values, or ``image`` is empty or has fewer than two axes.
+    TypeError
+        If ``image`` holds no real numbers.
     """
     values = _finite_values(image)
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
@@ -100,10 +118,35 @@ def _percentiles(values: np.ndarray, percentiles) -> np.ndarray:
     return np.where(np.isfinite(found), found, low * (1 - fraction) + high * fraction)
 
 
-def percentile_range(image, *, lower: float = 0.0, upper: float = 95.0) -> tuple[float, float]:
+def percentile_range(
+    image: npt.ArrayLike, *, lower: float = 0.0, upper: float = 95.0
+) -> tuple[float, float]:
     """Display range from two percentiles of the finite values (e.g. 0 and 95).
 
     Fiji's "Auto" with 0.35 % saturation is ``lower=0.175, upper=99.825``.
+
+    Parameters
+    ----------
+    image : array_like
+        Image with at least two axes (RGB(A) accepted: all values together);
+        NaN and infinite values are left out.
+    lower, upper : float, default 0.0 and 95.0
+        Percentiles from 0 to 100, ``lower < upper``; linear interpolation
+        between values, as ``numpy.percentile``.
+
+    Returns
+    -------
+    low, high : float
+        The two values, in the image's intensity units.
+
+    Raises
+    ------
+    ValueError
+        If a percentile is not a number from 0 to 100, ``lower >= upper``, a
+        float image holds no finite values, or ``image`` is empty or has fewer
+        than two axes.
+    TypeError
+        If ``image`` holds no real numbers.
     """
     for name, value in (("lower", lower), ("upper", upper)):
         if not isinstance(value, int | float | np.integer | np.floating) or not 0 <= value <= 100:
@@ -115,8 +158,22 @@ def percentile_range(image, *, lower: float = 0.0, upper: float = 95.0) -> tuple
     return float(low), float(high)
 
 
-def insight(image, *, percentiles: Sequence[float] = (1.0, 50.0, 99.0), spacing=None) -> dict:
+def insight(
+    image: npt.ArrayLike,
+    *,
+    percentiles: Sequence[float] = (1.0, 50.0, 99.0),
+    spacing: Sequence[float] | None = None,
+) -> dict:
     """Summary of an image, as stackview.insight shows it.
+
+    Parameters
+    ----------
+    image : array_like
+        Image with at least two axes (RGB(A) accepted: all values together).
+    percentiles : sequence of float, default (1.0, 50.0, 99.0)
+        Percentiles (0 to 100) of the finite values to report.
+    spacing : sequence of float, optional
+        Pixel size per axis; only reported, not checked.
 
     Returns
     -------
@@ -124,7 +181,16 @@ def insight(image, *, percentiles: Sequence[float] = (1.0, 50.0, 99.0), spacing=
         ``shape``, ``dtype``, ``min``, ``max``, ``mean``, ``std`` (of the finite
         values; the sample standard deviation, n - 1 in the denominator, as
         ImageJ/Fiji's StdDev; 0 for one value), ``percentiles`` (mapping
-        percentile -> value), ``nonfinite`` (count of NaN/inf) and ``spacing`` (as given, or None).
+        percentile -> value), ``nonfinite`` (count of NaN/inf) and ``spacing``
+        (as given, as a tuple of floats, or None).
+
+    Raises
+    ------
+    ValueError
+        If a float image holds no finite values, or ``image`` is empty or has
+        fewer than two axes.
+    TypeError
+        If ``image`` holds no real numbers.
     """
     array = as_image(image, allow_rgb=True)
     values = _finite_values(array)

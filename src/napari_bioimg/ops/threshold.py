@@ -9,6 +9,7 @@ import math
 from contextlib import contextmanager
 
 import numpy as np
+import numpy.typing as npt
 from numba import njit
 from scipy import ndimage as ndi
 from skimage import filters as skfilters
@@ -31,20 +32,28 @@ METHODS = ("manual", *AUTOMATIC_METHODS)
 
 
 def threshold_value(
-    image, *, method: str = "otsu", value: float | None = None, histogram=None
+    image: npt.ArrayLike,
+    *,
+    method: str = "otsu",
+    value: float | None = None,
+    histogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> float:
     """Return the threshold of ``image`` by ``method``.
 
     Parameters
     ----------
     image : array_like
-        Image of any dimensionality.
-    method : str
-        ``"manual"`` (returns ``value``) or one of ``otsu``, ``li``, ``yen``,
-        ``triangle``, ``isodata``, ``mean``, ``minimum``: the same number as
-        ``skimage.filters.threshold_<method>``.
+        Image with at least two axes (all axes, RGB(A) colours included, are
+        read together).
+    method : str, default "otsu"
+        ``"manual"`` (returns ``value``) or one of the automatic methods
+        ``"otsu"``, ``"li"``, ``"yen"``, ``"triangle"``, ``"isodata"``,
+        ``"mean"`` and ``"minimum"``: the same number as
+        ``skimage.filters.threshold_<method>``, computed over the whole array
+        (all planes, time points and colours).
     value : float, optional
-        The threshold for ``method="manual"``; ignored by the automatic methods.
+        The threshold for ``method="manual"``, in the image's intensity units;
+        ignored by the automatic methods.
     histogram : tuple of arrays, optional
         ``threshold_histogram(image)``, computed once and reused: the methods
         that read only the histogram (otsu, yen, isodata, minimum, triangle,
@@ -53,12 +62,18 @@ def threshold_value(
     Returns
     -------
     float
+        The threshold: foreground is strictly above it.
 
     Raises
     ------
+    TypeError
+        If ``method`` is not a string, a manual ``value`` is not a number, or
+        ``image`` holds no real numbers.
     ValueError
-        For an unknown method, a missing manual value, or an image that an
-        automatic method cannot threshold (constant, or holding NaN).
+        For an unknown method, a missing or NaN manual value, an empty image or
+        one with fewer than two axes, or an image that an automatic method
+        cannot threshold (constant, holding NaN or infinite values, or values
+        too far apart or too close together to bin).
     """
     check_choice(method, "method", METHODS)
     if method != "manual" and histogram is not None and _serves(histogram, method, _dtype(image)):
@@ -403,12 +418,44 @@ def _maxima_indices(row: np.ndarray) -> np.ndarray:
     return moving[(signs < 0) & (previous > 0)]
 
 
-def threshold(image, *, method: str = "otsu", value: float | None = None) -> np.ndarray:
+def threshold(
+    image: npt.ArrayLike, *, method: str = "otsu", value: float | None = None
+) -> np.ndarray:
     """Binarize: ``image > threshold_value(image, method=method, value=value)``.
+
+    One global threshold over the whole array (all planes, time points and
+    colours), like Fiji's "stack histogram" option; comparisons of 64-bit
+    integers are exact.
+
+    Parameters
+    ----------
+    image : array_like
+        Image with at least two axes; RGB(A) images are accepted.
+    method : str, default "otsu"
+        ``"manual"`` (uses ``value``) or one of the automatic methods
+        ``"otsu"``, ``"li"``, ``"yen"``, ``"triangle"``, ``"isodata"``,
+        ``"mean"`` and ``"minimum"``, as ``skimage.filters.threshold_<method>``.
+    value : float, optional
+        The threshold for ``method="manual"``, in the image's intensity units;
+        ignored by the automatic methods.
 
     Returns
     -------
     numpy.ndarray of bool
+        Same shape as ``image``: True strictly above the threshold.
+
+    Raises
+    ------
+    TypeError
+        As :func:`threshold_value`: a ``method`` that is not a string, a manual
+        ``value`` that is no number, or an image that holds no real numbers.
+    ValueError
+        As :func:`threshold_value`: an unknown method, a missing or NaN manual
+        value, an empty image, or one the automatic method cannot threshold.
+
+    See Also
+    --------
+    threshold_value
 
     Examples
     --------

@@ -12,6 +12,7 @@ those, negative axes count from the last of them, and the colours stay whole.
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 from numba import njit
 from scipy import ndimage as ndi
 
@@ -63,23 +64,39 @@ def _integer(value, name: str) -> int:
 
 @keeps_dtype
 def crop(
-    image, *, start: Sequence[int | None] | None = None, stop: Sequence[int | None] | None = None
-):
+    image: npt.ArrayLike,
+    *,
+    start: Sequence[int | None] | None = None,
+    stop: Sequence[int | None] | None = None,
+) -> np.ndarray:
     """Keep ``image[start[0]:stop[0], start[1]:stop[1], ...]``.
 
     Parameters
     ----------
     image : array_like
-    start, stop : sequence of int or None
+        Image with at least two axes (numpy, dask or zarr); an RGB(A) image's
+        colour axis is kept whole.
+    start, stop : sequence of int or None, optional
         First and one-past-last index per axis (``None``: the axis' start or end).
         Shorter sequences leave the remaining axes whole; negative values count
         from the end, as in numpy. Values beyond the image are clipped.
+        Default: the whole image.
 
     Returns
     -------
     numpy.ndarray
-        A copy; its origin moved by ``start`` (napari: ``translate += start * scale``).
-        Of a lazy (dask, zarr) array only the window is read.
+        A copy in the input dtype, of the window's shape; its origin moved by
+        ``start`` (napari: ``translate += start * scale``). Of a lazy (dask,
+        zarr) array only the window is read.
+
+    Raises
+    ------
+    TypeError
+        If an index is not an integer (or None), or ``image`` holds no real numbers.
+    ValueError
+        If ``start`` or ``stop`` has more values than the image has axes, the
+        window is empty along an axis, or ``image`` is empty or has fewer than
+        two axes.
     """
     if not (hasattr(image, "shape") and hasattr(image, "dtype")):
         image = np.asarray(image)
@@ -102,10 +119,31 @@ def crop(
 
 
 @keeps_dtype
-def subsample(image, *, step: int | Sequence[int] = 2):
+def subsample(image: npt.ArrayLike, *, step: int | Sequence[int] = 2) -> np.ndarray:
     """Keep every ``step``-th pixel along each axis (one step, or one per axis).
 
     Multiply the layer's scale by ``step`` to keep physical sizes.
+
+    Parameters
+    ----------
+    image : array_like
+        Image with at least two axes; an RGB(A) image's colours stay whole.
+    step : int or sequence of int, default 2
+        Step (at least 1) for every axis, or one per axis; a shorter sequence
+        leaves the remaining axes whole (step 1). The first pixel is kept.
+
+    Returns
+    -------
+    numpy.ndarray
+        A copy in the input dtype: ``image[::step[0], ::step[1], ...]``.
+
+    Raises
+    ------
+    TypeError
+        If a step is not an integer, or ``image`` holds no real numbers.
+    ValueError
+        If a step is below 1, ``step`` has more values than the image has axes,
+        or ``image`` is empty or has fewer than two axes.
     """
     array = as_image(image, allow_rgb=True)
     steps = [_integer(s, "step") for s in _per_axis(step, image_axes(array), "step", 1)]
@@ -115,8 +153,30 @@ def subsample(image, *, step: int | Sequence[int] = 2):
 
 
 @keeps_dtype
-def flip(image, *, axis: int | Sequence[int] = -1):
-    """Reverse the order of pixels along ``axis`` (one axis or several)."""
+def flip(image: npt.ArrayLike, *, axis: int | Sequence[int] = -1) -> np.ndarray:
+    """Reverse the order of pixels along ``axis`` (one axis or several).
+
+    Parameters
+    ----------
+    image : array_like
+        Image with at least two axes; an RGB(A) image's colours stay in order.
+    axis : int or sequence of int, default -1
+        The axis or axes to reverse (default x); negative values count from the
+        last axis (of an RGB(A) image: the last before the colours).
+
+    Returns
+    -------
+    numpy.ndarray
+        A copy, same shape and dtype as ``image``.
+
+    Raises
+    ------
+    TypeError
+        If an axis is not an integer, or ``image`` holds no real numbers.
+    ValueError
+        If an axis is out of range or named twice, or ``image`` is empty or has
+        fewer than two axes.
+    """
     array = as_image(image, allow_rgb=True)
     axes = [
         _integer(a, "axis") for a in (np.atleast_1d(axis) if not np.isscalar(axis) else [axis])
@@ -133,8 +193,13 @@ def flip(image, *, axis: int | Sequence[int] = -1):
 
 @keeps_dtype
 def set_voxel_size(
-    image, *, z: float | None = None, y: float = 1.0, x: float = 1.0, unit: str | None = None
-):
+    image: npt.ArrayLike,
+    *,
+    z: float | None = None,
+    y: float = 1.0,
+    x: float = 1.0,
+    unit: str | None = None,
+) -> np.ndarray:
     """Return a copy of ``image``, to be given the voxel size ``(z, y, x)``.
 
     The pixels do not change: this is the voxel size set by hand (Fiji's *Image >
@@ -144,6 +209,32 @@ def set_voxel_size(
     input's unit) (:func:`napari_bioimg.pipeline.spacing.spacing_after`). A
     ``unit`` on 3D data needs ``z``: the slice distance kept would be read in the
     new unit. Every value must be positive.
+
+    Parameters
+    ----------
+    image : array_like
+        Image with at least two axes (RGB(A) accepted).
+    z : float, optional
+        Slice distance for 3D data, in ``unit``; None keeps the input's.
+    y, x : float, default 1.0
+        Pixel height and width, in ``unit``.
+    unit : str, optional
+        Length unit, one of :data:`~napari_bioimg.io_tiff.LENGTH_UNITS` (um,
+        micron and μm are read as µm); None keeps the input's.
+
+    Returns
+    -------
+    numpy.ndarray
+        A copy of ``image``, same shape and dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``z``, ``y`` or ``x`` is not a number, ``unit`` is not a string, or
+        ``image`` holds no real numbers.
+    ValueError
+        If ``z``, ``y`` or ``x`` is not positive and finite, ``unit`` is not a
+        known length unit, or ``image`` is empty or has fewer than two axes.
     """
     array = as_image(image, allow_rgb=True)
     for name, value in (("z", z), ("y", y), ("x", x)):
@@ -168,7 +259,7 @@ def length_unit(unit):
 AXIS_ROLES = ("z", "t", "channel")
 
 
-def set_axis_role(image, *, role: str = "t"):
+def set_axis_role(image: npt.ArrayLike, *, role: str = "t") -> np.ndarray:
     """Return a copy of ``image`` whose axis before y holds ``role``: z, t or channel.
 
     The pixels do not change: this names the third-last axis as a pipeline step
@@ -176,6 +267,25 @@ def set_axis_role(image, *, role: str = "t"):
     channels are then filtered one by one, z slices in 3D: the result's spacing
     drops z, or gains one of the pixel width (unknown, as Fiji guesses it)
     (:func:`napari_bioimg.pipeline.spacing.spacing_after`).
+
+    Parameters
+    ----------
+    image : array_like
+        Image with at least three axes (besides an RGB(A) image's colours).
+    role : {"z", "t", "channel"}, default "t"
+        What the axis before y holds.
+
+    Returns
+    -------
+    numpy.ndarray
+        A copy of ``image``, same shape and dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``role`` is not a string, or ``image`` holds no real numbers.
+    ValueError
+        If ``role`` is unknown, or ``image`` has no axis before y (2D), or is empty.
     """
     array = as_image(image, allow_rgb=True)
     check_choice(role, "role", AXIS_ROLES)
@@ -186,7 +296,7 @@ def set_axis_role(image, *, role: str = "t"):
     return array.copy()
 
 
-def project(image, *, axis: int = -3, method: str = "max"):
+def project(image: npt.ArrayLike, *, axis: int = -3, method: str = "max") -> np.ndarray:
     """Project along ``axis`` by ``method`` (``max``, ``mean``, ``min`` or ``sum``).
 
     The default axis is the one before y: z of a ``z, y, x`` or ``t, z, y, x``
@@ -194,6 +304,31 @@ def project(image, *, axis: int = -3, method: str = "max"):
 
     ``max`` and ``min`` keep the dtype; ``mean`` and ``sum`` return float32
     (summed in float64), as ImageJ's Z Project does.
+
+    Parameters
+    ----------
+    image : array_like
+        Image with at least three axes (besides an RGB(A) image's colours).
+    axis : int, default -3
+        The axis projected away; negative values count from the last axis
+        (of an RGB(A) image: the last before the colours).
+    method : {"max", "mean", "min", "sum"}, default "max"
+        How the values along ``axis`` are combined.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``image``'s shape without ``axis``: the input dtype for ``max`` and
+        ``min``, float32 for ``mean`` and ``sum``.
+
+    Raises
+    ------
+    TypeError
+        If ``axis`` is not an integer, ``method`` is not a string, or ``image``
+        holds no real numbers.
+    ValueError
+        If ``image`` has fewer than three axes or is empty, ``axis`` is out of
+        range, or ``method`` is unknown.
     """
     array = as_image(image, allow_rgb=True)
     ndim = image_axes(array)
@@ -407,8 +542,12 @@ def _z_coefficients(block, samplings, order: int):
 
 @keeps_dtype
 def resample_isotropic(
-    image, *, spacing: Sequence[float], order: int = 1, target: float | None = None
-):
+    image: npt.ArrayLike,
+    *,
+    spacing: Sequence[float],
+    order: int = 1,
+    target: float | None = None,
+) -> np.ndarray:
     """Resample to cubic voxels of side ``target`` (default: the smallest spacing).
 
     Pixel centres keep their physical positions: output pixel ``j`` lies at
@@ -418,18 +557,33 @@ def resample_isotropic(
     Parameters
     ----------
     image : array_like
-        2D or 3D image; leading axes are a batch.
+        2D or 3D image; leading axes (before the last ``len(spacing)``) are a batch.
     spacing : sequence of float
-        The current pixel size per spatial axis.
-    order : int
-        Spline order, 0 (nearest) to 3 (cubic). Masks always use 0.
+        The current pixel size per spatial axis (2 or 3 positive values, as
+        napari's ``scale``); required.
+    order : int, default 1
+        Spline order, 0 (nearest) to 3 (cubic). Masks (bool) always use 0.
     target : float, optional
-        The new pixel size.
+        The new pixel size, positive, in the units of ``spacing``; default the
+        smallest spacing.
 
     Returns
     -------
     numpy.ndarray
         In the input dtype (integer results rounded and clipped to its range).
+        The batch axes are kept; a spatial axis of ``n`` pixels of size ``s``
+        becomes ``floor((n - 1) * s / target) + 1`` pixels.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` holds no real numbers or looks like an RGB(A) image
+        (colours last), or ``spacing`` or ``target`` holds no numbers.
+    ValueError
+        If ``order`` is not an integer from 0 to 3, ``target`` is not positive
+        and finite, ``spacing`` has the wrong length or a non-positive value,
+        ``image`` is empty or has fewer than two axes, or the result does not
+        fit in memory.
 
     Notes
     -----
