@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from ._checks import as_image, check_memory, check_positive, keeps_dtype, spatial_spacing
 from ._correlate import correlate, gaussian_blur, gaussian_planes_of_slab, gaussian_weights
+from ._docs import fill_doc
 from ._footprint import apply_batched, make_footprint
 from ._neighbourhood import (
     local_extreme,
@@ -71,6 +72,7 @@ def _prepare(
 # --- rank and statistics filters ------------------------------------------------
 
 
+@fill_doc
 def mean(
     image: npt.ArrayLike,
     *,
@@ -82,19 +84,10 @@ def mean(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    radius : float, default 2.0
-        Radius of the neighbourhood, in the units of ``spacing`` when given,
-        else in pixels (0: the pixel alone).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(image)s
+    %(radius)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -103,14 +96,7 @@ def mean(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, ``radius`` is negative
-        or not finite, ``footprint`` is unknown, or the footprint or the result
-        does not fit in memory.
+    %(raises_footprint)s
 
     See Also
     --------
@@ -130,6 +116,7 @@ def mean(
     return apply_batched(array, len(spacing), lambda b: local_mean(b, fp))
 
 
+@fill_doc
 def variance(
     image: npt.ArrayLike,
     *,
@@ -141,19 +128,10 @@ def variance(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    radius : float, default 2.0
-        Radius of the neighbourhood, in the units of ``spacing`` when given,
-        else in pixels (0: the pixel alone).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(image)s
+    %(radius)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -162,14 +140,7 @@ def variance(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, ``radius`` is negative
-        or not finite, ``footprint`` is unknown, or the footprint or the result
-        does not fit in memory.
+    %(raises_footprint)s
 
     See Also
     --------
@@ -180,6 +151,7 @@ def variance(
     return apply_batched(array, len(spacing), lambda b: local_variance(b, fp))
 
 
+@fill_doc
 def standard_deviation(
     image: npt.ArrayLike,
     *,
@@ -193,19 +165,10 @@ def standard_deviation(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    radius : float, default 2.0
-        Radius of the neighbourhood, in the units of ``spacing`` when given,
-        else in pixels (0: the pixel alone).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(image)s
+    %(radius)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -214,14 +177,7 @@ def standard_deviation(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, ``radius`` is negative
-        or not finite, ``footprint`` is unknown, or the footprint or the result
-        does not fit in memory.
+    %(raises_footprint)s
 
     See Also
     --------
@@ -231,6 +187,7 @@ def standard_deviation(
 
 
 @keeps_dtype
+@fill_doc
 def minimum(
     image: npt.ArrayLike,
     *,
@@ -242,19 +199,10 @@ def minimum(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    radius : float, default 2.0
-        Radius of the neighbourhood, in the units of ``spacing`` when given,
-        else in pixels (0: the pixel alone).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(image)s
+    %(radius)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -263,14 +211,7 @@ def minimum(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, ``radius`` is negative
-        or not finite, ``footprint`` is unknown, or the footprint or the result
-        does not fit in memory.
+    %(raises_footprint)s
 
     See Also
     --------
@@ -282,6 +223,7 @@ def minimum(
 
 
 @keeps_dtype
+@fill_doc
 def maximum(
     image: npt.ArrayLike,
     *,
@@ -293,19 +235,10 @@ def maximum(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    radius : float, default 2.0
-        Radius of the neighbourhood, in the units of ``spacing`` when given,
-        else in pixels (0: the pixel alone).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(image)s
+    %(radius)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -314,14 +247,7 @@ def maximum(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, ``radius`` is negative
-        or not finite, ``footprint`` is unknown, or the footprint or the result
-        does not fit in memory.
+    %(raises_footprint)s
 
     See Also
     --------
@@ -333,6 +259,7 @@ def maximum(
 
 
 @keeps_dtype
+@fill_doc
 def median(
     image: npt.ArrayLike,
     *,
@@ -347,19 +274,10 @@ def median(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    radius : float, default 2.0
-        Radius of the neighbourhood, in the units of ``spacing`` when given,
-        else in pixels (0: the pixel alone).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(image)s
+    %(radius)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -368,14 +286,7 @@ def median(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, ``radius`` is negative
-        or not finite, ``footprint`` is unknown, or the footprint or the result
-        does not fit in memory.
+    %(raises_footprint)s
 
     See Also
     --------
@@ -521,6 +432,7 @@ def _top_hat(image, radius, footprint, spacing, kind: str) -> np.ndarray:
 
 
 @keeps_dtype
+@fill_doc
 def white_top_hat(
     image: npt.ArrayLike,
     *,
@@ -535,19 +447,10 @@ def white_top_hat(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    radius : float, default 10.0
-        Radius of the footprint, larger than the objects to keep, in the units
-        of ``spacing`` when given, else in pixels.
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(image)s
+    %(radius_top_hat)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -557,14 +460,7 @@ def white_top_hat(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, ``radius`` is negative
-        or not finite, ``footprint`` is unknown, or the footprint or the result
-        does not fit in memory.
+    %(raises_footprint)s
 
     See Also
     --------
@@ -574,6 +470,7 @@ def white_top_hat(
 
 
 @keeps_dtype
+@fill_doc
 def black_top_hat(
     image: npt.ArrayLike,
     *,
@@ -585,19 +482,10 @@ def black_top_hat(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    radius : float, default 10.0
-        Radius of the footprint, larger than the objects to keep, in the units
-        of ``spacing`` when given, else in pixels.
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(image)s
+    %(radius_top_hat)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -607,14 +495,7 @@ def black_top_hat(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, ``radius`` is negative
-        or not finite, ``footprint`` is unknown, or the footprint or the result
-        does not fit in memory.
+    %(raises_footprint)s
 
     See Also
     --------
@@ -635,21 +516,17 @@ def _gaussian_block(block: np.ndarray, sigmas: Sequence[float]) -> np.ndarray:
     return gaussian_blur(block, sigmas, GAUSSIAN_TRUNCATE)
 
 
+@fill_doc
 def gaussian(image: npt.ArrayLike, *, sigma: float = 1.0, spacing: Spacing = None) -> np.ndarray:
     """Gaussian blur with standard deviation ``sigma`` (kernel truncated at 4 sigma).
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
+    %(image)s
     sigma : float, default 1.0
         Standard deviation, positive, in the units of ``spacing`` when given,
         else in pixels.
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(spacing)s
 
     Returns
     -------
@@ -658,13 +535,7 @@ def gaussian(image: npt.ArrayLike, *, sigma: float = 1.0, spacing: Spacing = Non
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, a sigma is not positive
-        or not finite, or the result does not fit in memory.
+    %(raises_sigma)s
     """
     array, spacing = _prepare(image, spacing, "gaussian", 8)
     sigma = check_positive(sigma, "sigma")
@@ -711,6 +582,7 @@ def _sobel_block(block: np.ndarray, planes=None) -> np.ndarray:
     return np.sqrt(total, out=total)
 
 
+@fill_doc
 def sobel(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
     """Sobel gradient magnitude, as ``skimage.filters.sobel`` but in intensity units.
 
@@ -719,12 +591,8 @@ def sobel(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    spacing : sequence of float, optional
-        Only selects the spatial axes: the last ``len(spacing)`` (2 or 3
-        positive values), else the last ``min(ndim, 3)``.
+    %(image)s
+    %(spacing_axes)s
 
     Returns
     -------
@@ -733,13 +601,7 @@ def sobel(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, or the result does not
-        fit in memory.
+    %(raises_spacing)s
     """
     array, spacing = _prepare(image, spacing, "sobel", 8)
     return apply_batched(array, len(spacing), _sobel_block)
@@ -765,6 +627,7 @@ def laplace_plane(slab, z, parameters, spacing):
     return _laplace_block(as_image(slab), (z, z + 1))[0]
 
 
+@fill_doc
 def laplace(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
     """Discrete Laplace filter: ``2 * ndim`` at the centre, ``-1`` on direct neighbours.
 
@@ -773,12 +636,8 @@ def laplace(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
-    spacing : sequence of float, optional
-        Only selects the spatial axes: the last ``len(spacing)`` (2 or 3
-        positive values), else the last ``min(ndim, 3)``.
+    %(image)s
+    %(spacing_axes)s
 
     Returns
     -------
@@ -787,13 +646,7 @@ def laplace(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, or the result does not
-        fit in memory.
+    %(raises_spacing)s
 
     See Also
     --------
@@ -812,6 +665,7 @@ def laplace(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
     return apply_batched(array, len(spacing), _laplace_block)
 
 
+@fill_doc
 def difference_of_gaussian(
     image: npt.ArrayLike, *, sigma1: float = 1.0, sigma2: float = 3.0, spacing: Spacing = None
 ) -> np.ndarray:
@@ -822,18 +676,13 @@ def difference_of_gaussian(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
+    %(image)s
     sigma1 : float, default 1.0
         Sigma of the narrow Gaussian, positive, in the units of ``spacing``
         when given, else in pixels.
     sigma2 : float, default 3.0
         Sigma of the wide Gaussian, in the same units.
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(spacing)s
 
     Returns
     -------
@@ -842,13 +691,7 @@ def difference_of_gaussian(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, a sigma is not positive
-        or not finite, or the result does not fit in memory.
+    %(raises_sigma)s
 
     See Also
     --------
@@ -866,6 +709,7 @@ def difference_of_gaussian(
     return apply_batched(array, len(spacing), block_dog)
 
 
+@fill_doc
 def laplacian_of_gaussian(
     image: npt.ArrayLike, *, sigma: float = 1.0, spacing: Spacing = None
 ) -> np.ndarray:
@@ -873,16 +717,11 @@ def laplacian_of_gaussian(
 
     Parameters
     ----------
-    image : array_like
-        2D or 3D image; leading axes (time, channels) before the spatial ones
-        are filtered one block at a time.
+    %(image)s
     sigma : float, default 1.0
         Standard deviation of the blur, positive, in the units of ``spacing``
         when given, else in pixels.
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(spacing)s
 
     Returns
     -------
@@ -891,13 +730,7 @@ def laplacian_of_gaussian(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or looks like an RGB(A) image
-        (colours last), or a parameter has the wrong type.
-    ValueError
-        If ``image`` is empty or has fewer than two axes, ``spacing`` has
-        the wrong length or a non-positive value, a sigma is not positive
-        or not finite, or the result does not fit in memory.
+    %(raises_sigma)s
 
     See Also
     --------

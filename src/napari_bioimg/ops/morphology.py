@@ -27,6 +27,7 @@ from ._checks import (
     spatial_spacing,
 )
 from ._distance import ball_binary, prefers_distance
+from ._docs import fill_doc
 from ._footprint import FOOTPRINTS, apply_batched, make_footprint
 from ._neighbourhood import local_extreme
 from ._runs import Runs, find_runs, join_runs, paint, run_sizes
@@ -105,6 +106,7 @@ def binary_plane(steps: str):
 
 
 @per_colour
+@fill_doc
 def binary_erosion(
     image: npt.ArrayLike,
     *,
@@ -118,20 +120,10 @@ def binary_erosion(
 
     Parameters
     ----------
-    image : array_like of bool (or 0/1)
-        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
-        and the masks of an RGB(A) image (colours last) are processed one
-        colour at a time.
-    radius : float, default 1.0
-        Radius of the structuring element, in the units of ``spacing`` when
-        given, else in pixels (0: the mask unchanged).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(mask)s
+    %(radius_binary)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -140,14 +132,7 @@ def binary_erosion(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or is an RGB(A) image that is not a
-        mask, or a parameter has the wrong type.
-    ValueError
-        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
-        two axes, ``spacing`` has the wrong length or a non-positive value,
-        ``radius`` is negative or not finite, ``footprint`` is unknown, or the
-        footprint or the result does not fit in memory.
+    %(raises_binary)s
 
     See Also
     --------
@@ -157,6 +142,7 @@ def binary_erosion(
 
 
 @per_colour
+@fill_doc
 def binary_dilation(
     image: npt.ArrayLike,
     *,
@@ -171,20 +157,10 @@ def binary_dilation(
 
     Parameters
     ----------
-    image : array_like of bool (or 0/1)
-        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
-        and the masks of an RGB(A) image (colours last) are processed one
-        colour at a time.
-    radius : float, default 1.0
-        Radius of the structuring element, in the units of ``spacing`` when
-        given, else in pixels (0: the mask unchanged).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(mask)s
+    %(radius_binary)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -193,14 +169,7 @@ def binary_dilation(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or is an RGB(A) image that is not a
-        mask, or a parameter has the wrong type.
-    ValueError
-        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
-        two axes, ``spacing`` has the wrong length or a non-positive value,
-        ``radius`` is negative or not finite, ``footprint`` is unknown, or the
-        footprint or the result does not fit in memory.
+    %(raises_binary)s
 
     See Also
     --------
@@ -210,6 +179,7 @@ def binary_dilation(
 
 
 @per_colour
+@fill_doc
 def binary_opening(
     image: npt.ArrayLike,
     *,
@@ -221,20 +191,10 @@ def binary_opening(
 
     Parameters
     ----------
-    image : array_like of bool (or 0/1)
-        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
-        and the masks of an RGB(A) image (colours last) are processed one
-        colour at a time.
-    radius : float, default 1.0
-        Radius of the structuring element, in the units of ``spacing`` when
-        given, else in pixels (0: the mask unchanged).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(mask)s
+    %(radius_binary)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -243,14 +203,7 @@ def binary_opening(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or is an RGB(A) image that is not a
-        mask, or a parameter has the wrong type.
-    ValueError
-        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
-        two axes, ``spacing`` has the wrong length or a non-positive value,
-        ``radius`` is negative or not finite, ``footprint`` is unknown, or the
-        footprint or the result does not fit in memory.
+    %(raises_binary)s
 
     See Also
     --------
@@ -260,6 +213,7 @@ def binary_opening(
 
 
 @per_colour
+@fill_doc
 def binary_closing(
     image: npt.ArrayLike,
     *,
@@ -271,20 +225,10 @@ def binary_closing(
 
     Parameters
     ----------
-    image : array_like of bool (or 0/1)
-        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
-        and the masks of an RGB(A) image (colours last) are processed one
-        colour at a time.
-    radius : float, default 1.0
-        Radius of the structuring element, in the units of ``spacing`` when
-        given, else in pixels (0: the mask unchanged).
-    footprint : {"ball", "box"}, default "ball"
-        Disk/ball (offsets within Euclidean distance ``radius``) or
-        square/cube (within ``radius`` along each axis).
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(mask)s
+    %(radius_binary)s
+    %(footprint)s
+    %(spacing)s
 
     Returns
     -------
@@ -293,14 +237,7 @@ def binary_closing(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or is an RGB(A) image that is not a
-        mask, or a parameter has the wrong type.
-    ValueError
-        If ``image`` is not binary (only 0 and 1), is empty or has fewer than
-        two axes, ``spacing`` has the wrong length or a non-positive value,
-        ``radius`` is negative or not finite, ``footprint`` is unknown, or the
-        footprint or the result does not fit in memory.
+    %(raises_binary)s
 
     See Also
     --------
@@ -310,6 +247,7 @@ def binary_closing(
 
 
 @per_colour
+@fill_doc
 def fill_holes(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
     """Fill background regions not connected to the image border.
 
@@ -318,10 +256,7 @@ def fill_holes(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
 
     Parameters
     ----------
-    image : array_like of bool (or 0/1)
-        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
-        and the masks of an RGB(A) image (colours last) are processed one
-        colour at a time.
+    %(mask)s
     spacing : sequence of float, optional
         Only selects the spatial axes: holes are filled in 2D per plane with a
         2-value spacing, in 3D otherwise (the last ``min(ndim, 3)`` axes
@@ -334,9 +269,7 @@ def fill_holes(image: npt.ArrayLike, *, spacing: Spacing = None) -> np.ndarray:
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or is an RGB(A) image that is not a
-        mask, or a parameter has the wrong type.
+    %(mask_type_error)s
     ValueError
         If ``image`` is not binary (only 0 and 1), is empty or has fewer than
         two axes, ``spacing`` has the wrong length or a non-positive value.
@@ -395,6 +328,7 @@ def _label_block(block: np.ndarray, connectivity: int) -> np.ndarray:
 
 
 @per_colour
+@fill_doc
 def label(
     image: npt.ArrayLike, *, connectivity: int = 1, spacing: Spacing = None
 ) -> np.ndarray:
@@ -405,16 +339,11 @@ def label(
 
     Parameters
     ----------
-    image : array_like of bool (or 0/1)
-        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
-        and the masks of an RGB(A) image (colours last) are processed one
-        colour at a time.
+    %(mask)s
     connectivity : int, default 1
         1 joins direct neighbours only (4 in 2D, 6 in 3D); ``ndim`` (the
         number of spatial axes) joins all (8 in 2D, 26 in 3D).
-    spacing : sequence of float, optional
-        Only selects the spatial axes: the last ``len(spacing)`` (2 or 3
-        positive values), else the last ``min(ndim, 3)``.
+    %(spacing_axes)s
         Each batch block is labelled from 1.
 
     Returns
@@ -424,9 +353,7 @@ def label(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or is an RGB(A) image that is not a
-        mask, or a parameter has the wrong type.
+    %(mask_type_error)s
     ValueError
         If ``image`` is not binary (only 0 and 1), is empty or has fewer than
         two axes, ``spacing`` has the wrong length or a non-positive value,
@@ -475,6 +402,7 @@ def labels_to_mask(image: npt.ArrayLike) -> np.ndarray:
 
 
 @per_colour
+@fill_doc
 def remove_small_objects(
     image: npt.ArrayLike,
     *,
@@ -486,10 +414,7 @@ def remove_small_objects(
 
     Parameters
     ----------
-    image : array_like of bool (or 0/1)
-        The mask, 2D or 3D; leading axes before the spatial ones are a batch,
-        and the masks of an RGB(A) image (colours last) are processed one
-        colour at a time.
+    %(mask)s
     min_size : float, default 64
         Objects with fewer than ``min_size`` pixels are removed (an object of
         exactly ``min_size`` stays); with ``spacing``, ``min_size`` is an area
@@ -497,10 +422,7 @@ def remove_small_objects(
     connectivity : int, default 1
         As in :func:`label`: 1 joins direct neighbours only, the number of
         spatial axes joins all.
-    spacing : sequence of float, optional
-        Pixel size per spatial axis (2 or 3 positive values, as napari's
-        ``scale``); the spatial axes are then the last ``len(spacing)``.
-        Default: sizes in pixels, spatial axes the last ``min(ndim, 3)``.
+    %(spacing)s
 
     Returns
     -------
@@ -509,9 +431,7 @@ def remove_small_objects(
 
     Raises
     ------
-    TypeError
-        If ``image`` holds no real numbers or is an RGB(A) image that is not a
-        mask, or a parameter has the wrong type.
+    %(mask_type_error)s
     ValueError
         If ``image`` is not binary (only 0 and 1), is empty or has fewer than
         two axes, ``spacing`` has the wrong length or a non-positive value,

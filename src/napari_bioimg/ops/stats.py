@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._checks import as_image, beyond_float, exact_offsets
+from ._docs import fill_doc
 
 __all__ = ["histogram", "insight", "percentile_range"]
 
@@ -21,6 +22,7 @@ def _finite_values(image) -> np.ndarray:
     return array
 
 
+@fill_doc
 def histogram(
     image: npt.ArrayLike,
     *,
@@ -53,8 +55,7 @@ def histogram(
     ValueError
         If ``bins`` is not a positive integer, a float image holds no finite
         values, or ``image`` is empty or has fewer than two axes.
-    TypeError
-        If ``image`` holds no real numbers.
+    %(real_numbers_error)s
     """
     values = _finite_values(image)
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
@@ -118,6 +119,7 @@ def _percentiles(values: np.ndarray, percentiles) -> np.ndarray:
     return np.where(np.isfinite(found), found, low * (1 - fraction) + high * fraction)
 
 
+@fill_doc
 def percentile_range(
     image: npt.ArrayLike, *, lower: float = 0.0, upper: float = 95.0
 ) -> tuple[float, float]:
@@ -145,8 +147,7 @@ def percentile_range(
         If a percentile is not a number from 0 to 100, ``lower >= upper``, a
         float image holds no finite values, or ``image`` is empty or has fewer
         than two axes.
-    TypeError
-        If ``image`` holds no real numbers.
+    %(real_numbers_error)s
     """
     for name, value in (("lower", lower), ("upper", upper)):
         if not isinstance(value, int | float | np.integer | np.floating) or not 0 <= value <= 100:
@@ -158,6 +159,7 @@ def percentile_range(
     return float(low), float(high)
 
 
+@fill_doc
 def insight(
     image: npt.ArrayLike,
     *,
@@ -189,8 +191,7 @@ def insight(
     ValueError
         If a float image holds no finite values, or ``image`` is empty or has
         fewer than two axes.
-    TypeError
-        If ``image`` holds no real numbers.
+    %(real_numbers_error)s
     """
     array = as_image(image, allow_rgb=True)
     values = _finite_values(array)

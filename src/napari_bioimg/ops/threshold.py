@@ -16,6 +16,7 @@ from skimage import filters as skfilters
 from skimage.exposure import histogram
 
 from ._checks import as_image, beyond_float, check_choice, check_header, exact_offsets
+from ._docs import fill_doc
 from ._kernels import n_threads, thread_pool
 
 __all__ = [
@@ -31,6 +32,7 @@ AUTOMATIC_METHODS = ("otsu", "li", "yen", "triangle", "isodata", "mean", "minimu
 METHODS = ("manual", *AUTOMATIC_METHODS)
 
 
+@fill_doc
 def threshold_value(
     image: npt.ArrayLike,
     *,
@@ -51,9 +53,7 @@ def threshold_value(
         ``"mean"`` and ``"minimum"``: the same number as
         ``skimage.filters.threshold_<method>``, computed over the whole array
         (all planes, time points and colours).
-    value : float, optional
-        The threshold for ``method="manual"``, in the image's intensity units;
-        ignored by the automatic methods.
+    %(manual_value)s
     histogram : tuple of arrays, optional
         ``threshold_histogram(image)``, computed once and reused: the methods
         that read only the histogram (otsu, yen, isodata, minimum, triangle,
@@ -418,6 +418,7 @@ def _maxima_indices(row: np.ndarray) -> np.ndarray:
     return moving[(signs < 0) & (previous > 0)]
 
 
+@fill_doc
 def threshold(
     image: npt.ArrayLike, *, method: str = "otsu", value: float | None = None
 ) -> np.ndarray:
@@ -435,9 +436,7 @@ def threshold(
         ``"manual"`` (uses ``value``) or one of the automatic methods
         ``"otsu"``, ``"li"``, ``"yen"``, ``"triangle"``, ``"isodata"``,
         ``"mean"`` and ``"minimum"``, as ``skimage.filters.threshold_<method>``.
-    value : float, optional
-        The threshold for ``method="manual"``, in the image's intensity units;
-        ignored by the automatic methods.
+    %(manual_value)s
 
     Returns
     -------

@@ -27,6 +27,7 @@ from ._checks import (
     keeps_dtype,
     spatial_spacing,
 )
+from ._docs import fill_doc
 from ._footprint import apply_batched
 from ._kernels import n_threads, run_rows, thread_pool
 
@@ -192,6 +193,7 @@ def flip(image: npt.ArrayLike, *, axis: int | Sequence[int] = -1) -> np.ndarray:
 
 
 @keeps_dtype
+@fill_doc
 def set_voxel_size(
     image: npt.ArrayLike,
     *,
@@ -224,8 +226,7 @@ def set_voxel_size(
 
     Returns
     -------
-    numpy.ndarray
-        A copy of ``image``, same shape and dtype.
+    %(returns_copy)s
 
     Raises
     ------
@@ -259,6 +260,7 @@ def length_unit(unit):
 AXIS_ROLES = ("z", "t", "channel")
 
 
+@fill_doc
 def set_axis_role(image: npt.ArrayLike, *, role: str = "t") -> np.ndarray:
     """Return a copy of ``image`` whose axis before y holds ``role``: z, t or channel.
 
@@ -270,15 +272,13 @@ def set_axis_role(image: npt.ArrayLike, *, role: str = "t") -> np.ndarray:
 
     Parameters
     ----------
-    image : array_like
-        Image with at least three axes (besides an RGB(A) image's colours).
+    %(image_three_axes)s
     role : {"z", "t", "channel"}, default "t"
         What the axis before y holds.
 
     Returns
     -------
-    numpy.ndarray
-        A copy of ``image``, same shape and dtype.
+    %(returns_copy)s
 
     Raises
     ------
@@ -296,6 +296,7 @@ def set_axis_role(image: npt.ArrayLike, *, role: str = "t") -> np.ndarray:
     return array.copy()
 
 
+@fill_doc
 def project(image: npt.ArrayLike, *, axis: int = -3, method: str = "max") -> np.ndarray:
     """Project along ``axis`` by ``method`` (``max``, ``mean``, ``min`` or ``sum``).
 
@@ -307,8 +308,7 @@ def project(image: npt.ArrayLike, *, axis: int = -3, method: str = "max") -> np.
 
     Parameters
     ----------
-    image : array_like
-        Image with at least three axes (besides an RGB(A) image's colours).
+    %(image_three_axes)s
     axis : int, default -3
         The axis projected away; negative values count from the last axis
         (of an RGB(A) image: the last before the colours).
