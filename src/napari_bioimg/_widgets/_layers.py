@@ -8,15 +8,8 @@ import numpy as np
 from magicgui.widgets import ComboBox, Select
 from napari.layers import Image, Labels, Layer
 
-from ..io_tiff import physical_unit  # noqa: F401 (re-exported for the docks)
-from ..ops.planes import (  # noqa: F401 (re-exported for the docks)
-    CHANNEL,
-    CHANNEL_LABELS,
-    NOT_SPATIAL,
-    is_batch_label,
-    numbered,
-    spatial_count,
-)
+from ..io_tiff import physical_unit
+from ..ops.planes import CHANNEL, numbered, spatial_count
 from ..pipeline.spacing import trailing
 
 PREVIEW_KEY = "napari_bioimg_preview"

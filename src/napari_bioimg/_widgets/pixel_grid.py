@@ -25,9 +25,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..io_tiff import physical_unit
 from ._axes import axis_names
 from ._dock import keep_narrow, share_when_docked
-from ._layers import is_preview, layer_data, physical_unit
+from ._layers import is_preview, layer_data
 from ._lifetime import DockLifetime, disconnect_all, disconnector
 
 __all__ = ["PixelGrid", "format_value", "window_at"]

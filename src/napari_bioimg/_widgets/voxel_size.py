@@ -28,20 +28,12 @@ from qtpy.QtWidgets import (
 from .. import ops
 from ..io_tiff import LENGTH_UNITS, canonical_unit
 from ..ops._checks import check_choice
-from ..ops.planes import output_axes, output_geometry
+from ..ops.planes import CHANNEL_LABELS, NOT_SPATIAL, is_batch_label, output_axes, output_geometry
 from ..ops.registry import get_operation
 from ..ops.transforms import AXIS_ROLES, length_unit
 from ..pipeline.core import for_kind
 from ._dock import keep_narrow, scroll_layout
-from ._layers import (
-    CHANNEL_LABELS,
-    NOT_SPATIAL,
-    add_result,
-    is_batch_label,
-    is_preview,
-    layer_data,
-    spatial_scale,
-)
+from ._layers import add_result, is_preview, layer_data, spatial_scale
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
 from ._recorder import layer_key, record_applied, recorder_for
 

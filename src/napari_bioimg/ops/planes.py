@@ -33,7 +33,6 @@ __all__ = [
     "iter_slabs",
     "output_geometry",
     "output_axes",
-    "run_piece",
     "slab_halo",
 ]
 
@@ -127,7 +126,7 @@ def compute_plane(
     if halo == 0 or data.ndim == 2:
         block = np.asarray(data[index])
         plane_spacing = None if spacing is None else tuple(spacing)[-2:]
-        return run_piece(operation, block, plane_spacing, parameters)
+        return operation(block, spacing=plane_spacing, **parameters)
     *batch, z = index
     low, high = max(z - halo, 0), min(z + halo + 1, data.shape[-3])
     block = np.asarray(data[(*batch, slice(low, high))])
@@ -136,18 +135,7 @@ def compute_plane(
         # Hooks that keep per-plane intermediates get the store and the plane's index.
         extra = {"store": store, "index": index} if _keeps(operation.plane) else {}
         return operation.plane(block, z - low, operation.bind(parameters), volume_spacing, **extra)
-    return run_piece(operation, block, spacing, parameters)[z - low]
-
-
-def run_piece(operation: Operation, block: np.ndarray, spacing, parameters: dict):
-    """``operation(block)`` for a piece of the data.
-
-    A function registered with a halo must keep the shape of what it is given
-    (:meth:`Operation.__call__` refuses it otherwise): its plane preview showed
-    half the image at the input's scale when it subsampled, and Apply failed
-    with numpy's "could not broadcast".
-    """
-    return operation(block, spacing=spacing, **parameters)
+    return operation(block, spacing=spacing, **parameters)[z - low]
 
 
 @functools.lru_cache(maxsize=64)
@@ -205,7 +193,7 @@ def iter_slabs(
             stop = min(start + planes, data.shape[axis])
             low, high = max(start - halo, 0), min(stop + halo, data.shape[axis])
             block = np.asarray(data[(*batch, slice(low, high))])
-            result = run_piece(operation, block, spacing, parameters)
+            result = operation(block, spacing=spacing, **parameters)
             yield (*batch, slice(start, stop)), result[start - low : stop - low]
 
 

@@ -28,7 +28,6 @@ from functools import partial
 import numpy as np
 
 from ..ops._checks import beyond_float, image_axes, looks_rgb, spatial_spacing
-from ..ops.planes import run_piece
 from ..ops.registry import BUILTIN_NAMES, Operation, import_operation
 from ..ops.threshold import (
     reads_histogram,
@@ -59,12 +58,9 @@ def _dask_array():
     return dask.array
 
 
-def _run_block(block, operation, module, parameters, spacing, piece=False):
+def _run_block(block, operation, module, parameters, spacing):
     # Looked up by name so that tasks pickle by reference on dask workers.
-    op = import_operation(operation, module)
-    if piece:  # (a block with its halo: the result must keep its shape)
-        return run_piece(op, block, spacing, parameters)
-    return op(block, spacing=spacing, **parameters)
+    return import_operation(operation, module)(block, spacing=spacing, **parameters)
 
 
 def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, *,
@@ -143,7 +139,7 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing):
             data = data.rechunk({data.ndim - 1: _wide_chunks(data.chunks[-1])})
         dtype = _result_dtype(op, parameters, data, spacing)
         return da.map_overlap(
-            partial(block_function, piece=True), data, depth=depth, boundary="none", dtype=dtype,
+            block_function, data, depth=depth, boundary="none", dtype=dtype,
             meta=np.empty((0,) * data.ndim, dtype),
         )
     if op.name == "threshold":
