@@ -86,7 +86,7 @@ _UNIT_ALIASES = {
     "inches": "inch",
     "in": "inch",
 }
-_NO_UNIT = {"", "pixel", "pixels", "px", "pix"}
+_NO_UNIT = {"", "pixel", "pixels", "px", "pix", "css_pixel"}  # (pint reads px as css_pixel)
 _SCREEN_DPI = (72.0, 96.0)
 _GLOB_CHARACTERS = re.compile(r"[*?[]")
 _GENERIC_STACK_AXES = ("I", "Q")
@@ -179,8 +179,10 @@ def _time_unit(text) -> str | None:
         return _TIME_UNITS[text.lower()]
     if not text.isalpha():  # (one word: pint's parser fails in many ways on other text)
         return None
-    import pint
-
+    try:
+        import pint
+    except ImportError:  # (a headless install without napari: the table's units only)
+        return None
     try:
         unit = pint.get_application_registry().parse_units(text)
     except (pint.errors.PintError, ValueError):
@@ -226,7 +228,9 @@ def physical_unit(unit) -> str | None:
 def length_factor(from_unit, to_unit) -> float | None:
     """What one ``from_unit`` is in ``to_unit`` (any spelling; 1000 from mm to µm).
 
-    None unless both are length units of :data:`LENGTH_UNITS` or the same one.
+    Units of :data:`LENGTH_UNITS` by a table; other lengths (ångström, foot) by
+    pint, when it is installed (napari brings it). None unless both are lengths:
+    not for pixels.
 
     >>> length_factor("millimeter", "µm")
     1000.0
@@ -237,6 +241,25 @@ def length_factor(from_unit, to_unit) -> float | None:
     return None if source is None or target is None else _conversion(source, target)
 
 
+def _pint_length_factor(from_unit: str, to_unit: str) -> float | None:
+    """What one ``from_unit`` is in ``to_unit`` by pint; None if either is no length."""
+    if not (from_unit.isalpha() and to_unit.isalpha()):  # (pint's parser fails in many ways)
+        return None
+    try:
+        import pint
+    except ImportError:  # (a headless install without napari: the table's units only)
+        return None
+    registry = pint.get_application_registry()
+    try:
+        source, target = registry.Unit(from_unit), registry.Unit(to_unit)
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError):
+        return None
+    length = registry.meter.dimensionality
+    if source.dimensionality != length or target.dimensionality != length:
+        return None
+    return float(f"{(1 * source).to(target).magnitude:.12g}")
+
+
 def _conversion(from_unit: str | None, to_unit: str | None) -> float | None:
     """Factor turning a length in ``from_unit`` into ``to_unit``, None if unknown."""
     if from_unit == to_unit:
@@ -244,7 +267,9 @@ def _conversion(from_unit: str | None, to_unit: str | None) -> float | None:
     if from_unit in _METRES and to_unit in _METRES:
         # (rounded to 12 digits: 1e-3 / 1e-6 is 1000.0000000000001)
         return float(f"{_METRES[from_unit] / _METRES[to_unit]:.12g}")
-    return None
+    if from_unit is None or to_unit is None:
+        return None
+    return _pint_length_factor(from_unit, to_unit)
 
 
 def _ratio(value) -> float | None:

@@ -14,6 +14,7 @@ from napari_bioimg._reader import get_reader, layer_data
 from napari_bioimg.io_tiff import (
     _ratio,
     canonical_unit,
+    length_factor,
     natural_key,
     read_stack,
     read_tiff,
@@ -252,7 +253,12 @@ def test_ome_scale_and_unit(tmp_path):
     assert kwargs["units"] == ("µm", "µm", "µm")
 
 
-def test_ome_mixed_units_are_converted(tmp_path):
+@pytest.mark.parametrize(
+    ("xy_unit", "z_unit", "z_in_xy_unit"),
+    # (Å: a length outside the table, converted by pint; was kept as 1 Å slices)
+    [("nm", "µm", 1000.0), ("Å", "nm", 10.0), ("nm", "Å", 0.1)],
+)
+def test_ome_mixed_units_are_converted(tmp_path, xy_unit, z_unit, z_in_xy_unit):
     path = ome(
         tmp_path / "m.ome.tif",
         ramp((3, 8, 8)),
@@ -260,13 +266,23 @@ def test_ome_mixed_units_are_converted(tmp_path):
         PhysicalSizeX=250.0,
         PhysicalSizeY=250.0,
         PhysicalSizeZ=1.0,
-        PhysicalSizeXUnit="nm",
-        PhysicalSizeYUnit="nm",
-        PhysicalSizeZUnit="µm",
+        PhysicalSizeXUnit=xy_unit,
+        PhysicalSizeYUnit=xy_unit,
+        PhysicalSizeZUnit=z_unit,
     )
     _, spacing, unit, _ = read_tiff(path)
-    assert unit == "nm"
-    assert spacing == pytest.approx((1000.0, 250.0, 250.0))
+    assert unit == xy_unit
+    assert spacing == pytest.approx((z_in_xy_unit, 250.0, 250.0))
+
+
+def test_length_factor_reaches_every_length_and_no_other_unit():
+    """The table's units, and the lengths pint knows (the Voxel size dock offers them)."""
+    assert length_factor("mm", "micron") == 1000.0
+    assert length_factor("Å", "nm") == 0.1 and length_factor("nm", "angstrom") == 10.0
+    assert length_factor("foot", "mm") == pytest.approx(304.8)
+    assert length_factor("ft", "ft") == 1.0
+    for other in ("pixel", "px", "s", "kg", "µm²", "µm)", "", None):
+        assert length_factor(other, "µm") is None and length_factor("µm", other) is None
 
 
 def test_ome_default_unit_and_missing_z(tmp_path):

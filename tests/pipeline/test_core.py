@@ -146,6 +146,20 @@ def test_run_with_geometry_places_the_result_as_the_steps_one_by_one(volume):
     assert units == ("s", "µm")  # the projected axis' unit dropped
 
 
+def test_a_unit_set_keeps_the_origin_in_any_length_unit(volume):
+    """A layer at 100 Å given nm voxels stays at 100 Å: 10 nm, as the Voxel size dock
+    moves it (the pipeline knew only its table's units: the origin stayed at 100 nm)."""
+    pipeline = Pipeline()
+    pipeline.add("set_voxel_size", z=2.0, y=0.5, x=0.5, unit="nm")
+    _, spacing, scale, translate, units, _ = pipeline.run_with_geometry(
+        volume, (20.0, 5.0, 5.0), (20.0, 5.0, 5.0), (100.0, 50.0, 30.0), ("Å", "Å", "Å"),
+        ("z", "y", "x"),
+    )
+    assert spacing == scale == (2.0, 0.5, 0.5)
+    assert translate == pytest.approx((10.0, 5.0, 3.0))
+    assert units == ("nm", "nm", "nm")
+
+
 def test_spacing_of_an_rgb_image_follows_its_spatial_axes():
     rgb = np.zeros((40, 50, 3), np.uint8)
     pipeline = Pipeline()

@@ -26,12 +26,12 @@ from qtpy.QtWidgets import (
 )
 
 from .. import ops
-from ..io_tiff import LENGTH_UNITS, canonical_unit
+from ..io_tiff import LENGTH_UNITS, canonical_unit, length_factor
 from ..ops._checks import check_choice
 from ..ops.planes import CHANNEL_LABELS, NOT_SPATIAL, is_batch_label, output_axes, output_geometry
 from ..ops.registry import get_operation
 from ..ops.transforms import AXIS_ROLES, length_unit
-from ..pipeline.core import for_kind
+from ..pipeline.core import for_kind, translate_in
 from ._dock import keep_narrow, scroll_layout
 from ._layers import add_result, is_preview, layer_data, spatial_scale
 from ._lifetime import DockLifetime, disconnect_all, weak_callback
@@ -71,19 +71,6 @@ def _last_unit(layer: Layer):
     """The pint unit of the layer's last axis, or None."""
     units = getattr(layer, "units", None)
     return None if units is None else units[-1]
-
-
-def _length_factor(before, after) -> float | None:
-    """What a length in pint unit ``before`` is in ``after`` (1000 from mm to µm).
-
-    None unless both are lengths: not for a calibration of pixels (napari's
-    ``pixel``, and ``px``, which pint reads as a CSS pixel).
-    """
-    if before is None or after is None or str(before) in ("pixel", "css_pixel"):
-        return None
-    if before.dimensionality != after.dimensionality:
-        return None
-    return float((1 * before).to(after).magnitude)
 
 
 def validate_unit(unit: str) -> str:
@@ -371,14 +358,15 @@ class VoxelSizeWidget(QWidget):
             layer.scale = scale
             if getattr(layer, "units", None) is not None:
                 layer.units = (*layer.units[:-n], *([unit] * n))
-            factor = _length_factor(before, _last_unit(layer))
-            # the origin stays where it was (50 mm is 50000 µm), axis by axis (z in nm)
-            translate = np.array(layer.translate, dtype=float)
-            for axis in range(len(translate) - n, len(translate)):
-                if axis < len(old_units):
-                    axis_factor = _length_factor(old_units[axis], _last_unit(layer))
-                    if axis_factor is not None:
-                        translate[axis] *= axis_factor
+            after = _last_unit(layer)
+            factor = None if before is None or after is None else length_factor(
+                str(before), str(after))
+            # the origin stays where it was (50 mm is 50000 µm), axis by axis (z in nm),
+            # as a pipeline's set_voxel_size step moves it
+            if old_units and after is not None:
+                translate = translate_in(str(after), layer.translate, old_units, n)
+            else:
+                translate = tuple(layer.translate)
             if not np.allclose(translate, layer.translate):
                 layer.translate = translate
             if n == 3:

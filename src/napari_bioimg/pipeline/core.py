@@ -19,7 +19,7 @@ from ..ops._checks import image_axes, looks_rgb
 from ..ops.registry import BUILTIN_NAMES, Operation, get_operation, import_operation
 from .spacing import spacing_after, spacing_of_result, trailing
 
-__all__ = ["FORMAT_KEY", "FORMAT_VERSION", "INPUT", "Pipeline", "Step", "plain"]
+__all__ = ["FORMAT_KEY", "FORMAT_VERSION", "INPUT", "Pipeline", "Step", "plain", "translate_in"]
 
 FORMAT_KEY = "napari_bioimg_pipeline"
 FORMAT_VERSION = 1
@@ -87,7 +87,7 @@ def result_kind(operation, parameters: dict, input_kind: str) -> str:
     return "image" if operation.output_kind == "image" else "labels"
 
 
-def _translate_in(unit: str, translate, units, spatial: int | None) -> tuple[float, ...]:
+def translate_in(unit: str, translate, units, spatial: int | None) -> tuple[float, ...]:
     """``translate`` with its ``spatial`` axes (default the last three) in ``unit``.
 
     A layer at 50 mm given µm voxels stays at 50 mm: 50000 µm. Axes whose unit
@@ -501,7 +501,7 @@ class Pipeline:
                 op, step.parameters, shape, step_scale, step_translate, nsp
             )
             if step.operation == "set_voxel_size" and step.parameters.get("unit"):
-                step_translate = _translate_in(step.parameters["unit"], step_translate,
+                step_translate = translate_in(step.parameters["unit"], step_translate,
                                                step_units, nsp)
             step_units = output_axes(op, step.parameters, step_units, spatial=nsp)
             if step_labels is not None:
