@@ -245,6 +245,61 @@ def test_threshold_widget_line_follows_its_parameters(viewer, qtbot, blobs):
     assert widget.threshold is None and widget.threshold_widget is None
 
 
+def test_threshold_line_reads_the_widget_value_instead_of_computing_it_again(
+    viewer, qtbot, banana, monkeypatch
+):
+    """The dock computed an automatic threshold over the whole stack in a worker of its
+    own while the Threshold widget's preview computed the very same (review 81 #4)."""
+    stack = banana[:, ::4, ::4]
+    calls = []
+    original = ops.threshold_value
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("method"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ops, "threshold_value", counted)  # (the dock's, not the widget's)
+    layer = viewer.add_image(stack, name="banana")
+    widget = dock(viewer)
+    _, threshold = viewer.window.add_plugin_dock_widget(PLUGIN, "Threshold")
+    viewer.layers.selection.active = layer
+    for method in ("li", "triangle", "li"):
+        threshold.set_parameters(method=method)
+        expected = original(stack, method=method)
+        qtbot.waitUntil(lambda e=expected: widget.threshold == pytest.approx(e), timeout=20000)
+        assert threshold.computed_threshold(threshold.parameters()) == pytest.approx(expected)
+    assert calls == []
+    # without a live preview the widget computes nothing: the dock does
+    threshold._preview.value = False
+    threshold.set_parameters(method="yen")
+    expected = original(stack, method="yen")
+    qtbot.waitUntil(lambda: widget.threshold == pytest.approx(expected), timeout=20000)
+    assert calls == ["yen"]
+    wait_idle(qtbot, widget)
+    wait_idle(qtbot, threshold)
+
+
+def test_threshold_line_goes_when_the_widget_method_fails(viewer, qtbot, blobs):
+    """The widget's preview fails (no two maxima for "minimum"): the line waiting for
+    its value goes, and comes back with a method that works."""
+    flat = np.full((40, 40), 7, np.uint8)
+    flat[:5] = 200
+    layer = viewer.add_image(flat, name="flat")
+    widget = dock(viewer)
+    _, threshold = viewer.window.add_plugin_dock_widget(PLUGIN, "Threshold")
+    viewer.layers.selection.active = layer
+    threshold.set_parameters(method="otsu")
+    qtbot.waitUntil(lambda: widget.threshold is not None, timeout=20000)
+    threshold.set_parameters(method="minimum")
+    qtbot.waitUntil(lambda: threshold._status.value.startswith("error"), timeout=20000)
+    assert widget.threshold is None and widget.canvas.threshold is None
+    threshold.set_parameters(method="mean")
+    expected = ops.threshold_value(flat, method="mean")
+    qtbot.waitUntil(lambda: widget.threshold == pytest.approx(expected), timeout=20000)
+    wait_idle(qtbot, widget)
+    wait_idle(qtbot, threshold)
+
+
 def test_threshold_widget_switching_to_the_shown_layer_is_followed(viewer, qtbot, blobs):
     shown = viewer.add_image(blobs, name="blobs")
     other = viewer.add_image(blobs[::-1].copy(), name="other")

@@ -349,6 +349,7 @@ class HistogramDock(QWidget):
             (self.viewer.dims.events.order, schedule),
             # a threshold widget opened or closed: follow it (or stop)
             (OPEN_WIDGETS.changed, weak_callback(self.follow_threshold_widget)),
+            (OPEN_WIDGETS.threshold_computed, weak_callback(self._on_threshold_computed)),
         ]
         for emitter, callback in self._connections:
             emitter.connect(callback)
@@ -805,6 +806,12 @@ class HistogramDock(QWidget):
         if method == "manual":
             self._set_threshold(None if value is None else float(value))
             return
+        computed = widget.computed_threshold(parameters)
+        if computed is not None:  # (its preview computed it: no second pass over the stack)
+            self._set_threshold(computed)
+            return
+        if widget.previewing:  # its preview computes it and tells (_on_threshold_computed)
+            return
         worker = create_worker(
             ops.threshold_value,
             layer_data(layer),
@@ -818,6 +825,18 @@ class HistogramDock(QWidget):
         worker.finished.connect(self._on_threshold_finished)
         self._threshold_worker = worker
         worker.start()
+
+    def _on_threshold_computed(self, widget: OperationWidget) -> None:
+        """The followed widget's preview computed its threshold (or failed: no line)."""
+        if not self._alive or widget is not self._threshold_widget:
+            return
+        if widget.input_layer is not self._layer:
+            self.follow_threshold_widget()
+            return
+        parameters = widget.parameters()
+        if parameters.get("method", "otsu") == "manual":
+            return
+        self._set_threshold(widget.computed_threshold(parameters))
 
     def _threshold_found(self, layer: Layer, value: float) -> None:
         if self._alive and layer is self._layer and not self._threshold_pending:

@@ -99,12 +99,15 @@ class _OpenWidgets:
 
     ``changed``: a widget opens, closes or reads another layer; ``preview_shown``
     (with the layer): a preview layer shows new pixels (a plane copied in place
-    sends no napari data event). The docks that follow widgets listen: the histogram's
-    threshold line, the curtain.
+    sends no napari data event); ``threshold_computed`` (with the widget): a
+    threshold widget's preview has its automatic value, or failed
+    (:meth:`OperationWidget.computed_threshold`). The docks that follow widgets
+    listen: the histogram's threshold line, the curtain.
     """
 
     changed = Signal()
     preview_shown = Signal(object)
+    threshold_computed = Signal(object)
 
 
 OPEN_WIDGETS = _OpenWidgets()
@@ -340,17 +343,39 @@ class OperationWidget(DockContainer):
     def _show_computed_threshold(self, request: Request) -> None:
         """Show an automatic method's threshold on the (greyed) value slider, as Fiji does.
 
-        Switching to manual then starts from it. Shown without a new preview.
+        Switching to manual then starts from it. Shown without a new preview; the
+        docks that follow the widget are told (``OPEN_WIDGETS.threshold_computed``).
         """
         if "value" not in self._controls or request.parameters.get("method") in (None, "manual"):
             return
-        computed = self._prepare_cache.get(_cache_key(request.parameters))
-        if computed is None or computed.get("value") is None:
+        computed = self.computed_threshold(request.parameters)
+        if computed is None:
             return
         control = self._controls["value"]
-        shown = min(max(self._shown("value", float(computed["value"])), control.min), control.max)
+        shown = min(max(self._shown("value", computed), control.min), control.max)
         with control.changed.blocked():
             control.value = shown
+        OPEN_WIDGETS.threshold_computed.emit(self)
+
+    def computed_threshold(self, parameters: dict) -> float | None:
+        """The automatic threshold of ``parameters`` on the input, if a preview computed it.
+
+        The histogram's threshold line reads it rather than computing it again
+        over the whole stack. None when not (yet) computed for the input's data.
+        """
+        layer = self.input_layer
+        if layer is None or self._cache_owner is None:
+            return None
+        if self._cache_owner() is not self._input_array(layer):
+            return None  # (numbers of data the layer no longer holds)
+        computed = self._prepare_cache.get(_cache_key(parameters))
+        value = None if computed is None else computed.get("value")
+        return None if value is None else float(value)
+
+    @property
+    def previewing(self) -> bool:
+        """Whether the live preview is on (its results come without asking)."""
+        return bool(self._alive and self._preview.value)
 
     def _on_input_changed(self, _value=None) -> None:
         layer = self.input_layer
@@ -744,6 +769,7 @@ class OperationWidget(DockContainer):
             return
         self._report(error)
         self._drop_preview()
+        OPEN_WIDGETS.threshold_computed.emit(self)  # (none: a line that waits goes)
 
     def _drop_preview(self) -> None:
         if self.preview_layer is not None and self.preview_layer in self.viewer.layers:
