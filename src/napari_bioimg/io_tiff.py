@@ -17,12 +17,15 @@ for a single multi-page file, the pixel width for a sequence of 2D files) and
 """
 
 import glob
+import logging
 import math
 import os
 import re
+import threading
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -601,8 +604,41 @@ def _series_data(tif: tifffile.TiffFile, name: str) -> tuple[np.ndarray, str]:
     return first.asarray(), first.axes
 
 
+class _TiffLog(logging.Filter):
+    """Holds back what tifffile logs while this thread reads a file: said once, with ours."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self.thread:  # (another thread's read)
+            return True
+        self.records.append(record)
+        return False
+
+    @contextmanager
+    def kept(self):
+        """Hold tifffile's warnings: told in a ValueError raised, else logged after."""
+        logger = logging.getLogger("tifffile")
+        logger.addFilter(self)
+        try:
+            yield
+        except ValueError as error:
+            if not self.records:
+                raise
+            # (a damaged file: tifffile's "invalid offset to first page" says where)
+            said = re.sub(r"^<[^>]*>\s*", "", self.records[0].getMessage())  # (<TiffPages @8>)
+            raise ValueError(f"{error} (tifffile: {said})") from error
+        finally:
+            logger.removeFilter(self)
+        for record in self.records:
+            logger.handle(record)
+
+
 def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
-    with tifffile.TiffFile(path) as tif:
+    with _TiffLog().kept(), tifffile.TiffFile(path) as tif:
         data, series_axes = _series_data(tif, Path(path).name)
         page = tif.pages[0]
         generic = False

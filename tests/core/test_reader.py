@@ -667,6 +667,31 @@ def test_a_damaged_file_holding_no_image_says_so(tmp_path):
         read_tiff(tmp_path / "broken.tif")
 
 
+def test_tifffile_warnings_are_told_once(tmp_path, caplog, monkeypatch):
+    """tifffile logged "invalid offset to first page" before our message (two messages for
+    one damaged file); its reason is now part of ours. A file that reads keeps its log."""
+    import logging
+
+    (tmp_path / "broken.tif").write_bytes(b"II*\0garbage")
+    with caplog.at_level(logging.WARNING), pytest.raises(ValueError) as raised:
+        read_tiff(tmp_path / "broken.tif")
+    assert "holds no image" in str(raised.value)
+    assert str(raised.value).endswith("(tifffile: invalid offset to first page 1651663207)")
+    assert caplog.records == []
+    tifffile.imwrite(tmp_path / "fine.tif", np.zeros((4, 5), np.uint8))
+    original = tifffile.TiffFile.__init__
+
+    def warning_too(self, *args, **kwargs):  # (tifffile warns about a file that reads)
+        logging.getLogger("tifffile").warning("something odd")
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(tifffile.TiffFile, "__init__", warning_too)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert read_tiff(tmp_path / "fine.tif").data.shape == (4, 5)
+    assert [r.getMessage() for r in caplog.records] == ["something odd"]
+
+
 def test_fiji_labels_saved_with_a_glasbey_lut_open_as_labels():
     """ImageJ's labelling of blobs (glasbey_on_dark LUT) opened as a grey image (review 80);
     Fiji's and MorphoLibJ's label images are saved with that LUT."""
