@@ -1421,3 +1421,30 @@ def test_the_plane_shown_stays_when_a_finer_preview_goes(viewer, qtbot, banana):
     viewer.window.remove_dock_widget(widget.native)
     assert "banana resample_isotropic" not in viewer.layers
     assert viewer.dims.nsteps[0] == 25 and viewer.dims.current_step[0] == 12
+
+
+def test_a_side_view_result_is_brought_into_view(viewer, qtbot):
+    """A projection along y lies just below its stack: it (and its preview) was off-screen
+    until the view was reset by hand (review 80). Results that overlay their input keep
+    the user's view."""
+    volume = np.random.default_rng(3).random((10, 60, 80)).astype(np.float32)
+    source = viewer.add_image(volume, name="stack")
+    camera = viewer.scene.camera
+    camera.zoom, camera.center = 4.0, (0.0, 30.0, 40.0)
+    project = dock(viewer, qtbot, "project")
+    apply(qtbot, project, source, axis=-3, method="max")  # (z: over the stack)
+    assert newest(viewer).name != "stack"
+    assert camera.zoom == 4.0 and tuple(camera.center)[1:] == (30.0, 40.0)
+
+    def shows_all():  # (the camera as reset_view places it for every layer)
+        extent = viewer.layers.extent.world
+        return np.allclose(camera.center[-2:], extent[:, -2:].mean(axis=0))
+
+    project.set_parameters(axis=-2)  # (y: a z,x side view below it)
+    wait_idle(qtbot, project)
+    assert project.preview_layer.extent.world[1, -2] > 60  # (below the stack's 60 rows)
+    assert shows_all()  # the preview is seen
+    camera.zoom, camera.center = 4.0, (0.0, 30.0, 40.0)
+    project.apply()
+    wait_idle(qtbot, project)
+    assert newest(viewer).extent.world[1, -2] > 60 and shows_all()  # and so is the result

@@ -93,10 +93,41 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
             # a channel's look (green, additive) stays: the result does not hide the others
             kwargs.setdefault("colormap", source.colormap)
             kwargs.setdefault("blending", source.blending)
-        return viewer.add_image(data, rgb=rgb, **kwargs)
-    if isinstance(source, Labels):  # the same labels keep their colours (a crop, a flip)
-        kwargs.setdefault("colormap", source.colormap.model_copy(deep=True))  # (not shared)
-    return viewer.add_labels(data, **kwargs)
+        layer = viewer.add_image(data, rgb=rgb, **kwargs)
+    else:
+        if isinstance(source, Labels):  # the same labels keep their colours (a crop, a flip)
+            kwargs.setdefault("colormap", source.colormap.model_copy(deep=True))  # (not shared)
+        layer = viewer.add_labels(data, **kwargs)
+    bring_into_view(viewer, layer)
+    return layer
+
+
+def bring_into_view(viewer, layer: Layer) -> None:
+    """Reset the view when ``layer`` lies partly outside the other layers, as shown.
+
+    Only a projection along y or x does (a side view, placed just below its
+    stack, was off-screen until the view was reset by hand): every other result
+    overlays its input, and the user's zoom stays. Previews are not counted
+    among the others (a preview of the side view would hide it).
+    """
+    ndim, displayed = viewer.dims.ndim, list(viewer.dims.displayed)
+    low, high = np.full(ndim, np.inf), np.full(ndim, -np.inf)
+    for other in viewer.layers:
+        if other is layer or is_preview(other):
+            continue
+        extent = np.asarray(other.extent.world, dtype=float)
+        offset = ndim - other.ndim
+        low[offset:] = np.minimum(low[offset:], extent[0])
+        high[offset:] = np.maximum(high[offset:], extent[1])
+    extent, offset = np.asarray(layer.extent.world, dtype=float), ndim - layer.ndim
+    for axis in displayed:
+        own = axis - offset
+        if not 0 <= own < layer.ndim or not np.isfinite(low[axis]):
+            continue
+        half = float(layer.scale[own]) / 2  # (a tolerance of half a pixel)
+        if extent[0, own] < low[axis] - half or extent[1, own] > high[axis] + half:
+            viewer.reset_view()
+            return
 
 
 def result_axes(source: Layer, ndim: int, shown: int, units=None, labels=None) -> dict:

@@ -45,6 +45,7 @@ from ._layers import (
     NonzeroView,
     accepts,
     add_result,
+    bring_into_view,
     finite_extremes,
     fit_axes,
     for_display,
@@ -862,6 +863,7 @@ class OperationWidget(DockContainer):
                 current.scale = scale
             if not np.array_equal(current.translate, translate):
                 current.translate = translate
+                bring_into_view(self.viewer, current)  # (now a side view, below)
             current.name = name
             if kind == "image":
                 _reset_contrast_limits(current, result)
