@@ -1448,3 +1448,21 @@ def test_a_side_view_result_is_brought_into_view(viewer, qtbot):
     project.apply()
     wait_idle(qtbot, project)
     assert newest(viewer).extent.world[1, -2] > 60 and shows_all()  # and so is the result
+
+
+def test_the_preview_follows_an_undone_stroke(viewer, qtbot):
+    """An undo of painting sends napari's set_data alone (as each new slice does): the
+    preview of the painted labels kept the undone stroke."""
+    objects = viewer.add_labels(np.zeros((40, 40), np.uint8), name="objects")
+    widget = dock(viewer, qtbot, "label")
+    widget.input_layer = objects
+    objects.brush_size = 5
+    objects.paint((10, 10), 1)
+    objects.paint((30, 30), 1)
+    wait_idle(qtbot, widget)
+    qtbot.waitUntil(lambda: widget.preview_layer is not None
+                    and widget.preview_layer.data.max() == 2, timeout=20000)
+    objects.undo()
+    qtbot.waitUntil(lambda: widget.preview_layer.data.max() == 1, timeout=20000)
+    np.testing.assert_array_equal(widget.preview_layer.data, ops.label(objects.data > 0))
+    wait_idle(qtbot, widget)

@@ -829,3 +829,38 @@ def test_the_layer_to_run_on_starts_as_the_selected_one(make_napari_viewer, blob
     assert pipeline_dock._target.value is first
     viewer.layers.remove(first)
     assert pipeline_dock._target.value is viewer.layers["third"]
+
+
+def test_an_undone_edit_is_no_edit(make_napari_viewer, qtbot, blobs):
+    """Painting a result marked its step edited for good: undone (Ctrl+Z), the mask is the
+    step's result again, and the step list says so; new data stays an edit."""
+    viewer = make_napari_viewer()
+    source = viewer.add_image(blobs, name="blobs")
+    apply(qtbot, dock(viewer, qtbot, "threshold"), source, method="otsu")
+    mask = newest(viewer)
+    _, pipeline_dock = viewer.window.add_plugin_dock_widget("napari-bioimg", "Pipeline")
+    recorder = pipeline_dock.recorder
+
+    def marked():
+        shown = pipeline_dock._steps.native
+        return shown.item(0).text().endswith("[result edited by hand]")
+
+    original = mask.data.copy()
+    mask.selected_label = 1
+    mask.paint((10, 10), 1)
+    mask.paint((40, 40), 1)
+    assert marked() and recorder.edited([]) == [1]
+    mask.undo()
+    assert marked()  # (one stroke left)
+    mask.undo()
+    np.testing.assert_array_equal(mask.data, original)
+    assert not marked() and recorder.edited([]) == []
+    mask.redo()
+    assert marked()
+    mask.undo()
+    assert not marked()
+    mask.data = original.copy()  # (new data: no undo gives the result back)
+    assert marked()
+    mask.paint((10, 10), 1)
+    mask.undo()
+    assert marked()

@@ -20,6 +20,62 @@ def is_preview(layer: Layer) -> bool:
     return bool(layer.metadata.get(PREVIEW_KEY, False))
 
 
+def painted_by_hand(layer: Layer) -> bool:
+    """Whether ``layer`` holds painting napari can undo (a Labels layer's undo history).
+
+    An undo history that lost its first items (napari keeps the last 100) counts
+    as painted for good: undoing what it keeps does not give the pixels back.
+    """
+    history = getattr(layer, "_undo_history", None)
+    if history is None:
+        return False
+    return len(history) > 0 or getattr(layer, "_history_lost", False)
+
+
+def connect_edits(layer: Layer, callback) -> list[tuple]:
+    """Call ``callback(event)`` whenever ``layer``'s pixels change; return the connections.
+
+    New data (``data``), painting, filling and erasing (``paint``,
+    ``labels_update``), and an undo or redo of them: napari then sends only
+    ``set_data``, as it does for every new slice, so that an undo is told by
+    the undo and redo histories having moved (napari's private deques, read
+    with care: a napari without them loses only the undo).
+    """
+    connections = []
+    last = [_history_state(layer)]
+
+    def moved() -> bool:
+        now = _history_state(layer)
+        changed, last[0] = now != last[0], now
+        return changed
+
+    def changed(event=None) -> None:
+        moved()
+        callback(event)
+
+    def refreshed(event=None) -> None:
+        if moved():  # (an undo or redo; not a new slice)
+            callback(event)
+
+    for name, handler in (("data", changed), ("paint", changed), ("labels_update", changed),
+                          ("set_data", refreshed)):
+        emitter = getattr(layer.events, name, None)
+        if emitter is not None and (name != "set_data" or _history_state(layer) is not None):
+            emitter.connect(handler)
+            connections.append((emitter, handler))
+    return connections
+
+
+def _history_state(layer: Layer):
+    """The lengths of a Labels layer's undo and redo histories, None without them."""
+    undo, redo = getattr(layer, "_undo_history", None), getattr(layer, "_redo_history", None)
+    if undo is None or redo is None:
+        return None
+    if undo.maxlen is not None and len(undo) >= undo.maxlen:
+        layer._history_lost = True  # (the oldest strokes can no longer be undone)
+    return (len(undo), len(redo))
+
+
 def layer_data(layer: Layer):
     """The layer's full-resolution data (the first level of a multiscale layer)."""
     return layer.data[0] if getattr(layer, "multiscale", False) else layer.data

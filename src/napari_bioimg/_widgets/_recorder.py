@@ -9,6 +9,7 @@ from psygnal import Signal
 
 from ..ops.registry import import_operation
 from ..pipeline.core import keeps_kind
+from ._layers import connect_edits, painted_by_hand
 
 
 @dataclass
@@ -91,17 +92,21 @@ def _watch_edits(recorder: "Recorder", step: RecordedStep | None, layer) -> None
 
     ``step`` None: ``layer`` is a replay result, which an edit makes an input of its own.
     """
+    replaced = []  # (new data: no undo gives the result back)
 
-    def edited(_event=None) -> None:
+    def edited(event=None) -> None:
         if step is None:
             recorder.unlink(layer)
-        elif not step.extra.get("edited"):
-            step.extra["edited"] = True
+            return
+        if getattr(event, "type", None) == "data":
+            replaced.append(True)
+        # painting undone to the last stroke: the result is the step's again
+        now = bool(replaced) or painted_by_hand(layer)
+        if bool(step.extra.get("edited")) != now:
+            step.extra["edited"] = now
             recorder.changed.emit()
 
-    layer.events.data.connect(edited)
-    if hasattr(layer.events, "paint"):  # (Labels: brush, fill, eraser)
-        layer.events.paint.connect(edited)
+    connect_edits(layer, edited)  # (Labels: brush, fill, eraser, and their undo)
 
 
 class Recorder:

@@ -46,6 +46,7 @@ from ._layers import (
     accepts,
     add_result,
     bring_into_view,
+    connect_edits,
     finite_extremes,
     fit_axes,
     for_display,
@@ -419,10 +420,10 @@ class OperationWidget(DockContainer):
         disconnect_all(self._layer_connections)
         if layer is None:
             return
-        edited = weak_callback(self._on_data_edited)
+        # (painting, and its undo: a preview of the painted labels follows both)
+        self._layer_connections += connect_edits(layer, weak_callback(self._on_data_edited))
         moved = weak_callback(self._on_geometry)  # the preview overlays the input
         for name, callback in (
-            ("data", edited), ("paint", edited), ("labels_update", edited),
             ("scale", moved), ("translate", moved), ("units", moved), ("rotate", moved),
             ("shear", moved), ("affine", moved), ("axis_labels", weak_callback(self._on_renamed)),
             ("name", weak_callback(self._on_input_named)),
