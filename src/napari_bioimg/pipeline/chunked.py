@@ -58,9 +58,11 @@ def _dask_array():
     return dask.array
 
 
-def _run_block(block, operation, module, parameters, spacing):
-    # Looked up by name so that tasks pickle by reference on dask workers.
-    return import_operation(operation, module)(block, spacing=spacing, **parameters)
+def _run_block(block, operation, module, parameters, spacing, where):
+    # Looked up by name so that tasks pickle by reference on dask workers; an error
+    # raised while computing names its step, as Pipeline.run's does
+    with naming_step(where):
+        return import_operation(operation, module)(block, spacing=spacing, **parameters)
 
 
 def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, *,
@@ -105,8 +107,9 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
             continue
         data, step_spacing = results[step.source]
         op = import_operation(step.operation, step.module)
-        with naming_step(_where(index, step.operation)):
-            result = _step(da, op, step.parameters, step.module, data, step_spacing)
+        where = _where(index, step.operation)
+        with naming_step(where):
+            result = _step(da, op, step.parameters, step.module, data, step_spacing, where)
             out_spacing = spacing_after(
                 step.operation, step.parameters, step_spacing, image_axes(data)
             )
@@ -119,14 +122,16 @@ def run_dask(pipeline: Pipeline, array, spacing: Sequence[float] | None = None, 
     return outputs[-1] if outputs else array
 
 
-def _step(da, op: Operation, parameters: dict, module, data, spacing):
+def _step(da, op: Operation, parameters: dict, module, data, spacing, where: str):
     block_function = partial(
-        _run_block, operation=op.name, module=module, parameters=parameters, spacing=spacing
+        _run_block, operation=op.name, module=module, parameters=parameters, spacing=spacing,
+        where=where,
     )
     spatial = spacing if spacing is not None else (1.0,) * min(data.ndim, 3)
     # (the masks of an RGB image, colours last, are filtered colour by colour in memory)
     halo = op.halo_for(parameters, spatial) if op.batch and not looks_rgb(data) else None
     if halo is not None:
+        given = data.chunks
         depth = dict.fromkeys(range(data.ndim), 0)
         depth.update({data.ndim - len(halo) + i: int(h) for i, h in enumerate(halo)})
         # A halo reaching across the whole axis: the axis becomes one chunk.
@@ -138,10 +143,13 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing):
             # a block 3 or 4 wide (a remainder chunk) would be taken for RGB colours
             data = data.rechunk({data.ndim - 1: _wide_chunks(data.chunks[-1])})
         dtype = _result_dtype(op, parameters, data, spacing)
-        return da.map_overlap(
+        result = da.map_overlap(
             block_function, data, depth=depth, boundary="none", dtype=dtype,
             meta=np.empty((0,) * data.ndim, dtype),
         )
+        # the input's chunks again, merged above or by map_overlap (a remainder chunk
+        # under the halo): zarr takes regular ones only (to_zarr warned of (32, 35))
+        return result if result.chunks == given else result.rechunk(given)
     if op.name == "threshold":
         value = _global_threshold(da, data, parameters)
         if value is not None:

@@ -118,9 +118,12 @@ def naming_step(where: str):
     try:
         yield
     except Exception as error:
+        note = f"(in {where})"
+        if str(error).startswith(f"{where}: ") or note in getattr(error, "__notes__", ()):
+            raise  # (named already: a step computed within its naming)
         if type(error) in (TypeError, ValueError):
             raise type(error)(f"{where}: {error}") from error
-        error.add_note(f"(in {where})")
+        error.add_note(note)
         raise
 
 
