@@ -38,6 +38,7 @@ __all__ = [
     "TIFF_SUFFIXES",
     "TiffImage",
     "canonical_unit",
+    "is_pattern",
     "is_tiff",
     "length_factor",
     "natural_key",
@@ -698,6 +699,11 @@ def is_tiff(path: PathLike) -> bool:
     return Path(path).suffix.lower() in TIFF_SUFFIXES
 
 
+def is_pattern(text: str) -> bool:
+    """Whether ``text`` is a glob pattern (``exp/*.tif``), not the name of a file or folder."""
+    return bool(_GLOB_CHARACTERS.search(text)) and not os.path.exists(text)
+
+
 def tiff_paths(source: PathLike | Iterable[PathLike]) -> list[Path]:
     """List the TIFF files named by a folder, a glob pattern, a file or a list of files.
 
@@ -719,7 +725,7 @@ def tiff_paths(source: PathLike | Iterable[PathLike]) -> list[Path]:
                 for p in Path(text).iterdir()
                 if p.is_file() and is_tiff(p) and not p.name.startswith(".")
             ]
-        elif _GLOB_CHARACTERS.search(text) and not os.path.exists(text):
+        elif is_pattern(text):
             paths = [Path(p) for p in glob.glob(text) if is_tiff(p) and os.path.isfile(p)]
         elif os.path.exists(text):
             paths = [Path(text)]

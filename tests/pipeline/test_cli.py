@@ -349,6 +349,32 @@ def test_out_must_be_a_folder_and_a_script_never_replaces_its_input(tmp_path, pi
         assert "Traceback" not in ran.stderr
 
 
+def test_the_notes_name_only_steps_that_make_the_result(tmp_path):
+    """A median on a side branch (from the input, its result not used) was named in the
+    note of sizes taken as pixels, by run and by the script, which leaves it out."""
+    from napari_bioimg.pipeline.batch import guessed_z_note, process_file, uncalibrated_note
+
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.add("threshold", method="otsu")
+    pipeline.add("median", radius=2.0, source="input")  # (a side branch)
+    pipeline.add("binary_opening", radius=1.0, source="step2")
+    assert uncalibrated_note(pipeline).count("sigma") == 1
+    for note in (uncalibrated_note(pipeline), guessed_z_note(pipeline, "1 µm")):
+        assert "gaussian sigma" in note and "binary_opening radius" in note
+        assert "median" not in note
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, tifffile.imread(data_path("blobs.tif")))
+    result = process_file(pipeline, plain, tmp_path / "out.tif")
+    assert result.status == "written" and "median" not in result.message
+    script = tmp_path / "steps.py"
+    script.write_text(pipeline.to_python())
+    ran = subprocess.run([sys.executable, str(script), str(plain), str(tmp_path / "s.tif")],
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and "gaussian sigma" in ran.stderr, ran.stderr
+    assert "median" not in ran.stderr
+
+
 def test_a_guessed_slice_distance_gets_a_note_from_run_and_scripts(tmp_path):
     """A stack calibrated in the plane only: the sizes in 3D read Fiji's guess of z."""
     from napari_bioimg.pipeline.batch import process_file
@@ -422,3 +448,26 @@ def test_naming_frames_z_gets_a_note_of_the_pixel_width_taken_as_z(tmp_path):
                              capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0, ran.stderr
         assert (note in ran.stderr) is noted, ran.stderr
+
+
+def test_stack_with_a_quoted_pattern_reads_each_folder(tmp_path, pipeline_file, capsys):
+    """`run p.yaml "exp/*" --stack` said "no TIFF files in 'exp/*'": a pattern named files
+    only, though the help tells to quote patterns (review 84)."""
+    slices = sorted(data_path("banana").glob("banana00[12]?.tif"))[:4]
+    for folder, names in (("cell2", slices[:2]), ("cell10", slices[2:])):
+        (tmp_path / "exp" / folder).mkdir(parents=True)
+        for path in names:
+            (tmp_path / "exp" / folder / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "exp" / "notes").mkdir()  # (no slices: not a stack)
+    (tmp_path / "exp" / "notes" / "a.txt").write_text("x")
+    out = tmp_path / "out"
+    pattern = str(tmp_path / "exp" / "*")
+    assert main(["run", str(pipeline_file), pattern, "--out", str(out), "--stack"]) == 0, (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["cell10.tif", "cell2.tif"]
+    assert read_image(out / "cell2.tif")[0].shape == (2, 384, 384)  # (a stack each)
+    capsys.readouterr()
+    assert main(["run", str(pipeline_file), str(tmp_path / "exp" / "z*"), "--out", str(out),
+                 "--stack"]) == 1
+    assert "no folders of TIFF slices or TIFF files match" in capsys.readouterr().err

@@ -318,3 +318,37 @@ def test_a_function_dropping_an_axis_gives_the_next_steps_the_plane_voxel_size()
         np.testing.assert_allclose(chunked.compute(), expected, rtol=1e-6)
     finally:
         ops.unregister("max_projection")
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1", "loacl", "http://127.0.0.1:8786"])
+def test_a_bad_scheduler_address_is_one_line_and_makes_no_folder(tmp_path, capsys, address):
+    """A full traceback ended in "missing port number" (review 84)."""
+    pytest.importorskip("distributed")
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.save(tmp_path / "p.yaml")
+    status = main(["run", str(tmp_path / "p.yaml"), str(data_path("blobs.tif")),
+                   "--out", str(tmp_path / "out"), "--scheduler", address])
+    err = capsys.readouterr().err
+    assert status != 0 and "Traceback" not in err
+    assert f"--scheduler {address!r} is no scheduler address" in err and "tcp://HOST:PORT" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_output_folder_without_a_scheduler(tmp_path, capsys, monkeypatch):
+    """The output folder was made before connecting: a scheduler that did not answer
+    (a one-line timeout after 30 s) left it empty, though the README says a folder is
+    made only when something is written."""
+    distributed = pytest.importorskip("distributed")
+
+    def unreachable(address, *args, **kwargs):
+        raise OSError(f"Timed out trying to connect to {address} after 30 s")
+
+    monkeypatch.setattr(distributed, "Client", unreachable)
+    pipeline = Pipeline()
+    pipeline.add("gaussian", sigma=1.0)
+    pipeline.save(tmp_path / "p.yaml")
+    status = main(["run", str(tmp_path / "p.yaml"), str(data_path("blobs.tif")),
+                   "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert status != 0 and "Timed out trying to connect" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -8,6 +8,7 @@ read and write the files themselves: the input and output folders must be
 reachable from them under the same paths (a shared file system).
 """
 
+import glob
 import os
 import sys
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from ..io_tiff import natural_key, tiff_paths
+from ..io_tiff import is_pattern, is_tiff, natural_key, tiff_paths
 from .core import Pipeline, told
 from .io import (
     colours_kept,
@@ -83,11 +84,7 @@ def collect_inputs(
     failures = []
     for argument in arguments:
         try:
-            if stacks and os.path.isdir(argument):
-                tiff_paths(argument)  # a folder without slices fails here, named
-                found = [Path(argument)]
-            else:
-                found = tiff_paths(argument)
+            found = _stack_inputs(argument) if stacks else tiff_paths(argument)
         except (OSError, ValueError) as error:
             failures.append(FileResult(str(argument), None, "failed", str(error)))
             continue
@@ -96,6 +93,34 @@ def collect_inputs(
                 seen.add(path.resolve())
                 paths.append(path)
     return paths, failures
+
+
+def _stack_inputs(argument: str | os.PathLike) -> list[Path]:
+    """The inputs ``argument`` names with ``--stack``: a folder is one, its slices a stack.
+
+    A quoted pattern (``"exp/*"``, as the shell would not expand it) names folders
+    too: each is a stack, its TIFF files read as its slices; TIFF files it names
+    are inputs of their own.
+    """
+    text = os.fspath(argument)
+    if os.path.isdir(text):
+        tiff_paths(text)  # a folder without slices fails here, named
+        return [Path(text)]
+    if not is_pattern(text):
+        return tiff_paths(text)
+    folders = sorted((Path(p) for p in glob.glob(text) if os.path.isdir(p)), key=natural_key)
+    files = [p for p in glob.glob(text) if os.path.isfile(p) and is_tiff(p)]
+    stacks = [folder for folder in folders if _holds_slices(folder)]
+    if not stacks and not files:
+        raise FileNotFoundError(f"no folders of TIFF slices or TIFF files match {text!r}")
+    return sorted([*stacks, *map(Path, files)], key=natural_key)
+
+
+def _holds_slices(folder: Path) -> bool:
+    try:
+        return bool(tiff_paths(folder))
+    except (OSError, ValueError):  # (a folder of other files among the matches: not one)
+        return False
 
 
 def output_path(input_path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
@@ -241,7 +266,9 @@ def _sizes_read(pipeline: Pipeline, z: bool = False, after_role_z: bool = False)
     for ``z``, those after the axis is named t or channel (frames or channels are
     filtered one by one, in 2D). With ``z``, resampling to isotropic voxels reads it too.
     With ``after_role_z``, only those after a ``set_axis_role`` step naming z.
+    Only steps that make the result: a side branch is not run.
     """
+    pipeline = pipeline.making()
     after_set = set()  # steps reading a voxel size set by a set_voxel_size step
     after_role = set()  # steps after a set_axis_role step naming z
     for step in pipeline:
@@ -337,8 +364,10 @@ def run_batch(
             continue
         claimed[key] = str(path)
         jobs.append((index, str(path), str(output)))
-    if jobs:  # (not before: a refused output folder is not made)
-        out_dir.mkdir(parents=True, exist_ok=True)
+
+    def ready() -> None:  # (not before: a refused output folder, or no scheduler, makes none)
+        if jobs:
+            out_dir.mkdir(parents=True, exist_ok=True)
 
     def done(index: int, result: FileResult) -> None:
         results[index] = result
@@ -346,8 +375,10 @@ def run_batch(
             report(result)
 
     if scheduler:
-        _run_distributed(pipeline.to_dict(), jobs, overwrite, scheduler, workers, done)
-    elif workers and workers > 1:
+        _run_distributed(pipeline.to_dict(), jobs, overwrite, scheduler, workers, done, ready)
+        return [results[index] for index in sorted(results)]
+    ready()
+    if workers and workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             futures = {
                 pool.submit(process_file, pipeline, path, output, overwrite): index
@@ -361,7 +392,7 @@ def run_batch(
     return [results[index] for index in sorted(results)]
 
 
-def _run_distributed(data, jobs, overwrite, scheduler, workers, done) -> None:
+def _run_distributed(data, jobs, overwrite, scheduler, workers, done, ready) -> None:
     try:
         import distributed
     except ImportError as error:
@@ -377,7 +408,14 @@ def _run_distributed(data, jobs, overwrite, scheduler, workers, done) -> None:
             ))
             client = stack.enter_context(distributed.Client(cluster))
         else:
-            client = stack.enter_context(distributed.Client(scheduler))
+            try:
+                client = stack.enter_context(distributed.Client(scheduler))
+            except ValueError as error:  # (no port, a typo of local, http://)
+                raise RuntimeError(
+                    f"--scheduler {scheduler!r} is no scheduler address ({error}): give "
+                    "tcp://HOST:PORT, as the scheduler prints it, or local"
+                ) from error
+        ready()
         # Workers have working folders of their own: they get absolute paths (the
         # results name the paths as given).
         futures = {
