@@ -1005,16 +1005,20 @@ def test_python_exits_cleanly_with_a_threshold_dock_open(tmp_path):
         "from qtpy.QtWidgets import QApplication\n"
         "viewer = napari.Viewer(show=False)\n"
         "viewer.add_image(np.random.default_rng(0).random((64, 64)), name='noise')\n"
-        "widget = napari_bioimg.show(viewer, 'threshold')\n"
-        "start = time.perf_counter()\n"
-        "while (widget.preview_layer is None or widget.busy) and (\n"
-        "    time.perf_counter() - start < 60\n"
-        "):\n"
-        "    QApplication.processEvents()\n"
-        "    time.sleep(0.01)\n"
+        "viewer.window.add_plugin_dock_widget('napari-bioimg', 'Pipeline')\n"
+        "for name in ('median', 'threshold'):\n"
+        "    widget = napari_bioimg.show(viewer, name)\n"
+        "    start = time.perf_counter()\n"
+        "    while (widget.preview_layer is None or widget.busy) and (\n"
+        "        time.perf_counter() - start < 60\n"
+        "    ):\n"
+        "        QApplication.processEvents()\n"
+        "        time.sleep(0.01)\n"
         "print('done', widget.preview_layer is not None)\n"
     )
-    for seed in ("1", "2"):
+    # (two docks or more: one closing at exit, its preview removed, called into another
+    # whose drop-downs Python had deleted: aborted with seeds 2-6; review 83)
+    for seed in ("1", "2", "3"):
         completed = subprocess.run(
             [sys.executable, str(script)], capture_output=True, text=True, timeout=120,
             env={**os.environ, "PYTHONHASHSEED": seed},

@@ -5,6 +5,8 @@ without always deleting it, so waiting for ``destroyed`` alone would leave
 callbacks connected to the viewer. This watches both.
 """
 
+import atexit
+import contextlib
 import weakref
 from collections.abc import Callable
 
@@ -52,6 +54,22 @@ def disconnector(*lists: list) -> Callable[..., None]:
     return disconnect
 
 
+_OPEN: "weakref.WeakSet[DockLifetime]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close every dock still open when Python exits, while Qt's objects all live.
+
+    A script ending without closing its viewer: Python then deletes the Qt
+    parts in no set order, and one dock closing (its preview removed) called
+    into another whose drop-downs were gone, which aborted Python.
+    """
+    for lifetime in list(_OPEN):
+        with contextlib.suppress(RuntimeError):  # (deleted already)
+            lifetime.close()
+
+
 class DockLifetime(QObject):
     """Call ``on_close`` once, when ``widget`` leaves its dock or is destroyed.
 
@@ -72,6 +90,7 @@ class DockLifetime(QObject):
 
         self._close = close_once
         self.close = close_once  # for closing programmatically
+        _OPEN.add(self)
         self._docked = widget.parent() is not None
         widget.installEventFilter(self)
         if watch_destroyed:
