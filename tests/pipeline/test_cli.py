@@ -172,6 +172,18 @@ def test_bad_pipeline_exits_2(tmp_path, folder, capsys, content, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_broken_pipeline_file_is_one_line(tmp_path, folder, capsys):
+    """A .json missing a comma: JSON's reason and where, not 8 lines of YAML's."""
+    path = tmp_path / "bad.json"
+    path.write_text('{"napari_bioimg_pipeline": 1,\n "steps": [\n  {"operation": "gaussian"\n'
+                    '   "parameters": {"sigma": 2}}]}\n')
+    assert main(["run", str(path), str(folder), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"napari-bioimg run: error: cannot load the pipeline {path}: "
+        "invalid JSON at line 4, column 4: Expecting ',' delimiter\n"
+    )
+
+
 def test_operations_and_help(capsys):
     assert main(["operations", "gaussian"]) == 0
     assert "sigma (float, length) = 1.0" in capsys.readouterr().out

@@ -159,6 +159,52 @@ def test_bad_files_are_refused(text, message):
         Pipeline.from_yaml(text)
 
 
+# A .json file missing a comma after "gaussian", and a YAML file missing a "}".
+BROKEN_JSON = """{
+  "napari_bioimg_pipeline": 1,
+  "steps": [
+    {
+      "id": "step1",
+      "operation": "gaussian"
+      "source": "input",
+      "parameters": {"sigma": 2.0}
+    }
+  ]
+}
+"""
+BROKEN_YAML = """napari_bioimg_pipeline: 1
+steps:
+- operation: gaussian
+  parameters: {sigma: 1
+- operation: median
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        # JSON's own message for a .json file, which YAML (flow style) cannot read either
+        ("bad.json", BROKEN_JSON, "invalid JSON at line 7, column 7: Expecting ',' delimiter"),
+        ("bad.json", "{napari_bioimg_pipeline: 1, steps: [}\n",
+         "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes"),
+        ("bad.yaml", BROKEN_YAML,
+         "invalid YAML at line 5, column 12: expected ',' or '}', but got ':' "
+         "(while parsing a flow mapping from line 4, column 15)"),
+        ("bad.yaml", "napari_bioimg_pipeline: 1\nsteps: [\x07]\n",
+         "invalid YAML at line 2, column 9: unacceptable character #x0007: "
+         "special characters are not allowed"),
+    ],
+    ids=["json-comma", "json-unquoted", "yaml-brace", "yaml-character"],
+)
+def test_syntax_errors_are_one_line_naming_where(tmp_path, name, text, message):
+    """They ran over 8 lines in "<unicode string>", a .json file's with YAML's message."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ValueError) as caught:
+        Pipeline.load(path)
+    assert str(caught.value) == message
+
+
 def test_user_operation_records_its_module(user_module):
     pipeline = Pipeline()
     pipeline.add("gaussian")

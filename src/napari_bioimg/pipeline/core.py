@@ -655,7 +655,9 @@ class Pipeline:
     @classmethod
     def load(cls, path: str | Path) -> "Pipeline":
         """Read a pipeline written by :meth:`save` (YAML or JSON)."""
-        return cls.from_yaml(Path(path).read_text(encoding="utf-8"))
+        from .fileformat import read_file
+
+        return cls.from_dict(read_file(path))
 
     def to_python(self, name: str = "pipeline.py") -> str:
         """Return a standalone Python script running this pipeline on a TIFF file.

@@ -19,17 +19,20 @@
 
 Loading checks everything and raises ``ValueError`` naming the step (number,
 counted from 1, and operation) for an unknown operation, parameter or key, a
-value of the wrong type, or a user operation whose module cannot be imported.
+value of the wrong type, or a user operation whose module cannot be imported;
+text that is not YAML or JSON is refused in one line naming the line and column
+and the parser's reason (JSON's for a ``.json`` file).
 """
 
 import json
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["dump_json", "dump_yaml", "load_yaml"]
+__all__ = ["dump_json", "dump_yaml", "load_yaml", "read_file"]
 
 
 class _Dumper(yaml.SafeDumper):
@@ -94,20 +97,68 @@ for _class in (_Loader, _Dumper):
     )
 
 
-def load_yaml(text: str) -> Any:
-    """Parse YAML or JSON text safely (no Python objects), with a clear error.
+def _yaml_reason(error: yaml.YAMLError, text: str) -> str:
+    """`` at line 5, column 12: <PyYAML's problem>``, where it started in parentheses."""
+    if isinstance(error, yaml.reader.ReaderError):  # (a character YAML refuses: no mark)
+        before = text[: error.position]
+        line, column = before.count("\n"), error.position - before.rfind("\n") - 1
+        return f" at line {line + 1}, column {column + 1}: {str(error).splitlines()[0]}"
+    mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+    if mark is None or not problem:
+        return ": " + " ".join(str(error).replace('in "<unicode string>", ', "").split())
+    reason = f" at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    context, start = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and start is not None and (start.line, start.column) != (mark.line, mark.column):
+        reason += f" ({context} from line {start.line + 1}, column {start.column + 1})"
+    return reason
+
+
+def load_yaml(text: str, *, json_file: bool = False) -> Any:
+    """Parse YAML or JSON text safely (no Python objects), with a one-line error.
 
     JSON (text starting with ``{``) is read as JSON: YAML 1.1 reads numbers such
     as ``1e-05`` or ``1e999`` (infinity), which :func:`dump_json` writes, as text;
     files of earlier versions hold ``Infinity``, which Python's JSON reader reads too.
+    Text that JSON refuses is read as YAML (flow style, ``{steps: [...]}``).
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    json_file : bool
+        Whether the text is a ``.json`` file's: read as JSON first whatever it
+        starts with, and, when YAML cannot read it either, the error is JSON's
+        (as it is for text starting with ``{"``).
+
+    Returns
+    -------
+    object
+        Plain Python data: dict, list, str, int, float, bool, None.
+
+    Raises
+    ------
+    ValueError
+        One line with the parser's reason and where:
+        ``invalid JSON at line 7, column 7: Expecting ',' delimiter``.
     """
-    kind = "YAML"
-    if text.lstrip().startswith("{"):
+    json_error = None
+    if json_file or text.lstrip().startswith("{"):
         try:
             return json.loads(text)
-        except json.JSONDecodeError:
-            kind = "JSON or YAML"  # YAML in flow style (or broken): read as YAML below
+        except json.JSONDecodeError as error:
+            json_error = error  # YAML in flow style (or broken): read as YAML below
     try:
         return yaml.load(text, Loader=_Loader)  # (a SafeLoader)
     except yaml.YAMLError as error:
-        raise ValueError(f"cannot read the pipeline: invalid {kind} ({error})") from error
+        if json_error is not None and (json_file or re.match(r'\s*\{\s*"', text)):
+            raise ValueError(
+                f"invalid JSON at line {json_error.lineno}, column {json_error.colno}: "
+                f"{json_error.msg}"
+            ) from json_error
+        raise ValueError(f"invalid YAML{_yaml_reason(error, text)}") from error
+
+
+def read_file(path: str | Path) -> Any:
+    """The data of a pipeline file (:func:`load_yaml`; JSON's errors for a ``.json`` file)."""
+    path = Path(path)
+    return load_yaml(path.read_text(encoding="utf-8"), json_file=path.suffix.lower() == ".json")
