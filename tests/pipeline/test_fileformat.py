@@ -205,6 +205,50 @@ def test_syntax_errors_are_one_line_naming_where(tmp_path, name, text, message):
     assert str(caught.value) == message
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("twice.yaml",
+         "napari_bioimg_pipeline: 1\nsteps:\n- operation: mean\nsteps:\n- operation: gaussian\n",
+         "invalid YAML at line 4, column 1: duplicate key 'steps', first at line 2"),
+        ("twice.yaml",
+         "napari_bioimg_pipeline: 1\nsteps:\n- operation: gaussian\n  parameters: {sigma: 1}\n"
+         "  parameters: {sigma: 2}\n",
+         "invalid YAML at line 5, column 3: duplicate key 'parameters', first at line 4"),
+        ("twice.yaml",
+         "napari_bioimg_pipeline: 1\nsteps:\n- operation: gaussian\n  parameters:\n"
+         "    sigma: 1\n    sigma: 2\n",
+         "invalid YAML at line 6, column 5: duplicate key 'sigma', first at line 5"),
+        ("twice.yaml",
+         "napari_bioimg_pipeline: 1\nsteps:\n"
+         "- {operation: gaussian, parameters: {sigma: 1, sigma: 2}}\n",
+         "invalid YAML at line 3, column 48: duplicate key 'sigma', first at line 3, column 38"),
+        ("twice.json",
+         '{"napari_bioimg_pipeline": 1, "steps": [{"operation": "gaussian",\n'
+         '  "parameters": {"sigma": 1, "sigma": 2}}]}\n',
+         "invalid JSON: duplicate key 'sigma'"),
+    ],
+    ids=["yaml-steps", "yaml-parameters", "yaml-sigma", "yaml-flow-sigma", "json-sigma"],
+)
+def test_keys_given_twice_are_refused(tmp_path, name, text, message):
+    """YAML and json.loads kept the last one silently: two steps: blocks kept the second."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ValueError) as caught:
+        Pipeline.load(path)
+    assert str(caught.value) == message
+
+
+def test_merge_keys_may_be_replaced():
+    """``<<: *anchor`` keys are defaults, which the mapping's own keys replace."""
+    pipeline = Pipeline.from_yaml(
+        "napari_bioimg_pipeline: 1\nsteps:\n- operation: median\n"
+        "  parameters: &box {radius: 1.0, footprint: box}\n"
+        "- operation: median\n  parameters:\n    <<: *box\n    radius: 2.0\n"
+    )
+    assert pipeline[1].parameters == {"radius": 2.0, "footprint": "box"}
+
+
 def test_user_operation_records_its_module(user_module):
     pipeline = Pipeline()
     pipeline.add("gaussian")

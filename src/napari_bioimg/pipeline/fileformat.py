@@ -20,8 +20,9 @@
 Loading checks everything and raises ``ValueError`` naming the step (number,
 counted from 1, and operation) for an unknown operation, parameter or key, a
 value of the wrong type, or a user operation whose module cannot be imported;
-text that is not YAML or JSON is refused in one line naming the line and column
-and the parser's reason (JSON's for a ``.json`` file).
+text that is not YAML or JSON, or that gives a key twice in a mapping, is refused
+in one line naming the line and column and the parser's reason (JSON's for a
+``.json`` file).
 """
 
 import json
@@ -84,8 +85,31 @@ class _Loader(yaml.SafeLoader):
     """YAML 1.1 safe loading, numbers in exponent form without a dot included.
 
     (YAML 1.1 reads ``1e3`` or ``1e-3``, as written by hand, as text; YAML 1.2
-    and JSON read them as numbers.)
+    and JSON read them as numbers.) A key given twice in a mapping is refused:
+    PyYAML keeps the last one silently (two ``steps:`` blocks, a ``sigma`` set twice).
     """
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, yaml.Mark] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # (``<<: *defaults``, whose keys the mapping's own replace)
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    mark = first.get(key)
+                except TypeError:
+                    continue  # (an unhashable key, which the base class refuses)
+                at = key_node.start_mark
+                if mark is not None:
+                    where = f"line {mark.line + 1}" + (
+                        f", column {mark.column + 1}" if mark.line == at.line else ""
+                    )
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}, first at {where}", at
+                    )
+                first[key] = at
+        return super().construct_mapping(node, deep=deep)
 
 
 # The same rule when writing: text such as "1e6" (a choice) is then quoted.
@@ -111,6 +135,16 @@ def _yaml_reason(error: yaml.YAMLError, text: str) -> str:
     if context and start is not None and (start.line, start.column) != (mark.line, mark.column):
         reason += f" ({context} from line {start.line + 1}, column {start.column + 1})"
     return reason
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json.loads`` keeps the last one)."""
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise ValueError(f"invalid JSON: duplicate key {key!r}")
+        mapping[key] = value
+    return mapping
 
 
 def load_yaml(text: str, *, json_file: bool = False) -> Any:
@@ -139,12 +173,14 @@ def load_yaml(text: str, *, json_file: bool = False) -> Any:
     ------
     ValueError
         One line with the parser's reason and where:
-        ``invalid JSON at line 7, column 7: Expecting ',' delimiter``.
+        ``invalid JSON at line 7, column 7: Expecting ',' delimiter``; also for a
+        key given twice in a mapping (``invalid YAML at line 9, column 1:
+        duplicate key 'steps', first at line 2``; JSON's give no line).
     """
     json_error = None
     if json_file or text.lstrip().startswith("{"):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as error:
             json_error = error  # YAML in flow style (or broken): read as YAML below
     try:
