@@ -340,6 +340,17 @@ def test_missing_user_module_gives_a_clear_error():
         registry.import_operation("missing_op", "not_a_real_module")
 
 
+def test_a_module_missing_what_it_imports_is_not_told_to_go_on_pythonpath(tmp_path, monkeypatch):
+    """Only a module that is not found itself gets the PYTHONPATH advice."""
+    (tmp_path / "bioimg_needs_more.py").write_text("import bioimg_no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError) as caught:
+        registry.import_operation("missing_op", "bioimg_needs_more")
+    message = str(caught.value)
+    assert "(No module named 'bioimg_no_such_dependency'); install it" in message
+    assert "PYTHONPATH" not in message
+
+
 def test_core_imports_no_gui_library():
     """The core, the pipeline, the command line and the TIFF writer (review 81: it
     imported the docks' helpers, and with them magicgui and napari)."""

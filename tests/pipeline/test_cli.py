@@ -184,6 +184,21 @@ def test_broken_pipeline_file_is_one_line(tmp_path, folder, capsys):
     )
 
 
+def test_a_missing_module_says_how_to_make_it_importable(tmp_path, folder, capsys):
+    """It said "register the function first", which the command line cannot do."""
+    path = tmp_path / "p.yaml"
+    path.write_text("napari_bioimg_pipeline: 1\nsteps:\n- operation: my_dog\n"
+                    "  module: bioimg_no_such_lab_module\n")
+    assert main(["run", str(path), str(folder), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"napari-bioimg run: error: cannot load the pipeline {path}: step 1 (my_dog): "
+        "operation 'my_dog' comes from module 'bioimg_no_such_lab_module', which cannot be "
+        "imported (No module named 'bioimg_no_such_lab_module'): put its folder on "
+        "PYTHONPATH (PYTHONPATH=its/folder napari-bioimg run ..., or python -m napari_bioimg "
+        "run ... in that folder), install it, or import it first in Python\n"
+    )
+
+
 def test_operations_and_help(capsys):
     assert main(["operations", "gaussian"]) == 0
     assert "sigma (float, length) = 1.0" in capsys.readouterr().out

@@ -110,6 +110,29 @@ def test_script_imports_user_operations(tmp_path, user_module):
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
 
 
+def test_a_script_without_its_operations_module_says_how_in_one_line(tmp_path, user_module):
+    """Run away from the module, it died at ``import`` with a traceback."""
+    pipeline = Pipeline()
+    pipeline.add("add_offset", offset=0.5)
+    script = tmp_path / "elsewhere" / "user.py"
+    script.parent.mkdir()
+    script.write_text(pipeline.to_python())
+    tifffile.imwrite(tmp_path / "in.tif", np.zeros((8, 8), np.uint8))
+    paths = [p for p in sys.path if p != str(tmp_path / "user_ops")]  # (napari_bioimg's)
+    completed = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "in.tif"), str(tmp_path / "out.tif")],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+        timeout=120,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        f"cannot import the module of an operation (No module named '{user_module}'): put its "
+        f"folder on PYTHONPATH (PYTHONPATH=its/folder python {script} INPUT.tif OUTPUT.tif), "
+        "install it, or put this script beside it\n"
+    )
+    assert not (tmp_path / "out.tif").exists()
+
+
 def test_user_functions_of_one_name_and_in_place_writers_run_as_in_the_pipeline(
     tmp_path, monkeypatch
 ):

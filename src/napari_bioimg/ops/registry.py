@@ -864,9 +864,20 @@ def import_operation(name: str, module: str | None) -> Operation:
         try:
             importlib.import_module(module)
         except (ImportError, TypeError, ValueError) as error:  # (relative, empty names)
+            missing = getattr(error, "name", None)  # (the module itself, not one it imports)
+            if missing and f"{module}.".startswith(f"{missing}."):
+                # (registering is no answer on the command line, where the current
+                # folder is on sys.path only for python -m)
+                hint = (
+                    ": put its folder on PYTHONPATH (PYTHONPATH=its/folder napari-bioimg "
+                    "run ..., or python -m napari_bioimg run ... in that folder), install "
+                    "it, or import it first in Python"
+                )
+            else:
+                hint = "; install it or register the function first"
             raise ValueError(
                 f"operation {name!r} comes from module {module!r}, which cannot be "
-                f"imported ({error}); install it or register the function first"
+                f"imported ({error}){hint}"
             ) from error
     return get_operation(name)
 

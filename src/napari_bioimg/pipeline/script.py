@@ -162,6 +162,24 @@ def _function_name(op: Operation, where: str, imports: list[str]) -> str:
     return f"{line.rsplit(' as ', 1)[1]}.{name}"
 
 
+# (python script.py searches the script's folder, not the current one)
+_YOUR_IMPORTS = """
+try:  # (the modules of your operations)
+{lines}except ImportError as error:
+    sys.exit(
+        f"cannot import the module of an operation ({{error}}): put its folder on PYTHONPATH "
+        f"(PYTHONPATH=its/folder python {{sys.argv[0]}} INPUT.tif OUTPUT.tif), install it, "
+        "or put this script beside it"
+    )"""
+
+
+def _import_lines(imports: list[str]) -> str:
+    """The script's imports, your operations' modules in a ``try``: one line if missing."""
+    ours = "\n".join(line for line in imports if line.startswith("from "))
+    yours = "".join(f"    {line}\n" for line in imports if line.startswith("import "))
+    return ours + ("\n" + _YOUR_IMPORTS.format(lines=yours) if yours else "")
+
+
 def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
     """Return the source of a script running ``pipeline`` on a TIFF file.
 
@@ -252,7 +270,7 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
     result_kinds = {pipeline.result_kind(kind) for kind in ("image", "labels")}
     helpers = "\n\n".join(inspect.getsource(helper) for helper in _HELPERS)
     return (
-        _HEADER.format(name=name, imports="\n".join(imports))
+        _HEADER.format(name=name, imports=_import_lines(imports))
         + "\n\n"
         + process
         + "\n\n# --- helpers: copies of napari_bioimg.ops._checks, .pipeline.spacing and .io"
