@@ -8,8 +8,10 @@ pipeline file may use. Only ``view`` imports napari and Qt.
 """
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ._sample_data import SAMPLES
@@ -24,15 +26,56 @@ def _error(command: str, message: str) -> int:
     return 2
 
 
+@contextmanager
+def _modules_beside(data, folder: Path):
+    """Let the modules the pipeline's steps name be imported from ``folder`` (the file's).
+
+    Only when one of them cannot be imported otherwise and ``folder`` holds it
+    (``name.py`` or a package ``name/``): the folder is then first on sys.path, as
+    the current folder is for ``python -m napari_bioimg run`` run there, while the
+    pipeline loads, and is taken off after.
+    """
+    steps = data.get("steps") if isinstance(data, dict) else None
+    beside = False
+    for step in steps if isinstance(steps, list) else []:  # (from_dict says what is wrong)
+        name = step.get("module") if isinstance(step, dict) else None
+        top = name.partition(".")[0] if isinstance(name, str) else ""
+        if not top.isidentifier() or top in sys.modules:
+            continue
+        try:
+            found = importlib.util.find_spec(top) is not None
+        except (ImportError, ValueError):
+            continue
+        if not found and ((folder / f"{top}.py").is_file() or (folder / top).is_dir()):
+            beside = True
+    if not beside:
+        yield
+        return
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+
+
 def _load(command: str, path: str):
-    """Load the pipeline saved in ``path``; print why and return None if it cannot."""
+    """Load the pipeline saved in ``path``; print why and return None if it cannot.
+
+    Your operations' modules are also looked for beside the file (:func:`_modules_beside`).
+    """
     from .pipeline import Pipeline
+    from .pipeline.fileformat import read_file
 
     try:
-        return Pipeline.load(path)
+        data = read_file(path)
+        with _modules_beside(data, Path(path).resolve().parent):
+            return Pipeline.from_dict(data)
     except (OSError, ValueError) as error:
         _error(command, f"cannot load the pipeline {path}: {error}")
         return None
+
+
+_PIPELINE_HELP = "pipeline file (.yaml or .json; your operations' modules may lie beside it)"
 
 
 # --- run --------------------------------------------------------------------------
@@ -49,7 +92,7 @@ def _add_run(subparsers: Subparsers) -> None:
             "is 1 when any file failed."
         ),
     )
-    parser.add_argument("pipeline", help="pipeline file (.yaml or .json)")
+    parser.add_argument("pipeline", help=_PIPELINE_HELP)
     parser.add_argument(
         "inputs", nargs="+", metavar="INPUT",
         help="TIFF files, folders (their *.tif and *.tiff) or quoted glob patterns",
@@ -114,7 +157,7 @@ def _add_export_script(subparsers: Subparsers) -> None:
         description="Write a Python script that runs the pipeline on one TIFF file "
         "(python script.py INPUT.tif OUTPUT.tif) and writes the same file as 'run'.",
     )
-    parser.add_argument("pipeline", help="pipeline file (.yaml or .json)")
+    parser.add_argument("pipeline", help=_PIPELINE_HELP)
     parser.add_argument("-o", "--output", type=Path, metavar="SCRIPT",
                         help="script to write (default: print it)")
     parser.set_defaults(handler=_export_script)

@@ -199,6 +199,57 @@ def test_a_missing_module_says_how_to_make_it_importable(tmp_path, folder, capsy
     )
 
 
+def test_run_finds_a_module_beside_the_pipeline_file(tmp_path, monkeypatch):
+    """The console script does not search the current folder (python -m does): a
+    module kept beside the pipeline file could not be imported."""
+    from napari_bioimg.ops import unregister
+
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    (lab / "bioimg_beside_ops.py").write_text(
+        "import numpy as np\nfrom napari_bioimg import register\n\n\n@register\n"
+        "def beside_offset(image, offset: float = 1.0):\n"
+        "    return np.asarray(image, dtype=np.float32) + np.float32(offset)\n"
+    )
+    (lab / "p.yaml").write_text(
+        "napari_bioimg_pipeline: 1\nsteps:\n- operation: beside_offset\n"
+        "  module: bioimg_beside_ops\n  parameters: {offset: 2.5}\n"
+    )
+    image = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    tifffile.imwrite(tmp_path / "in.tif", image)
+    monkeypatch.chdir(tmp_path)  # (not the pipeline's folder)
+    path = list(sys.path)
+    try:
+        status = main(["run", str(lab / "p.yaml"), "in.tif", "--out", "out"])
+        assert status == 0
+        assert sys.path == path  # (the folder is searched while loading only)
+        np.testing.assert_array_equal(
+            tifffile.imread(tmp_path / "out" / "in.tif"), image + np.float32(2.5)
+        )
+    finally:
+        unregister("beside_offset")
+        sys.modules.pop("bioimg_beside_ops", None)
+
+
+def test_a_module_importable_elsewhere_is_not_taken_from_beside_the_file(
+    tmp_path, user_module
+):
+    from napari_bioimg.ops import unregister
+
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    (lab / f"{user_module}.py").write_text("raise RuntimeError('the copy beside the file')\n")
+    pipeline = Pipeline()
+    pipeline.add("add_offset", offset=2.0)
+    pipeline.save(lab / "p.yaml")
+    unregister("add_offset")  # (a fresh session: loading imports the module)
+    sys.modules.pop(user_module)
+    tifffile.imwrite(tmp_path / "in.tif", np.zeros((8, 8), np.uint8))
+    assert main(["run", str(lab / "p.yaml"), str(tmp_path / "in.tif"),
+                 "--out", str(tmp_path / "out")]) == 0
+    assert sys.modules[user_module].__file__ == str(tmp_path / "user_ops" / f"{user_module}.py")
+
+
 def test_operations_and_help(capsys):
     assert main(["operations", "gaussian"]) == 0
     assert "sigma (float, length) = 1.0" in capsys.readouterr().out
