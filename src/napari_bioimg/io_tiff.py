@@ -13,7 +13,9 @@ The voxel size comes from, in this order of preference:
 
 When the distance between slices is not recorded it is guessed as Fiji does (1.0
 for a single multi-page file, the pixel width for a sequence of 2D files) and
-``extra["z_spacing_known"]`` is False, so that an interface can ask the user.
+``extra["z_spacing_known"]`` is False, so that an interface can ask the user; so
+it is for a guess that `napari_bioimg.pipeline` wrote (``napari_spacing=guessed``
+beside ``spacing``).
 """
 
 import glob
@@ -163,6 +165,7 @@ class _Calibration:
     contrast_limits: list[tuple[float, float]] | None = None
     colormaps: list[str | None] | None = None
     layer: str | None = None  # "labels": written from a labels layer (``napari_layer``)
+    z_guessed: bool = False  # sizes["Z"] written as a guess (``napari_spacing=guessed``)
     dicom: dict[str, float] = field(default_factory=dict)
     time_unit: str | None = None  # of sizes["T"], the frame interval
 
@@ -570,7 +573,7 @@ def _assemble(
     if calibration.layer == "labels":
         extra["layer"] = "labels"
     if "Z" in axes:
-        extra.setdefault("z_spacing_known", "Z" in calibration.sizes)
+        extra.setdefault("z_spacing_known", "Z" in calibration.sizes and not calibration.z_guessed)
     if "T" in axes and calibration.time_unit is not None:
         extra["time_unit"] = calibration.time_unit  # (sizes["T"]: the frame interval)
     return TiffImage(data, tuple(float(s) for s in spacing), calibration.unit, extra)
@@ -654,6 +657,8 @@ def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
         planar = generic and len((shaped or {}).get("voxel_size") or ()) == 2
         described = tif.imagej_metadata if tif.is_imagej else shaped if generic else None
         calibration.layer = (described or {}).get("napari_layer")
+        # (a result of napari_bioimg.pipeline whose input's slice distance was guessed)
+        calibration.z_guessed = (described or {}).get("napari_spacing") == "guessed"
         if calibration.layer is None and tif.is_imagej and _label_lut(described):
             calibration.layer = "labels"
         axes = _normalise_axes(series_axes, data.shape, generic, planar)
@@ -821,6 +826,7 @@ def read_stack(source: PathLike | Iterable[PathLike]) -> TiffImage:
         contrast_limits=calibration.contrast_limits
         if all(c.contrast_limits == calibration.contrast_limits for c in calibrations) else None,
         colormaps=calibration.colormaps,
+        z_guessed=any(c.z_guessed for c in calibrations),
     )
     new_axis = "T" if "Z" in axes else "Z"
     extra: dict[str, Any] = {"paths": [str(p) for p in paths]}

@@ -298,6 +298,60 @@ def test_a_set_voxel_size_step_is_written_by_the_cli_and_the_script(tmp_path, in
     )
 
 
+def test_a_guessed_slice_distance_is_written_as_a_guess_by_the_cli_and_the_script(tmp_path):
+    """A stack without spacing read with Fiji's guess of z (1 µm, noted) was written with
+    spacing=1.0 as if known: read back, z was no guess and a second run noted nothing. The
+    guess stays one (its value kept, marked), scaled by a resampling too, unless a step
+    sets z; so does the pixel width a set_axis_role step takes as z, and a folder's."""
+    from napari_bioimg.pipeline.batch import process_file
+    from napari_bioimg.pipeline.io import read_image_guess
+
+    rng = np.random.default_rng(7)
+    stack = (rng.random((4, 20, 22)) * 200).astype(np.uint8)
+    (tmp_path / "in").mkdir()
+    noz = tmp_path / "in" / "noz.tif"
+    tifffile.imwrite(noz, stack, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "ZYX", "unit": "um"})  # no 'spacing'
+    floats = tmp_path / "in" / "floats.tif"  # float64: a plain TIFF, a JSON description
+    tifffile.imwrite(floats, stack.astype(np.float64), photometric="minisblack")
+    frames = tmp_path / "in" / "frames.tif"
+    tifffile.imwrite(frames, stack, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "TYX", "unit": "um"})
+    smooth = Pipeline()
+    smooth.add("gaussian", sigma=1.0)
+    z_set = Pipeline()
+    z_set.add("set_voxel_size", z=3.0, y=0.5, x=0.5)
+    z_set.add("gaussian", sigma=1.0)
+    resample = Pipeline()
+    resample.add("resample_isotropic", order=1)
+    as_z = Pipeline()
+    as_z.add("set_axis_role", role="z")
+    as_z.add("gaussian", sigma=1.0)
+    for name, pipeline, source, spacing, guessed in [
+        ("smooth", smooth, noz, (1.0, 0.5, 0.5), True),
+        ("z_set", z_set, noz, (3.0, 0.5, 0.5), False),
+        ("resample", resample, noz, (0.5, 0.5, 0.5), True),
+        ("floats", smooth, floats, (1.0, 1.0, 1.0), True),
+        ("as_z", as_z, frames, (0.5, 0.5, 0.5), True),
+    ]:
+        (tmp_path / name).mkdir()
+        written = same_file_by_cli_and_script(tmp_path / name, pipeline, source)
+        read = read_image_guess(written)
+        assert (read[1], read[5]) == (pytest.approx(spacing), guessed), name
+    again = process_file(smooth, tmp_path / "smooth" / "cli" / "noz.tif", tmp_path / "2.tif")
+    assert "gaussian sigma read a guessed z of 1 µm" in again.message
+    with tifffile.TiffFile(tmp_path / "smooth" / "cli" / "noz.tif") as tif:
+        assert tif.imagej_metadata["spacing"] == 1.0  # (what Fiji reads: its own guess)
+    slices = tmp_path / "slices"  # a folder: the pixel width, Fiji's guess
+    slices.mkdir()
+    for z, plane in enumerate(stack):
+        tifffile.imwrite(slices / f"s{z}.tif", plane, imagej=True, resolution=(2.0, 2.0),
+                         metadata={"unit": "um"})
+    assert process_file(smooth, slices, tmp_path / "slices.tif").status == "written"
+    read = read_image_guess(tmp_path / "slices.tif")
+    assert (read[1], read[5]) == ((0.5, 0.5, 0.5), True)
+
+
 def test_a_voxel_size_in_another_unit_is_written_in_it_by_the_cli_and_the_script(
     tmp_path, inputs
 ):

@@ -180,6 +180,8 @@ def process_file(
         note = guessed_z_note(pipeline, f"{spacing[0]:g}" + (f" {unit}" if unit else ""))
     if len(spacing) < 3 and not note:
         note = role_z_note(pipeline, f"{spacing[-1]:g}" + (f" {unit}" if unit else ""))
+    # (a guessed z, or one a step makes of the pixel width, is written as a guess)
+    z_guessed = pipeline.result_z_guessed(z_guessed or len(spacing) < 3)
     try:
         # (labels resampled by nearest neighbours, as the widgets do)
         steps = pipeline.for_input(kind)
@@ -198,7 +200,7 @@ def process_file(
         # masks and labels marked as such: napari-bioimg opens them as labels layers
         labels = pipeline.result_kind(kind) == "labels"
         write_image(
-            partial, result, spacing, unit, channel_axis, rgb, frames, labels, names
+            partial, result, spacing, unit, channel_axis, rgb, frames, labels, names, z_guessed
         )
         os.replace(partial, output)
     except Exception as error:

@@ -393,6 +393,26 @@ class Pipeline:
                 return step.parameters["unit"]
         return unit
 
+    def result_z_guessed(self, guessed: bool) -> bool:
+        """Whether the result's slice distance is a guess, for an input whose z is one.
+
+        ``guessed``: the input's z is the reader's guess (Fiji's, see
+        :func:`~napari_bioimg.pipeline.io.read_image_guess`), or it has none (a
+        ``set_axis_role`` step naming its leading axis z gives it the pixel width).
+        The last step on the way to the result that sets or drops z decides: a
+        ``set_voxel_size`` step with a ``z`` makes it known; a ``set_axis_role``
+        step naming the axis t or channel drops it (named z again, it is the pixel
+        width: a guess). Other steps keep a guess a guess (resampling to isotropic
+        voxels or subsampling scale it). How ``napari-bioimg run`` and scripts mark
+        the z they write (:func:`~napari_bioimg.pipeline.io.write_image`).
+        """
+        for step in self._chain():
+            if step.operation == "set_voxel_size" and step.parameters.get("z") is not None:
+                return False
+            if step.operation == "set_axis_role" and step.parameters.get("role", "t") != "z":
+                return True
+        return guessed
+
     def kinds(self, input_kind: str = "image") -> dict[str, str]:
         """"image" or "labels" for the input and each step's result (by step id).
 

@@ -22,6 +22,10 @@ for the same data (no date or time in the file):
   understands) and whose ``spacing``/``unit`` and exact ``voxel_size`` (every
   spatial axis, also without a unit) are in a JSON description.
 
+A slice distance that is a guess (Fiji's, where the input file had none) is
+written with its value, which Fiji reads, and marked ``napari_spacing=guessed``,
+so that napari-bioimg reads it as the guess it is (:func:`read_image_guess`).
+
 :func:`read_image`, :func:`process_image`, :func:`colours_kept`,
 :func:`result_axes` and :func:`write_image` are self-contained so that exported scripts
 (:mod:`napari_bioimg.pipeline.script`) carry a copy of them: a script and
@@ -151,7 +155,7 @@ def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=No
 
 def write_image(
     path, image, spacing=None, unit=None, channel_axis=None, rgb=None, frame_interval=None,
-    labels=False, channel_names=None,
+    labels=False, channel_names=None, z_guessed=False,
 ):
     """Write ``image`` with its voxel size: an ImageJ TIFF when the dtype allows.
 
@@ -184,6 +188,10 @@ def write_image(
         ``Labels`` where Fiji reads them as channel names: an ImageJ file of
         one plane per channel (no z or time). Left out elsewhere, or when
         their number is not the number of channels.
+    z_guessed : bool
+        The slice distance (``spacing[0]`` of a 3D ``spacing``) is a guess, not
+        the file's: written with ``napari_spacing=guessed`` beside it, which
+        napari-bioimg's reader reads as not known (Fiji reads the value).
     """
     data = np.asarray(image)
     if data.ndim < 2:
@@ -224,6 +232,8 @@ def write_image(
     options = {"photometric": "rgb" if rgb else "minisblack"}
     if spatial == 3 and spacing is not None:
         metadata["spacing"] = float(spacing[0])
+        if z_guessed:  # (a second run notes the guess again, napari's Voxel size dock too)
+            metadata["napari_spacing"] = "guessed"
 
     def ascii_text(text: str) -> str:  # ImageJ descriptions are ASCII, with \u00B5 escapes
         return "".join(c if c.isascii() else f"\\u{ord(c):04X}" for c in text)

@@ -66,7 +66,7 @@ if __name__ == "__main__":
         )
     except Exception as error:  # (not a TIFF, a corrupt file: zlib.error, ...)
         sys.exit(f"cannot read {sys.argv[1]}: {error}")
-{uncalibrated}    try:
+{uncalibrated}{z_guessed}    try:
         result, spacing = process_image(
             {process}, image, spacing, channel_axis
         )
@@ -83,7 +83,8 @@ if __name__ == "__main__":
     try:
         os.makedirs(os.path.dirname(os.path.abspath(sys.argv[2])), exist_ok=True)
         write_image(
-            sys.argv[2], result, spacing, unit, channel_axis, rgb, frames, {labels}, names
+            sys.argv[2], result, spacing, unit, channel_axis, rgb, frames, {labels}, names,
+            z_guessed,
         )
     except Exception as error:  # (no room, no permission: one line, as run says it)
         sys.exit(f"cannot write {sys.argv[2]}: {error}")
@@ -126,6 +127,18 @@ def _unit_line(pipeline: Pipeline) -> str:
     if unit is None:
         return ""
     return f"    unit = {_literal(unit)}  # (set by a set_voxel_size step)\n"
+
+
+def _z_guessed_line(pipeline: Pipeline) -> str:
+    """The script's line telling whether the result's z is a guess, as ``run`` tells it."""
+    if_guessed, if_known = pipeline.result_z_guessed(True), pipeline.result_z_guessed(False)
+    if if_guessed != if_known:  # (no step sets or drops z: the file's guess stays one)
+        return "    z_guessed = z_guessed or len(spacing) < 3  # (a guess is written as one)\n"
+    why = (
+        "dropped by set_axis_role: named again, the pixel width" if if_guessed
+        else "set by a set_voxel_size step"
+    )
+    return f"    z_guessed = {if_guessed}  # (z {why})\n"
 
 
 def _literal(value) -> str:
@@ -286,6 +299,8 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         ).replace(
             "{process}",
             'lambda data, size: process(data, size, kind == "labels")' if by_kind else "process",
+        ).replace(
+            "{z_guessed}", _z_guessed_line(pipeline)
         ).replace(
             "{uncalibrated}", _uncalibrated_check(pipeline)
         )
