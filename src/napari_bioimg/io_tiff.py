@@ -470,7 +470,8 @@ def _tiff_calibration(page: tifffile.TiffPage, shaped: dict | None = None) -> _C
     """Calibration of a plain TIFF from its resolution tags (centimetre or inch).
 
     tifffile's JSON description (``shaped`` metadata) may add ``unit`` and ``spacing``
-    (the slice distance), as `napari_bioimg.pipeline` writes them for dtypes that
+    (the slice distance; its ``channel_names`` are read by the caller), as
+    `napari_bioimg.pipeline` writes them for dtypes that
     ImageJ cannot hold, and its ``voxel_size`` (every spatial axis, exact, with or
     without a unit), which then wins over the tags.
     """
@@ -552,6 +553,9 @@ def _assemble(
     extra: dict[str, Any],
 ) -> TiffImage:
     channel_axis, rgb = _layout(axes, data.dtype, data.shape)
+    names = calibration.channel_names
+    if channel_axis is None or len(names or ()) != data.shape[channel_axis]:
+        names = None  # (one name per channel, or none: napari names each layer)
     spacing = []
     for index, letter in enumerate(axes):
         if index == channel_axis or (rgb and letter == "S"):
@@ -564,7 +568,7 @@ def _assemble(
         "axes": axes,
         "channel_axis": channel_axis,
         "rgb": rgb,
-        "channel_names": calibration.channel_names if channel_axis is not None else None,
+        "channel_names": names,
         "spacing_source": calibration.source,
         "contrast_limits": calibration.contrast_limits,
         "colormaps": calibration.colormaps if channel_axis is not None else None,
@@ -657,6 +661,9 @@ def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
         planar = generic and len((shaped or {}).get("voxel_size") or ()) == 2
         described = tif.imagej_metadata if tif.is_imagej else shaped if generic else None
         calibration.layer = (described or {}).get("napari_layer")
+        names = (shaped or {}).get("channel_names") if generic else None
+        if isinstance(names, list):  # (napari_bioimg.pipeline's, where ImageJ cannot hold them)
+            calibration.channel_names = [str(name) for name in names]
         # (a result of napari_bioimg.pipeline whose input's slice distance was guessed)
         calibration.z_guessed = (described or {}).get("napari_spacing") == "guessed"
         if calibration.layer is None and tif.is_imagej and _label_lut(described):

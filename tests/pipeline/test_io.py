@@ -90,6 +90,31 @@ def test_channel_names_are_written_where_fiji_reads_them(tmp_path):
             assert "Labels" not in tif.imagej_metadata
 
 
+def test_channel_names_are_written_where_imagej_cannot_hold_the_image(tmp_path):
+    """float64, negative or int32 results were written without their channel names (a
+    JSON description of axes and sizes only): napari named the layers [ch0], [ch1]."""
+    from napari_bioimg._reader import get_reader
+    from napari_bioimg.pipeline.io import read_image_guess
+
+    planes = np.linspace(-1, 1, 2 * 6 * 7).reshape(2, 6, 7)
+    labels = np.arange(2 * 3 * 6 * 7, dtype=np.int32).reshape(2, 3, 6, 7) * 2000
+    for name, data, spacing in [
+        ("float64.tif", planes, (0.5, 0.5)),
+        ("int16.tif", (planes * 100).astype(np.int16), (0.5, 0.5)),
+        ("int32.tif", labels, (2.0, 0.5, 0.5)),  # a z-stack of channels, too
+    ]:
+        write_image(tmp_path / name, data, spacing, "µm", 0, channel_names=["DAPI", "GFP"])
+        with tifffile.TiffFile(tmp_path / name) as tif:
+            assert not tif.is_imagej
+        assert read_image_guess(tmp_path / name)[7] == ["DAPI", "GFP"], name
+    path = str(tmp_path / "float64.tif")
+    assert [layer[1]["name"] for layer in get_reader(path)(path)] == [
+        ["float64 [DAPI]", "float64 [GFP]"]
+    ]
+    write_image(tmp_path / "three.tif", planes, (0.5, 0.5), "µm", 0, channel_names=["a"] * 3)
+    assert read_image_guess(tmp_path / "three.tif")[7] is None  # (not one per channel)
+
+
 def test_real_image_voxel_size():
     image, spacing, unit, channel_axis, _ = read_image(data_path("banana") / "banana0010.tif")
     assert image.shape == (384, 384)

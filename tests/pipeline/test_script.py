@@ -352,6 +352,32 @@ def test_a_guessed_slice_distance_is_written_as_a_guess_by_the_cli_and_the_scrip
     assert (read[1], read[5]) == ((0.5, 0.5, 0.5), True)
 
 
+def test_channel_names_of_a_result_imagej_cannot_hold_are_kept_by_the_cli_and_the_script(
+    tmp_path,
+):
+    """An OME int16 file of channels DAPI and GFP through a minimum (negative values
+    kept: no ImageJ TIFF) was written without the names: napari showed [ch0], [ch1]."""
+    from napari_bioimg._reader import get_reader
+    from napari_bioimg.pipeline.io import read_image_guess
+
+    planes = (np.random.default_rng(8).random((2, 20, 22)) * 2000 - 1000).astype(np.int16)
+    (tmp_path / "in").mkdir()
+    source = tmp_path / "in" / "ch_ome.tif"
+    tifffile.imwrite(source, planes, ome=True, metadata={
+        "axes": "CYX", "Channel": {"Name": ["DAPI", "GFP"]},
+        "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5,
+    })
+    pipeline = Pipeline()
+    pipeline.add("minimum", radius=1.0)
+    written = same_file_by_cli_and_script(tmp_path, pipeline, source)
+    with tifffile.TiffFile(written) as tif:
+        assert not tif.is_imagej and tif.pages[0].dtype == np.int16
+    assert read_image_guess(written)[7] == ["DAPI", "GFP"]
+    assert [layer[1]["name"] for layer in get_reader(str(written))(str(written))] == [
+        ["ch_ome [DAPI]", "ch_ome [GFP]"]
+    ]
+
+
 def test_a_voxel_size_in_another_unit_is_written_in_it_by_the_cli_and_the_script(
     tmp_path, inputs
 ):

@@ -19,8 +19,9 @@ for the same data (no date or time in the file):
   Fiji uses for label images); anything else (``int32`` labels beyond 65535,
   negative integers, ``float64``) as a plain TIFF of its own dtype whose x/y
   pixel size is in the resolution tags (centimetre units, which every reader
-  understands) and whose ``spacing``/``unit`` and exact ``voxel_size`` (every
-  spatial axis, also without a unit) are in a JSON description.
+  understands) and whose ``spacing``/``unit``, exact ``voxel_size`` (every
+  spatial axis, also without a unit) and ``channel_names`` are in a JSON
+  description.
 
 A slice distance that is a guess (Fiji's, where the input file had none) is
 written with its value, which Fiji reads, and marked ``napari_spacing=guessed``,
@@ -186,8 +187,9 @@ def write_image(
     channel_names : sequence of str, optional
         One name per channel (``channel_axis`` 0), written as ImageJ's
         ``Labels`` where Fiji reads them as channel names: an ImageJ file of
-        one plane per channel (no z or time). Left out elsewhere, or when
-        their number is not the number of channels.
+        one plane per channel (no z or time); as ``channel_names`` in the JSON
+        description of a file ImageJ cannot hold. Left out of other ImageJ
+        files, or when their number is not the number of channels.
     z_guessed : bool
         The slice distance (``spacing[0]`` of a 3D ``spacing``) is a guess, not
         the file's: written with ``napari_spacing=guessed`` beside it, which
@@ -225,10 +227,13 @@ def write_image(
     metadata = {"axes": axes}
     if labels:
         metadata["napari_layer"] = "labels"
-    if channels and imagej and axes == "CYX" and channel_names is not None and (
-        len(channel_names) == data.shape[0]
-    ):  # (ImageJ's Labels name planes: channel names only when each channel is one)
+    # (channels first where names are written: ImageJ's CYX, and any other file's)
+    named = channels and channel_names is not None and len(channel_names) == data.shape[0]
+    if named and imagej and axes == "CYX":
+        # (ImageJ's Labels name planes: channel names only when each channel is one)
         metadata["Labels"] = [str(name) for name in channel_names]
+    elif named and not imagej:
+        metadata["channel_names"] = [str(name) for name in channel_names]
     options = {"photometric": "rgb" if rgb else "minisblack"}
     if spatial == 3 and spacing is not None:
         metadata["spacing"] = float(spacing[0])
