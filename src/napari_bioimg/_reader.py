@@ -28,7 +28,7 @@ _GLOB_CHARACTERS = re.compile(r"[*?[]")
 _AXIS_LABELS = {"Z": "z", "Y": "y", "X": "x", "T": "t"}
 # Metadata that is either shown elsewhere (spacing, unit) or too big for a layer.
 _NOT_IN_METADATA = (
-    "channel_axis", "rgb", "channel_names", "contrast_limits", "colormaps", "layer"
+    "channel_axis", "rgb", "channel_names", "contrast_limits", "colormaps", "luts", "layer"
 )
 
 

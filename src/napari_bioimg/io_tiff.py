@@ -120,6 +120,7 @@ class TiffImage(NamedTuple):
         ``channel_names`` (list of str or None), ``z_spacing_known`` (bool, only when
         there is a ``Z`` axis), ``spacing_source`` (where the sizes were read),
         ``contrast_limits`` and ``colormaps`` (per channel, from ImageJ, or None),
+        ``luts`` (ImageJ's channel LUTs as they are, ``(3, 256)`` uint8 arrays, or None),
         ``path`` or ``paths``.
     """
 
@@ -164,6 +165,7 @@ class _Calibration:
     channel_names: list[str] | None = None
     contrast_limits: list[tuple[float, float]] | None = None
     colormaps: list[str | None] | None = None
+    luts: list[np.ndarray] | None = None  # ImageJ's own, one per channel
     layer: str | None = None  # "labels": written from a labels layer (``napari_layer``)
     z_guessed: bool = False  # sizes["Z"] written as a guess (``napari_spacing=guessed``)
     dicom: dict[str, float] = field(default_factory=dict)
@@ -460,6 +462,9 @@ def _imagej_calibration(metadata: dict, page: tifffile.TiffPage) -> _Calibration
             calibration.contrast_limits = limits
     if n_channels > 1:
         calibration.colormaps = _imagej_luts(metadata.get("LUTs"), n_channels)
+        luts = [np.asarray(lut) for lut in metadata.get("LUTs") or ()]
+        if len(luts) == n_channels and all(lut.shape == (3, 256) for lut in luts):
+            calibration.luts = luts  # (any LUT, to write it again: napari_bioimg.pipeline)
     info = metadata.get("Info")
     if isinstance(info, str) and ("0018,0088" in info or "0020,1041" in info):
         calibration.dicom = _dicom_values(info)
@@ -553,9 +558,11 @@ def _assemble(
     extra: dict[str, Any],
 ) -> TiffImage:
     channel_axis, rgb = _layout(axes, data.dtype, data.shape)
-    names = calibration.channel_names
+    names, luts = calibration.channel_names, calibration.luts
     if channel_axis is None or len(names or ()) != data.shape[channel_axis]:
         names = None  # (one name per channel, or none: napari names each layer)
+    if channel_axis is None or len(luts or ()) != data.shape[channel_axis]:
+        luts = None
     spacing = []
     for index, letter in enumerate(axes):
         if index == channel_axis or (rgb and letter == "S"):
@@ -572,6 +579,7 @@ def _assemble(
         "spacing_source": calibration.source,
         "contrast_limits": calibration.contrast_limits,
         "colormaps": calibration.colormaps if channel_axis is not None else None,
+        "luts": luts,
         **extra,
     }
     if calibration.layer == "labels":
@@ -833,6 +841,7 @@ def read_stack(source: PathLike | Iterable[PathLike]) -> TiffImage:
         contrast_limits=calibration.contrast_limits
         if all(c.contrast_limits == calibration.contrast_limits for c in calibrations) else None,
         colormaps=calibration.colormaps,
+        luts=calibration.luts,
         z_guessed=any(c.z_guessed for c in calibrations),
     )
     new_axis = "T" if "Z" in axes else "Z"

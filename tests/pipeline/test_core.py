@@ -395,6 +395,32 @@ def _with_failing_side_branch() -> Pipeline:
     return pipeline
 
 
+def test_keeps_intensities_tells_whether_the_input_display_range_fits_the_result():
+    def pipeline(*steps):
+        made = Pipeline()
+        for operation, parameters in steps:
+            made.add(operation, **parameters)
+        return made
+
+    kept = [
+        pipeline(("flip", {}), ("resample_isotropic", {}), ("project", {"method": "max"})),
+        pipeline(("gaussian", {"sigma": 1.0}), ("project", {"method": "mean"})),
+        pipeline(("median", {"radius": 1.0})),
+        pipeline(),
+    ]
+    new_values = [
+        pipeline(("white_top_hat", {"radius": 2.0})),
+        pipeline(("project", {"method": "sum"})),
+        pipeline(("gaussian", {"sigma": 1.0}), ("sobel", {})),
+        pipeline(("threshold", {"method": "otsu"}), ("flip", {})),
+    ]
+    assert all(p.keeps_intensities() for p in kept)
+    assert not any(p.keeps_intensities() for p in new_values)
+    side = pipeline(("white_top_hat", {"radius": 2.0}), ("gaussian", {"sigma": 1.0}))
+    side.add("flip", source="input")  # (the top-hat is a side branch: the flip is the result)
+    assert side.keeps_intensities()
+
+
 def test_making_keeps_the_steps_a_result_needs():
     pipeline = _with_failing_side_branch()
     assert [step.id for step in pipeline.making()] == ["smooth", "mask"]

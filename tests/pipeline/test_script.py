@@ -378,6 +378,36 @@ def test_channel_names_of_a_result_imagej_cannot_hold_are_kept_by_the_cli_and_th
     ]
 
 
+def test_channel_colours_and_display_ranges_are_kept_by_the_cli_and_the_script(tmp_path):
+    """BBBC022's red, green and blue channels with their display ranges were written in
+    grey without ranges (Fiji showed grey). The LUTs stay, as a composite; the ranges
+    only where the values keep their scale (a smoothing), not after a top-hat."""
+    from napari_bioimg._reader import get_reader
+
+    source = data_path("BBBC022_IXMtest_A02_s9.tif")
+    with tifffile.TiffFile(source) as tif:
+        luts, ranges = tif.imagej_metadata["LUTs"], tif.imagej_metadata["Ranges"]
+    smooth = Pipeline()
+    smooth.add("crop", start=[0, 0], stop=[120, 160])  # (smaller: quicker)
+    smooth.add("gaussian", sigma=1.0)
+    top_hat = Pipeline()
+    top_hat.add("crop", start=[0, 0], stop=[120, 160])
+    top_hat.add("white_top_hat", radius=3.0)
+    for name, pipeline, kept in (("smooth", smooth, ranges), ("top_hat", top_hat, None)):
+        (tmp_path / name).mkdir()
+        written = same_file_by_cli_and_script(tmp_path / name, pipeline, source)
+        with tifffile.TiffFile(written) as tif:
+            metadata = tif.imagej_metadata
+        assert metadata["mode"] == "composite", name
+        assert all(np.array_equal(a, b) for a, b in zip(metadata["LUTs"], luts, strict=True))
+        assert metadata.get("Ranges") == kept, name
+        [(_, meta, _)] = get_reader(str(written))(str(written))
+        assert meta["colormap"] == ["red", "green", "blue"]
+        assert meta.get("contrast_limits") == (
+            None if kept is None else [(124.0, 1875.0), (156.0, 1794.0), (124.0, 4095.0)]
+        )
+
+
 def test_a_voxel_size_in_another_unit_is_written_in_it_by_the_cli_and_the_script(
     tmp_path, inputs
 ):

@@ -170,7 +170,7 @@ def process_file(
     except Exception as error:  # e.g. a user operation's module missing on a worker
         return _failed(input_path, output, "cannot load the pipeline", error)
     try:
-        image, spacing, unit, channel_axis, frames, z_guessed, kind, names = (
+        image, spacing, unit, channel_axis, frames, z_guessed, kind, names, luts, ranges = (
             read_image_guess(input_path)
         )
     except Exception as error:  # any unreadable file is reported, the batch goes on
@@ -199,8 +199,10 @@ def process_file(
         unit = pipeline.result_unit(unit)  # (a set_voxel_size step may name another)
         # masks and labels marked as such: napari-bioimg opens them as labels layers
         labels = pipeline.result_kind(kind) == "labels"
+        ranges = ranges if pipeline.keeps_intensities() else None  # (new values: not theirs)
         write_image(
-            partial, result, spacing, unit, channel_axis, rgb, frames, labels, names, z_guessed
+            partial, result, spacing, unit, channel_axis, rgb, frames, labels, names, z_guessed,
+            luts, ranges,
         )
         os.replace(partial, output)
     except Exception as error:

@@ -413,6 +413,26 @@ class Pipeline:
                 return True
         return guessed
 
+    def keeps_intensities(self) -> bool:
+        """Whether the result's values are on the input's scale: its display range fits.
+
+        True when every step on the way to the last one moves, picks or averages
+        the input's values: transforms, maximum, minimum or mean projections and
+        the smoothing filters (``denoise``: mean, median, gaussian...). Other
+        filters (top-hats, edges), sums, masks, labels and registered functions
+        make new values, which the input's display range would show wrongly (Fiji
+        keeps it anyway): ``napari-bioimg run`` and scripts then write none.
+        """
+        for step in self._chain():
+            op = self.operation(step.id)
+            averages = op.name in BUILTIN_NAMES and (
+                op.category == "denoise"
+                or (op.category == "project" and step.parameters.get("method") == "mean")
+            )
+            if not (averages or keeps_kind(op, step.parameters)):
+                return False
+        return True
+
     def kinds(self, input_kind: str = "image") -> dict[str, str]:
         """"image" or "labels" for the input and each step's result (by step id).
 

@@ -12,7 +12,8 @@ for the same data (no date or time in the file):
 
 * ``uint8``, ``uint16`` and ``float32`` results are ImageJ hyperstacks
   (``YX``, ``ZYX``, ``TZYX``, with ``C`` for channels) with ``spacing``,
-  ``unit`` and the resolution tags, as Fiji reads them;
+  ``unit`` and the resolution tags, as Fiji reads them, and the channels'
+  LUTs and display ranges when given;
 * masks (bool) are written as ``uint8`` 0/1, which the binary operations read
   back as masks;
 * labels and other integers within 0..65535 are written as ``uint16`` (what
@@ -73,13 +74,15 @@ def read_image(path):
 
 
 def read_image_guess(path):
-    """:func:`read_image`, whether z was guessed, the layer kind and the channel names.
+    """:func:`read_image`, whether z was guessed, the layer kind, the channels' names and display.
 
     The guess is Fiji's: 1.0 in a multi-page file, the pixel width for a folder
     of slices; always False for 2D images. The kind is ``"labels"`` for integer
     data written from a labels layer (napari-bioimg opens it as one), else
     ``"image"``. The channel names (``["DAPI", "GFP"]``, OME or ImageJ's
-    ``Labels``) are None when the file names none.
+    ``Labels``) are None when the file names none; so are the channels' ImageJ
+    LUTs (``(3, 256)`` uint8 arrays) and display ranges (``Ranges``: one
+    ``(min, max)`` per channel) when it has none, or no channels.
     """
     image = read_stack(path) if os.path.isdir(path) else read_tiff(path)
     guessed = len(image.spatial_spacing) == 3 and not image.extra.get("z_spacing_known", True)
@@ -87,7 +90,8 @@ def read_image_guess(path):
     return (
         image.data, image.spatial_spacing, image.unit, image.extra["channel_axis"],
         image.frame_interval, guessed, "labels" if labels else "image",
-        image.extra.get("channel_names"),
+        image.extra.get("channel_names"), image.extra.get("luts"),
+        image.extra.get("contrast_limits") if image.extra["channel_axis"] is not None else None,
     )
 
 
@@ -156,7 +160,7 @@ def result_axes(result, spacing, channel_axis=None, frame_interval=None, role=No
 
 def write_image(
     path, image, spacing=None, unit=None, channel_axis=None, rgb=None, frame_interval=None,
-    labels=False, channel_names=None, z_guessed=False,
+    labels=False, channel_names=None, z_guessed=False, luts=None, ranges=None,
 ):
     """Write ``image`` with its voxel size: an ImageJ TIFF when the dtype allows.
 
@@ -194,6 +198,12 @@ def write_image(
         The slice distance (``spacing[0]`` of a 3D ``spacing``) is a guess, not
         the file's: written with ``napari_spacing=guessed`` beside it, which
         napari-bioimg's reader reads as not known (Fiji reads the value).
+    luts : sequence of array_like, optional
+        ImageJ's LUT of each channel (``(3, 256)`` uint8), written with the
+        channels of an ImageJ file, shown as a composite (as Fiji showed the input).
+    ranges : sequence of (float, float), optional
+        The display range of each channel, ImageJ's ``Ranges``, written with the
+        channels of an ImageJ file.
     """
     data = np.asarray(image)
     if data.ndim < 2:
@@ -219,6 +229,7 @@ def write_image(
         and leading <= 1
     )
     before = "Q" * max(leading - 1, 0) + "T" * min(leading, 1)
+    count = data.shape[0] if channels else 0  # (channels first, until ImageJ's order)
     if channels and imagej and data.ndim >= 3:
         data = np.moveaxis(data, 0, -3)  # ImageJ's order is TZCYX
         axes = before + "Z" * (spatial == 3) + "CYX"
@@ -227,13 +238,17 @@ def write_image(
     metadata = {"axes": axes}
     if labels:
         metadata["napari_layer"] = "labels"
-    # (channels first where names are written: ImageJ's CYX, and any other file's)
-    named = channels and channel_names is not None and len(channel_names) == data.shape[0]
+    named = channels and channel_names is not None and len(channel_names) == count
     if named and imagej and axes == "CYX":
         # (ImageJ's Labels name planes: channel names only when each channel is one)
         metadata["Labels"] = [str(name) for name in channel_names]
     elif named and not imagej:
         metadata["channel_names"] = [str(name) for name in channel_names]
+    if channels and imagej and luts is not None and len(luts) == count:
+        metadata["mode"] = "composite"  # (each channel in its colour, as Fiji showed them)
+        metadata["LUTs"] = [np.asarray(lut, dtype=np.uint8) for lut in luts]
+    if channels and imagej and ranges is not None and len(ranges) == count:
+        metadata["Ranges"] = tuple(float(value) for pair in ranges for value in pair)
     options = {"photometric": "rgb" if rgb else "minisblack"}
     if spatial == 3 and spacing is not None:
         metadata["spacing"] = float(spacing[0])

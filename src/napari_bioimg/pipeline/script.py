@@ -61,7 +61,7 @@ if __name__ == "__main__":
     if not os.path.exists(sys.argv[1]):
         sys.exit(f"{sys.argv[1]}: no such file or folder")
     try:
-        image, spacing, unit, channel_axis, frames, z_guessed, kind, names = (
+        image, spacing, unit, channel_axis, frames, z_guessed, kind, names, luts, ranges = (
             read_image_guess(sys.argv[1])
         )
     except Exception as error:  # (not a TIFF, a corrupt file: zlib.error, ...)
@@ -74,7 +74,7 @@ if __name__ == "__main__":
         steps = [f for f in traceback.extract_tb(error.__traceback__) if f.name == "process"]
         where = f" at line {steps[-1].lineno} ({steps[-1].line})" if steps else ""
         sys.exit(f"processing {sys.argv[1]} failed{where}: {error}")
-{result_unit}    if frames is not None:  # (every n-th frame kept: n times the interval)
+{result_unit}{ranges}    if frames is not None:  # (every n-th frame kept: n times the interval)
         frames = (frames[0] * {frame_step}, frames[1])
     rgb = colours_kept(image, result, channel_axis) or None  # (None: from the result)
     result, channel_axis, frames = result_axes(
@@ -84,7 +84,7 @@ if __name__ == "__main__":
         os.makedirs(os.path.dirname(os.path.abspath(sys.argv[2])), exist_ok=True)
         write_image(
             sys.argv[2], result, spacing, unit, channel_axis, rgb, frames, {labels}, names,
-            z_guessed,
+            z_guessed, luts, ranges,
         )
     except Exception as error:  # (no room, no permission: one line, as run says it)
         sys.exit(f"cannot write {sys.argv[2]}: {error}")
@@ -292,6 +292,9 @@ def pipeline_script(pipeline: Pipeline, name: str = "pipeline.py") -> str:
         + "\n\n"
         # (the placeholders filled before the notes' text, which holds "{unit}")
         + _MAIN.replace("{result_unit}", _unit_line(pipeline)).replace(
+            "{ranges}", "" if pipeline.keeps_intensities() else
+            "    ranges = None  # (new values: the input's display ranges would not fit)\n"
+        ).replace(
             "{role}", _literal(pipeline.axis_role())
         ).replace("{frame_step}", str(pipeline.frame_step())).replace(
             "{labels}",
