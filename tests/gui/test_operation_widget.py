@@ -1470,3 +1470,22 @@ def test_the_preview_follows_an_undone_stroke(viewer, qtbot):
     qtbot.waitUntil(lambda: widget.preview_layer.data.max() == 1, timeout=20000)
     np.testing.assert_array_equal(widget.preview_layer.data, ops.label(objects.data > 0))
     wait_idle(qtbot, widget)
+
+
+def test_a_mirrored_layer_is_filtered_with_its_voxel_size(viewer, qtbot):
+    """A negative scale (napari's way to mirror a layer) failed every size-based filter:
+    "spacing values must be positive and finite, got (-1.0, 1.0)" (review 83)."""
+    image = np.random.default_rng(4).random((40, 50)).astype(np.float32)
+    layer = viewer.add_image(image, scale=(-0.5, 0.5), name="mirrored")
+    widget = dock(viewer, qtbot, "gaussian")
+    apply(qtbot, widget, layer, sigma=1.0)
+    assert not widget._status.value.startswith("error"), widget._status.value
+    result = newest(viewer)
+    np.testing.assert_allclose(result.data, ops.gaussian(image, sigma=1.0, spacing=(0.5, 0.5)),
+                               rtol=1e-6)
+    assert tuple(result.scale) == (-0.5, 0.5)  # (over its input, mirrored as it is)
+    _, voxel = viewer.window.add_plugin_dock_widget(PLUGIN, "Voxel size")
+    viewer.layers.selection = {layer}
+    assert voxel.spacing[-2:] == (0.5, 0.5)
+    assert voxel.apply((1.0, 0.25, 0.25), "µm")
+    assert tuple(layer.scale) == (-0.25, 0.25)  # (set, and still mirrored)

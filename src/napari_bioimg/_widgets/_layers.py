@@ -87,10 +87,11 @@ def spatial_scale(layer: Layer) -> tuple[float, ...]:
     An axis labelled ``"channel"`` (``"c"``) or time (``"t"``, as the reader labels a
     time-lapse) and those before it are not spatial: the channels of a mask and
     the frames of a time-lapse are filtered and measured one by one, as
-    ``napari-bioimg run`` does with the file.
+    ``napari-bioimg run`` does with the file. A negative scale (napari's way to
+    mirror a layer) is a voxel of its size: the sizes are positive.
     """
     nsp = spatial_count(layer.axis_labels, layer.ndim)
-    return tuple(float(s) for s in layer.scale[layer.ndim - max(nsp, 2) :])
+    return tuple(abs(float(s)) for s in layer.scale[layer.ndim - max(nsp, 2) :])
 
 
 def length_unit(layer: Layer | None) -> str:

@@ -352,7 +352,7 @@ class VoxelSizeWidget(QWidget):
         for layer in layers:
             n = min(len(spatial_scale(layer)), len(values))
             scale = np.array(layer.scale, dtype=float)
-            scale[-n:] = values[-n:]
+            scale[-n:] = np.copysign(values[-n:], scale[-n:])  # (a mirrored layer stays so)
             before, shown = _last_unit(layer), unit_text(layer)
             old_units = list(getattr(layer, "units", None) or ())
             layer.scale = scale
