@@ -1489,3 +1489,22 @@ def test_a_mirrored_layer_is_filtered_with_its_voxel_size(viewer, qtbot):
     assert voxel.spacing[-2:] == (0.5, 0.5)
     assert voxel.apply((1.0, 0.25, 0.25), "µm")
     assert tuple(layer.scale) == (-0.25, 0.25)  # (set, and still mirrored)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # (napari's)
+@pytest.mark.parametrize("name", ["gaussian", "mean", "threshold"])
+def test_a_stack_of_no_planes_is_told_empty(viewer, qtbot, monkeypatch, name):
+    """A (0, 10, 10) stack: the preview said "IndexError: plane index (-1,) is out of
+    range", Apply raised AttributeError from a result of None (review 83)."""
+    errors = []
+    monkeypatch.setattr("napari_bioimg._widgets.operation.show_error", errors.append)
+    layer = viewer.add_image(np.zeros((0, 10, 10), np.uint8), name="no planes")
+    widget = dock(viewer, qtbot, name)
+    widget.input_layer = layer
+    wait_idle(qtbot, widget)
+    assert widget._status.value == "error: image is empty (shape (0, 10, 10))"
+    count = len(viewer.layers)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    assert len(viewer.layers) == count
+    assert errors[-1].endswith(": image is empty (shape (0, 10, 10))")

@@ -25,6 +25,7 @@ from psygnal import Signal
 from qtpy.QtCore import QTimer
 from qtpy.QtGui import QFontMetrics
 
+from ..ops._checks import check_header
 from ..ops.planes import (
     compute_plane,
     compute_slabs,
@@ -592,6 +593,8 @@ class OperationWidget(DockContainer):
         layer = self.input_layer
         if layer is None:
             return None
+        # (as the core says it: a stack of no planes failed later, an IndexError of planes)
+        check_header(self._input_array(layer))
         if self._fitted_for != (length_unit(layer), tuple(spatial_scale(layer))):
             # a new voxel size whose own event has not come yet (napari's dims, moved
             # first, ask for a preview): the sizes kept in pixels, not the old numbers
