@@ -635,18 +635,28 @@ class _TiffLog(logging.Filter):
         return False
 
     @contextmanager
-    def kept(self):
-        """Hold tifffile's warnings: told in a ValueError raised, else logged after."""
+    def kept(self, name: str):
+        """Hold tifffile's warnings: told in a ValueError raised, else logged after.
+
+        The ValueError names the file ``name``: tifffile's own ("corrupted IFD
+        structure", "failed to read 294912 bytes") did not.
+        """
         logger = logging.getLogger("tifffile")
         logger.addFilter(self)
         try:
             yield
         except ValueError as error:
-            if not self.records:
+            text = str(error)
+            if name not in text:
+                cut = isinstance(error, tifffile.TiffFileError) or text.startswith("failed to")
+                text = f"{name} is damaged or cut short: {text}" if cut else f"{name}: {text}"
+            if self.records:
+                # (a damaged file: tifffile's "invalid offset to first page" says where)
+                said = re.sub(r"^<[^>]*>\s*", "", self.records[0].getMessage())  # (<TiffPages @8>)
+                text += f" (tifffile: {said})"
+            if text == str(error):
                 raise
-            # (a damaged file: tifffile's "invalid offset to first page" says where)
-            said = re.sub(r"^<[^>]*>\s*", "", self.records[0].getMessage())  # (<TiffPages @8>)
-            raise ValueError(f"{error} (tifffile: {said})") from error
+            raise ValueError(text) from error
         finally:
             logger.removeFilter(self)
         for record in self.records:
@@ -654,7 +664,7 @@ class _TiffLog(logging.Filter):
 
 
 def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
-    with _TiffLog().kept(), tifffile.TiffFile(path) as tif:
+    with _TiffLog().kept(Path(path).name), tifffile.TiffFile(path) as tif:
         data, series_axes = _series_data(tif, Path(path).name)
         page = tif.pages[0]
         generic = False

@@ -667,6 +667,17 @@ def test_a_damaged_file_holding_no_image_says_so(tmp_path):
         read_tiff(tmp_path / "broken.tif")
 
 
+@pytest.mark.parametrize(("source", "size"), [("banana/banana0002.tif", 30000),
+                                             ("blobs.tif", 100)])
+def test_a_file_cut_short_is_named(tmp_path, source, size):
+    """tifffile's "failed to read 294912 bytes, got 17528" and "corrupted IFD structure"
+    named no file (review 83): a folder's slice or a dropped file, which one?"""
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(shared(source).read_bytes()[:size])
+    with pytest.raises(ValueError, match=r"^cut\.tif is damaged or cut short: "):
+        read_tiff(cut)
+
+
 def test_tifffile_warnings_are_told_once(tmp_path, caplog, monkeypatch):
     """tifffile logged "invalid offset to first page" before our message (two messages for
     one damaged file); its reason is now part of ours. A file that reads keeps its log."""
