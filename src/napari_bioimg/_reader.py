@@ -9,14 +9,13 @@ which knows nothing of napari.
 
 import importlib.util
 import os
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .io_tiff import TiffImage, is_tiff, read_stack, read_tiff, tiff_paths
+from .io_tiff import TiffImage, is_pattern, is_tiff, read_stack, read_tiff, tiff_paths
 
 __all__ = ["BIOIO_SUFFIXES", "get_reader", "layer_data", "read_bioio", "read_tiffs"]
 
@@ -24,7 +23,6 @@ LayerData = tuple[Any, dict[str, Any], str]
 ReaderFunction = Callable[[str | Sequence[str]], list[LayerData]]
 
 BIOIO_SUFFIXES = (".czi", ".nd2", ".lif")
-_GLOB_CHARACTERS = re.compile(r"[*?[]")
 _AXIS_LABELS = {"Z": "z", "Y": "y", "X": "x", "T": "t"}
 # Metadata that is either shown elsewhere (spacing, unit) or too big for a layer.
 _NOT_IN_METADATA = (
@@ -50,12 +48,13 @@ def get_reader(path: str | Sequence[str]) -> ReaderFunction | None:
         text = os.fspath(path)
         if os.path.isdir(text):
             return read_tiffs if _has_tiffs(text) else None
-        if _GLOB_CHARACTERS.search(text) and not os.path.exists(text):
+        if is_pattern(text):
             return read_tiffs if _has_tiffs(text) else None
         if is_tiff(text):
             return read_tiffs
-        if Path(text).suffix.lower() in BIOIO_SUFFIXES and _bioio_available():
-            return read_bioio
+        if Path(text).suffix.lower() in BIOIO_SUFFIXES:
+            # (without bioio: a reader that says what to install, not napari's "refused")
+            return read_bioio if _bioio_available() else _needs_bioio
         return None
     paths = [os.fspath(p) for p in path]
     if paths and all(is_tiff(p) for p in paths):
@@ -72,6 +71,14 @@ def _has_tiffs(source: str) -> bool:
 
 def _bioio_available() -> bool:
     return importlib.util.find_spec("bioio") is not None
+
+
+def _needs_bioio(path: str | Sequence[str]) -> list[LayerData]:
+    """The reader of a CZI, ND2 or LIF file without bioio: it says what to install."""
+    raise ImportError(
+        f"{Path(os.fspath(path)).name}: CZI, ND2 and LIF files open with bioio: "
+        'pip install "napari-bioimg[formats]", then open it again'
+    )
 
 
 def _stack_name(paths: Sequence[str]) -> str:

@@ -497,10 +497,20 @@ def test_tiff_paths_errors(tmp_path):
 # --- what get_reader declines -----------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["image.png", "table.csv", "movie.czi", "x.nd2", "noext"])
+@pytest.mark.parametrize("name", ["image.png", "table.csv", "noext"])
 def test_non_tiff_paths_return_none(tmp_path, monkeypatch, name):
     monkeypatch.setattr(_reader, "_bioio_available", lambda: False)
     assert get_reader(str(tmp_path / name)) is None
+
+
+@pytest.mark.parametrize("name", ["movie.czi", "x.ND2", "scan.lif"])
+def test_a_czi_without_bioio_says_what_to_install(tmp_path, monkeypatch, name):
+    """The manifest claims CZI, ND2 and LIF: without bioio napari said only that the
+    reader "refused the file" (review 83)."""
+    monkeypatch.setattr(_reader, "_bioio_available", lambda: False)
+    reader = get_reader(str(tmp_path / name))
+    with pytest.raises(ImportError, match=rf'^{name}: .* pip install "napari-bioimg\[formats\]"'):
+        reader(str(tmp_path / name))
 
 
 def test_folder_without_tiffs_and_mixed_lists_return_none(tmp_path):
