@@ -414,3 +414,14 @@ def test_nan_is_refused_and_a_manual_threshold_needs_its_value():
     assert everything.all()
     with pytest.raises(ValueError, match="parameter 'sigma' must not be NaN"):
         ops.get_operation("gaussian").bind({"sigma": np.float32("nan")})
+
+
+def test_binary_morphology_is_named_binary_where_widgets_are_listed():
+    """The Plugins list showed "Erosion", "Dilation", "Opening", "Closing" beside the grey
+    "Minimum" and "Maximum" (review 83): a Fiji user could not tell them apart."""
+    from napari_bioimg.ops.registry import BUILTIN_NAMES, get_operation
+
+    binary = [get_operation(n) for n in BUILTIN_NAMES if n.startswith("binary_")]
+    assert len(binary) == 4
+    for op in binary:
+        assert op.display_name == op.name.replace("_", " ").capitalize()

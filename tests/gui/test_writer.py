@@ -148,7 +148,7 @@ def test_saved_labels_reopen_as_labels_and_images_as_images(viewer, tmp_path, bl
     np.testing.assert_array_equal(opened["mask"].data, mask.data)
     np.testing.assert_array_equal(opened["cells"].data, cells.data)
     np.testing.assert_allclose(opened["mask"].scale, (0.5, 0.5))
-    _, erosion = viewer.window.add_plugin_dock_widget("napari-bioimg", "Erosion")
+    _, erosion = viewer.window.add_plugin_dock_widget("napari-bioimg", "Binary erosion")
     assert opened["mask"].name in erosion.input_names  # (an Image layer was not offered)
     big = viewer.add_labels(np.full((20, 30), 70000, np.uint32), name="big")
     save(viewer, big, tmp_path / "big.tif")  # (not an ImageJ dtype: the JSON description)

@@ -574,10 +574,10 @@ _add(
     )
 )
 for _name, _display, _factor, _steps in (
-    ("binary_erosion", "Erosion", 1, "e"),
-    ("binary_dilation", "Dilation", 1, "d"),
-    ("binary_opening", "Opening", 2, "ed"),
-    ("binary_closing", "Closing", 2, "de"),
+    ("binary_erosion", "Binary erosion", 1, "e"),
+    ("binary_dilation", "Binary dilation", 1, "d"),
+    ("binary_opening", "Binary opening", 2, "ed"),
+    ("binary_closing", "Binary closing", 2, "de"),
 ):
     _add(
         Operation(
