@@ -103,7 +103,13 @@ def read_tiffs(path: str | Sequence[str]) -> list[LayerData]:
     or a list of files is stacked along a new Z axis (see `io_tiff.read_stack`).
     """
     if isinstance(path, str | os.PathLike) and os.path.isfile(path):
-        image = read_tiff(path)
+        try:
+            image = read_tiff(path)
+        except ValueError as error:  # (napari's notification names no file: say which)
+            file = Path(os.fspath(path)).name
+            if file in str(error):
+                raise
+            raise ValueError(f"{file}: {error}") from error
         name = _file_name(os.fspath(path))
     else:
         image = read_stack(path)

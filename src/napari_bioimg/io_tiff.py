@@ -635,11 +635,11 @@ class _TiffLog(logging.Filter):
         return False
 
     @contextmanager
-    def kept(self, name: str):
+    def kept(self):
         """Hold tifffile's warnings: told in a ValueError raised, else logged after.
 
-        The ValueError names the file ``name``: tifffile's own ("corrupted IFD
-        structure", "failed to read 294912 bytes") did not.
+        tifffile's errors of a damaged file ("corrupted IFD structure", "failed
+        to read 294912 bytes") say so (the callers name the file).
         """
         logger = logging.getLogger("tifffile")
         logger.addFilter(self)
@@ -647,9 +647,9 @@ class _TiffLog(logging.Filter):
             yield
         except ValueError as error:
             text = str(error)
-            if name not in text:
-                cut = isinstance(error, tifffile.TiffFileError) or text.startswith("failed to")
-                text = f"{name} is damaged or cut short: {text}" if cut else f"{name}: {text}"
+            if (isinstance(error, tifffile.TiffFileError) and not text.startswith("not a TIFF")
+                    or text.startswith("failed to read")):
+                text = f"damaged or cut short: {text}"
             if self.records:
                 # (a damaged file: tifffile's "invalid offset to first page" says where)
                 said = re.sub(r"^<[^>]*>\s*", "", self.records[0].getMessage())  # (<TiffPages @8>)
@@ -664,7 +664,7 @@ class _TiffLog(logging.Filter):
 
 
 def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
-    with _TiffLog().kept(Path(path).name), tifffile.TiffFile(path) as tif:
+    with _TiffLog().kept(), tifffile.TiffFile(path) as tif:
         data, series_axes = _series_data(tif, Path(path).name)
         page = tif.pages[0]
         generic = False
