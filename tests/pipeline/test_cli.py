@@ -177,11 +177,19 @@ def test_broken_pipeline_file_is_one_line(tmp_path, folder, capsys):
     path = tmp_path / "bad.json"
     path.write_text('{"napari_bioimg_pipeline": 1,\n "steps": [\n  {"operation": "gaussian"\n'
                     '   "parameters": {"sigma": 2}}]}\n')
-    assert main(["run", str(path), str(folder), "--out", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err == (
-        f"napari-bioimg run: error: cannot load the pipeline {path}: "
-        "invalid JSON at line 4, column 4: Expecting ',' delimiter\n"
+    assert load_told(path, folder, capsys) == (
+        "invalid JSON at line 4, column 4: Expecting ',' delimiter"
     )
+
+
+def load_told(path, folder, capsys) -> str:
+    """What run says (exit status 2, one line) of the pipeline file ``path`` it cannot load."""
+    assert main(["run", str(path), str(folder), "--out", str(path.parent / "out")]) == 2
+    err = capsys.readouterr().err
+    start = f"napari-bioimg run: error: cannot load the pipeline {path}: "
+    assert err.startswith(start) and err.endswith("\n") and err.count("\n") == 1, err
+    assert not (path.parent / "out").exists()
+    return err[len(start):-1]
 
 
 def test_a_missing_module_says_how_to_make_it_importable(tmp_path, folder, capsys):
@@ -189,13 +197,11 @@ def test_a_missing_module_says_how_to_make_it_importable(tmp_path, folder, capsy
     path = tmp_path / "p.yaml"
     path.write_text("napari_bioimg_pipeline: 1\nsteps:\n- operation: my_dog\n"
                     "  module: bioimg_no_such_lab_module\n")
-    assert main(["run", str(path), str(folder), "--out", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err == (
-        f"napari-bioimg run: error: cannot load the pipeline {path}: step 1 (my_dog): "
-        "operation 'my_dog' comes from module 'bioimg_no_such_lab_module', which cannot be "
-        "imported (No module named 'bioimg_no_such_lab_module'): put its folder on "
-        "PYTHONPATH (PYTHONPATH=its/folder napari-bioimg run ..., or python -m napari_bioimg "
-        "run ... in that folder), install it, or import it first in Python\n"
+    assert load_told(path, folder, capsys) == (
+        "step 1 (my_dog): operation 'my_dog' comes from module 'bioimg_no_such_lab_module', "
+        "which cannot be imported (No module named 'bioimg_no_such_lab_module'): put its "
+        "folder on PYTHONPATH (PYTHONPATH=its/folder napari-bioimg run ..., or python -m "
+        "napari_bioimg run ... in that folder), install it, or import it first in Python"
     )
 
 

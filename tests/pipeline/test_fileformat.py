@@ -198,11 +198,15 @@ steps:
 )
 def test_syntax_errors_are_one_line_naming_where(tmp_path, name, text, message):
     """They ran over 8 lines in "<unicode string>", a .json file's with YAML's message."""
-    path = tmp_path / name
+    assert load_error(tmp_path / name, text) == message
+
+
+def load_error(path, text: str) -> str:
+    """The ValueError loading a pipeline file of ``text`` gives."""
     path.write_text(text)
     with pytest.raises(ValueError) as caught:
         Pipeline.load(path)
-    assert str(caught.value) == message
+    return str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -232,11 +236,7 @@ def test_syntax_errors_are_one_line_naming_where(tmp_path, name, text, message):
 )
 def test_keys_given_twice_are_refused(tmp_path, name, text, message):
     """YAML and json.loads kept the last one silently: two steps: blocks kept the second."""
-    path = tmp_path / name
-    path.write_text(text)
-    with pytest.raises(ValueError) as caught:
-        Pipeline.load(path)
-    assert str(caught.value) == message
+    assert load_error(tmp_path / name, text) == message
 
 
 def test_merge_keys_may_be_replaced():
