@@ -352,6 +352,40 @@ def test_rgb_layers_are_thresholded_whole_and_not_offered_to_transforms(viewer, 
     np.testing.assert_array_equal(newest(viewer).data, expected)
 
 
+def test_one_subsample_step_is_for_y_and_x_and_recorded_per_axis(viewer, qtbot):
+    """Review 83: the default step of 2 halved a mask's colours (3 -> 2, green gone) and
+    a stack's channels and z; as Fiji's Reduce and the crop dock, one number is the plane's."""
+    from napari_bioimg._widgets._recorder import recorder_for
+
+    rng = np.random.default_rng(0)
+    rgb = viewer.add_image(rng.integers(0, 255, (64, 64, 3), np.uint8), name="rgb", rgb=True)
+    threshold = dock(viewer, qtbot, "threshold")
+    apply(qtbot, threshold, rgb)
+    masks = newest(viewer)
+    assert masks.data.shape == (3, 64, 64) and masks.axis_labels[0] == "channel"
+    widget = dock(viewer, qtbot, "subsample")
+    apply(qtbot, widget, masks)  # the default step
+    result = newest(viewer)
+    np.testing.assert_array_equal(result.data, masks.data[:, ::2, ::2])
+    np.testing.assert_allclose(result.scale, (1.0, 2.0, 2.0))
+    # recorded per axis, so that a replay, `run` and a script keep the colours too
+    step = recorder_for(viewer).steps[-1]
+    assert step.operation == "subsample" and step.parameters == {"step": [1, 2, 2]}
+    np.testing.assert_array_equal(ops.subsample(masks.data, **step.parameters), result.data)
+
+    stack = viewer.add_image(rng.random((2, 5, 20, 20)), name="czyx", scale=(1, 2, 1, 1))
+    stack.axis_labels = ("channel", "z", "y", "x")
+    apply(qtbot, widget, stack, step=3)
+    assert newest(viewer).data.shape == (2, 5, 7, 7)
+    assert recorder_for(viewer).steps[-1].parameters == {"step": [1, 1, 3, 3]}
+    # fewer numbers than axes are for the last ones (y, x), as the tooltip says
+    assert "channel, z, y, x" in widget._controls["step"].tooltip
+    widget.set_parameters(step="2, 2")
+    assert widget.parameters() == {"step": [1, 1, 2, 2]}
+    widget.set_parameters(step="1, 2, 1, 1")  # z by its own number
+    assert widget.parameters() == {"step": [1, 2, 1, 1]}
+
+
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
     from napari_bioimg._widgets._recorder import recorder_for
 

@@ -36,11 +36,7 @@ def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
         return widgets.CheckBox(value=parameter.default, label=label, tooltip=tooltip)
     if parameter.kind == "ints":
         text = "" if parameter.default is None else str(parameter.default)
-        return widgets.LineEdit(
-            value=text,
-            label=label,
-            tooltip=(tooltip or "") + " (one number, or one per axis separated by commas)",
-        )
+        return widgets.LineEdit(value=text, label=label, tooltip=ints_tooltip(parameter))
     if parameter.kind == "int":
         return widgets.Slider(
             value=parameter.default,
@@ -68,6 +64,33 @@ def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
         label=label + factor_text(factor),
         tooltip=tooltip,
     )
+
+
+def ints_tooltip(parameter: Parameter, names=None) -> str:
+    """How a per-axis box reads its numbers, with the input's axes ``names`` in order."""
+    order = f": {', '.join(names)}" if names else ""
+    if parameter.in_plane:
+        return (
+            f"{parameter.description}: one number for y and x (the other axes whole, as "
+            f"Fiji's Reduce in the plane), or one per axis separated by commas{order}; "
+            "fewer numbers are for the last axes (2, 2: y and x)"
+        )
+    return (
+        f"{parameter.description} (one number, or one per axis separated by commas, "
+        f"from the first{order})"
+    )
+
+
+def in_plane_values(value, ndim: int):
+    """One value per axis of what was typed in an ``in_plane`` box, for ``ndim`` axes.
+
+    One number is for y and x, fewer numbers than axes for the last ones; the
+    axes before them get 1 (kept whole): 2 on a ``z, y, x`` stack is ``[1, 2, 2]``.
+    """
+    if value is None:
+        return None
+    values = [value, value] if np.isscalar(value) else list(value)
+    return [1] * (ndim - len(values)) + values
 
 
 def _plain(parameter: Parameter) -> bool:

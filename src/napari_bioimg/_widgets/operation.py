@@ -69,6 +69,8 @@ from ._params import (
     data_range,
     factor_text,
     from_shown,
+    in_plane_values,
+    ints_tooltip,
     make_widget,
     read_value,
     set_range,
@@ -305,9 +307,13 @@ class OperationWidget(DockContainer):
                 values[name] = from_shown(values[name], to_layer)  # (0.1 ×1e-02: 0.001)
             elif to_layer != 1.0 and values[name] is not None:
                 values[name] *= to_layer
+        layer = self.input_layer
         for p in self.operation.parameters:
             if p.active_when is not None and values[p.active_when[0]] != p.active_when[1]:
                 values[p.name] = None
+            elif p.in_plane and layer is not None:
+                # (recorded per axis: the core would read one step as every axis)
+                values[p.name] = in_plane_values(values[p.name], layer.ndim)
         return values
 
     def _axis_choices(self, _widget=None) -> list[tuple[str, int]]:
@@ -405,12 +411,21 @@ class OperationWidget(DockContainer):
                         control.value = "" if parameter.default is None else str(
                             parameter.default
                         )
+        self._name_axes()
         self._drop_preview()
         self._status.value = ""  # (an error of the previous input)
         self._forget_data()  # a new input: its numbers are computed afresh
         self._watch(layer)
         OPEN_WIDGETS.changed.emit()
         self.schedule()
+
+    def _name_axes(self) -> None:
+        """Per-axis boxes say in their tooltips which axes their numbers are for."""
+        layer = self.input_layer
+        names = axis_names(self.viewer, layer) if layer is not None else None
+        for parameter in self.operation.parameters:
+            if parameter.kind == "ints":
+                self._controls[parameter.name].tooltip = ints_tooltip(parameter, names)
 
     def _forget_data(self) -> None:
         """Drop what was kept about the input's data (histogram, labels of the stack)."""
@@ -523,6 +538,7 @@ class OperationWidget(DockContainer):
                 reset_keeping(control)
             elif parameter.ndim_range == "spatial":  # (connectivity: up to the spatial axes)
                 control.max = nsp
+        self._name_axes()
         self._on_geometry()
 
     def _on_input_named(self, event=None) -> None:

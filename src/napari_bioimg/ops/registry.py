@@ -65,6 +65,10 @@ class Parameter:
     pipeline is refused when it is loaded rather than on every file; ``minimum``
     and ``maximum`` are only the sliders' range, unless ``strict``: the
     operation's own limits then (an interpolation order of 0 to 3), also checked.
+    ``in_plane`` (per-axis ``ints``) is how a widget reads what is typed: one
+    number for y and x alone, a shorter list for the last axes (``2, 2``: y and
+    x), and records one value per axis (the core reads one number as every axis
+    and a list from the first: what the widget records means the same to both).
     """
 
     name: str
@@ -82,6 +86,7 @@ class Parameter:
     bound: Literal["positive", "nonnegative"] | None = None
     description: str = ""
     strict: bool = False
+    in_plane: bool = False
     # Other spellings of a choice to its own (um and micron to µm), applied first.
     spelling: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
 
@@ -708,7 +713,7 @@ _add(
         (
             Parameter(
                 "step", "ints", 2, 1, 16, 1, unit="pixels", bound="positive",
-                description="Keep every n-th pixel",
+                description="Keep every n-th pixel", in_plane=True,
             ),
         ),
         batch=False,
