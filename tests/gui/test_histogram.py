@@ -466,7 +466,7 @@ def test_the_statistics_are_of_what_the_bars_count(viewer, qtbot, banana):
         wait_idle(qtbot, widget)
         plane = banana[z]
         assert widget.counts.sum() == plane.size
-        assert widget._insight["values of"].text() == f"z {z}"
+        assert widget._insight["values of"].text() == f"z={z}"
         assert widget._insight["min"].text() == str(plane.min())
         assert widget._insight["max"].text() == str(plane.max())
         assert float(widget._insight["mean"].text()) == pytest.approx(plane.mean(), rel=1e-5)
@@ -477,6 +477,22 @@ def test_the_statistics_are_of_what_the_bars_count(viewer, qtbot, banana):
     assert widget._insight["values of"].text() == "whole stack"
     assert widget._insight["max"].text() == str(banana.max())
     assert float(widget._insight["mean"].text()) == pytest.approx(banana.mean(), rel=1e-5)
+
+
+def test_the_plane_counted_names_the_axes_of_a_numbered_stack(viewer, qtbot):
+    """Review 83: a numbered 4D stack's plane read "axis 0 0, z 0"; a layer naming only
+    its first axis (an RGB image's masks) had its numbered ones shown as numbers."""
+    layer = viewer.add_image(np.arange(2 * 3 * 8 * 9, dtype=np.uint16).reshape(2, 3, 8, 9))
+    widget = dock(viewer)
+    viewer.dims.set_current_step(0, 1)
+    viewer.dims.set_current_step(1, 2)
+    wait_idle(qtbot, widget)
+    assert widget._insight["values of"].text() == "axis 0=1, z=2"
+    layer.axis_labels = ("channel", "-3", "-2", "-1")
+    wait_idle(qtbot, widget)
+    viewer.dims.set_current_step(1, 1)
+    wait_idle(qtbot, widget)
+    assert widget._insight["values of"].text() == "channel=1, z=1"
 
 
 def test_a_long_name_and_long_values_leave_the_dock_narrow(make_napari_viewer):

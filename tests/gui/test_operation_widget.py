@@ -386,6 +386,21 @@ def test_one_subsample_step_is_for_y_and_x_and_recorded_per_axis(viewer, qtbot):
     assert widget.parameters() == {"step": [1, 2, 1, 1]}
 
 
+def test_axes_of_an_rgb_images_masks_are_named_channel_y_x(viewer, qtbot):
+    """Review 83: Flip and Projection offered ['channel', '-2', '-1'] for the threshold
+    masks of an RGB image (napari numbers the axes the threshold did not name)."""
+    rgb = viewer.add_image(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8),
+                           name="rgb", rgb=True)
+    apply(qtbot, dock(viewer, qtbot, "threshold"), rgb)
+    masks = newest(viewer)
+    assert tuple(masks.axis_labels) == ("channel", "-2", "-1")
+    for name in ("flip", "project"):
+        widget = dock(viewer, qtbot, name)
+        widget.input_layer = masks
+        box = widget._controls["axis"].native
+        assert [box.itemText(i) for i in range(box.count())] == ["channel", "y", "x"]
+
+
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):
     from napari_bioimg._widgets._recorder import recorder_for
 

@@ -668,7 +668,8 @@ class HistogramDock(QWidget):
         if self.part_stats is None or not index:
             return "all" if self._layer is None or self._layer.ndim <= 2 else "whole stack"
         names = axis_names(self.viewer, self._layer)
-        shown = [f"{names[axis]} {i}" for axis, i in enumerate(index) if isinstance(i, int)]
+        # (as the Pixel values dock: "axis 0 2" of a numbered 4D stack read as two numbers)
+        shown = [f"{names[axis]}={i}" for axis, i in enumerate(index) if isinstance(i, int)]
         return ", ".join(shown) or "plane shown"
 
     def _report(self, error: Exception) -> None:
