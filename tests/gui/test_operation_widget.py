@@ -399,6 +399,12 @@ def test_axes_of_an_rgb_images_masks_are_named_channel_y_x(viewer, qtbot):
         widget.input_layer = masks
         box = widget._controls["axis"].native
         assert [box.itemText(i) for i in range(box.count())] == ["channel", "y", "x"]
+    # the crop of an empty range names the axis, not its number ("axis 0")
+    crop = dock(viewer, qtbot, "crop")
+    crop.input_layer = masks
+    crop.set_parameters(start="3, 0, 0")
+    wait_idle(qtbot, crop)
+    assert crop._status.value.startswith("error: crop along channel is empty")
 
 
 def test_apply_keeps_a_new_layer_and_records_the_step(viewer, qtbot, blobs):

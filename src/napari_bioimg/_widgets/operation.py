@@ -931,8 +931,16 @@ class OperationWidget(DockContainer):
     def _report(self, error: Exception) -> None:
         if not self._alive:
             return
-        self._status.value = f"error: {error_text(error)}"
-        show_error(f"{self.operation.display_name}: {error_text(error)}")
+        text = self._axis_named(error)
+        self._status.value = f"error: {text}"
+        show_error(f"{self.operation.display_name}: {text}")
+
+    def _axis_named(self, error: Exception) -> str:
+        """:func:`error_text`, naming the axis the error is about (``axis 0``: channel)."""
+        text, axis, layer = error_text(error), getattr(error, "axis", None), self.input_layer
+        if not isinstance(axis, int) or layer is None or not -layer.ndim <= axis < layer.ndim:
+            return text
+        return text.replace(f"axis {axis}", axis_names(self.viewer, layer)[axis], 1)
 
     # --- apply ----------------------------------------------------------------------
 

@@ -111,10 +111,12 @@ def crop(
         last = None if last is None else _integer(last, "stop")
         bounds = slice(first, last).indices(array.shape[axis])
         if bounds[1] <= bounds[0]:
-            raise ValueError(
+            error = ValueError(
                 f"crop along axis {axis} is empty: start={first}, stop={last} "
                 f"for an axis of length {array.shape[axis]}"
             )
+            error.axis = axis  # (napari-bioimg's widget names it: "crop along channel")
+            raise error
         window.append(slice(bounds[0], bounds[1]))
     return np.array(as_image(array[tuple(window)], allow_rgb=True))  # (a copy)
 
