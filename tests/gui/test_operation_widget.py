@@ -1324,6 +1324,53 @@ def test_size_sliders_span_their_pixel_range_in_the_layer_unit(viewer, qtbot):
     assert control.label == "radius (px)"
 
 
+def type_in_box(control, text):
+    """Type ``text`` in a slider's number box and press Return, as a user does."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+    from qtpy.QtWidgets import QDoubleSpinBox
+
+    box = control.native.findChild(QDoubleSpinBox)
+    box.setFocus()
+    box.selectAll()
+    QTest.keyClicks(box, text)
+    QTest.keyClick(box, Qt.Key.Key_Return)
+
+
+@pytest.mark.parametrize(("name", "parameter", "typed"), [
+    ("white_top_hat", "radius", 100.0),  # a slider to 50 px; Fiji's rolling balls: 50-200
+    ("median", "radius", 45.0),  # to 30 px
+    ("gaussian", "sigma", 35.0),  # to 20 px
+])
+def test_a_size_typed_past_the_slider_is_taken(viewer, qtbot, name, parameter, typed):
+    """Review 83: 100 typed in the top-hat's radius box (its slider ends at 50) left
+    the radius at 10, saying nothing; the slider grows to hold it."""
+    data = np.random.default_rng(0).integers(0, 255, (30, 30)).astype(np.uint8)
+    layer = viewer.add_image(data, name="image")
+    widget = dock(viewer, qtbot, name)
+    control = widget._controls[parameter]
+    end = ops.get_operation(name).parameter(parameter).maximum
+    assert control.max == end < typed
+    type_in_box(control, f"{typed:g}")
+    assert control.value == typed and control.max >= typed
+    assert widget.parameters()[parameter] == typed
+    wait_idle(qtbot, widget)
+    expected = ops.get_operation(name)(data, **widget.parameters())
+    np.testing.assert_array_equal(viewer.layers[f"image {name}"].data, expected)
+    layer.scale, layer.units = (0.5, 0.5), ("µm", "µm")  # still that many pixels
+    assert control.value == pytest.approx(typed * 0.5)
+    assert widget.parameters()[parameter] == pytest.approx(typed * 0.5)
+    widget.set_parameters(**{parameter: 2.0})  # the slider keeps its new end
+    assert control.max == pytest.approx(typed * 0.5)
+    widget.set_parameters(**{parameter: end * 0.5 * 3})  # as typed: past the end
+    assert control.value == pytest.approx(end * 0.5 * 3)
+    # within the box's limit: ten times the slider's own end
+    with pytest.raises(ValueError, match="outside of the allowed range"):
+        widget.set_parameters(**{parameter: end * 0.5 * 11})
+    type_in_box(control, f"{end * 0.5 * 11:g}")  # the limit, not its first digits
+    assert control.value == pytest.approx(end * 0.5 * 10)
+
+
 def test_size_sliders_in_metres_show_pixels_and_give_metres(viewer, qtbot):
     """At 65 nm pixels in m the slider said "radius (m)" and 2.0 meant 2 m (3e7 px)."""
     data = np.random.default_rng(0).integers(0, 255, (20, 20)).astype(np.uint8)

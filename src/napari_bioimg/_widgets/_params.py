@@ -16,6 +16,12 @@ _POWERS = {2: "²", 3: "³"}
 # parameters without unit spanning more get a spin box.
 _SLIDER_LIMIT = 1e5
 
+# A size's number box takes values beyond its slider's end, up to this many times the
+# registry's range (a top-hat slider ends at 50 px, Fiji's rolling balls reach 200 px);
+# the slider then grows to hold the value typed.
+TYPED_BEYOND = 10
+_BOX_MAXIMUM = 1e9  # (what the box takes while typing; more than TYPED_BEYOND shows as that)
+
 
 def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
     """A widget for ``parameter`` with the registry's range, step and default.
@@ -56,7 +62,7 @@ def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
             value=default, min=minimum, max=maximum, step=step, label=label, tooltip=tooltip
         )
     factor = slider_factor(parameter)  # (the widget's parameters() takes it back)
-    return widgets.FloatSlider(
+    slider = widgets.FloatSlider(
         value=to_shown(default, factor),
         min=to_shown(minimum, factor),
         max=to_shown(maximum, factor),
@@ -64,6 +70,63 @@ def make_widget(parameter: Parameter, axes=None) -> ValueWidget:
         label=label + factor_text(factor),
         tooltip=tooltip,
     )
+    if is_size(parameter):
+        type_beyond(slider, maximum * TYPED_BEYOND)
+    return slider
+
+
+def is_size(parameter: Parameter) -> bool:
+    """A size slider (radius, sigma, min_size): its box takes values past its end."""
+    return (
+        parameter.kind == "float" and parameter.unit in ("length", "volume")
+        and not (parameter.strict or parameter.from_data) and parameter.maximum is not None
+    )
+
+
+def type_beyond(slider: widgets.FloatSlider, limit: float) -> None:
+    """Let ``slider``'s number box take values up to ``limit``, past the slider's end.
+
+    magicgui's box shares its slider's range: a radius of 100 typed in a box
+    ending at 50 lost its last keystroke and the radius stayed 10, saying
+    nothing. The box now takes any number (a larger one shows as ``limit``), and
+    the slider grows to hold it (:func:`hold`).
+    """
+    backend = slider._widget
+    box = backend._readout_widget
+    backend.typed_limit = limit
+    set_max = backend._mgui_set_max
+
+    def set_max_and_box(value):  # (magicgui gives the box the slider's end again)
+        set_max(value)
+        _open_box(backend, box)
+
+    backend._mgui_set_max = set_max_and_box
+    _open_box(backend, box)
+    box.editingFinished.disconnect(backend._on_readout_change)
+    box.editingFinished.connect(lambda: hold(slider, min(box.value(), backend.typed_limit)))
+
+
+def _open_box(backend, box) -> None:
+    """Let the box take every keystroke, as wide as the numbers it can hold.
+
+    (A box's maximum refuses a keystroke that passes it: 600 typed where 500 is
+    the most read 60.)
+    """
+    box.setMaximum(max(backend.typed_limit, backend._mgui_get_max()))
+    width = box.sizeHint().width()  # (one for numbers up to 1e9 widened the dock)
+    box.setMaximum(_BOX_MAXIMUM)
+    box.setFixedWidth(width)
+
+
+def hold(control: ValueWidget, value) -> None:
+    """Set ``control`` to ``value``; a size slider grows to hold a value past its end.
+
+    Up to the limit its box takes (:func:`type_beyond`); beyond, magicgui's error.
+    """
+    limit = getattr(getattr(control, "_widget", None), "typed_limit", None)
+    if limit is not None and control.max < value <= max(limit, control.max):
+        control.max = value
+    control.value = value
 
 
 def ints_tooltip(parameter: Parameter, names=None) -> str:
@@ -247,7 +310,14 @@ def set_range(control, low: float, high: float, step: float) -> None:
 
 
 def set_size_range(parameter: Parameter, control, factor: float, pixels: float) -> None:
-    """Scale a size slider to ``factor`` layer units per pixel, showing ``pixels`` pixels."""
+    """Scale a size slider to ``factor`` layer units per pixel, showing ``pixels`` pixels.
+
+    A slider grown to hold a size typed past its end keeps holding it.
+    """
     step = (parameter.step or (parameter.maximum - parameter.minimum) / 100) * factor
-    set_range(control, parameter.minimum * factor, parameter.maximum * factor, step)
+    backend = control._widget
+    if hasattr(backend, "typed_limit"):
+        backend.typed_limit = parameter.maximum * TYPED_BEYOND * factor
+    high = max(parameter.maximum, min(pixels, parameter.maximum * TYPED_BEYOND))
+    set_range(control, parameter.minimum * factor, high * factor, step)
     control.value = min(max(pixels * factor, control.min), control.max)

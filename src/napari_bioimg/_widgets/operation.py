@@ -69,6 +69,7 @@ from ._params import (
     data_range,
     factor_text,
     from_shown,
+    hold,
     in_plane_values,
     ints_tooltip,
     make_widget,
@@ -340,7 +341,7 @@ class OperationWidget(DockContainer):
             axis = self.operation.parameter(name).ndim_range == "axis"
             if axis and self.input_layer is not None and value >= 0:
                 value -= self.input_layer.ndim  # (the drop-down's axes count from the last)
-            self._controls[name].value = self._shown(name, value)
+            hold(self._controls[name], self._shown(name, value))  # (a size past the slider)
 
     def _shown(self, name: str, value):
         """``value`` of parameter ``name`` as its control shows it (sizes in its unit)."""
