@@ -1369,6 +1369,10 @@ def test_a_size_typed_past_the_slider_is_taken(viewer, qtbot, name, parameter, t
         widget.set_parameters(**{parameter: end * 0.5 * 11})
     type_in_box(control, f"{end * 0.5 * 11:g}")  # the limit, not its first digits
     assert control.value == pytest.approx(end * 0.5 * 10)
+    # typed past the limit again (the slider unchanged): the box shows what is taken
+    type_in_box(control, f"{end * 0.5 * 50:g}")
+    assert control.value == pytest.approx(end * 0.5 * 10)
+    assert control._widget._readout_widget.value() == pytest.approx(end * 0.5 * 10)
 
 
 def test_size_sliders_in_metres_show_pixels_and_give_metres(viewer, qtbot):
@@ -1554,6 +1558,24 @@ def test_a_side_view_result_is_brought_into_view(viewer, qtbot):
     project.apply()
     wait_idle(qtbot, project)
     assert newest(viewer).extent.world[1, -2] > 60 and shows_all()  # and so is the result
+
+
+def test_a_mirrored_layers_results_keep_the_view(viewer, qtbot):
+    """A negative scale made the half-pixel tolerance negative: every preview plane of a
+    mirrored stack reset the user's zoom (review 90)."""
+    volume = np.random.default_rng(5).random((6, 40, 50)).astype(np.float32)
+    source = viewer.add_image(volume, scale=(2.0, -0.5, 0.5), name="mirrored")
+    camera = viewer.scene.camera
+    widget = dock(viewer, qtbot, "gaussian")
+    widget.input_layer = source
+    wait_idle(qtbot, widget)
+    camera.zoom, camera.center = 30.0, (0.0, -10.0, 12.0)
+    for z in (1, 3, 4):  # (each plane's preview moves its translate)
+        viewer.dims.set_current_step(0, z)
+        wait_idle(qtbot, widget)
+    widget.apply()
+    wait_idle(qtbot, widget)
+    assert camera.zoom == 30.0 and tuple(camera.center)[1:] == (-10.0, 12.0)
 
 
 def test_the_preview_follows_an_undone_stroke(viewer, qtbot):

@@ -320,7 +320,9 @@ def test_a_function_dropping_an_axis_gives_the_next_steps_the_plane_voxel_size()
         ops.unregister("max_projection")
 
 
-@pytest.mark.parametrize("address", ["tcp://127.0.0.1", "loacl", "http://127.0.0.1:8786"])
+@pytest.mark.parametrize(
+    "address", ["tcp://127.0.0.1", "loacl", "http://127.0.0.1:8786", "tls://127.0.0.1:1"]
+)
 def test_a_bad_scheduler_address_is_one_line_and_makes_no_folder(tmp_path, capsys, address):
     """A full traceback ended in "missing port number" (review 84)."""
     pytest.importorskip("distributed")

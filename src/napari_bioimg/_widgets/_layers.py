@@ -181,7 +181,7 @@ def bring_into_view(viewer, layer: Layer) -> None:
         own = axis - offset
         if not 0 <= own < layer.ndim or not np.isfinite(low[axis]):
             continue
-        half = float(layer.scale[own]) / 2  # (a tolerance of half a pixel)
+        half = abs(float(layer.scale[own])) / 2  # (a tolerance of half a pixel; mirrored too)
         if extent[0, own] < low[axis] - half or extent[1, own] > high[axis] + half:
             viewer.reset_view()
             return

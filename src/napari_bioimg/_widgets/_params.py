@@ -103,7 +103,12 @@ def type_beyond(slider: widgets.FloatSlider, limit: float) -> None:
     backend._mgui_set_max = set_max_and_box
     _open_box(backend, box)
     box.editingFinished.disconnect(backend._on_readout_change)
-    box.editingFinished.connect(lambda: hold(slider, min(box.value(), backend.typed_limit)))
+
+    def typed() -> None:
+        hold(slider, min(box.value(), backend.typed_limit))
+        box.setValue(slider.value)  # (past the limit: the box shows the value taken)
+
+    box.editingFinished.connect(typed)
 
 
 def _open_box(backend, box) -> None:

@@ -414,7 +414,7 @@ def _run_distributed(data, jobs, overwrite, scheduler, workers, done, ready) -> 
         else:
             try:
                 client = stack.enter_context(distributed.Client(scheduler))
-            except ValueError as error:  # (no port, a typo of local, http://)
+            except (ValueError, TypeError) as error:  # (no port, a typo, http://, tls://)
                 raise RuntimeError(
                     f"--scheduler {scheduler!r} is no scheduler address ({error}): give "
                     "tcp://HOST:PORT, as the scheduler prints it, or local"
