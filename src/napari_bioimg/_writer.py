@@ -39,7 +39,8 @@ def write_tiff(path: str, data: Any, meta: dict, *, as_labels: bool = False) -> 
         raise TypeError(f"a {array.ndim}D layer is not written as an image (shape {array.shape})")
     rgb = bool(meta.get("rgb", False))
     ndim = array.ndim - rgb
-    scale = [float(s) for s in meta.get("scale", (1.0,) * ndim)][-ndim:]
+    # (a TIFF holds no mirror: a negative scale, napari's mirrored layer, is its size)
+    scale = [abs(float(s)) for s in meta.get("scale", (1.0,) * ndim)][-ndim:]
     labels = [str(label).lower() for label in meta.get("axis_labels", ())][-ndim:]
     nsp = spatial_count(labels, ndim)  # (as the widgets: not a time-lapse's t, channels)
     units = list(meta.get("units") or ())[-ndim:]
@@ -55,9 +56,11 @@ def write_tiff(path: str, data: Any, meta: dict, *, as_labels: bool = False) -> 
     else:
         interval = _frame_interval(scale, units, labels, ndim - nsp)
     # (spacing always given: it says how many axes are spatial, a TYX stays TYX)
+    # (a slice distance the reader guessed stays a guess, as run writes it)
+    guessed = nsp >= 3 and (meta.get("metadata") or {}).get("z_spacing_known") is False
     write_image(path, array, spacing if nsp >= 2 else None, unit,
                 None if channel is None else 0, rgb=rgb, frame_interval=interval,
-                labels=as_labels)
+                labels=as_labels, z_guessed=guessed)
     return [path]
 
 

@@ -154,3 +154,24 @@ def test_saved_labels_reopen_as_labels_and_images_as_images(viewer, tmp_path, bl
     save(viewer, big, tmp_path / "big.tif")  # (not an ImageJ dtype: the JSON description)
     [reopened] = viewer.open(str(tmp_path / "big.tif"), plugin="napari-bioimg")
     assert reopened._type_string == "labels" and reopened.data.dtype == np.uint32
+
+
+def test_a_mirrored_layer_and_a_guessed_z_are_saved_as_sizes(viewer, tmp_path, banana):
+    """A negative scale failed to save ("argument out of range") or lost z; a guessed
+    slice distance was saved as known (run marks it, this writer did not; review 90)."""
+    from napari_bioimg.pipeline.io import read_image_guess
+
+    stack = banana[:4, ::8, ::8]
+    for scale in ((2.0, -0.5, 0.5), (-2.0, 0.5, 0.5)):
+        mirrored = viewer.add_image(stack, scale=scale, units="µm", name="mirrored")
+        data, spacing, unit, _ = save(viewer, mirrored, tmp_path / "mirrored.tif")
+        np.testing.assert_array_equal(data, stack)
+        assert spacing == pytest.approx((2.0, 0.5, 0.5)) and unit == "µm"
+        viewer.layers.remove(mirrored)
+    guessed = viewer.add_image(stack, scale=(0.5, 0.5, 0.5), units="µm", name="guessed",
+                               metadata={"z_spacing_known": False})
+    save(viewer, guessed, tmp_path / "guessed.tif")
+    assert read_image_guess(tmp_path / "guessed.tif")[5] is True  # (z guessed, still)
+    known = viewer.add_image(stack, scale=(0.5, 0.5, 0.5), units="µm", name="known")
+    save(viewer, known, tmp_path / "known.tif")
+    assert read_image_guess(tmp_path / "known.tif")[5] is False
