@@ -368,10 +368,10 @@ def test_one_subsample_step_is_for_y_and_x_and_recorded_per_axis(viewer, qtbot):
     result = newest(viewer)
     np.testing.assert_array_equal(result.data, masks.data[:, ::2, ::2])
     np.testing.assert_allclose(result.scale, (1.0, 2.0, 2.0))
-    # recorded per axis, so that a replay, `run` and a script keep the colours too
+    # recorded per axis of the masks as a replay, `run` and a script hold them (colours
+    # last, left out by the core: test_a_subsample_of_an_rgb_images_masks_replays_headless)
     step = recorder_for(viewer).steps[-1]
-    assert step.operation == "subsample" and step.parameters == {"step": [1, 2, 2]}
-    np.testing.assert_array_equal(ops.subsample(masks.data, **step.parameters), result.data)
+    assert step.operation == "subsample" and step.parameters == {"step": [2, 2]}
 
     stack = viewer.add_image(rng.random((2, 5, 20, 20)), name="czyx", scale=(1, 2, 1, 1))
     stack.axis_labels = ("channel", "z", "y", "x")
@@ -1632,3 +1632,22 @@ def test_a_stack_of_no_planes_is_told_empty(viewer, qtbot, monkeypatch, name):
     wait_idle(qtbot, widget)
     assert len(viewer.layers) == count
     assert errors[-1].endswith(": image is empty (shape (0, 10, 10))")
+
+
+def test_a_subsample_of_an_rgb_images_masks_replays_headless(viewer, qtbot):
+    """Recorded [1, 2, 2] on the masks (colours first in napari) and replayed on the RGB
+    image (colours last): "step has 3 values but the image has 2 axes" (review 90)."""
+    from napari_bioimg._widgets._recorder import recorder_for
+
+    rgb_data = np.random.default_rng(6).integers(0, 255, (40, 48, 3), np.uint8)
+    rgb = viewer.add_image(rgb_data, name="rgb", rgb=True)
+    apply(qtbot, dock(viewer, qtbot, "threshold"), rgb, method="otsu")
+    masks = newest(viewer)
+    assert masks.data.shape == (3, 40, 48)
+    apply(qtbot, dock(viewer, qtbot, "subsample"), masks)
+    halved = newest(viewer)
+    assert halved.data.shape == (3, 20, 24)  # (colours kept)
+    pipeline = recorder_for(viewer).to_pipeline()
+    assert pipeline.steps[-1].parameters["step"] == [2, 2]
+    replayed = pipeline.run(rgb_data)  # (headless: the masks' colours last)
+    np.testing.assert_array_equal(np.moveaxis(replayed, -1, 0), halved.data != 0)

@@ -13,6 +13,16 @@ from ..ops.planes import CHANNEL, numbered, spatial_count
 from ..pipeline.spacing import trailing
 
 PREVIEW_KEY = "napari_bioimg_preview"
+COLOUR_FIRST = "napari_bioimg_colour_first"
+
+
+def colour_first(layer: Layer) -> bool:
+    """Whether ``layer`` holds the masks of an RGB image, their colour axis first.
+
+    Headless (``Pipeline.run``, ``napari-bioimg run``) the same masks have their
+    colours last, as the image: per-axis values recorded on them leave it out.
+    """
+    return bool(layer.metadata.get(COLOUR_FIRST, False))
 
 
 def is_preview(layer: Layer) -> bool:
@@ -143,6 +153,10 @@ def add_result(viewer, data: np.ndarray, kind: str, source: Layer, name: str, **
         source, ndim, len(scale), geometry.pop("units", None), geometry.pop("axis_labels", None)
     )
     translate, orientation = oriented(source, scale, translate)
+    if len(scale) > ndim or (colour_first(source) and len(scale) == source.ndim):
+        # (the masks of an RGB image, and what keeps their axes: colours first here,
+        # last headless, where the steps recorded on them replay)
+        geometry["metadata"] = {**geometry.get("metadata", {}), COLOUR_FIRST: True}
     kwargs = dict(name=name, scale=scale, translate=translate, **orientation, **axes, **geometry)
     if kind == "image":
         rgb = bool(getattr(source, "rgb", False)) and data.ndim == len(scale) + 1 >= 3

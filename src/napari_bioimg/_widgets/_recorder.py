@@ -9,7 +9,7 @@ from psygnal import Signal
 
 from ..ops.registry import import_operation
 from ..pipeline.core import keeps_kind
-from ._layers import connect_edits, painted_by_hand
+from ._layers import colour_first, connect_edits, painted_by_hand
 
 
 @dataclass
@@ -64,6 +64,11 @@ def record_applied(
         value = parameters.get(parameter.name)
         if parameter.ndim_range == "axis" and isinstance(value, int) and value >= 0:
             parameters[parameter.name] = value - source.ndim
+        elif (parameter.in_plane and colour_first(source) and isinstance(value, list)
+              and len(value) == source.ndim and value[0] == 1):
+            # (the masks of an RGB image: their colour axis, first here, is last headless,
+            # where the core leaves it out: [1, 2, 2] replays as [2, 2])
+            parameters[parameter.name] = value[1:]
     recorder = recorder_for(viewer)
     reads = recorder.key(source)
     if operation.input_kind == "mask" and operation.name != MASK_FROM_LABELS:
