@@ -620,6 +620,20 @@ def _series_data(tif: tifffile.TiffFile, name: str) -> tuple[np.ndarray, str]:
     return first.asarray(), first.axes
 
 
+def _check_imagej_planes(tif: tifffile.TiffFile, data: np.ndarray, axes: str) -> None:
+    """Refuse an ImageJ stack holding fewer planes than its header says: a file cut short.
+
+    tifffile reads what is left (one plane of ten) with a log line; the stack
+    opened, and ran, as one plane.
+    """
+    if not tif.is_imagej or not tif.imagej_metadata:
+        return
+    wanted = tif.imagej_metadata.get("images")
+    planes = math.prod(n for n, a in zip(data.shape, axes, strict=True) if a not in "YXS")
+    if isinstance(wanted, int) and planes < wanted:
+        raise ValueError(f"cut short: its ImageJ header counts {wanted} planes, it holds {planes}")
+
+
 class _TiffLog(logging.Filter):
     """Holds back what tifffile logs while this thread reads a file: said once, with ours."""
 
@@ -645,9 +659,13 @@ class _TiffLog(logging.Filter):
         logger.addFilter(self)
         try:
             yield
-        except ValueError as error:
+        except MemoryError:
+            raise
+        except Exception as error:  # (zlib.error, a codec's own: a damaged strip)
             text = str(error)
-            if (isinstance(error, tifffile.TiffFileError) and not text.startswith("not a TIFF")
+            if not isinstance(error, ValueError):
+                text = f"damaged: {type(error).__name__}: {text}"
+            elif (isinstance(error, tifffile.TiffFileError) and not text.startswith("not a TIFF")
                     or text.startswith("failed to read")):
                 text = f"damaged or cut short: {text}"
             if self.records:
@@ -666,6 +684,7 @@ class _TiffLog(logging.Filter):
 def _read_one(path: Path) -> tuple[np.ndarray, str, _Calibration]:
     with _TiffLog().kept(), tifffile.TiffFile(path) as tif:
         data, series_axes = _series_data(tif, Path(path).name)
+        _check_imagej_planes(tif, data, series_axes)
         page = tif.pages[0]
         generic = False
         if tif.is_ome and tif.ome_metadata:

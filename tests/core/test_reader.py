@@ -690,6 +690,28 @@ def test_a_file_cut_short_is_named(tmp_path, source, size):
         get_reader(str(cut))(str(cut))  # (napari's notification names none)
 
 
+def test_an_imagej_stack_cut_short_or_a_damaged_strip_is_refused(tmp_path):
+    """A 10-plane ImageJ stack cut to 90 % opened as one plane (tifffile reads what is
+    left, logging it); a corrupt zlib strip raised zlib's own error (review 90)."""
+    stack = np.arange(4 * 64 * 64, dtype=np.uint16).reshape(4, 64, 64)
+    tifffile.imwrite(tmp_path / "full.tif", stack, imagej=True, metadata={"axes": "ZYX"})
+    whole = (tmp_path / "full.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(whole[: len(whole) - 5000])
+    with pytest.raises(ValueError, match="^cut short: its ImageJ header counts 4 planes, it "
+                                         "holds 1"):
+        read_tiff(tmp_path / "cut.tif")
+    np.testing.assert_array_equal(read_tiff(tmp_path / "full.tif").data, stack)
+    plane = np.random.default_rng(0).integers(0, 9, (64, 64)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "z.tif", plane, compression="zlib")
+    with tifffile.TiffFile(tmp_path / "z.tif") as tif:
+        offset, count = tif.pages[0].dataoffsets[0], tif.pages[0].databytecounts[0]
+    damaged = bytearray((tmp_path / "z.tif").read_bytes())
+    damaged[offset + 2 : offset + count] = bytes(count - 2)  # (a zeroed strip)
+    (tmp_path / "zc.tif").write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match="^zc.tif: damaged: error: Error -3 while decompress"):
+        get_reader(str(tmp_path / "zc.tif"))(str(tmp_path / "zc.tif"))
+
+
 def test_tifffile_warnings_are_told_once(tmp_path, caplog, monkeypatch):
     """tifffile logged "invalid offset to first page" before our message (two messages for
     one damaged file); its reason is now part of ours. A file that reads keeps its log."""
