@@ -330,3 +330,24 @@ def test_planes_of_dtype_keeping_filters_have_the_whole_results_dtype(name, dtyp
         plane = compute_plane(op, stack, {"radius": radius}, (2,), (1.0, 1.0, 1.0))
         assert plane.dtype == full.dtype == dtype
         np.testing.assert_array_equal(plane, full[2])
+
+
+@pytest.mark.parametrize("shape", [(64, 64, 4), (3, 20, 30, 4), (30, 40, 3)])
+def test_an_rgb_images_threshold_in_slabs_is_its_whole_threshold(shape):
+    """Slabs of 8 rows no longer look RGB: Apply thresholded an RGBA image's alpha too
+    (a fourth mask), as grey columns."""
+    image = np.random.default_rng(0).integers(0, 255, shape).astype(np.uint8)
+    op = ops.get_operation("threshold")
+    parameters = {"method": "otsu", "value": None}
+    expected = ops.threshold(image, method="otsu")
+    assert expected.shape[-1] == 3  # (R, G and B: alpha gets no mask)
+    np.testing.assert_array_equal(_run_slabs(op, image, parameters), expected)
+
+
+def _run_slabs(op, image, parameters):
+    slabs = compute_slabs(op, image, parameters)
+    try:
+        while True:
+            next(slabs)
+    except StopIteration as stop:
+        return stop.value

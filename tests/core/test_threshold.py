@@ -312,3 +312,38 @@ def test_a_manual_threshold_reads_no_pixel_but_still_checks_the_image():
         ops.threshold_value(np.zeros(5), method="manual", value=1)
     with pytest.raises(TypeError, match="real numbers"):
         ops.threshold_value(np.zeros((3, 3), complex), method="manual", value=1)
+
+
+def _rgba():
+    """An RGB image (two populations) and the same with alpha 255, as a PNG holds it."""
+    rgb = np.random.default_rng(0).integers(0, 120, (64, 64, 3)).astype(np.uint8)
+    rgb[20:40, 20:40] += 100
+    return rgb, np.dstack([rgb, np.full((64, 64), 255, np.uint8)])
+
+
+@pytest.mark.parametrize("method", AUTOMATIC_METHODS)
+def test_an_rgba_image_is_thresholded_by_its_colours_alone(method):
+    """Alpha is opacity: its 255s joined the histogram (Otsu 154 instead of the RGB's
+    73: masks of ~210 pixels instead of ~1800) and got a mask of their own."""
+    rgb, rgba = _rgba()
+    expected = float(getattr(skfilters, f"threshold_{method}")(rgb.reshape(-1)))
+    assert threshold_value(rgba, method=method) == pytest.approx(expected)
+    assert threshold_value(rgb, method=method) == pytest.approx(expected)  # (RGB unchanged)
+    for image in (rgba, rgb):
+        np.testing.assert_array_equal(ops.threshold(image, method=method), rgb > expected)
+    # the widgets' way: the histogram kept, then the value as a manual threshold
+    prepared = prepare_threshold(rgba, {"method": method, "value": None}, {})
+    assert prepared["value"] == pytest.approx(expected)
+    np.testing.assert_array_equal(ops.threshold(rgba, **prepared), rgb > expected)
+
+
+def test_an_rgba_stack_gets_a_mask_per_colour_and_none_for_alpha():
+    rgb, rgba = _rgba()
+    stack = np.stack([rgba, rgba // 2])  # (z, y, x, 4)
+    np.testing.assert_array_equal(
+        ops.threshold(stack, method="manual", value=60), stack[..., :3] > 60
+    )
+    assert threshold_histogram(stack)[0].sum() == stack[..., :3].size
+    # a grey image too small for the shape rule keeps its 4 columns
+    small = np.arange(32, dtype=np.uint8).reshape(8, 4)
+    assert ops.threshold(small, method="otsu").shape == (8, 4)

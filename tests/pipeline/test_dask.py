@@ -354,3 +354,27 @@ def test_no_output_folder_without_a_scheduler(tmp_path, capsys, monkeypatch):
                    "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:1"])
     assert status != 0 and "Timed out trying to connect" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("dtype", "method"), [(np.uint8, "otsu"), (np.uint8, "manual"), (np.float32, "li"),
+                          (np.float32, "yen")],
+)
+@pytest.mark.parametrize("chunks", [(20, 25, 1), (16, 16, 4), (40, 50, 2)])
+def test_an_rgba_image_gets_the_masks_of_its_colours_chunk_by_chunk(dtype, method, chunks):
+    """Its alpha (255, opacity) joined the histogram and got a mask of its own."""
+    from skimage import filters as skfilters
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 120, (40, 50, 3)).astype(dtype)
+    rgb[10:30, 10:30] += 100
+    rgba = np.concatenate([rgb, np.full((40, 50, 1), 255, dtype)], axis=-1)
+    parameters = {"value": 90} if method == "manual" else {}
+    level = 90 if method == "manual" else getattr(skfilters, f"threshold_{method}")(
+        rgb.reshape(-1))
+    pipeline = Pipeline()
+    pipeline.add("threshold", method=method, **parameters)
+    pipeline.add("binary_opening", radius=1.0)
+    opened = np.stack([ops.binary_opening(rgb[..., c] > level, radius=1.0) for c in range(3)], -1)
+    np.testing.assert_array_equal(pipeline.run(rgba), opened)
+    np.testing.assert_array_equal(pipeline.run_dask(da.from_array(rgba, chunks=chunks)), opened)

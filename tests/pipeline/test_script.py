@@ -726,3 +726,20 @@ def test_a_script_names_the_failing_step_in_one_line_and_makes_the_output_folder
     good = tifffile.imread(tmp_path / "good.tif")
     expected = ops.threshold(ops.gaussian(good, sigma=1.0), method="otsu")
     np.testing.assert_array_equal(tifffile.imread(target).astype(bool), expected)
+
+
+def test_an_rgba_image_gets_masks_for_its_colours_only_in_the_cli_and_scripts(tmp_path):
+    """A PNG-like RGBA image (alpha 255): the alpha joined the histogram (a level of 154
+    for the RGB's 73) and was written as a fourth, all-foreground mask."""
+    from skimage import filters as skfilters
+
+    rgb = np.random.default_rng(0).integers(0, 120, (40, 50, 3)).astype(np.uint8)
+    rgb[10:30, 10:30] += 100
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "rgba.tif", np.dstack([rgb, np.full((40, 50), 255,
+                     np.uint8)]), photometric="rgb")
+    pipeline = Pipeline()
+    pipeline.add("threshold", method="otsu")
+    written = same_file_by_cli_and_script(tmp_path, pipeline, tmp_path / "in" / "rgba.tif")
+    expected = np.moveaxis(rgb > skfilters.threshold_otsu(rgb.reshape(-1)), -1, 0)
+    np.testing.assert_array_equal(tifffile.imread(written).astype(bool), expected)

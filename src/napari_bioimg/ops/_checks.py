@@ -23,6 +23,7 @@ __all__ = [
     "per_colour",
     "spatial_ndim",
     "spatial_spacing",
+    "without_alpha",
 ]
 
 
@@ -148,6 +149,19 @@ def looks_rgb(array: np.ndarray) -> bool:
     layers carry their own ``rgb`` flag, which the widgets use.
     """
     return array.ndim >= 3 and array.shape[-1] in (3, 4) and min(array.shape[-3:-1]) > 8
+
+
+def without_alpha(array):
+    """An RGBA image's red, green and blue values (a view); any other array as it is.
+
+    Alpha is opacity, not intensity: a PNG's or screenshot's 255s joined the
+    histogram (Otsu's value of an RGBA image was another than of its RGB) and
+    got a mask of their own. The shape rule (:func:`looks_rgb`) decides, as for
+    the colours themselves; lazy (dask) arrays stay lazy.
+    """
+    if looks_rgb(array) and array.shape[-1] == 4:
+        return array[..., :3]
+    return array
 
 
 def image_axes(array) -> int:

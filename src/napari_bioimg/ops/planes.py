@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ._checks import spatial_ndim
+from ._checks import looks_rgb, spatial_ndim
 from .registry import Operation
 from .transforms import isotropic_shape
 
@@ -42,7 +42,9 @@ def slab_halo(
 ) -> int | None:
     """Halo along the first spatial axis of a 3D volume, or None when not sliceable."""
     if operation.prepare is not None and data.ndim >= 3:
-        return 0  # pixel-wise once prepared
+        # pixel-wise once prepared; an RGB(A) image whole: a slab of 8 rows would not
+        # look RGB, and an RGBA image's threshold has 3 colours (alpha gets no mask)
+        return None if looks_rgb(data) else 0
     if not operation.batch or operation.halo is None or data.ndim < 3:
         return None
     nsp = spatial_ndim(data, spacing)

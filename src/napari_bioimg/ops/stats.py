@@ -1,18 +1,23 @@
-"""Image statistics: histogram, a summary ("insight") and display ranges."""
+"""Image statistics: histogram, a summary ("insight") and display ranges.
+
+An RGBA image's alpha is opacity, not intensity: the statistics are those of
+its R, G and B values (a PNG's alpha of 255 made the mean of a dark image 133).
+"""
 
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from ._checks import as_image, beyond_float, exact_offsets
+from ._checks import as_image, beyond_float, exact_offsets, without_alpha
 from ._docs import fill_doc
 
 __all__ = ["histogram", "insight", "percentile_range"]
 
 
 def _finite_values(image) -> np.ndarray:
-    array = as_image(image, allow_rgb=True)
+    """The values counted: finite ones, an RGBA image's alpha left out."""
+    array = without_alpha(as_image(image, allow_rgb=True))
     if array.dtype == bool:
         array = array.view(np.uint8)
     if array.dtype.kind == "f":
@@ -34,8 +39,9 @@ def histogram(
     Parameters
     ----------
     image : array_like
-        Image with at least two axes (RGB(A) accepted: all values together);
-        bool is counted as 0 and 1, NaN and infinite values are left out.
+        Image with at least two axes (RGB(A) accepted: the values of R, G
+        and B together, alpha left out); bool is counted as 0 and 1, NaN
+        and infinite values are left out.
     bins : int, default 256
         Number of bins (positive). For integer images whose value range is
         smaller than ``bins`` (and no ``range``), one bin per integer value is
@@ -130,8 +136,8 @@ def percentile_range(
     Parameters
     ----------
     image : array_like
-        Image with at least two axes (RGB(A) accepted: all values together);
-        NaN and infinite values are left out.
+        Image with at least two axes (RGB(A) accepted: the values of R, G
+        and B together, alpha left out); NaN and infinite values are left out.
     lower, upper : float, default 0.0 and 95.0
         Percentiles from 0 to 100, ``lower < upper``; linear interpolation
         between values, as ``numpy.percentile``.
@@ -171,7 +177,8 @@ def insight(
     Parameters
     ----------
     image : array_like
-        Image with at least two axes (RGB(A) accepted: all values together).
+        Image with at least two axes (RGB(A) accepted: the values of R, G
+        and B together, alpha left out).
     percentiles : sequence of float, default (1.0, 50.0, 99.0)
         Percentiles (0 to 100) of the finite values to report.
     spacing : sequence of float, optional
@@ -209,6 +216,6 @@ def insight(
         "mean": float(as_float.mean()) * scale,
         "std": float(as_float.std(ddof=1 if as_float.size > 1 else 0)) * scale,
         "percentiles": {float(p): float(v) for p, v in zip(percentiles, found, strict=True)},
-        "nonfinite": int(array.size - values.size),
+        "nonfinite": int(without_alpha(array).size - values.size),
         "spacing": None if spacing is None else tuple(float(s) for s in spacing),
     }

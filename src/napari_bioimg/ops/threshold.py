@@ -2,7 +2,9 @@
 
 Foreground is strictly above the threshold (``image > value``), as in scikit-image.
 A threshold is computed over the whole array (all planes and time points), like
-Fiji's "stack histogram" option.
+Fiji's "stack histogram" option. An RGBA image's alpha (opacity, not
+intensity) is left out: its value comes from the R, G and B values, and its
+masks are those of R, G and B.
 """
 
 import math
@@ -15,13 +17,21 @@ from scipy import ndimage as ndi
 from skimage import filters as skfilters
 from skimage.exposure import histogram
 
-from ._checks import as_image, beyond_float, check_choice, check_header, exact_offsets
+from ._checks import (
+    as_image,
+    beyond_float,
+    check_choice,
+    check_header,
+    exact_offsets,
+    without_alpha,
+)
 from ._docs import fill_doc
 from ._kernels import n_threads, thread_pool
 
 __all__ = [
     "AUTOMATIC_METHODS",
     "METHODS",
+    "above",
     "prepare_threshold",
     "threshold",
     "threshold_histogram",
@@ -45,14 +55,14 @@ def threshold_value(
     Parameters
     ----------
     image : array_like
-        Image with at least two axes (all axes, RGB(A) colours included, are
-        read together).
+        Image with at least two axes (all axes, RGB colours included, are read
+        together; an RGBA image's alpha is left out).
     method : str, default "otsu"
         ``"manual"`` (returns ``value``) or one of the automatic methods
         ``"otsu"``, ``"li"``, ``"yen"``, ``"triangle"``, ``"isodata"``,
         ``"mean"`` and ``"minimum"``: the same number as
         ``skimage.filters.threshold_<method>``, computed over the whole array
-        (all planes, time points and colours).
+        (all planes, time points and colours: R, G and B).
     %(manual_value)s
     histogram : tuple of arrays, optional
         ``threshold_histogram(image)``, computed once and reused: the methods
@@ -76,6 +86,9 @@ def threshold_value(
         too far apart or too close together to bin).
     """
     check_choice(method, "method", METHODS)
+    if not hasattr(image, "shape"):
+        image = np.asarray(image)
+    image = without_alpha(image)  # (a lazy stack stays lazy)
     if method != "manual" and histogram is not None and _serves(histogram, method, _dtype(image)):
         return threshold_from_histogram(method, histogram)
     if method == "manual":  # (the image is not read: a lazy stack stays on disk)
@@ -164,9 +177,9 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
     values or more, for which scikit-image would allocate a bin per value:
     terabytes for int64 data). Computed once, it serves every method that
     reads only the histogram (see :func:`threshold_value`). ``method`` names
-    the threshold it is for in error messages.
+    the threshold it is for in error messages. An RGBA image's alpha is left out.
     """
-    array = _checked(as_image(image, allow_rgb=True), method)
+    array = _checked(without_alpha(as_image(image, allow_rgb=True)), method)
     if array.dtype.kind in "iu":
         return _binned(array, int(array.min()), int(array.max()))
     with _bins_said(method, array):
@@ -426,7 +439,8 @@ def threshold(
 
     One global threshold over the whole array (all planes, time points and
     colours), like Fiji's "stack histogram" option; comparisons of 64-bit
-    integers are exact.
+    integers are exact. An RGBA image's alpha is opacity, not intensity: it
+    is left out of the value, and gets no mask.
 
     Parameters
     ----------
@@ -441,7 +455,8 @@ def threshold(
     Returns
     -------
     numpy.ndarray of bool
-        Same shape as ``image``: True strictly above the threshold.
+        Same shape as ``image``: True strictly above the threshold (of an RGBA
+        image, the masks of R, G and B: 3 colours last).
 
     Raises
     ------
@@ -463,7 +478,7 @@ def threshold(
     array([[False, False],
            [ True,  True]])
     """
-    array = as_image(image, allow_rgb=True)
+    array = without_alpha(as_image(image, allow_rgb=True))
     if method == "manual" and isinstance(value, int | np.integer) and not isinstance(value, bool):
         return _above(array, int(value))  # (as given: float64 rounds integers past 2**53)
     if method != "manual" and array.dtype.kind in "iu" and array.dtype.itemsize == 8:
@@ -475,6 +490,15 @@ def threshold(
             offsets = exact_offsets(array, first)
             return _above(offsets, threshold_value(offsets, method=method))
     return _above(array, threshold_value(array, method=method, value=value))
+
+
+def above(image: npt.ArrayLike, level) -> np.ndarray:
+    """``image > level`` pixel by pixel, whatever its shape (exact for 64-bit integers).
+
+    The manual threshold of a chunk of a stack: :func:`threshold` would take a
+    chunk 4 pixels wide for an RGBA image and leave its last column out.
+    """
+    return _above(as_image(image, allow_rgb=True), level)
 
 
 def _above(array: np.ndarray, level) -> np.ndarray:

@@ -27,11 +27,11 @@ from functools import partial
 
 import numpy as np
 
-from ..ops._checks import beyond_float, image_axes, looks_rgb, spatial_spacing
+from ..ops._checks import beyond_float, image_axes, looks_rgb, spatial_spacing, without_alpha
 from ..ops.registry import BUILTIN_NAMES, Operation, import_operation
 from ..ops.threshold import (
+    above,
     reads_histogram,
-    threshold,
     threshold_from_histogram,
     threshold_histogram,
     threshold_value,
@@ -151,12 +151,14 @@ def _step(da, op: Operation, parameters: dict, module, data, spacing, where: str
         # under the halo): zarr takes regular ones only (to_zarr warned of (32, 35))
         return result if result.chunks == given else result.rechunk(given)
     if op.name == "threshold":
+        data = without_alpha(data)  # (as in memory: R, G and B; alpha gets no mask)
         value = _global_threshold(da, data, parameters)
         if value is not None:
-            # (ops.threshold itself: the registry reads a manual value as a float, which
-            # would round the exact integer level of 64-bit data past 2**53)
-            manual = partial(threshold, method="manual", value=value)
-            return da.map_blocks(manual, data, dtype=bool, meta=np.empty((0,) * data.ndim, bool))
+            # (the level as it is: the registry reads a manual value as a float, which
+            # would round the exact integer level of 64-bit data past 2**53; and pixel
+            # by pixel: a chunk 4 wide is no RGBA image)
+            level = partial(above, level=value)
+            return da.map_blocks(level, data, dtype=bool, meta=np.empty((0,) * data.ndim, bool))
     result = block_function(np.asarray(data))
     chunks = data.chunks if result.shape == data.shape else (
         data.chunksize if result.ndim == data.ndim else "auto"

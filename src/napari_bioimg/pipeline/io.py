@@ -127,11 +127,12 @@ def colours_kept(image, result, channel_axis=None) -> bool:
     """Whether ``result`` keeps the colours of an RGB(A) ``image`` last (also once small).
 
     The shape rule (:func:`~napari_bioimg.ops._checks.looks_rgb`) is read on the
-    input: a subsampled thumbnail of 8 pixels is still in colour.
+    input: a subsampled thumbnail of 8 pixels is still in colour. An RGBA
+    image's threshold has R, G and B only (alpha gets no mask).
     """
     return (
         channel_axis is None and looks_rgb(np.asarray(image)) and np.ndim(result) >= 3
-        and np.shape(result)[-1] == np.shape(image)[-1]
+        and np.shape(result)[-1] in (np.shape(image)[-1], 3)
     )
 
 
