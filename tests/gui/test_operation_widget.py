@@ -1651,3 +1651,32 @@ def test_a_subsample_of_an_rgb_images_masks_replays_headless(viewer, qtbot):
     assert pipeline.steps[-1].parameters["step"] == [2, 2]
     replayed = pipeline.run(rgb_data)  # (headless: the masks' colours last)
     np.testing.assert_array_equal(np.moveaxis(replayed, -1, 0), halved.data != 0)
+
+
+def test_an_rgba_layer_gets_a_mask_per_colour_and_none_for_alpha(viewer, qtbot):
+    """A PNG or screenshot (alpha 255, shown as RGB): its alpha joined the histogram
+    (Otsu 154, the RGB's 73: masks of ~210 pixels instead of ~1800) and got a fourth,
+    all-foreground mask; the manual slider reached 255."""
+    from skimage import filters as skfilters
+
+    from napari_bioimg._widgets._recorder import recorder_for
+
+    rgb = np.random.default_rng(0).integers(0, 120, (64, 64, 3)).astype(np.uint8)
+    rgb[20:40, 20:40] += 100
+    rgba = np.dstack([rgb, np.full((64, 64), 255, np.uint8)])
+    layer = viewer.add_image(rgba, rgb=True, name="rgba")
+    widget = dock(viewer, qtbot, "threshold")
+    widget.input_layer = layer
+    wait_idle(qtbot, widget)
+    level = skfilters.threshold_otsu(rgb.reshape(-1))
+    assert widget.computed_threshold(widget.parameters()) == pytest.approx(level)
+    np.testing.assert_array_equal(widget.preview_layer.data, np.moveaxis(rgb > level, -1, 0))
+    widget.apply()
+    wait_idle(qtbot, widget)
+    masks = newest(viewer)
+    assert masks.data.shape == (3, 64, 64) and masks.axis_labels[0] == "channel"
+    replayed = recorder_for(viewer).to_pipeline().run(rgba)  # (the recorded step too)
+    np.testing.assert_array_equal(replayed, rgb > level)
+    widget.set_parameters(method="manual")
+    wait_idle(qtbot, widget)
+    assert widget._controls["value"].max == pytest.approx(rgb.max())  # (was alpha's 255)

@@ -91,6 +91,14 @@ def layer_data(layer: Layer):
     return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
 
 
+def has_alpha(layer: Layer) -> bool:
+    """Whether ``layer`` is an RGBA image: its 4th colour is opacity, no intensity.
+
+    Its values are counted and thresholded without it (``data[..., :3]``).
+    """
+    return bool(getattr(layer, "rgb", False)) and layer_data(layer).shape[-1] == 4
+
+
 def spatial_scale(layer: Layer) -> tuple[float, ...]:
     """The voxel size of the spatial (last 2 or 3) axes.
 

@@ -251,9 +251,14 @@ def unit_label(parameter: Parameter, unit: str, ndim: int) -> str:
     return name
 
 
-def data_range(data) -> tuple[float, float]:
-    """Finite minimum and maximum of ``data`` (sampled for very large arrays)."""
+def data_range(data, alpha: bool = False) -> tuple[float, float]:
+    """Finite minimum and maximum of ``data`` (sampled for very large arrays).
+
+    ``alpha``: the last axis holds an RGBA image's colours, alpha left out.
+    """
     array = np.asarray(subsample(data, 16_000_000)[0])  # (an RGB image's colours whole)
+    if alpha:
+        array = array[..., :3]
     extremes = None if array.dtype == bool else finite_extremes(array)
     if extremes is None:
         return 0.0, 1.0

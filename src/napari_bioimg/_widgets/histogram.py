@@ -9,7 +9,9 @@ open threshold widget reads the same layer, its current threshold
 
 Layers over ``BIG`` pixels, and dask-backed data, are read in a worker thread
 from a regular subsample (every k-th pixel along each axis); the dock then
-says "sampled". Drawing uses QPainter: matplotlib is not a dependency.
+says "sampled". An RGBA image's alpha (opacity) is not counted: the bars and
+numbers are those of R, G and B. Drawing uses QPainter: matplotlib is not a
+dependency.
 """
 
 import math
@@ -44,6 +46,7 @@ from ._axes import axis_names
 from ._dock import keep_narrow, scroll_layout
 from ._layers import finite_extremes as _extremes
 from ._layers import (
+    has_alpha,
     is_preview,
     layer_data,
     length_unit,
@@ -102,23 +105,25 @@ def _number(value) -> str:
     return f"{value:.6g}"
 
 
-def compute(data, index, values_range, spacing, limit: int) -> Computed:
+def compute(data, index, values_range, spacing, limit: int, alpha: bool = False) -> Computed:
     """Histogram of ``data[index]`` (all of it if ``index`` is None) on fixed bins.
 
     The bins span ``values_range``; when that is None it is first measured on
     the whole data (sampled past ``limit``) together with the summary.
+    ``alpha``: the last axis holds an RGBA image's colours, alpha not counted.
     """
     stats = None
     if values_range is None:
         whole, whole_sampled = subsample(data, limit)
-        stats = _summary(data, whole, whole_sampled, spacing)
+        stats = _summary(data, whole, whole_sampled, spacing, alpha)
         stats["shape"] = tuple(data.shape)
         finite = np.isfinite(float(stats["min"]))
         values_range = (float(stats["min"]), float(stats["max"])) if finite else (0.0, 1.0)
     part = data if index is None else data[index]
     values, sampled = subsample(part, limit)
+    values = _colours(values, alpha)
     # the plane counted: its own numbers (Fiji's histogram of a slice)
-    part_stats = None if index is None else _summary(part, values, sampled)
+    part_stats = None if index is None else _summary(part, values, sampled, alpha=alpha)
     shown = _extremes(values)  # a sample may have missed them: no pixel left out
     if shown is not None and (shown[0] < values_range[0] or shown[1] > values_range[1]):
         values_range = (min(shown[0], values_range[0]), max(shown[1], values_range[1]))
@@ -130,31 +135,43 @@ def compute(data, index, values_range, spacing, limit: int) -> Computed:
     return Computed(counts, edges, sampled, values_range, stats, part_stats)
 
 
-def _summary(data, sample, sampled: bool, spacing=None) -> dict:
+def _colours(values, alpha: bool):
+    """``values`` (read), without an RGBA image's alpha when ``alpha``."""
+    values = np.asarray(values)
+    return values[..., :3] if alpha else values
+
+
+def _summary(data, sample, sampled: bool, spacing=None, alpha: bool = False) -> dict:
     """:func:`ops.insight` of ``sample`` (of ``data``), NaN when no value is finite.
 
     The extremes of data in memory are read whole (exact, one read) when the
     rest is sampled; ``"sampled"`` and ``"extremes sampled"`` say which are.
+    ``alpha``: an RGBA image's, left out.
     """
     try:
-        stats = ops.insight(np.asarray(sample), percentiles=(), spacing=spacing)
+        stats = ops.insight(_colours(sample, alpha), percentiles=(), spacing=spacing)
     except ValueError:  # not one finite value: the panel says so, no bars
         nan = float("nan")
         stats = {"dtype": str(data.dtype), "min": nan, "max": nan, "mean": nan, "std": nan}
     stats["sampled"] = stats["extremes sampled"] = sampled
     if sampled and isinstance(data, np.ndarray):
-        extremes = _extremes(data)
+        extremes = _extremes(_colours(data, alpha))
         if extremes is not None:
             stats["min"], stats["max"] = extremes
             stats["extremes sampled"] = False
     return stats
 
 
-def percentiles_of(data, index, lower: float, upper: float, limit: int) -> tuple[float, float]:
-    """:func:`ops.percentile_range` of ``data[index]``, sampled past ``limit``."""
+def percentiles_of(
+    data, index, lower: float, upper: float, limit: int, alpha: bool = False
+) -> tuple[float, float]:
+    """:func:`ops.percentile_range` of ``data[index]``, sampled past ``limit``.
+
+    ``alpha``: an RGBA image's, left out.
+    """
     part = data if index is None else data[index]
     values, _ = subsample(part, limit)
-    return ops.percentile_range(np.asarray(values), lower=lower, upper=upper)
+    return ops.percentile_range(_colours(values, alpha), lower=lower, upper=upper)
 
 
 # --- drawing --------------------------------------------------------------------------
@@ -598,7 +615,8 @@ class HistogramDock(QWidget):
         data = layer_data(layer)
         index = self.plane_index()
         self._index = index
-        args = (data, index, self._values_range, spatial_scale(layer), self._limit(data))
+        args = (data, index, self._values_range, spatial_scale(layer), self._limit(data),
+                has_alpha(layer))
         if not self._heavy(data, index):
             try:
                 self._show(compute(*args), layer)
@@ -728,7 +746,7 @@ class HistogramDock(QWidget):
             return None
         data = layer_data(layer)
         index = self.plane_index()
-        args = (data, index, lower, upper, self._limit(data))
+        args = (data, index, lower, upper, self._limit(data), has_alpha(layer))
         if not self._heavy(data, index):
             try:
                 limits = percentiles_of(*args)

@@ -51,6 +51,7 @@ from ._layers import (
     finite_extremes,
     fit_axes,
     for_display,
+    has_alpha,
     keeping_point,
     layer_data,
     length_unit,
@@ -469,7 +470,7 @@ class OperationWidget(DockContainer):
                 continue
             control = self._controls[parameter.name]
             current = control.value * self._size_to_layer.get(parameter.name, 1.0)
-            low, high = data_range(layer_data(layer))
+            low, high = data_range(layer_data(layer), has_alpha(layer))
             factor = data_factor(low, high)
             self._size_to_layer[parameter.name] = factor
             # a power of ten: values read back as shown (3e-05, not 2.9999999999999997e-05)
