@@ -92,8 +92,10 @@ def test_float_threshold_errors_match_in_memory():
     with pytest.raises(ValueError, match="constant"):
         pipeline.run_dask(da.from_array(image, chunks=2)).compute()
     image[0, 0, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="every finite pixel is 3"):
         pipeline.run_dask(da.from_array(image, chunks=2)).compute()
+    with pytest.raises(ValueError, match="no finite value"):
+        pipeline.run_dask(da.from_array(np.full((4, 8, 8), np.nan), chunks=2)).compute()
     # (numpy's bare "Too many bins for data range", and Li's NaN, before)
     image[0, 0, 0] = 3.0 + 2**-51
     with pytest.raises(ValueError, match="too close together"):
@@ -103,3 +105,20 @@ def test_float_threshold_errors_match_in_memory():
     li.add("threshold", method="li")
     with pytest.raises(ValueError, match="wider than float32"):
         li.run_dask(da.from_array(wide, chunks=2)).compute()
+
+
+@pytest.mark.parametrize("method", AUTOMATIC_METHODS)
+def test_float_threshold_of_the_finite_pixels_chunk_by_chunk(method):
+    """NaN and infinities were refused; now left out, as in memory (and Fiji): the
+    range and the 256 bins are those of the finite values, also of chunks holding none."""
+    from skimage import filters as skfilters
+
+    rng = np.random.default_rng(5)
+    image = (rng.random((6, 40, 45)) * 100).astype(np.float32)
+    image[2:5, 10:30, 10:30] += 80
+    image[:, :9] = np.nan  # (whole chunks without a finite value)
+    image[0, 20, :3] = np.inf, -np.inf, np.nan
+    expected = float(getattr(skfilters, f"threshold_{method}")(image[np.isfinite(image)]))
+    computed, in_memory = run_both("threshold", image, (3, 9, 16), method=method)
+    np.testing.assert_array_equal(in_memory, image > expected)
+    np.testing.assert_array_equal(computed, in_memory)

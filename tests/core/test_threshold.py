@@ -60,7 +60,8 @@ def test_threshold_of_a_3d_stack_is_global(banana):
     ("image", "kwargs", "word"),
     [
         (np.full((5, 5), 7.0), dict(method="otsu"), "constant"),
-        (np.array([[0.0, np.nan], [1.0, 2.0]]), dict(method="li"), "NaN"),
+        (np.array([[np.nan, np.inf], [-np.inf, np.nan]]), dict(method="li"), "no finite value"),
+        (np.array([[np.nan, 7.0], [np.inf, 7.0]]), dict(method="otsu"), "every finite pixel is 7"),
         (np.zeros((5, 5)), dict(method="manual"), "value"),
         (np.zeros((5, 5)), dict(method="magic"), "method"),
         # numpy's "Too many bins for data range", said; li gave NaN (an empty mask)
@@ -293,9 +294,8 @@ def test_mean_of_int64_values_whose_sum_overflows_int64():
 
 
 def test_a_kept_histogram_that_cannot_be_made_names_the_chosen_method():
-    image = np.ones((4, 4))
-    image[0, 0] = np.nan
-    with pytest.raises(ValueError, match="threshold 'yen' needs finite data"):
+    image = np.full((4, 4), np.nan)
+    with pytest.raises(ValueError, match="threshold 'yen' needs finite values"):
         prepare_threshold(image, {"method": "yen", "value": None}, {})
 
 
@@ -347,3 +347,26 @@ def test_an_rgba_stack_gets_a_mask_per_colour_and_none_for_alpha():
     # a grey image too small for the shape rule keeps its 4 columns
     small = np.arange(32, dtype=np.uint8).reshape(8, 4)
     assert ops.threshold(small, method="otsu").shape == (8, 4)
+
+
+@pytest.mark.parametrize("method", AUTOMATIC_METHODS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_automatic_values_come_from_the_finite_pixels(method, dtype):
+    """NaN (and infinite) pixels were refused: "replace them first, e.g. np.nan_to_num",
+    which a GUI user cannot do; Fiji ignores NaN pixels. NaN is background, +inf
+    foreground, -inf background."""
+    image = (np.random.default_rng(3).random((40, 50)) * 100).astype(dtype)
+    image[10:25, 10:30] += 80
+    image[0, :7] = np.nan
+    image[1, 3], image[2, 4] = np.inf, -np.inf
+    finite = image[np.isfinite(image)]
+    expected = float(getattr(skfilters, f"threshold_{method}")(finite))
+    assert threshold_value(image, method=method) == pytest.approx(expected, rel=1e-6)
+    mask = ops.threshold(image, method=method)
+    np.testing.assert_array_equal(mask, image > expected)
+    assert not mask[0, :7].any() and mask[1, 3] and not mask[2, 4]
+    # the widgets' way (the kept histogram) and the dock's line give the same value
+    prepared = prepare_threshold(image, {"method": method, "value": None}, {})
+    assert prepared["value"] == pytest.approx(expected, rel=1e-6)
+    counts, centers = threshold_histogram(image, method)
+    assert counts.sum() == finite.size

@@ -542,3 +542,31 @@ def test_an_rgba_image_is_counted_without_its_alpha(monkeypatch, viewer, qtbot, 
     level = skfilters.threshold_otsu(rgb.reshape(-1))
     qtbot.waitUntil(lambda: widget.threshold == pytest.approx(level), timeout=20000)
     wait_idle(qtbot, threshold)
+
+
+def test_automatic_thresholds_of_a_float_image_with_nan_use_its_finite_pixels(viewer, qtbot):
+    """Every automatic method failed on a NaN: "replace them first, e.g. np.nan_to_num",
+    an operation the GUI has not (Fiji ignores NaN pixels). Now the preview, its line on
+    the histogram and the dock's own (preview off) read the finite pixels."""
+    from skimage import filters as skfilters
+
+    image = np.random.default_rng(0).random((30, 30)).astype(np.float32)
+    image[0, 0], image[1, 1], image[2, 2] = np.nan, np.inf, -np.inf
+    finite = image[np.isfinite(image)]
+    layer = viewer.add_image(image, name="f")
+    widget = dock(viewer)
+    _, threshold = viewer.window.add_plugin_dock_widget(PLUGIN, "Threshold")
+    viewer.layers.selection.active = layer
+    for method in ("otsu", "li", "mean"):
+        threshold.set_parameters(method=method)
+        expected = float(getattr(skfilters, f"threshold_{method}")(finite))
+        qtbot.waitUntil(lambda e=expected: widget.threshold == pytest.approx(e), timeout=20000)
+        wait_idle(qtbot, threshold)
+        assert not threshold._status.value.startswith("error")
+        np.testing.assert_array_equal(threshold.preview_layer.data, image > expected)
+    threshold._preview.value = False  # (the dock computes the line itself)
+    threshold.set_parameters(method="yen")
+    expected = float(skfilters.threshold_yen(finite))
+    qtbot.waitUntil(lambda: widget.threshold == pytest.approx(expected), timeout=20000)
+    wait_idle(qtbot, widget)
+    wait_idle(qtbot, threshold)

@@ -705,8 +705,7 @@ def test_a_script_names_the_failing_step_in_one_line_and_makes_the_output_folder
     script.write_text(pipeline.to_python())
     image = np.random.default_rng(0).random((20, 24))
     tifffile.imwrite(tmp_path / "good.tif", image.astype(np.float32))
-    image[3, 4] = np.nan
-    tifffile.imwrite(tmp_path / "nan.tif", image)
+    tifffile.imwrite(tmp_path / "nan.tif", np.full_like(image, np.nan))  # (no finite value)
 
     def run(source, target):
         return subprocess.run([sys.executable, str(script), str(source), str(target)],

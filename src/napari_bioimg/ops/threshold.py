@@ -4,7 +4,9 @@ Foreground is strictly above the threshold (``image > value``), as in scikit-ima
 A threshold is computed over the whole array (all planes and time points), like
 Fiji's "stack histogram" option. An RGBA image's alpha (opacity, not
 intensity) is left out: its value comes from the R, G and B values, and its
-masks are those of R, G and B.
+masks are those of R, G and B. Automatic values come from the finite pixels,
+as Fiji's threshold ignores NaN pixels: NaN is then background (``NaN > t`` is
+False), +inf foreground and -inf background.
 """
 
 import math
@@ -62,7 +64,8 @@ def threshold_value(
         ``"otsu"``, ``"li"``, ``"yen"``, ``"triangle"``, ``"isodata"``,
         ``"mean"`` and ``"minimum"``: the same number as
         ``skimage.filters.threshold_<method>``, computed over the whole array
-        (all planes, time points and colours: R, G and B).
+        (all planes, time points and colours: R, G and B), from the finite
+        pixels (NaN and infinities left out, as Fiji does).
     %(manual_value)s
     histogram : tuple of arrays, optional
         ``threshold_histogram(image)``, computed once and reused: the methods
@@ -82,8 +85,8 @@ def threshold_value(
     ValueError
         For an unknown method, a missing or NaN manual value, an empty image or
         one with fewer than two axes, or an image that an automatic method
-        cannot threshold (constant, holding NaN or infinite values, or values
-        too far apart or too close together to bin).
+        cannot threshold (no finite value, finite values all equal, or too far
+        apart or too close together to bin).
     """
     check_choice(method, "method", METHODS)
     if not hasattr(image, "shape"):
@@ -125,22 +128,30 @@ def threshold_value(
 
 
 def _checked(array: np.ndarray, method: str) -> np.ndarray:
-    """Refuse data no automatic method can threshold; bool becomes float64.
+    """The values an automatic method reads, refusing those it cannot threshold.
 
-    (scikit-image bins a bool image as floats: 256 bins over 0..1, so that its
-    triangle threshold keeps the True pixels where one over 0/1 integers is 1.)
+    Float images give their finite values (flat), as Fiji's threshold ignores
+    NaN pixels: a GUI user has no operation to replace them, and the histogram
+    dock leaves them out too. bool becomes float64 (scikit-image bins a bool
+    image as floats: 256 bins over 0..1, so that its triangle threshold keeps
+    the True pixels where one over 0/1 integers is 1).
     """
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise ValueError(
-            f"image holds NaN or infinite values: the automatic threshold {method!r} "
-            "needs finite data (replace them first, e.g. np.nan_to_num)"
-        )
+    pixels = "every pixel"
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        if not finite.all():
+            array, pixels = array[finite], "every finite pixel"
+            if array.size == 0:
+                raise ValueError(
+                    f"image holds no finite value (only NaN or infinities): the automatic "
+                    f"threshold {method!r} needs finite values"
+                )
     if array.dtype == bool:
         array = array.astype(np.float64)
     low, high = array.min(), array.max()
     if low == high:
         raise ValueError(
-            f"image is constant (every pixel is {low}): the automatic threshold "
+            f"image is constant ({pixels} is {low}): the automatic threshold "
             f"{method!r} needs at least two different values"
         )
     span = float(high) - float(low)  # (float64: compared with the image's own limit)
@@ -175,9 +186,10 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
     One bin per integer value from the minimum to the maximum (integer
     images), or 256 bins over the range (floats, and integers spanning 2**24
     values or more, for which scikit-image would allocate a bin per value:
-    terabytes for int64 data). Computed once, it serves every method that
-    reads only the histogram (see :func:`threshold_value`). ``method`` names
-    the threshold it is for in error messages. An RGBA image's alpha is left out.
+    terabytes for int64 data), of the finite values. Computed once, it
+    serves every method that reads only the histogram (see
+    :func:`threshold_value`). ``method`` names the threshold it is for in
+    error messages. An RGBA image's alpha is left out.
     """
     array = _checked(without_alpha(as_image(image, allow_rgb=True)), method)
     if array.dtype.kind in "iu":
@@ -449,14 +461,16 @@ def threshold(
     method : str, default "otsu"
         ``"manual"`` (uses ``value``) or one of the automatic methods
         ``"otsu"``, ``"li"``, ``"yen"``, ``"triangle"``, ``"isodata"``,
-        ``"mean"`` and ``"minimum"``, as ``skimage.filters.threshold_<method>``.
+        ``"mean"`` and ``"minimum"``, as ``skimage.filters.threshold_<method>``
+        of the finite pixels.
     %(manual_value)s
 
     Returns
     -------
     numpy.ndarray of bool
         Same shape as ``image``: True strictly above the threshold (of an RGBA
-        image, the masks of R, G and B: 3 colours last).
+        image, the masks of R, G and B: 3 colours last). NaN pixels are
+        background, +inf foreground.
 
     Raises
     ------

@@ -10,7 +10,7 @@ How each step runs:
 * ``threshold`` first computes its value over the whole array (from a
   histogram summed chunk by chunk, as scikit-image would compute it: for
   integer data one bin per value, for floats a first pass for the range then
-  256 bins, for every method that reads only the histogram, see
+  256 bins, of the finite values, for every method that reads only the histogram, see
   :func:`napari_bioimg.ops.threshold.reads_histogram`; otherwise from the
   array computed in memory), then compares lazily chunk by chunk;
 * the other operations need the whole image at once (``label``,
@@ -239,23 +239,26 @@ def _global_threshold(da, data, parameters: dict) -> float | int | None:
 
 
 def _float_threshold(dask, data, method: str) -> float:
-    """Two passes over float data: range (and finiteness), then scikit-image's histogram.
+    """Two passes over float data: range of the finite values, then scikit-image's histogram.
 
     scikit-image bins a float image into 256 equal bins over its range with
     ``np.histogram``; the same edges applied chunk by chunk give the same counts.
-    float16 is binned in float32, as scikit-image does in memory.
+    As in memory, the finite values alone are binned (NaN and infinities left
+    out, as Fiji does). float16 is binned in float32, as scikit-image does in
+    memory.
     """
     if data.dtype == np.float16:
         data = data.astype(np.float32)
-    low, high, finite = dask.compute(data.min(), data.max(), data.map_blocks(
-        lambda block: np.asarray(np.isfinite(block).all())[None], dtype=bool,
-        chunks=(1,), drop_axis=list(range(1, data.ndim))).all())
-    # the in-memory checks and messages (NaN, constant, too close or too far apart for
-    # 256 bins), from a tiny image of the same range
-    sample = np.array([[np.nan, 0]]) if not finite else np.array([[low, high]], data.dtype)
-    threshold_histogram(sample, method)
-    edges = np.histogram(np.array([low], data.dtype), bins=_FLOAT_BINS, range=(low, high))[1]
     blocks = data.to_delayed().ravel()
+    ranges = dask.compute([dask.delayed(_finite_range)(block) for block in blocks])[0]
+    found = [(low, high) for low, high, _ in ranges if low is not None]
+    extremes = [min(low for low, _ in found), max(high for _, high in found)] if found else []
+    nonfinite = not all(whole for _, _, whole in ranges)
+    # the in-memory checks and messages (no finite value, constant, too close or too far
+    # apart for 256 bins), from a tiny image of the same finite range (and a NaN if any)
+    threshold_histogram(np.array([extremes + [np.nan] * nonfinite], data.dtype), method)
+    low, high = extremes
+    edges = np.histogram(np.array([low], data.dtype), bins=_FLOAT_BINS, range=(low, high))[1]
     counts = dask.compute(dask.delayed(sum)(
         [dask.delayed(_float_counts)(block, low, high) for block in blocks]
     ))[0]
@@ -263,8 +266,20 @@ def _float_threshold(dask, data, method: str) -> float:
     return threshold_from_histogram(method, (counts, centers))
 
 
+def _finite_range(block: np.ndarray):
+    """``(min, max, whole)`` of the finite values of ``block`` (None, None: none is)."""
+    finite = np.isfinite(block)
+    whole = bool(finite.all())
+    values = block if whole else block[finite]
+    if values.size == 0:
+        return None, None, False
+    return values.min(), values.max(), whole
+
+
 def _float_counts(block: np.ndarray, low, high) -> np.ndarray:
-    return np.histogram(block, bins=_FLOAT_BINS, range=(low, high))[0]
+    finite = np.isfinite(block)
+    values = block if finite.all() else block[finite]
+    return np.histogram(values, bins=_FLOAT_BINS, range=(low, high))[0]
 
 
 def _counts(block: np.ndarray, low: int, length: int) -> np.ndarray:
