@@ -320,9 +320,7 @@ def test_a_function_dropping_an_axis_gives_the_next_steps_the_plane_voxel_size()
         ops.unregister("max_projection")
 
 
-@pytest.mark.parametrize(
-    "address", ["tcp://127.0.0.1", "loacl", "http://127.0.0.1:8786", "tls://127.0.0.1:1"]
-)
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1", "loacl", "http://127.0.0.1:8786"])
 def test_a_bad_scheduler_address_is_one_line_and_makes_no_folder(tmp_path, capsys, address):
     """A full traceback ended in "missing port number" (review 84)."""
     pytest.importorskip("distributed")
@@ -335,6 +333,11 @@ def test_a_bad_scheduler_address_is_one_line_and_makes_no_folder(tmp_path, capsy
     assert status != 0 and "Traceback" not in err
     assert f"--scheduler {address!r} is no scheduler address" in err and "tcp://HOST:PORT" in err
     assert not (tmp_path / "out").exists()
+    # (no half-made client left as dask's scheduler: later computations hung on it)
+    import dask
+
+    assert dask.config.get("scheduler", None) is None
+    assert float(da.ones((4, 4), chunks=2).sum().compute()) == 16.0
 
 
 def test_no_output_folder_without_a_scheduler(tmp_path, capsys, monkeypatch):

@@ -410,10 +410,14 @@ def _run_distributed(data, jobs, overwrite, scheduler, workers, done, ready) -> 
                 n_workers=workers, threads_per_worker=1, processes=True,
                 host="127.0.0.1", dashboard_address=None,
             ))
-            client = stack.enter_context(distributed.Client(cluster))
+            client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
         else:
             try:
-                client = stack.enter_context(distributed.Client(scheduler))
+                # (checked first: a Client failing on it stays half made, the default
+                # scheduler of dask's later computations in this process, which hung)
+                distributed.comm.get_address_host_port(scheduler)
+                # (not dask's default: the tasks are given to this client by name)
+                client = stack.enter_context(distributed.Client(scheduler, set_as_default=False))
             except (ValueError, TypeError) as error:  # (no port, a typo, http://, tls://)
                 raise RuntimeError(
                     f"--scheduler {scheduler!r} is no scheduler address ({error}): give "
@@ -429,7 +433,7 @@ def _run_distributed(data, jobs, overwrite, scheduler, workers, done, ready) -> 
             ): (index, path, output)
             for index, path, output in jobs
         }
-        for future in distributed.as_completed(futures):
+        for future in distributed.as_completed(futures, loop=client.loop):
             index, path, output = futures[future]
             try:
                 result = replace(future.result(), input=path, output=output)
