@@ -1651,6 +1651,17 @@ def test_a_subsample_of_an_rgb_images_masks_replays_headless(viewer, qtbot):
     assert pipeline.steps[-1].parameters["step"] == [2, 2]
     replayed = pipeline.run(rgb_data)  # (headless: the masks' colours last)
     np.testing.assert_array_equal(np.moveaxis(replayed, -1, 0), halved.data != 0)
+    # a crop of every colour likewise ("start has 3 values but the image has 2 axes")
+    apply(qtbot, dock(viewer, qtbot, "crop"), halved, start="0, 2, 3", stop="3, 15, 20")
+    cropped = newest(viewer)
+    assert cropped.data.shape == (3, 13, 17)
+    step = recorder_for(viewer).steps[-1]
+    assert step.parameters == {"start": [2, 3], "stop": [15, 20]}
+    replayed = recorder_for(viewer).to_pipeline().run(rgb_data)
+    np.testing.assert_array_equal(np.moveaxis(replayed, -1, 0), cropped.data != 0)
+    # one colour cropped has no headless form: kept as given (its replay says so)
+    apply(qtbot, dock(viewer, qtbot, "crop"), halved, start="1, 0, 0", stop="2, 15, 20")
+    assert recorder_for(viewer).steps[-1].parameters["start"] == [1, 0, 0]
 
 
 def test_an_rgba_layer_gets_a_mask_per_colour_and_none_for_alpha(viewer, qtbot):

@@ -64,10 +64,12 @@ def record_applied(
         value = parameters.get(parameter.name)
         if parameter.ndim_range == "axis" and isinstance(value, int) and value >= 0:
             parameters[parameter.name] = value - source.ndim
-        elif (parameter.in_plane and colour_first(source) and isinstance(value, list)
-              and len(value) == source.ndim and value[0] == 1):
+        elif (parameter.kind == "ints" and colour_first(source) and isinstance(value, list)
+              and len(value) == source.ndim
+              and _keeps_whole(parameter.name, value[0], source.data.shape[0])):
             # (the masks of an RGB image: their colour axis, first here, is last headless,
-            # where the core leaves it out: [1, 2, 2] replays as [2, 2])
+            # where the core leaves it out: a step [1, 2, 2] replays as [2, 2], a crop
+            # start [0, 10, 10] as [10, 10])
             parameters[parameter.name] = value[1:]
     recorder = recorder_for(viewer)
     reads = recorder.key(source)
@@ -112,6 +114,19 @@ def _watch_edits(recorder: "Recorder", step: RecordedStep | None, layer) -> None
             recorder.changed.emit()
 
     connect_edits(layer, edited)  # (Labels: brush, fill, eraser, and their undo)
+
+
+def _keeps_whole(name: str, value, length: int) -> bool:
+    """Whether a crop ``start``/``stop`` or subsample ``step`` keeps an axis whole."""
+    if value is None:
+        return True
+    whole = range(length)
+    try:
+        part = {"start": lambda: whole[value:], "stop": lambda: whole[:value],
+                "step": lambda: whole[::value]}[name]()
+    except (KeyError, TypeError, ValueError):  # (another parameter: kept as it is)
+        return False
+    return part == whole
 
 
 class Recorder:
