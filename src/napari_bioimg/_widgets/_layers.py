@@ -52,7 +52,7 @@ def connect_edits(layer: Layer, callback) -> list[tuple]:
     with care: a napari without them loses only the undo).
     """
     connections = []
-    last = [_history_state(layer)]
+    last = [_history_state(layer)]  # (None: no undo history, nothing to tell apart)
 
     def moved() -> bool:
         now = _history_state(layer)
@@ -70,7 +70,7 @@ def connect_edits(layer: Layer, callback) -> list[tuple]:
     for name, handler in (("data", changed), ("paint", changed), ("labels_update", changed),
                           ("set_data", refreshed)):
         emitter = getattr(layer.events, name, None)
-        if emitter is not None and (name != "set_data" or _history_state(layer) is not None):
+        if emitter is not None and (name != "set_data" or last[0] is not None):
             emitter.connect(handler)
             connections.append((emitter, handler))
     return connections

@@ -108,17 +108,18 @@ def _stack_inputs(argument: str | os.PathLike) -> list[Path]:
         return [Path(text)]
     if not is_pattern(text):
         return tiff_paths(text)
-    folders = sorted((Path(p) for p in glob.glob(text) if os.path.isdir(p)), key=natural_key)
-    files = [p for p in glob.glob(text) if os.path.isfile(p) and is_tiff(p)]
-    stacks = [folder for folder in folders if _holds_slices(folder)]
-    if not stacks and not files:
+    found = [Path(p) for p in glob.glob(text) if _is_input(Path(p))]
+    if not found:
         raise FileNotFoundError(f"no folders of TIFF slices or TIFF files match {text!r}")
-    return sorted([*stacks, *map(Path, files)], key=natural_key)
+    return sorted(found, key=natural_key)
 
 
-def _holds_slices(folder: Path) -> bool:
+def _is_input(path: Path) -> bool:
+    """Whether a path a ``--stack`` pattern matched is an input: a TIFF, a folder of slices."""
+    if not path.is_dir():
+        return path.is_file() and is_tiff(path)
     try:
-        return bool(tiff_paths(folder))
+        return bool(tiff_paths(path))
     except (OSError, ValueError):  # (a folder of other files among the matches: not one)
         return False
 
