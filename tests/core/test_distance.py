@@ -204,3 +204,41 @@ def test_envelope_where_the_scans_do_not_apply(monkeypatch):
                         )
     finally:
         _distance._scan_tables.cache_clear()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_row_union_equals_its_definition(dtype):
+    # orows[k, x] = exists dx: G[k, x + dx] <= limits[|dx|], checked pixel by pixel,
+    # for rows shorter and longer than the reach, rows all in, all out and mixed.
+    rng = np.random.default_rng(14)
+    for nx in (1, 3, 17, 64):
+        for reach_x in (0, 1, 5, 20, 40):
+            limits = np.sort(rng.integers(0, 200, reach_x + 1))[::-1].astype(dtype)
+            rows = [rng.integers(0, 230, nx), np.full(nx, limits[0]), np.full(nx, limits[0] + 1),
+                    np.where(rng.random(nx) < 0.1, 0, 250), rng.integers(0, 230, nx)]
+            G = np.array(rows, dtype)
+            expected = np.zeros(G.shape, bool)
+            for k, x, dx in np.ndindex(len(rows), nx, 2 * reach_x + 1):
+                xs = x + dx - reach_x
+                if 0 <= xs < nx and G[k, xs] <= limits[abs(dx - reach_x)]:
+                    expected[k, x] = True
+            buf = np.empty(len(rows) * (nx + reach_x + 1), np.uint8)
+            for flip in (0, 1):
+                out = np.empty(G.shape, np.uint8)
+                _distance._union_rows(G, _distance.union_thresholds(limits), reach_x,
+                                      buf, np.empty_like(buf), out, np.uint8(flip))
+                np.testing.assert_array_equal(out.astype(bool), expected ^ bool(flip),
+                                              err_msg=f"nx {nx} reach {reach_x}")
+
+
+def test_narrow_images_and_balls_wider_than_them():
+    # The union's doubling steps reach past rows of a few pixels.
+    for shape in ((50, 7), (6, 90), (1, 40), (40, 1)):
+        mask = np.random.default_rng(15).random(shape) > 0.9
+        for radius in (9, 16.5):
+            fp = make_footprint(radius, "ball", (1.0, 1.0))
+            for which in ("max", "min"):
+                np.testing.assert_array_equal(
+                    _distance.ball_binary(mask, radius, (1.0, 1.0), which),
+                    reference_extreme(mask, fp, which),
+                )

@@ -46,8 +46,7 @@ image, which is what the passes compute.
 The scans (:func:`ball_scan`, taken when they apply: every 2D ball, and 3D
 balls whose squared offsets are small integer multiples of a power of two,
 e.g. isotropic spacing or (2, 0.5, 0.5); reach at most 64) replace steps 2
-and 3 by passes of vector operations over whole rows, O(reach) of them per
-row at worst, whose constant is far smaller than the envelope's:
+and 3 by passes of vector operations over whole rows:
 
 2. along the rows (axis 1, rows as vectors, 3D only): ``G = min_dy a[g(y + dy)]
    + b[dy]`` on uint16 integers (``a``, ``b``: the squared offsets along axes 0
@@ -55,9 +54,12 @@ row at worst, whose constant is far smaller than the envelope's:
    no later ``dy`` can lower the block of rows;
 3. along the columns (axis 2): a pixel is in the dilation when ``G[x + dx] <=
    L[dx]`` for some ``dx``, ``L[dx]`` being the largest ``a + b`` with ``(a + b)
-   + c[dx]`` within the threshold; one pass per ``dx``, stopping when the row
-   is all hit or no value is low enough for the limits left. In 2D, ``g``
-   itself against the largest row distance allowed at each ``dx``.
+   + c[dx]`` within the threshold. :func:`_union_rows` counts the limits at
+   least ``G`` (compares, four per vector pass: the half-width of the run the
+   ball covers along the row from each pixel) and takes the union of those
+   runs by ``log2`` doubling steps of byte maxima, flat in the radius but for
+   the compares. In 2D, ``g`` itself against the largest row distance allowed
+   at each ``dx``.
 
 The integers make every sum exact, so the tests are those of
 :func:`._footprint.make_footprint` bit for bit, for any radius (other 3D
@@ -82,8 +84,8 @@ _MAX_REACH = 253
 # foreground, see benchmarks/results.md): balls with more runs take the distances.
 _BREAK_EVEN_RUNS = {2: 28, 3: 150}
 # The same for the scans (:func:`ball_scan`), where :func:`scan_tables` applies.
-_SCAN_BREAK_EVEN_RUNS = {2: 17, 3: 20}
-# Beyond this reach the scans' O(reach) passes give way to the envelope.
+_SCAN_BREAK_EVEN_RUNS = {2: 5, 3: 20}
+# Beyond this reach the scans' O(reach) passes along the columns give way to the envelope.
 _SCAN_MAX_REACH = 64
 
 
@@ -132,11 +134,18 @@ def ball_binary(mask: np.ndarray, radius: float, spacing, which: str, planes=Non
     # The kernels sweep their own margin of planes, so any range of planes works.
     scan = scan_tables(radius, spacing)
     if scan is not None:
+        cap, a, b, limits, square, gcap = scan
         kernels.run_parallel(
             ball_scan,
             work3,
             out,
-            *scan,
+            cap,
+            a,
+            b,
+            limits,
+            union_thresholds(limits),
+            square,
+            gcap,
             mask.ndim == 2,
             which == "min",
             planes=planes if mask.ndim == 3 else None,
@@ -447,13 +456,10 @@ def ball_dilate(mask, out, z0, z1, y0, y1, cap, heights, widths, reach, planar, 
 # --- scans ---------------------------------------------------------------------------
 #
 # The same plane distances, then passes over whole rows instead of the envelope
-# (see the module docstring): O(reach) vector operations per pixel at worst,
-# but rows stop as soon as their outcome is settled.
-
-# Pixels of a row scanned together (each chunk stops on its own; smaller chunks
-# cost more in set-up than they save).
-_CHUNK = 512
-
+# (see the module docstring): O(reach) vector operations per row of the
+# block's columns at worst (rows stop when no later one can lower them), and
+# about reach / 128 per pixel along the rows (32 pixels per vector, 4 limits per
+# pass).
 
 def scan_tables(radius: float, spacing):
     """The tables of :func:`ball_scan` for a 2D or 3D ball, or None.
@@ -594,40 +600,6 @@ def _squares(g, dst, k, top, gcap):
 
 
 @njit(nogil=True, cache=True)
-def _hits(src, hit, t):
-    """``hit = src <= t``; returns the least of ``hit``."""
-    low = np.uint8(1)
-    for i in range(hit.shape[0]):
-        value = np.uint8(src[i] <= t)
-        hit[i] = value
-        low = min(low, value)
-    return low
-
-
-@njit(nogil=True, cache=True)
-def _more_hits_both(left, right, hit, t):
-    """``hit |= (left <= t) | (right <= t)``; returns the least of ``hit``."""
-    low = np.uint8(1)
-    for i in range(hit.shape[0]):
-        value = max(hit[i], np.uint8(min(left[i], right[i]) <= t))
-        hit[i] = value
-        low = min(low, value)
-    return low
-
-
-@njit(nogil=True, cache=True)
-def _more_hits(src, hit, t):
-    for i in range(hit.shape[0]):
-        hit[i] = max(hit[i], np.uint8(src[i] <= t))
-
-
-@njit(nogil=True, cache=True)
-def _flip(hit, dst, flip):
-    for i in range(dst.shape[0]):
-        dst[i] = hit[i] ^ flip
-
-
-@njit(nogil=True, cache=True)
 def _min_plus(src, dst, step):
     for i in range(dst.shape[0]):
         dst[i] = min(dst[i], np.uint16(src[i] + step))
@@ -645,38 +617,125 @@ def _min_plus_both(up, down, dst, step):
 
 
 @njit(nogil=True, cache=True)
-def _scan_row(g, limits, orow, invert, hit):
-    """``orow[x] = exists dx: g[x + dx] <= limits[|dx|]`` (inside the row), by chunks.
+def _count_below(g, t, dst, first):
+    """``dst (+)= (g < t[0]) + (g < t[1]) + (g < t[2]) + (g < t[3])`` (``first``: ``=``).
 
-    A chunk stops when all its pixels are hit, or when no value within reach
-    of it is low enough for the limits that remain (they decrease).
+    Four thresholds per pass: the count stays in a register between them.
     """
-    nx = g.shape[0]
-    r = limits.shape[0] - 1
-    flip = np.uint8(invert)
-    for x0 in range(0, nx, _CHUNK):
-        x1 = min(x0 + _CHUNK, nx)
-        h = hit[: x1 - x0]
-        low = _least(g[max(0, x0 - r) : min(nx, x1 + r)])
-        if low > limits[0]:
-            _fill(orow[x0:x1], flip)
+    t0, t1, t2, t3 = t[0], t[1], t[2], t[3]
+    if first:
+        for i in range(dst.shape[0]):
+            v = g[i]
+            dst[i] = np.uint8(np.uint8(v < t0) + np.uint8(v < t1)) + np.uint8(
+                np.uint8(v < t2) + np.uint8(v < t3)
+            )
+    else:
+        for i in range(dst.shape[0]):
+            v = g[i]
+            dst[i] += np.uint8(np.uint8(v < t0) + np.uint8(v < t1)) + np.uint8(
+                np.uint8(v < t2) + np.uint8(v < t3)
+            )
+
+
+@njit(nogil=True, cache=True)
+def _widen_both(centre, left, right, dst, s):
+    """``dst = max(centre, max(left, right) -sat s)`` on bytes (saturating at 0)."""
+    for i in range(dst.shape[0]):
+        side = max(left[i], right[i])
+        dst[i] = max(centre[i], np.uint8(max(side, s) - s))
+
+
+@njit(nogil=True, cache=True)
+def _widen(centre, side, dst, s):
+    for i in range(dst.shape[0]):
+        dst[i] = max(centre[i], np.uint8(max(side[i], s) - s))
+
+
+@njit(nogil=True, cache=True)
+def _widen_step(src, dst, s):
+    """``dst[i] = max(src[i], src[i - s] -sat s, src[i + s] -sat s)`` (terms inside)."""
+    n = src.shape[0]
+    if s >= n:
+        _copy(src, dst)
+        return
+    m = n - s
+    shift = np.uint8(s)
+    k = min(s, m)
+    _widen(src[:k], src[s : s + k], dst[:k], shift)
+    if m > s:
+        _widen_both(src[s:m], src[: m - s], src[2 * s :], dst[s:m], shift)
+    low = max(s, m)
+    if low < n:
+        _widen(src[low:], src[low - s : n - s], dst[low:], shift)
+    if m < s:
+        _copy(src[m:s], dst[m:s])
+
+
+@njit(nogil=True, cache=True)
+def _positive(src, dst, flip):
+    for i in range(dst.shape[0]):
+        dst[i] = np.uint8(src[i] > 0) ^ flip
+
+
+def union_thresholds(limits: np.ndarray) -> np.ndarray:
+    """The thresholds of :func:`_union_rows`: ``limits + 1``, zero-padded to fours."""
+    below = np.zeros(-(-limits.shape[0] // 4) * 4, limits.dtype)
+    below[: limits.shape[0]] = limits + 1
+    return below
+
+
+@njit(nogil=True, cache=True)
+def _least_most(v):
+    low = v[0]
+    high = v[0]
+    for i in range(v.shape[0]):
+        low = min(low, v[i])
+        high = max(high, v[i])
+    return low, high
+
+
+@njit(nogil=True, cache=True)
+def _union_rows(G, below, reach_x, buf, tmp, orows, flip):
+    """``orows[k, x] = exists dx: G[k, x + dx] <= limits[|dx|]`` (inside the row), ``^ flip``.
+
+    Flat in the reach: the number of limits at least ``G`` is the half-width
+    ``w`` (plus one) of the run that the ball covers along the row from there
+    (``limits`` decrease; ``below`` holds them plus one, see
+    :func:`union_thresholds`, four compared per vector pass), and the union
+    of the runs ``[x - w, x + w]`` is ``max(w[x'] - |x - x'|) >= 0``, by
+    ``log2(reach_x)`` doubling steps of saturating byte maxima (as
+    :func:`_spread`). The rows are laid end to end in ``buf`` with
+    ``reach_x + 1`` zeros between them, so that one pass serves them all.
+    Rows all within ``limits[0]`` (all in) or all beyond it (none in) are
+    written directly. ``buf`` and ``tmp`` hold at least ``len(G) * (nx +
+    reach_x + 1)`` bytes.
+    """
+    n, nx = G.shape
+    stride = nx + reach_x + 1
+    first = below[0]
+    rows = np.empty(n, np.int64)
+    m = 0
+    for k in range(n):
+        low, high = _least_most(G[k])
+        if high < first or low >= first:
+            _fill(orows[k], np.uint8(high < first) ^ flip)
             continue
-        full = _hits(g[x0:x1], h, limits[0]) == 1
-        for d in range(1, r + 1):
-            t = limits[d]
-            if full or t < low:
-                break
-            start = max(x0, d)  # hit[x] |= g[x - d] <= t
-            stop = min(x1, nx - d)  # hit[x] |= g[x + d] <= t
-            if start == x0 and stop == x1:  # both neighbours in one pass
-                full = _more_hits_both(g[x0 - d : x1 - d], g[x0 + d : x1 + d], h, t) == 1
-                continue
-            if start < x1:
-                _more_hits(g[start - d : x1 - d], h[start - x0 :], t)
-            if stop > x0:
-                _more_hits(g[x0 + d : stop + d], h[: stop - x0], t)
-            full = _least(h) == 1
-        _flip(h, orow[x0:x1], flip)
+        row = buf[m * stride : m * stride + nx]
+        for j in range(below.shape[0] // 4):
+            _count_below(G[k], below[4 * j : 4 * j + 4], row, j == 0)
+        _fill(buf[m * stride + nx : (m + 1) * stride], np.uint8(0))
+        rows[m] = k
+        m += 1
+    if m == 0:
+        return
+    src, dst = buf[: m * stride], tmp[: m * stride]
+    s = 1
+    while s <= reach_x:
+        _widen_step(src, dst, s)
+        src, dst = dst, src
+        s *= 2
+    for j in range(m):
+        _positive(src[j * stride : j * stride + nx], orows[rows[j]], flip)
 
 
 # Rows of a plane whose column minima are taken together: the passes then run
@@ -733,7 +792,9 @@ def _scan_columns(A, least, b, yb0, yb1, G):
 
 
 @njit(nogil=True, cache=True)
-def _scan_plane(g, a, b, limits, square, gcap, oplane, y0, y1, invert, A, least, G, hit):
+def _scan_plane(
+    g, a, b, limits, below, square, gcap, oplane, y0, y1, invert, A, least, G, buf, tmp
+):
     """Rows ``y0:y1`` of one output plane from its plane distances ``g``."""
     ny, nx = g.shape
     r = b.shape[0] - 1
@@ -755,17 +816,19 @@ def _scan_plane(g, a, b, limits, square, gcap, oplane, y0, y1, invert, A, least,
             _fill(oplane[yb0:yb1].reshape((yb1 - yb0) * nx), flip)
             continue
         _scan_columns(A, least, b, yb0, yb1, G)
-        for y in range(yb0, yb1):
-            _scan_row(G[y], limits, oplane[y], invert, hit)
+        _union_rows(G[yb0:yb1], below, limits.shape[0] - 1, buf, tmp, oplane[yb0:yb1], flip)
 
 
 @njit(nogil=True, cache=True)
-def ball_scan(mask, out, z0, z1, y0, y1, cap, a, b, limits, square, gcap, planar, invert):
+def ball_scan(
+    mask, out, z0, z1, y0, y1, cap, a, b, limits, below, square, gcap, planar, invert
+):
     """Dilate ``mask`` (``invert``: erode) by the ball of :func:`scan_tables`.
 
     The plane distances as in :func:`ball_dilate`, then per plane the scans of
     :func:`_scan_plane` (3D) or, with ``planar`` (a 2D mask as ``(ny, 1,
-    nx)``), per row the scan of :func:`_scan_row` on the row distances.
+    nx)``), the union of :func:`_union_rows` on the row distances, by blocks of
+    rows. ``below``: ``union_thresholds(limits)``.
     """
     nz, ny, nx = mask.shape
     flat = mask.reshape(nz, ny * nx)
@@ -782,14 +845,20 @@ def ball_scan(mask, out, z0, z1, y0, y1, cap, a, b, limits, square, gcap, planar
     run[:] = cap
     for z in range(min(nz, z1 + cap) - 1, z1 - 1, -1):
         _sweep(flat[z], run, run, cap, invert)
-    hit = np.empty(nx, np.uint8)
-    if planar:  # 2D as (ny, 1, nx): the planes were the rows, the row scan on bytes
-        copy = np.empty(nx, np.uint8)
-        for z in range(z1 - 1, z0 - 1, -1):
-            nearest = forward[z - z0]
-            _sweep_nearest(flat[z], run, nearest, cap, invert)
-            _copy(nearest, copy)
-            _scan_row(copy, limits, out[z, 0], invert, hit)
+    reach_x = limits.shape[0] - 1
+    buf = np.empty(_BLOCK_ROWS * (nx + reach_x + 1), np.uint8)
+    tmp = np.empty_like(buf)
+    flip = np.uint8(invert)
+    if planar:  # 2D as (ny, 1, nx): the planes were the rows, the union along them
+        stop = z1
+        while stop > z0:
+            start = max(z0, stop - _BLOCK_ROWS)
+            for z in range(stop - 1, start - 1, -1):
+                _sweep_nearest(flat[z], run, forward[z - z0], cap, invert)
+            # The block's distances are read (into buf) before its output is written.
+            rows = forward[start - z0 : stop - z0]
+            _union_rows(rows, below, reach_x, buf, tmp, out[start:stop, 0], flip)
+            stop = start
         return
     A = np.empty((ny, nx), np.uint16)
     least = np.empty(ny, np.uint16)
@@ -803,6 +872,7 @@ def ball_scan(mask, out, z0, z1, y0, y1, cap, a, b, limits, square, gcap, planar
             a,
             b,
             limits,
+            below,
             square,
             gcap,
             out[z],
@@ -812,5 +882,6 @@ def ball_scan(mask, out, z0, z1, y0, y1, cap, a, b, limits, square, gcap, planar
             A,
             least,
             G,
-            hit,
+            buf,
+            tmp,
         )
