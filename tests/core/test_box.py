@@ -1,4 +1,4 @@
-"""The box minimum/maximum (van Herk along each axis) equals scipy's filters.
+"""The box minimum/maximum (van Herk across rows, doubling along them) equals scipy's filters.
 
 Half-sizes larger than the axes, a single plane or row, and splits between
 threads at other places than the default.
@@ -49,3 +49,18 @@ def test_box_top_hats_subtract_on_the_threads(dtype, monkeypatch):
             wide = larger.astype(np.float64) - smaller.astype(np.float64)
             expected = np.minimum(wide, np.iinfo(dtype).max if dtype == np.int16 else np.inf)
         np.testing.assert_array_equal(result, expected.astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float64, np.bool_])
+def test_every_width_along_the_rows_equals_scipy(dtype):
+    # The doubling along the rows: widths that are and are not powers of two,
+    # rows shorter than the window.
+    rng = np.random.default_rng(4)
+    for nx in (1, 2, 5, 16, 33):
+        image = rng.integers(0, 200, (1, 4, nx)).astype(dtype)
+        for hx in range(18):
+            for is_max, scipy_filter in [(True, ndi.maximum_filter), (False, ndi.minimum_filter)]:
+                out = np.empty_like(image)
+                _box.box_extreme(image, out, 0, 0, hx, is_max)
+                expected = scipy_filter(image, size=(1, 1, 2 * hx + 1), mode="nearest")
+                np.testing.assert_array_equal(out, expected, err_msg=f"nx {nx} hx {hx}")
