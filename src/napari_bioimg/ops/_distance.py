@@ -85,7 +85,9 @@ _MAX_REACH = 253
 _BREAK_EVEN_RUNS = {2: 28, 3: 150}
 # The same for the scans (:func:`ball_scan`), where :func:`scan_tables` applies.
 _SCAN_BREAK_EVEN_RUNS = {2: 5, 3: 20}
-# Beyond this reach the scans' O(reach) passes along the columns give way to the envelope.
+# Beyond this reach the scans' O(reach) passes along the columns (3D) give way to
+# the envelope. It also bounds the row union's byte counts (half-width + 1, and the
+# doubling shifts), which must stay below 255.
 _SCAN_MAX_REACH = 64
 
 
@@ -703,7 +705,7 @@ def _union_rows(G, below, reach_x, buf, tmp, orows, flip):
     (``limits`` decrease; ``below`` holds them plus one, see
     :func:`union_thresholds`, four compared per vector pass), and the union
     of the runs ``[x - w, x + w]`` is ``max(w[x'] - |x - x'|) >= 0``, by
-    ``log2(reach_x)`` doubling steps of saturating byte maxima (as
+    ``ceil(log2(reach_x + 1))`` doubling steps of saturating byte maxima (as
     :func:`_spread`). The rows are laid end to end in ``buf`` with
     ``reach_x + 1`` zeros between them, so that one pass serves them all.
     Rows all within ``limits[0]`` (all in) or all beyond it (none in) are
@@ -711,6 +713,8 @@ def _union_rows(G, below, reach_x, buf, tmp, orows, flip):
     reach_x + 1)`` bytes.
     """
     n, nx = G.shape
+    if nx == 0:
+        return
     stride = nx + reach_x + 1
     first = below[0]
     rows = np.empty(n, np.int64)
