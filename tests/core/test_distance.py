@@ -226,7 +226,8 @@ def test_row_union_equals_its_definition(dtype):
             for flip in (0, 1):
                 out = np.empty(G.shape, np.uint8)
                 _distance._union_rows(G, _distance.union_thresholds(limits), reach_x,
-                                      buf, np.empty_like(buf), out, np.uint8(flip))
+                                      buf, np.empty_like(buf), out, np.uint8(flip),
+                                      np.empty(len(rows), np.int64))
                 np.testing.assert_array_equal(out.astype(bool), expected ^ bool(flip),
                                               err_msg=f"nx {nx} reach {reach_x}")
 

@@ -697,7 +697,7 @@ def _least_most(v):
 
 
 @njit(nogil=True, cache=True)
-def _union_rows(G, below, reach_x, buf, tmp, orows, flip):
+def _union_rows(G, below, reach_x, buf, tmp, orows, flip, order):
     """``orows[k, x] = exists dx: G[k, x + dx] <= limits[|dx|]`` (inside the row), ``^ flip``.
 
     Flat in the reach: the number of limits at least ``G`` is the half-width
@@ -710,14 +710,14 @@ def _union_rows(G, below, reach_x, buf, tmp, orows, flip):
     ``reach_x + 1`` zeros between them, so that one pass serves them all.
     Rows all within ``limits[0]`` (all in) or all beyond it (none in) are
     written directly. ``buf`` and ``tmp`` hold at least ``len(G) * (nx +
-    reach_x + 1)`` bytes.
+    reach_x + 1)`` bytes, ``order`` (int64) ``len(G)`` values (the caller's
+    buffers: no allocation per block of rows).
     """
     n, nx = G.shape
     if nx == 0:
         return
     stride = nx + reach_x + 1
     first = below[0]
-    rows = np.empty(n, np.int64)
     m = 0
     for k in range(n):
         low, high = _least_most(G[k])
@@ -728,7 +728,7 @@ def _union_rows(G, below, reach_x, buf, tmp, orows, flip):
         for j in range(below.shape[0] // 4):
             _count_below(G[k], below[4 * j : 4 * j + 4], row, j == 0)
         _fill(buf[m * stride + nx : (m + 1) * stride], np.uint8(0))
-        rows[m] = k
+        order[m] = k
         m += 1
     if m == 0:
         return
@@ -739,7 +739,7 @@ def _union_rows(G, below, reach_x, buf, tmp, orows, flip):
         src, dst = dst, src
         s *= 2
     for j in range(m):
-        _positive(src[j * stride : j * stride + nx], orows[rows[j]], flip)
+        _positive(src[j * stride : j * stride + nx], orows[order[j]], flip)
 
 
 # Rows of a plane whose column minima are taken together: the passes then run
@@ -797,7 +797,7 @@ def _scan_columns(A, least, b, yb0, yb1, G):
 
 @njit(nogil=True, cache=True)
 def _scan_plane(
-    g, a, b, limits, below, square, gcap, oplane, y0, y1, invert, A, least, G, buf, tmp
+    g, a, b, limits, below, square, gcap, oplane, y0, y1, invert, A, least, G, buf, tmp, order
 ):
     """Rows ``y0:y1`` of one output plane from its plane distances ``g``."""
     ny, nx = g.shape
@@ -820,7 +820,8 @@ def _scan_plane(
             _fill(oplane[yb0:yb1].reshape((yb1 - yb0) * nx), flip)
             continue
         _scan_columns(A, least, b, yb0, yb1, G)
-        _union_rows(G[yb0:yb1], below, limits.shape[0] - 1, buf, tmp, oplane[yb0:yb1], flip)
+        rows = G[yb0:yb1]
+        _union_rows(rows, below, limits.shape[0] - 1, buf, tmp, oplane[yb0:yb1], flip, order)
 
 
 @njit(nogil=True, cache=True)
@@ -852,6 +853,7 @@ def ball_scan(
     reach_x = limits.shape[0] - 1
     buf = np.empty(_BLOCK_ROWS * (nx + reach_x + 1), np.uint8)
     tmp = np.empty_like(buf)
+    order = np.empty(_BLOCK_ROWS, np.int64)
     flip = np.uint8(invert)
     if planar:  # 2D as (ny, 1, nx): the planes were the rows, the union along them
         stop = z1
@@ -861,7 +863,7 @@ def ball_scan(
                 _sweep_nearest(flat[z], run, forward[z - z0], cap, invert)
             # The block's distances are read (into buf) before its output is written.
             rows = forward[start - z0 : stop - z0]
-            _union_rows(rows, below, reach_x, buf, tmp, out[start:stop, 0], flip)
+            _union_rows(rows, below, reach_x, buf, tmp, out[start:stop, 0], flip, order)
             stop = start
         return
     A = np.empty((ny, nx), np.uint16)
@@ -888,4 +890,5 @@ def ball_scan(
             G,
             buf,
             tmp,
+            order,
         )
