@@ -1082,6 +1082,38 @@ def test_python_exits_cleanly_with_a_threshold_dock_open(tmp_path):
         assert "done True" in completed.stdout
 
 
+def test_python_exits_cleanly_when_the_viewer_closes_during_apply(tmp_path):
+    """Apply still computing when the script closes its viewer and ends: the worker
+    emitted into its deleted signals and Python aborted; exit now waits for it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import time\n"
+        "import numpy as np, napari, napari_bioimg\n"
+        "from qtpy.QtWidgets import QApplication\n"
+        "viewer = napari.Viewer(show=False)\n"
+        "rng = np.random.default_rng(0)\n"
+        "layer = viewer.add_image(rng.integers(0, 4000, (24, 768, 768)).astype(np.uint16))\n"
+        "widget = napari_bioimg.show(viewer, 'median')\n"
+        "widget.input_layer = layer\n"
+        "widget.set_parameters(radius=6)\n"
+        "widget.apply()\n"
+        "for _ in range(5):\n"
+        "    QApplication.processEvents()\n"
+        "    time.sleep(0.01)\n"
+        "print('busy', widget.busy)\n"
+        "viewer.close()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "busy True" in completed.stdout  # (still computing when the viewer closed)
+    assert "RuntimeError" not in completed.stderr, completed.stderr[-2000:]
+
+
 def test_axis_and_connectivity_ranges_follow_the_data(viewer, qtbot):
     viewer.add_image(np.zeros((4, 10, 10)), name="stack")
     project = dock(viewer, qtbot, "project")

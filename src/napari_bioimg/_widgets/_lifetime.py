@@ -10,7 +10,7 @@ import contextlib
 import weakref
 from collections.abc import Callable
 
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QEvent, QObject, QThreadPool
 from qtpy.QtWidgets import QWidget
 
 
@@ -55,6 +55,8 @@ def disconnector(*lists: list) -> Callable[..., None]:
 
 
 _OPEN: "weakref.WeakSet[DockLifetime]" = weakref.WeakSet()
+# How long Python's exit waits for a computation still running (milliseconds).
+_EXIT_WAIT_MS = 30_000
 
 
 @atexit.register
@@ -68,6 +70,10 @@ def _close_all() -> None:
     for lifetime in list(_OPEN):
         with contextlib.suppress(RuntimeError):  # (deleted already)
             lifetime.close()
+    # A preview or Apply still computing (its dock closed asked it to stop, but a
+    # kernel runs to its end): Python exiting under it aborted, after the worker
+    # emitted into its deleted signals. Wait for it while Qt lives.
+    QThreadPool.globalInstance().waitForDone(_EXIT_WAIT_MS)
 
 
 class DockLifetime(QObject):
