@@ -2,6 +2,8 @@
 
 import importlib
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -991,9 +993,6 @@ def test_hyperstack_preview_follows_time_and_z(viewer, qtbot, banana):
 
 
 def test_npe2_validates_the_manifest():
-    import subprocess
-    import sys
-
     from napari_bioimg._manifest import MANIFEST
 
     result = subprocess.run(
@@ -1047,18 +1046,23 @@ def test_a_closed_dock_no_longer_refreshes_its_drop_downs(viewer, qtbot, blobs):
     assert source in viewer.layers
 
 
-def test_python_exits_cleanly_with_a_threshold_dock_open(tmp_path):
-    """The exit above, as a user's script does it (Python aborted at exit with these
-    hash seeds, and with most others)."""
-    import subprocess
-    import sys
-
+def _viewer_script(tmp_path, body: str):
+    """A script file opening a hidden napari viewer, then running ``body``."""
     script = tmp_path / "script.py"
     script.write_text(
         "import time\n"
         "import numpy as np, napari, napari_bioimg\n"
         "from qtpy.QtWidgets import QApplication\n"
-        "viewer = napari.Viewer(show=False)\n"
+        "viewer = napari.Viewer(show=False)\n" + body
+    )
+    return script
+
+
+def test_python_exits_cleanly_with_a_threshold_dock_open(tmp_path):
+    """The exit above, as a user's script does it (Python aborted at exit with these
+    hash seeds, and with most others)."""
+    script = _viewer_script(
+        tmp_path,
         "viewer.add_image(np.random.default_rng(0).random((64, 64)), name='noise')\n"
         "viewer.window.add_plugin_dock_widget('napari-bioimg', 'Pipeline')\n"
         "for name in ('median', 'threshold'):\n"
@@ -1085,15 +1089,8 @@ def test_python_exits_cleanly_with_a_threshold_dock_open(tmp_path):
 def test_python_exits_cleanly_when_the_viewer_closes_during_apply(tmp_path):
     """Apply still computing when the script closes its viewer and ends: the worker
     emitted into its deleted signals and Python aborted; exit now waits for it."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "script.py"
-    script.write_text(
-        "import time\n"
-        "import numpy as np, napari, napari_bioimg\n"
-        "from qtpy.QtWidgets import QApplication\n"
-        "viewer = napari.Viewer(show=False)\n"
+    script = _viewer_script(
+        tmp_path,
         "rng = np.random.default_rng(0)\n"
         "layer = viewer.add_image(rng.integers(0, 4000, (24, 768, 768)).astype(np.uint16))\n"
         "widget = napari_bioimg.show(viewer, 'median')\n"

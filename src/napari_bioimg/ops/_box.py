@@ -47,12 +47,6 @@ def _combine(dst, a, b, is_max):
 
 
 @njit(nogil=True, cache=True)
-def _copy(src, dst):
-    for i in range(dst.shape[0]):
-        dst[i] = src[i]
-
-
-@njit(nogil=True, cache=True)
 def _line(row, out_row, h, pad, g, hh, is_max):
     """Running extreme of width ``2 h + 1`` along one contiguous row.
 
@@ -66,13 +60,10 @@ def _line(row, out_row, h, pad, g, hh, is_max):
     """
     nx = row.shape[0]
     if h == 0:
-        _copy(row, out_row)
+        kernels.copy_row(row, out_row)
         return
     size = 2 * h + 1
-    for i in range(h):
-        pad[i] = row[0]
-        pad[h + nx + i] = row[nx - 1]
-    _copy(row, pad[h : h + nx])
+    kernels._pad_row(row, pad, h)
     n = nx + 2 * h
     src = pad
     w = 1

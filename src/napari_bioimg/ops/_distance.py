@@ -583,13 +583,6 @@ def _fill(dst, value):
 
 
 @njit(nogil=True, cache=True)
-def _copy(src, dst):
-    # Ten times faster than ``dst[:] = src`` on a row of 512 (numba's slice assignment).
-    for i in range(dst.shape[0]):
-        dst[i] = src[i]
-
-
-@njit(nogil=True, cache=True)
 def _squares(g, dst, k, top, gcap):
     """``dst = min(k * min(g, gcap) ** 2, top)`` in uint16; returns its least value."""
     low = top
@@ -658,7 +651,7 @@ def _widen_step(src, dst, s):
     """``dst[i] = max(src[i], src[i - s] -sat s, src[i + s] -sat s)`` (terms inside)."""
     n = src.shape[0]
     if s >= n:
-        _copy(src, dst)
+        kernels.copy_row(src, dst)
         return
     m = n - s
     shift = np.uint8(s)
@@ -670,7 +663,7 @@ def _widen_step(src, dst, s):
     if low < n:
         _widen(src[low:], src[low - s : n - s], dst[low:], shift)
     if m < s:
-        _copy(src[m:s], dst[m:s])
+        kernels.copy_row(src[m:s], dst[m:s])
 
 
 @njit(nogil=True, cache=True)
@@ -769,7 +762,7 @@ def _scan_columns(A, least, b, yb0, yb1, G):
     r = b.shape[0] - 1
     flat = A.reshape(ny * nx)
     block = G.reshape(ny * nx)[yb0 * nx : yb1 * nx]
-    _copy(flat[yb0 * nx : yb1 * nx], block)
+    kernels.copy_row(flat[yb0 * nx : yb1 * nx], block)
     high = _most(block)
     for d in range(1, r + 1):
         bd = b[d]
