@@ -1076,14 +1076,14 @@ def test_python_exits_cleanly_with_a_threshold_dock_open(tmp_path):
         "print('done', widget.preview_layer is not None)\n"
     )
     # (two docks or more: one closing at exit, its preview removed, called into another
-    # whose drop-downs Python had deleted: aborted with seeds 2-6; review 83)
-    for seed in ("1", "2", "3"):
-        completed = subprocess.run(
-            [sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-        )
-        assert completed.returncode == 0, completed.stderr[-2000:]
-        assert "done True" in completed.stdout
+    # whose drop-downs Python had deleted: aborted with seeds 2-6; review 83. One of
+    # those seeds: each run costs 13 s of a napari start)
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONHASHSEED": "2"},
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "done True" in completed.stdout
 
 
 def test_python_exits_cleanly_when_the_viewer_closes_during_apply(tmp_path):
@@ -1092,7 +1092,7 @@ def test_python_exits_cleanly_when_the_viewer_closes_during_apply(tmp_path):
     script = _viewer_script(
         tmp_path,
         "rng = np.random.default_rng(0)\n"
-        "layer = viewer.add_image(rng.integers(0, 4000, (24, 768, 768)).astype(np.uint16))\n"
+        "layer = viewer.add_image(rng.integers(0, 4000, (12, 512, 512)).astype(np.uint16))\n"
         "widget = napari_bioimg.show(viewer, 'median')\n"
         "widget.input_layer = layer\n"
         "widget.set_parameters(radius=6)\n"
