@@ -66,11 +66,8 @@ def test_threshold_of_a_3d_stack_is_global(banana):
         (np.zeros((5, 5)), dict(method="magic"), "method"),
         # numpy's "Too many bins for data range", said; li gave NaN (an empty mask)
         (np.array([[1.0, 1.0 + 2**-52], [1.0, 1.0]]), dict(method="otsu"), "too close"),
-        (np.array([[-1e308, 1e308], [0.0, 1.0]]), dict(method="li"), "wider than float64"),
-        (np.array([[-1e308, 1e308], [0.0, 1.0]]), dict(method="minimum"), "rescale first"),
-        # float32 is binned in float32: its span overflows there (review 57)
-        (np.array([[-3e38, 3e38], [0, 1]], np.float32), dict(method="li"), "wider than float32"),
-        (np.array([[-3e38, 3e38], [0, 1]], np.float32), dict(method="otsu"), "wider than"),
+        (np.array([[1e30, 1e30 * (1 + 2**-52)]]), dict(method="otsu"),
+         r"from 1e\+30 to 1\.0+3e\+30 are too close"),  # (unscaled numbers, see below)
     ],
 )
 def test_bad_input_says_what_is_wrong(image, kwargs, word):
@@ -79,6 +76,49 @@ def test_bad_input_says_what_is_wrong(image, kwargs, word):
     if kwargs["method"] in AUTOMATIC_METHODS:  # (the histogram kept by the widgets too)
         with pytest.raises(ValueError, match=word):
             threshold_histogram(image, kwargs["method"])
+
+
+@pytest.mark.parametrize("method", AUTOMATIC_METHODS)
+@pytest.mark.parametrize(("dtype", "power"), [(np.float32, 40), (np.float32, 110),
+                                              (np.float32, -60), (np.float64, 1000),
+                                              (np.float64, -1000)])
+def test_float_images_far_from_one_get_the_levels_of_their_scaled_values(
+    blobs, method, dtype, power
+):
+    """Scaling by a power of two is exact: the level scales with the image. scikit-image's
+    float32 sums overflowed (Otsu wrong from 1e17, the mean infinite, Li NaN, isodata an
+    IndexError at 1e35) and underflowed for tiny values (review 92)."""
+    image = blobs.astype(dtype)
+    expected = threshold_value(image, method=method)  # (equal to skimage's: test above)
+    scaled = np.ldexp(image, power)
+    level = threshold_value(scaled, method=method)
+    if method == "li":  # (its logarithms of the means differ in the last bits)
+        assert level == pytest.approx(np.ldexp(expected, power), rel=1e-6)
+    else:
+        assert level == np.ldexp(expected, power)
+    np.testing.assert_array_equal(ops.threshold(scaled, method=method),
+                                  ops.threshold(image, method=method))
+    kept = threshold_histogram(scaled, method)
+    assert threshold_value(scaled, method=method, histogram=kept) == level
+
+
+def test_values_spanning_beyond_their_dtype_are_thresholded(blobs):
+    """-1e308..1e308 (float64) and -3e38..3e38 (float32) were refused (numpy could not
+    bin them, scikit-image's Li gave NaN); scaled by a power of two they are binned."""
+    for dtype, top in ((np.float64, 1e308), (np.float32, 3e38)):
+        image = ((blobs.astype(np.float64) - blobs.min()) / np.ptp(blobs) * 2 - 1) * top
+        image = image.astype(dtype)
+        for method in AUTOMATIC_METHODS:
+            level = threshold_value(image, method=method)
+            # scikit-image's level of the same values divided by hand (-1, 1, 0, 1/top)
+            function = _threshold_minimum if method == "minimum" else getattr(
+                skfilters, f"threshold_{method}")
+            expected = float(function(image.astype(np.float64).ravel() / top)) * top
+            assert level == pytest.approx(expected, abs=1e-6 * top), method
+        counts, centers = threshold_histogram(image, "otsu")
+        expected_counts, _ = np.histogram(image.astype(np.float64) / top, 256)
+        np.testing.assert_array_equal(counts, expected_counts)
+        assert centers[0] > -top and centers[-1] < top and np.isfinite(centers).all()
 
 
 def test_li_and_mean_read_values_too_close_for_bins_as_scikit_image_does():

@@ -35,6 +35,7 @@ __all__ = [
     "METHODS",
     "above",
     "prepare_threshold",
+    "scale_exponent",
     "threshold",
     "threshold_histogram",
     "threshold_value",
@@ -65,7 +66,9 @@ def threshold_value(
         ``"mean"`` and ``"minimum"``: the same number as
         ``skimage.filters.threshold_<method>``, computed over the whole array
         (all planes, time points and colours: R, G and B), from the finite
-        pixels (NaN and infinities left out, as Fiji does).
+        pixels (NaN and infinities left out, as Fiji does). Float values
+        beyond ``2**32`` in magnitude (or all below ``2**-32``) are read divided
+        by a power of two (exact), where scikit-image's float32 sums overflow.
     %(manual_value)s
     histogram : tuple of arrays, optional
         ``threshold_histogram(image)``, computed once and reused: the methods
@@ -85,8 +88,8 @@ def threshold_value(
     ValueError
         For an unknown method, a missing or NaN manual value, an empty image or
         one with fewer than two axes, or an image that an automatic method
-        cannot threshold (no finite value, finite values all equal, or too far
-        apart or too close together to bin).
+        cannot threshold (no finite value, finite values all equal, or too
+        close together for their size to bin).
     """
     check_choice(method, "method", METHODS)
     if not hasattr(image, "shape"):
@@ -103,7 +106,7 @@ def threshold_value(
         if np.isnan(value):
             raise ValueError("value must not be NaN")
         return float(value)
-    array = _checked(as_image(image, allow_rgb=True), method)
+    array, exponent = _checked(as_image(image, allow_rgb=True), method)
     if array.dtype.kind in "iu" and reads_histogram(method, array.dtype):
         # scikit-image's own histogram of an integer image, one bin per value, and
         # 256 bins past 2**24 values (where scikit-image would allocate them all);
@@ -120,21 +123,37 @@ def threshold_value(
     else:
         function = getattr(skfilters, f"threshold_{method}")
     try:
-        with _bins_said(method, array):
+        with _bins_said(method, array, exponent):
             # the values alone matter: flat, so that no shape looks like RGB to skimage
-            return float(function(array.reshape(-1)))
+            return float(np.ldexp(function(array.reshape(-1)), exponent))
     except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
         raise ValueError(f"method {method!r} failed on this image: {error}") from error
 
 
-def _checked(array: np.ndarray, method: str) -> np.ndarray:
+# Float values beyond 2**32 in magnitude (or all below 2**-32) are thresholded scaled
+# by a power of two: exact (the same bins, sums and levels, scaled), where
+# scikit-image's float32 sums (counts times squared means) overflowed (its Otsu level
+# went wrong from about 1e17), its float32 mean was infinite from 1e35, its Li NaN
+# and its isodata an IndexError, and -1e308..1e308 could not be binned at all.
+_SAFE_EXPONENT = 32
+
+
+def scale_exponent(low, high) -> int:
+    """The power of two to divide values from ``low`` to ``high`` by (0: none)."""
+    exponent = math.frexp(max(abs(float(low)), abs(float(high))))[1]
+    return 0 if -_SAFE_EXPONENT < exponent <= _SAFE_EXPONENT else exponent
+
+
+def _checked(array: np.ndarray, method: str) -> tuple[np.ndarray, int]:
     """The values an automatic method reads, refusing those it cannot threshold.
 
     Float images give their finite values (flat), as Fiji's threshold ignores
     NaN pixels: a GUI user has no operation to replace them, and the histogram
     dock leaves them out too. bool becomes float64 (scikit-image bins a bool
     image as floats: 256 bins over 0..1, so that its triangle threshold keeps
-    the True pixels where one over 0/1 integers is 1).
+    the True pixels where one over 0/1 integers is 1). Returns the values and
+    the power of two they were divided by (see :func:`scale_exponent`; 0 for
+    integers): levels found on them are multiplied back by it.
     """
     pixels = "every pixel"
     if array.dtype.kind == "f":
@@ -154,28 +173,24 @@ def _checked(array: np.ndarray, method: str) -> np.ndarray:
             f"image is constant ({pixels} is {low}): the automatic threshold "
             f"{method!r} needs at least two different values"
         )
-    span = float(high) - float(low)  # (float64: compared with the image's own limit)
-    limit = float(np.finfo(array.dtype).max) if array.dtype.kind == "f" else np.inf
-    if method != "mean" and not span <= limit:
-        # (scikit-image bins in the image's dtype: its li gave NaN, an empty mask, and
-        # the others numpy's error)
-        raise ValueError(
-            f"image values span from {low} to {high}, wider than {array.dtype} numbers can "
-            f"hold: the automatic threshold {method!r} cannot bin them (rescale first)"
-        )
-    return array
+    exponent = scale_exponent(low, high) if array.dtype.kind == "f" else 0
+    return (np.ldexp(array, -exponent) if exponent else array), exponent
 
 
 @contextmanager
-def _bins_said(method: str, array: np.ndarray):
-    """Say numpy's "Too many bins for data range" (values too close for their magnitude)."""
+def _bins_said(method: str, array: np.ndarray, exponent: int):
+    """Say numpy's "Too many bins for data range" (values too close for their magnitude).
+
+    ``array``: the values divided by ``2 ** exponent`` (:func:`_checked`).
+    """
     try:
         yield
     except ValueError as error:
         if "Too many bins" not in str(error):
             raise
+        low, high = (np.ldexp(v, exponent) for v in (array.min(), array.max()))
         raise ValueError(
-            f"image values from {array.min()} to {array.max()} are too close together for "
+            f"image values from {low} to {high} are too close together for "
             f"their size to make 256 bins: the automatic threshold {method!r} cannot bin them"
         ) from error
 
@@ -191,11 +206,12 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
     :func:`threshold_value`). ``method`` names the threshold it is for in
     error messages. An RGBA image's alpha is left out.
     """
-    array = _checked(without_alpha(as_image(image, allow_rgb=True)), method)
+    array, exponent = _checked(without_alpha(as_image(image, allow_rgb=True)), method)
     if array.dtype.kind in "iu":
         return _binned(array, int(array.min()), int(array.max()))
-    with _bins_said(method, array):
-        return histogram(array.reshape(-1), 256, source_range="image")
+    with _bins_said(method, array, exponent):
+        counts, centers = histogram(array.reshape(-1), 256, source_range="image")
+    return counts, np.ldexp(centers, exponent)
 
 
 def _binned(array: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
@@ -260,7 +276,11 @@ def _dtype(image) -> np.dtype:
 
 def threshold_from_histogram(method: str, hist) -> float:
     """The threshold by ``method`` from ``(counts, centers)`` (see :func:`reads_histogram`)."""
-    counts, centers = hist
+    counts, centers = hist[0], np.asarray(hist[1])
+    exponent = scale_exponent(centers[0], centers[-1]) if centers.dtype.kind == "f" else 0
+    if exponent:  # (see _SAFE_EXPONENT)
+        level = threshold_from_histogram(method, (counts, np.ldexp(centers, -exponent)))
+        return float(np.ldexp(level, exponent))
     if method == "mean":  # exact: integer sums, as np.mean of an integer image
         total = int(np.sum(counts))
         low, high = int(centers[0]), int(centers[-1])

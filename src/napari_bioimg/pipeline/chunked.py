@@ -32,6 +32,7 @@ from ..ops.registry import BUILTIN_NAMES, Operation, import_operation
 from ..ops.threshold import (
     above,
     reads_histogram,
+    scale_exponent,
     threshold_from_histogram,
     threshold_histogram,
     threshold_value,
@@ -254,15 +255,18 @@ def _float_threshold(dask, data, method: str) -> float:
     found = [(low, high) for low, high, _ in ranges if low is not None]
     extremes = [min(low for low, _ in found), max(high for _, high in found)] if found else []
     nonfinite = not all(whole for _, _, whole in ranges)
-    # the in-memory checks and messages (no finite value, constant, too close or too far
-    # apart for 256 bins), from a tiny image of the same finite range (and a NaN if any)
+    # the in-memory checks and messages (no finite value, constant, too close together
+    # for 256 bins), from a tiny image of the same finite range (and a NaN if any)
     threshold_histogram(np.array([extremes + [np.nan] * nonfinite], data.dtype), method)
-    low, high = extremes
+    # (values beyond 2**32 or below 2**-32 are binned scaled by a power of two, as in
+    # memory: exact, and -1e308..1e308 can then be binned)
+    exponent = scale_exponent(*extremes)
+    low, high = (np.ldexp(v, -exponent) for v in extremes)
     edges = np.histogram(np.array([low], data.dtype), bins=_FLOAT_BINS, range=(low, high))[1]
     counts = dask.compute(dask.delayed(sum)(
-        [dask.delayed(_float_counts)(block, low, high) for block in blocks]
+        [dask.delayed(_float_counts)(block, low, high, exponent) for block in blocks]
     ))[0]
-    centers = (edges[:-1] + edges[1:]) / 2.0
+    centers = np.ldexp((edges[:-1] + edges[1:]) / 2.0, exponent)
     return threshold_from_histogram(method, (counts, centers))
 
 
@@ -276,9 +280,11 @@ def _finite_range(block: np.ndarray):
     return values.min(), values.max(), whole
 
 
-def _float_counts(block: np.ndarray, low, high) -> np.ndarray:
+def _float_counts(block: np.ndarray, low, high, exponent: int) -> np.ndarray:
     finite = np.isfinite(block)
     values = block if finite.all() else block[finite]
+    if exponent:
+        values = np.ldexp(values, -exponent)
     return np.histogram(values, bins=_FLOAT_BINS, range=(low, high))[0]
 
 
