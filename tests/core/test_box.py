@@ -64,3 +64,23 @@ def test_every_width_along_the_rows_equals_scipy(dtype):
                 _box.box_extreme(image, out, 0, 0, hx, is_max)
                 expected = scipy_filter(image, size=(1, 1, 2 * hx + 1), mode="nearest")
                 np.testing.assert_array_equal(out, expected, err_msg=f"nx {nx} hx {hx}")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64, np.float32])
+def test_box_sums_of_any_part_equal_scipy(dtype):
+    """Box mean and variance, the planes summed first: any block of planes and rows (the
+    threads' parts, a preview's plane), boxes taller than the stack, exact for integers."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(-50 if dtype != np.uint8 else 0, 200, (6, 21, 13)).astype(dtype)
+    wide = image.astype(np.float64)
+    for hz, hy, hx in [(1, 1, 1), (2, 0, 3), (4, 7, 0), (9, 2, 20)]:
+        size = (2 * hz + 1, 2 * hy + 1, 2 * hx + 1)
+        mean = ndi.uniform_filter(wide, size, mode="nearest")
+        variance = ndi.uniform_filter(wide**2, size, mode="nearest") - mean**2
+        for z0, z1, y0, y1 in [(0, 6, 0, 21), (2, 3, 0, 21), (5, 6, 4, 17), (0, 4, 20, 21)]:
+            for is_variance, expected, offset in [(False, mean, 0.0), (True, variance, 30.0)]:
+                out = np.zeros(image.shape, np.float64)
+                _kernels.box_sums(image, out, z0, z1, y0, y1, hz, hy, hx, offset, is_variance)
+                part = (slice(z0, z1), slice(y0, y1))
+                np.testing.assert_allclose(out[part], expected[part], rtol=1e-9, atol=1e-9)
+                assert not out[z1:].any() and not out[:, y1:].any()  # (only its part written)

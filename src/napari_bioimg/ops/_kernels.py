@@ -46,6 +46,8 @@ _PARALLEL_MIN_PIXELS = 65536
 # Output rows processed together per plane offset: bounds the float64
 # accumulator of the sum kernels while keeping the ring warm-up cheap.
 _BLOCK_ROWS = 64
+# Rows per block of the 3D box sums (at least; more for tall boxes).
+_SUM_BLOCK_ROWS = 512
 
 
 @dataclass(frozen=True)
@@ -443,44 +445,20 @@ def _add_difference(col, prefix, width, sign):
 
 
 @njit(nogil=True, cache=True)
-def _plane_box(image, p, y0, y1, hy, hx, offset, variance, p1, p2, pad, col1, col2,
-               plane1, plane2):
-    """Box sums over rows and columns of rows ``y0:y1`` of plane ``p``."""
-    ny = image.shape[1]
-    width = 2 * hx + 1
-    col1[:] = 0.0
-    if variance:
-        col2[:] = 0.0
-    for yy in range(y0 - hy, y1 + hy):
-        _prefix(image[p, _clamp(yy, ny)], p1, p2, hx, offset, variance, pad)
-        _add_difference(col1, p1, width, 1.0)
-        if variance:
-            _add_difference(col2, p2, width, 1.0)
-        y = yy - hy
-        if y < y0:
-            continue
-        plane1[y - y0] = col1
-        if variance:
-            plane2[y - y0] = col2
-        # the row leaving the window before the next one enters
-        _prefix(image[p, _clamp(y - hy, ny)], p1, p2, hx, offset, variance, pad)
-        _add_difference(col1, p1, width, -1.0)
-        if variance:
-            _add_difference(col2, p2, width, -1.0)
-
-
-@njit(nogil=True, cache=True)
 def box_sums(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
     """Mean (or population variance) over a box, in time independent of its size.
 
-    Running sums along rows, then columns, then planes; for integer data every
+    Running sums along rows, then columns (2D boxes), or along planes, then
+    rows, then columns (:func:`_box_sums_block`); for integer data every
     partial sum is an integer below 2**53, so the sums are exact.
     """
     nz, ny, nx = image.shape
     if hz == 0:  # planes apart: stream the rows straight into the output
         _box_sums_rows(image, out, z0, z1, y0, y1, hy, hx, offset, variance)
         return
-    block = max(_BLOCK_ROWS, 8 * hy)
+    # Blocks of rows bound the plane sums (float64, rows x nx: 2 when variance);
+    # each block also reads 2 hy rows of margin, kept below an eighth.
+    block = max(_SUM_BLOCK_ROWS, 16 * hy)
     for yb in range(y0, y1, block):
         _box_sums_block(image, out, z0, z1, yb, min(yb + block, y1), hz, hy, hx, offset,
                         variance)
@@ -517,41 +495,123 @@ def _box_sums_rows(image, out, z0, z1, y0, y1, hy, hx, offset, variance):
 
 
 @njit(nogil=True, cache=True)
+def _add_plane(image, q, ya, yb, s1, s2, offset, variance, weight):
+    """``s1 += weight * (image[q, ya:yb] - offset)`` (its squares into ``s2``)."""
+    nx = image.shape[2]
+    for y in range(ya, yb):
+        row = image[q, y]
+        a = s1[y - ya]
+        if variance:
+            b = s2[y - ya]
+            for i in range(nx):
+                v = row[i] - offset
+                a[i] += weight * v
+                b[i] += weight * (v * v)
+        else:
+            for i in range(nx):
+                a[i] += weight * (row[i] - offset)
+
+
+@njit(nogil=True, cache=True)
+def _slide_plane(image, qin, qout, ya, yb, s1, s2, offset, variance):
+    """Plane ``qin`` enters the sums of :func:`_add_plane` and plane ``qout`` leaves them."""
+    nx = image.shape[2]
+    for y in range(ya, yb):
+        rin = image[qin, y]
+        rout = image[qout, y]
+        a = s1[y - ya]
+        if variance:
+            b = s2[y - ya]
+            for i in range(nx):
+                u = rin[i] - offset
+                w = rout[i] - offset
+                a[i] += u - w
+                b[i] += u * u - w * w
+        else:
+            for i in range(nx):
+                a[i] += (rin[i] - offset) - (rout[i] - offset)
+
+
+@njit(nogil=True, cache=True)
+def _add_rows(col, s, rin, rout):
+    """``col += s[rin] - s[rout]`` (``rout < 0``: ``col += s[rin]``)."""
+    add = s[rin]
+    if rout < 0:
+        for i in range(col.shape[0]):
+            col[i] += add[i]
+        return
+    sub = s[rout]
+    for i in range(col.shape[0]):
+        col[i] += add[i] - sub[i]
+
+
+@njit(nogil=True, cache=True)
+def _row_box(col, box, hx, prefix, unused, pad):
+    """``box[x] = sum(col[x - hx : x + hx + 1])``, edges replicated (running sums)."""
+    nx = col.shape[0]
+    _prefix(col, prefix, unused, hx, 0.0, False, pad)
+    width = 2 * hx + 1
+    high = prefix[width : width + nx]
+    low = prefix[0:nx]
+    for i in range(nx):
+        box[i] = high[i] - low[i]
+
+
+@njit(nogil=True, cache=True)
 def _box_sums_block(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
+    """Box sums of rows ``y0:y1`` of planes ``z0:z1``, the planes summed first.
+
+    ``s`` holds the sums over the box's planes of every row the block reads
+    (rows ``y0 - hy:y1 + hy``, clamped): ``2 hz + 1`` planes added for the
+    first output plane (edge planes once, weighted by their repeats), then one
+    plane entering and one leaving per plane. Each output plane is then a
+    running sum of rows of ``s`` and of columns: its cost does not grow with
+    the box, but for the first plane's ``2 hz`` additions of whole planes.
+    """
     nz, ny, nx = image.shape
     count = float((2 * hz + 1) * (2 * hy + 1) * (2 * hx + 1))
-    length = nx + 2 * hx + 1
-    p1 = np.empty(length)
-    p2 = np.empty(length)
-    pad = np.empty(length)
+    ya, yb = max(0, y0 - hy), min(ny, y1 + hy)
+    rows = yb - ya
+    shape2 = (rows, nx) if variance else (1, 1)
+    s1 = np.zeros((rows, nx))
+    s2 = np.zeros(shape2)
     col1 = np.empty(nx)
     col2 = np.empty(nx)
-    rows = y1 - y0
-    shape2 = (rows, nx) if variance else (1, 1)
-    plane1 = np.empty((rows, nx))
-    plane2 = np.empty(shape2)
-    acc1 = np.zeros((rows, nx))
-    acc2 = np.zeros(shape2)
+    box1 = np.empty(nx)
+    box2 = np.empty(nx)
+    length = nx + 2 * hx + 1
+    prefix = np.empty(length)
+    unused = np.empty(1)
+    pad = np.empty(length)
+    low, high = z0 - hz, z0 + hz
+    for q in range(max(low, 0), min(high, nz - 1) + 1):
+        weight = 1.0
+        if q == 0:
+            weight += max(0, -low)  # planes before the first replicate it
+        if q == nz - 1:
+            weight += max(0, high - (nz - 1))
+        _add_plane(image, q, ya, yb, s1, s2, offset, variance, weight)
     for z in range(z0, z1):
-        if hz == 0 or z == z0:
-            acc1[:] = 0.0
+        if z > z0:
+            qin, qout = min(z + hz, nz - 1), max(z - hz - 1, 0)
+            if qin != qout:
+                _slide_plane(image, qin, qout, ya, yb, s1, s2, offset, variance)
+        col1[:] = 0.0
+        col2[:] = 0.0
+        for y in range(y0 - hy, y0 + hy + 1):
+            _add_rows(col1, s1, _clamp(y, ny) - ya, -1)
             if variance:
-                acc2[:] = 0.0
-            entering = [(q, 1.0) for q in range(z - hz, z + hz + 1)]
-        else:
-            entering = [(z + hz, 1.0), (z - hz - 1, -1.0)]
-        for q, sign in entering:
-            _plane_box(image, _clamp(q, nz), y0, y1, hy, hx, offset, variance, p1, p2, pad,
-                       col1, col2, plane1, plane2)
-            for y in range(rows):
-                for i in range(nx):
-                    acc1[y, i] += sign * plane1[y, i]
+                _add_rows(col2, s2, _clamp(y, ny) - ya, -1)
+        for y in range(y0, y1):
+            if y > y0:
+                rin, rout = _clamp(y + hy, ny) - ya, _clamp(y - hy - 1, ny) - ya
+                _add_rows(col1, s1, rin, rout)
                 if variance:
-                    for i in range(nx):
-                        acc2[y, i] += sign * plane2[y, i]
-        for y in range(rows):
-            _finish(acc1[y], acc2[y % acc2.shape[0]], out[z, y0 + y], count, offset,
-                    variance)
+                    _add_rows(col2, s2, rin, rout)
+            _row_box(col1, box1, hx, prefix, unused, pad)
+            if variance:
+                _row_box(col2, box2, hx, prefix, unused, pad)
+            _finish(box1, box2, out[z, y], count, offset, variance)
 
 
 # --- median -------------------------------------------------------------------------
