@@ -84,3 +84,32 @@ def test_box_sums_of_any_part_equal_scipy(dtype):
                 part = (slice(z0, z1), slice(y0, y1))
                 np.testing.assert_allclose(out[part], expected[part], rtol=1e-9, atol=1e-9)
                 assert not out[z1:].any() and not out[:, y1:].any()  # (only its part written)
+
+
+def _exact_box_sums(image, half):
+    """Box sums (edges replicated) in int64 by cumulative sums: exact."""
+    padded = np.pad(image.astype(np.int64), [(h, h) for h in half], mode="edge")
+    for axis, h in enumerate(half):
+        sums = np.cumsum(padded, axis=axis)
+        sums = np.concatenate([np.zeros_like(sums.take([0], axis=axis)), sums], axis=axis)
+        n = sums.shape[axis]
+        padded = sums.take(range(2 * h + 1, n), axis=axis) - sums.take(range(n - 2 * h - 1),
+                                                                      axis=axis)
+    return padded
+
+
+def test_box_variance_of_wide_bright_stacks_is_exact():
+    """Integer sums stay below 2**53, so chunks and whole images agree: a prefix sum of the
+    column sums along 2048-pixel rows passed it (variance 2.8e-5 of a constant image)."""
+    rng = np.random.default_rng(3)
+    image = (65535 - rng.integers(0, 3, (3, 40, 2048))).astype(np.uint16)
+    half = (1, 16, 16)
+    count = float(np.prod([2 * h + 1 for h in half]))
+    s1 = _exact_box_sums(image, half)
+    s2 = _exact_box_sums(image.astype(np.int64) ** 2, half)
+    mean = s1 / count
+    expected = np.maximum(s2 / count - mean * mean, 0).astype(np.float32)
+    np.testing.assert_array_equal(ops.variance(image, radius=16, footprint="box",
+                                               spacing=(16.0, 1.0, 1.0)), expected)
+    flat = np.full((3, 40, 2048), 65535, np.uint16)
+    assert not ops.variance(flat, radius=16, footprint="box").any()

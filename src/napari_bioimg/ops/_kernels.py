@@ -46,8 +46,8 @@ _PARALLEL_MIN_PIXELS = 65536
 # Output rows processed together per plane offset: bounds the float64
 # accumulator of the sum kernels while keeping the ring warm-up cheap.
 _BLOCK_ROWS = 64
-# Rows per block of the 3D box sums (at least; more for tall boxes).
-_SUM_BLOCK_ROWS = 512
+# Pixels of a plane per block of the 3D box sums (rows: at least 16 hy, for tall boxes).
+_SUM_BLOCK_PIXELS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -458,7 +458,7 @@ def box_sums(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
         return
     # Blocks of rows bound the plane sums (float64, rows x nx: 2 when variance);
     # each block also reads 2 hy rows of margin, kept below an eighth.
-    block = max(_SUM_BLOCK_ROWS, 16 * hy)
+    block = max(_SUM_BLOCK_PIXELS // nx, 16 * hy, 16)
     for yb in range(y0, y1, block):
         _box_sums_block(image, out, z0, z1, yb, min(yb + block, y1), hz, hy, hx, offset,
                         variance)
@@ -546,15 +546,28 @@ def _add_rows(col, s, rin, rout):
 
 
 @njit(nogil=True, cache=True)
-def _row_box(col, box, hx, prefix, unused, pad):
-    """``box[x] = sum(col[x - hx : x + hx + 1])``, edges replicated (running sums)."""
+def _row_box(col, box, hx, pad):
+    """``box[x] = sum(col[x - hx : x + hx + 1])``, edges replicated.
+
+    A sliding sum: no partial sum exceeds a window's (a prefix sum of these
+    column sums, each of up to (2 hz + 1)(2 hy + 1) pixels, passed 2**53 on wide
+    16-bit stacks, where integer sums must stay exact).
+    """
     nx = col.shape[0]
-    _prefix(col, prefix, unused, hx, 0.0, False, pad)
     width = 2 * hx + 1
-    high = prefix[width : width + nx]
-    low = prefix[0:nx]
-    for i in range(nx):
-        box[i] = high[i] - low[i]
+    _pad_row(col, pad, hx)
+    total = 0.0
+    for i in range(width):
+        total += pad[i]
+    # the differences between neighbour windows (vectorized), then their running sum
+    entering = pad[width : width + nx - 1]
+    leaving = pad[0 : nx - 1]
+    steps = box[1:nx]
+    for i in range(nx - 1):
+        steps[i] = entering[i] - leaving[i]
+    box[0] = total
+    for i in range(1, nx):
+        box[i] += box[i - 1]
 
 
 @njit(nogil=True, cache=True)
@@ -579,10 +592,7 @@ def _box_sums_block(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
     col2 = np.empty(nx)
     box1 = np.empty(nx)
     box2 = np.empty(nx)
-    length = nx + 2 * hx + 1
-    prefix = np.empty(length)
-    unused = np.empty(1)
-    pad = np.empty(length)
+    pad = np.empty(nx + 2 * hx)
     low, high = z0 - hz, z0 + hz
     for q in range(max(low, 0), min(high, nz - 1) + 1):
         weight = 1.0
@@ -608,9 +618,9 @@ def _box_sums_block(image, out, z0, z1, y0, y1, hz, hy, hx, offset, variance):
                 _add_rows(col1, s1, rin, rout)
                 if variance:
                     _add_rows(col2, s2, rin, rout)
-            _row_box(col1, box1, hx, prefix, unused, pad)
+            _row_box(col1, box1, hx, pad)
             if variance:
-                _row_box(col2, box2, hx, prefix, unused, pad)
+                _row_box(col2, box2, hx, pad)
             _finish(box1, box2, out[z, y], count, offset, variance)
 
 
