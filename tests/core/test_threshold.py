@@ -92,7 +92,7 @@ def test_float_images_far_from_one_get_the_levels_of_their_scaled_values(
     expected = threshold_value(image, method=method)  # (equal to skimage's: test above)
     scaled = np.ldexp(image, power)
     level = threshold_value(scaled, method=method)
-    if method == "li":  # (its logarithms of the means differ in the last bits)
+    if method in ("li", "mean"):  # (Li's logarithms; the mean is summed in float64 there)
         assert level == pytest.approx(np.ldexp(expected, power), rel=1e-6)
     else:
         assert level == np.ldexp(expected, power)
@@ -119,6 +119,28 @@ def test_values_spanning_beyond_their_dtype_are_thresholded(blobs):
         expected_counts, _ = np.histogram(image.astype(np.float64) / top, 256)
         np.testing.assert_array_equal(counts, expected_counts)
         assert centers[0] > -top and centers[-1] < top and np.isfinite(centers).all()
+
+
+def test_tiny_values_beside_huge_ones_count_in_the_mean():
+    """Divided by the huge values' power of two, the tiny ones became 0 (review 93)."""
+    for dtype, top, tiny in ((np.float32, 3e38, 1e-10), (np.float64, 1e300, 1e-300)):
+        image = np.array([[-top, top, tiny, tiny, tiny, 5 * tiny]], dtype)
+        level = threshold_value(image, method="mean")
+        assert level == pytest.approx(8 * tiny / 6, rel=1e-6)
+        np.testing.assert_array_equal(ops.threshold(image, method="mean"),
+                                      [[False, True, False, False, False, True]])
+    near_max = np.array([[1e308] * 3 + [1.7e308] * 3])  # (its float64 sum overflows)
+    assert threshold_value(near_max, method="mean") == pytest.approx(1.35e308)
+
+
+def test_isodata_finding_no_level_says_so():
+    """scikit-image's isodata raised a bare IndexError on these values (review 93)."""
+    image = np.array([[-2.06, -2.2, -0.63, -1.29], [-2.36, -3.19, -0.69, -0.99],
+                      [-3.77, -2.7, -3.08, -2.67]])
+    with pytest.raises(ValueError, match="'isodata' failed on this image: no level"):
+        threshold_value(image, method="isodata")
+    with pytest.raises(ValueError, match="'isodata' failed"):
+        threshold_value(image, method="isodata", histogram=threshold_histogram(image))
 
 
 def test_li_and_mean_read_values_too_close_for_bins_as_scikit_image_does():

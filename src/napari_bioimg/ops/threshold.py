@@ -118,16 +118,60 @@ def threshold_value(
             return float(skfilters.threshold_li(array.reshape(-1).astype(np.float64),
                                                 tolerance=0.5))
         return float(np.mean(array, dtype=np.float64))
+    if exponent and method == "mean":
+        return _mean_of_far_values(array, exponent)
+    if exponent and reads_histogram(method, array.dtype):
+        # the centres rounded as a kept histogram's and run_dask's are (subnormal values)
+        return threshold_from_histogram(method, _float_histogram(method, array, exponent))
     if method == "minimum":
         function = _threshold_minimum
     else:
         function = getattr(skfilters, f"threshold_{method}")
+    with _failure_said(method), _bins_said(method, array):
+        # the values alone matter: flat, so that no shape looks like RGB to skimage
+        values = array.reshape(-1)
+        return float(np.ldexp(function(np.ldexp(values, -exponent) if exponent else values),
+                              exponent))
+
+
+@contextmanager
+def _failure_said(method: str):
+    """A method finding no level says so (scikit-image's isodata: an IndexError)."""
     try:
-        with _bins_said(method, array, exponent):
-            # the values alone matter: flat, so that no shape looks like RGB to skimage
-            return float(np.ldexp(function(array.reshape(-1)), exponent))
-    except RuntimeError as error:  # e.g. "minimum" on a histogram with one peak
-        raise ValueError(f"method {method!r} failed on this image: {error}") from error
+        yield
+    except (RuntimeError, IndexError) as error:  # e.g. "minimum" on a histogram with one peak
+        reason = str(error)
+        if isinstance(error, IndexError):
+            if method != "isodata":
+                raise
+            reason = "no level lies halfway between the means of the values below and above it"
+        raise ValueError(f"method {method!r} failed on this image: {reason}") from error
+
+
+def _mean_of_far_values(array: np.ndarray, exponent: int) -> float:
+    """The mean of float values beyond 2**32 or below 2**-32 (see :data:`_SAFE_EXPONENT`).
+
+    Not scaled as the bins are (tiny values beside huge ones would become 0):
+    float32 and float16 are summed in float64, which neither overflows nor
+    loses them; float64 is divided by the least power of two that keeps its sum
+    finite.
+    """
+    if array.dtype != np.float64:
+        return float(np.mean(array, dtype=np.float64))
+    shift = max(0, exponent + math.ceil(math.log2(array.size)) - 1023)
+    return float(np.ldexp(np.mean(np.ldexp(array, -shift) if shift else array), shift))
+
+
+def _float_histogram(method: str, array: np.ndarray, exponent: int):
+    """scikit-image's 256 bins of float values, counted on them divided by ``2**exponent``.
+
+    Exact where the values are normal numbers (the same counts; centres scaled).
+    """
+    with _bins_said(method, array):
+        values = array.reshape(-1)
+        counts, centers = histogram(np.ldexp(values, -exponent) if exponent else values, 256,
+                                    source_range="image")
+    return counts, np.ldexp(centers, exponent)
 
 
 # Float values beyond 2**32 in magnitude (or all below 2**-32) are thresholded scaled
@@ -152,8 +196,8 @@ def _checked(array: np.ndarray, method: str) -> tuple[np.ndarray, int]:
     dock leaves them out too. bool becomes float64 (scikit-image bins a bool
     image as floats: 256 bins over 0..1, so that its triangle threshold keeps
     the True pixels where one over 0/1 integers is 1). Returns the values and
-    the power of two they were divided by (see :func:`scale_exponent`; 0 for
-    integers): levels found on them are multiplied back by it.
+    the power of two to divide them by (see :func:`scale_exponent`; 0 for
+    integers).
     """
     pixels = "every pixel"
     if array.dtype.kind == "f":
@@ -173,24 +217,19 @@ def _checked(array: np.ndarray, method: str) -> tuple[np.ndarray, int]:
             f"image is constant ({pixels} is {low}): the automatic threshold "
             f"{method!r} needs at least two different values"
         )
-    exponent = scale_exponent(low, high) if array.dtype.kind == "f" else 0
-    return (np.ldexp(array, -exponent) if exponent else array), exponent
+    return array, scale_exponent(low, high) if array.dtype.kind == "f" else 0
 
 
 @contextmanager
-def _bins_said(method: str, array: np.ndarray, exponent: int):
-    """Say numpy's "Too many bins for data range" (values too close for their magnitude).
-
-    ``array``: the values divided by ``2 ** exponent`` (:func:`_checked`).
-    """
+def _bins_said(method: str, array: np.ndarray):
+    """Say numpy's "Too many bins for data range" (values too close for their magnitude)."""
     try:
         yield
     except ValueError as error:
         if "Too many bins" not in str(error):
             raise
-        low, high = (np.ldexp(v, exponent) for v in (array.min(), array.max()))
         raise ValueError(
-            f"image values from {low} to {high} are too close together for "
+            f"image values from {array.min()} to {array.max()} are too close together for "
             f"their size to make 256 bins: the automatic threshold {method!r} cannot bin them"
         ) from error
 
@@ -209,9 +248,7 @@ def threshold_histogram(image, method: str = "histogram") -> tuple[np.ndarray, n
     array, exponent = _checked(without_alpha(as_image(image, allow_rgb=True)), method)
     if array.dtype.kind in "iu":
         return _binned(array, int(array.min()), int(array.max()))
-    with _bins_said(method, array, exponent):
-        counts, centers = histogram(array.reshape(-1), 256, source_range="image")
-    return counts, np.ldexp(centers, exponent)
+    return _float_histogram(method, array, exponent)
 
 
 def _binned(array: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
@@ -288,7 +325,7 @@ def threshold_from_histogram(method: str, hist) -> float:
             return float(np.sum(counts * centers.astype(np.int64)) / total)
         # Values too large to sum in int64: offsets from the first (one bin per value).
         return low + float(np.sum(counts * np.arange(counts.size, dtype=np.int64))) / total
-    try:
+    with _failure_said(method):
         if method == "minimum":
             return float(_minimum_from_histogram(_at_most(hist, _MINIMUM_BINS)))
         if method == "li":
@@ -296,8 +333,6 @@ def threshold_from_histogram(method: str, hist) -> float:
         if method == "triangle":
             return float(_triangle_from_histogram(hist))
         return float(getattr(skfilters, f"threshold_{method}")(hist=hist))
-    except RuntimeError as error:
-        raise ValueError(f"method {method!r} failed on this image: {error}") from error
 
 
 # ``minimum`` smooths its histogram up to 10000 times: one bin per value is kept
