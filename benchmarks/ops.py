@@ -416,8 +416,11 @@ def interleaved(small, large, image, repeats: int = FLAT_REPEATS) -> tuple[float
     return statistics.median(times[0]), statistics.median(times[1])
 
 
-def flatness(rows: list[Row], images: dict | None = None) -> str:
-    """Radius 20 against radius 1, timed alternately when ``images`` are given."""
+def flatness(rows: list[Row], images: dict | None = None) -> str | None:
+    """Radius 20 against radius 1, timed alternately when ``images`` are given.
+
+    None when the rows hold no pair of radius 1 and 20 (``--quick``, some ``--only``).
+    """
     lines = ["| op | footprint | shape | radius 1 | radius 20 | ratio (target <= 1.5) |",
              "|---|---|---|---|---|---|"]
     index = {(r.op, r.footprint, r.shape, r.radius): r for r in rows}
@@ -433,7 +436,7 @@ def flatness(rows: list[Row], images: dict | None = None) -> str:
         lines.append(f"| {op} | {footprint} | {'x'.join(map(str, shape))} "
                      f"| {_seconds(small)} | {_seconds(large)} | {ratio:.2f} "
                      f"({'yes' if ratio <= 1.5 else 'NO'}) |")
-    return "\n".join(lines)
+    return "\n".join(lines) if len(lines) > 2 else None
 
 
 def main(argv=None) -> int:
@@ -477,9 +480,7 @@ def main(argv=None) -> int:
     if not args.quick and not args.no_zarr and selected is None:
         zarr = zarr_case()
         print(zarr, flush=True)
-    flat = None if args.quick else flatness(rows, images)
-    if flat and flat.count("\n") < 2:  # (no radius 1 and 20 pair among the rows)
-        flat = None
+    flat = flatness(rows, images)
     total = time.perf_counter() - started
     text = [
         "# Benchmark results",

@@ -129,6 +129,7 @@ def threshold_value(
         function = getattr(skfilters, f"threshold_{method}")
     with _failure_said(method), _bins_said(method, array):
         # the values alone matter: flat, so that no shape looks like RGB to skimage
+        # (far values, divided by 2**exponent, come here for li alone)
         values = array.reshape(-1)
         return float(np.ldexp(function(np.ldexp(values, -exponent) if exponent else values),
                               exponent))
