@@ -17,8 +17,6 @@ here the only growth with the size is the ``2 h`` padding of each line and the
 passes along the rows.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numba import njit
 
@@ -94,12 +92,12 @@ def _vectors(source, y, first, count, h, g, hh, is_max):
     size = 2 * h + 1
     length = count + 2 * h
     for start in range(2 * h, length, size):
-        g[start] = source[_clamp(first + start, n), y]
+        kernels.copy_row(source[_clamp(first + start, n), y], g[start])
         for r in range(start + 1, min(start + size, length)):
             _combine(g[r], g[r - 1], source[_clamp(first + r, n), y], is_max)
     for start in range(-1, count, size):
         stop = min(start + size, length)
-        hh[stop - 1] = source[_clamp(first + stop - 1, n), y]
+        kernels.copy_row(source[_clamp(first + stop - 1, n), y], hh[stop - 1])
         for r in range(stop - 2, max(start, 0) - 1, -1):
             _combine(hh[r], hh[r + 1], source[_clamp(first + r, n), y], is_max)
 
@@ -127,7 +125,8 @@ def _planes(image, out, z0, z1, y0, y1, hy, hx, is_max):
             for r in range(count + 2 * hy):
                 _line(image[z, _clamp(yb - hy + r, ny)], rows[r, 0], hx, pad, g1, h1, is_max)
             if hy == 0:
-                out[z, yb : yb + count] = rows[:count, 0]
+                for y in range(count):
+                    kernels.copy_row(rows[y, 0], out[z, yb + y])
                 continue
             _vectors(rows, 0, 0, count, hy, g, hh, is_max)
             for y in range(count):
@@ -171,8 +170,8 @@ def box_extreme(image3: np.ndarray, out3: np.ndarray, hz: int, hy: int, hx: int,
         _columns(out3, out3, 0, ny, hz, is_max)
         return
     bounds = np.linspace(0, ny, min(threads, ny) + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(_columns, out3, out3, int(bounds[i]), int(bounds[i + 1]), hz,
-                               is_max) for i in range(len(bounds) - 1)]
-        for future in futures:
-            future.result()
+    pool = kernels.thread_pool(threads)
+    futures = [pool.submit(_columns, out3, out3, int(bounds[i]), int(bounds[i + 1]), hz,
+                           is_max) for i in range(len(bounds) - 1)]
+    for future in futures:
+        future.result()

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from ._checks import check_memory
-from ._kernels import _clamp, run_parallel
+from ._kernels import _clamp, _pad_row, run_parallel
 from ._neighbourhood import _as_3d
 
 __all__ = ["correlate", "gaussian_blur", "gaussian_planes_of_slab", "gaussian_weights"]
@@ -33,16 +33,12 @@ def correlate_axis(image, out, z0, z1, y0, y1, axis, weights, symmetric):
     for z in range(z0, z1):
         for y in range(y0, y1):
             if axis == 2:
-                row = image[z, y]
-                for i in range(radius):
-                    pad[i] = row[0]
-                    pad[radius + nx + i] = row[nx - 1]
-                for i in range(nx):
-                    pad[radius + i] = row[i]
+                _pad_row(image[z, y], pad, radius)
                 if symmetric:
                     centre = weights[radius]
+                    inner = pad[radius : radius + nx]  # from 0: vectorizes (an offset does not)
                     for i in range(nx):
-                        acc[i] = pad[radius + i] * centre
+                        acc[i] = inner[i] * centre
                     for j in range(radius, 0, -1):
                         w = weights[radius - j]
                         left = pad[radius - j : radius - j + nx]
