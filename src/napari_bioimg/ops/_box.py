@@ -24,10 +24,6 @@ from . import _kernels as kernels
 
 __all__ = ["box_extreme"]
 
-# Rows per block of the plane pass (at least; more for tall boxes).
-_BLOCK_ROWS = 128
-
-
 @njit(nogil=True, cache=True, inline="always")
 def _clamp(i, n):
     return 0 if i < 0 else (n - 1 if i >= n else i)
@@ -42,6 +38,21 @@ def _combine(dst, a, b, is_max):
     else:
         for i in range(dst.shape[0]):
             dst[i] = min(a[i], b[i])
+
+
+@njit(nogil=True, cache=True)
+def _accumulate(dst, src, is_max):
+    """``dst = max(dst, src)`` (``min`` unless ``is_max``) in place.
+
+    Not ``_combine(dst, dst, src)``: with its output also an input, LLVM's
+    check that they do not overlap fails and the loop runs an element at a time.
+    """
+    if is_max:
+        for i in range(dst.shape[0]):
+            dst[i] = max(dst[i], src[i])
+    else:
+        for i in range(dst.shape[0]):
+            dst[i] = min(dst[i], src[i])
 
 
 @njit(nogil=True, cache=True)
@@ -106,31 +117,59 @@ def _vectors(source, y, first, count, h, g, hh, is_max):
 def _planes(image, out, z0, z1, y0, y1, hy, hx, is_max):
     """Extreme over rows and columns of rows ``y0:y1`` of planes ``z0:z1``.
 
-    Blocks of rows bound the buffers (a 2048-row plane on one thread would need
-    three times its size); each block also filters ``2 hy`` rows of margin, so
-    blocks grow with ``hy`` to keep that below an eighth.
+    The columns by :func:`_line`, then the rows by van Herk / Gil-Werman
+    streamed block by block (blocks of ``2 hy + 1`` filtered rows starting at
+    padded row ``2 hy``, as in :func:`_vectors`): each block's forward
+    extreme is carried in one row and combined with the backward extremes of
+    the block before, which is all that is kept, so the buffers hold two
+    blocks (in cache, about one image row per unit of ``hy``) and only a
+    thread's first ``2 hy`` rows are filtered as margin. (Blocks of at least
+    128 output rows, each filtering its own ``2 hy`` rows of margin, left the
+    cache and filtered 16 % more rows at ``hy = 20``.)
     """
     nz, ny, nx = image.shape
-    block = min(y1 - y0, max(_BLOCK_ROWS, 16 * hy))
-    length = block + 2 * hy
-    rows = np.empty((length, 1, nx), image.dtype)
-    g = np.empty((length, nx), image.dtype)
-    hh = np.empty((length, nx), image.dtype)
     pad = np.empty(nx + 2 * hx, image.dtype)
     g1 = np.empty(nx + 2 * hx, image.dtype)
     h1 = np.empty(nx + 2 * hx, image.dtype)
+    if hy == 0:
+        for z in range(z0, z1):
+            for y in range(y0, y1):
+                _line(image[z, y], out[z, y], hx, pad, g1, h1, is_max)
+        return
+    size = 2 * hy + 1
+    rows = np.empty((size, nx), image.dtype)  # the current block, filtered along the columns
+    back = np.empty((size, nx), image.dtype)  # backward extremes of the block before
+    run = np.empty(nx, image.dtype)  # forward extreme within the current block
+    length = y1 - y0 + 2 * hy  # padded rows: padded row r is row clamp(y0 - hy + r)
     for z in range(z0, z1):
-        for yb in range(y0, y1, block):
-            count = min(block, y1 - yb)
-            for r in range(count + 2 * hy):
-                _line(image[z, _clamp(yb - hy + r, ny)], rows[r, 0], hx, pad, g1, h1, is_max)
-            if hy == 0:
-                for y in range(count):
-                    kernels.copy_row(rows[y, 0], out[z, yb + y])
-                continue
-            _vectors(rows, 0, 0, count, hy, g, hh, is_max)
-            for y in range(count):
-                _combine(out[z, yb + y], hh[y], g[y + 2 * hy], is_max)
+        # Block 0 is the partial block [0, 2 hy); block k >= 1 starts at 2 hy + (k - 1) size.
+        # Output j (row y0 + j) is the extreme of padded rows [j, j + 2 hy], which hold one
+        # block start b: the backward extreme of the block before at j (over [j, b)) and
+        # the forward extreme at j + 2 hy (over [b, j + 2 hy]).
+        previous = 0
+        start = 0
+        stop = 2 * hy
+        while start < length:
+            for i in range(stop - start):
+                _line(image[z, _clamp(y0 - hy + start + i, ny)], rows[i], hx, pad, g1, h1,
+                      is_max)
+            if start > 0:
+                kernels.copy_row(rows[0], run)
+                for i in range(stop - start):
+                    if i > 0:
+                        _accumulate(run, rows[i], is_max)
+                    j = start + i - 2 * hy
+                    if j == start:  # the window is this whole block
+                        kernels.copy_row(run, out[z, y0 + j])
+                    else:
+                        _combine(out[z, y0 + j], back[j - previous], run, is_max)
+            last = stop - start - 1
+            kernels.copy_row(rows[last], back[last])
+            for i in range(last - 1, -1, -1):
+                _combine(back[i], back[i + 1], rows[i], is_max)
+            previous = start
+            start = stop
+            stop = min(start + size, length)
 
 
 @njit(nogil=True, cache=True)
