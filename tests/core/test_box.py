@@ -26,6 +26,26 @@ def test_box_extreme_equals_scipy(shape, threads, monkeypatch):
             np.testing.assert_array_equal(out, scipy_filter(image, size=size, mode="nearest"))
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float64])
+def test_rows_of_any_part_equal_scipy(dtype):
+    """The pass across rows streams blocks of 2 hy + 1 rows: every height (blocks cut
+    short at the end, boxes taller than the plane) on any range of rows (a thread's
+    share, whose first rows are margin) gives scipy's filter there."""
+    rng = np.random.default_rng(6)
+    image = rng.integers(0, 200, (2, 23, 11)).astype(dtype)
+    for hy in range(14):
+        for hx in (0, 2):
+            size = (1, 2 * hy + 1, 2 * hx + 1)
+            for is_max, scipy_filter in [(True, ndi.maximum_filter), (False, ndi.minimum_filter)]:
+                expected = scipy_filter(image, size=size, mode="nearest")
+                for y0, y1 in [(0, 23), (0, 1), (5, 6), (3, 20), (22, 23)]:
+                    out = np.zeros_like(image)
+                    _box._planes(image, out, 0, 2, y0, y1, hy, hx, is_max)
+                    np.testing.assert_array_equal(out[:, y0:y1], expected[:, y0:y1],
+                                                  err_msg=f"hy {hy} rows {y0}:{y1}")
+                    assert not out[:, :y0].any() and not out[:, y1:].any()
+
+
 @pytest.mark.parametrize("dtype", [np.int16, np.uint16, np.float32, np.bool_])
 def test_box_top_hats_subtract_on_the_threads(dtype, monkeypatch):
     monkeypatch.setattr(_kernels, "n_threads", lambda: 3)
