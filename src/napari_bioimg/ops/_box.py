@@ -6,7 +6,7 @@ blocks of ``2 h + 1``; a forward running extreme restarting at each block start
 and a backward one restarting at each block end give the extreme of any window
 as the extreme of two values. Along the columns (within a row), where running
 extremes would go one pixel at a time, a sparse table instead: ``log2(2 h + 1)
-+ 1`` vector passes over the row (see :func:`_line`).
++ 1`` vector passes over the row (see :func:`_lines`).
 
 Each pixel is filtered once per axis. Rows and columns of a plane are filtered
 together (threads split the planes), then the planes (threads split the rows).
@@ -24,9 +24,8 @@ from . import _kernels as kernels
 
 __all__ = ["box_extreme"]
 
-@njit(nogil=True, cache=True, inline="always")
-def _clamp(i, n):
-    return 0 if i < 0 else (n - 1 if i >= n else i)
+# Rows filtered along the columns at once (end to end in the buffers).
+_BATCH_ROWS = 32
 
 
 @njit(nogil=True, cache=True)
@@ -76,47 +75,55 @@ def _combine4(dst, a, b, c, d, is_max):
 
 
 @njit(nogil=True, cache=True)
-def _line(row, out_row, h, pad, g, hh, is_max):
-    """Running extreme of width ``2 h + 1`` along one contiguous row.
+def _lines(image, z, first, count, dst, h, pad, g, hh, is_max):
+    """Running extremes of width ``2 h + 1`` along the rows ``image[z, first:first + count]``.
 
-    A sparse table by fours: extremes of windows of 4, 16, ... ``w`` pixels,
-    each from four of the previous width, while ``4 w <= 2 h + 1``; the window
-    ``[x, x + 2 h]`` of the padded row is then covered by the two to four
-    windows of width ``w`` that start at ``x``, ``x + w``, ... and end at its
-    end. Every pass is a vector operation over the row (running extremes
-    along a row go one pixel at a time): ``log4(2 h + 1)`` passes and the last
-    (radius 1: one pass; 20: three; by twos two and six, and on rows of 512
-    the calls cost as much as the passes). ``pad``, ``g`` and ``hh`` hold ``nx
-    + 2 h`` values.
+    Into ``dst[0:count, 0]``. A sparse table by fours: extremes of windows
+    of 4, 16, ... ``w`` pixels, each from four of the previous width, while
+    ``4 w <= 2 h + 1``; the window ``[x, x + 2 h]`` of the padded row is then
+    covered by the two to four windows of width ``w`` that start at ``x``,
+    ``x + w``, ... and end at its end. Every pass is a vector operation
+    (running extremes along a row go one pixel at a time): ``log4(2 h + 1)``
+    passes and the last (radius 1: one pass; 20: three; by twos two and six).
+    The padded rows lie end to end in ``pad``, ``g`` and ``hh`` (at least
+    ``count * (nx + 2 h)`` values), so that each pass is one loop over them
+    all: the values it leaves wrong at the end of a row (windows running into
+    the next) are beyond those the later passes read. On rows of 512 a call
+    per row and pass cost as much as the passes.
     """
-    nx = row.shape[0]
+    nx = image.shape[2]
     if h == 0:
-        kernels.copy_row(row, out_row)
+        for i in range(count):
+            kernels.copy_row(image[z, first + i], dst[i, 0])
         return
     size = 2 * h + 1
-    kernels._pad_row(row, pad, h)
-    n = nx + 2 * h
+    stride = nx + 2 * h
+    for i in range(count):
+        kernels._pad_row(image[z, first + i], pad[i * stride : (i + 1) * stride], h)
+    n = count * stride
     src = pad
     w = 1
     while 4 * w <= size:
-        # dst[i]: the extreme of the padded row over [i, i + 4 w); g and hh alternate
-        dst = g if src is not g else hh
+        # target[i]: the extreme over [i, i + 4 w); g and hh alternate
+        target = g if src is not g else hh
         n -= 3 * w
-        _combine4(dst[:n], src[:n], src[w : w + n], src[2 * w : 2 * w + n],
+        _combine4(target[:n], src[:n], src[w : w + n], src[2 * w : 2 * w + n],
                   src[3 * w : 3 * w + n], is_max)
-        src = dst
+        src = target
         w *= 4
     # [x, x + 2 h] is covered by the windows of width w at x, x + w, ... and the one
     # ending at its end, at x + last: two to four of them (w < size < 4 w).
     parts = (size + w - 1) // w
     last = size - w
-    if parts == 2:
-        _combine(out_row, src[:nx], src[last : last + nx], is_max)
-    elif parts == 3:
-        _combine3(out_row, src[:nx], src[w : w + nx], src[last : last + nx], is_max)
-    else:
-        _combine4(out_row, src[:nx], src[w : w + nx], src[2 * w : 2 * w + nx],
-                  src[last : last + nx], is_max)
+    for i in range(count):
+        row = src[i * stride : i * stride + last + nx]
+        if parts == 2:
+            _combine(dst[i, 0], row[:nx], row[last : last + nx], is_max)
+        elif parts == 3:
+            _combine3(dst[i, 0], row[:nx], row[w : w + nx], row[last : last + nx], is_max)
+        else:
+            _combine4(dst[i, 0], row[:nx], row[w : w + nx], row[2 * w : 2 * w + nx],
+                      row[last : last + nx], is_max)
 
 
 @njit(nogil=True, cache=True)
@@ -146,7 +153,7 @@ def _backward(source, y, start, stop, back, is_max):
 def _planes(image, out, z0, z1, y0, y1, hy, hx, is_max):
     """Extreme over rows and columns of rows ``y0:y1`` of planes ``z0:z1``.
 
-    The columns by :func:`_line`, then the rows streamed block by block (see
+    The columns by :func:`_lines`, then the rows streamed block by block (see
     above): the rows of a block are filtered along the columns into a buffer,
     their backward extremes computed, and the forward extreme carried in one
     row, so the buffers hold two blocks (in cache) and a thread filters only
@@ -155,15 +162,18 @@ def _planes(image, out, z0, z1, y0, y1, hy, hx, is_max):
     16 % more rows at ``hy = 20``.)
     """
     nz, ny, nx = image.shape
-    pad = np.empty(nx + 2 * hx, image.dtype)
-    g1 = np.empty(nx + 2 * hx, image.dtype)
-    h1 = np.empty(nx + 2 * hx, image.dtype)
+    size = 2 * hy + 1
+    batch = min(size, _BATCH_ROWS) if hy else _BATCH_ROWS
+    pad = np.empty(batch * (nx + 2 * hx), image.dtype)
+    g1 = np.empty_like(pad)
+    h1 = np.empty_like(pad)
     if hy == 0:
         for z in range(z0, z1):
-            for y in range(y0, y1):
-                _line(image[z, y], out[z, y], hx, pad, g1, h1, is_max)
+            for y in range(y0, y1, batch):
+                count = min(batch, y1 - y)
+                _lines(image, z, y, count, out[z, y : y + count].reshape(count, 1, nx), hx, pad,
+                       g1, h1, is_max)
         return
-    size = 2 * hy + 1
     rows = np.empty((size, 1, nx), image.dtype)  # the current block, filtered along the columns
     back = np.empty((size, nx), image.dtype)  # its backward extremes
     before = np.empty((size, nx), image.dtype)  # those of the block before
@@ -173,8 +183,9 @@ def _planes(image, out, z0, z1, y0, y1, hy, hx, is_max):
         previous = first
         for start in range(first, end, size):
             stop = min(start + size, end)
-            for i in range(stop - start):
-                _line(image[z, start + i], rows[i, 0], hx, pad, g1, h1, is_max)
+            for i in range(0, stop - start, batch):
+                count = min(batch, stop - start - i)
+                _lines(image, z, start + i, count, rows[i:], hx, pad, g1, h1, is_max)
             _backward(rows, 0, 0, stop - start, back, is_max)
             for b in range(start, stop):
                 if b == start:
