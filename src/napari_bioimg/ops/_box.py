@@ -1,20 +1,19 @@
 """Minimum and maximum over a box in time (nearly) independent of its size (numba).
 
 Along the planes and the rows (whole rows as vectors), van Herk / Gil-Werman
-running extremes: a line padded by ``h`` edge values on each side is cut into
-blocks of ``2 h + 1``; a forward running extreme restarting at each block start
-and a backward one restarting at each block end give the extreme of any window
-as the extreme of two values. Along the columns (within a row), where running
-extremes would go one pixel at a time, a sparse table instead: ``log2(2 h + 1)
-+ 1`` vector passes over the row (see :func:`_lines`).
+running extremes: a line is cut into blocks of ``2 h + 1``; a forward running
+extreme restarting at each block start and a backward one restarting at each
+block end give the extreme of any window as the extreme of two values (edges
+replicated: windows clipped to the line, see the note above :func:`_planes`).
+Along the columns (within a row), where running extremes would go one pixel
+at a time, a sparse table instead: ``log4(2 h + 1) + 1`` vector passes over
+rows laid end to end (see :func:`_lines`).
 
 Each pixel is filtered once per axis. Rows and columns of a plane are filtered
-together (threads split the planes), then the planes (threads split the rows).
-The earlier kernel filtered every plane of a thread's output and its ``hz``
-planes of margin in each row block, so a 64-plane stack split between two
-threads filtered up to 2.3 times as many planes at ``hz = 20`` as at ``hz = 1``;
-here the only growth with the size is the ``2 h`` padding of each line and the
-passes along the rows.
+together, streamed block by block (threads split the planes), then the planes
+(threads split the rows). What grows with the size is the sparse table's
+passes (one at radius 1, three at 20) and the ``h`` rows either side of a
+thread's share of rows.
 """
 
 import numpy as np
