@@ -32,13 +32,14 @@ def test_rows_of_any_part_equal_scipy(dtype):
     short at the end, boxes taller than the plane) on any range of rows (a thread's
     share, whose first rows are margin) gives scipy's filter there."""
     rng = np.random.default_rng(6)
-    image = rng.integers(0, 200, (2, 23, 11)).astype(dtype)
-    for hy in range(14):
+    image = rng.integers(0, 200, (2, 80, 11)).astype(dtype)
+    # (blocks of more rows than are filtered along the columns at once from hy = 16)
+    for hy in [*range(14), 16, 17, 24, 45]:
         for hx in (0, 2):
             size = (1, 2 * hy + 1, 2 * hx + 1)
             for is_max, scipy_filter in [(True, ndi.maximum_filter), (False, ndi.minimum_filter)]:
                 expected = scipy_filter(image, size=size, mode="nearest")
-                for y0, y1 in [(0, 23), (0, 1), (5, 6), (3, 20), (22, 23)]:
+                for y0, y1 in [(0, 80), (0, 1), (5, 6), (3, 60), (79, 80)]:
                     out = np.zeros_like(image)
                     _box._planes(image, out, 0, 2, y0, y1, hy, hx, is_max)
                     np.testing.assert_array_equal(out[:, y0:y1], expected[:, y0:y1],
