@@ -47,6 +47,22 @@ def test_rows_of_any_part_equal_scipy(dtype):
                     assert not out[:, :y0].any() and not out[:, y1:].any()
 
 
+def test_half_sizes_beyond_the_axes_are_clipped(monkeypatch):
+    # A box far wider than the image gives the same result as one as wide, and the
+    # kernels get that one (their buffers grow with the half-size: 32 rows of nx + 2 hx).
+    image = np.random.default_rng(7).integers(0, 1000, (3, 40, 4)).astype(np.uint16)
+    seen = []
+    run_parallel = _kernels.run_parallel
+    monkeypatch.setattr(_kernels, "run_parallel",
+                        lambda kernel, *args, **kw: seen.append(args[2:4]) or
+                        run_parallel(kernel, *args, **kw))
+    out = np.empty_like(image)
+    _box.box_extreme(image, out, 9, 16, 100000, True)
+    assert seen == [(16, 3)]
+    np.testing.assert_array_equal(out, ndi.maximum_filter(image, size=(7, 33, 7),
+                                                          mode="nearest"))
+
+
 @pytest.mark.parametrize("dtype", [np.int16, np.uint16, np.float32, np.bool_])
 def test_box_top_hats_subtract_on_the_threads(dtype, monkeypatch):
     monkeypatch.setattr(_kernels, "n_threads", lambda: 3)

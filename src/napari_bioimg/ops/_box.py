@@ -247,12 +247,15 @@ def box_extreme(image3: np.ndarray, out3: np.ndarray, hz: int, hy: int, hx: int,
     is_max : bool
         Maximum, else minimum.
     """
+    # With edges replicated a half-size of n - 1 already covers the whole axis; larger
+    # ones only grow the buffers (32 rows of nx + 2 hx values: helper-95).
+    nz, ny, nx = image3.shape
+    hz, hy, hx = min(hz, max(nz - 1, 0)), min(hy, max(ny - 1, 0)), min(hx, max(nx - 1, 0))
     kernels.run_parallel(_planes, image3, out3, hy, hx, is_max)
     if hz == 0:
         return
     # In place: each row of planes is read whole into the block extremes before
     # it is written, and threads own disjoint rows.
-    ny = image3.shape[1]
     threads = kernels.n_threads()
     if threads == 1 or image3.size < kernels._PARALLEL_MIN_PIXELS:
         _columns(out3, out3, 0, ny, hz, is_max)
