@@ -217,19 +217,59 @@ def test_row_union_equals_its_definition(dtype):
             rows = [rng.integers(0, 230, nx), np.full(nx, limits[0]), np.full(nx, limits[0] + 1),
                     np.where(rng.random(nx) < 0.1, 0, 250), rng.integers(0, 230, nx)]
             G = np.array(rows, dtype)
-            expected = np.zeros(G.shape, bool)
-            for k, x, dx in np.ndindex(len(rows), nx, 2 * reach_x + 1):
-                xs = x + dx - reach_x
-                if 0 <= xs < nx and G[k, xs] <= limits[abs(dx - reach_x)]:
-                    expected[k, x] = True
-            buf = np.empty(len(rows) * (nx + reach_x + 1), np.uint8)
+            expected = _row_union_by_definition(G, limits)
+            buf = np.empty(len(rows) * (nx + reach_x + 1) + 8, np.uint8)
             for flip in (0, 1):
                 out = np.empty(G.shape, np.uint8)
                 _distance._union_rows(G, _distance.union_thresholds(limits), reach_x,
                                       buf, np.empty_like(buf), out, np.uint8(flip),
-                                      np.empty(len(rows), np.int64))
+                                      np.empty(len(rows), np.int64),
+                                      np.zeros(nx // _distance._GAP_SHARE + 9, np.int64))
                 np.testing.assert_array_equal(out.astype(bool), expected ^ bool(flip),
                                               err_msg=f"nx {nx} reach {reach_x}")
+
+
+def _row_union_by_definition(G, limits):
+    n, nx = G.shape
+    reach_x = len(limits) - 1
+    expected = np.zeros(G.shape, bool)
+    for k, x, dx in np.ndindex(n, nx, 2 * reach_x + 1):
+        xs = x + dx - reach_x
+        if 0 <= xs < nx and G[k, xs] <= limits[abs(dx - reach_x)]:
+            expected[k, x] = True
+    return expected
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_row_union_of_rows_with_few_gaps(dtype):
+    # Rows mostly within limits[0] with a few pixels beyond it (gaps, at the ends too):
+    # resolved pixel by pixel, or by the whole union once a row has too many or they
+    # cost too much; any order of such rows, written in place over G as the 2D scans do.
+    rng = np.random.default_rng(16)
+    for nx in (9, 64, 200, 333):
+        for reach_x in (0, 1, 5, 20, 40):
+            limits = np.sort(rng.integers(0, 200, reach_x + 1))[::-1].astype(dtype)
+            limits[0] = max(int(limits[0]), 1)
+            rows = []
+            for gaps in (1, 2, 3, nx // 64, nx // 32, nx // 32 + 1, nx // 8, 0):
+                row = rng.integers(0, int(limits[0]) + 1, nx)
+                beyond = int(limits[0]) + 1 + rng.integers(0, 40)
+                row[rng.choice(nx, min(gaps, nx), replace=False)] = beyond
+                rows.append(row)
+            rows.append(np.where(np.arange(nx) % max(1, nx - 1) == 0, 250, 0))  # gaps at both ends
+            G = np.array(rows * 3, dtype)[rng.permutation(3 * len(rows))]
+            expected = _row_union_by_definition(G, limits)
+            buf = np.empty(len(G) * (nx + reach_x + 1) + 8, np.uint8)
+            for flip in (0, 1):
+                for in_place in (False, True) if dtype == np.uint8 else (False,):
+                    out = G.copy() if in_place else np.empty(G.shape, np.uint8)
+                    below = _distance.union_thresholds(limits)
+                    _distance._union_rows(out if in_place else G, below,
+                                          reach_x, buf, np.empty_like(buf), out, np.uint8(flip),
+                                          np.empty(len(G), np.int64),
+                                          np.zeros(nx // _distance._GAP_SHARE + 9, np.int64))
+                    np.testing.assert_array_equal(out.astype(bool), expected ^ bool(flip),
+                                                  err_msg=f"nx {nx} reach {reach_x} {in_place}")
 
 
 def test_narrow_images_and_balls_wider_than_them():

@@ -59,7 +59,9 @@ and 3 by passes of vector operations over whole rows:
    ball covers along the row from each pixel) and takes the union of those
    runs by ``log2`` doubling steps of byte maxima, flat in the radius but for
    the compares. In 2D, ``g`` itself against the largest row distance allowed
-   at each ``dx``.
+   at each ``dx``. A row with only a few pixels beyond ``L[0]`` (at radii
+   that fill most of the image, most rows) has just those tested, each
+   against its nearest neighbours first (:func:`_union_sparse`).
 
 The integers make every sum exact, so the tests are those of
 :func:`._footprint.make_footprint` bit for bit, for any radius (other 3D
@@ -717,8 +719,102 @@ def _least_most(v):
     return low, high
 
 
+# Rows with up to ``nx // _GAP_SHARE`` pixels beyond the limits are resolved pixel by
+# pixel, within a budget of ``nx * _GAP_COMPARES`` compares (beyond it, the row's union):
+# about what the counts and doubling steps of the row would cost.
+_GAP_SHARE = 32
+_GAP_COMPARES = 0.125
+# After a row that the pixel-by-pixel test gave up on, the next rows take the union
+# without trying (rows alike follow each other; a try that gives up costs a pass).
+_GAP_PAUSE = 16
+
+
 @njit(nogil=True, cache=True)
-def _union_rows(G, below, reach_x, buf, tmp, orows, flip, order):
+def _at_least(g, first, dst):
+    for i in range(g.shape[0]):
+        dst[i] = np.uint8(g[i] >= first)
+
+
+@njit(nogil=True, cache=True)
+def _gaps(g, first, marks, positions):
+    """Positions of ``g >= first`` into ``positions``; their number, or -1 past its length.
+
+    ``g >= first`` as bytes into ``marks`` (vectorized), then read eight at a
+    time: words of zeros (most) cost one predictable branch, the others are
+    read without branches. ``marks`` holds ``len(g)`` rounded up to eight
+    bytes, ``positions`` nine slots more than the gaps it takes (the last one
+    is not touched).
+    """
+    nx = g.shape[0]
+    words = (nx + 7) // 8
+    _fill(marks[nx : words * 8], np.uint8(0))
+    _at_least(g, first, marks[:nx])
+    packed = marks[: words * 8].view(np.uint64)
+    most = positions.shape[0] - 9
+    n = 0
+    for w in range(words):
+        word = packed[w]
+        if word == 0:
+            continue
+        if n > most:
+            return -1
+        for j in range(8):
+            positions[n] = 8 * w + j
+            n += np.int64((word >> np.uint64(8 * j)) & np.uint64(1))
+    return n if n <= most else -1
+
+
+@njit(nogil=True, cache=True)
+def _below(g, first, dst, flip):
+    for i in range(dst.shape[0]):
+        dst[i] = np.uint8(g[i] < first) ^ flip
+
+
+@njit(nogil=True, cache=True)
+def _union_sparse(g, below, reach_x, orow, flip, positions, scratch):
+    """:func:`_union_rows` of one row with few pixels at or above ``below[0]``, or False.
+
+    Those pixels (*gaps*: no foreground within reach in their own column)
+    are in when ``g[x +- dx] < below[dx]`` for some ``dx``, tested one by one
+    (the nearest first); the others are in. Gives up (False, ``orow``
+    untouched) when the row has more than ``len(positions) - 9`` gaps or they
+    take more than :data:`_GAP_COMPARES` compares per pixel of the row.
+    ``g`` is read whole before ``orow`` is written (they may share memory);
+    ``scratch`` holds at least ``len(g) + 7`` bytes.
+    """
+    nx = g.shape[0]
+    n = _gaps(g, below[0], scratch, positions)
+    if n < 0:
+        return False
+    budget = int(nx * _GAP_COMPARES) + 8
+    compares = 0
+    for j in range(n):
+        x = positions[j]
+        hit = False
+        dx = 1
+        while dx <= reach_x:
+            t = below[dx]
+            if (x >= dx and g[x - dx] < t) or (x + dx < nx and g[x + dx] < t):
+                hit = True
+                break
+            dx += 1
+        compares += dx
+        if compares > budget:
+            return False
+        # Marked in the positions (read back below): g is still needed.
+        positions[j] = x if hit else -1 - x
+    row = scratch[:nx]
+    _below(g, below[0], row, flip)
+    for j in range(n):
+        x = positions[j]
+        if x >= 0:
+            row[x] = np.uint8(1) ^ flip
+    kernels.copy_row(row, orow)
+    return True
+
+
+@njit(nogil=True, cache=True)
+def _union_rows(G, below, reach_x, buf, tmp, orows, flip, order, positions):
     """``orows[k, x] = exists dx: G[k, x + dx] <= limits[|dx|]`` (inside the row), ``^ flip``.
 
     Flat in the reach: the number of limits at least ``G`` is the half-width
@@ -730,8 +826,12 @@ def _union_rows(G, below, reach_x, buf, tmp, orows, flip, order):
     :func:`_spread`). The rows are laid end to end in ``buf`` with
     ``reach_x + 1`` zeros between them, so that one pass serves them all.
     Rows all within ``limits[0]`` (all in) or all beyond it (none in) are
-    written directly. ``buf`` and ``tmp`` hold at least ``len(G) * (nx +
-    reach_x + 1)`` bytes, ``order`` (int64) ``len(G)`` values (the caller's
+    written directly, rows with few pixels beyond it by :func:`_union_sparse`
+    (at radii that cover most of the image, most rows: no count and no
+    doubling). ``buf`` and ``tmp`` hold at least ``len(G) * (nx + reach_x +
+    1) + 8`` bytes, ``order`` (int64) ``len(G)`` values, ``positions`` (int64)
+    ``nx // _GAP_SHARE + 9``, its last value the rows still to pass over
+    (:data:`_GAP_PAUSE`; 0 at first), carried from block to block (the caller's
     buffers: no allocation per block of rows).
     """
     n, nx = G.shape
@@ -745,6 +845,12 @@ def _union_rows(G, below, reach_x, buf, tmp, orows, flip, order):
         if high < first or low >= first:
             _fill(orows[k], np.uint8(high < first) ^ flip)
             continue
+        if positions[-1] > 0:
+            positions[-1] -= 1
+        elif _union_sparse(G[k], below, reach_x, orows[k], flip, positions, tmp[m * stride :]):
+            continue
+        else:
+            positions[-1] = _GAP_PAUSE
         row = buf[m * stride : m * stride + nx]
         for j in range(below.shape[0] // 4):
             _count_below(G[k], below[4 * j : 4 * j + 4], row, j == 0)
@@ -818,7 +924,8 @@ def _scan_columns(A, least, b, yb0, yb1, G):
 
 @njit(nogil=True, cache=True)
 def _scan_plane(
-    g, a, b, limits, below, square, gcap, oplane, y0, y1, invert, A, least, G, buf, tmp, order
+    g, a, b, limits, below, square, gcap, oplane, y0, y1, invert, A, least, G, buf, tmp, order,
+    positions,
 ):
     """Rows ``y0:y1`` of one output plane from its plane distances ``g``."""
     ny, nx = g.shape
@@ -842,7 +949,9 @@ def _scan_plane(
             continue
         _scan_columns(A, least, b, yb0, yb1, G)
         rows = G[yb0:yb1]
-        _union_rows(rows, below, limits.shape[0] - 1, buf, tmp, oplane[yb0:yb1], flip, order)
+        _union_rows(
+            rows, below, limits.shape[0] - 1, buf, tmp, oplane[yb0:yb1], flip, order, positions
+        )
 
 
 @njit(nogil=True, cache=True)
@@ -865,9 +974,10 @@ def ball_scan(
         forward = np.empty((count, ny * nx), np.uint8)
     run = _sweeps(flat, forward, z0, z1, cap, invert)
     reach_x = limits.shape[0] - 1
-    buf = np.empty(_BLOCK_ROWS * (nx + reach_x + 1), np.uint8)
+    buf = np.empty(_BLOCK_ROWS * (nx + reach_x + 1) + 8, np.uint8)
     tmp = np.empty_like(buf)
     order = np.empty(_BLOCK_ROWS, np.int64)
+    positions = np.zeros(nx // _GAP_SHARE + 9, np.int64)
     flip = np.uint8(invert)
     if planar:  # 2D as (ny, 1, nx): the planes were the rows, the union along them
         stop = z1
@@ -877,7 +987,9 @@ def ball_scan(
                 _sweep_nearest(flat[z], run, forward[z - z0], cap, invert)
             # The block's distances are read (into buf) before its output is written.
             rows = forward[start - z0 : stop - z0]
-            _union_rows(rows, below, reach_x, buf, tmp, out[start:stop, 0], flip, order)
+            _union_rows(
+                rows, below, reach_x, buf, tmp, out[start:stop, 0], flip, order, positions
+            )
             stop = start
         return
     A = np.empty((ny, nx), np.uint16)
@@ -905,4 +1017,5 @@ def ball_scan(
             buf,
             tmp,
             order,
+            positions,
         )
